@@ -1,0 +1,69 @@
+"""`agentgym`: one command for every process. Each subcommand arrives with its part."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from agentgym.config import DEFAULT_DATA_DIR
+from agentgym.nats_server import NatsServer
+
+DEFAULT_NATS_PORT = 4222
+
+
+def _nats(args: argparse.Namespace) -> int:
+    server = NatsServer(args.data_dir / "nats", host=args.host, port=args.port)
+    server.start()
+    print(f"nats-server with JetStream at {server.url} (data in {server.store_dir})", flush=True)
+    try:
+        with _stop_on_sigterm():
+            return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()  # gracefully, so JetStream flushes
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so the same cleanup runs for both."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    nats = commands.add_parser("nats", help="run the embedded nats-server (JetStream) alone")
+    nats.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    nats.add_argument("--host", default="127.0.0.1")
+    nats.add_argument(
+        "--port", type=int, default=DEFAULT_NATS_PORT, help="taken: a free one is used instead"
+    )
+    nats.set_defaults(run=_nats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

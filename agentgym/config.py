@@ -1,0 +1,83 @@
+"""Configuration per process, from the environment (prefix `AGENTGYM_`).
+
+Each process builds its settings through a cached `get_*_settings()` that tests can clear or
+replace; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".agentgym")
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+class CommonSettings(BaseSettings):
+    """What every process shares: where NATS, the store and the artifacts are."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTGYM_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    nats_url: str = DEFAULT_NATS_URL
+    # Empty means "the durable local default under data_dir".
+    store_url: str = ""
+    artifacts_url: str = ""
+
+    @model_validator(mode="after")
+    def _local_defaults(self) -> CommonSettings:
+        if not self.store_url:
+            self.store_url = f"sqlite:///{self.data_dir / 'agentgym.db'}"
+        if not self.artifacts_url:
+            self.artifacts_url = f"file://{self.data_dir / 'artifacts'}"
+        return self
+
+
+class ApiSettings(CommonSettings):
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000"]
+    )
+    auth: Literal["off", "apikey", "jwt"] = "off"
+    api_keys: str = ""  # comma-separated `tenant:sha256-hex-of-key`
+    jwt_secret: str = ""
+    jwt_jwks_url: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        # AGENTGYM_CORS_ORIGINS is a comma-separated list, not JSON.
+        if isinstance(data, dict) and isinstance(data.get("cors_origins"), str):
+            data["cors_origins"] = [o.strip() for o in data["cors_origins"].split(",") if o.strip()]
+        return data
+
+
+class TrainerSettings(CommonSettings):
+    concurrency: int = Field(default=2, ge=1)  # sessions one worker trains at once
+    update_interval_s: float = Field(default=0.1, gt=0)  # at most one update per session per
+    status_interval_s: float = Field(default=1.0, gt=0)  # status writes at most this often
+    checkpoint_every: int = Field(default=500, ge=1)  # episodes
+
+
+class StreamerSettings(CommonSettings):
+    queue_size: int = Field(default=256, ge=1)  # pending updates per browser before conflating
+    slow_client_timeout_s: float = Field(default=10.0, gt=0)
+    ping_interval_s: float = Field(default=20.0, gt=0)
+
+
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    return ApiSettings()
+
+
+@lru_cache
+def get_trainer_settings() -> TrainerSettings:
+    return TrainerSettings()
+
+
+@lru_cache
+def get_streamer_settings() -> StreamerSettings:
+    return StreamerSettings()

@@ -1,0 +1,166 @@
+"""The REST API's bodies, with the seed API's field names exactly.
+
+The seed's React UI reads these (docs/seed-ui-contract.md): every number it formats is a
+number from the moment a session exists, and `elapsed_time` stays the seed's "H:MM:SS" text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentgym.state import SessionStatus
+
+
+class Framework(StrEnum):
+    LANGCHAIN = "LangChain"
+    AUTOGEN = "AutoGen"
+    CREWAI = "CrewAI"
+
+
+class Difficulty(StrEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+def utc_now() -> str:
+    """Timestamps are ISO 8601 in UTC, as text (the seed sends `datetime.isoformat()`)."""
+    return datetime.now(UTC).isoformat()
+
+
+def format_elapsed(seconds: float) -> str:
+    """The seed's `elapsed_time`: whole seconds as H:MM:SS."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class Body(BaseModel):
+    """Request bodies: unknown fields are an error that names them, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+class Scenario(BaseModel):
+    """`GET /api/scenarios` items, as the seed returns them."""
+
+    id: str
+    name: str
+    description: str
+    difficulty: Difficulty
+    duration: str
+    rating: float
+    tasks: int
+    frameworks: list[str]
+    metrics: list[str]
+    features: list[str]
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+class TrainingStartRequest(Body):
+    """`POST /api/training/start`. Omitted or null numbers take the settings' defaults (the
+    seed UI sends null when a number field is cleared)."""
+
+    scenario_id: str = Field(min_length=1, max_length=64)
+    framework: Framework | None = None
+    max_episodes: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+
+
+class TrainingStartResponse(BaseModel):
+    session_id: str
+    status: Literal["started"] = "started"
+
+
+class TrainingStatus(BaseModel):
+    """`GET /api/training/{id}`: the seed's fields first, then what we add."""
+
+    session_id: str
+    scenario_id: str
+    framework: Framework
+    status: SessionStatus
+    current_episode: int = 0
+    max_episodes: int
+    accuracy: float = 0.0  # percent of the last 100 episodes solved exactly
+    avg_reward: float = 0.0  # mean reward of the last 100 episodes
+    loss: float = 0.0
+    start_time: str = Field(default_factory=utc_now)
+    elapsed_time: str = "0:00:00"
+    # Beyond the seed.
+    learning_rate: float
+    seed: int
+    heldout_accuracy: float = 0.0  # percent, on tasks training never sees
+    episodes_per_second: float = 0.0
+    elapsed_seconds: float = 0.0
+    model_id: str | None = None
+    error: str | None = None
+
+
+class ActionResponse(BaseModel):
+    """Pause, resume and stop answer `{"status": "paused" | "resumed" | "stopped"}` as the seed."""
+
+    status: Literal["paused", "resumed", "stopped"]
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+class ModelInfo(BaseModel):
+    """`GET /api/models` items, as the seed returns them."""
+
+    id: str
+    name: str
+    scenario: str
+    framework: Framework
+    accuracy: float
+    episodes: int
+    created_at: str
+    size_mb: float
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+class Settings(BaseModel):
+    """`GET /api/settings`: the seed's camelCase fields and defaults."""
+
+    framework: Framework = Framework.LANGCHAIN
+    llmProvider: str = "OpenAI"
+    maxEpisodes: int = Field(default=200, ge=1)
+    learningRate: float = Field(default=0.001, gt=0)
+    autoSave: bool = True
+    openaiKey: str = ""
+    anthropicKey: str = ""
+
+
+class SettingsUpdate(Body):
+    """`PUT /api/settings`: only the fields given change."""
+
+    framework: Framework | None = None
+    llmProvider: str | None = Field(default=None, min_length=1, max_length=64)
+    maxEpisodes: int | None = Field(default=None, ge=1)
+    learningRate: float | None = Field(default=None, gt=0)
+    autoSave: bool | None = None
+    openaiKey: str | None = Field(default=None, max_length=512)
+    anthropicKey: str | None = Field(default=None, max_length=512)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx: `detail` is the sentence the seed UI shows (`error.detail`)."""
+
+    detail: str
+    code: str
+    errors: list[dict[str, object]] = Field(default_factory=list)

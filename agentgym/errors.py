@@ -1,0 +1,120 @@
+"""Errors of the shared core. Each carries the data a caller needs to act on it.
+
+They are mapped to HTTP status codes at the edge (functions/), never here.
+"""
+
+from __future__ import annotations
+
+
+class AgentGymError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class InvalidURLError(AgentGymError, ValueError):
+    """A backend URL (store, artifacts, NATS) that cannot be used."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"invalid URL {url!r}: {reason}")
+
+
+# --- key-value store --------------------------------------------------------------------------
+
+
+class StoreError(AgentGymError):
+    """Base of the key-value store's errors."""
+
+
+class InvalidKeyError(StoreError, ValueError):
+    """A key that no backend can hold; every backend rejects the same keys alike."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"invalid key {key!r}: {reason}")
+
+
+class ValueTooLargeError(StoreError, ValueError):
+    """A value over the size every backend can hold."""
+
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        self.key = key
+        self.size = size
+        self.limit = limit
+        super().__init__(f"value for {key!r} is {size} bytes; the limit is {limit}")
+
+
+class KeyNotFoundError(StoreError, KeyError):
+    """The key has no value (never written, or deleted)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        return f"no value for key {self.key!r}"
+
+
+class ConflictError(StoreError):
+    """A compare-and-set lost: the key's revision is not the one expected.
+
+    `expected` is the revision the caller named (None: "absent"); `actual` is the
+    revision found (None: the key is absent).
+    """
+
+    def __init__(self, key: str, expected: int | None, actual: int | None) -> None:
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        want = "absent" if expected is None else f"revision {expected}"
+        have = "absent" if actual is None else f"at revision {actual}"
+        super().__init__(f"conflict on {key!r}: expected {want}, but it is {have}")
+
+
+class KeyExistsError(ConflictError):
+    """`create` of a key that already has a value."""
+
+    def __init__(self, key: str, actual: int | None) -> None:
+        super().__init__(key, None, actual)
+
+
+class StoreUnavailableError(StoreError):
+    """The backend cannot be reached or did not answer; the request may be retried."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        self.backend = backend
+        self.reason = reason
+        super().__init__(f"{backend} store unavailable: {reason}")
+
+
+# --- artifact store ---------------------------------------------------------------------------
+
+
+class ArtifactError(AgentGymError):
+    """Base of the artifact store's errors."""
+
+
+class InvalidArtifactNameError(ArtifactError, ValueError):
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"invalid artifact name {name!r}: {reason}")
+
+
+class ArtifactNotFoundError(ArtifactError, KeyError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"no artifact named {self.name!r}"
+
+
+class ArtifactUnavailableError(ArtifactError):
+    """The artifact backend cannot be reached or did not answer."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        self.backend = backend
+        self.reason = reason
+        super().__init__(f"{backend} artifact store unavailable: {reason}")

@@ -1,0 +1,67 @@
+"""What crosses NATS: commands to trainers, control of a running session, training updates
+and status events. Subjects and streams are in `agentgym.subjects`."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field
+
+from agentgym.contracts import TrainingStatus, utc_now
+from agentgym.state import SessionStatus
+
+
+class Message(BaseModel):
+    def encode(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Self:
+        return cls.model_validate_json(raw)
+
+
+class TrainCommand(Message):
+    """On the work queue (`agentgym.cmd.train`): one trainer takes it."""
+
+    session_id: str
+    action: Literal["start", "resume", "stop"]
+
+    def msg_id(self, revision: int = 0) -> str:
+        """`Nats-Msg-Id`, which makes a publish idempotent within the stream's window.
+
+        A start is identified by its session alone; a resume or stop also by the session
+        record's revision it was issued at, so a resume after a second pause is a new command.
+        """
+        if self.action == "start":
+            return self.session_id
+        return f"{self.session_id}:{self.action}:{revision}"
+
+
+class ControlMessage(Message):
+    """Core NATS to the trainer running a session (`agentgym.ctl.<id>`): act now."""
+
+    session_id: str
+    action: Literal["pause", "stop"]
+
+
+class TrainingUpdate(Message):
+    """What a browser receives, byte for byte (`agentgym.metrics.<id>`).
+
+    `seq` counts a session's updates 1, 2, 3, ... with no hole, across pauses, resumes and
+    crashes; `data` is the session's status at that moment.
+    """
+
+    type: Literal["training_update"] = "training_update"
+    session_id: str
+    seq: int
+    data: TrainingStatus
+
+
+class StatusEvent(Message):
+    """A status change (`agentgym.events.<id>`), for dashboards watching every session."""
+
+    type: Literal["status"] = "status"
+    session_id: str
+    status: SessionStatus
+    previous: SessionStatus | None = None
+    at: str = Field(default_factory=utc_now)

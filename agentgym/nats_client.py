@@ -1,0 +1,55 @@
+"""Connecting to NATS the same way in every process: reconnect forever, log state changes."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import SplitResult, urlsplit
+
+from nats.aio.client import Client
+
+from agentgym.errors import InvalidURLError
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5
+RECONNECT_WAIT_S = 1
+
+
+def server_url(url: str | SplitResult) -> str:
+    """The server part of a NATS URL (scheme, credentials, host, port), without any path."""
+    parts = urlsplit(url) if isinstance(url, str) else url
+    if parts.scheme not in ("nats", "tls") or not parts.hostname:
+        raise InvalidURLError(parts.geturl(), "a NATS URL looks like nats://host:4222")
+    return parts._replace(path="", query="", fragment="").geturl()
+
+
+async def connect(url: str, name: str) -> Client:
+    """Connect, then keep reconnecting for as long as the process runs.
+
+    Raises nats' own errors when the first connection fails; callers translate them.
+    """
+
+    client = Client()
+
+    async def disconnected() -> None:
+        if not client.is_closed:  # closing on purpose also "disconnects"
+            logger.warning("%s: disconnected from NATS", name)
+
+    async def reconnected() -> None:
+        logger.info("%s: reconnected to NATS", name)
+
+    async def error(exc: Exception) -> None:
+        logger.warning("%s: NATS error: %s", name, exc)
+
+    await client.connect(
+        server_url(url),
+        name=name,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        reconnect_time_wait=RECONNECT_WAIT_S,
+        max_reconnect_attempts=-1,
+        allow_reconnect=True,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        error_cb=error,
+    )
+    return client

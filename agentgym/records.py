@@ -1,0 +1,104 @@
+"""What the key-value store holds, one pydantic model per kind of value, and where.
+
+Keys (ARCHITECTURE.md): `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`.
+Every value is the JSON of one of these models.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, Field
+
+from agentgym.contracts import ModelInfo, Scenario, Settings, TrainingStatus, utc_now
+from agentgym.state import Action
+
+SETTINGS_KEY = "settings"
+
+
+def session_key(session_id: str) -> str:
+    return f"sessions/{session_id}"
+
+
+def model_key(model_id: str) -> str:
+    return f"models/{model_id}"
+
+
+def scenario_key(scenario_id: str) -> str:
+    return f"scenarios/{scenario_id}"
+
+
+class Record(BaseModel):
+    def dump(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def load(cls, raw: bytes) -> Self:
+        return cls.model_validate_json(raw)
+
+
+class IntRange(BaseModel):
+    min: int
+    max: int
+    default: int
+
+
+class FloatRange(BaseModel):
+    min: float
+    max: float
+    default: float
+
+
+class Hyperparameters(BaseModel):
+    """The ranges a scenario accepts for a run; functions check start requests against them."""
+
+    max_episodes: IntRange
+    learning_rate: FloatRange
+
+
+class ScenarioRecord(Scenario, Record):
+    """A scenario a trainer can run, registered by the trainer when it starts."""
+
+    version: str
+    hyperparameters: Hyperparameters
+    tools: list[str] = Field(default_factory=list)
+
+
+class SessionRecord(TrainingStatus, Record):
+    """A session's status plus what only the processes need.
+
+    `desired` is what the user last asked for (pause, stop) and wins over message order:
+    a trainer reads it before it trains and between episodes.
+    """
+
+    desired: Action | None = None
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+    idempotency_key: str | None = None
+    last_seq: int = 0  # the seq of the last training update published
+    checkpoint: str | None = None  # artifact name of the latest checkpoint
+
+    def status_view(self) -> TrainingStatus:
+        """The API's view: the status fields only."""
+        return TrainingStatus.model_validate(self.model_dump(include=_STATUS_FIELDS))
+
+
+_STATUS_FIELDS = set(TrainingStatus.model_fields)
+
+
+class ModelRecord(ModelInfo, Record):
+    """A trained model: the seed's fields, plus where its bundle is and how it was made."""
+
+    session_id: str
+    bundle: str  # artifact name of the model bundle
+    sha256: str
+    learning_rate: float
+    seed: int
+    heldout_accuracy: float = 0.0
+
+    def info(self) -> ModelInfo:
+        return ModelInfo.model_validate(self.model_dump(include=set(ModelInfo.model_fields)))
+
+
+class SettingsRecord(Settings, Record):
+    """The settings as stored: secrets in full. The API only ever shows them masked."""

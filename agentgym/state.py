@@ -1,0 +1,92 @@
+"""A session's life: its states, the user actions, and which transitions are legal.
+
+Pure and tiny, so the functions (which accept actions) and the trainer (which carries them
+out) agree by construction:
+
+    queued -> running -> paused -> queued -> running -> completed | stopped | failed
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SessionStatus(StrEnum):
+    QUEUED = "queued"  # accepted; waiting for a trainer to pick up its start or resume command
+    RUNNING = "running"  # a trainer is training it
+    PAUSED = "paused"  # checkpointed; no trainer holds it until it is resumed
+    COMPLETED = "completed"  # reached max_episodes; a model was saved
+    STOPPED = "stopped"  # stopped by the user; a model was saved
+    FAILED = "failed"  # the trainer could not go on; the record says why
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+class Action(StrEnum):
+    """What a user can ask of a session."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+
+
+_TERMINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.FAILED})
+
+# The statuses from which each user action is accepted.
+_ACCEPTS: dict[Action, frozenset[SessionStatus]] = {
+    Action.PAUSE: frozenset({SessionStatus.QUEUED, SessionStatus.RUNNING}),
+    Action.RESUME: frozenset({SessionStatus.PAUSED}),
+    Action.STOP: frozenset({SessionStatus.QUEUED, SessionStatus.RUNNING, SessionStatus.PAUSED}),
+}
+
+# Every status change any process may write.
+TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
+    SessionStatus.QUEUED: frozenset(
+        {SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.STOPPED, SessionStatus.FAILED}
+    ),
+    SessionStatus.RUNNING: frozenset(
+        {
+            SessionStatus.PAUSED,
+            SessionStatus.COMPLETED,
+            SessionStatus.STOPPED,
+            SessionStatus.FAILED,
+        }
+    ),
+    SessionStatus.PAUSED: frozenset({SessionStatus.QUEUED, SessionStatus.STOPPED}),
+    SessionStatus.COMPLETED: frozenset(),
+    SessionStatus.STOPPED: frozenset(),
+    SessionStatus.FAILED: frozenset(),
+}
+
+
+class IllegalTransitionError(ValueError):
+    """An action or status change the current status does not allow."""
+
+    def __init__(self, current: SessionStatus, wanted: Action | SessionStatus) -> None:
+        self.current = current
+        self.wanted = wanted
+        if isinstance(wanted, Action):
+            allowed = ", ".join(sorted(_ACCEPTS[wanted]))
+            message = (
+                f"cannot {wanted} a session that is {current}; "
+                f"{wanted} applies to a session that is {allowed}"
+            )
+        else:
+            message = f"a session that is {current} cannot become {wanted}"
+        super().__init__(message)
+
+
+def accepts(status: SessionStatus, action: Action) -> bool:
+    return status in _ACCEPTS[action]
+
+
+def check_action(status: SessionStatus, action: Action) -> None:
+    if not accepts(status, action):
+        raise IllegalTransitionError(status, action)
+
+
+def check_transition(current: SessionStatus, new: SessionStatus) -> None:
+    if new != current and new not in TRANSITIONS[current]:
+        raise IllegalTransitionError(current, new)

@@ -1,0 +1,200 @@
+"""`nats://host:port/bucket`: a JetStream key-value bucket (created when missing).
+
+Keys map `/` to `.`, NATS' token separator, so listing `sessions/` is the subject filter
+`sessions.>` rather than a scan of the bucket. Revisions are the bucket stream's sequence
+numbers, which only grow, so a re-created key never reuses one. Reads go through the stream
+leader (no direct get), which keeps them consistent on a replicated bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.client import KV_PRE_TEMPLATE, KV_STREAM_TEMPLATE
+from nats.js.kv import KeyValue
+
+from agentgym import nats_client
+from agentgym.errors import (
+    ConflictError,
+    InvalidURLError,
+    KeyExistsError,
+    KeyNotFoundError,
+    StoreUnavailableError,
+)
+from agentgym.store.base import MAX_VALUE_BYTES, Entry, check_key, check_prefix, check_value
+
+DEFAULT_BUCKET = "agentgym"
+_UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+    OSError,
+)
+
+
+# JetStream's "wrong last sequence" error codes: a compare-and-set lost.
+_WRONG_LAST_SEQUENCE = (10071, 10164)
+
+
+def _lost_race(exc: nats.js.errors.APIError) -> bool:
+    # kv.update maps these codes to KeyWrongLastSequenceError; kv.delete does not.
+    return isinstance(exc, nats.js.errors.KeyWrongLastSequenceError) or (
+        exc.err_code in _WRONG_LAST_SEQUENCE
+    )
+
+
+def _subject_key(key: str) -> str:
+    return key.replace("/", ".")
+
+
+def _store_key(subject_key: str) -> str:
+    return subject_key.replace(".", "/")
+
+
+@asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise StoreUnavailableError("nats", str(exc) or type(exc).__name__) from exc
+
+
+class NatsKVStore:
+    def __init__(self, client: Client, kv: KeyValue) -> None:
+        self._client = client
+        self._kv = kv
+
+    @classmethod
+    async def connect(cls, url: str) -> NatsKVStore:
+        parts = urlsplit(url)
+        bucket = parts.path.strip("/") or DEFAULT_BUCKET
+        try:
+            client = await nats_client.connect(url, name="agentgym-store")
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError("nats", f"cannot connect to {parts.hostname}") from exc
+        try:
+            return cls(client, await cls._open_bucket(client, bucket))
+        except BaseException:
+            await client.close()
+            raise
+
+    @staticmethod
+    async def _open_bucket(client: Client, bucket: str) -> KeyValue:
+        js = client.jetstream()
+        async with _reachable():
+            try:
+                await js.key_value(bucket)
+            except nats.js.errors.BucketNotFoundError:
+                await js.create_key_value(
+                    KeyValueConfig(
+                        bucket=bucket,
+                        history=1,
+                        storage=StorageType.FILE,
+                        max_value_size=MAX_VALUE_BYTES,
+                        direct=False,
+                    )
+                )
+            except nats.js.errors.InvalidBucketNameError as exc:
+                raise InvalidURLError(bucket, "a bucket name is letters, digits, - or _") from exc
+        return KeyValue(
+            name=bucket,
+            stream=KV_STREAM_TEMPLATE.format(bucket=bucket),
+            pre=KV_PRE_TEMPLATE.format(bucket=bucket),
+            js=js,
+            direct=False,
+        )
+
+    async def _revision(self, key: str) -> int | None:
+        try:
+            return int((await self._kv.get(_subject_key(key))).revision or 0)
+        except nats.js.errors.KeyNotFoundError:
+            return None
+
+    async def get(self, key: str) -> Entry:
+        check_key(key)
+        async with _reachable():
+            try:
+                found = await self._kv.get(_subject_key(key))
+            except nats.js.errors.KeyNotFoundError:
+                raise KeyNotFoundError(key) from None
+        return Entry(key, found.value or b"", int(found.revision or 0))
+
+    async def create(self, key: str, value: bytes) -> int:
+        value = check_value(check_key(key), value)
+        async with _reachable():
+            try:
+                return int(await self._kv.create(_subject_key(key), value))
+            except nats.js.errors.KeyWrongLastSequenceError:
+                raise KeyExistsError(key, await self._revision(key)) from None
+
+    async def put(self, key: str, value: bytes) -> int:
+        value = check_value(check_key(key), value)
+        async with _reachable():
+            return int(await self._kv.put(_subject_key(key), value))
+
+    async def update(self, key: str, value: bytes, revision: int) -> int:
+        value = check_value(check_key(key), value)
+        async with _reachable():
+            try:
+                return int(await self._kv.update(_subject_key(key), value, last=revision))
+            except nats.js.errors.KeyWrongLastSequenceError:
+                raise ConflictError(key, revision, await self._revision(key)) from None
+
+    async def delete(self, key: str, revision: int | None = None) -> None:
+        check_key(key)
+        async with _reachable():
+            while True:
+                expected = revision if revision is not None else await self._revision(key)
+                if expected is None:
+                    raise KeyNotFoundError(key)
+                try:
+                    await self._kv.delete(_subject_key(key), last=expected)
+                    return
+                except nats.js.errors.APIError as exc:
+                    if not _lost_race(exc):
+                        raise
+                    current = await self._revision(key)
+                    if current is None:
+                        raise KeyNotFoundError(key) from None
+                    if revision is not None:
+                        raise ConflictError(key, revision, current) from None
+                    # An unconditional delete raced a write: delete the newer value.
+
+    async def list(self, prefix: str = "") -> list[Entry]:
+        check_prefix(prefix)
+        # Filter on the whole segments of the prefix; the partial last one is checked here.
+        whole = prefix[: prefix.rfind("/") + 1]
+        subject_filter = _subject_key(whole) + ">"
+        entries: list[Entry] = []
+        async with _reachable():
+            watcher = await self._kv.watch(subject_filter, ignore_deletes=True)
+            try:
+                async for found in self._updates(watcher):
+                    key = _store_key(found.key)
+                    if key.startswith(prefix):
+                        entries.append(Entry(key, found.value or b"", int(found.revision or 0)))
+            finally:
+                await watcher.stop()  # type: ignore[no-untyped-call]
+        return sorted(entries, key=lambda e: e.key)
+
+    @staticmethod
+    async def _updates(watcher: Any) -> AsyncIterator[Any]:
+        # A watcher first replays the current value of every matching key, then sends None.
+        async for found in watcher:
+            if found is None:
+                return
+            yield found
+
+    async def close(self) -> None:
+        if not self._client.is_closed:
+            await self._client.close()

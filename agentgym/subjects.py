@@ -1,0 +1,109 @@
+"""Every NATS name in one place: subjects, the two JetStream streams and the trainers' consumer.
+
+| subject | carried by | who |
+|---|---|---|
+| `agentgym.cmd.train` | stream AGENTGYM_CMD (work queue), durable pull consumer `trainers` | functions -> one trainer |
+| `agentgym.ctl.<session_id>` | core NATS | functions -> the trainer running it |
+| `agentgym.metrics.<session_id>` | stream AGENTGYM_TRAINING (limits, per-subject cap) | trainer -> streamer, history |
+| `agentgym.events.<session_id>` | stream AGENTGYM_TRAINING | trainer, functions -> streamer |
+| `agentgym.eval.<scenario_id>` | core NATS request-reply | functions -> any trainer |
+"""
+
+from __future__ import annotations
+
+import logging
+
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "agentgym"
+
+CMD_STREAM = "AGENTGYM_CMD"
+CMD_SUBJECT = f"{PREFIX}.cmd.train"
+CMD_CONSUMER = "trainers"
+
+TRAINING_STREAM = "AGENTGYM_TRAINING"
+METRICS_ALL = f"{PREFIX}.metrics.*"
+EVENTS_ALL = f"{PREFIX}.events.*"
+
+# How long a trainer may hold a command without acking before NATS gives it to another; a
+# trainer sends in-progress acks well within it while it trains.
+CMD_ACK_WAIT_S = 30.0
+# How long the command stream remembers a Nats-Msg-Id to drop a duplicate publish.
+CMD_DUPLICATE_WINDOW_S = 120.0
+# How many training updates a session keeps for replay (at 10 a second, almost 3 hours).
+UPDATES_PER_SESSION = 100_000
+TRAINING_MAX_BYTES = 1024**3
+
+
+def control_subject(session_id: str) -> str:
+    return f"{PREFIX}.ctl.{session_id}"
+
+
+def metrics_subject(session_id: str) -> str:
+    return f"{PREFIX}.metrics.{session_id}"
+
+
+def events_subject(session_id: str) -> str:
+    return f"{PREFIX}.events.{session_id}"
+
+
+def evaluate_subject(scenario_id: str) -> str:
+    return f"{PREFIX}.eval.{scenario_id}"
+
+
+def cmd_stream(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=CMD_STREAM,
+        subjects=[CMD_SUBJECT],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        duplicate_window=CMD_DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
+    )
+
+
+def cmd_consumer() -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=CMD_CONSUMER,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=CMD_ACK_WAIT_S,
+        max_deliver=-1,  # a command is retried until some trainer finishes it
+        filter_subject=CMD_SUBJECT,
+    )
+
+
+def training_stream(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=TRAINING_STREAM,
+        subjects=[METRICS_ALL, EVENTS_ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_msgs_per_subject=UPDATES_PER_SESSION,
+        max_bytes=TRAINING_MAX_BYTES,
+        discard=DiscardPolicy.OLD,
+        allow_direct=True,
+        num_replicas=replicas,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create or update both streams and the trainers' consumer; safe to call from every
+    process at every start."""
+    for config in (cmd_stream(replicas), training_stream(replicas)):
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.BadRequestError:  # exists with another configuration
+            logger.info("updating stream %s to the current configuration", config.name)
+            await js.update_stream(config)
+    await js.add_consumer(CMD_STREAM, cmd_consumer())

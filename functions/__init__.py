@@ -1,0 +1,1 @@
+"""Stateless REST handlers (FastAPI, Mangum on Lambda). They never import training code."""

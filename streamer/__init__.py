@@ -1,0 +1,1 @@
+"""The WebSocket service that fans NATS subjects out to browsers."""

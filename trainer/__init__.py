@@ -1,0 +1,1 @@
+"""Training workers: consume commands from NATS, train, emit metrics."""
