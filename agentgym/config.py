@@ -41,6 +41,8 @@ class ApiSettings(CommonSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"]
     )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any JSON request
+    max_bundle_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # a model import
     auth: Literal["off", "apikey", "jwt"] = "off"
     api_keys: str = ""  # comma-separated `tenant:sha256-hex-of-key`
     jwt_secret: str = ""

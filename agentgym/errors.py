@@ -88,6 +88,17 @@ class StoreUnavailableError(StoreError):
         super().__init__(f"{backend} store unavailable: {reason}")
 
 
+# --- bus ---------------------------------------------------------------------------------------
+
+
+class BusUnavailableError(AgentGymError):
+    """NATS cannot be reached or did not answer; the request may be retried."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"message bus unavailable: {reason}")
+
+
 # --- artifact store ---------------------------------------------------------------------------
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import SplitResult, urlsplit
 
+import nats.errors
 from nats.aio.client import Client
 
 from agentgym.errors import InvalidURLError
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 5.0
 RECONNECT_WAIT_S = 1
 
 
@@ -23,12 +25,9 @@ def server_url(url: str | SplitResult) -> str:
     return parts._replace(path="", query="", fragment="").geturl()
 
 
-async def connect(url: str, name: str) -> Client:
-    """Connect, then keep reconnecting for as long as the process runs.
-
-    Raises nats' own errors when the first connection fails; callers translate them.
-    """
-
+async def connect(url: str, name: str, wait_s: float = CONNECT_TIMEOUT_S) -> Client:
+    """Connect within `wait_s` seconds, then keep reconnecting for as long as the process
+    runs. Raises nats.errors.NoServersError when no server answers in time."""
     client = Client()
 
     async def disconnected() -> None:
@@ -41,15 +40,21 @@ async def connect(url: str, name: str) -> Client:
     async def error(exc: Exception) -> None:
         logger.warning("%s: NATS error: %s", name, exc)
 
-    await client.connect(
-        server_url(url),
-        name=name,
-        connect_timeout=CONNECT_TIMEOUT_S,
-        reconnect_time_wait=RECONNECT_WAIT_S,
-        max_reconnect_attempts=-1,
-        allow_reconnect=True,
-        disconnected_cb=disconnected,
-        reconnected_cb=reconnected,
-        error_cb=error,
-    )
+    try:
+        await asyncio.wait_for(
+            client.connect(
+                server_url(url),
+                name=name,
+                connect_timeout=max(1, int(wait_s)),
+                reconnect_time_wait=RECONNECT_WAIT_S,
+                max_reconnect_attempts=-1,  # nats-py applies this to the first connect too
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
+            ),
+            wait_s,
+        )
+    except TimeoutError:
+        await client.close()
+        raise nats.errors.NoServersError from None
     return client

@@ -6,12 +6,15 @@ Every value is the JSON of one of these models.
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Callable
+from typing import Self, TypeVar
 
 from pydantic import BaseModel, Field
 
 from agentgym.contracts import ModelInfo, Scenario, Settings, TrainingStatus, utc_now
+from agentgym.errors import ConflictError
 from agentgym.state import Action
+from agentgym.store import KeyValueStore
 
 SETTINGS_KEY = "settings"
 
@@ -102,3 +105,23 @@ class ModelRecord(ModelInfo, Record):
 
 class SettingsRecord(Settings, Record):
     """The settings as stored: secrets in full. The API only ever shows them masked."""
+
+
+R = TypeVar("R", bound=Record)
+
+
+async def modify(
+    store: KeyValueStore, key: str, kind: type[R], change: Callable[[R], R]
+) -> tuple[R, int]:
+    """Read, change and write back a record with compare-and-set, retrying when another
+    writer got there first; `change` sees the latest record each time and may raise to abort.
+
+    Returns the record written and its new revision. KeyNotFoundError when there is none.
+    """
+    while True:
+        entry = await store.get(key)
+        changed = change(kind.load(entry.value))
+        try:
+            return changed, await store.update(key, changed.dump(), entry.revision)
+        except ConflictError:
+            continue

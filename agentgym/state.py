@@ -64,10 +64,14 @@ TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
 class IllegalTransitionError(ValueError):
     """An action or status change the current status does not allow."""
 
-    def __init__(self, current: SessionStatus, wanted: Action | SessionStatus) -> None:
+    def __init__(
+        self, current: SessionStatus, wanted: Action | SessionStatus, stopping: bool = False
+    ) -> None:
         self.current = current
         self.wanted = wanted
-        if isinstance(wanted, Action):
+        if stopping:
+            message = f"cannot {wanted} a session that is being stopped"
+        elif isinstance(wanted, Action):
             allowed = ", ".join(sorted(_ACCEPTS[wanted]))
             message = (
                 f"cannot {wanted} a session that is {current}; "
@@ -82,9 +86,13 @@ def accepts(status: SessionStatus, action: Action) -> bool:
     return status in _ACCEPTS[action]
 
 
-def check_action(status: SessionStatus, action: Action) -> None:
+def check_action(status: SessionStatus, action: Action, desired: Action | None = None) -> None:
+    """Raise IllegalTransitionError unless `action` may be asked of a session in `status`
+    whose pending request is `desired` (a pending stop is final: only stop may follow)."""
     if not accepts(status, action):
         raise IllegalTransitionError(status, action)
+    if desired is Action.STOP and action is not Action.STOP:
+        raise IllegalTransitionError(status, action, stopping=True)
 
 
 def check_transition(current: SessionStatus, new: SessionStatus) -> None:

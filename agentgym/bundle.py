@@ -1,0 +1,119 @@
+"""The model bundle: one file that carries a trained policy and says what it is.
+
+A bundle is a ZIP archive (stored, not compressed: the weights are already dense) of two
+members, `manifest.json` and `weights.bin`. The manifest names the scenario and its version,
+the hyperparameters, framework, metrics, creation time, and the SHA-256 of the weights, so a
+bundle can be checked without the code that trains (functions import bundles with the
+standard library alone). The weights' own layout belongs to the learner that wrote them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agentgym.contracts import Framework, utc_now
+from agentgym.errors import AgentGymError
+
+FORMAT = "agentgym-bundle/1"
+MANIFEST = "manifest.json"
+WEIGHTS = "weights.bin"
+SUFFIX = ".agm"
+# Fixed member timestamps, so the same policy always packs to the same bytes.
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class BundleError(AgentGymError, ValueError):
+    """A file that is not a usable bundle; the message says what is wrong with it."""
+
+
+class BundleMetrics(BaseModel):
+    accuracy: float = 0.0  # percent, training (last 100 episodes)
+    heldout_accuracy: float = 0.0  # percent, on held-out tasks
+    avg_reward: float = 0.0
+    episodes: int = Field(default=0, ge=0)
+
+
+class BundleHyperparameters(BaseModel):
+    max_episodes: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    seed: int = Field(ge=0)
+
+
+class Manifest(BaseModel):
+    format: Literal["agentgym-bundle/1"] = "agentgym-bundle/1"
+    scenario_id: str = Field(min_length=1, max_length=64)
+    scenario_version: str = Field(min_length=1, max_length=32)
+    learner: str = Field(min_length=1, max_length=64)  # names the weights' layout
+    framework: Framework
+    hyperparameters: BundleHyperparameters
+    metrics: BundleMetrics
+    created_at: str = Field(default_factory=utc_now)
+    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    weights_size: int = Field(ge=0)
+
+
+def pack(manifest: Manifest, weights: bytes) -> bytes:
+    """The bundle's bytes; `manifest`'s checksum and size must describe `weights`."""
+    if manifest.weights_sha256 != hashlib.sha256(weights).hexdigest():
+        raise BundleError("the manifest's weights_sha256 does not match the weights")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in (
+            (MANIFEST, manifest.model_dump_json(indent=2).encode()),
+            (WEIGHTS, weights),
+        ):
+            archive.writestr(zipfile.ZipInfo(name, date_time=_EPOCH), data)
+    return buffer.getvalue()
+
+
+def describe(weights: bytes, **fields: object) -> Manifest:
+    """A manifest for `weights`, with its checksum and size filled in."""
+    return Manifest.model_validate(
+        {
+            **fields,
+            "weights_sha256": hashlib.sha256(weights).hexdigest(),
+            "weights_size": len(weights),
+        }
+    )
+
+
+def unpack(data: bytes, max_bytes: int | None = None) -> tuple[Manifest, bytes]:
+    """Check a bundle and return its manifest and weights, or raise BundleError saying why."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise BundleError(f"the bundle is {len(data)} bytes; the limit is {max_bytes}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise BundleError(f"not a model bundle: expected a ZIP archive ({SUFFIX})") from None
+    with archive:
+        names = set(archive.namelist())
+        if names != {MANIFEST, WEIGHTS}:
+            raise BundleError(
+                f"a bundle holds exactly {MANIFEST} and {WEIGHTS}; this one holds {sorted(names)}"
+            )
+        declared = sum(info.file_size for info in archive.infolist())
+        if max_bytes is not None and declared > max_bytes:
+            raise BundleError(f"the bundle unpacks to {declared} bytes; the limit is {max_bytes}")
+        try:
+            manifest = Manifest.model_validate_json(archive.read(MANIFEST))
+            weights = archive.read(WEIGHTS)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise BundleError(f"the manifest is not valid: {problems}") from None
+        except (zipfile.BadZipFile, OSError) as exc:  # a corrupt member (CRC mismatch, ...)
+            raise BundleError(f"the bundle is damaged: {exc}") from None
+    if len(weights) != manifest.weights_size:
+        raise BundleError(
+            f"the weights are {len(weights)} bytes; the manifest says {manifest.weights_size}"
+        )
+    if hashlib.sha256(weights).hexdigest() != manifest.weights_sha256:
+        raise BundleError("the weights' SHA-256 does not match the manifest: the bundle is corrupt")
+    return manifest, weights

@@ -1,0 +1,46 @@
+"""`functions.app:app`: every route in one app, for uvicorn (`agentgym api`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from agentgym import __version__
+from functions import models, scenarios, settings, training
+from functions.factory import create_app
+from functions.resources import Resources
+
+root = APIRouter()
+
+
+@root.get("/", tags=["root"])
+async def index() -> dict[str, Any]:
+    """What the seed's `/` says, plus the routes added since."""
+    return {
+        "message": "AgentGym API",
+        "version": __version__,
+        "endpoints": {
+            "scenarios": "/api/scenarios",
+            "training": "/api/training",
+            "models": "/api/models",
+            "settings": "/api/settings",
+            "websocket": "/ws/training/{session_id}",
+            "metrics": "/api/training/{session_id}/metrics",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "health": "/healthz",
+            "ready": "/readyz",
+        },
+    }
+
+
+ROUTERS = (root, scenarios.router, training.router, models.router, settings.router)
+
+
+def build(resources: Resources | None = None) -> Any:
+    """The combined app over `resources` (tests pass their own; the default opens lazily)."""
+    return create_app(*ROUTERS, resources=resources)
+
+
+app = build()

@@ -1,0 +1,187 @@
+"""Every error the API answers, in one JSON shape: `{"detail", "code", "errors"}`.
+
+`detail` is a sentence that says what to fix (the seed UI shows `error.detail`). Core errors
+become HTTP statuses here, at the edge, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentgym.bundle import BundleError
+from agentgym.contracts import ErrorBody
+from agentgym.errors import (
+    ArtifactNotFoundError,
+    ArtifactUnavailableError,
+    BusUnavailableError,
+    InvalidArtifactNameError,
+    InvalidKeyError,
+    KeyNotFoundError,
+    StoreUnavailableError,
+    ValueTooLargeError,
+)
+from agentgym.state import IllegalTransitionError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_S = "1"
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    428: "precondition_required",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTP error with our code and optional details; raise it from handlers."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(status, detail, headers)
+        self.code = code or _CODES.get(status, "error")
+        self.errors = errors or []
+
+
+def error_response(
+    status: int,
+    detail: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(detail=detail, code=code or _CODES.get(status, "error"), errors=errors or [])
+    return JSONResponse(body.model_dump(mode="json"), status, headers=headers)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_response(exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}  # never echo the input
+        for e in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return error_response(
+            400, "the request body is not valid JSON", "invalid_json", None, errors
+        )
+    detail = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errors)
+    return error_response(422, detail, "invalid", None, errors)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into the one JSON shape."""
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = exc.code if isinstance(exc, ApiError) else None
+        errors = exc.errors if isinstance(exc, ApiError) else None
+        return error_response(
+            exc.status_code, str(exc.detail), code, dict(exc.headers or {}), errors
+        )
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_response(exc)
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(404, str(exc))
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503, f"{exc}; try again shortly", None, {"Retry-After": RETRY_AFTER_S}
+        )
+
+    async def conflict(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(409, str(exc))
+
+    async def too_large(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(413, str(exc))
+
+    async def bad_bundle(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(400, str(exc), "invalid_bundle")
+
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("%s %s failed", request.method, request.url.path)
+        return error_response(
+            500, "internal error: the server failed to handle this request", "internal"
+        )
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    for kind in (
+        KeyNotFoundError,
+        InvalidKeyError,
+        ArtifactNotFoundError,
+        InvalidArtifactNameError,
+    ):
+        app.add_exception_handler(kind, not_found)
+    for down in (StoreUnavailableError, BusUnavailableError, ArtifactUnavailableError):
+        app.add_exception_handler(down, unavailable)
+    app.add_exception_handler(IllegalTransitionError, conflict)
+    app.add_exception_handler(ValueTooLargeError, too_large)
+    app.add_exception_handler(BundleError, bad_bundle)
+    app.add_exception_handler(Exception, internal)
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit with 413, whether or not they declare a length.
+
+    `limit_for(scope)` names each request's limit (a model import may be larger). A body that
+    grows past it while being read raises ApiError(413), which FastAPI passes through to the
+    error handlers like any HTTP error.
+    """
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        message = f"the request body is larger than {limit} bytes; send less"
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await error_response(413, message)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            received = await receive()
+            if received["type"] == "http.request":
+                seen += len(received.get("body", b""))
+                if seen > limit:
+                    raise ApiError(413, message)
+            return received
+
+        await self.app(scope, counting_receive, send)

@@ -1,0 +1,69 @@
+"""Building an app: one per Lambda entry point (its own router only) and a combined one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentgym import __version__
+from functions import errors
+from functions.health import router as health_router
+from functions.resources import Resources
+
+TITLE = "AgentGym API"
+DESCRIPTION = "REST API for AgentGym: scenarios, training sessions, models and settings."
+IMPORT_PATH = "/api/models/import"
+
+
+class LazyCORS:
+    """CORS whose allowed origins come from the settings at the first request, not at import."""
+
+    def __init__(self, app: ASGIApp, resources: Resources) -> None:
+        self.app = app
+        self.resources = resources
+        self._inner: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._inner is None:
+            self._inner = CORSMiddleware(
+                self.app,
+                allow_origins=self.resources.settings.cors_origins,
+                allow_credentials=True,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["ETag", "Retry-After", "Content-Disposition"],
+            )
+        await self._inner(scope, receive, send)
+
+
+def create_app(*routers: APIRouter, resources: Resources | None = None, **fastapi: Any) -> FastAPI:
+    """An app serving `routers` (plus /healthz and /readyz) over `resources`, opened lazily."""
+    resources = resources or Resources()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await resources.close()  # under uvicorn; Mangum runs with lifespan off
+
+    app = FastAPI(
+        title=TITLE, description=DESCRIPTION, version=__version__, lifespan=lifespan, **fastapi
+    )
+    app.state.resources = resources
+    errors.install(app)
+
+    def body_limit(scope: Scope) -> int:
+        settings = resources.settings
+        if scope["path"] == IMPORT_PATH:
+            return settings.max_bundle_bytes
+        return settings.max_body_bytes
+
+    app.add_middleware(errors.BodyLimit, limit_for=body_limit)
+    app.add_middleware(LazyCORS, resources=resources)
+    for router in (*routers, health_router):
+        app.include_router(router)
+    return app

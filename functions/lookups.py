@@ -1,0 +1,59 @@
+"""Reading records for the handlers, with the 404 messages a user can act on."""
+
+from __future__ import annotations
+
+from agentgym.errors import InvalidKeyError, KeyNotFoundError
+from agentgym.records import (
+    SETTINGS_KEY,
+    ModelRecord,
+    ScenarioRecord,
+    SessionRecord,
+    SettingsRecord,
+    model_key,
+    scenario_key,
+    session_key,
+)
+from agentgym.store import Entry, KeyValueStore
+from functions.errors import ApiError
+
+
+async def _entry(store: KeyValueStore, key: str, missing: str) -> Entry:
+    try:
+        return await store.get(key)
+    except (KeyNotFoundError, InvalidKeyError):  # an id no key can hold names nothing
+        raise ApiError(404, missing) from None
+
+
+async def scenarios(store: KeyValueStore) -> list[ScenarioRecord]:
+    return [ScenarioRecord.load(e.value) for e in await store.list("scenarios/")]
+
+
+async def scenario(store: KeyValueStore, scenario_id: str) -> ScenarioRecord:
+    try:
+        return ScenarioRecord.load((await store.get(scenario_key(scenario_id))).value)
+    except (KeyNotFoundError, InvalidKeyError):
+        known = ", ".join(s.id for s in await scenarios(store)) or "none yet (start a trainer)"
+        raise ApiError(
+            404, f"scenario {scenario_id!r} not found; known scenarios: {known}"
+        ) from None
+
+
+async def session(store: KeyValueStore, session_id: str) -> tuple[SessionRecord, int]:
+    entry = await _entry(
+        store, session_key(session_id), f"training session {session_id!r} not found"
+    )
+    return SessionRecord.load(entry.value), entry.revision
+
+
+async def model(store: KeyValueStore, model_id: str) -> tuple[ModelRecord, int]:
+    entry = await _entry(store, model_key(model_id), f"model {model_id!r} not found")
+    return ModelRecord.load(entry.value), entry.revision
+
+
+async def settings(store: KeyValueStore) -> tuple[SettingsRecord, int]:
+    """The stored settings and their revision; the seed's defaults at revision 0 when none."""
+    try:
+        entry = await store.get(SETTINGS_KEY)
+    except KeyNotFoundError:
+        return SettingsRecord(), 0
+    return SettingsRecord.load(entry.value), entry.revision

@@ -1,0 +1,119 @@
+"""`/api/models`: trained models, their bundles, and importing one. Lambda: `functions.models.handler`."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from mangum import Mangum
+
+from agentgym import bundle
+from agentgym.contracts import ModelInfo
+from agentgym.errors import ArtifactNotFoundError
+from agentgym.records import ModelRecord, model_key
+from functions import lookups
+from functions.errors import ApiError
+from functions.factory import IMPORT_PATH, create_app
+from functions.resources import ArtifactsDep, SettingsDep, StoreDep
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+
+BUNDLE_TYPE = "application/zip"
+ACCEPTED_TYPES = ("application/zip", "application/octet-stream", "application/x-agentgym-bundle")
+
+
+def bundle_name(model_id: str) -> str:
+    return f"models/{model_id}{bundle.SUFFIX}"
+
+
+def size_mb(size: int) -> float:
+    return round(size / (1024 * 1024), 3)
+
+
+@router.get("", response_model=list[ModelInfo])
+async def list_models(store: StoreDep) -> list[ModelInfo]:
+    models = [ModelRecord.load(e.value) for e in await store.list("models/")]
+    return [m.info() for m in sorted(models, key=lambda m: (m.created_at, m.id))]
+
+
+@router.get("/{model_id}", response_model=ModelInfo)
+async def get_model(model_id: str, store: StoreDep) -> ModelInfo:
+    model, _ = await lookups.model(store, model_id)
+    return model.info()
+
+
+@router.delete("/{model_id}")
+async def delete_model(model_id: str, store: StoreDep, artifacts: ArtifactsDep) -> dict[str, str]:
+    """Delete the model and its bundle. The bundle goes first, so a retry after a failure
+    still finds the record and finishes the job."""
+    model, revision = await lookups.model(store, model_id)
+    with contextlib.suppress(ArtifactNotFoundError):
+        await artifacts.delete(model.bundle)
+    await store.delete(model_key(model_id), revision)
+    return {"status": "deleted"}
+
+
+@router.get("/{model_id}/download", response_class=Response)
+async def download_model(model_id: str, store: StoreDep, artifacts: ArtifactsDep) -> Response:
+    """The model bundle (`.agm`): a manifest and the policy's weights."""
+    model, _ = await lookups.model(store, model_id)
+    try:
+        data = await artifacts.get(model.bundle)
+    except ArtifactNotFoundError:
+        raise ApiError(404, f"model {model_id!r} has no bundle stored") from None
+    return Response(
+        data,
+        media_type=BUNDLE_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{model_id}{bundle.SUFFIX}"'},
+    )
+
+
+@router.post(IMPORT_PATH.removeprefix("/api/models"), status_code=201, response_model=ModelInfo)
+async def import_model(
+    request: Request,
+    store: StoreDep,
+    artifacts: ArtifactsDep,
+    settings: SettingsDep,
+    name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> ModelInfo:
+    """Import a bundle sent as the raw request body (`curl --data-binary @model.agm`).
+
+    It is checked before anything is stored: its format, the weights' checksum, its size
+    (`AGENTGYM_MAX_BUNDLE_BYTES`), and that a trainer knows its scenario.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in ACCEPTED_TYPES:
+        raise ApiError(
+            415, f"send the bundle as the raw body with Content-Type {BUNDLE_TYPE}; "
+            f"got {content_type or 'none'}",
+        )  # fmt: skip
+    data = await request.body()
+    manifest, _ = bundle.unpack(data, settings.max_bundle_bytes)
+    await lookups.scenario(store, manifest.scenario_id)
+    model_id = f"model_{secrets.token_hex(8)}"
+    record = ModelRecord(
+        id=model_id,
+        name=name or f"{manifest.scenario_id}_{manifest.framework.lower()}",
+        scenario=manifest.scenario_id,
+        framework=manifest.framework,
+        accuracy=manifest.metrics.accuracy,
+        episodes=manifest.metrics.episodes,
+        created_at=manifest.created_at,
+        size_mb=size_mb(len(data)),
+        session_id="",
+        bundle=bundle_name(model_id),
+        sha256=manifest.weights_sha256,
+        learning_rate=manifest.hyperparameters.learning_rate,
+        seed=manifest.hyperparameters.seed,
+        heldout_accuracy=manifest.metrics.heldout_accuracy,
+    )
+    await artifacts.put(record.bundle, data)
+    await store.create(model_key(model_id), record.dump())
+    return record.info()
+
+
+app = create_app(router)
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,93 @@
+"""The clients a function needs, opened on first use and kept for the life of the process.
+
+On Lambda that is once per container: Mangum runs the lifespan on every call
+(Kludex/mangum#342), so nothing is opened there. Under uvicorn the lifespan closes them.
+Each app holds its own Resources on `app.state`; nothing lives at module level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from agentgym.artifacts import ArtifactStore, open_artifacts
+from agentgym.bus import Bus, NatsBus
+from agentgym.config import ApiSettings, get_api_settings
+from agentgym.store import KeyValueStore, open_store
+
+
+class Resources:
+    def __init__(
+        self,
+        settings: ApiSettings | None = None,
+        *,
+        store: KeyValueStore | None = None,
+        bus: Bus | None = None,
+        artifacts: ArtifactStore | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._bus = bus
+        self._artifacts = artifacts
+        self._lock = asyncio.Lock()
+
+    @property
+    def settings(self) -> ApiSettings:
+        if self._settings is None:
+            self._settings = get_api_settings()
+        return self._settings
+
+    async def store(self) -> KeyValueStore:
+        if self._store is None:
+            async with self._lock:  # concurrent first requests open one client, not several
+                if self._store is None:
+                    self._store = await open_store(self.settings.store_url)
+        return self._store
+
+    async def bus(self) -> Bus:
+        if self._bus is None:
+            async with self._lock:
+                if self._bus is None:
+                    self._bus = await NatsBus.connect(self.settings.nats_url, "agentgym-api")
+        return self._bus
+
+    async def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            self._artifacts = open_artifacts(self.settings.artifacts_url)
+        return self._artifacts
+
+    async def close(self) -> None:
+        for resource in (self._store, self._bus, self._artifacts):
+            if resource is not None:
+                await resource.close()
+        self._store = self._bus = self._artifacts = None
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+async def _store(request: Request) -> KeyValueStore:
+    return await _resources(request).store()
+
+
+async def _bus(request: Request) -> Bus:
+    return await _resources(request).bus()
+
+
+async def _artifacts(request: Request) -> ArtifactStore:
+    return await _resources(request).artifacts()
+
+
+def _settings(request: Request) -> ApiSettings:
+    return _resources(request).settings
+
+
+StoreDep = Annotated[KeyValueStore, Depends(_store)]
+BusDep = Annotated[Bus, Depends(_bus)]
+ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+ResourcesDep = Annotated[Resources, Depends(_resources)]

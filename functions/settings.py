@@ -1,0 +1,95 @@
+"""`/api/settings`: the seed's settings, secrets masked, edits by compare-and-set.
+Lambda: `functions.settings.handler`.
+
+`GET` shows an API key only as `****` and its last four characters. `PUT` changes only the
+fields it is given; sending the masked form back leaves the secret as it is. The `ETag` is the
+settings' revision: `PUT` with `If-Match` answers 412 when someone else wrote in between.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+from mangum import Mangum
+
+from agentgym.contracts import Settings, SettingsUpdate
+from agentgym.errors import ConflictError
+from agentgym.records import SETTINGS_KEY, SettingsRecord
+from functions import lookups
+from functions.errors import ApiError
+from functions.factory import create_app
+from functions.resources import StoreDep
+
+router = APIRouter(prefix="/api/settings", tags=["settings"])
+
+SECRETS = ("openaiKey", "anthropicKey")
+MASK = "****"
+
+
+def mask(secret: str) -> str:
+    return MASK + secret[-4:] if len(secret) > 8 else (MASK if secret else "")
+
+
+def masked(settings: SettingsRecord) -> Settings:
+    shown = Settings.model_validate(settings.model_dump())
+    for field in SECRETS:
+        setattr(shown, field, mask(getattr(settings, field)))
+    return shown
+
+
+def etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def _expected_revision(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise ApiError(412, f"If-Match must be an ETag from GET /api/settings, like {etag(3)}")
+    return int(tag)
+
+
+@router.get("", response_model=Settings)
+async def get_settings(store: StoreDep, response: Response) -> Settings:
+    settings, revision = await lookups.settings(store)
+    response.headers["ETag"] = etag(revision)
+    return masked(settings)
+
+
+@router.put("", response_model=Settings)
+async def update_settings(
+    update: SettingsUpdate,
+    store: StoreDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> Settings:
+    expected = _expected_revision(if_match)
+    while True:
+        current, revision = await lookups.settings(store)
+        if expected is not None and expected != revision:
+            raise ApiError(
+                412, f"the settings changed since you read them (now {etag(revision)}); "
+                "GET them again and reapply your change",
+            )  # fmt: skip
+        changes = update.model_dump(exclude_unset=True, exclude_none=True)
+        for field in SECRETS:
+            if changes.get(field) == mask(getattr(current, field)):
+                del changes[field]  # the masked form sent back: keep the secret
+        new = SettingsRecord.model_validate(current.model_dump() | changes)
+        try:
+            if revision == 0:
+                revision = await store.create(SETTINGS_KEY, new.dump())
+            else:
+                revision = await store.update(SETTINGS_KEY, new.dump(), revision)
+        except ConflictError:
+            # Someone wrote first. With If-Match the check above now answers 412; without,
+            # the change is merged into the newer settings.
+            continue
+        response.headers["ETag"] = etag(revision)
+        return masked(new)
+
+
+app = create_app(router)
+handler = Mangum(app, lifespan="off")

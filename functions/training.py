@@ -1,0 +1,239 @@
+"""`/api/training`: start, watch, pause, resume and stop sessions. Lambda: `functions.training.handler`.
+
+Handlers record what the user wants in the store first (compare-and-set), then tell the
+trainers over NATS. Desired state in the store is what counts; NATS only makes it prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from mangum import Mangum
+
+from agentgym.bus import Bus
+from agentgym.contracts import (
+    ActionResponse,
+    TrainingStartRequest,
+    TrainingStartResponse,
+    TrainingStatus,
+    utc_now,
+)
+from agentgym.errors import BusUnavailableError, InvalidKeyError, KeyExistsError, KeyNotFoundError
+from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
+from agentgym.records import ScenarioRecord, SessionRecord, SettingsRecord, modify, session_key
+from agentgym.state import Action, SessionStatus, check_action
+from agentgym.store import KeyValueStore
+from functions import lookups
+from functions.errors import ApiError
+from functions.factory import create_app
+from functions.resources import BusDep, StoreDep
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/training", tags=["training"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def _session_id(idempotency_key: str | None) -> str:
+    """A new session's id; the same one for every request with the same Idempotency-Key."""
+    if idempotency_key is None:
+        return f"session_{secrets.token_hex(12)}"
+    return f"session_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
+
+
+def _new_session(
+    body: TrainingStartRequest, scenario: ScenarioRecord, defaults: SettingsRecord, session_id: str
+) -> SessionRecord:
+    """The queued session a start request asks for, or ApiError(422) saying what to change."""
+    framework = body.framework or defaults.framework
+    if framework not in scenario.frameworks:
+        raise ApiError(
+            422, f"framework {framework} is not offered by {scenario.id}; use one of "
+            f"{', '.join(scenario.frameworks)}",
+        )  # fmt: skip
+    ranges = scenario.hyperparameters
+    max_episodes = body.max_episodes if body.max_episodes is not None else defaults.maxEpisodes
+    learning_rate = body.learning_rate if body.learning_rate is not None else defaults.learningRate
+    for name, value, allowed in (
+        ("max_episodes", max_episodes, ranges.max_episodes),
+        ("learning_rate", learning_rate, ranges.learning_rate),
+    ):
+        if not allowed.min <= value <= allowed.max:
+            source = "" if getattr(body, name) is not None else " (from the settings)"
+            raise ApiError(
+                422, f"{name}{source} must be between {allowed.min} and {allowed.max} for "
+                f"{scenario.id}; got {value}",
+            )  # fmt: skip
+    return SessionRecord(
+        session_id=session_id,
+        scenario_id=scenario.id,
+        framework=framework,
+        status=SessionStatus.QUEUED,
+        max_episodes=max_episodes,
+        learning_rate=learning_rate,
+        seed=body.seed if body.seed is not None else secrets.randbelow(2**32),
+        start_time=utc_now(),
+    )
+
+
+def _same_request(existing: SessionRecord, body: TrainingStartRequest) -> bool:
+    """Whether a replayed Idempotency-Key asks for what the first request did."""
+    asked = body.model_dump(exclude_none=True)
+    return all(getattr(existing, field) == value for field, value in asked.items())
+
+
+async def _announce(bus: Bus, session_id: str, status: SessionStatus) -> None:
+    """Tell watchers a status changed. Best effort: the store already holds the truth."""
+    try:
+        await bus.publish_event(StatusEvent(session_id=session_id, status=status))
+    except BusUnavailableError as exc:
+        logger.warning("status event for %s not published: %s", session_id, exc)
+
+
+@router.post("/start", response_model=TrainingStartResponse)
+async def start_training(
+    body: TrainingStartRequest, store: StoreDep, bus: BusDep, idempotency_key: IdempotencyKey = None
+) -> TrainingStartResponse:
+    """Queue a new session. With an `Idempotency-Key`, a repeat returns the same session."""
+    scenario = await lookups.scenario(store, body.scenario_id)
+    defaults, _ = await lookups.settings(store)
+    session = _new_session(body, scenario, defaults, _session_id(idempotency_key))
+    session.idempotency_key = idempotency_key
+    key = session_key(session.session_id)
+    command = TrainCommand(session_id=session.session_id, action="start")
+    try:
+        revision = await store.create(key, session.dump())
+    except KeyExistsError:
+        existing, _ = await lookups.session(store, session.session_id)
+        if not _same_request(existing, body):
+            raise ApiError(
+                422, "this Idempotency-Key was already used for a different request; "
+                "use a new key for a new session",
+            ) from None  # fmt: skip
+        if existing.status is SessionStatus.QUEUED:
+            # The first request may have failed before publishing; the message id makes a
+            # second publish of the same start a no-op when the first one did go through.
+            await bus.send_command(command, command.msg_id())
+        return TrainingStartResponse(session_id=existing.session_id)
+    try:
+        await bus.send_command(command, command.msg_id())
+    except BusUnavailableError:
+        await store.delete(key, revision)  # no command, no session: the retry starts afresh
+        raise
+    await _announce(bus, session.session_id, SessionStatus.QUEUED)
+    return TrainingStartResponse(session_id=session.session_id)
+
+
+@router.get("", response_model=list[TrainingStatus])
+async def list_sessions(store: StoreDep) -> list[TrainingStatus]:
+    sessions = [SessionRecord.load(e.value) for e in await store.list("sessions/")]
+    return [s.status_view() for s in sorted(sessions, key=lambda s: (s.created_at, s.session_id))]
+
+
+@router.get("/{session_id}", response_model=TrainingStatus)
+async def get_session(session_id: str, store: StoreDep) -> TrainingStatus:
+    session, _ = await lookups.session(store, session_id)
+    return session.status_view()
+
+
+@router.get("/{session_id}/metrics")
+async def get_metrics(
+    session_id: str,
+    store: StoreDep,
+    bus: BusDep,
+    since: Annotated[int, Query(ge=0, description="return updates after this seq")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Response:
+    """The recorded training updates after `since`, in `seq` order: the very objects the
+    WebSocket sends, for charts and for clients that reconnect."""
+    await lookups.session(store, session_id)
+    updates = await bus.updates(session_id, since, limit)
+    return Response(b"[" + b",".join(updates) + b"]", media_type="application/json")
+
+
+async def _record_action(
+    store: KeyValueStore, session_id: str, action: Action
+) -> tuple[SessionRecord, SessionStatus, int]:
+    """Record `action` as the session's desired state: (record, status before, revision).
+
+    A queued session is no trainer's yet, so a pause takes effect here at once; the command
+    waiting in the queue then finds it paused and drops itself.
+    """
+    before = SessionStatus.QUEUED
+
+    def change(session: SessionRecord) -> SessionRecord:
+        nonlocal before
+        check_action(session.status, action, session.desired)
+        before = session.status
+        if action is Action.PAUSE and session.status is SessionStatus.QUEUED:
+            session.status, session.desired = SessionStatus.PAUSED, None
+        elif action is Action.RESUME:
+            session.status, session.desired = SessionStatus.QUEUED, None
+        else:
+            session.desired = action
+        session.updated_at = utc_now()
+        return session
+
+    try:
+        session, revision = await modify(store, session_key(session_id), SessionRecord, change)
+    except (KeyNotFoundError, InvalidKeyError):
+        raise ApiError(404, f"training session {session_id!r} not found") from None
+    return session, before, revision
+
+
+@router.post("/{session_id}/pause", response_model=ActionResponse)
+async def pause_training(session_id: str, store: StoreDep, bus: BusDep) -> ActionResponse:
+    """Pause: the trainer checkpoints and frees its slot; the session keeps its progress."""
+    session, _, _ = await _record_action(store, session_id, Action.PAUSE)
+    if session.status is SessionStatus.PAUSED:
+        await _announce(bus, session_id, SessionStatus.PAUSED)
+    else:
+        await bus.send_control(ControlMessage(session_id=session_id, action="pause"))
+    return ActionResponse(status="paused")
+
+
+@router.post("/{session_id}/resume", response_model=ActionResponse)
+async def resume_training(session_id: str, store: StoreDep, bus: BusDep) -> ActionResponse:
+    """Resume a paused session: any trainer continues from its checkpoint."""
+    _, _, revision = await _record_action(store, session_id, Action.RESUME)
+    command = TrainCommand(session_id=session_id, action="resume")
+    try:
+        await bus.send_command(command, command.msg_id(revision))
+    except BusUnavailableError:
+        await _undo_resume(store, session_id)
+        raise
+    await _announce(bus, session_id, SessionStatus.QUEUED)
+    return ActionResponse(status="resumed")
+
+
+async def _undo_resume(store: KeyValueStore, session_id: str) -> None:
+    """Back to paused when the resume command could not be sent, so a retry can resume."""
+
+    def change(session: SessionRecord) -> SessionRecord:
+        if session.status is SessionStatus.QUEUED and session.desired is None:
+            session.status = SessionStatus.PAUSED
+        return session
+
+    await modify(store, session_key(session_id), SessionRecord, change)
+
+
+@router.post("/{session_id}/stop", response_model=ActionResponse)
+async def stop_training(session_id: str, store: StoreDep, bus: BusDep) -> ActionResponse:
+    """Stop: the trainer saves the model so far and the session ends `stopped`."""
+    _, previous, revision = await _record_action(store, session_id, Action.STOP)
+    if previous is SessionStatus.RUNNING:
+        await bus.send_control(ControlMessage(session_id=session_id, action="stop"))
+    else:  # no trainer holds it: whichever takes this command saves the model
+        command = TrainCommand(session_id=session_id, action="stop")
+        await bus.send_command(command, command.msg_id(revision))
+    return ActionResponse(status="stopped")
+
+
+app = create_app(router)
+handler = Mangum(app, lifespan="off")

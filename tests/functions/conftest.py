@@ -1,0 +1,126 @@
+"""The functions over real parts: uvicorn on a free port, SQLite, nats-server, file artifacts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats.js.errors
+import pytest
+
+from agentgym import nats_client, subjects
+from agentgym.artifacts import ArtifactStore, open_artifacts
+from agentgym.config import ApiSettings
+from agentgym.records import Hyperparameters, ScenarioRecord, scenario_key
+from agentgym.store import KeyValueStore, open_store
+from functions.app import build
+from functions.resources import Resources
+
+from ..servers import serve_asgi
+
+SCENARIO_IDS = ("customer_support", "code_review", "data_analysis")
+
+
+def scenario(scenario_id: str) -> ScenarioRecord:
+    """A catalog entry as a trainer registers it (test data: the trainer owns the real ones)."""
+    return ScenarioRecord(
+        id=scenario_id,
+        name=scenario_id.replace("_", " ").title(),
+        description=f"Train agents for {scenario_id}.",
+        difficulty="beginner",
+        duration="2-3 hours",
+        rating=4.8,
+        tasks=300,
+        frameworks=["LangChain", "AutoGen", "CrewAI"],
+        metrics=["Tool Reliability"],
+        features=["300 tasks"],
+        version="1",
+        hyperparameters=Hyperparameters.model_validate(
+            {
+                "max_episodes": {"min": 1, "max": 100_000, "default": 200},
+                "learning_rate": {"min": 1e-5, "max": 1.0, "default": 0.001},
+            }
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def nats_server_for_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server of this module's own, so no other module's commands mix in."""
+    from agentgym.nats_server import NatsServer
+
+    with NatsServer(tmp_path_factory.mktemp("nats")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats_server_for_module: str) -> ApiSettings:
+    return ApiSettings(
+        data_dir=tmp_path,
+        nats_url=nats_server_for_module,
+        store_url=f"sqlite:///{tmp_path / 'agentgym.db'}",
+        artifacts_url=f"file://{tmp_path / 'artifacts'}",
+        max_body_bytes=64 * 1024,
+        max_bundle_bytes=2 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+async def store(settings: ApiSettings) -> AsyncIterator[KeyValueStore]:
+    """The same store the API uses, opened separately, with the catalog registered."""
+    opened = await open_store(settings.store_url)
+    for scenario_id in SCENARIO_IDS:
+        await opened.put(scenario_key(scenario_id), scenario(scenario_id).dump())
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def artifacts(settings: ApiSettings) -> ArtifactStore:
+    return open_artifacts(settings.artifacts_url)
+
+
+@pytest.fixture
+def base_url(settings: ApiSettings, store: KeyValueStore) -> Iterator[str]:
+    with serve_asgi(build(Resources(settings))) as url:
+        yield url
+
+
+@pytest.fixture
+def api(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        yield client
+
+
+@dataclass
+class Commands:
+    """Reads what the functions put on the trainers' work queue (no trainer runs here)."""
+
+    url: str
+
+    async def for_session(self, session_id: str) -> list[tuple[str, str | None]]:
+        """(action, Nats-Msg-Id) of every command queued for the session, oldest first."""
+        client = await nats_client.connect(self.url, "test-commands")
+        try:
+            js = client.jetstream()
+            state = (await js.stream_info(subjects.CMD_STREAM)).state
+            found = []
+            for seq in range(state.first_seq, state.last_seq + 1):
+                try:
+                    msg = await js.get_msg(subjects.CMD_STREAM, seq)
+                except nats.js.errors.NotFoundError:  # a gap in the sequence
+                    continue
+                body = json.loads(msg.data or b"{}")
+                if body.get("session_id") == session_id:
+                    found.append((body["action"], (msg.headers or {}).get("Nats-Msg-Id")))
+            return found
+        finally:
+            await client.close()
+
+
+@pytest.fixture
+def commands(nats_server_for_module: str) -> Commands:
+    return Commands(nats_server_for_module)

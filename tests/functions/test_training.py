@@ -1,0 +1,186 @@
+"""`/api/training`: starting, reading and steering sessions, against real servers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from agentgym.records import SessionRecord, SettingsRecord, modify, session_key
+from agentgym.state import SessionStatus
+from agentgym.store import KeyValueStore
+
+from .conftest import Commands
+
+SEED_START = {
+    "scenario_id": "customer_support",
+    "framework": "LangChain",
+    "max_episodes": 200,
+    "learning_rate": 0.001,
+}
+
+
+def start(api: httpx.Client, **body: object) -> str:
+    response = api.post("/api/training/start", json=SEED_START | body)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "started"
+    return str(response.json()["session_id"])
+
+
+async def set_status(store: KeyValueStore, session_id: str, status: SessionStatus) -> None:
+    """What a trainer does when it takes a session (no trainer runs in these tests)."""
+
+    def change(session: SessionRecord) -> SessionRecord:
+        session.status = status
+        return session
+
+    await modify(store, session_key(session_id), SessionRecord, change)
+
+
+async def test_start_queues_a_session_with_numbers_from_the_start(
+    api: httpx.Client, commands: Commands
+) -> None:
+    session_id = start(api, seed=7)
+    status = api.get(f"/api/training/{session_id}").json()
+    assert status["status"] == "queued"
+    assert status["scenario_id"] == "customer_support" and status["framework"] == "LangChain"
+    assert (status["max_episodes"], status["learning_rate"], status["seed"]) == (200, 0.001, 7)
+    for field in ("current_episode", "accuracy", "avg_reward", "loss", "heldout_accuracy"):
+        assert status[field] == 0, field
+    assert status["elapsed_time"] == "0:00:00"
+    assert await commands.for_session(session_id) == [("start", session_id)]
+
+
+async def test_omitted_or_null_numbers_take_the_settings_defaults(
+    api: httpx.Client, store: KeyValueStore
+) -> None:
+    await store.put("settings", SettingsRecord(maxEpisodes=321, learningRate=0.01).dump())
+    response = api.post(
+        "/api/training/start",
+        json={"scenario_id": "code_review", "max_episodes": None, "learning_rate": None},
+    )
+    status = api.get(f"/api/training/{response.json()['session_id']}").json()
+    assert (status["max_episodes"], status["learning_rate"]) == (321, 0.01)
+    assert status["framework"] == "LangChain"
+    assert isinstance(status["seed"], int)
+
+
+def test_unknown_scenario_is_404_listing_the_known_ones(api: httpx.Client) -> None:
+    response = api.post("/api/training/start", json=SEED_START | {"scenario_id": "poetry"})
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "poetry" in detail
+    for known in ("customer_support", "code_review", "data_analysis"):
+        assert known in detail
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"max_episodes": 100_001}, "max_episodes"),
+        ({"learning_rate": 2.0}, "learning_rate"),
+        ({"max_episodes": 0}, "max_episodes"),
+        ({"framework": "Haystack"}, "framework"),
+        ({"max_episodes": "lots"}, "max_episodes"),
+    ],
+)
+def test_out_of_range_or_wrong_values_are_422_naming_the_field(
+    api: httpx.Client, change: dict[str, object], field: str
+) -> None:
+    response = api.post("/api/training/start", json=SEED_START | change)
+    assert response.status_code == 422
+    assert field in response.json()["detail"]
+
+
+async def test_idempotency_key_returns_the_same_session_and_publishes_once(
+    api: httpx.Client, commands: Commands
+) -> None:
+    headers = {"Idempotency-Key": "ui-click-42"}
+    first = api.post("/api/training/start", json=SEED_START, headers=headers).json()
+    again = api.post("/api/training/start", json=SEED_START, headers=headers).json()
+    assert first == again
+    assert await commands.for_session(first["session_id"]) == [("start", first["session_id"])]
+    other = api.post(
+        "/api/training/start", json=SEED_START | {"max_episodes": 500}, headers=headers
+    )
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
+
+
+def test_list_has_every_session_in_start_order(api: httpx.Client) -> None:
+    ids = [start(api) for _ in range(3)]
+    listed = [s["session_id"] for s in api.get("/api/training").json()]
+    assert [i for i in listed if i in ids] == ids
+
+
+def test_unknown_session_is_404_for_every_verb(api: httpx.Client) -> None:
+    assert api.get("/api/training/session_nope").status_code == 404
+    assert api.get("/api/training/not.a.valid.id").status_code == 404
+    for verb in ("pause", "resume", "stop"):
+        response = api.post(f"/api/training/session_nope/{verb}")
+        assert response.status_code == 404
+        assert "session_nope" in response.json()["detail"]
+    assert api.get("/api/training/session_nope/metrics").status_code == 404
+
+
+async def test_pause_of_a_queued_session_pauses_it_at_once_and_resume_requeues(
+    api: httpx.Client, commands: Commands, store: KeyValueStore
+) -> None:
+    session_id = start(api)
+    assert api.post(f"/api/training/{session_id}/pause").json() == {"status": "paused"}
+    assert api.get(f"/api/training/{session_id}").json()["status"] == "paused"
+    assert api.post(f"/api/training/{session_id}/resume").json() == {"status": "resumed"}
+    assert api.get(f"/api/training/{session_id}").json()["status"] == "queued"
+    queued = await commands.for_session(session_id)
+    revision = (await store.get(session_key(session_id))).revision
+    assert queued == [("start", session_id), ("resume", f"{session_id}:resume:{revision}")]
+
+
+async def test_pause_of_a_running_session_records_the_wish_for_its_trainer(
+    api: httpx.Client, store: KeyValueStore
+) -> None:
+    session_id = start(api)
+    await set_status(store, session_id, SessionStatus.RUNNING)
+    assert api.post(f"/api/training/{session_id}/pause").json() == {"status": "paused"}
+    record = SessionRecord.load((await store.get(session_key(session_id))).value)
+    assert (record.status, record.desired) == ("running", "pause")
+
+
+async def test_stop_of_a_paused_session_queues_a_stop_command(
+    api: httpx.Client, commands: Commands, store: KeyValueStore
+) -> None:
+    session_id = start(api)
+    api.post(f"/api/training/{session_id}/pause")
+    assert api.post(f"/api/training/{session_id}/stop").json() == {"status": "stopped"}
+    record = SessionRecord.load((await store.get(session_key(session_id))).value)
+    assert record.desired == "stop"
+    actions = [action for action, _ in await commands.for_session(session_id)]
+    assert actions == ["start", "stop"]
+    refused = api.post(f"/api/training/{session_id}/resume")
+    assert refused.status_code == 409 and "being stopped" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("status", "verb"),
+    [
+        (SessionStatus.COMPLETED, "pause"),
+        (SessionStatus.COMPLETED, "stop"),
+        (SessionStatus.RUNNING, "resume"),
+        (SessionStatus.STOPPED, "resume"),
+        (SessionStatus.FAILED, "pause"),
+    ],
+)
+async def test_illegal_transitions_are_409_saying_the_current_status(
+    api: httpx.Client, store: KeyValueStore, status: SessionStatus, verb: str
+) -> None:
+    session_id = start(api)
+    await set_status(store, session_id, status)
+    response = api.post(f"/api/training/{session_id}/{verb}")
+    assert response.status_code == 409
+    assert f"is {status}" in response.json()["detail"]
+    assert response.json()["code"] == "conflict"
+
+
+def test_metrics_of_a_new_session_are_an_empty_list(api: httpx.Client) -> None:
+    session_id = start(api)
+    response = api.get(f"/api/training/{session_id}/metrics")
+    assert response.status_code == 200 and response.json() == []
+    assert api.get(f"/api/training/{session_id}/metrics?since=-1").status_code == 422
