@@ -44,6 +44,13 @@ def _stop_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("functions.app:app", host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_NATS_PORT, help="taken: a free one is used instead"
     )
     nats.set_defaults(run=_nats)
+
+    api = commands.add_parser("api", help="serve the REST API (functions.app:app) with uvicorn")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--log-level", default="info")
+    api.set_defaults(run=_api)
     return parser
 
 

@@ -184,3 +184,28 @@ def test_metrics_of_a_new_session_are_an_empty_list(api: httpx.Client) -> None:
     response = api.get(f"/api/training/{session_id}/metrics")
     assert response.status_code == 200 and response.json() == []
     assert api.get(f"/api/training/{session_id}/metrics?since=-1").status_code == 422
+
+
+async def test_metrics_return_the_recorded_updates_after_since(
+    api: httpx.Client, nats_server_for_module: str
+) -> None:
+    from agentgym import nats_client, subjects
+    from agentgym.messages import TrainingUpdate
+
+    session_id = start(api)
+    status = api.get(f"/api/training/{session_id}").json()
+    client = await nats_client.connect(nats_server_for_module, "test-trainer")
+    try:
+        js = client.jetstream()
+        for seq in range(1, 6):
+            update = TrainingUpdate(
+                session_id=session_id, seq=seq, data=status | {"current_episode": seq}
+            )
+            await js.publish(subjects.metrics_subject(session_id), update.encode())
+    finally:
+        await client.close()
+    everything = api.get(f"/api/training/{session_id}/metrics").json()
+    assert [u["seq"] for u in everything] == [1, 2, 3, 4, 5]
+    assert everything[0]["type"] == "training_update" and everything[0]["session_id"] == session_id
+    after = api.get(f"/api/training/{session_id}/metrics", params={"since": 3}).json()
+    assert [u["data"]["current_episode"] for u in after] == [4, 5]

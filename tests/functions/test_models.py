@@ -1,0 +1,152 @@
+"""`/api/models`: listing, reading, downloading, deleting and importing model bundles."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+
+import httpx
+import pytest
+
+from agentgym import bundle
+from agentgym.artifacts import ArtifactStore
+from agentgym.errors import ArtifactNotFoundError
+from agentgym.records import ModelRecord, model_key
+from agentgym.store import KeyValueStore
+
+WEIGHTS = b"\x00\x01weights" * 100
+
+
+def make_bundle(scenario_id: str = "customer_support", weights: bytes = WEIGHTS) -> bytes:
+    manifest = bundle.describe(
+        weights,
+        scenario_id=scenario_id,
+        scenario_version="1",
+        learner="test/1",
+        framework="AutoGen",
+        hyperparameters={"max_episodes": 200, "learning_rate": 0.001, "seed": 7},
+        metrics={"accuracy": 91.5, "heldout_accuracy": 90.0, "avg_reward": 4.2, "episodes": 200},
+    )
+    return bundle.pack(manifest, weights)
+
+
+async def saved_model(store: KeyValueStore, artifacts: ArtifactStore, model_id: str) -> bytes:
+    """A model as a trainer saves one: its bundle in the artifacts, its record in the store."""
+    data = make_bundle()
+    record = ModelRecord(
+        id=model_id, name="customer_support_autogen", scenario="customer_support",
+        framework="AutoGen", accuracy=91.5, episodes=200, created_at="2026-01-02T03:04:05+00:00",
+        size_mb=0.001, session_id="session_x", bundle=f"models/{model_id}.agm",
+        sha256=hashlib.sha256(WEIGHTS).hexdigest(), learning_rate=0.001, seed=7,
+    )  # fmt: skip
+    await artifacts.put(record.bundle, data)
+    await store.create(model_key(model_id), record.dump())
+    return data
+
+
+def post_bundle(api: httpx.Client, data: bytes, **params: str) -> httpx.Response:
+    return api.post(
+        "/api/models/import",
+        content=data,
+        params=params,
+        headers={"Content-Type": "application/zip"},
+    )
+
+
+def test_no_models_is_an_empty_list(api: httpx.Client) -> None:
+    response = api.get("/api/models")
+    assert response.status_code == 200 and response.json() == []
+
+
+async def test_a_saved_model_is_listed_read_and_downloaded(
+    api: httpx.Client, store: KeyValueStore, artifacts: ArtifactStore
+) -> None:
+    data = await saved_model(store, artifacts, "model_a")
+    listed = api.get("/api/models").json()
+    assert [m["id"] for m in listed] == ["model_a"]
+    assert list(listed[0]) == [
+        "id", "name", "scenario", "framework", "accuracy", "episodes", "created_at", "size_mb",
+    ]  # fmt: skip
+    assert api.get("/api/models/model_a").json() == listed[0]
+    download = api.get("/api/models/model_a/download")
+    assert download.status_code == 200 and download.content == data
+    assert "model_a.agm" in download.headers["content-disposition"]
+    assert bundle.unpack(download.content)[1] == WEIGHTS
+
+
+async def test_delete_removes_record_and_bundle_then_404(
+    api: httpx.Client, store: KeyValueStore, artifacts: ArtifactStore
+) -> None:
+    await saved_model(store, artifacts, "model_b")
+    assert api.delete("/api/models/model_b").json() == {"status": "deleted"}
+    with pytest.raises(ArtifactNotFoundError):
+        await artifacts.get("models/model_b.agm")
+    for call in (api.get, api.delete):
+        response = call("/api/models/model_b")
+        assert response.status_code == 404 and "model_b" in response.json()["detail"]
+    assert api.get("/api/models/model_b/download").status_code == 404
+
+
+def test_an_imported_bundle_becomes_a_model(api: httpx.Client) -> None:
+    data = make_bundle()
+    response = post_bundle(api, data, name="imported")
+    assert response.status_code == 201, response.text
+    model = response.json()
+    assert (model["name"], model["scenario"], model["framework"]) == (
+        "imported", "customer_support", "AutoGen",
+    )  # fmt: skip
+    assert (model["accuracy"], model["episodes"]) == (91.5, 200)
+    assert api.get(f"/api/models/{model['id']}/download").content == data
+    assert model["id"] in [m["id"] for m in api.get("/api/models").json()]
+
+
+def _tampered(
+    data: bytes, manifest_change: dict[str, object] | None, weights: bytes | None
+) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(source.read(bundle.MANIFEST)) | (manifest_change or {})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(bundle.MANIFEST, json.dumps(manifest))
+        archive.writestr(
+            bundle.WEIGHTS, weights if weights is not None else source.read(bundle.WEIGHTS)
+        )
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda: b"not a zip at all", "ZIP"),
+        (lambda: _tampered(make_bundle(), None, b"other weights"), "weights"),
+        (lambda: _tampered(make_bundle(), {"weights_sha256": "0" * 64}, None), "SHA-256"),
+        (lambda: _tampered(make_bundle(), {"format": "other/9"}, None), "format"),
+        (lambda: _tampered(make_bundle(), {"framework": "Haystack"}, None), "framework"),
+    ],
+)
+def test_a_bad_bundle_is_400_saying_what_is_wrong(
+    api: httpx.Client, make: object, says: str
+) -> None:
+    assert callable(make)
+    response = post_bundle(api, make())
+    assert response.status_code == 400, response.text
+    assert says in response.json()["detail"]
+    assert api.get("/api/models").json() == []
+
+
+def test_a_bundle_for_an_unknown_scenario_is_404(api: httpx.Client) -> None:
+    response = post_bundle(api, make_bundle(scenario_id="poetry"))
+    assert response.status_code == 404 and "poetry" in response.json()["detail"]
+
+
+def test_an_oversized_bundle_is_413(api: httpx.Client) -> None:
+    data = make_bundle(weights=b"w" * (3 * 1024 * 1024))  # the test limit is 2 MiB
+    response = post_bundle(api, data)
+    assert response.status_code == 413 and "bytes" in response.json()["detail"]
+
+
+def test_a_bundle_sent_as_json_is_415(api: httpx.Client) -> None:
+    response = api.post("/api/models/import", json={"bundle": "x"})
+    assert response.status_code == 415 and "application/zip" in response.json()["detail"]
