@@ -1,0 +1,105 @@
+"""The scenarios as Gymnasium environments: registered, checked, and behaving as documented."""
+
+from __future__ import annotations
+
+import gymnasium
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from trainer import scenarios
+from trainer.env import GYM_IDS, REWARD_MISTAKE, REWARD_PROGRESS, REWARD_SOLVED, ToolUseEnv
+from trainer.scenarios.base import Task
+
+
+@pytest.mark.parametrize("gym_id", sorted(GYM_IDS.values()))
+def test_each_scenario_is_a_registered_gymnasium_env_that_passes_the_checker(gym_id: str) -> None:
+    env = gymnasium.make(gym_id)
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, info = env.reset(seed=3)
+    assert isinstance(obs["task"], str) and info["solution"]
+
+
+def play(env: ToolUseEnv, task: Task, tools: list[str]) -> tuple[float, dict[str, object]]:
+    env.reset(seed=0, options={"task": task})
+    total, info = 0.0, {}
+    for tool in [*tools, "finish"]:
+        action = env.finish if tool == "finish" else env.tools.index(tool)
+        _, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        if terminated or truncated:
+            break
+    return total, info
+
+
+def reliable(scenario_id: str) -> ToolUseEnv:
+    """An environment whose tools never fail, to test the rules alone."""
+    env = ToolUseEnv(scenario_id)
+    env.spec_.failure_rates.clear()
+    return env
+
+
+@pytest.fixture(autouse=True)
+def fresh_specs() -> None:
+    scenarios.get.cache_clear()
+
+
+def test_the_solution_then_finish_solves_the_task() -> None:
+    env = reliable("customer_support")
+    task = env.tasks[0]
+    total, info = play(env, task, list(task.solution))
+    assert info["solved"] is True
+    assert total == pytest.approx(REWARD_PROGRESS * len(task.solution) + REWARD_SOLVED)
+
+
+def test_a_wrong_tool_is_a_mistake_and_the_task_is_no_longer_solved_exactly() -> None:
+    env = reliable("customer_support")
+    task = env.tasks[0]
+    wrong = next(t for t in env.tools if t not in task.solution)
+    total, info = play(env, task, [wrong, *task.solution])
+    assert info["solved"] is False
+    assert total == pytest.approx(REWARD_MISTAKE + REWARD_PROGRESS * len(task.solution))
+
+
+def test_finishing_early_leaves_the_task_unfinished() -> None:
+    env = reliable("customer_support")
+    task = next(t for t in env.tasks if len(t.solution) > 1)
+    total, info = play(env, task, list(task.solution[:1]))
+    assert info["solved"] is False and total < 0
+
+
+def test_a_failed_call_changes_nothing_and_a_retry_succeeds() -> None:
+    env = ToolUseEnv("customer_support")
+    env.spec_.failure_rates.update(dict.fromkeys(env.tools, 1.0))
+    task = env.tasks[0]
+    env.reset(seed=0, options={"task": task})
+    obs, *_ = env.step(env.tools.index(task.solution[0]))
+    assert obs["done"].sum() == 0 and env.tools[obs["failed"]] == task.solution[0]
+    env.spec_.failure_rates.clear()
+    obs, *_ = env.step(env.tools.index(task.solution[0]))
+    assert obs["done"].sum() == 1 and obs["failed"] == len(env.tools)
+
+
+def test_a_fallback_stands_in_for_its_tool() -> None:
+    env = reliable("customer_support")
+    primary, fallback = next(iter(env.spec_.fallbacks.items()))
+    task = next(t for t in env.tasks if t.solution[0] == primary)
+    _, info = play(env, task, [fallback, *task.solution[1:]])
+    assert info["solved"] is True
+
+
+def test_the_same_seed_gives_the_same_episodes() -> None:
+    def episodes(seed: int) -> list[str]:
+        env = ToolUseEnv("code_review")
+        env.reset(seed=seed)
+        return [env.reset()[1]["task_id"] for _ in range(20)]
+
+    assert episodes(5) == episodes(5) != episodes(6)
+
+
+def test_heldout_tasks_never_appear_in_training() -> None:
+    train, heldout = (
+        ToolUseEnv("data_analysis", split="train"),
+        ToolUseEnv("data_analysis", split="heldout"),
+    )
+    assert not {t.id for t in train.tasks} & {t.id for t in heldout.tasks}
+    assert len(heldout.tasks) >= 0.2 * (len(train.tasks) + len(heldout.tasks))

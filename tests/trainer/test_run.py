@@ -1,0 +1,87 @@
+"""Training really learns, deterministically, and resumes exactly from a checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym import bundle
+from trainer.learner import LEARNER_NAME
+from trainer.run import Run
+
+
+def weights_of(run: Run) -> bytes:
+    return run.policy.weights()
+
+
+def test_the_seed_ui_defaults_give_a_climbing_accuracy() -> None:
+    """200 episodes at a learning rate of 0.001, as the seed UI starts them."""
+    run = Run("customer_support", learning_rate=0.001, seed=0, max_episodes=200)
+    for _ in range(100):
+        run.train_episode()
+    first = run.metrics()
+    while not run.finished:
+        run.train_episode()
+    last = run.metrics()
+    assert last["accuracy"] > first["accuracy"]
+    assert last["avg_reward"] > first["avg_reward"] + 0.3
+    assert run.evaluate_heldout() > 5.0
+
+
+@pytest.mark.parametrize("scenario_id", ["customer_support", "code_review", "data_analysis"])
+def test_two_thousand_episodes_solve_most_heldout_tasks(scenario_id: str) -> None:
+    run = Run(scenario_id, learning_rate=0.001, seed=1, max_episodes=2000)
+    while not run.finished:
+        run.train_episode()
+    assert run.evaluate_heldout() >= 80.0
+    assert run.metrics()["accuracy"] >= 70.0
+
+
+def test_same_seed_and_hyperparameters_give_the_same_run_bit_for_bit() -> None:
+    runs = [Run("code_review", 0.002, seed=11, max_episodes=150) for _ in range(2)]
+    for run in runs:
+        while not run.finished:
+            run.train_episode()
+    assert weights_of(runs[0]) == weights_of(runs[1])
+    assert runs[0].metrics() == runs[1].metrics()
+    other = Run("code_review", 0.002, seed=12, max_episodes=150)
+    while not other.finished:
+        other.train_episode()
+    assert weights_of(other) != weights_of(runs[0])
+
+
+def test_a_run_restored_from_a_checkpoint_continues_exactly() -> None:
+    straight = Run("customer_support", 0.001, seed=4, max_episodes=300)
+    interrupted = Run("customer_support", 0.001, seed=4, max_episodes=300)
+    for _ in range(120):
+        interrupted.train_episode()
+    resumed = Run.restore(interrupted.checkpoint())
+    assert resumed.episode == 120 and resumed.metrics() == interrupted.metrics()
+    for run in (straight, resumed):
+        while not run.finished:
+            run.train_episode()
+    assert weights_of(resumed) == weights_of(straight)
+    assert resumed.metrics() == straight.metrics()
+
+
+def test_the_bundle_carries_the_policy_and_acts_the_same() -> None:
+    run = Run("data_analysis", 0.001, seed=2, max_episodes=400)
+    while not run.finished:
+        run.train_episode()
+    expected = run.evaluate()
+    manifest, data = run.bundle("CrewAI")
+    assert manifest.learner == LEARNER_NAME and manifest.metrics.episodes == 400
+    assert bundle.unpack(data)[0] == manifest
+    loaded, _ = Run.from_bundle(data)
+    assert loaded.evaluate() == expected
+    assert set(expected.per_tool) == set(run.spec.tools)
+    for scores in expected.per_tool.values():
+        assert 0.0 <= scores["precision"] <= 1.0 and 0.0 <= scores["recall"] <= 1.0
+
+
+def test_evaluation_changes_nothing_in_the_run() -> None:
+    run = Run("customer_support", 0.001, seed=3, max_episodes=50)
+    for _ in range(20):
+        run.train_episode()
+    before = run.checkpoint()
+    run.evaluate()
+    assert run.checkpoint() == before

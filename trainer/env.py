@@ -1,0 +1,198 @@
+"""The scenarios as Gymnasium environments: an agent resolves one task per episode with tools.
+
+Each step the agent calls one tool or finishes. A call to the next tool of the task's solution
+(or to that tool's fallback) makes progress, unless the tool fails transiently, which changes
+nothing: a good policy then retries or falls back. Any other tool is a mistake: it costs, and
+the task can no longer be solved exactly. The episode is solved exactly when the agent makes
+no mistake and finishes right after the last tool of the solution.
+
+    import gymnasium, trainer.env
+    env = gymnasium.make("agentgym/CustomerSupport-v0")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+from trainer import scenarios
+from trainer.scenarios.base import ScenarioSpec, Task
+
+# Rewards: a solved task is worth 1 and each step of progress half that; a failed call or a
+# wrong tool costs a little (time passes). Leaving a task unfinished, by finishing early or
+# running out of steps, costs as much as solving earns. Mistakes stay cheap so that trying is
+# always worth more than giving up at once; that they cost anything is what makes a policy
+# that reaches the goal directly better than one that wanders there.
+REWARD_SOLVED = 1.0
+REWARD_PROGRESS = 0.5
+REWARD_FAILED_CALL = -0.02
+REWARD_MISTAKE = -0.05
+REWARD_UNFINISHED = -1.0
+
+GYM_IDS = {
+    "customer_support": "agentgym/CustomerSupport-v0",
+    "code_review": "agentgym/CodeReview-v0",
+    "data_analysis": "agentgym/DataAnalysis-v0",
+}
+
+
+@dataclass
+class Episode:
+    """What has happened so far in one episode: the policy reads it, with the task's text."""
+
+    task: Task
+    done: list[str] = field(default_factory=list)  # solution tools completed, in order
+    failed: str | None = None  # the tool whose call just failed, if the last call failed
+    wrong: set[str] = field(default_factory=set)  # tools called wrongly since the last progress
+    steps: int = 0
+    mistakes: int = 0
+    solved: bool = False
+    calls: list[tuple[str, bool]] = field(default_factory=list)  # (tool, succeeded)
+
+
+class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
+    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - Gymnasium's own declaration
+
+    def __init__(
+        self,
+        scenario_id: str = "customer_support",
+        split: str = "train",
+        tasks: Sequence[Task] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.spec_ = scenarios.get(scenario_id)
+        train, heldout = self.spec_.split()
+        if tasks is None:
+            if split not in ("train", "heldout"):
+                raise ValueError("split is 'train' or 'heldout'")
+            tasks = train if split == "train" else heldout
+        self.tasks = tuple(tasks)
+        self.tools = self.spec_.tools
+        self.finish = len(self.tools)  # the last action ends the episode
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(len(self.tools) + 1)  # type: ignore[assignment]
+        n = len(self.tools)
+        self.observation_space = spaces.Dict(
+            {
+                "task": spaces.Text(
+                    max_length=max(len(t.text) for t in self.spec_.tasks),
+                    charset=frozenset("".join(t.text for t in self.spec_.tasks)),
+                ),
+                "done": spaces.MultiBinary(n),  # which solution tools are done
+                "failed": spaces.Discrete(n + 1),  # the tool that just failed; n: none
+                "wrong": spaces.MultiBinary(n),  # tools called wrongly since the last progress
+                "steps": spaces.Discrete(self.max_steps_for(8) + 1),
+            }
+        )
+        self.episode: Episode | None = None
+
+    @staticmethod
+    def max_steps_for(solution_length: int) -> int:
+        """Room for every step, a retry of each, and a finish."""
+        return 2 * solution_length + 2
+
+    def observe(self) -> dict[str, Any]:
+        assert self.episode is not None
+        done = np.zeros(len(self.tools), dtype=np.int8)
+        for tool in self.episode.done:
+            done[self.tools.index(tool)] = 1
+        wrong = np.zeros(len(self.tools), dtype=np.int8)
+        for tool in self.episode.wrong:
+            wrong[self.tools.index(tool)] = 1
+        failed = (
+            len(self.tools)
+            if self.episode.failed is None
+            else self.tools.index(self.episode.failed)
+        )
+        return {
+            "task": self.episode.task.text,
+            "done": done,
+            "failed": failed,
+            "wrong": wrong,
+            "steps": self.episode.steps,
+        }
+
+    def info(self) -> dict[str, Any]:
+        assert self.episode is not None
+        return {
+            "task_id": self.episode.task.id,
+            "intent": self.episode.task.intent,
+            "solution": self.episode.task.solution,
+            "calls": list(self.episode.calls),
+            "solved": self.episode.solved,
+        }
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        if options and "task" in options:
+            task = options["task"]
+        else:
+            task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        self.episode = Episode(task=task)
+        return self.observe(), self.info()
+
+    def step(self, action: int) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        episode = self.episode
+        if episode is None:
+            raise RuntimeError("call reset() before step()")
+        episode.steps += 1
+        solution = episode.task.solution
+        reward, terminated = 0.0, False
+        if action == self.finish:
+            terminated = True
+            complete = len(episode.done) == len(solution)
+            episode.solved = complete and episode.mistakes == 0
+            reward = REWARD_SOLVED if episode.solved else (0.0 if complete else REWARD_UNFINISHED)
+        else:
+            tool = self.tools[int(action)]
+            expected = solution[len(episode.done)] if len(episode.done) < len(solution) else None
+            right = expected is not None and tool in (expected, self.spec_.fallbacks.get(expected))
+            fails = right and self.np_random.random() < self.spec_.failure_rates.get(tool, 0.0)
+            episode.calls.append((tool, not fails))
+            if not right:
+                episode.mistakes += 1
+                episode.wrong.add(tool)
+                episode.failed = None
+                reward = REWARD_MISTAKE
+            elif fails:
+                episode.failed = tool
+                reward = REWARD_FAILED_CALL
+            else:
+                assert expected is not None
+                episode.done.append(expected)
+                episode.wrong.clear()
+                episode.failed = None
+                reward = REWARD_PROGRESS
+        truncated = not terminated and episode.steps >= self.max_steps_for(len(solution))
+        if truncated:
+            reward += REWARD_UNFINISHED
+        return self.observe(), reward, terminated, truncated, self.info()
+
+    def render(self) -> str | None:
+        if self.episode is None:
+            return None
+        calls = ", ".join(f"{tool}{'' if ok else ' (failed)'}" for tool, ok in self.episode.calls)
+        return (
+            f"{self.episode.task.text}\n  -> {calls or 'no calls'}; solved: {self.episode.solved}"
+        )
+
+
+def register() -> None:
+    """Register the scenarios with Gymnasium (safe to call again)."""
+    for scenario_id, gym_id in GYM_IDS.items():
+        if gym_id not in gymnasium.registry:
+            gymnasium.register(
+                id=gym_id, entry_point="trainer.env:ToolUseEnv", kwargs={"scenario_id": scenario_id}
+            )
+
+
+register()
+
+__all__ = ["GYM_IDS", "Episode", "ScenarioSpec", "ToolUseEnv", "register"]

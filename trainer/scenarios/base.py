@@ -1,0 +1,109 @@
+"""What a scenario is: tools, tasks with the tool sequence that resolves each, and metadata.
+
+A task is solved exactly when the agent's successful tool calls are the task's `solution`, in
+order, and it then finishes. Some tools fail transiently (`failure_rates`): a failed call
+changes nothing, and the agent may retry it or call the tool's fallback (`fallbacks`), which
+stands in for it. The held-out split (every fifth task of each intent, at least 20%) is fixed
+by the task ids, so it never changes between runs and training never sees it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agentgym.contracts import Difficulty
+from agentgym.records import Hyperparameters, ScenarioRecord
+
+HELDOUT_EVERY = 5  # every fifth task of each intent is held out: 20%
+PER_INTENT = 30  # a multiple of HELDOUT_EVERY, so exactly a fifth of each intent is held out
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: str  # stable and unique within the scenario, e.g. "cs-0042"
+    text: str  # the request as its author wrote it
+    solution: tuple[str, ...]  # the tools that resolve it, in order
+    intent: str  # the kind of request; tasks of one intent share a solution
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    id: str
+    version: str
+    tools: tuple[str, ...]
+    tasks: tuple[Task, ...]
+    # Seed metadata, as `GET /api/scenarios` shows it.
+    name: str
+    description: str
+    difficulty: str
+    duration: str
+    rating: float
+    metrics: tuple[str, ...]
+    features: tuple[str, ...]
+    hyperparameters: Hyperparameters
+    failure_rates: dict[str, float] = field(default_factory=dict)
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    frameworks: tuple[str, ...] = ("LangChain", "AutoGen", "CrewAI")
+
+    def split(self) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
+        """(training tasks, held-out tasks)."""
+        by_intent: dict[str, list[Task]] = defaultdict(list)
+        for task in sorted(self.tasks, key=lambda t: t.id):
+            by_intent[task.intent].append(task)
+        train: list[Task] = []
+        heldout: list[Task] = []
+        for tasks in by_intent.values():
+            for index, task in enumerate(tasks):
+                (heldout if index % HELDOUT_EVERY == HELDOUT_EVERY - 1 else train).append(task)
+        return tuple(train), tuple(heldout)
+
+    def record(self) -> ScenarioRecord:
+        """The catalog entry a trainer registers in the store."""
+        return ScenarioRecord(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            difficulty=Difficulty(self.difficulty),
+            duration=self.duration,
+            rating=self.rating,
+            tasks=len(self.tasks),
+            frameworks=list(self.frameworks),
+            metrics=list(self.metrics),
+            features=list(self.features),
+            version=self.version,
+            hyperparameters=self.hyperparameters,
+            tools=list(self.tools),
+        )
+
+
+def generate_tasks(
+    prefix: str,
+    intents: Sequence[tuple[str, tuple[str, ...], str]],
+    slots: Mapping[str, str],
+    seed: int,
+    per_intent: int = PER_INTENT,
+) -> tuple[Task, ...]:
+    """Tasks from phrasing templates: `intents` are (intent, solution, templates one per line),
+    `slots` the `|`-separated values each `{slot}` takes. Every template is used equally often,
+    in a seeded order, each filled with seeded slot values and redrawn until its text is new."""
+    rng = random.Random(seed)
+    values = {key: pool.split("|") for key, pool in slots.items()}
+    tasks: list[Task] = []
+    seen: set[str] = set()
+    for intent, solution, block in intents:
+        templates = [line.strip() for line in block.strip().splitlines()]
+        order = (templates * per_intent)[:per_intent]
+        rng.shuffle(order)
+        for template in order:
+            for _ in range(100):
+                text = template.format(**{key: rng.choice(pool) for key, pool in values.items()})
+                if text not in seen:
+                    break
+            else:
+                raise ValueError(f"{intent}: too few slot values for {template!r}")
+            seen.add(text)
+            tasks.append(Task(f"{prefix}-{len(tasks) + 1:04d}", text, solution, intent))
+    return tuple(tasks)
