@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agentgym.contracts import Framework, utc_now
-from agentgym.errors import AgentGymError
+from agentgym.errors import BundleError
 
 FORMAT = "agentgym-bundle/1"
 MANIFEST = "manifest.json"
@@ -25,10 +25,6 @@ WEIGHTS = "weights.bin"
 SUFFIX = ".agm"
 # Fixed member timestamps, so the same policy always packs to the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-class BundleError(AgentGymError, ValueError):
-    """A file that is not a usable bundle; the message says what is wrong with it."""
 
 
 class BundleMetrics(BaseModel):

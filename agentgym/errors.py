@@ -88,6 +88,10 @@ class StoreUnavailableError(StoreError):
         super().__init__(f"{backend} store unavailable: {reason}")
 
 
+class BundleError(AgentGymError, ValueError):
+    """A file that is not a usable model bundle; the message says what is wrong with it."""
+
+
 # --- bus ---------------------------------------------------------------------------------------
 
 

@@ -16,11 +16,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentgym.bundle import BundleError
 from agentgym.contracts import ErrorBody
 from agentgym.errors import (
     ArtifactNotFoundError,
     ArtifactUnavailableError,
+    BundleError,
     BusUnavailableError,
     InvalidArtifactNameError,
     InvalidKeyError,

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
-from agentgym.bus import Bus, NatsBus
+from agentgym.bus import Bus
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.store import KeyValueStore, open_store
 
@@ -50,6 +50,8 @@ class Resources:
         if self._bus is None:
             async with self._lock:
                 if self._bus is None:
+                    from agentgym.nats_bus import NatsBus  # nats loads on first use only
+
                     self._bus = await NatsBus.connect(self.settings.nats_url, "agentgym-api")
         return self._bus
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from agentgym.bundle import BundleError, Manifest, describe, pack, unpack
+from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import Framework, utc_now
+from agentgym.errors import BundleError
 from trainer.env import ToolUseEnv
 from trainer.learner import LEARNER_NAME, Policy, Step
 from trainer.scenarios.base import ScenarioSpec, Task

@@ -1,0 +1,85 @@
+"""The bus over NATS: JetStream for commands and history, core NATS for control."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+
+from agentgym import history, nats_client, subjects
+from agentgym.errors import BusUnavailableError
+from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
+
+PUBLISH_TIMEOUT_S = 5.0
+_UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+    OSError,
+)
+
+
+@asynccontextmanager
+async def reachable() -> AsyncIterator[None]:
+    """Translate NATS' connection troubles into BusUnavailableError."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise BusUnavailableError(str(exc) or type(exc).__name__) from exc
+
+
+class NatsBus:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.js = client.jetstream(timeout=PUBLISH_TIMEOUT_S)
+
+    @classmethod
+    async def connect(cls, url: str, name: str) -> NatsBus:
+        """Connect and make sure the streams exist (cheap and idempotent)."""
+        async with reachable():
+            client = await nats_client.connect(url, name)
+            bus = cls(client)
+            try:
+                await subjects.ensure_streams(bus.js)
+            except BaseException:
+                await client.close()
+                raise
+        return bus
+
+    async def send_command(self, command: TrainCommand, msg_id: str) -> None:
+        async with reachable():
+            await self.js.publish(
+                subjects.CMD_SUBJECT, command.encode(), headers={"Nats-Msg-Id": msg_id}
+            )
+
+    async def send_control(self, message: ControlMessage) -> None:
+        async with reachable():
+            await self.client.publish(
+                subjects.control_subject(message.session_id), message.encode()
+            )
+
+    async def publish_event(self, event: StatusEvent) -> None:
+        async with reachable():
+            await self.js.publish(subjects.events_subject(event.session_id), event.encode())
+
+    async def updates(
+        self, session_id: str, since: int = 0, limit: int | None = None
+    ) -> list[bytes]:
+        async with reachable():
+            return await history.read_updates(self.js, session_id, since, limit)
+
+    async def ping(self) -> None:
+        async with reachable():
+            if not self.client.is_connected:
+                raise nats.errors.ConnectionClosedError
+            await self.client.flush(timeout=2)
+
+    async def close(self) -> None:
+        if not self.client.is_closed:
+            await self.client.close()

@@ -1,0 +1,184 @@
+"""Cold start of each Lambda handler: import plus the first invocation, in a fresh process.
+
+    .venv/bin/python tests/benchmarks/lambda_cold_start.py [--runs 10]
+
+For each handler, N fresh interpreters each time (time.perf_counter) the import of the handler
+module and its first invocation with an HTTP API (payload 2.0) event, which opens the clients
+the route needs (a real SQLite store with the catalog registered; NATS is a real nats-server
+this script starts). Interpreter start-up itself is not counted: Lambda pays it before the
+handler's module is imported. Prints median, min and max per handler against the 300 ms
+target; it reports, it never fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
+    sys.path.insert(0, str(ROOT))
+
+from agentgym.nats_server import NatsServer  # noqa: E402
+from agentgym.records import scenario_key  # noqa: E402
+from agentgym.store import open_store  # noqa: E402
+
+TARGET_MS = 300.0
+# The handler module and the route its first (cold) invocation asks for.
+HANDLERS = {
+    "functions.scenarios": "/api/scenarios",
+    "functions.training": "/api/training",
+    "functions.models": "/api/models",
+    "functions.settings": "/api/settings",
+}
+
+# Runs in each fresh interpreter: everything timed happens after the interpreter is up.
+CHILD = r"""
+import json, sys, time
+
+t0 = time.perf_counter()
+import importlib
+module = importlib.import_module(sys.argv[1])
+t1 = time.perf_counter()
+
+
+class Context:
+    function_name = "agentgym-bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:agentgym-bench"
+    memory_limit_in_mb = "512"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/agentgym-bench"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self):
+        return 30_000
+
+
+path = sys.argv[2]
+event = {
+    "version": "2.0",
+    "routeKey": "$default",
+    "rawPath": path,
+    "rawQueryString": "",
+    "headers": {
+        "accept": "application/json",
+        "host": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "x-forwarded-proto": "https",
+        "x-forwarded-port": "443",
+    },
+    "requestContext": {
+        "accountId": "123456789012",
+        "apiId": "abc123",
+        "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.7", "userAgent": "bench"},
+        "requestId": "bench",
+        "routeKey": "$default",
+        "stage": "$default",
+        "timeEpoch": 1704110400000,
+    },
+    "isBase64Encoded": False,
+}
+response = module.handler(event, Context())
+t2 = time.perf_counter()
+module.handler(event, Context())  # warm, for comparison
+t3 = time.perf_counter()
+print(json.dumps({
+    "status": response["statusCode"],
+    "import_ms": (t1 - t0) * 1000,
+    "first_ms": (t2 - t1) * 1000,
+    "warm_ms": (t3 - t2) * 1000,
+}))
+"""
+
+
+def catalog() -> list[tuple[str, bytes]]:
+    from tests.functions.conftest import SCENARIO_IDS, scenario
+
+    return [(scenario_key(s), scenario(s).dump()) for s in SCENARIO_IDS]
+
+
+async def seed(store_url: str) -> None:
+    store = await open_store(store_url)
+    try:
+        for key, value in catalog():
+            await store.put(key, value)
+    finally:
+        await store.close()
+
+
+def one_run(module: str, path: str, env: dict[str, str]) -> dict[str, float] | str:
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, module, path],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        return result.stderr.strip().splitlines()[-1] if result.stderr else "no output"
+    measured: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    if measured["status"] != 200:
+        return f"status {measured['status']}"
+    return measured
+
+
+def summary(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values):7.1f}  min {min(values):7.1f}  max {max(values):7.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="fresh processes per handler")
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="agentgym-coldstart-") as tmp,
+        NatsServer(Path(tmp) / "nats") as nats,
+    ):
+        data = Path(tmp) / "data"
+        store_url = f"sqlite:///{data / 'agentgym.db'}"
+        asyncio.run(seed(store_url))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGYM_")} | {
+            "AGENTGYM_DATA_DIR": str(data),
+            "AGENTGYM_STORE_URL": store_url,
+            "AGENTGYM_NATS_URL": nats.url,
+            "AGENTGYM_ARTIFACTS_URL": f"file://{data / 'artifacts'}",
+        }
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} runs each")
+        print(f"store {store_url}, nats {nats.url}")
+        print(f"cold start = import + first invocation (ms); target < {TARGET_MS:.0f} ms")
+        for module, path in HANDLERS.items():
+            runs = [one_run(module, path, env) for _ in range(args.runs)]
+            ok = [r for r in runs if isinstance(r, dict)]
+            failed = [r for r in runs if isinstance(r, str)]
+            print(f"\n{module}.handler  GET {path}")
+            if failed:
+                print(f"  {len(failed)} run(s) failed: {failed[0]}")
+            if not ok:
+                continue
+            cold = [r["import_ms"] + r["first_ms"] for r in ok]
+            print(f"  import      {summary([r['import_ms'] for r in ok])}")
+            print(f"  first call  {summary([r['first_ms'] for r in ok])}")
+            print(f"  cold start  {summary(cold)}")
+            print(f"  warm call   {summary([r['warm_ms'] for r in ok])}")
+            median = statistics.median(cold)
+            verdict = "under" if median < TARGET_MS else "OVER"
+            print(
+                f"  -> median cold start {median:.1f} ms: {verdict} the {TARGET_MS:.0f} ms target"
+            )
+
+
+if __name__ == "__main__":
+    main()
