@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
+from agentgym.messages import ControlMessage, EvaluateReply, StatusEvent, TrainCommand
 
 
 class Bus(Protocol):
@@ -31,6 +31,10 @@ class Bus(Protocol):
         self, session_id: str, since: int = 0, limit: int | None = None
     ) -> list[bytes]:
         """Recorded training updates with `seq` > `since`, in order, byte for byte."""
+        ...
+
+    async def evaluate(self, model_id: str) -> EvaluateReply:
+        """Ask any trainer to score a saved model; BusUnavailableError when none answers."""
         ...
 
     async def ping(self) -> None:

@@ -51,6 +51,40 @@ def _api(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trainer(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agentgym.config import get_trainer_settings
+    from trainer.worker import Worker
+
+    settings = get_trainer_settings()
+    if args.concurrency:
+        settings = settings.model_copy(update={"concurrency": args.concurrency})
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await Worker(settings).run(stop)
+
+    asyncio.run(work())
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from trainer.offline import train
+
+    return train(
+        args.scenario,
+        episodes=args.episodes,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        as_json=args.json,
+        save=args.save,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8000)
     api.add_argument("--log-level", default="info")
     api.set_defaults(run=_api)
+
+    trainer = commands.add_parser("trainer", help="run a training worker (NATS work queue)")
+    trainer.add_argument("--concurrency", type=int, default=0, help="sessions trained at once")
+    trainer.set_defaults(run=_trainer)
+
+    train = commands.add_parser("train", help="train offline, in this process, with no server")
+    train.add_argument("--scenario", required=True)
+    train.add_argument("--episodes", type=int, default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    train.add_argument("--save", type=Path, default=None, help="write the model bundle here")
+    train.set_defaults(run=_train)
     return parser
 
 

@@ -58,10 +58,13 @@ class ApiSettings(CommonSettings):
 
 
 class TrainerSettings(CommonSettings):
+    worker_id: str = ""  # names this worker in session records; empty: host and pid
     concurrency: int = Field(default=2, ge=1)  # sessions one worker trains at once
     update_interval_s: float = Field(default=0.1, gt=0)  # at most one update per session per
     status_interval_s: float = Field(default=1.0, gt=0)  # status writes at most this often
-    checkpoint_every: int = Field(default=500, ge=1)  # episodes
+    checkpoint_every: int = Field(default=500, ge=1)  # episodes between checkpoints
+    eval_every: int = Field(default=100, ge=1)  # episodes between held-out evaluations
+    ack_wait_s: float = Field(default=30.0, ge=1)  # a silent worker's command goes elsewhere
 
 
 class StreamerSettings(CommonSettings):

@@ -65,3 +65,25 @@ class StatusEvent(Message):
     status: SessionStatus
     previous: SessionStatus | None = None
     at: str = Field(default_factory=utc_now)
+
+
+class EvaluateRequest(Message):
+    """`agentgym.eval` (request-reply): score a saved model on its scenario's held-out tasks."""
+
+    model_id: str
+
+
+class ToolScore(BaseModel):
+    precision: float | None  # None: the model never called the tool
+    recall: float
+
+
+class EvaluateReply(Message):
+    """A trainer's answer: the scores, or `error` saying why there are none."""
+
+    model_id: str
+    heldout_accuracy: float = 0.0  # percent solved exactly, acting greedily
+    avg_reward: float = 0.0
+    tasks: int = 0
+    per_tool: dict[str, ToolScore] = Field(default_factory=dict)
+    error: str | None = None

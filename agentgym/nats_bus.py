@@ -11,9 +11,16 @@ from nats.aio.client import Client
 
 from agentgym import history, nats_client, subjects
 from agentgym.errors import BusUnavailableError
-from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
+from agentgym.messages import (
+    ControlMessage,
+    EvaluateReply,
+    EvaluateRequest,
+    StatusEvent,
+    TrainCommand,
+)
 
 PUBLISH_TIMEOUT_S = 5.0
+EVALUATE_TIMEOUT_S = 30.0
 _UNAVAILABLE = (
     nats.errors.TimeoutError,
     nats.errors.NoRespondersError,
@@ -73,6 +80,19 @@ class NatsBus:
     ) -> list[bytes]:
         async with reachable():
             return await history.read_updates(self.js, session_id, since, limit)
+
+    async def evaluate(self, model_id: str) -> EvaluateReply:
+        try:
+            reply = await self.client.request(
+                subjects.EVALUATE_SUBJECT,
+                EvaluateRequest(model_id=model_id).encode(),
+                timeout=EVALUATE_TIMEOUT_S,
+            )
+        except nats.errors.NoRespondersError:
+            raise BusUnavailableError("no trainer is running to evaluate the model") from None
+        except _UNAVAILABLE as exc:
+            raise BusUnavailableError(str(exc) or type(exc).__name__) from exc
+        return EvaluateReply.decode(reply.data)
 
     async def ping(self) -> None:
         async with reachable():

@@ -80,6 +80,8 @@ class SessionRecord(TrainingStatus, Record):
     idempotency_key: str | None = None
     last_seq: int = 0  # the seq of the last training update published
     checkpoint: str | None = None  # artifact name of the latest checkpoint
+    owner: str | None = None  # the worker training it, while it is running
+    heartbeat: float = 0.0  # when the owner last wrote (Unix time): a silent owner is gone
 
     def status_view(self) -> TrainingStatus:
         """The API's view: the status fields only."""

@@ -48,6 +48,7 @@ TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     ),
     SessionStatus.RUNNING: frozenset(
         {
+            SessionStatus.QUEUED,  # its worker shut down; another takes it from the checkpoint
             SessionStatus.PAUSED,
             SessionStatus.COMPLETED,
             SessionStatus.STOPPED,

@@ -6,7 +6,7 @@
 | `agentgym.ctl.<session_id>` | core NATS | functions -> the trainer running it |
 | `agentgym.metrics.<session_id>` | stream AGENTGYM_TRAINING (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.events.<session_id>` | stream AGENTGYM_TRAINING | trainer, functions -> streamer |
-| `agentgym.eval.<scenario_id>` | core NATS request-reply | functions -> any trainer |
+| `agentgym.eval` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def events_subject(session_id: str) -> str:
     return f"{PREFIX}.events.{session_id}"
 
 
-def evaluate_subject(scenario_id: str) -> str:
-    return f"{PREFIX}.eval.{scenario_id}"
+EVALUATE_SUBJECT = f"{PREFIX}.eval"
+CONTROL_ALL = f"{PREFIX}.ctl.*"
+TRAINERS_QUEUE = "trainers"
 
 
 def cmd_stream(replicas: int = 1) -> StreamConfig:
@@ -73,11 +74,11 @@ def cmd_stream(replicas: int = 1) -> StreamConfig:
     )
 
 
-def cmd_consumer() -> ConsumerConfig:
+def cmd_consumer(ack_wait_s: float = CMD_ACK_WAIT_S) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=CMD_CONSUMER,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=CMD_ACK_WAIT_S,
+        ack_wait=ack_wait_s,
         max_deliver=-1,  # a command is retried until some trainer finishes it
         filter_subject=CMD_SUBJECT,
     )
@@ -98,12 +99,18 @@ def training_stream(replicas: int = 1) -> StreamConfig:
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update both streams and the trainers' consumer; safe to call from every
-    process at every start."""
+    """Create or update both streams; safe to call from every process at every start."""
     for config in (cmd_stream(replicas), training_stream(replicas)):
         try:
             await js.add_stream(config)
         except nats.js.errors.BadRequestError:  # exists with another configuration
             logger.info("updating stream %s to the current configuration", config.name)
             await js.update_stream(config)
-    await js.add_consumer(CMD_STREAM, cmd_consumer())
+
+
+async def ensure_consumer(js: JetStreamContext, ack_wait_s: float = CMD_ACK_WAIT_S) -> None:
+    """Create or update the trainers' durable consumer (trainers only: they own its ack wait).
+
+    Until a trainer first runs there is no consumer, and commands simply wait in the stream.
+    """
+    await js.add_consumer(CMD_STREAM, cmd_consumer(ack_wait_s))

@@ -13,20 +13,17 @@ from mangum import Mangum
 from agentgym import bundle
 from agentgym.contracts import ModelInfo
 from agentgym.errors import ArtifactNotFoundError
+from agentgym.messages import EvaluateReply
 from agentgym.records import ModelRecord, model_key
 from functions import lookups
 from functions.errors import ApiError
 from functions.factory import IMPORT_PATH, create_app
-from functions.resources import ArtifactsDep, SettingsDep, StoreDep
+from functions.resources import ArtifactsDep, BusDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 BUNDLE_TYPE = "application/zip"
 ACCEPTED_TYPES = ("application/zip", "application/octet-stream", "application/x-agentgym-bundle")
-
-
-def bundle_name(model_id: str) -> str:
-    return f"models/{model_id}{bundle.SUFFIX}"
 
 
 def size_mb(size: int) -> float:
@@ -71,6 +68,17 @@ async def download_model(model_id: str, store: StoreDep, artifacts: ArtifactsDep
     )
 
 
+@router.post("/{model_id}/evaluate", response_model=EvaluateReply)
+async def evaluate_model(model_id: str, store: StoreDep, bus: BusDep) -> EvaluateReply:
+    """Score the model on its scenario's held-out tasks, computed by a trainer: accuracy,
+    average reward, and each tool's precision and recall."""
+    await lookups.model(store, model_id)
+    reply = await bus.evaluate(model_id)
+    if reply.error is not None:
+        raise ApiError(422, f"the model could not be evaluated: {reply.error}")
+    return reply
+
+
 @router.post(IMPORT_PATH.removeprefix("/api/models"), status_code=201, response_model=ModelInfo)
 async def import_model(
     request: Request,
@@ -104,7 +112,7 @@ async def import_model(
         created_at=manifest.created_at,
         size_mb=size_mb(len(data)),
         session_id="",
-        bundle=bundle_name(model_id),
+        bundle=bundle.artifact_name(model_id),
         sha256=manifest.weights_sha256,
         learning_rate=manifest.hyperparameters.learning_rate,
         seed=manifest.hyperparameters.seed,

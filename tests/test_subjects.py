@@ -19,6 +19,7 @@ async def test_ensure_streams_is_idempotent_and_makes_the_documented_streams(
         js = client.jetstream()
         await subjects.ensure_streams(js)
         await subjects.ensure_streams(js)
+        await subjects.ensure_consumer(js)
         cmd = await js.stream_info(subjects.CMD_STREAM)
         assert cmd.config.subjects == [subjects.CMD_SUBJECT]
         assert cmd.config.retention == "workqueue"
@@ -40,6 +41,7 @@ async def test_a_command_goes_to_one_trainer_and_a_duplicate_publish_is_dropped(
     try:
         js = client.jetstream()
         await subjects.ensure_streams(js)
+        await subjects.ensure_consumer(js)
         command = TrainCommand(session_id=unique, action="start")
         first = await js.publish(
             subjects.CMD_SUBJECT, command.encode(), headers={"Nats-Msg-Id": command.msg_id()}

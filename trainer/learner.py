@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -173,10 +174,19 @@ class Policy:
     # --- persistence ---------------------------------------------------------------------------
 
     def weights(self) -> bytes:
-        """The parameters alone (what a model bundle carries)."""
+        """The parameters alone (what a model bundle carries), as an .npz archive whose bytes
+        depend on the parameters only, so equal policies have equal checksums."""
         buffer = io.BytesIO()
-        arrays: dict[str, Any] = dict(self.params)
-        np.savez_compressed(buffer, **arrays)  # untouched rows are zeros: they compress away
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name in PARAMS:
+                member = io.BytesIO()
+                np.lib.format.write_array(member, self.params[name], allow_pickle=False)
+                # Fixed timestamps; untouched rows are zeros and compress away.
+                archive.writestr(
+                    zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                    member.getvalue(),
+                    compress_type=zipfile.ZIP_DEFLATED,
+                )
         return buffer.getvalue()
 
     def load_weights(self, data: bytes) -> None:

@@ -31,7 +31,9 @@ CHECKPOINT_FORMAT = "agentgym-checkpoint/1"
 class Evaluation:
     accuracy: float  # percent of tasks solved exactly, acting greedily
     avg_reward: float
-    per_tool: dict[str, dict[str, float]] = field(default_factory=dict)  # precision, recall
+    # Per tool: precision (of its calls, the share that were the right choice; None if never
+    # called) and recall (of the solution steps needing it, the share completed).
+    per_tool: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 class Run:
@@ -120,7 +122,7 @@ class Run:
                 expected[tool] += 1
         per_tool = {
             t: {
-                "precision": right[t] / calls[t] if calls[t] else 0.0,
+                "precision": right[t] / calls[t] if calls[t] else None,
                 "recall": completed[t] / expected[t] if expected[t] else 0.0,
             }
             for t in self.spec.tools

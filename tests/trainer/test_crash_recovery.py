@@ -1,0 +1,69 @@
+"""A worker killed in the middle of a session: another resumes from the last checkpoint, and
+the final model equals an uninterrupted run's. Real processes, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import subprocess
+
+import httpx
+import pytest
+
+from agentgym import bundle
+from agentgym.records import SessionRecord, session_key
+from agentgym.store import open_store
+from trainer.run import Run
+
+from .conftest import trainer_process, wait_for
+
+EPISODES = 2500
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happened(
+    api: httpx.Client, urls: dict[str, str], how: signal.Signals
+) -> None:
+    processes = {name: trainer_process(urls, name, checkpoint_every=250) for name in ("w1", "w2")}
+    store = await open_store(urls["store_url"])
+    try:
+        while len(api.get("/api/scenarios").json()) < 3:  # the workers registered the catalog
+            await asyncio.sleep(0.1)
+        body = {"scenario_id": "customer_support", "framework": "CrewAI", "max_episodes": EPISODES,
+                "learning_rate": 0.001, "seed": 5}  # fmt: skip
+        session_id = api.post("/api/training/start", json=body).json()["session_id"]
+        await wait_for(api, session_id, lambda s: s["current_episode"] >= 600)
+        owner = SessionRecord.load((await store.get(session_key(session_id))).value).owner
+        assert owner in processes
+        processes[owner].send_signal(how)
+        processes[owner].wait(timeout=30)
+
+        done = await wait_for(api, session_id, lambda s: s["status"] == "completed", timeout=120)
+        final = SessionRecord.load((await store.get(session_key(session_id))).value)
+        assert final.current_episode == EPISODES
+        history = api.get(f"/api/training/{session_id}/metrics").json()
+        assert [u["seq"] for u in history] == list(range(1, len(history) + 1))
+        episodes = [u["data"]["current_episode"] for u in history]
+        restarts = [later for earlier, later in itertools.pairwise(episodes) if later < earlier]
+        # The successor went on from a checkpoint (one of every 250 episodes), not from zero;
+        # after a SIGTERM the worker checkpointed where it stopped, so nothing is repeated.
+        assert all(episode >= 250 for episode in restarts)
+        assert (restarts != []) is (how is signal.SIGKILL) or not restarts
+
+        manifest, _ = bundle.unpack(api.get(f"/api/models/{done['model_id']}/download").content)
+        uninterrupted = Run("customer_support", 0.001, seed=5, max_episodes=EPISODES)
+        while not uninterrupted.finished:
+            uninterrupted.train_episode()
+        assert manifest.weights_sha256 == uninterrupted.bundle("CrewAI")[0].weights_sha256
+    finally:
+        await store.close()
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

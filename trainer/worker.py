@@ -1,0 +1,184 @@
+"""`agentgym trainer`: a worker that takes training commands from the JetStream work queue.
+
+Any number of workers share the durable consumer `trainers`; each trains up to `concurrency`
+sessions at once and pulls another command only when a slot is free. A command is acked when
+its session leaves the worker (paused, stopped, completed, failed), kept alive with in-progress
+acks while it trains, and redelivered to another worker if this one dies. At start the worker
+registers the scenarios it can run in the store, where the API lists them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from agentgym import nats_client, subjects
+from agentgym.artifacts import ArtifactStore, open_artifacts
+from agentgym.config import TrainerSettings
+from agentgym.errors import ArtifactNotFoundError, BundleError, KeyNotFoundError
+from agentgym.messages import (
+    ControlMessage,
+    EvaluateReply,
+    EvaluateRequest,
+    ToolScore,
+    TrainCommand,
+)
+from agentgym.records import ModelRecord, model_key, scenario_key
+from agentgym.state import Action
+from agentgym.store import KeyValueStore, open_store
+from trainer import scenarios
+from trainer.publisher import Publisher
+from trainer.run import Run
+from trainer.session import Context, Outcome, Session
+
+logger = logging.getLogger(__name__)
+
+FETCH_WAIT_S = 1.0  # how long one pull waits for a command before looking at `stop` again
+
+
+class Worker:
+    def __init__(self, settings: TrainerSettings) -> None:
+        self.settings = settings
+        self.worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.sessions: dict[str, Session] = {}
+        self.ready = asyncio.Event()
+        self.store: KeyValueStore
+        self.artifacts: ArtifactStore
+        self.js: JetStreamContext
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then hand running sessions back (checkpointed) and return."""
+        settings = self.settings
+        client = await nats_client.connect(settings.nats_url, f"agentgym-trainer-{self.worker_id}")
+        self.store = await open_store(settings.store_url)
+        self.artifacts = open_artifacts(settings.artifacts_url)
+        try:
+            self.js = client.jetstream()
+            await subjects.ensure_streams(self.js)
+            await subjects.ensure_consumer(self.js, settings.ack_wait_s)
+            for spec in scenarios.all_specs():
+                await self.store.put(scenario_key(spec.id), spec.record().dump())
+            await client.subscribe(subjects.CONTROL_ALL, cb=self._on_control)
+            await client.subscribe(
+                subjects.EVALUATE_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=self._on_evaluate
+            )
+            commands = await self.js.pull_subscribe_bind(
+                subjects.CMD_CONSUMER, stream=subjects.CMD_STREAM
+            )
+            logger.info("trainer %s ready: %d slots", self.worker_id, settings.concurrency)
+            self.ready.set()
+            await self._work(commands, stop)
+        finally:
+            await self.store.close()
+            await self.artifacts.close()
+            await client.close()
+
+    async def _work(self, commands: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
+        slots = asyncio.Semaphore(self.settings.concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def hand_back_on_stop() -> None:
+            await stop.wait()
+            for session in list(self.sessions.values()):
+                session.shutdown()
+
+        watcher = asyncio.create_task(hand_back_on_stop())
+        try:
+            while not stop.is_set():
+                await slots.acquire()  # a slot frees when a session leaves, or at stop
+                try:
+                    messages = await commands.fetch(1, timeout=FETCH_WAIT_S)
+                except nats.errors.TimeoutError:
+                    slots.release()
+                    continue
+                except BaseException:
+                    slots.release()
+                    raise
+                task = asyncio.create_task(self._command(messages[0]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                task.add_done_callback(lambda _: slots.release())
+        finally:
+            watcher.cancel()
+            for session in list(self.sessions.values()):
+                session.shutdown()
+            await asyncio.gather(watcher, *tasks, return_exceptions=True)
+
+    def _context(self, msg: Msg) -> Context:
+        settings = self.settings
+        return Context(
+            worker_id=self.worker_id,
+            store=self.store,
+            artifacts=self.artifacts,
+            publisher=Publisher(self.js),
+            checkpoint_every=settings.checkpoint_every,
+            eval_every=settings.eval_every,
+            update_interval_s=settings.update_interval_s,
+            status_interval_s=settings.status_interval_s,
+            ack_wait_s=settings.ack_wait_s,
+            keep_alive=msg.in_progress,
+        )
+
+    async def _command(self, msg: Msg) -> None:
+        try:
+            command = TrainCommand.decode(msg.data)
+        except ValueError:
+            logger.error("dropping a malformed command: %r", msg.data[:200])
+            await msg.term()
+            return
+        if command.session_id in self.sessions:  # a duplicate of a command it is working on
+            await msg.ack()
+            return
+        session = Session(command.session_id, self._context(msg))
+        self.sessions[command.session_id] = session
+        try:
+            outcome = await session.handle(command.action)
+        except Exception:  # the store or NATS failed: let another attempt take it later
+            logger.exception(
+                "%s: %s failed; it will be redelivered", command.session_id, command.action
+            )
+            await msg.nak(delay=1.0)
+            return
+        finally:
+            del self.sessions[command.session_id]
+        if outcome is Outcome.DONE:
+            await msg.ack()
+        else:
+            await msg.nak(delay=self.settings.ack_wait_s if outcome is Outcome.LATER else None)
+
+    async def _on_control(self, msg: Msg) -> None:
+        try:
+            control = ControlMessage.decode(msg.data)
+        except ValueError:
+            logger.warning("ignoring a malformed control message on %s", msg.subject)
+            return
+        session = self.sessions.get(control.session_id)
+        if session is not None:
+            session.request(Action(control.action))
+
+    async def _on_evaluate(self, msg: Msg) -> None:
+        try:
+            request = EvaluateRequest.decode(msg.data)
+        except ValueError:
+            await msg.respond(EvaluateReply(model_id="", error="malformed request").encode())
+            return
+        try:
+            model = ModelRecord.load((await self.store.get(model_key(request.model_id))).value)
+            run, _ = Run.from_bundle(await self.artifacts.get(model.bundle))
+            result = run.evaluate()
+            reply = EvaluateReply(
+                model_id=request.model_id,
+                heldout_accuracy=result.accuracy,
+                avg_reward=result.avg_reward,
+                tasks=len(run.spec.split()[1]),
+                per_tool={t: ToolScore.model_validate(s) for t, s in result.per_tool.items()},
+            )
+        except (KeyNotFoundError, ArtifactNotFoundError, BundleError) as exc:
+            reply = EvaluateReply(model_id=request.model_id, error=str(exc))
+        await msg.respond(reply.encode())
