@@ -72,6 +72,23 @@ def _trainer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _streamer(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agentgym.config import get_streamer_settings
+    from streamer.app import Streamer
+
+    async def stream() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await Streamer(get_streamer_settings()).serve(args.host, args.port, stop)
+
+    asyncio.run(stream())
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from trainer.offline import train
 
@@ -106,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     trainer = commands.add_parser("trainer", help="run a training worker (NATS work queue)")
     trainer.add_argument("--concurrency", type=int, default=0, help="sessions trained at once")
     trainer.set_defaults(run=_trainer)
+
+    streamer = commands.add_parser("streamer", help="serve the WebSocket feed of training")
+    streamer.add_argument("--host", default="127.0.0.1")
+    streamer.add_argument("--port", type=int, default=8001)
+    streamer.set_defaults(run=_streamer)
 
     train = commands.add_parser("train", help="train offline, in this process, with no server")
     train.add_argument("--scenario", required=True)

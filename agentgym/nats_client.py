@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import SplitResult, urlsplit
 
 import nats.errors
@@ -25,7 +26,12 @@ def server_url(url: str | SplitResult) -> str:
     return parts._replace(path="", query="", fragment="").geturl()
 
 
-async def connect(url: str, name: str, wait_s: float = CONNECT_TIMEOUT_S) -> Client:
+async def connect(
+    url: str,
+    name: str,
+    wait_s: float = CONNECT_TIMEOUT_S,
+    on_reconnect: Callable[[], Awaitable[None]] | None = None,
+) -> Client:
     """Connect within `wait_s` seconds, then keep reconnecting for as long as the process
     runs. Raises nats.errors.NoServersError when no server answers in time."""
     client = Client()
@@ -36,6 +42,8 @@ async def connect(url: str, name: str, wait_s: float = CONNECT_TIMEOUT_S) -> Cli
 
     async def reconnected() -> None:
         logger.info("%s: reconnected to NATS", name)
+        if on_reconnect is not None:
+            await on_reconnect()
 
     async def error(exc: Exception) -> None:
         logger.warning("%s: NATS error: %s", name, exc)

@@ -87,6 +87,8 @@ class NatsServer:
         return self.store_dir / "nats-server.log"
 
     def _choose_port(self) -> int:
+        if self.port is not None:
+            return self.port  # a restart: clients reconnect to the same address
         wanted = self.requested_port
         if wanted is not None and port_is_free(self.host, wanted):
             return wanted

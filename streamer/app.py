@@ -1,0 +1,165 @@
+"""`agentgym streamer`: the WebSocket service browsers watch training through.
+
+Served by the `websockets` library's own asyncio server, not an ASGI one: it can write a
+pre-encoded frame straight into a socket (the cost of `broadcast()`), which a per-client task
+under an ASGI server costs about three times over; and its connections read frames in the
+background, so a browser that only listens is still seen to go away (Kludex/starlette#759).
+Compression is off: for small JSON frames it costs more memory and CPU than it saves.
+
+- `WS /ws/training/{id}[?since=SEQ]`: a snapshot of the session's status, then its recorded
+  updates after SEQ, then the live ones: each once, in `seq` order, as the trainer sent them.
+- `WS /ws/training`: every session's status, then every status change.
+- `GET /healthz`, `GET /metrics` (Prometheus text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from agentgym import history, nats_client
+from agentgym.config import StreamerSettings
+from agentgym.errors import InvalidKeyError, KeyNotFoundError
+from agentgym.records import SessionRecord, session_key
+from agentgym.store import KeyValueStore, open_store
+from streamer.client import Client, Frame
+from streamer.hub import Hub, parse_update
+from streamer.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+SESSION_PATH = re.compile(r"/ws/training/([^/]+)")
+CLOSE_UNKNOWN = 4404
+CLOSE_BAD_REQUEST = 4400
+MAX_INCOMING = 4096  # browsers send nothing we read: keep what they may send small
+
+
+class Streamer:
+    def __init__(self, settings: StreamerSettings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.hub: Hub
+        self.store: KeyValueStore
+        self.server: Server | None = None
+
+    async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set. `self.server` is set once it listens."""
+        nats = await nats_client.connect(
+            self.settings.nats_url, "agentgym-streamer", on_reconnect=self._reconnected
+        )
+        self.store = await open_store(self.settings.store_url)
+        self.hub = Hub(nats, self.metrics)
+        try:
+            async with serve(
+                self._handle,
+                host,
+                port,
+                process_request=self._http,
+                compression=None,
+                ping_interval=self.settings.ping_interval_s,
+                ping_timeout=self.settings.ping_interval_s,
+                max_size=MAX_INCOMING,
+            ) as server:
+                self.server = server
+                logger.info(
+                    "streamer listening on %s",
+                    ", ".join(str(s.getsockname()) for s in server.sockets),
+                )
+                await stop.wait()
+        finally:
+            await self.store.close()
+            await nats.close()
+
+    async def _reconnected(self) -> None:
+        await self.hub.fill_all_gaps()
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == "/healthz":
+            return connection.respond(200, "ok\n")
+        if path == "/metrics":
+            return connection.respond(200, self.metrics.render())  # text/plain, as Prometheus reads
+        if path != "/ws/training" and not SESSION_PATH.fullmatch(path):
+            return connection.respond(
+                404, "not found: use /ws/training or /ws/training/<session_id>\n"
+            )
+        return None  # a WebSocket route: go on with the handshake
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        parts = urlsplit(connection.request.path)
+        client = Client(
+            connection, self.metrics, self.settings.queue_size, self.settings.slow_client_timeout_s
+        )
+        self.metrics.connections += 1
+        client.start()
+        try:
+            found = SESSION_PATH.fullmatch(parts.path)
+            if found:
+                await self._session(connection, client, found.group(1), parse_qs(parts.query))
+            else:
+                await self._dashboard(connection, client)
+        finally:
+            self.metrics.connections -= 1
+            await client.stop()
+
+    async def _session(
+        self,
+        connection: ServerConnection,
+        client: Client,
+        session_id: str,
+        query: dict[str, list[str]],
+    ) -> None:
+        since_text = query.get("since", ["0"])[-1]
+        if not since_text.isdigit():
+            await connection.close(CLOSE_BAD_REQUEST, "since must be a whole number (a seq)")
+            return
+        try:
+            record = SessionRecord.load((await self.store.get(session_key(session_id))).value)
+        except (KeyNotFoundError, InvalidKeyError):
+            await connection.close(CLOSE_UNKNOWN, f"unknown training session {session_id}")
+            return
+        await self.hub.watch(session_id, client)
+        try:
+            snapshot = {"type": "snapshot", "session_id": session_id, "seq": record.last_seq,
+                        "data": record.status_view().model_dump(mode="json")}  # fmt: skip
+            client.deliver(Frame(json.dumps(snapshot).encode()))
+            client.last_seq = int(since_text)
+            for payload in await history.read_updates(
+                self.hub.js, session_id, since=client.last_seq
+            ):
+                client.deliver(Frame(payload, parse_update(payload)[0]))
+            client.go_live()
+            await _until_closed(connection)
+        finally:
+            await self.hub.unwatch(session_id, client)
+
+    async def _dashboard(self, connection: ServerConnection, client: Client) -> None:
+        await self.hub.watch_all(client)
+        try:
+            sessions = [
+                SessionRecord.load(e.value).status_view()
+                for e in await self.store.list("sessions/")
+            ]
+            snapshot = {"type": "sessions", "data": [s.model_dump(mode="json") for s in sessions]}
+            client.deliver(Frame(json.dumps(snapshot).encode()))
+            client.go_live()
+            await _until_closed(connection)
+        finally:
+            await self.hub.unwatch_all(client)
+
+
+async def _until_closed(connection: ServerConnection) -> None:
+    """Read (and ignore) what the browser sends until it goes, however it goes; reading is
+    what keeps pings answered and lets a closed connection be noticed."""
+    with contextlib.suppress(ConnectionClosed):
+        async for _ in connection:
+            pass

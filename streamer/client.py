@@ -1,0 +1,126 @@
+"""One browser: what it has been sent, what waits for it, and what happens when it is slow.
+
+Delivery is broadcast-fast while a client keeps up: a frame is written straight into its
+socket buffer (what `websockets.broadcast()` does, one pre-encoded frame, no task switch).
+Once its buffer fills, frames wait in a bounded queue that the client's own relay task drains
+at the client's pace. A full queue is conflated: the oldest plain update goes, the newest
+wins, and a status change is never dropped. A client still behind after `slow_timeout_s` is
+closed with 1013 (try again later), so no client can hold back another or grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
+
+from streamer.metrics import Metrics
+
+WRITE_HIGH_WATER = 64 * 1024  # bytes in the socket buffer before frames queue instead
+CLOSE_SLOW = 1013  # "try again later"
+
+
+@dataclass(slots=True)
+class Frame:
+    payload: bytes
+    seq: int = 0  # 0: not a numbered update (a snapshot or an event)
+    vital: bool = False  # a status change or an event: never conflated away
+
+
+@dataclass(eq=False)  # a client is itself, held in sets: compared and hashed by identity
+class Client:
+    connection: ServerConnection
+    metrics: Metrics
+    queue_size: int
+    slow_timeout_s: float
+    last_seq: int = 0  # the seq of the last update sent (or skipped as already sent)
+    queue: deque[Frame] = field(default_factory=deque)
+    behind_since: float | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    live: bool = False  # until the snapshot and history are sent, live frames wait in backlog
+    backlog: list[Frame] = field(default_factory=list)
+    _relay: asyncio.Task[None] | None = None
+    _closing: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._relay = asyncio.create_task(self._run_relay())
+
+    async def stop(self) -> None:
+        for task in (self._relay, self._closing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def offer(self, frame: Frame) -> None:
+        """A live frame: delivered now, or kept until the client has caught up."""
+        if self.live:
+            self.deliver(frame)
+        else:
+            self.backlog.append(frame)
+
+    def go_live(self) -> None:
+        """Caught up: send what arrived meanwhile (skipping what history already sent)."""
+        for frame in self.backlog:
+            self.deliver(frame)
+        self.backlog.clear()
+        self.live = True
+
+    def deliver(self, frame: Frame) -> None:
+        """Send or queue a frame; updates this client already has are skipped."""
+        if frame.seq:
+            if frame.seq <= self.last_seq:
+                return
+            self.last_seq = frame.seq
+        connection = self.connection
+        if connection.protocol.state is not State.OPEN:
+            return
+        if not self.queue and connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
+            connection.protocol.send_text(frame.payload)
+            connection.send_data()
+            self.metrics.messages_out += 1
+            return
+        self._enqueue(frame)
+
+    def _enqueue(self, frame: Frame) -> None:
+        if self.behind_since is None:
+            self.behind_since = time.monotonic()
+        elif time.monotonic() - self.behind_since > self.slow_timeout_s:
+            self._close_slow()
+            return
+        if len(self.queue) >= self.queue_size:
+            for index, queued in enumerate(self.queue):
+                if not queued.vital:  # conflate: the oldest plain update goes
+                    del self.queue[index]
+                    self.metrics.drops += 1
+                    break
+        self.queue.append(frame)
+        self.ready.set()
+
+    def _close_slow(self) -> None:
+        self.metrics.slow_disconnects += 1
+        self.queue.clear()
+        if self._closing is None:
+            self._closing = asyncio.create_task(
+                self.connection.close(CLOSE_SLOW, "too slow: reconnect with ?since=<last seq>")
+            )
+
+    async def _run_relay(self) -> None:
+        """Drain the queue at the client's pace (`send` waits while its buffer is full)."""
+        try:
+            while True:
+                await self.ready.wait()
+                self.ready.clear()
+                while self.queue:
+                    frame = self.queue.popleft()
+                    await self.connection.send(frame.payload, text=True)
+                    self.metrics.messages_out += 1
+                self.behind_since = None
+        except ConnectionClosed:
+            return

@@ -1,0 +1,147 @@
+"""NATS in, browsers out: one subscription per watched session, however many browsers watch.
+
+A session's subscription exists while at least one browser watches it. Each update is parsed
+once (its `seq`, and whether the status changed) and its bytes handed to every watcher as the
+trainer published them. Updates are numbered with no hole, so a jump in `seq` means some went
+missing (NATS restarted, say): the hub then reads them back from JetStream before going on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
+
+from agentgym import history, subjects
+from streamer.client import Client, Frame
+from streamer.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+PENDING_LIMIT = 1_000_000  # messages nats-py may buffer per subscription before dropping
+
+
+@dataclass
+class Watched:
+    """One session's subscription and the browsers watching it."""
+
+    subscription: Subscription
+    clients: set[Client] = field(default_factory=set)
+    last_seq: int = 0
+    last_status: str | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one gap fill at a time
+
+
+class Hub:
+    def __init__(self, nats: Nats, metrics: Metrics) -> None:
+        self.nats = nats
+        self.js: JetStreamContext = nats.jetstream()
+        self.metrics = metrics
+        self.sessions: dict[str, Watched] = {}
+        self.dashboards: set[Client] = set()
+        self._events: Subscription | None = None
+
+    # --- one session ------------------------------------------------------------------------------
+
+    async def watch(self, session_id: str, client: Client) -> Watched:
+        """Add a watcher; the first one opens the session's subscription."""
+        watched = self.sessions.get(session_id)
+        if watched is None:
+
+            async def on_update(msg: Msg) -> None:
+                await self._on_update(session_id, msg)
+
+            subscription = await self.nats.subscribe(
+                subjects.metrics_subject(session_id),
+                cb=on_update,
+                pending_msgs_limit=PENDING_LIMIT,
+                pending_bytes_limit=-1,
+            )
+            watched = self.sessions.setdefault(session_id, Watched(subscription))
+            if watched.subscription is not subscription:  # another watcher won the race
+                await subscription.unsubscribe()
+            self.metrics.sessions_watched = len(self.sessions)
+        watched.clients.add(client)
+        return watched
+
+    async def unwatch(self, session_id: str, client: Client) -> None:
+        """Remove a watcher; the last one closes the session's subscription."""
+        watched = self.sessions.get(session_id)
+        if watched is None:
+            return
+        watched.clients.discard(client)
+        if not watched.clients:
+            del self.sessions[session_id]
+            self.metrics.sessions_watched = len(self.sessions)
+            await watched.subscription.unsubscribe()
+
+    async def _on_update(self, session_id: str, msg: Msg) -> None:
+        self.metrics.messages_in += 1
+        watched = self.sessions.get(session_id)
+        if watched is None:
+            return
+        if watched.last_seq and parse_update(msg.data)[0] > watched.last_seq + 1:
+            await self.fill_gap(session_id, watched)  # brings last_seq up to date
+        self._fan_out(watched, msg.data)
+
+    def _fan_out(self, watched: Watched, payload: bytes) -> None:
+        seq, status = parse_update(payload)
+        if seq <= watched.last_seq:
+            return  # already delivered (a gap fill got it first)
+        frame = Frame(payload, seq, vital=status != watched.last_status)
+        watched.last_seq, watched.last_status = seq, status
+        for client in watched.clients:
+            client.offer(frame)
+
+    async def fill_gap(self, session_id: str, watched: Watched) -> None:
+        """Read back from JetStream what this subscription missed, and deliver it in order."""
+        async with watched.lock:
+            missed = await history.read_updates(self.js, session_id, since=watched.last_seq)
+            if missed:
+                self.metrics.gap_fills += 1
+            for payload in missed:
+                self._fan_out(watched, payload)
+
+    async def fill_all_gaps(self) -> None:
+        """After a reconnect: whatever was published meanwhile, for every watched session."""
+        for session_id, watched in list(self.sessions.items()):
+            try:
+                await self.fill_gap(session_id, watched)
+            except Exception:  # the next update's seq jump retries it
+                logger.exception("%s: could not read back missed updates", session_id)
+
+    # --- every session's status changes ------------------------------------------------------------
+
+    async def watch_all(self, client: Client) -> None:
+        if self._events is None:
+            self._events = await self.nats.subscribe(
+                subjects.EVENTS_ALL,
+                cb=self._on_event,
+                pending_msgs_limit=PENDING_LIMIT,
+                pending_bytes_limit=-1,
+            )
+        self.dashboards.add(client)
+
+    async def unwatch_all(self, client: Client) -> None:
+        self.dashboards.discard(client)
+        if not self.dashboards and self._events is not None:
+            events, self._events = self._events, None
+            await events.unsubscribe()
+
+    async def _on_event(self, msg: Msg) -> None:
+        self.metrics.messages_in += 1
+        frame = Frame(msg.data, vital=True)
+        for client in self.dashboards:
+            client.offer(frame)
+
+
+def parse_update(payload: bytes) -> tuple[int, str | None]:
+    """A training update's seq and status (parsed once, however many browsers watch)."""
+    update = json.loads(payload)
+    return int(update["seq"]), update.get("data", {}).get("status")

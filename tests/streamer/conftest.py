@@ -1,0 +1,128 @@
+"""A streamer on a free port over a real nats-server and SQLite, and a trainer's publisher."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nats.aio.client import Client as Nats
+
+from agentgym import nats_client, subjects
+from agentgym.config import StreamerSettings
+from agentgym.messages import StatusEvent, TrainingUpdate
+from agentgym.nats_server import NatsServer
+from agentgym.records import SessionRecord, session_key
+from agentgym.state import SessionStatus
+from agentgym.store import KeyValueStore, open_store
+from streamer.app import Streamer
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Any:
+    with NatsServer(tmp_path / "nats") as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats: NatsServer) -> StreamerSettings:
+    return StreamerSettings(
+        data_dir=tmp_path,
+        nats_url=nats.url,
+        store_url=f"sqlite:///{tmp_path / 'agentgym.db'}",
+        queue_size=32,
+        slow_client_timeout_s=1.0,
+    )
+
+
+@pytest.fixture
+async def store(settings: StreamerSettings) -> AsyncIterator[KeyValueStore]:
+    opened = await open_store(settings.store_url)
+    yield opened
+    await opened.close()
+
+
+StreamerFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def streamers(settings: StreamerSettings) -> StreamerFactory:
+    """`async with streamers() as url:` a streamer serving at ws://127.0.0.1:<port>."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[tuple[str, Streamer]]:
+        streamer = Streamer(settings.model_copy(update=overrides))
+        stop = asyncio.Event()
+        task = asyncio.create_task(streamer.serve("127.0.0.1", 0, stop))
+        while streamer.server is None:
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.01)
+        port = streamer.server.sockets[0].getsockname()[1]
+        try:
+            yield f"ws://127.0.0.1:{port}", streamer
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+    return start
+
+
+class Trainer:
+    """Publishes as a trainer does: the session record, numbered updates, status events."""
+
+    def __init__(self, nats: Nats, store: KeyValueStore, session_id: str) -> None:
+        self.nats = nats
+        self.js = nats.jetstream()
+        self.store = store
+        self.session_id = session_id
+        self.seq = 0
+        self.record = SessionRecord(
+            session_id=session_id, scenario_id="customer_support", framework="LangChain",
+            status="running", max_episodes=1000, learning_rate=0.001, seed=1,
+        )  # fmt: skip
+        self.sent: list[bytes] = []
+
+    async def register(self) -> None:
+        await self.store.put(session_key(self.session_id), self.record.dump())
+
+    def next_update(self, status: SessionStatus | None = None, padding: int = 0) -> bytes:
+        self.seq += 1
+        self.record.current_episode += 1
+        if status is not None:
+            self.record.status = status
+        data = self.record.status_view()
+        if padding:
+            data.error = "x" * padding  # a bigger frame, to fill slow sockets quickly
+        payload = TrainingUpdate(session_id=self.session_id, seq=self.seq, data=data).encode()
+        self.sent.append(payload)
+        return payload
+
+    async def publish(
+        self, count: int = 1, status: SessionStatus | None = None, padding: int = 0
+    ) -> None:
+        for _ in range(count):
+            payload = self.next_update(status, padding)
+            await self.js.publish(subjects.metrics_subject(self.session_id), payload)
+
+    async def event(self, status: SessionStatus) -> bytes:
+        payload = StatusEvent(session_id=self.session_id, status=status).encode()
+        await self.js.publish(subjects.events_subject(self.session_id), payload)
+        return payload
+
+
+@pytest.fixture
+async def trainer_nats(nats: NatsServer) -> AsyncIterator[Nats]:
+    client = await nats_client.connect(nats.url, "test-trainer")
+    await subjects.ensure_streams(client.jetstream())
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def trainer(trainer_nats: Nats, store: KeyValueStore, unique: str) -> Trainer:
+    trainer = Trainer(trainer_nats, store, f"session_{unique}")
+    await trainer.register()
+    return trainer
