@@ -33,10 +33,9 @@ def seqs(frames: list[bytes]) -> list[int]:
 
 
 async def test_an_unknown_session_is_closed_with_4404(streamers: StreamerFactory) -> None:
-    async with streamers() as (url, _):
-        async with connect(f"{url}/ws/training/session_nope") as ws:
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
+    async with streamers() as (url, _), connect(f"{url}/ws/training/session_nope") as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4404 and "session_nope" in closed.value.rcvd.reason
 
@@ -45,30 +44,30 @@ async def test_snapshot_then_history_then_live_each_once_in_order(
     streamers: StreamerFactory, trainer: Trainer
 ) -> None:
     await trainer.publish(5)
-    async with streamers() as (url, _):
-        async with connect(f"{url}/ws/training/{trainer.session_id}") as ws:
-            snapshot = json.loads(await ws.recv())
-            assert (
-                snapshot["type"] == "snapshot"
-                and snapshot["data"]["session_id"] == trainer.session_id
-            )
-            history = await receive(ws, 5)
-            await trainer.publish(5)
-            live = await receive(ws, 5)
-            assert history + live == trainer.sent  # byte for byte, as published
-            with pytest.raises(TimeoutError):
-                await receive(ws, 1, timeout=0.3)  # and nothing twice
+    async with streamers() as (url, _), connect(f"{url}/ws/training/{trainer.session_id}") as ws:
+        snapshot = json.loads(await ws.recv())
+        assert (
+            snapshot["type"] == "snapshot" and snapshot["data"]["session_id"] == trainer.session_id
+        )
+        history = await receive(ws, 5)
+        await trainer.publish(5)
+        live = await receive(ws, 5)
+        assert history + live == trainer.sent  # byte for byte, as published
+        with pytest.raises(TimeoutError):
+            await receive(ws, 1, timeout=0.3)  # and nothing twice
 
 
 async def test_since_resumes_after_a_reconnect_with_no_gap_and_no_duplicate(
     streamers: StreamerFactory, trainer: Trainer
 ) -> None:
     await trainer.publish(8)
-    async with streamers() as (url, _):
-        async with connect(f"{url}/ws/training/{trainer.session_id}?since=6") as ws:
-            await ws.recv()  # the snapshot
-            await trainer.publish(2)
-            assert seqs(await receive(ws, 4)) == [7, 8, 9, 10]
+    async with (
+        streamers() as (url, _),
+        connect(f"{url}/ws/training/{trainer.session_id}?since=6") as ws,
+    ):
+        await ws.recv()  # the snapshot
+        await trainer.publish(2)
+        assert seqs(await receive(ws, 4)) == [7, 8, 9, 10]
 
 
 async def test_updates_published_while_a_client_joins_are_neither_lost_nor_repeated(
@@ -171,13 +170,12 @@ async def test_status_changes_survive_conflation(
 async def test_the_dashboard_gets_every_session_then_every_status_change(
     streamers: StreamerFactory, trainer: Trainer
 ) -> None:
-    async with streamers() as (url, _):
-        async with connect(f"{url}/ws/training") as ws:
-            sessions = json.loads(await ws.recv())
-            assert sessions["type"] == "sessions"
-            assert trainer.session_id in [s["session_id"] for s in sessions["data"]]
-            event = await trainer.event(SessionStatus.COMPLETED)
-            assert await ws.recv(decode=False) == event
+    async with streamers() as (url, _), connect(f"{url}/ws/training") as ws:
+        sessions = json.loads(await ws.recv())
+        assert sessions["type"] == "sessions"
+        assert trainer.session_id in [s["session_id"] for s in sessions["data"]]
+        event = await trainer.event(SessionStatus.COMPLETED)
+        assert await ws.recv(decode=False) == event
 
 
 async def test_health_and_prometheus_metrics(streamers: StreamerFactory, trainer: Trainer) -> None:
@@ -197,37 +195,40 @@ async def test_two_streamers_give_the_same_stream(
     streamers: StreamerFactory, trainer: Trainer
 ) -> None:
     await trainer.publish(3)
-    async with streamers() as (first, _), streamers() as (second, _):
-        async with (
-            connect(f"{first}/ws/training/{trainer.session_id}") as a,
-            connect(f"{second}/ws/training/{trainer.session_id}") as b,
-        ):
-            await a.recv()
-            await b.recv()
-            await trainer.publish(3)
-            assert await receive(a, 6) == await receive(b, 6) == trainer.sent
+    async with (
+        streamers() as (first, _),
+        streamers() as (second, _),
+        connect(f"{first}/ws/training/{trainer.session_id}") as a,
+        connect(f"{second}/ws/training/{trainer.session_id}") as b,
+    ):
+        await a.recv()
+        await b.recv()
+        await trainer.publish(3)
+        assert await receive(a, 6) == await receive(b, 6) == trainer.sent
 
 
 async def test_a_nats_restart_keeps_browsers_connected_and_loses_no_update(
     streamers: StreamerFactory, trainer: Trainer, nats: NatsServer
 ) -> None:
-    async with streamers() as (url, streamer):
-        async with connect(f"{url}/ws/training/{trainer.session_id}") as ws:
-            await ws.recv()
-            await trainer.publish(3)
-            assert seqs(await receive(ws, 3)) == [1, 2, 3]
-            nats.stop()
-            nats.start()
-            # Publish at once on a fresh connection, before the streamer is back: it must read
-            # these back from JetStream when it reconnects.
-            from agentgym import nats_client
+    async with (
+        streamers() as (url, streamer),
+        connect(f"{url}/ws/training/{trainer.session_id}") as ws,
+    ):
+        await ws.recv()
+        await trainer.publish(3)
+        assert seqs(await receive(ws, 3)) == [1, 2, 3]
+        nats.stop()
+        nats.start()
+        # Publish at once on a fresh connection, before the streamer is back: it must read
+        # these back from JetStream when it reconnects.
+        from agentgym import nats_client
 
-            fresh = await nats_client.connect(nats.url, "test-fresh")
-            trainer.js = fresh.jetstream()
-            await trainer.publish(4)
-            frames = await receive(ws, 4, timeout=20)
-            await trainer.publish(2)
-            frames += await receive(ws, 2)
-            await fresh.close()
+        fresh = await nats_client.connect(nats.url, "test-fresh")
+        trainer.js = fresh.jetstream()
+        await trainer.publish(4)
+        frames = await receive(ws, 4, timeout=20)
+        await trainer.publish(2)
+        frames += await receive(ws, 2)
+        await fresh.close()
     assert seqs(frames) == [4, 5, 6, 7, 8, 9]
     assert streamer.metrics.gap_fills >= 1
