@@ -102,9 +102,35 @@ def _train(args: argparse.Namespace) -> int:
     )
 
 
+def _up(args: argparse.Namespace) -> int:
+    from agentgym.up import Options, run
+
+    return run(
+        Options(
+            data_dir=args.data_dir,
+            host=args.host,
+            api_port=args.api_port,
+            streamer_port=args.streamer_port,
+            nats_url=args.nats_url,
+            store_url=args.store_url,
+            artifacts_url=args.artifacts_url,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run everything locally: NATS, trainer, streamer, API")
+    up.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--api-port", type=int, default=8000)
+    up.add_argument("--streamer-port", type=int, default=8001)
+    up.add_argument("--nats-url", default=None, help="use this NATS instead of the embedded one")
+    up.add_argument("--store-url", default=None, help="default: SQLite under the data dir")
+    up.add_argument("--artifacts-url", default=None, help="default: files under the data dir")
+    up.set_defaults(run=_up)
 
     nats = commands.add_parser("nats", help="run the embedded nats-server (JetStream) alone")
     nats.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)

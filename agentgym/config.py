@@ -41,6 +41,7 @@ class ApiSettings(CommonSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"]
     )
+    streamer_url: str = "ws://127.0.0.1:8001"  # where the combined app relays /ws/* (local use)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any JSON request
     max_bundle_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # a model import
     auth: Literal["off", "apikey", "jwt"] = "off"

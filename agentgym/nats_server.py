@@ -40,7 +40,9 @@ def find_binary() -> Path:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen there now (as servers do, TIME_WAIT is no obstacle)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -110,7 +112,9 @@ class NatsServer:
             "--store_dir", str(self.store_dir),  # JetStream keeps its data in ./jetstream
             "--log", str(self.log_path),
         ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C meant for `agentgym up` must not stop NATS before the
+        # services that still need it (the trainer checkpoints on its way out).
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait_ready(log_offset, timeout)
         logger.info("nats-server ready at %s (data in %s)", self.url, self.store_dir)
         return self

