@@ -12,8 +12,6 @@ from typing import Any
 
 import uvicorn
 
-from agentgym.nats_server import free_port
-
 
 @contextmanager
 def serve_asgi(app: Any, host: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[str]:
@@ -39,13 +37,33 @@ def serve_asgi(app: Any, host: str = "127.0.0.1", timeout: float = 10.0) -> Iter
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """A moto server (DynamoDB, S3, ...) over real HTTP; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """A moto server (DynamoDB, S3, ...) over real HTTP; yields its endpoint URL.
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    Requests are handled one at a time. moto's backends do not lock, so two conditional
+    writes handled at once could both pass their condition, which real DynamoDB never
+    allows; serializing them gives moto the per-item atomicity the service has.
+    """
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    one_at_a_time = threading.Lock()
+
+    def serialized(environ: Any, start_response: Any) -> Any:
+        with one_at_a_time:
+            return list(app(environ, start_response))
+
+    server = make_server(
+        "127.0.0.1", 0, serialized, threaded=True, request_handler=MotoRequestHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
