@@ -53,11 +53,6 @@ class Manifest(BaseModel):
     weights_size: int = Field(ge=0)
 
 
-def artifact_name(model_id: str) -> str:
-    """Where a model's bundle lives in the artifact store."""
-    return f"models/{model_id}{SUFFIX}"
-
-
 def pack(manifest: Manifest, weights: bytes) -> bytes:
     """The bundle's bytes; `manifest`'s checksum and size must describe `weights`."""
     if manifest.weights_sha256 != hashlib.sha256(weights).hexdigest():

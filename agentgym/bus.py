@@ -33,7 +33,7 @@ class Bus(Protocol):
         """Recorded training updates with `seq` > `since`, in order, byte for byte."""
         ...
 
-    async def evaluate(self, model_id: str) -> EvaluateReply:
+    async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         """Ask any trainer to score a saved model; BusUnavailableError when none answers."""
         ...
 

@@ -118,6 +118,22 @@ def _up(args: argparse.Namespace) -> int:
     )
 
 
+def _keys_create(args: argparse.Namespace) -> int:
+    from agentgym.auth import ConfigError, check_tenant, hash_key, new_key
+
+    try:
+        tenant = check_tenant(args.tenant)
+    except ConfigError as exc:
+        print(f"agentgym keys create: {exc}", file=sys.stderr)
+        return 2
+    key = new_key()
+    print(f"API key for tenant {tenant} (shown once; give it to the client):")
+    print(f"  {key}")
+    print("Add this entry to AGENTGYM_API_KEYS (comma-separated) and set AGENTGYM_AUTH=apikey:")
+    print(f"  {tenant}:{hash_key(key)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     trainer = commands.add_parser("trainer", help="run a training worker (NATS work queue)")
     trainer.add_argument("--concurrency", type=int, default=0, help="sessions trained at once")
     trainer.set_defaults(run=_trainer)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="make a new API key for a tenant")
+    create.add_argument("--tenant", required=True)
+    create.set_defaults(run=_keys_create)
 
     streamer = commands.add_parser("streamer", help="serve the WebSocket feed of training")
     streamer.add_argument("--host", default="127.0.0.1")

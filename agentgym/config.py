@@ -27,6 +27,11 @@ class CommonSettings(BaseSettings):
     # Empty means "the durable local default under data_dir".
     store_url: str = ""
     artifacts_url: str = ""
+    # Who may call (agentgym.auth): the API and the streamer check it alike.
+    auth: Literal["off", "apikey", "jwt"] = "off"
+    api_keys: str = ""  # comma-separated `tenant:sha256-hex-of-key`
+    jwt_secret: str = ""
+    jwt_jwks_url: str = ""
 
     @model_validator(mode="after")
     def _local_defaults(self) -> CommonSettings:
@@ -44,10 +49,7 @@ class ApiSettings(CommonSettings):
     streamer_url: str = "ws://127.0.0.1:8001"  # where the combined app relays /ws/* (local use)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any JSON request
     max_bundle_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # a model import
-    auth: Literal["off", "apikey", "jwt"] = "off"
-    api_keys: str = ""  # comma-separated `tenant:sha256-hex-of-key`
-    jwt_secret: str = ""
-    jwt_jwks_url: str = ""
+    max_sessions_per_tenant: int = Field(default=16, ge=1)  # queued or running at once
 
     @model_validator(mode="before")
     @classmethod
@@ -72,6 +74,7 @@ class StreamerSettings(CommonSettings):
     queue_size: int = Field(default=256, ge=1)  # pending updates per browser before conflating
     slow_client_timeout_s: float = Field(default=10.0, gt=0)
     ping_interval_s: float = Field(default=20.0, gt=0)
+    max_connections_per_tenant: int = Field(default=200, ge=1)
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field
 
+from agentgym.auth import DEFAULT_TENANT
 from agentgym.contracts import TrainingStatus, utc_now
 from agentgym.state import SessionStatus
 
@@ -25,6 +26,7 @@ class TrainCommand(Message):
 
     session_id: str
     action: Literal["start", "resume", "stop"]
+    tenant: str = DEFAULT_TENANT
 
     def msg_id(self, revision: int = 0) -> str:
         """`Nats-Msg-Id`, which makes a publish idempotent within the stream's window.
@@ -62,6 +64,7 @@ class StatusEvent(Message):
 
     type: Literal["status"] = "status"
     session_id: str
+    tenant: str = DEFAULT_TENANT
     status: SessionStatus
     previous: SessionStatus | None = None
     at: str = Field(default_factory=utc_now)
@@ -71,6 +74,7 @@ class EvaluateRequest(Message):
     """`agentgym.eval` (request-reply): score a saved model on its scenario's held-out tasks."""
 
     model_id: str
+    tenant: str = DEFAULT_TENANT
 
 
 class ToolScore(BaseModel):

@@ -81,11 +81,11 @@ class NatsBus:
         async with reachable():
             return await history.read_updates(self.js, session_id, since, limit)
 
-    async def evaluate(self, model_id: str) -> EvaluateReply:
+    async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         try:
             reply = await self.client.request(
                 subjects.EVALUATE_SUBJECT,
-                EvaluateRequest(model_id=model_id).encode(),
+                EvaluateRequest(model_id=model_id, tenant=tenant).encode(),
                 timeout=EVALUATE_TIMEOUT_S,
             )
         except nats.errors.NoRespondersError:

@@ -1,30 +1,63 @@
 """What the key-value store holds, one pydantic model per kind of value, and where.
 
-Keys (ARCHITECTURE.md): `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`.
-Every value is the JSON of one of these models.
+Keys (ARCHITECTURE.md): `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`. With
+authentication on, each tenant's sessions, models and settings live under `tenants/<name>/`
+(the `default` tenant, the only one when auth is off, keeps the plain keys); the scenario
+catalog is shared. Every value is the JSON of one of these models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Self, TypeVar
 
 from pydantic import BaseModel, Field
 
+from agentgym.auth import DEFAULT_TENANT
+from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
 from agentgym.contracts import ModelInfo, Scenario, Settings, TrainingStatus, utc_now
 from agentgym.errors import ConflictError
 from agentgym.state import Action
 from agentgym.store import KeyValueStore
 
-SETTINGS_KEY = "settings"
 
+@dataclass(frozen=True)
+class Keys:
+    """Where one tenant's things live, in the key-value store and in the artifact store: a
+    tenant can only ever name its own, which is what isolates tenants."""
 
-def session_key(session_id: str) -> str:
-    return f"sessions/{session_id}"
+    tenant: str = DEFAULT_TENANT
 
+    @property
+    def prefix(self) -> str:
+        return "" if self.tenant == DEFAULT_TENANT else f"tenants/{self.tenant}/"
 
-def model_key(model_id: str) -> str:
-    return f"models/{model_id}"
+    @property
+    def sessions(self) -> str:
+        return f"{self.prefix}sessions/"
+
+    @property
+    def models(self) -> str:
+        return f"{self.prefix}models/"
+
+    @property
+    def settings(self) -> str:
+        return f"{self.prefix}settings"
+
+    def session(self, session_id: str) -> str:
+        return f"{self.sessions}{session_id}"
+
+    def model(self, model_id: str) -> str:
+        return f"{self.models}{model_id}"
+
+    def bundle(self, model_id: str) -> str:
+        """The artifact holding a model's bundle."""
+        return f"{self.prefix}models/{model_id}{BUNDLE_SUFFIX}"
+
+    def checkpoint(self, session_id: str) -> str:
+        """The artifact holding a session's latest checkpoint."""
+        return f"{self.prefix}checkpoints/{session_id}.ckpt"
 
 
 def scenario_key(scenario_id: str) -> str:
@@ -80,6 +113,7 @@ class SessionRecord(TrainingStatus, Record):
     idempotency_key: str | None = None
     last_seq: int = 0  # the seq of the last training update published
     checkpoint: str | None = None  # artifact name of the latest checkpoint
+    tenant: str = DEFAULT_TENANT
     owner: str | None = None  # the worker training it, while it is running
     heartbeat: float = 0.0  # when the owner last wrote (Unix time): a silent owner is gone
 
@@ -95,6 +129,7 @@ class ModelRecord(ModelInfo, Record):
     """A trained model: the seed's fields, plus where its bundle is and how it was made."""
 
     session_id: str
+    tenant: str = DEFAULT_TENANT
     bundle: str  # artifact name of the model bundle
     sha256: str
     learning_rate: float

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from agentgym.errors import AgentGymError, KeyNotFoundError
-from agentgym.records import SETTINGS_KEY
+from agentgym.records import Keys
 from functions.errors import RETRY_AFTER_S
 from functions.resources import ResourcesDep
 
@@ -26,7 +26,7 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
     try:
         store = await resources.store()
         with contextlib.suppress(KeyNotFoundError):  # answered: there are no settings yet
-            await store.get(SETTINGS_KEY)
+            await store.get(Keys().settings)
         checks["store"] = "ok"
     except AgentGymError as exc:
         checks["store"] = str(exc)

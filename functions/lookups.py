@@ -1,17 +1,19 @@
-"""Reading records for the handlers, with the 404 messages a user can act on."""
+"""Reading records for the handlers, with the 404 messages a user can act on.
+
+Everything but the shared scenario catalog is read through the caller's `Keys`, so another
+tenant's session or model is simply not found: its existence is never revealed.
+"""
 
 from __future__ import annotations
 
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.records import (
-    SETTINGS_KEY,
+    Keys,
     ModelRecord,
     ScenarioRecord,
     SessionRecord,
     SettingsRecord,
-    model_key,
     scenario_key,
-    session_key,
 )
 from agentgym.store import Entry, KeyValueStore
 from functions.errors import ApiError
@@ -38,22 +40,28 @@ async def scenario(store: KeyValueStore, scenario_id: str) -> ScenarioRecord:
         ) from None
 
 
-async def session(store: KeyValueStore, session_id: str) -> tuple[SessionRecord, int]:
-    entry = await _entry(
-        store, session_key(session_id), f"training session {session_id!r} not found"
-    )
+def session_missing(session_id: str) -> ApiError:
+    return ApiError(404, f"training session {session_id!r} not found")
+
+
+async def session(store: KeyValueStore, keys: Keys, session_id: str) -> tuple[SessionRecord, int]:
+    entry = await _entry(store, keys.session(session_id), session_missing(session_id).detail)
     return SessionRecord.load(entry.value), entry.revision
 
 
-async def model(store: KeyValueStore, model_id: str) -> tuple[ModelRecord, int]:
-    entry = await _entry(store, model_key(model_id), f"model {model_id!r} not found")
+async def sessions(store: KeyValueStore, keys: Keys) -> list[SessionRecord]:
+    return [SessionRecord.load(e.value) for e in await store.list(keys.sessions)]
+
+
+async def model(store: KeyValueStore, keys: Keys, model_id: str) -> tuple[ModelRecord, int]:
+    entry = await _entry(store, keys.model(model_id), f"model {model_id!r} not found")
     return ModelRecord.load(entry.value), entry.revision
 
 
-async def settings(store: KeyValueStore) -> tuple[SettingsRecord, int]:
+async def settings(store: KeyValueStore, keys: Keys) -> tuple[SettingsRecord, int]:
     """The stored settings and their revision; the seed's defaults at revision 0 when none."""
     try:
-        entry = await store.get(SETTINGS_KEY)
+        entry = await store.get(keys.settings)
     except KeyNotFoundError:
         return SettingsRecord(), 0
     return SettingsRecord.load(entry.value), entry.revision

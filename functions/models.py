@@ -14,11 +14,11 @@ from agentgym import bundle
 from agentgym.contracts import ModelInfo
 from agentgym.errors import ArtifactNotFoundError
 from agentgym.messages import EvaluateReply
-from agentgym.records import ModelRecord, model_key
+from agentgym.records import ModelRecord
 from functions import lookups
 from functions.errors import ApiError
 from functions.factory import IMPORT_PATH, create_app
-from functions.resources import ArtifactsDep, BusDep, SettingsDep, StoreDep
+from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -31,32 +31,36 @@ def size_mb(size: int) -> float:
 
 
 @router.get("", response_model=list[ModelInfo])
-async def list_models(store: StoreDep) -> list[ModelInfo]:
-    models = [ModelRecord.load(e.value) for e in await store.list("models/")]
+async def list_models(store: StoreDep, keys: KeysDep) -> list[ModelInfo]:
+    models = [ModelRecord.load(e.value) for e in await store.list(keys.models)]
     return [m.info() for m in sorted(models, key=lambda m: (m.created_at, m.id))]
 
 
 @router.get("/{model_id}", response_model=ModelInfo)
-async def get_model(model_id: str, store: StoreDep) -> ModelInfo:
-    model, _ = await lookups.model(store, model_id)
+async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelInfo:
+    model, _ = await lookups.model(store, keys, model_id)
     return model.info()
 
 
 @router.delete("/{model_id}")
-async def delete_model(model_id: str, store: StoreDep, artifacts: ArtifactsDep) -> dict[str, str]:
+async def delete_model(
+    model_id: str, store: StoreDep, keys: KeysDep, artifacts: ArtifactsDep
+) -> dict[str, str]:
     """Delete the model and its bundle. The bundle goes first, so a retry after a failure
     still finds the record and finishes the job."""
-    model, revision = await lookups.model(store, model_id)
+    model, revision = await lookups.model(store, keys, model_id)
     with contextlib.suppress(ArtifactNotFoundError):
         await artifacts.delete(model.bundle)
-    await store.delete(model_key(model_id), revision)
+    await store.delete(keys.model(model_id), revision)
     return {"status": "deleted"}
 
 
 @router.get("/{model_id}/download", response_class=Response)
-async def download_model(model_id: str, store: StoreDep, artifacts: ArtifactsDep) -> Response:
+async def download_model(
+    model_id: str, store: StoreDep, keys: KeysDep, artifacts: ArtifactsDep
+) -> Response:
     """The model bundle (`.agm`): a manifest and the policy's weights."""
-    model, _ = await lookups.model(store, model_id)
+    model, _ = await lookups.model(store, keys, model_id)
     try:
         data = await artifacts.get(model.bundle)
     except ArtifactNotFoundError:
@@ -69,11 +73,13 @@ async def download_model(model_id: str, store: StoreDep, artifacts: ArtifactsDep
 
 
 @router.post("/{model_id}/evaluate", response_model=EvaluateReply)
-async def evaluate_model(model_id: str, store: StoreDep, bus: BusDep) -> EvaluateReply:
+async def evaluate_model(
+    model_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
+) -> EvaluateReply:
     """Score the model on its scenario's held-out tasks, computed by a trainer: accuracy,
     average reward, and each tool's precision and recall."""
-    await lookups.model(store, model_id)
-    reply = await bus.evaluate(model_id)
+    await lookups.model(store, keys, model_id)
+    reply = await bus.evaluate(model_id, keys.tenant)
     if reply.error is not None:
         raise ApiError(422, f"the model could not be evaluated: {reply.error}")
     return reply
@@ -83,6 +89,7 @@ async def evaluate_model(model_id: str, store: StoreDep, bus: BusDep) -> Evaluat
 async def import_model(
     request: Request,
     store: StoreDep,
+    keys: KeysDep,
     artifacts: ArtifactsDep,
     settings: SettingsDep,
     name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
@@ -112,14 +119,15 @@ async def import_model(
         created_at=manifest.created_at,
         size_mb=size_mb(len(data)),
         session_id="",
-        bundle=bundle.artifact_name(model_id),
+        tenant=keys.tenant,
+        bundle=keys.bundle(model_id),
         sha256=manifest.weights_sha256,
         learning_rate=manifest.hyperparameters.learning_rate,
         seed=manifest.hyperparameters.seed,
         heldout_accuracy=manifest.metrics.heldout_accuracy,
     )
     await artifacts.put(record.bundle, data)
-    await store.create(model_key(model_id), record.dump())
+    await store.create(keys.model(model_id), record.dump())
     return record.info()
 
 

@@ -13,9 +13,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
+from agentgym.auth import Authenticator, AuthError, authenticator, bearer
 from agentgym.bus import Bus
 from agentgym.config import ApiSettings, get_api_settings
+from agentgym.records import Keys
 from agentgym.store import KeyValueStore, open_store
+from functions.errors import ApiError
 
 
 class Resources:
@@ -31,6 +34,7 @@ class Resources:
         self._store = store
         self._bus = bus
         self._artifacts = artifacts
+        self._authenticator: Authenticator | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -38,6 +42,13 @@ class Resources:
         if self._settings is None:
             self._settings = get_api_settings()
         return self._settings
+
+    @property
+    def authenticator(self) -> Authenticator:
+        if self._authenticator is None:
+            s = self.settings
+            self._authenticator = authenticator(s.auth, s.api_keys, s.jwt_secret, s.jwt_jwks_url)
+        return self._authenticator
 
     async def store(self) -> KeyValueStore:
         if self._store is None:
@@ -88,8 +99,20 @@ def _settings(request: Request) -> ApiSettings:
     return _resources(request).settings
 
 
+def _keys(request: Request) -> Keys:
+    """The caller's tenant, as the key layout of its things (401 without valid credentials)."""
+    credential = bearer(request.headers.get("authorization")) or request.headers.get("x-api-key")
+    try:
+        principal = _resources(request).authenticator.authenticate(credential)
+    except AuthError as exc:
+        raise ApiError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    return Keys(principal.tenant)
+
+
 StoreDep = Annotated[KeyValueStore, Depends(_store)]
 BusDep = Annotated[Bus, Depends(_bus)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ResourcesDep = Annotated[Resources, Depends(_resources)]
+KeysDep = Annotated[Keys, Depends(_keys)]
+Authenticated = Depends(_keys)  # for routers whose routes need the check but not the tenant

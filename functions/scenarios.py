@@ -8,9 +8,9 @@ from mangum import Mangum
 from agentgym.records import ScenarioRecord
 from functions import lookups
 from functions.factory import create_app
-from functions.resources import StoreDep
+from functions.resources import Authenticated, StoreDep
 
-router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
+router = APIRouter(prefix="/api/scenarios", tags=["scenarios"], dependencies=[Authenticated])
 
 
 @router.get("", response_model=list[ScenarioRecord])

@@ -15,11 +15,11 @@ from mangum import Mangum
 
 from agentgym.contracts import Settings, SettingsUpdate
 from agentgym.errors import ConflictError
-from agentgym.records import SETTINGS_KEY, SettingsRecord
+from agentgym.records import SettingsRecord
 from functions import lookups
 from functions.errors import ApiError
 from functions.factory import create_app
-from functions.resources import StoreDep
+from functions.resources import KeysDep, StoreDep
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
 
@@ -52,8 +52,8 @@ def _expected_revision(if_match: str | None) -> int | None:
 
 
 @router.get("", response_model=Settings)
-async def get_settings(store: StoreDep, response: Response) -> Settings:
-    settings, revision = await lookups.settings(store)
+async def get_settings(store: StoreDep, keys: KeysDep, response: Response) -> Settings:
+    settings, revision = await lookups.settings(store, keys)
     response.headers["ETag"] = etag(revision)
     return masked(settings)
 
@@ -62,12 +62,13 @@ async def get_settings(store: StoreDep, response: Response) -> Settings:
 async def update_settings(
     update: SettingsUpdate,
     store: StoreDep,
+    keys: KeysDep,
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Settings:
     expected = _expected_revision(if_match)
     while True:
-        current, revision = await lookups.settings(store)
+        current, revision = await lookups.settings(store, keys)
         if expected is not None and expected != revision:
             raise ApiError(
                 412, f"the settings changed since you read them (now {etag(revision)}); "
@@ -80,9 +81,9 @@ async def update_settings(
         new = SettingsRecord.model_validate(current.model_dump() | changes)
         try:
             if revision == 0:
-                revision = await store.create(SETTINGS_KEY, new.dump())
+                revision = await store.create(keys.settings, new.dump())
             else:
-                revision = await store.update(SETTINGS_KEY, new.dump(), revision)
+                revision = await store.update(keys.settings, new.dump(), revision)
         except ConflictError:
             # Someone wrote first. With If-Match the check above now answers 412; without,
             # the change is merged into the newer settings.

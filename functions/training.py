@@ -25,13 +25,13 @@ from agentgym.contracts import (
 )
 from agentgym.errors import BusUnavailableError, InvalidKeyError, KeyExistsError, KeyNotFoundError
 from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
-from agentgym.records import ScenarioRecord, SessionRecord, SettingsRecord, modify, session_key
+from agentgym.records import Keys, ScenarioRecord, SessionRecord, SettingsRecord, modify
 from agentgym.state import Action, SessionStatus, check_action
 from agentgym.store import KeyValueStore
 from functions import lookups
 from functions.errors import ApiError
 from functions.factory import create_app
-from functions.resources import BusDep, StoreDep
+from functions.resources import BusDep, KeysDep, SettingsDep, StoreDep
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,32 @@ router = APIRouter(prefix="/api/training", tags=["training"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-def _session_id(idempotency_key: str | None) -> str:
-    """A new session's id; the same one for every request with the same Idempotency-Key."""
+def _session_id(keys: Keys, idempotency_key: str | None) -> str:
+    """A new session's id; the same one for every request of a tenant with the same
+    Idempotency-Key."""
     if idempotency_key is None:
         return f"session_{secrets.token_hex(12)}"
-    return f"session_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
+    digest = hashlib.sha256(f"{keys.tenant}\n{idempotency_key}".encode()).hexdigest()
+    return f"session_{digest[:24]}"
+
+
+ACTIVE = (SessionStatus.QUEUED, SessionStatus.RUNNING)
+RETRY_AFTER_LIMIT_S = "30"
+
+
+async def _check_capacity(store: KeyValueStore, keys: Keys, limit: int) -> None:
+    """A tenant trains at most `limit` sessions at once (queued or running): 429 past it.
+
+    Counted before the new session is written, so two starts at the same moment may both
+    pass: the limit protects the trainers from one tenant's flood, not to the session."""
+    active = sum(1 for s in await lookups.sessions(store, keys) if s.status in ACTIVE)
+    if active >= limit:
+        raise ApiError(
+            429,
+            f"{active} sessions are queued or running; the limit is {limit}. Pause or stop one, "
+            "or wait for one to finish",
+            headers={"Retry-After": RETRY_AFTER_LIMIT_S},
+        )
 
 
 def _new_session(
@@ -88,29 +109,38 @@ def _same_request(existing: SessionRecord, body: TrainingStartRequest) -> bool:
     return all(getattr(existing, field) == value for field, value in asked.items())
 
 
-async def _announce(bus: Bus, session_id: str, status: SessionStatus) -> None:
+async def _announce(bus: Bus, keys: Keys, session_id: str, status: SessionStatus) -> None:
     """Tell watchers a status changed. Best effort: the store already holds the truth."""
     try:
-        await bus.publish_event(StatusEvent(session_id=session_id, status=status))
+        await bus.publish_event(
+            StatusEvent(session_id=session_id, tenant=keys.tenant, status=status)
+        )
     except BusUnavailableError as exc:
         logger.warning("status event for %s not published: %s", session_id, exc)
 
 
 @router.post("/start", response_model=TrainingStartResponse)
 async def start_training(
-    body: TrainingStartRequest, store: StoreDep, bus: BusDep, idempotency_key: IdempotencyKey = None
+    body: TrainingStartRequest,
+    store: StoreDep,
+    keys: KeysDep,
+    bus: BusDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> TrainingStartResponse:
     """Queue a new session. With an `Idempotency-Key`, a repeat returns the same session."""
     scenario = await lookups.scenario(store, body.scenario_id)
-    defaults, _ = await lookups.settings(store)
-    session = _new_session(body, scenario, defaults, _session_id(idempotency_key))
-    session.idempotency_key = idempotency_key
-    key = session_key(session.session_id)
-    command = TrainCommand(session_id=session.session_id, action="start")
+    defaults, _ = await lookups.settings(store, keys)
+    session = _new_session(body, scenario, defaults, _session_id(keys, idempotency_key))
+    session.idempotency_key, session.tenant = idempotency_key, keys.tenant
+    key = keys.session(session.session_id)
+    command = TrainCommand(session_id=session.session_id, action="start", tenant=keys.tenant)
+    if idempotency_key is None or not await _exists(store, key):
+        await _check_capacity(store, keys, settings.max_sessions_per_tenant)
     try:
         revision = await store.create(key, session.dump())
     except KeyExistsError:
-        existing, _ = await lookups.session(store, session.session_id)
+        existing, _ = await lookups.session(store, keys, session.session_id)
         if not _same_request(existing, body):
             raise ApiError(
                 422, "this Idempotency-Key was already used for a different request; "
@@ -126,19 +156,27 @@ async def start_training(
     except BusUnavailableError:
         await store.delete(key, revision)  # no command, no session: the retry starts afresh
         raise
-    await _announce(bus, session.session_id, SessionStatus.QUEUED)
+    await _announce(bus, keys, session.session_id, SessionStatus.QUEUED)
     return TrainingStartResponse(session_id=session.session_id)
 
 
+async def _exists(store: KeyValueStore, key: str) -> bool:
+    try:
+        await store.get(key)
+    except KeyNotFoundError:
+        return False
+    return True
+
+
 @router.get("", response_model=list[TrainingStatus])
-async def list_sessions(store: StoreDep) -> list[TrainingStatus]:
-    sessions = [SessionRecord.load(e.value) for e in await store.list("sessions/")]
+async def list_sessions(store: StoreDep, keys: KeysDep) -> list[TrainingStatus]:
+    sessions = await lookups.sessions(store, keys)
     return [s.status_view() for s in sorted(sessions, key=lambda s: (s.created_at, s.session_id))]
 
 
 @router.get("/{session_id}", response_model=TrainingStatus)
-async def get_session(session_id: str, store: StoreDep) -> TrainingStatus:
-    session, _ = await lookups.session(store, session_id)
+async def get_session(session_id: str, store: StoreDep, keys: KeysDep) -> TrainingStatus:
+    session, _ = await lookups.session(store, keys, session_id)
     return session.status_view()
 
 
@@ -146,19 +184,20 @@ async def get_session(session_id: str, store: StoreDep) -> TrainingStatus:
 async def get_metrics(
     session_id: str,
     store: StoreDep,
+    keys: KeysDep,
     bus: BusDep,
     since: Annotated[int, Query(ge=0, description="return updates after this seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The recorded training updates after `since`, in `seq` order: the very objects the
     WebSocket sends, for charts and for clients that reconnect."""
-    await lookups.session(store, session_id)
+    await lookups.session(store, keys, session_id)
     updates = await bus.updates(session_id, since, limit)
     return Response(b"[" + b",".join(updates) + b"]", media_type="application/json")
 
 
 async def _record_action(
-    store: KeyValueStore, session_id: str, action: Action
+    store: KeyValueStore, keys: Keys, session_id: str, action: Action
 ) -> tuple[SessionRecord, SessionStatus, int]:
     """Record `action` as the session's desired state: (record, status before, revision).
 
@@ -181,38 +220,42 @@ async def _record_action(
         return session
 
     try:
-        session, revision = await modify(store, session_key(session_id), SessionRecord, change)
+        session, revision = await modify(store, keys.session(session_id), SessionRecord, change)
     except (KeyNotFoundError, InvalidKeyError):
-        raise ApiError(404, f"training session {session_id!r} not found") from None
+        raise lookups.session_missing(session_id) from None
     return session, before, revision
 
 
 @router.post("/{session_id}/pause", response_model=ActionResponse)
-async def pause_training(session_id: str, store: StoreDep, bus: BusDep) -> ActionResponse:
+async def pause_training(
+    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
+) -> ActionResponse:
     """Pause: the trainer checkpoints and frees its slot; the session keeps its progress."""
-    session, _, _ = await _record_action(store, session_id, Action.PAUSE)
+    session, _, _ = await _record_action(store, keys, session_id, Action.PAUSE)
     if session.status is SessionStatus.PAUSED:
-        await _announce(bus, session_id, SessionStatus.PAUSED)
+        await _announce(bus, keys, session_id, SessionStatus.PAUSED)
     else:
         await bus.send_control(ControlMessage(session_id=session_id, action="pause"))
     return ActionResponse(status="paused")
 
 
 @router.post("/{session_id}/resume", response_model=ActionResponse)
-async def resume_training(session_id: str, store: StoreDep, bus: BusDep) -> ActionResponse:
+async def resume_training(
+    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
+) -> ActionResponse:
     """Resume a paused session: any trainer continues from its checkpoint."""
-    _, _, revision = await _record_action(store, session_id, Action.RESUME)
-    command = TrainCommand(session_id=session_id, action="resume")
+    _, _, revision = await _record_action(store, keys, session_id, Action.RESUME)
+    command = TrainCommand(session_id=session_id, action="resume", tenant=keys.tenant)
     try:
         await bus.send_command(command, command.msg_id(revision))
     except BusUnavailableError:
-        await _undo_resume(store, session_id)
+        await _undo_resume(store, keys, session_id)
         raise
-    await _announce(bus, session_id, SessionStatus.QUEUED)
+    await _announce(bus, keys, session_id, SessionStatus.QUEUED)
     return ActionResponse(status="resumed")
 
 
-async def _undo_resume(store: KeyValueStore, session_id: str) -> None:
+async def _undo_resume(store: KeyValueStore, keys: Keys, session_id: str) -> None:
     """Back to paused when the resume command could not be sent, so a retry can resume."""
 
     def change(session: SessionRecord) -> SessionRecord:
@@ -220,17 +263,19 @@ async def _undo_resume(store: KeyValueStore, session_id: str) -> None:
             session.status = SessionStatus.PAUSED
         return session
 
-    await modify(store, session_key(session_id), SessionRecord, change)
+    await modify(store, keys.session(session_id), SessionRecord, change)
 
 
 @router.post("/{session_id}/stop", response_model=ActionResponse)
-async def stop_training(session_id: str, store: StoreDep, bus: BusDep) -> ActionResponse:
+async def stop_training(
+    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
+) -> ActionResponse:
     """Stop: the trainer saves the model so far and the session ends `stopped`."""
-    _, previous, revision = await _record_action(store, session_id, Action.STOP)
+    _, previous, revision = await _record_action(store, keys, session_id, Action.STOP)
     if previous is SessionStatus.RUNNING:
         await bus.send_control(ControlMessage(session_id=session_id, action="stop"))
     else:  # no trainer holds it: whichever takes this command saves the model
-        command = TrainCommand(session_id=session_id, action="stop")
+        command = TrainCommand(session_id=session_id, action="stop", tenant=keys.tenant)
         await bus.send_command(command, command.msg_id(revision))
     return ActionResponse(status="stopped")
 

@@ -19,16 +19,19 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from agentgym import history, nats_client
+from agentgym.auth import SUBPROTOCOL, Authenticator, AuthError, authenticator, from_subprotocols
 from agentgym.config import StreamerSettings
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
-from agentgym.records import SessionRecord, session_key
+from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
 from streamer.client import Client, Frame
 from streamer.hub import Hub, parse_update
@@ -37,8 +40,10 @@ from streamer.metrics import Metrics
 logger = logging.getLogger(__name__)
 
 SESSION_PATH = re.compile(r"/ws/training/([^/]+)")
+CLOSE_UNAUTHORIZED = 4401
 CLOSE_UNKNOWN = 4404
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_MANY = 4429
 MAX_INCOMING = 4096  # browsers send nothing we read: keep what they may send small
 
 
@@ -49,6 +54,10 @@ class Streamer:
         self.hub: Hub
         self.store: KeyValueStore
         self.server: Server | None = None
+        self.auth: Authenticator = authenticator(
+            settings.auth, settings.api_keys, settings.jwt_secret, settings.jwt_jwks_url
+        )
+        self.per_tenant: dict[str, int] = {}  # open connections by tenant
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
         """Serve until `stop` is set. `self.server` is set once it listens."""
@@ -63,6 +72,7 @@ class Streamer:
                 host,
                 port,
                 process_request=self._http,
+                select_subprotocol=_select_subprotocol,
                 compression=None,
                 ping_interval=self.settings.ping_interval_s,
                 ping_timeout=self.settings.ping_interval_s,
@@ -96,25 +106,43 @@ class Streamer:
     async def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         parts = urlsplit(connection.request.path)
+        query = parse_qs(parts.query)
+        headers = connection.request.headers.get_all("Sec-WebSocket-Protocol")
+        offered = [p.strip() for header in headers for p in header.split(",")]
+        credential = from_subprotocols(offered) or query.get("token", [None])[-1]
+        try:
+            keys = Keys(self.auth.authenticate(credential).tenant)
+        except AuthError as exc:
+            await connection.close(CLOSE_UNAUTHORIZED, str(exc))
+            return
+        if self.per_tenant.get(keys.tenant, 0) >= self.settings.max_connections_per_tenant:
+            limit = self.settings.max_connections_per_tenant
+            await connection.close(
+                CLOSE_TOO_MANY, f"too many connections for this tenant (limit {limit})"
+            )
+            return
         client = Client(
             connection, self.metrics, self.settings.queue_size, self.settings.slow_client_timeout_s
         )
         self.metrics.connections += 1
+        self.per_tenant[keys.tenant] = self.per_tenant.get(keys.tenant, 0) + 1
         client.start()
         try:
             found = SESSION_PATH.fullmatch(parts.path)
             if found:
-                await self._session(connection, client, found.group(1), parse_qs(parts.query))
+                await self._session(connection, client, keys, found.group(1), query)
             else:
-                await self._dashboard(connection, client)
+                await self._dashboard(connection, client, keys)
         finally:
             self.metrics.connections -= 1
+            self.per_tenant[keys.tenant] -= 1
             await client.stop()
 
     async def _session(
         self,
         connection: ServerConnection,
         client: Client,
+        keys: Keys,
         session_id: str,
         query: dict[str, list[str]],
     ) -> None:
@@ -123,7 +151,7 @@ class Streamer:
             await connection.close(CLOSE_BAD_REQUEST, "since must be a whole number (a seq)")
             return
         try:
-            record = SessionRecord.load((await self.store.get(session_key(session_id))).value)
+            record = SessionRecord.load((await self.store.get(keys.session(session_id))).value)
         except (KeyNotFoundError, InvalidKeyError):
             await connection.close(CLOSE_UNKNOWN, f"unknown training session {session_id}")
             return
@@ -142,12 +170,13 @@ class Streamer:
         finally:
             await self.hub.unwatch(session_id, client)
 
-    async def _dashboard(self, connection: ServerConnection, client: Client) -> None:
+    async def _dashboard(self, connection: ServerConnection, client: Client, keys: Keys) -> None:
+        client.tenant = keys.tenant  # it sees its own tenant's status changes only
         await self.hub.watch_all(client)
         try:
             sessions = [
                 SessionRecord.load(e.value).status_view()
-                for e in await self.store.list("sessions/")
+                for e in await self.store.list(keys.sessions)
             ]
             snapshot = {"type": "sessions", "data": [s.model_dump(mode="json") for s in sessions]}
             client.deliver(Frame(json.dumps(snapshot).encode()))
@@ -163,3 +192,13 @@ async def _until_closed(connection: ServerConnection) -> None:
     with contextlib.suppress(ConnectionClosed):
         async for _ in connection:
             pass
+
+
+def _select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """Accept `agentgym` when offered (the token rides beside it); a browser that offered
+    only its token gets that echoed, as browsers require one of theirs back."""
+    if SUBPROTOCOL in offered:
+        return Subprotocol(SUBPROTOCOL)
+    return offered[0] if offered else None

@@ -20,6 +20,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
+from agentgym.auth import DEFAULT_TENANT
 from streamer.metrics import Metrics
 
 WRITE_HIGH_WATER = 64 * 1024  # bytes in the socket buffer before frames queue instead
@@ -43,6 +44,7 @@ class Client:
     queue: deque[Frame] = field(default_factory=deque)
     behind_since: float | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    tenant: str = DEFAULT_TENANT  # whose status changes a dashboard client sees
     live: bool = False  # until the snapshot and history are sent, live frames wait in backlog
     backlog: list[Frame] = field(default_factory=list)
     _relay: asyncio.Task[None] | None = None

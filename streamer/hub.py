@@ -19,6 +19,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from agentgym import history, subjects
+from agentgym.auth import DEFAULT_TENANT
 from streamer.client import Client, Frame
 from streamer.metrics import Metrics
 
@@ -137,8 +138,10 @@ class Hub:
     async def _on_event(self, msg: Msg) -> None:
         self.metrics.messages_in += 1
         frame = Frame(msg.data, vital=True)
+        tenant = json.loads(msg.data).get("tenant", DEFAULT_TENANT)
         for client in self.dashboards:
-            client.offer(frame)
+            if client.tenant == tenant:
+                client.offer(frame)
 
 
 def parse_update(payload: bytes) -> tuple[int, str | None]:

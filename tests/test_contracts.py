@@ -17,7 +17,7 @@ from agentgym.contracts import (
     format_elapsed,
 )
 from agentgym.messages import ControlMessage, StatusEvent, TrainCommand, TrainingUpdate
-from agentgym.records import ModelRecord, SessionRecord, SettingsRecord, session_key
+from agentgym.records import Keys, ModelRecord, SessionRecord, SettingsRecord
 from agentgym.state import SessionStatus
 from agentgym.store import check_key
 
@@ -176,4 +176,4 @@ def test_start_message_id_is_the_session_id_and_others_name_the_revision() -> No
 
 
 def test_record_keys_are_valid_store_keys() -> None:
-    assert check_key(session_key("session_1")) == "sessions/session_1"
+    assert check_key(Keys().session("session_1")) == "sessions/session_1"

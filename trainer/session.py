@@ -15,12 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from agentgym import bundle
 from agentgym.artifacts import ArtifactStore
 from agentgym.contracts import format_elapsed, utc_now
 from agentgym.errors import ArtifactNotFoundError, KeyNotFoundError
 from agentgym.messages import StatusEvent, TrainingUpdate
-from agentgym.records import ModelRecord, SessionRecord, model_key, modify, session_key
+from agentgym.records import Keys, ModelRecord, SessionRecord, modify
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from trainer.publisher import Publisher
@@ -37,10 +36,6 @@ class Outcome(Enum):
     DONE = "ack"  # finished with it (any end, or nothing to do)
     REQUEUE = "nak"  # hand it to another worker now (this one is shutting down)
     LATER = "nak-later"  # look again after the ack wait (another worker seems to hold it)
-
-
-def checkpoint_name(session_id: str) -> str:
-    return f"checkpoints/{session_id}.ckpt"
 
 
 def model_id_for(session_id: str) -> str:
@@ -71,6 +66,7 @@ class Session:
 
     session_id: str
     ctx: Context
+    keys: Keys = field(default_factory=Keys)  # the session's tenant
     wanted: Action | None = None
     shutting_down: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -90,7 +86,7 @@ class Session:
         """Carry out a `start`, `resume` or `stop` command for this session."""
         try:
             record = SessionRecord.load(
-                (await self.ctx.store.get(session_key(self.session_id))).value
+                (await self.ctx.store.get(self.keys.session(self.session_id))).value
             )
         except KeyNotFoundError:
             logger.info("%s: no such session; dropping its %s", self.session_id, action)
@@ -153,12 +149,14 @@ class Session:
             return record
 
         record, _ = await modify(
-            self.ctx.store, session_key(self.session_id), SessionRecord, change
+            self.ctx.store, self.keys.session(self.session_id), SessionRecord, change
         )
         if not claimed:
             return None
         await self.ctx.publisher.event(
-            StatusEvent(session_id=self.session_id, status=SessionStatus.RUNNING)
+            StatusEvent(
+                session_id=self.session_id, tenant=self.keys.tenant, status=SessionStatus.RUNNING
+            )
         )
         return record
 
@@ -244,7 +242,7 @@ class Session:
             )
 
         written, _ = await modify(
-            self.ctx.store, session_key(self.session_id), SessionRecord, change
+            self.ctx.store, self.keys.session(self.session_id), SessionRecord, change
         )
         return written
 
@@ -257,7 +255,7 @@ class Session:
         return seq
 
     async def _checkpoint(self, run: Run) -> str:
-        name = checkpoint_name(self.session_id)
+        name = self.keys.checkpoint(self.session_id)
         await self.ctx.artifacts.put(name, run.checkpoint())
         return name
 
@@ -278,7 +276,12 @@ class Session:
         written = await self._write_status(record, desired=None, owner=None, status=status)
         await self._publish(written, seq)
         await self.ctx.publisher.event(
-            StatusEvent(session_id=self.session_id, status=status, previous=previous)
+            StatusEvent(
+                session_id=self.session_id,
+                tenant=self.keys.tenant,
+                status=status,
+                previous=previous,
+            )
         )
         logger.info("%s: %s at episode %d", self.session_id, status, written.current_episode)
 
@@ -299,7 +302,7 @@ class Session:
             run.evaluate_heldout()
         model_id = model_id_for(self.session_id)
         manifest, data = run.bundle(record.framework)
-        await self.ctx.artifacts.put(bundle.artifact_name(model_id), data)
+        await self.ctx.artifacts.put(self.keys.bundle(model_id), data)
         model = ModelRecord(
             id=model_id,
             name=f"{record.scenario_id}_{record.framework.lower()}",
@@ -310,12 +313,13 @@ class Session:
             created_at=manifest.created_at,
             size_mb=round(len(data) / (1024 * 1024), 3),
             session_id=self.session_id,
-            bundle=bundle.artifact_name(model_id),
+            tenant=self.keys.tenant,
+            bundle=self.keys.bundle(model_id),
             sha256=manifest.weights_sha256,
             learning_rate=record.learning_rate,
             seed=record.seed,
             heldout_accuracy=run.heldout_accuracy,
         )
-        await self.ctx.store.put(model_key(model_id), model.dump())
+        await self.ctx.store.put(self.keys.model(model_id), model.dump())
         record = record.model_copy(update=run.metrics())
         await self._end(record, status, seq, checkpoint=name, model_id=model_id)

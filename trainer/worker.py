@@ -29,7 +29,7 @@ from agentgym.messages import (
     ToolScore,
     TrainCommand,
 )
-from agentgym.records import ModelRecord, model_key, scenario_key
+from agentgym.records import Keys, ModelRecord, scenario_key
 from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
 from trainer import scenarios
@@ -135,7 +135,7 @@ class Worker:
         if command.session_id in self.sessions:  # a duplicate of a command it is working on
             await msg.ack()
             return
-        session = Session(command.session_id, self._context(msg))
+        session = Session(command.session_id, self._context(msg), Keys(command.tenant))
         self.sessions[command.session_id] = session
         try:
             outcome = await session.handle(command.action)
@@ -169,7 +169,8 @@ class Worker:
             await msg.respond(EvaluateReply(model_id="", error="malformed request").encode())
             return
         try:
-            model = ModelRecord.load((await self.store.get(model_key(request.model_id))).value)
+            keys = Keys(request.tenant)
+            model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
             run, _ = Run.from_bundle(await self.artifacts.get(model.bundle))
             result = run.evaluate()
             reply = EvaluateReply(

@@ -154,7 +154,7 @@ def serve(store_url: str, nats_url: str, data_dir: Path) -> Iterator[str]:
 
     from agentgym.config import ApiSettings
     from agentgym.contracts import Framework
-    from agentgym.records import SessionRecord, session_key
+    from agentgym.records import Keys, SessionRecord
     from agentgym.state import SessionStatus
     from functions.app import build
     from functions.resources import Resources
@@ -188,7 +188,7 @@ def serve(store_url: str, nats_url: str, data_dir: Path) -> Iterator[str]:
     async def main() -> None:
         # The app's own store, on the server's loop (memory:// lives only in this store).
         store = await resources.store()
-        await store.create(session_key(SESSION_ID), record.dump())
+        await store.create(Keys().session(SESSION_ID), record.dump())
         await server.serve()
 
     def run() -> None:

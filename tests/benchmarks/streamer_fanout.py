@@ -62,6 +62,7 @@ THROUGHPUT_TARGET = 0.70  # streamer msgs/s / ceiling msgs/s, at least
 WRITE_HIGH_WATER = 64 * 1024  # the streamer's (streamer.client.WRITE_HIGH_WATER)
 SATURATION_IN_FLIGHT = 200  # updates published but not yet taken by the streamer
 WARMUP_S = 1.0
+BUSY_OTHER = 0.25  # cores of other work during a phase above which its row is flagged
 SEQ_SENTINEL = b"987654321"
 TS_SENTINEL = b"@TS@"
 
@@ -107,6 +108,15 @@ def record(session_id: str) -> Any:
     )  # fmt: skip
 
 
+def record_key(session_id: str) -> str:
+    """Where the streamer looks a session up (the default tenant's key)."""
+    from agentgym import records
+
+    if hasattr(records, "Keys"):
+        return str(records.Keys().session(session_id))
+    return str(records.Keys().session(session_id))  # type: ignore[attr-defined]
+
+
 # --- the two servers ------------------------------------------------------------------------------
 
 
@@ -114,12 +124,15 @@ class Server:
     name: str
     base: str  # ws://host:port
 
-    async def start(self, sessions: list[str]) -> None: ...
+    async def start(self, sessions: list[str], clients: int = 0) -> None: ...
     async def wait_live(self, clients: int) -> None: ...
     def send(self, session_id: str) -> None: ...  # one update, now
     async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int: ...
     async def counters(self) -> dict[str, int]:
         return {}
+
+    def frames_out(self) -> int:  # frames handed to sockets so far
+        return 0
 
     async def stop(self) -> None: ...
 
@@ -129,11 +142,12 @@ class Ceiling(Server):
 
     name = "ceiling"
 
-    async def start(self, sessions: list[str]) -> None:
+    async def start(self, sessions: list[str], clients: int = 0) -> None:
         from websockets.asyncio.server import serve
 
         self.updates = Updates(sessions)
         self.groups: dict[str, list[Any]] = {s: [] for s in sessions}
+        self.written = 0
 
         async def handler(connection: Any) -> None:
             session_id = connection.request.path.rsplit("/", 1)[-1]
@@ -180,9 +194,13 @@ class Ceiling(Server):
             ]
             if targets:
                 broadcast(targets, self.updates.next(session_id), text=True)
+                self.written += len(targets)
                 sent += 1
             await asyncio.sleep(0)
         return sent
+
+    def frames_out(self) -> int:
+        return self.written
 
     async def stop(self) -> None:
         await self._serve.__aexit__(None, None, None)
@@ -199,10 +217,9 @@ class StreamerServer(Server):
         self.publishing: set[asyncio.Task[Any]] = set()
         self.publish_errors = 0
 
-    async def start(self, sessions: list[str]) -> None:
+    async def start(self, sessions: list[str], clients: int = 0) -> None:
         from agentgym import nats_client, subjects
         from agentgym.config import StreamerSettings
-        from agentgym.records import session_key
         from agentgym.store import open_store
         from streamer.app import Streamer
 
@@ -211,13 +228,17 @@ class StreamerServer(Server):
             nats_url=self.nats_url,
             store_url=f"sqlite:///{self.data_dir / 'agentgym.db'}",
         )
+        if "max_connections_per_tenant" in StreamerSettings.model_fields:
+            # Every benchmark client is the one (default) tenant: let them all in.
+            limit = max(settings.max_connections_per_tenant, clients)
+            settings = settings.model_copy(update={"max_connections_per_tenant": limit})
         self.nats = await nats_client.connect(self.nats_url, "bench-trainer")
         self.js = self.nats.jetstream()
         await subjects.ensure_streams(self.js)
         store = await open_store(settings.store_url)
         try:
             for session_id in sessions:
-                await store.put(session_key(session_id), record(session_id).dump())
+                await store.put(record_key(session_id), record(session_id).dump())
         finally:
             await store.close()
         self.subjects = {s: subjects.metrics_subject(s) for s in sessions}
@@ -276,6 +297,9 @@ class StreamerServer(Server):
         if self.publishing:
             await asyncio.wait(list(self.publishing), timeout=30)
 
+    def frames_out(self) -> int:
+        return self.streamer.metrics.messages_out
+
     async def counters(self) -> dict[str, int]:
         """The streamer's /metrics, over HTTP as Prometheus reads them."""
         host, port = self.base.removeprefix("ws://").split(":")
@@ -310,12 +334,70 @@ class Row:
     p99_ms: float | None = None
     samples: int = 0
     msgs_s: float | None = None
+    other: float = 0.0  # cores used by other work on the machine meanwhile
     notes: list[str] = field(default_factory=list)
 
 
 def percentile(values: list[int], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def _process_cpu(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Meter:
+    """CPU use over a window, in cores: this process (the server), the clients, nats-server,
+    and everything else on the machine (other work skews a 2-core benchmark: it is shown)."""
+
+    def __init__(self, clients: Clients, nats_pid: int | None) -> None:
+        self.clients, self.nats_pid = clients, nats_pid
+
+    async def snapshot(self) -> tuple[Any, ...]:
+        mark = await self.clients.call("mark")
+        own = os.times()
+        return (mark, own.user + own.system, _process_cpu(self.nats_pid), *_machine_busy())
+
+    @staticmethod
+    def other(start: tuple[Any, ...], end: tuple[Any, ...]) -> float:
+        text = Meter.describe(start, end)[1]
+        return float(text.rsplit(" ", 1)[-1])
+
+    @staticmethod
+    def describe(start: tuple[Any, ...], end: tuple[Any, ...]) -> tuple[float, str]:
+        """(seconds, text) between two snapshots (clients' clock)."""
+        wall = end[0][2] - start[0][2]
+        server = (end[1] - start[1]) / wall
+        clients = (end[0][3] - start[0][3]) / wall
+        nats = (end[2] - start[2]) / wall
+        busy, total = end[3] - start[3], end[4] - start[4]
+        machine = busy / total * (os.cpu_count() or 1) if total else 0.0
+        other = max(0.0, machine - server - clients - nats)
+        text = (
+            f"CPU (cores) server {server:.2f}, clients {clients:.2f}, nats-server {nats:.2f}, "
+            f"other {other:.2f}"
+        )
+        return wall, text
 
 
 async def paced(send: Callable[[str], None], sessions: list[str], rate: float, seconds: float):
@@ -342,8 +424,9 @@ async def measure(
     rate: float,
     args: argparse.Namespace,
     rows: list[Row],
+    nats_pid: int | None = None,
 ) -> None:
-    await server.start(sessions)
+    await server.start(sessions, len(sessions) * per_session)
     urls = [f"{server.base}/ws/training/{s}" for s in sessions for _ in range(per_session)]
     clients = Clients(urls)
     try:
@@ -354,14 +437,20 @@ async def measure(
         if failures:
             note += f", failures {failures}"
 
+        meter = Meter(clients, nats_pid if isinstance(server, StreamerServer) else None)
+
         # Latency.
         row = Row(f"{scenario} latency", server.name, notes=[note])
         await clients.call("record", True)
+        start = await meter.snapshot()
         late = await paced(server.send, sessions, rate, args.seconds)
+        end = await meter.snapshot()
         if isinstance(server, StreamerServer):
             await server.settle()
         await asyncio.sleep(1.0)  # the last frames' way to the clients
         await clients.call("record", False)
+        row.notes.append(Meter.describe(start, end)[1])
+        row.other = Meter.other(start, end)
         samples = list((await clients.call("latencies"))[1])
         expected = int(args.seconds * rate * len(sessions)) * per_session
         row.samples = len(samples)
@@ -380,34 +469,31 @@ async def measure(
         # Saturation.
         row = Row(f"{scenario} saturation", server.name)
         stop = asyncio.Event()
-        cpu0 = os.times()
         feeding = asyncio.create_task(server.saturate(sessions, stop))
         await asyncio.sleep(WARMUP_S)
         profiler = cProfile.Profile() if args.profile and server.name == "streamer" else None
-        mark0 = await clients.call("mark")
-        cpu1 = os.times()
+        start = await meter.snapshot()
+        out0 = server.frames_out()
         if profiler:
             profiler.enable()
         await asyncio.sleep(args.window)
         if profiler:
             profiler.disable()
-        mark1 = await clients.call("mark")
-        cpu2 = os.times()
+        out1 = server.frames_out()
+        end = await meter.snapshot()
         stop.set()
         sent = await feeding
         if isinstance(server, StreamerServer):
             await server.settle()
-        elapsed = mark1[2] - mark0[2]
-        row.msgs_s = (mark1[1] - mark0[1]) / elapsed
-        server_cpu = (cpu2.user + cpu2.system - cpu1.user - cpu1.system) / elapsed
-        client_cpu = (mark1[3] - mark0[3]) / elapsed
+        elapsed, cpu = Meter.describe(start, end)
+        row.msgs_s = (end[0][1] - start[0][1]) / elapsed
+        row.other = Meter.other(start, end)
         row.notes.append(
-            f"{sent} updates in {WARMUP_S + args.window:.0f}s; CPU server {server_cpu:.0%}, "
-            f"clients {client_cpu:.0%}"
+            f"{sent} updates in {WARMUP_S + args.window:g}s, "
+            f"{(out1 - out0) / elapsed:.0f} frames/s written to sockets; {cpu}"
         )
-        if mark1[4]:
-            row.notes.append(f"{mark1[4]} clients closed {mark1[5]}")
-        del cpu0
+        if end[0][4]:
+            row.notes.append(f"{end[0][4]} clients closed {end[0][5]}")
         rows.append(row)
         if isinstance(server, StreamerServer):
             print(f"    {scenario} saturation, streamer /metrics: {await server.counters()}")
@@ -446,8 +532,11 @@ def table(rows: list[Row]) -> None:
                 ratio = f"{value:.0%}"
                 met = value >= THROUGHPUT_TARGET
                 verdict = f"{'met' if met else 'MISSED'} (>= {THROUGHPUT_TARGET:.0%})"
-        print(f"{row.scenario:<26} {row.server:<9} {p50} {p99} {rate}  {ratio:>10}  {verdict}")
+        busy = "*" if row.other > BUSY_OTHER else " "
+        print(f"{row.scenario:<26} {row.server:<8}{busy} {p50} {p99} {rate}  {ratio:>10}  {verdict}")
     notes = [(r, n) for r in rows for n in r.notes]
+    if any(r.other > BUSY_OTHER for r in rows):
+        print(f"* other work on the machine used > {BUSY_OTHER} core meanwhile: skewed")
     if notes:
         print()
         for row, note in notes:
@@ -462,11 +551,14 @@ async def run(args: argparse.Namespace) -> None:
     many = session_ids("c", args.sessions)
     with tempfile.TemporaryDirectory(prefix="agentgym-fanout-") as tmp:
         with NatsServer(Path(tmp) / "nats") as nats:
+            nats_pid = nats._process.pid if nats._process is not None else None
             scenarios: list[tuple[str, list[str], int, float]] = [
                 ("A/B 1x" + str(args.clients), one, args.clients, args.rate),
                 (f"C {args.sessions}x{args.per_session}", many, args.per_session,
                  args.session_rate),
             ]  # fmt: skip
+            if args.scenario != "all":
+                scenarios = [scenarios[0 if args.scenario == "ab" else 1]]
             for index, (scenario, sessions, per_session, rate) in enumerate(scenarios):
                 data = Path(tmp) / f"data{index}"
                 data.mkdir()
@@ -474,13 +566,16 @@ async def run(args: argparse.Namespace) -> None:
                 for server in servers:
                     started = time.perf_counter()
                     try:
-                        await measure(server, scenario, sessions, per_session, rate, args, rows)
+                        await measure(
+                            server, scenario, sessions, per_session, rate, args, rows, nats_pid
+                        )
                     except Exception as exc:  # report and go on: a benchmark never fails
                         print(f"  {scenario} {server.name}: failed: {type(exc).__name__}: {exc}")
                     print(
                         f"  {scenario} {server.name}: done in {time.perf_counter() - started:.0f}s"
                     )
     table(rows)
+    print(f"\n  load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def main() -> None:
@@ -494,6 +589,7 @@ def main() -> None:
     parser.add_argument(
         "--session-rate", type=float, default=10.0, help="updates/s per session in C"
     )
+    parser.add_argument("--scenario", choices=("all", "ab", "c"), default="all")
     parser.add_argument("--quick", action="store_true", help="200 clients, 20x10, 3 s phases")
     parser.add_argument("--profile", action="store_true", help="cProfile the streamer's saturation")
     args = parser.parse_args()

@@ -74,6 +74,7 @@ class Pipe:
 @dataclass
 class State:
     recording: bool = False
+    greeted: int = 0  # connections that got their first frame
     frames: int = 0
     closed: int = 0
     close_codes: dict[int, int] = field(default_factory=dict)
@@ -84,10 +85,12 @@ async def _read(ws: Any, state: State, first: asyncio.Event) -> None:
     from websockets.exceptions import ConnectionClosed
 
     recv = ws.recv
-    latencies = state.latencies
     try:
-        await recv(decode=False)
-        first.set()
+        try:
+            await recv(decode=False)
+            state.greeted += 1
+        finally:
+            first.set()  # greeted, or refused (closed before any frame)
         while True:
             raw = await recv(decode=False)
             now = time.time_ns()
@@ -98,7 +101,7 @@ async def _read(ws: Any, state: State, first: asyncio.Event) -> None:
                     start += len(MARKER)
                     end = raw.find(b'"', start)
                     with contextlib.suppress(ValueError):
-                        latencies.append(now - int(raw[start:end]))
+                        state.latencies.append(now - int(raw[start:end]))
     except ConnectionClosed as closed:
         state.closed += 1
         code = closed.rcvd.code if closed.rcvd is not None else 1006
@@ -139,8 +142,9 @@ async def _clients(conn: Connection, urls: list[str]) -> None:
     await asyncio.gather(*(open_one(url) for url in urls))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(f.wait() for f in firsts)), 60)
-    ready = sum(f.is_set() for f in firsts)
-    pipe.send(("ready", ready, failures, time.perf_counter() - started))
+    for code, count in state.close_codes.items():  # refused after the handshake
+        failures[f"closed {code}"] = count
+    pipe.send(("ready", state.greeted, failures, time.perf_counter() - started))
 
     while True:
         command = await pipe.get()

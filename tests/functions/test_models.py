@@ -13,7 +13,7 @@ import pytest
 from agentgym import bundle
 from agentgym.artifacts import ArtifactStore
 from agentgym.errors import ArtifactNotFoundError
-from agentgym.records import ModelRecord, model_key
+from agentgym.records import Keys, ModelRecord
 from agentgym.store import KeyValueStore
 
 WEIGHTS = b"\x00\x01weights" * 100
@@ -42,7 +42,7 @@ async def saved_model(store: KeyValueStore, artifacts: ArtifactStore, model_id: 
         sha256=hashlib.sha256(WEIGHTS).hexdigest(), learning_rate=0.001, seed=7,
     )  # fmt: skip
     await artifacts.put(record.bundle, data)
-    await store.create(model_key(model_id), record.dump())
+    await store.create(Keys().model(model_id), record.dump())
     return data
 
 

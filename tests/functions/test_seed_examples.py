@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from agentgym.records import SessionRecord, session_key
+from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore
 
 SEED_README = Path(__file__).parents[1] / "seed" / "agentgym-api-readme.md"
@@ -51,5 +51,5 @@ async def test_status_example_prints_episode_and_accuracy(
         status="running", current_episode=42, max_episodes=200, accuracy=61.25,
         learning_rate=0.001, seed=1,
     )  # fmt: skip
-    await store.put(session_key(record.session_id), record.dump())
+    await store.put(Keys().session(record.session_id), record.dump())
     assert run(example, base_url) == "Episode 42/200\nAccuracy: 61.25%\n"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from agentgym.config import ApiSettings
-from agentgym.records import SessionRecord, modify, session_key
+from agentgym.records import Keys, SessionRecord, modify
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore
 from functions.app import build
@@ -38,18 +38,18 @@ async def test_a_session_started_on_one_instance_is_steered_through_the_other(
         session.status = SessionStatus.RUNNING  # as the trainer that took it would
         return session
 
-    await modify(store, session_key(session_id), SessionRecord, running)
+    await modify(store, Keys().session(session_id), SessionRecord, running)
     assert second.post(f"/api/training/{session_id}/pause").json() == {"status": "paused"}
 
     def paused(session: SessionRecord) -> SessionRecord:
         session.status, session.desired = SessionStatus.PAUSED, None  # the trainer obeyed
         return session
 
-    await modify(store, session_key(session_id), SessionRecord, paused)
+    await modify(store, Keys().session(session_id), SessionRecord, paused)
     assert api.get(f"/api/training/{session_id}").json()["status"] == "paused"
     assert api.post(f"/api/training/{session_id}/resume").json() == {"status": "resumed"}
     assert second.post(f"/api/training/{session_id}/stop").json() == {"status": "stopped"}
-    record = SessionRecord.load((await store.get(session_key(session_id))).value)
+    record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
     assert (record.status, record.desired) == ("queued", "stop")
     assert [a for a, _ in await commands.for_session(session_id)] == ["start", "resume", "stop"]
     assert session_id in [s["session_id"] for s in second.get("/api/training").json()]

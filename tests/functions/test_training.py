@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agentgym.records import SessionRecord, SettingsRecord, modify, session_key
+from agentgym.records import Keys, SessionRecord, SettingsRecord, modify
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore
 
@@ -33,7 +33,7 @@ async def set_status(store: KeyValueStore, session_id: str, status: SessionStatu
         session.status = status
         return session
 
-    await modify(store, session_key(session_id), SessionRecord, change)
+    await modify(store, Keys().session(session_id), SessionRecord, change)
 
 
 async def test_start_queues_a_session_with_numbers_from_the_start(
@@ -130,7 +130,7 @@ async def test_pause_of_a_queued_session_pauses_it_at_once_and_resume_requeues(
     assert api.post(f"/api/training/{session_id}/resume").json() == {"status": "resumed"}
     assert api.get(f"/api/training/{session_id}").json()["status"] == "queued"
     queued = await commands.for_session(session_id)
-    revision = (await store.get(session_key(session_id))).revision
+    revision = (await store.get(Keys().session(session_id))).revision
     assert queued == [("start", session_id), ("resume", f"{session_id}:resume:{revision}")]
 
 
@@ -140,7 +140,7 @@ async def test_pause_of_a_running_session_records_the_wish_for_its_trainer(
     session_id = start(api)
     await set_status(store, session_id, SessionStatus.RUNNING)
     assert api.post(f"/api/training/{session_id}/pause").json() == {"status": "paused"}
-    record = SessionRecord.load((await store.get(session_key(session_id))).value)
+    record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
     assert (record.status, record.desired) == ("running", "pause")
 
 
@@ -150,7 +150,7 @@ async def test_stop_of_a_paused_session_queues_a_stop_command(
     session_id = start(api)
     api.post(f"/api/training/{session_id}/pause")
     assert api.post(f"/api/training/{session_id}/stop").json() == {"status": "stopped"}
-    record = SessionRecord.load((await store.get(session_key(session_id))).value)
+    record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
     assert record.desired == "stop"
     actions = [action for action, _ in await commands.for_session(session_id)]
     assert actions == ["start", "stop"]

@@ -15,7 +15,7 @@ from agentgym import nats_client, subjects
 from agentgym.config import StreamerSettings
 from agentgym.messages import StatusEvent, TrainingUpdate
 from agentgym.nats_server import NatsServer
-from agentgym.records import SessionRecord, session_key
+from agentgym.records import Keys, SessionRecord
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore, open_store
 from streamer.app import Streamer
@@ -86,7 +86,7 @@ class Trainer:
         self.sent: list[bytes] = []
 
     async def register(self) -> None:
-        await self.store.put(session_key(self.session_id), self.record.dump())
+        await self.store.put(Keys().session(self.session_id), self.record.dump())
 
     def next_update(self, status: SessionStatus | None = None, padding: int = 0) -> bytes:
         self.seq += 1

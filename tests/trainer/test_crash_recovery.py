@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from agentgym import bundle
-from agentgym.records import SessionRecord, session_key
+from agentgym.records import Keys, SessionRecord
 from agentgym.store import open_store
 from trainer.run import Run
 
@@ -34,13 +34,13 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
                 "learning_rate": 0.001, "seed": 5}  # fmt: skip
         session_id = api.post("/api/training/start", json=body).json()["session_id"]
         await wait_for(api, session_id, lambda s: s["current_episode"] >= 600)
-        owner = SessionRecord.load((await store.get(session_key(session_id))).value).owner
+        owner = SessionRecord.load((await store.get(Keys().session(session_id))).value).owner
         assert owner in processes
         processes[owner].send_signal(how)
         processes[owner].wait(timeout=30)
 
         done = await wait_for(api, session_id, lambda s: s["status"] == "completed", timeout=120)
-        final = SessionRecord.load((await store.get(session_key(session_id))).value)
+        final = SessionRecord.load((await store.get(Keys().session(session_id))).value)
         assert final.current_episode == EPISODES
         history = api.get(f"/api/training/{session_id}/metrics").json()
         assert [u["seq"] for u in history] == list(range(1, len(history) + 1))

@@ -1,0 +1,284 @@
+"""Faults done for real to real processes: NATS restarted under a running system, a streamer
+killed with -9 under its browsers, and the store's server gone and back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentgym.nats_server import NatsServer
+
+from .conftest import Services, Watcher, eventually
+
+START = {"scenario_id": "customer_support", "framework": "LangChain", "learning_rate": 0.001}
+LONG = 1_000_000  # episodes: a session that only ends when stopped
+
+
+async def start_session(api: httpx.AsyncClient, max_episodes: int, seed: int) -> str:
+    response = await api.post(
+        "/api/training/start", json=START | {"max_episodes": max_episodes, "seed": seed}
+    )
+    assert response.status_code == 200, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+async def status_of(api: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
+    response = await api.get(f"/api/training/{session_id}")
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def wait_status(
+    api: httpx.AsyncClient, session_id: str, check: Any, timeout: float, what: str
+) -> dict[str, Any]:
+    return await eventually(lambda: status_of(api, session_id), check, timeout, what)
+
+
+async def wait_scenarios(api: httpx.AsyncClient, timeout: float = 30) -> None:
+    async def scenarios() -> list[Any]:
+        response = await api.get("/api/scenarios")
+        response.raise_for_status()
+        found: list[Any] = response.json()
+        return found
+
+    await eventually(scenarios, lambda s: len(s) >= 3, timeout, "the trainer's scenario catalog")
+
+
+async def recorded_seqs(api: httpx.AsyncClient, session_id: str) -> list[int]:
+    response = await api.get(f"/api/training/{session_id}/metrics")
+    assert response.status_code == 200, response.text
+    return [int(u["seq"]) for u in response.json()]
+
+
+def contiguous(seqs: list[int], first: int = 1) -> bool:
+    return seqs == list(range(first, first + len(seqs)))
+
+
+# --- 1. NATS restarted mid-run ---------------------------------------------------------------------
+
+
+async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
+    services: Services, nats: NatsServer
+) -> None:
+    api_service = services.api(nats.url)
+    services.trainer(nats.url, CONCURRENCY="2")
+    streamer = services.streamer(nats.url)
+    async with httpx.AsyncClient(base_url=api_service.http, timeout=15) as api:
+        await wait_scenarios(api)
+        first = await start_session(api, LONG, seed=1)
+        await wait_status(
+            api, first, lambda s: s["status"] == "running", 30, "the first session to run"
+        )
+        async with Watcher(f"{streamer.ws}/ws/training/{first}") as watcher:
+            await wait_status(
+                api, first, lambda s: s["current_episode"] >= 400, 30, "a few hundred episodes"
+            )
+            await watcher.wait_until(lambda f: len(f) > 3, 10, "some updates before the restart")
+            before_restart = len(watcher.seqs())
+
+            began = time.monotonic()
+            nats.stop()
+            nats.start()
+            restarted_in = time.monotonic() - began
+
+            ready = await eventually(
+                lambda: api.get("/readyz"), lambda r: r.status_code == 200, 15, "readyz 200"
+            )
+            ready_after = time.monotonic() - began
+            assert ready.json()["checks"] == {"store": "ok", "nats": "ok"}
+
+            # Training goes on: the episode count keeps climbing past where it was.
+            episode = (await status_of(api, first))["current_episode"]
+            await wait_status(
+                api,
+                first,
+                lambda s: s["status"] == "running" and s["current_episode"] >= episode + 400,
+                20,
+                "the first session to keep training after the restart",
+            )
+
+            # A session started after the restart runs too (a command sent on the new server).
+            second = await start_session(api, 600, seed=2)
+            done = await wait_status(
+                api, second, lambda s: s["status"] in ("completed", "failed"), 30,
+                "the second session to end",
+            )  # fmt: skip
+            assert done["status"] == "completed", done
+            assert done["current_episode"] == 600
+
+            response = await api.post(f"/api/training/{first}/stop")
+            assert response.status_code == 200, response.text
+            stopped = await wait_status(
+                api, first, lambda s: s["status"] in ("stopped", "failed"), 30,
+                "the first session to stop",
+            )  # fmt: skip
+            assert stopped["status"] == "stopped", stopped
+
+            # Every update recorded, numbered 1..n with no hole, for both sessions.
+            first_seqs = await recorded_seqs(api, first)
+            second_seqs = await recorded_seqs(api, second)
+            assert first_seqs and contiguous(first_seqs), first_seqs
+            assert second_seqs and contiguous(second_seqs), second_seqs
+
+            # The browser that watched through the restart got all of them, each once, and
+            # its connection was never closed: the streamer filled the gap by itself.
+            last = first_seqs[-1]
+            await watcher.wait_until(
+                lambda f: any(u.get("seq") == last and u.get("type") == "training_update"
+                              for u in f),
+                15,
+                f"the WebSocket to deliver the last update (seq {last})",
+            )  # fmt: skip
+            assert watcher.is_open, (
+                f"the streamer closed the browser's connection: {watcher.closed}"
+            )
+            seqs = watcher.seqs()
+            assert len(seqs) > before_restart
+            assert seqs == first_seqs, _diff(seqs, first_seqs)
+            assert watcher.updates()[-1]["data"]["status"] == "stopped"
+
+        # Both ended with their models, and the models are listed.
+        models = (await api.get("/api/models")).json()
+        listed = {m["id"] for m in models}
+        assert {stopped["model_id"], done["model_id"]} <= listed, (listed, stopped, done)
+        print(f"nats restarted in {restarted_in:.2f}s; readyz 200 after {ready_after:.2f}s")
+
+
+def _diff(got: list[int], want: list[int]) -> str:
+    missing = sorted(set(want) - set(got))
+    duplicated = sorted({s for s in got if got.count(s) > 1})
+    return f"missing {missing[:20]}, duplicated {duplicated[:20]}, got {len(got)} of {len(want)}"
+
+
+# --- 2. a streamer killed under its browsers -------------------------------------------------------
+
+
+async def test_a_killed_streamer_clients_reconnect_with_since_and_see_no_gap(
+    services: Services, nats: NatsServer
+) -> None:
+    api_service = services.api(nats.url)
+    services.trainer(nats.url)
+    streamer_a = services.streamer(nats.url, "streamer-a")
+    async with httpx.AsyncClient(base_url=api_service.http, timeout=15) as api:
+        await wait_scenarios(api)
+        session_id = await start_session(api, LONG, seed=3)
+        await wait_status(
+            api, session_id, lambda s: s["status"] == "running", 30, "the session to run"
+        )
+        async with Watcher(f"{streamer_a.ws}/ws/training/{session_id}") as before:
+            await before.wait_until(
+                lambda f: sum(u.get("type") == "training_update" for u in f) >= 10,
+                15,
+                "ten updates through streamer A",
+            )
+            streamer_a.kill9()
+            await before.wait_closed(10)  # the browser sees its connection drop
+        seqs_before = before.seqs()
+        last_seq = seqs_before[-1]
+        assert contiguous(seqs_before), seqs_before
+
+        streamer_b = services.streamer(nats.url, "streamer-b")
+        async with Watcher(f"{streamer_b.ws}/ws/training/{session_id}?since={last_seq}") as after:
+            await after.wait_until(lambda f: len(f) >= 1, 10, "the snapshot from streamer B")
+            assert after.frames[0]["type"] == "snapshot", after.frames[0]
+            assert after.frames[0]["session_id"] == session_id
+            response = await api.post(f"/api/training/{session_id}/stop")
+            assert response.status_code == 200, response.text
+            await after.wait_until(
+                lambda f: any(u.get("data", {}).get("status") == "stopped" for u in f[1:]),
+                30,
+                "the session's final (stopped) update through streamer B",
+            )
+            assert after.is_open
+            frames_after = after.frames[1:]
+        assert all(f["type"] == "training_update" for f in frames_after), frames_after[:3]
+        seqs_after = [int(f["seq"]) for f in frames_after]
+        assert seqs_after and seqs_after[0] == last_seq + 1, (last_seq, seqs_after[:5])
+        union = seqs_before + seqs_after
+        assert contiguous(union), _diff(union, list(range(1, union[-1] + 1)))
+        assert union == await recorded_seqs(api, session_id)
+
+
+# --- 3. the store's server goes away -------------------------------------------------------------
+
+
+async def test_an_unreachable_store_is_503_with_retry_after_and_recovers(
+    services: Services, nats: NatsServer, tmp_path: Path
+) -> None:
+    store_nats = NatsServer(tmp_path / "store-nats")
+    store_nats.start()
+    try:
+        store_url = f"nats://127.0.0.1:{store_nats.port}/agentgym"
+        api_service = services.api(nats.url, store_url)
+        async with httpx.AsyncClient(base_url=api_service.http, timeout=20) as api:
+            trainer = services.trainer(nats.url, store_url=store_url)
+            await wait_scenarios(api)
+            assert trainer.stop() == 0
+
+            # Data written before the outage: a (queued) session and changed settings.
+            session_id = await start_session(api, 500, seed=4)
+            put = await api.put("/api/settings", json={"maxEpisodes": 777, "llmProvider": "Faults"})
+            assert put.status_code == 200, put.text
+
+            store_nats.kill()
+            calls: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+                "GET /api/training": lambda: api.get("/api/training"),
+                "GET /api/settings": lambda: api.get("/api/settings"),
+                "POST /api/training/start": lambda: api.post(
+                    "/api/training/start", json=START | {"max_episodes": 100}
+                ),
+            }
+            timings: dict[str, float] = {}
+            for name, call in calls.items():
+                began = time.monotonic()
+                try:
+                    response = await call()
+                except httpx.TimeoutException:
+                    pytest.fail(
+                        f"{name} hung for {time.monotonic() - began:.0f}s with the store down"
+                    )
+                timings[name] = elapsed = time.monotonic() - began
+                assert response.status_code == 503, (name, response.status_code, response.text)
+                assert response.headers.get("Retry-After", "").isdigit(), (name, response.headers)
+                body = response.json()
+                assert isinstance(body.get("detail"), str) and body["detail"], (name, body)
+                assert elapsed < 10, f"{name} took {elapsed:.1f}s to answer 503"
+
+            began = time.monotonic()
+            ready = await api.get("/readyz")
+            timings["GET /readyz"] = time.monotonic() - began
+            assert ready.status_code == 503, ready.text
+            assert "Retry-After" in ready.headers
+            assert "store" in ready.json()["detail"], ready.json()
+            assert ready.json()["checks"]["nats"] == "ok"
+            assert ready.json()["checks"]["store"] != "ok"
+            assert timings["GET /readyz"] < 10
+
+            began = time.monotonic()
+            store_nats.start()  # same port, same data dir
+            await eventually(
+                lambda: api.get("/readyz"), lambda r: r.status_code == 200, 20, "readyz 200"
+            )
+            sessions = await eventually(
+                lambda: api.get("/api/training"), lambda r: r.status_code == 200, 10,
+                "GET /api/training 200",
+            )  # fmt: skip
+            recovered = time.monotonic() - began
+            assert [s["session_id"] for s in sessions.json()] == [session_id]
+            settings = await api.get("/api/settings")
+            assert settings.status_code == 200, settings.text
+            assert settings.json()["maxEpisodes"] == 777
+            assert settings.json()["llmProvider"] == "Faults"
+            again = await api.post("/api/training/start", json=START | {"max_episodes": 100})
+            assert again.status_code == 200, again.text
+            assert (await api.get(f"/api/training/{session_id}")).status_code == 200
+            print(f"503 timings: {timings}; recovered {recovered:.2f}s after the restart")
+    finally:
+        store_nats.stop()
