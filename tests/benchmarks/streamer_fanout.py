@@ -533,7 +533,9 @@ def table(rows: list[Row]) -> None:
                 met = value >= THROUGHPUT_TARGET
                 verdict = f"{'met' if met else 'MISSED'} (>= {THROUGHPUT_TARGET:.0%})"
         busy = "*" if row.other > BUSY_OTHER else " "
-        print(f"{row.scenario:<26} {row.server:<8}{busy} {p50} {p99} {rate}  {ratio:>10}  {verdict}")
+        print(
+            f"{row.scenario:<26} {row.server:<8}{busy} {p50} {p99} {rate}  {ratio:>10}  {verdict}"
+        )
     notes = [(r, n) for r in rows for n in r.notes]
     if any(r.other > BUSY_OTHER for r in rows):
         print(f"* other work on the machine used > {BUSY_OTHER} core meanwhile: skewed")

@@ -103,7 +103,13 @@ def _damaged(data: bytes) -> list[bytes]:
     only_manifest = io.BytesIO()
     with zipfile.ZipFile(only_manifest, "w") as archive:
         archive.writestr("manifest.json", b"{not json")
-    return [data[:middle], flipped, data + b"trailing", empty_zip.getvalue(), only_manifest.getvalue()]
+    return [
+        data[:middle],
+        flipped,
+        data + b"trailing",
+        empty_zip.getvalue(),
+        only_manifest.getvalue(),
+    ]
 
 
 BUNDLE = _bundle("customer_support", 20, 1)
@@ -125,6 +131,8 @@ def flatmap_path_parameters(
 ) -> st.SearchStrategy[dict[str, Any]]:
     assert context.operation is not None
     operation = context.operation
+    if not isinstance(path_parameters, dict):
+        return st.just(path_parameters)
     if "session_id" in path_parameters:
         pool = KNOWN["session_id"]
         name = "session_id"

@@ -1,0 +1,167 @@
+"""With authentication on: every route checks credentials, and no tenant can see, steer,
+stream, download, evaluate or delete another tenant's things (404, never 403)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from agentgym.auth import hash_key, new_key
+from agentgym.config import ApiSettings, StreamerSettings, TrainerSettings
+from agentgym.nats_server import NatsServer
+from functions.app import build
+from functions.resources import Resources
+from streamer.app import Streamer
+from trainer.worker import Worker
+
+from ..servers import serve_asgi
+
+KEYS = {tenant: new_key() for tenant in ("acme", "globex")}
+ENTRIES = ",".join(f"{tenant}:{hash_key(key)}" for tenant, key in KEYS.items())
+START = {"scenario_id": "customer_support", "framework": "LangChain", "learning_rate": 0.001}
+
+
+@pytest.fixture
+def urls(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    with NatsServer(tmp_path / "nats") as nats:
+        yield {
+            "data_dir": tmp_path,
+            "nats_url": nats.url,
+            "store_url": f"sqlite:///{tmp_path / 'agentgym.db'}",
+            "artifacts_url": f"file://{tmp_path / 'artifacts'}",
+            "auth": "apikey",
+            "api_keys": ENTRIES,
+        }
+
+
+@pytest.fixture
+async def system(urls: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """API, one trainer and the streamer, all with API keys required."""
+    worker = Worker(TrainerSettings(**urls, checkpoint_every=100, status_interval_s=0.2))
+    streamer = Streamer(StreamerSettings(**urls, max_connections_per_tenant=3))
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(worker.run(stop)),
+        asyncio.create_task(streamer.serve("127.0.0.1", 0, stop)),
+    ]
+    await worker.ready.wait()
+    while streamer.server is None:
+        await asyncio.sleep(0.01)
+    ws = f"ws://127.0.0.1:{streamer.server.sockets[0].getsockname()[1]}"
+    settings = ApiSettings(**urls, max_sessions_per_tenant=2)
+    opened: list[httpx.Client] = []
+    with serve_asgi(build(Resources(settings))) as api:
+        yield {"api": api, "ws": ws, "clients": opened}
+    for http in opened:
+        http.close()
+    stop.set()
+    await asyncio.gather(*tasks)
+
+
+def client(system: dict[str, Any], tenant: str | None, **headers: str) -> httpx.Client:
+    if tenant:
+        headers["Authorization"] = f"Bearer {KEYS[tenant]}"
+    http = httpx.Client(base_url=system["api"], headers=headers, timeout=30)
+    system["clients"].append(http)
+    return http
+
+
+async def wait_status(api: httpx.Client, session_id: str, status: str) -> dict[str, Any]:
+    async with asyncio.timeout(60):
+        while (current := api.get(f"/api/training/{session_id}").json())["status"] != status:
+            await asyncio.sleep(0.05)
+    return current  # type: ignore[no-any-return]
+
+
+async def test_every_api_route_needs_credentials(system: dict[str, Any]) -> None:
+    anonymous, wrong = client(system, None), client(system, None, **{"X-API-Key": "nope"})
+    for method, path in (
+        ("GET", "/api/scenarios"), ("GET", "/api/training"), ("POST", "/api/training/start"),
+        ("GET", "/api/training/x"), ("POST", "/api/training/x/pause"), ("GET", "/api/models"),
+        ("DELETE", "/api/models/x"), ("GET", "/api/settings"), ("PUT", "/api/settings"),
+        ("POST", "/api/models/import"), ("GET", "/api/training/x/metrics"),
+    ):  # fmt: skip
+        for http in (anonymous, wrong):
+            response = http.request(method, path, json={} if method in ("POST", "PUT") else None)
+            assert response.status_code == 401, (method, path, response.text)
+            assert response.json()["detail"] and response.headers["www-authenticate"] == "Bearer"
+    assert anonymous.get("/healthz").status_code == 200  # probes need no key
+    assert client(system, "acme").get("/api/scenarios").status_code == 200
+
+
+async def test_a_tenant_never_sees_or_touches_another_tenants_things(
+    system: dict[str, Any],
+) -> None:
+    acme, globex = client(system, "acme"), client(system, "globex")
+    session_id = acme.post("/api/training/start", json=START | {"max_episodes": 200}).json()[
+        "session_id"
+    ]
+    done = await wait_status(acme, session_id, "completed")
+    model_id = done["model_id"]
+    acme.put("/api/settings", json={"maxEpisodes": 321, "openaiKey": "sk-acme-secret-1234"})
+
+    assert globex.get("/api/training").json() == [] and globex.get("/api/models").json() == []
+    assert globex.get("/api/settings").json()["maxEpisodes"] == 200  # its own defaults
+    for method, path in (
+        ("GET", f"/api/training/{session_id}"), ("GET", f"/api/training/{session_id}/metrics"),
+        ("POST", f"/api/training/{session_id}/pause"), ("POST", f"/api/training/{session_id}/resume"),
+        ("POST", f"/api/training/{session_id}/stop"), ("GET", f"/api/models/{model_id}"),
+        ("GET", f"/api/models/{model_id}/download"), ("POST", f"/api/models/{model_id}/evaluate"),
+        ("DELETE", f"/api/models/{model_id}"),
+    ):  # fmt: skip
+        response = await asyncio.to_thread(globex.request, method, path)
+        assert response.status_code == 404, (method, path, response.text)
+    # acme still has everything, untouched
+    assert acme.get(f"/api/models/{model_id}").status_code == 200
+    assert acme.get("/api/settings").json()["maxEpisodes"] == 321
+    evaluated = await asyncio.to_thread(acme.post, f"/api/models/{model_id}/evaluate")
+    assert evaluated.status_code == 200
+
+
+async def test_websockets_check_the_token_and_the_tenant(system: dict[str, Any]) -> None:
+    acme = client(system, "acme")
+    session_id = acme.post("/api/training/start", json=START | {"max_episodes": 100}).json()[
+        "session_id"
+    ]
+    url = f"{system['ws']}/ws/training/{session_id}"
+    for kwargs, code in (({}, 4401), ({"subprotocols": ["agentgym", KEYS["globex"]]}, 4404)):
+        async with connect(url, **kwargs) as ws:  # type: ignore[arg-type]
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+    async with connect(url, subprotocols=["agentgym", KEYS["acme"]]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "agentgym"
+        assert '"snapshot"' in str(await ws.recv())
+    async with connect(f"{url}?token={KEYS['acme']}") as ws:
+        assert '"snapshot"' in str(await ws.recv())
+
+
+async def test_limits_refuse_with_429_and_4429(system: dict[str, Any]) -> None:
+    acme = client(system, "acme")
+    for _ in range(2):
+        assert (
+            acme.post("/api/training/start", json=START | {"max_episodes": 1_000_000}).status_code
+            == 200
+        )
+    refused = acme.post("/api/training/start", json=START)
+    assert refused.status_code == 429 and refused.headers["retry-after"]
+    assert "limit is 2" in refused.json()["detail"]
+    assert client(system, "globex").post("/api/training/start", json=START).status_code == 200
+    for session in acme.get("/api/training").json():
+        acme.post(f"/api/training/{session['session_id']}/stop")
+
+    url = f"{system['ws']}/ws/training?token={KEYS['acme']}"
+    held = [await connect(url) for _ in range(3)]
+    async with connect(url) as extra:
+        with pytest.raises(ConnectionClosed) as closed:
+            await extra.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+    for ws in held:
+        await ws.close()
