@@ -23,7 +23,8 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTGYM_", extra="ignore")
 
     data_dir: Path = DEFAULT_DATA_DIR
-    nats_url: str = DEFAULT_NATS_URL
+    nats_url: str = DEFAULT_NATS_URL  # one server, or a cluster's: nats://a:4222,nats://b:4222
+    nats_replicas: int = Field(default=1, ge=1, le=5)  # copies of each stream (3 on a cluster)
     # Empty means "the durable local default under data_dir".
     store_url: str = ""
     artifacts_url: str = ""

@@ -47,13 +47,13 @@ class NatsBus:
         self.js = client.jetstream(timeout=PUBLISH_TIMEOUT_S)
 
     @classmethod
-    async def connect(cls, url: str, name: str) -> NatsBus:
+    async def connect(cls, url: str, name: str, replicas: int = 1) -> NatsBus:
         """Connect and make sure the streams exist (cheap and idempotent)."""
         async with reachable():
             client = await nats_client.connect(url, name)
             bus = cls(client)
             try:
-                await subjects.ensure_streams(bus.js)
+                await subjects.ensure_streams(bus.js, replicas)
             except BaseException:
                 await client.close()
                 raise

@@ -26,13 +26,19 @@ def server_url(url: str | SplitResult) -> str:
     return parts._replace(path="", query="", fragment="").geturl()
 
 
+def server_urls(urls: str) -> list[str]:
+    """A cluster's seed servers: `nats://a:4222,nats://b:4222` (the client learns the rest)."""
+    return [server_url(url.strip()) for url in urls.split(",") if url.strip()]
+
+
 async def connect(
     url: str,
     name: str,
     wait_s: float = CONNECT_TIMEOUT_S,
     on_reconnect: Callable[[], Awaitable[None]] | None = None,
 ) -> Client:
-    """Connect within `wait_s` seconds, then keep reconnecting for as long as the process
+    """Connect to `url` (one server, or several separated by commas) within `wait_s` seconds,
+    then keep reconnecting for as long as the process
     runs. Raises nats.errors.NoServersError when no server answers in time."""
     client = Client()
 
@@ -51,7 +57,7 @@ async def connect(
     try:
         await asyncio.wait_for(
             client.connect(
-                server_url(url),
+                server_urls(url),
                 name=name,
                 connect_timeout=max(1, int(wait_s)),
                 reconnect_time_wait=RECONNECT_WAIT_S,

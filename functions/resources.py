@@ -63,7 +63,9 @@ class Resources:
                 if self._bus is None:
                     from agentgym.nats_bus import NatsBus  # nats loads on first use only
 
-                    self._bus = await NatsBus.connect(self.settings.nats_url, "agentgym-api")
+                    self._bus = await NatsBus.connect(
+                        self.settings.nats_url, "agentgym-api", self.settings.nats_replicas
+                    )
         return self._bus
 
     async def artifacts(self) -> ArtifactStore:

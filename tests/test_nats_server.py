@@ -71,3 +71,12 @@ def test_agentgym_nats_runs_until_sigterm(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.communicate()
+
+
+def test_a_cluster_is_named_by_a_comma_separated_list() -> None:
+    from agentgym.nats_client import server_urls
+
+    assert server_urls("nats://a:4222, nats://user:pw@b:4222/ignored") == [
+        "nats://a:4222",
+        "nats://user:pw@b:4222",
+    ]

@@ -60,7 +60,7 @@ class Worker:
         self.artifacts = open_artifacts(settings.artifacts_url)
         try:
             self.js = client.jetstream()
-            await subjects.ensure_streams(self.js)
+            await subjects.ensure_streams(self.js, settings.nats_replicas)
             await subjects.ensure_consumer(self.js, settings.ack_wait_s)
             for spec in scenarios.all_specs():
                 await self.store.put(scenario_key(spec.id), spec.record().dump())

@@ -1,4 +1,5 @@
-"""`nats://host:port/bucket`: a JetStream key-value bucket (created when missing).
+"""`nats://host:port/bucket[?replicas=3]`: a JetStream key-value bucket (created when missing,
+with that many copies on a cluster).
 
 Keys map `/` to `.`, NATS' token separator, so listing `sessions/` is the subject filter
 `sessions.>` rather than a scan of the bucket. Revisions are the bucket stream's sequence
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import nats.errors
 import nats.js.errors
@@ -78,18 +79,20 @@ class NatsKVStore:
     async def connect(cls, url: str) -> NatsKVStore:
         parts = urlsplit(url)
         bucket = parts.path.strip("/") or DEFAULT_BUCKET
+        query = dict(parse_qsl(parts.query))
+        replicas = int(query.get("replicas", "1"))
         try:
             client = await nats_client.connect(url, name="agentgym-store")
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError("nats", f"cannot connect to {parts.hostname}") from exc
         try:
-            return cls(client, await cls._open_bucket(client, bucket))
+            return cls(client, await cls._open_bucket(client, bucket, replicas))
         except BaseException:
             await client.close()
             raise
 
     @staticmethod
-    async def _open_bucket(client: Client, bucket: str) -> KeyValue:
+    async def _open_bucket(client: Client, bucket: str, replicas: int) -> KeyValue:
         js = client.jetstream()
         async with _reachable():
             try:
@@ -102,6 +105,7 @@ class NatsKVStore:
                         storage=StorageType.FILE,
                         max_value_size=MAX_VALUE_BYTES,
                         direct=False,
+                        replicas=replicas,
                     )
                 )
             except nats.js.errors.InvalidBucketNameError as exc:

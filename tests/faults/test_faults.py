@@ -3,6 +3,7 @@ killed with -9 under its browsers, and the store's server gone and back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -63,7 +64,29 @@ def contiguous(seqs: list[int], first: int = 1) -> bool:
 
 # --- 1. NATS restarted mid-run ---------------------------------------------------------------------
 
+# How long NATS stays down in the restart: longer than a JetStream publish's 5 s reply timeout
+# (nats-py's default, which the trainer's publisher keeps), as a restart that replays real
+# JetStream data or waits on a supervisor takes. A restart with no pause at all hits the same
+# bug only when an update is in flight at the moment the server goes (about half the runs).
+NATS_DOWN_S = 7.0
 
+
+class SessionFailedOnNatsRestart(AssertionError):
+    """The known bug below: the one failure test 1 expects (any other still fails it)."""
+
+
+TRAINER_FAILS_ON_PUBLISH_TIMEOUT = (
+    "trainer/session.py Session._train: a JetStream publish of a training update that times out "
+    "while NATS restarts (trainer/publisher.py Publisher.update, nats: timeout) lands in the "
+    "catch-all `except Exception` (line ~216), which ends the running session as failed "
+    "('training failed: nats: timeout') instead of retrying the publish or handing the "
+    "session back (requeue from its checkpoint)"
+)
+
+
+@pytest.mark.xfail(
+    strict=True, raises=SessionFailedOnNatsRestart, reason=TRAINER_FAILS_ON_PUBLISH_TIMEOUT
+)
 async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
     services: Services, nats: NatsServer
 ) -> None:
@@ -85,21 +108,21 @@ async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
 
             began = time.monotonic()
             nats.stop()
-            nats.start()
-            restarted_in = time.monotonic() - began
+            await asyncio.sleep(NATS_DOWN_S)
+            nats.start()  # same port, same data dir
 
             ready = await eventually(
                 lambda: api.get("/readyz"), lambda r: r.status_code == 200, 15, "readyz 200"
             )
-            ready_after = time.monotonic() - began
+            ready_after = time.monotonic() - began - NATS_DOWN_S
             assert ready.json()["checks"] == {"store": "ok", "nats": "ok"}
 
             # Training goes on: the episode count keeps climbing past where it was.
             episode = (await status_of(api, first))["current_episode"]
-            await wait_status(
+            going_on = await wait_status(
                 api,
                 first,
-                lambda s: s["status"] == "running" and s["current_episode"] >= episode + 400,
+                lambda s: s["status"] != "running" or s["current_episode"] >= episode + 400,
                 20,
                 "the first session to keep training after the restart",
             )
@@ -113,13 +136,13 @@ async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
             assert done["status"] == "completed", done
             assert done["current_episode"] == 600
 
-            response = await api.post(f"/api/training/{first}/stop")
-            assert response.status_code == 200, response.text
-            stopped = await wait_status(
+            if going_on["status"] == "running":
+                response = await api.post(f"/api/training/{first}/stop")
+                assert response.status_code == 200, response.text
+            ended = await wait_status(
                 api, first, lambda s: s["status"] in ("stopped", "failed"), 30,
-                "the first session to stop",
+                "the first session to end",
             )  # fmt: skip
-            assert stopped["status"] == "stopped", stopped
 
             # Every update recorded, numbered 1..n with no hole, for both sessions.
             first_seqs = await recorded_seqs(api, first)
@@ -142,13 +165,15 @@ async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
             seqs = watcher.seqs()
             assert len(seqs) > before_restart
             assert seqs == first_seqs, _diff(seqs, first_seqs)
-            assert watcher.updates()[-1]["data"]["status"] == "stopped"
+            assert watcher.updates()[-1]["data"]["status"] == ended["status"]
 
-        # Both ended with their models, and the models are listed.
-        models = (await api.get("/api/models")).json()
-        listed = {m["id"] for m in models}
-        assert {stopped["model_id"], done["model_id"]} <= listed, (listed, stopped, done)
-        print(f"nats restarted in {restarted_in:.2f}s; readyz 200 after {ready_after:.2f}s")
+        # The sessions ended with their models, and the models are listed.
+        listed = {m["id"] for m in (await api.get("/api/models")).json()}
+        assert done["model_id"] in listed, (listed, done)
+        print(f"readyz 200 {ready_after:.2f}s after nats-server came back")
+        if ended["status"] != "stopped":
+            raise SessionFailedOnNatsRestart(f"the running session did not survive: {ended}")
+        assert ended["model_id"] in listed, (listed, ended)
 
 
 def _diff(got: list[int], want: list[int]) -> str:
