@@ -215,7 +215,8 @@ class Session:
             return Outcome.DONE
         except Exception as exc:  # a bug or a broken checkpoint: fail the session, not the worker
             logger.exception("%s: training failed", self.session_id)
-            await self._end(record, SessionStatus.FAILED, seq, error=f"training failed: {exc}")
+            # The stream says which seq comes next: a publish may have landed unconfirmed.
+            await self._end(record, SessionStatus.FAILED, None, error=f"training failed: {exc}")
             return Outcome.DONE
 
     def _observe(

@@ -43,6 +43,7 @@ import cProfile
 import io
 import os
 import pstats
+import socket
 import sys
 import tempfile
 import time
@@ -134,6 +135,9 @@ class Server:
     def frames_out(self) -> int:  # frames handed to sockets so far
         return 0
 
+    def connections(self) -> list[Any]:  # the server side of every client's connection
+        return []
+
     async def stop(self) -> None: ...
 
 
@@ -201,6 +205,9 @@ class Ceiling(Server):
 
     def frames_out(self) -> int:
         return self.written
+
+    def connections(self) -> list[Any]:
+        return [c for group in self.groups.values() for c in group]
 
     async def stop(self) -> None:
         await self._serve.__aexit__(None, None, None)
@@ -299,6 +306,9 @@ class StreamerServer(Server):
 
     def frames_out(self) -> int:
         return self.streamer.metrics.messages_out
+
+    def connections(self) -> list[Any]:
+        return [c.connection for w in self.streamer.hub.sessions.values() for c in w.clients]
 
     async def counters(self) -> dict[str, int]:
         """The streamer's /metrics, over HTTP as Prometheus reads them."""
@@ -428,10 +438,14 @@ async def measure(
 ) -> None:
     await server.start(sessions, len(sessions) * per_session)
     urls = [f"{server.base}/ws/training/{s}" for s in sessions for _ in range(per_session)]
-    clients = Clients(urls)
+    clients = Clients(urls, args.sock_buffer)
     try:
         ready, failures, connect_s = await clients.ready()
         await asyncio.wait_for(server.wait_live(ready), 120)
+        if args.sock_buffer:
+            for connection in server.connections():
+                sock = connection.transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sock_buffer)
         await asyncio.sleep(0.5)
         note = f"{ready}/{len(urls)} clients connected in {connect_s:.1f}s"
         if failures:
@@ -592,6 +606,13 @@ def main() -> None:
         "--session-rate", type=float, default=10.0, help="updates/s per session in C"
     )
     parser.add_argument("--scenario", choices=("all", "ab", "c"), default="all")
+    parser.add_argument(
+        "--sock-buffer",
+        type=int,
+        default=16384,
+        help="SO_RCVBUF of each client socket and SO_SNDBUF of its server side, bytes; "
+        "0 leaves the kernel's autotuning (megabytes per loopback connection)",
+    )
     parser.add_argument("--quick", action="store_true", help="200 clients, 20x10, 3 s phases")
     parser.add_argument("--profile", action="store_true", help="cProfile the streamer's saturation")
     args = parser.parse_args()

@@ -20,11 +20,13 @@ import contextlib
 import multiprocessing
 import os
 import resource
+import socket
 import time
 from array import array
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
+from urllib.parse import urlsplit
 
 MARKER = b'"error":"'
 CONNECT_CONCURRENCY = 64
@@ -108,7 +110,22 @@ async def _read(ws: Any, state: State, first: asyncio.Event) -> None:
         state.close_codes[code] = state.close_codes.get(code, 0) + 1
 
 
-async def _clients(conn: Connection, urls: list[str]) -> None:
+async def _socket(url: str, rcvbuf: int) -> socket.socket:
+    """A connected TCP socket whose receive buffer is `rcvbuf` bytes (set before connecting,
+    so the window is fixed and the kernel does not autotune it)."""
+    parts = urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, (parts.hostname, parts.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _clients(conn: Connection, urls: list[str], rcvbuf: int) -> None:
     from websockets.asyncio.client import connect
 
     pipe = Pipe(conn)
@@ -123,8 +140,10 @@ async def _clients(conn: Connection, urls: list[str]) -> None:
     async def open_one(url: str) -> None:
         async with gate:
             try:
+                sock = await _socket(url, rcvbuf) if rcvbuf else None
                 ws = await connect(
                     url,
+                    sock=sock,
                     compression=None,
                     ping_interval=None,
                     max_size=1 << 20,
@@ -177,9 +196,9 @@ async def _clients(conn: Connection, urls: list[str]) -> None:
         conn.send(("closed",))
 
 
-def client_process(conn: Connection, urls: list[str]) -> None:
+def client_process(conn: Connection, urls: list[str], rcvbuf: int) -> None:
     raise_fd_limit()
-    asyncio.run(_clients(conn, urls))
+    asyncio.run(_clients(conn, urls, rcvbuf))
 
 
 # --- the parent's handle ------------------------------------------------------------------------
@@ -188,11 +207,12 @@ def client_process(conn: Connection, urls: list[str]) -> None:
 class Clients:
     """The client process, seen from the parent (whose asyncio loop runs the server)."""
 
-    def __init__(self, urls: list[str]) -> None:
+    def __init__(self, urls: list[str], rcvbuf: int = 0) -> None:
+        """`rcvbuf`: each connection's SO_RCVBUF in bytes (0: the kernel's autotuning)."""
         context = multiprocessing.get_context("spawn")
         self.parent, child = context.Pipe()
         self.process = context.Process(
-            target=client_process, args=(child, urls), name="ws-clients", daemon=True
+            target=client_process, args=(child, urls, rcvbuf), name="ws-clients", daemon=True
         )
         self.process.start()
         child.close()
