@@ -134,6 +134,20 @@ def _keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _act(args: argparse.Namespace) -> int:
+    from agentgym.errors import BundleError
+    from trainer.run import Run
+
+    try:
+        run, manifest = Run.from_bundle(args.model.read_bytes())
+    except (OSError, BundleError) as exc:
+        print(f"agentgym act: {exc}", file=sys.stderr)
+        return 2
+    tools = run.choose_tools(args.text)
+    print(f"{manifest.scenario_id}: {' -> '.join(tools) or '(finish at once)'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="make a new API key for a tenant")
     create.add_argument("--tenant", required=True)
     create.set_defaults(run=_keys_create)
+
+    act = commands.add_parser("act", help="choose the tools for a new request with a model")
+    act.add_argument("--model", type=Path, required=True, help="a model bundle (.agm)")
+    act.add_argument("text", help="the request, e.g. a support ticket")
+    act.set_defaults(run=_act)
 
     streamer = commands.add_parser("streamer", help="serve the WebSocket feed of training")
     streamer.add_argument("--host", default="127.0.0.1")

@@ -204,6 +204,27 @@ class Run:
         )
         return manifest, pack(manifest, weights)
 
+    def choose_tools(self, text: str) -> list[str]:
+        """The tools the policy would call, in order, for a new request: acting greedily and
+        assuming each call succeeds, until it chooses to finish."""
+        n = len(self.spec.tools)
+        done = np.zeros(n, dtype=np.int8)
+        chosen: list[str] = []
+        while len(chosen) < ToolUseEnv.max_steps_for(n):
+            observation = {
+                "task": text,
+                "done": done,
+                "failed": n,
+                "wrong": np.zeros(n, dtype=np.int8),
+            }
+            probs, _ = self.policy.forward(self.policy.features(observation))
+            action = int(probs.argmax())
+            if action == n or done[action]:  # finished, or would repeat itself
+                break
+            chosen.append(self.spec.tools[action])
+            done[action] = 1
+        return chosen
+
     @classmethod
     def from_bundle(cls, data: bytes) -> tuple[Run, Manifest]:
         """A run holding a bundle's policy, to act with or evaluate (not to train on)."""

@@ -90,3 +90,23 @@ def test_evaluation_changes_nothing_in_the_run() -> None:
     before = run.checkpoint()
     run.evaluate()
     assert run.checkpoint() == before
+
+
+def test_a_trained_bundle_chooses_the_tools_for_a_new_request(tmp_path: object) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = Run("customer_support", 0.001, seed=0, max_episodes=2000)
+    while not run.finished:
+        run.train_episode()
+    loaded, _ = Run.from_bundle(run.bundle("LangChain")[1])
+    ticket = "I forgot my password and the reset email never arrives, can you help me log in?"
+    assert loaded.choose_tools(ticket) == ["lookup_user", "verify_identity", "send_reset_link"]
+    path = Path(str(tmp_path)) / "model.agm"
+    path.write_bytes(run.bundle("LangChain")[1])
+    printed = subprocess.run(
+        [sys.executable, "-m", "agentgym.cli", "act", "--model", str(path), ticket],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert printed.strip() == "customer_support: lookup_user -> verify_identity -> send_reset_link"
