@@ -50,7 +50,7 @@ class ApiSettings(CommonSettings):
     streamer_url: str = "ws://127.0.0.1:8001"  # where the combined app relays /ws/* (local use)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any JSON request
     max_bundle_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # a model import
-    max_sessions_per_tenant: int = Field(default=16, ge=1)  # queued or running at once
+    max_sessions_per_tenant: int = Field(default=100, ge=1)  # queued or running at once
 
     @model_validator(mode="before")
     @classmethod
@@ -75,7 +75,7 @@ class StreamerSettings(CommonSettings):
     queue_size: int = Field(default=256, ge=1)  # pending updates per browser before conflating
     slow_client_timeout_s: float = Field(default=10.0, gt=0)
     ping_interval_s: float = Field(default=20.0, gt=0)
-    max_connections_per_tenant: int = Field(default=200, ge=1)
+    max_connections_per_tenant: int = Field(default=10_000, ge=1)
 
 
 @lru_cache

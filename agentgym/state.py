@@ -71,7 +71,7 @@ class IllegalTransitionError(ValueError):
         self.current = current
         self.wanted = wanted
         if stopping:
-            message = f"cannot {wanted} a session that is being stopped"
+            message = f"cannot {wanted} a session that is {current} and being stopped"
         elif isinstance(wanted, Action):
             allowed = ", ".join(sorted(_ACCEPTS[wanted]))
             message = (

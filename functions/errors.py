@@ -49,6 +49,25 @@ _CODES = {
 }
 
 
+# What the OpenAPI schema says an /api route may answer besides success: every error is an
+# ErrorBody (422 included, which FastAPI would otherwise document in its own shape).
+DOCUMENTED: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Malformed request (invalid JSON, a bundle that is not one)",
+        401: "Missing or invalid credentials",
+        404: "Not found (or another tenant's)",
+        409: "Not allowed in the session's current status",
+        412: "If-Match names a stale revision",
+        413: "Body too large",
+        415: "Wrong Content-Type",
+        422: "A field is missing, of the wrong type, or out of range",
+        429: "Too many active sessions for the tenant",
+        503: "The store, NATS or the trainers are unreachable: retry after Retry-After",
+    }.items()
+}
+
+
 class ApiError(HTTPException):
     """An HTTP error with our code and optional details; raise it from handlers."""
 

@@ -64,6 +64,7 @@ def create_app(*routers: APIRouter, resources: Resources | None = None, **fastap
 
     app.add_middleware(errors.BodyLimit, limit_for=body_limit)
     app.add_middleware(LazyCORS, resources=resources)
-    for router in (*routers, health_router):
-        app.include_router(router)
+    for router in routers:
+        app.include_router(router, responses=errors.DOCUMENTED)
+    app.include_router(health_router)
     return app

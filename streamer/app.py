@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import re
@@ -79,6 +80,9 @@ class Streamer:
                 max_size=MAX_INCOMING,
             ) as server:
                 self.server = server
+                # Everything loaded so far lives as long as the process: keep the collector
+                # from walking it again and again while frames are being fanned out.
+                gc.freeze()
                 logger.info(
                     "streamer listening on %s",
                     ", ".join(str(s.getsockname()) for s in server.sockets),

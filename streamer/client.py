@@ -84,11 +84,15 @@ class Client:
         if connection.protocol.state is not State.OPEN:
             return
         if not self.queue and connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
-            connection.protocol.send_text(frame.payload)
-            connection.send_data()
-            self.metrics.messages_out += 1
+            self._write(frame)
             return
         self._enqueue(frame)
+
+    def _write(self, frame: Frame) -> None:
+        """Into the socket's buffer at once: one pre-encoded frame, as broadcast() does."""
+        self.connection.protocol.send_text(frame.payload)
+        self.connection.send_data()
+        self.metrics.messages_out += 1
 
     def _enqueue(self, frame: Frame) -> None:
         if self.behind_since is None:
@@ -121,8 +125,11 @@ class Client:
                 self.ready.clear()
                 while self.queue:
                     frame = self.queue.popleft()
-                    await self.connection.send(frame.payload, text=True)
-                    self.metrics.messages_out += 1
+                    if self.connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
+                        self._write(frame)  # room in the socket: no need for send()'s machinery
+                    else:
+                        await self.connection.send(frame.payload, text=True)  # waits for room
+                        self.metrics.messages_out += 1
                 self.behind_since = None
         except ConnectionClosed:
             return

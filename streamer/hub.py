@@ -87,12 +87,12 @@ class Hub:
         watched = self.sessions.get(session_id)
         if watched is None:
             return
-        if watched.last_seq and parse_update(msg.data)[0] > watched.last_seq + 1:
+        seq, status = parse_update(msg.data)
+        if watched.last_seq and seq > watched.last_seq + 1:
             await self.fill_gap(session_id, watched)  # brings last_seq up to date
-        self._fan_out(watched, msg.data)
+        self._fan_out(watched, msg.data, seq, status)
 
-    def _fan_out(self, watched: Watched, payload: bytes) -> None:
-        seq, status = parse_update(payload)
+    def _fan_out(self, watched: Watched, payload: bytes, seq: int, status: str | None) -> None:
         if seq <= watched.last_seq:
             return  # already delivered (a gap fill got it first)
         frame = Frame(payload, seq, vital=status != watched.last_status)
@@ -107,7 +107,7 @@ class Hub:
             if missed:
                 self.metrics.gap_fills += 1
             for payload in missed:
-                self._fan_out(watched, payload)
+                self._fan_out(watched, payload, *parse_update(payload))
 
     async def fill_all_gaps(self) -> None:
         """After a reconnect: whatever was published meanwhile, for every watched session."""

@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 SLICE_S = 0.02  # train this long between looking up: control, updates, acks
 
 
+class StopRequested(Exception):
+    """The user asked to stop the session while this worker was letting go of it."""
+
+
 class Outcome(Enum):
     """What the command's message becomes once the session leaves this worker."""
 
@@ -230,14 +234,21 @@ class Session:
         }
         return record.model_copy(update=update)
 
-    async def _write_status(self, record: SessionRecord, **changes: object) -> SessionRecord:
+    async def _write_status(
+        self, record: SessionRecord, unless_stopping: bool = False, **changes: object
+    ) -> SessionRecord:
         """Write our numbers (and `changes`) over the stored record, keeping what others own:
-        the desired state the user asked for. Returns the record as written."""
+        the desired state the user asked for. Returns the record as written.
+
+        With `unless_stopping`, a stop the user asked for meanwhile is not overwritten:
+        StopRequested is raised instead, and nothing is written."""
         ours = record.model_dump(
             exclude={"desired", "created_at", "idempotency_key", "session_id", "scenario_id"}
         )
 
         def change(stored: SessionRecord) -> SessionRecord:
+            if unless_stopping and stored.desired is Action.STOP:
+                raise StopRequested
             return stored.model_copy(
                 update=ours | changes | {"heartbeat": time.time(), "updated_at": utc_now()}
             )
@@ -274,7 +285,11 @@ class Session:
             seq = await self.ctx.publisher.last_seq(self.session_id, record.last_seq)
         previous = record.status
         record = record.model_copy(update={"status": status, "last_seq": seq + 1, **changes})
-        written = await self._write_status(record, desired=None, owner=None, status=status)
+        # Only a stop or an end ends a stop: a pause or a hand-back must not swallow one.
+        unless_stopping = status in (SessionStatus.PAUSED, SessionStatus.QUEUED)
+        written = await self._write_status(
+            record, unless_stopping, desired=None, owner=None, status=status
+        )
         await self._publish(written, seq)
         await self.ctx.publisher.event(
             StatusEvent(
@@ -287,12 +302,21 @@ class Session:
         logger.info("%s: %s at episode %d", self.session_id, status, written.current_episode)
 
     async def _pause(self, run: Run, record: SessionRecord, seq: int | None = None) -> None:
-        name = await self._checkpoint(run)
-        await self._end(record, SessionStatus.PAUSED, seq, checkpoint=name)
+        await self._leave(run, record, SessionStatus.PAUSED, seq)
 
     async def _requeue(self, run: Run, record: SessionRecord, seq: int) -> None:
+        await self._leave(run, record, SessionStatus.QUEUED, seq)
+
+    async def _leave(
+        self, run: Run, record: SessionRecord, status: SessionStatus, seq: int | None
+    ) -> None:
+        """Checkpoint and let go of the session, paused or queued; a stop asked for in the
+        meantime wins, and ends it stopped with its model instead."""
         name = await self._checkpoint(run)
-        await self._end(record, SessionStatus.QUEUED, seq, checkpoint=name)
+        try:
+            await self._end(record, status, seq, checkpoint=name)
+        except StopRequested:
+            await self._finish(run, record, SessionStatus.STOPPED, seq)
 
     async def _finish(
         self, run: Run, record: SessionRecord, status: SessionStatus, seq: int | None = None

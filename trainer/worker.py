@@ -100,6 +100,10 @@ class Worker:
                 except BaseException:
                     slots.release()
                     raise
+                if stop.is_set():  # told to stop while it waited: the command goes elsewhere
+                    await messages[0].nak()
+                    slots.release()
+                    break
                 task = asyncio.create_task(self._command(messages[0]))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)

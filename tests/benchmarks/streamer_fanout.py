@@ -1,37 +1,49 @@
 """Streamer fan-out against its ceiling: latency and saturation throughput, same run.
 
     .venv/bin/python tests/benchmarks/streamer_fanout.py [--clients 1000] [--seconds 10]
-        [--window 5] [--sessions 100] [--per-session 10] [--session-rate 10] [--quick]
-        [--profile]
+        [--window 5] [--sessions 100] [--per-session 10] [--session-rate 10]
+        [--sock-buffer 4096] [--scenario all|ab|c] [--quick] [--profile]
 
 The ceiling is the websockets library's own `broadcast()` of pre-encoded frames from a bare
 `websockets.asyncio.server.serve` server (same options as the streamer: no compression), with
 no NATS and no app. The streamer is `Streamer(StreamerSettings)` with its default queue size
-and slow-client timeout, over a nats-server of this script's and SQLite. Each server runs in
-this process, one at a time; the clients (`ws_clients.py`: websockets' asyncio client, one
-connection per client) run in a separate process, which counts every frame and, from the
-`time.time_ns()` each update carries in its `data.error`, takes latency samples (receive time
-minus publish time, same clock). Frames are the same bytes both ways: a `TrainingUpdate` as a
-trainer encodes it (~450 bytes).
+and slow-client timeout (its per-tenant connection cap raised to the client count: all
+clients are the one default tenant), over a nats-server of this script's and SQLite. Each
+server runs in this process, one at a time; the clients (`ws_clients.py`: websockets' asyncio
+client, one connection per client) run in a separate process, which counts every frame and,
+from the `time.time_ns()` each update carries in its `data.error`, takes latency samples
+(receive time minus publish time, same clock). Frames are the same bytes both ways: a
+`TrainingUpdate` as a trainer encodes it (~450 bytes). All clients connect and get their
+first frame (the streamer's snapshot, the bare server's hello) before anything is published.
 
 - A, latency: `--clients` on one session, `--rate` updates/s for `--seconds`: p50 and p99 of
-  publish-to-receive latency. The streamer's updates are published to JetStream like the
-  trainer does (`js.publish`, ack awaited in a task so the pacing does not wait on it); the
-  bare server calls `broadcast()` at the same times. Target: streamer p99 <= 1.5x ceiling's.
-- B, saturation: the same clients; updates as fast as the server takes them, frames delivered
-  to the clients per second over `--window` (after 1 s of warm-up). The streamer is fed by
+  publish-to-receive latency. The streamer's updates are published to JetStream from this
+  process as the trainer does (`js.publish`; the ack is awaited in a task so that the pacing
+  does not wait on it); the bare server calls `broadcast()` at the same times. Target:
+  streamer p99 <= 1.5x the ceiling's.
+- B, saturation: the same clients; updates as fast as the server takes them, frames received
+  by the clients per second over `--window` (after 1 s of warm-up). The streamer is fed by
   `js.publish` tasks kept at most `SATURATION_IN_FLIGHT` ahead of what it has taken from NATS;
   the bare server broadcasts in a loop (yielding to its event loop between broadcasts) to the
   connections whose write buffer is under 64 KiB, the streamer's own high-water mark, so that
   a client that cannot keep up skips frames instead of growing a buffer without bound (the
-  streamer conflates instead). Target: streamer >= 70% of the ceiling.
-- C: `--sessions` x `--per-session` clients, `--session-rate` updates/s per session (spread
-  evenly: one publish every 1/(sessions x rate) s), then saturation over all sessions round
-  robin. Same targets.
+  streamer queues, then conflates). Target: streamer >= 70% of the ceiling.
+- C: `--sessions` x `--per-session` clients at `--session-rate` updates/s per session
+  (default 10/s: 1,000 updates/s in all, the same 10,000 frames/s as A; spread evenly, one
+  publish every 1/(sessions x rate) s, round robin), then saturation over all sessions.
 
-After each streamer phase its `/metrics` counters are printed (drops and slow disconnects:
-conflation under saturation is expected). `--profile` runs cProfile over the streamer's
-saturation windows and prints the top functions. It reports; it never fails.
+Loopback TCP would otherwise let the kernel buffer megabytes per connection, so that a
+saturated server never sees a slow client (no queueing, no conflation) and a measuring window
+counts the warm-up's backlog draining: `--sock-buffer` (default 4 KiB) sets each client
+socket's SO_RCVBUF and its server side's SO_SNDBUF, the same for both servers (0: the
+kernel's autotuning).
+
+Each phase also shows the CPU used, in cores, by the server (this process, publisher
+included), the clients, nats-server and everything else on the machine: a row whose phase
+had other work above `BUSY_OTHER` cores is starred, its figures are skewed. After each
+streamer phase its `/metrics` counters are printed (drops and slow disconnects: conflation
+under saturation is expected). `--profile` runs cProfile over the streamer's saturation
+windows and prints the top functions. It reports; it never fails.
 """
 
 from __future__ import annotations
@@ -102,20 +114,18 @@ class Updates:
 def record(session_id: str) -> Any:
     from agentgym.records import SessionRecord
 
-    return SessionRecord(
-        session_id=session_id, scenario_id="customer_support", framework="LangChain",
-        status="running", max_episodes=100000, current_episode=1234, accuracy=61.5,
-        avg_reward=0.58, loss=0.41, learning_rate=0.001, seed=1,
+    return SessionRecord.model_validate(
+        {"session_id": session_id, "scenario_id": "customer_support", "framework": "LangChain",
+         "status": "running", "max_episodes": 100000, "current_episode": 1234, "accuracy": 61.5,
+         "avg_reward": 0.58, "loss": 0.41, "learning_rate": 0.001, "seed": 1}
     )  # fmt: skip
 
 
 def record_key(session_id: str) -> str:
-    """Where the streamer looks a session up (the default tenant's key)."""
-    from agentgym import records
+    """Where the streamer looks a session up: the default tenant's key."""
+    from agentgym.records import Keys
 
-    if hasattr(records, "Keys"):
-        return str(records.Keys().session(session_id))
-    return str(records.Keys().session(session_id))  # type: ignore[attr-defined]
+    return Keys().session(session_id)
 
 
 # --- the two servers ------------------------------------------------------------------------------
@@ -125,10 +135,18 @@ class Server:
     name: str
     base: str  # ws://host:port
 
-    async def start(self, sessions: list[str], clients: int = 0) -> None: ...
-    async def wait_live(self, clients: int) -> None: ...
-    def send(self, session_id: str) -> None: ...  # one update, now
-    async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int: ...
+    async def start(self, sessions: list[str], clients: int = 0) -> None:
+        raise NotImplementedError
+
+    async def wait_live(self, clients: int) -> None:
+        raise NotImplementedError
+
+    def send(self, session_id: str) -> None:  # one update, now
+        raise NotImplementedError
+
+    async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int:
+        raise NotImplementedError
+
     async def counters(self) -> dict[str, int]:
         return {}
 
@@ -138,7 +156,8 @@ class Server:
     def connections(self) -> list[Any]:  # the server side of every client's connection
         return []
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        raise NotImplementedError
 
 
 class Ceiling(Server):
@@ -389,13 +408,8 @@ class Meter:
         return (mark, own.user + own.system, _process_cpu(self.nats_pid), *_machine_busy())
 
     @staticmethod
-    def other(start: tuple[Any, ...], end: tuple[Any, ...]) -> float:
-        text = Meter.describe(start, end)[1]
-        return float(text.rsplit(" ", 1)[-1])
-
-    @staticmethod
-    def describe(start: tuple[Any, ...], end: tuple[Any, ...]) -> tuple[float, str]:
-        """(seconds, text) between two snapshots (clients' clock)."""
+    def describe(start: tuple[Any, ...], end: tuple[Any, ...]) -> tuple[float, str, float]:
+        """(seconds, text, cores used by other work) between two snapshots (clients' clock)."""
         wall = end[0][2] - start[0][2]
         server = (end[1] - start[1]) / wall
         clients = (end[0][3] - start[0][3]) / wall
@@ -407,10 +421,12 @@ class Meter:
             f"CPU (cores) server {server:.2f}, clients {clients:.2f}, nats-server {nats:.2f}, "
             f"other {other:.2f}"
         )
-        return wall, text
+        return wall, text, other
 
 
-async def paced(send: Callable[[str], None], sessions: list[str], rate: float, seconds: float):
+async def paced(
+    send: Callable[[str], None], sessions: list[str], rate: float, seconds: float
+) -> int:
     """`rate` updates/s per session, spread evenly over time and round robin over sessions."""
     interval = 1.0 / (rate * len(sessions))
     count = int(seconds * rate * len(sessions))
@@ -463,8 +479,8 @@ async def measure(
             await server.settle()
         await asyncio.sleep(1.0)  # the last frames' way to the clients
         await clients.call("record", False)
-        row.notes.append(Meter.describe(start, end)[1])
-        row.other = Meter.other(start, end)
+        _, cpu, row.other = Meter.describe(start, end)
+        row.notes.append(cpu)
         samples = list((await clients.call("latencies"))[1])
         expected = int(args.seconds * rate * len(sessions)) * per_session
         row.samples = len(samples)
@@ -499,9 +515,8 @@ async def measure(
         sent = await feeding
         if isinstance(server, StreamerServer):
             await server.settle()
-        elapsed, cpu = Meter.describe(start, end)
+        elapsed, cpu, row.other = Meter.describe(start, end)
         row.msgs_s = (end[0][1] - start[0][1]) / elapsed
-        row.other = Meter.other(start, end)
         row.notes.append(
             f"{sent} updates in {WARMUP_S + args.window:g}s, "
             f"{(out1 - out0) / elapsed:.0f} frames/s written to sockets; {cpu}"
@@ -565,31 +580,31 @@ async def run(args: argparse.Namespace) -> None:
     rows: list[Row] = []
     one = session_ids("ab", 1)
     many = session_ids("c", args.sessions)
-    with tempfile.TemporaryDirectory(prefix="agentgym-fanout-") as tmp:
-        with NatsServer(Path(tmp) / "nats") as nats:
-            nats_pid = nats._process.pid if nats._process is not None else None
-            scenarios: list[tuple[str, list[str], int, float]] = [
-                ("A/B 1x" + str(args.clients), one, args.clients, args.rate),
-                (f"C {args.sessions}x{args.per_session}", many, args.per_session,
-                 args.session_rate),
-            ]  # fmt: skip
-            if args.scenario != "all":
-                scenarios = [scenarios[0 if args.scenario == "ab" else 1]]
-            for index, (scenario, sessions, per_session, rate) in enumerate(scenarios):
-                data = Path(tmp) / f"data{index}"
-                data.mkdir()
-                servers: list[Server] = [Ceiling(), StreamerServer(nats.url, data)]
-                for server in servers:
-                    started = time.perf_counter()
-                    try:
-                        await measure(
-                            server, scenario, sessions, per_session, rate, args, rows, nats_pid
-                        )
-                    except Exception as exc:  # report and go on: a benchmark never fails
-                        print(f"  {scenario} {server.name}: failed: {type(exc).__name__}: {exc}")
-                    print(
-                        f"  {scenario} {server.name}: done in {time.perf_counter() - started:.0f}s"
+    with (
+        tempfile.TemporaryDirectory(prefix="agentgym-fanout-") as tmp,
+        NatsServer(Path(tmp) / "nats") as nats,
+    ):
+        nats_pid = nats._process.pid if nats._process is not None else None
+        scenarios: list[tuple[str, list[str], int, float]] = [
+            ("A/B 1x" + str(args.clients), one, args.clients, args.rate),
+            (f"C {args.sessions}x{args.per_session}", many, args.per_session,
+             args.session_rate),
+        ]  # fmt: skip
+        if args.scenario != "all":
+            scenarios = [scenarios[0 if args.scenario == "ab" else 1]]
+        for index, (scenario, sessions, per_session, rate) in enumerate(scenarios):
+            data = Path(tmp) / f"data{index}"
+            data.mkdir()
+            servers: list[Server] = [Ceiling(), StreamerServer(nats.url, data)]
+            for server in servers:
+                started = time.perf_counter()
+                try:
+                    await measure(
+                        server, scenario, sessions, per_session, rate, args, rows, nats_pid
                     )
+                except Exception as exc:  # report and go on: a benchmark never fails
+                    print(f"  {scenario} {server.name}: failed: {type(exc).__name__}: {exc}")
+                print(f"  {scenario} {server.name}: done in {time.perf_counter() - started:.0f}s")
     table(rows)
     print(f"\n  load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
@@ -609,7 +624,7 @@ def main() -> None:
     parser.add_argument(
         "--sock-buffer",
         type=int,
-        default=16384,
+        default=4096,
         help="SO_RCVBUF of each client socket and SO_SNDBUF of its server side, bytes; "
         "0 leaves the kernel's autotuning (megabytes per loopback connection)",
     )

@@ -80,7 +80,7 @@ class State:
     frames: int = 0
     closed: int = 0
     close_codes: dict[int, int] = field(default_factory=dict)
-    latencies: array = field(default_factory=lambda: array("q"))
+    latencies: array[int] = field(default_factory=lambda: array("q"))
 
 
 async def _read(ws: Any, state: State, first: asyncio.Event) -> None:

@@ -3,13 +3,20 @@
 Two API apps (each its own `Resources`, each under its own uvicorn) share one SQLite store,
 one nats-server and one artifact directory with two in-process trainer workers (4 slots each).
 20 long sessions are started, then 200 start/pause/resume/stop calls fire at once from a
-thread pool, alternating the two APIs. Afterwards every session is stopped and the records,
+thread pool, alternating the two APIs. Afterwards every session is stopped, and the records,
 models and recorded updates must agree with what the trainers did, with no command lost.
+
+Three defects this found (fixed since) are kept as regression tests at the end of the module:
+
+- a 409 after an accepted stop said "being stopped" without the session's status;
+- a stop accepted while the trainer was pausing the session was lost (it ended paused);
+- a worker told to stop while it fetched a command trained that command's session forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import time
@@ -27,8 +34,10 @@ import pytest
 from agentgym.config import ApiSettings, TrainerSettings
 from agentgym.nats_server import NatsServer
 from agentgym.state import Action, SessionStatus, accepts
+from agentgym.store import KeyValueStore, open_store
 from functions.app import build
 from functions.resources import Resources
+from trainer.session import Session
 from trainer.worker import Worker
 
 from ..servers import serve_asgi
@@ -46,8 +55,20 @@ START_BODY = {"framework": "LangChain", "learning_rate": 0.001, "max_episodes": 
 SCENARIOS = ("customer_support", "code_review", "data_analysis")
 ANSWERS = {"pause": "paused", "resume": "resumed", "stop": "stopped"}
 NAMES_STATUS = re.compile(r"a session that is (\w+)")
-BEING_STOPPED = re.compile(r"^cannot (pause|resume) a session that is being stopped$")
+BEING_STOPPED = re.compile(r"^cannot (pause|resume) a session that is (\w+) and being stopped$")
 TERMINAL = {SessionStatus.STOPPED.value, SessionStatus.COMPLETED.value}
+
+
+class DetailNamesNoStatus(AssertionError):
+    """A 409 whose detail does not say the session's current status."""
+
+
+class LostStop(AssertionError):
+    """A stop the API accepted (200) that the session never carried out."""
+
+
+class WorkerKeptTraining(AssertionError):
+    """A worker told to stop that does not return."""
 
 
 # --- the system --------------------------------------------------------------------------------
@@ -72,24 +93,31 @@ def urls(tmp_path: Path, nats: NatsServer) -> dict[str, str]:
 @pytest.fixture
 def apis(urls: dict[str, str], tmp_path: Path) -> Iterator[list[httpx.Client]]:
     """Two API instances over the same store and NATS, each with its own clients."""
+    # More sessions than the default per-tenant cap (16 queued or running) are the point here.
+    settings = ApiSettings(data_dir=tmp_path, max_sessions_per_tenant=4 * SESSIONS, **urls)
     with (
-        serve_asgi(build(Resources(ApiSettings(data_dir=tmp_path, **urls)))) as first,
-        serve_asgi(build(Resources(ApiSettings(data_dir=tmp_path, **urls)))) as second,
+        serve_asgi(build(Resources(settings))) as first,
+        serve_asgi(build(Resources(settings))) as second,
         httpx.Client(base_url=first, timeout=30) as one,
         httpx.Client(base_url=second, timeout=30) as two,
     ):
         yield [one, two]
 
 
-@asynccontextmanager
-async def worker(urls: dict[str, str], tmp_path: Path, worker_id: str) -> AsyncIterator[Worker]:
-    """An in-process trainer (as tests/trainer/conftest.py starts them), stopped on exit."""
+@pytest.fixture
+async def store(urls: dict[str, str]) -> AsyncIterator[KeyValueStore]:
+    """The store the APIs and trainers share, to read what the API does not show."""
+    opened = await open_store(urls["store_url"])
+    yield opened
+    await opened.close()
+
+
+async def launch(
+    urls: dict[str, str], tmp_path: Path, worker_id: str, slots: int
+) -> tuple[Worker, asyncio.Event, asyncio.Task[None]]:
+    """An in-process trainer (as tests/trainer/conftest.py starts them), once it is ready."""
     settings = TrainerSettings(
-        data_dir=tmp_path,
-        worker_id=worker_id,
-        concurrency=WORKER_SLOTS,
-        **urls,
-        **TRAINER_DEFAULTS,
+        data_dir=tmp_path, worker_id=worker_id, concurrency=slots, **urls, **TRAINER_DEFAULTS
     )
     running = Worker(settings)
     stop = asyncio.Event()
@@ -99,11 +127,32 @@ async def worker(urls: dict[str, str], tmp_path: Path, worker_id: str) -> AsyncI
     if not running.ready.is_set():
         ready.cancel()
         await task  # raises what stopped it
+    return running, stop, task
+
+
+async def shut(running: Worker, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Stop a trainer and wait for it. A command fetched while it stops is trained by no one's
+    hand-back and keeps Worker.run from returning (the xfail
+    test_a_worker_told_to_stop_while_it_fetches_a_command_returns): hand such sessions back
+    too, so that a failing test ends instead of hanging."""
+    stop.set()
+    deadline = time.monotonic() + 30
+    while not task.done() and time.monotonic() < deadline:
+        for session in list(running.sessions.values()):
+            session.shutdown()
+        await asyncio.wait({task}, timeout=0.2)
+    await asyncio.wait_for(task, 1)
+
+
+@asynccontextmanager
+async def worker(
+    urls: dict[str, str], tmp_path: Path, worker_id: str, slots: int = WORKER_SLOTS
+) -> AsyncIterator[Worker]:
+    running, stop, task = await launch(urls, tmp_path, worker_id, slots)
     try:
         yield running
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await shut(running, stop, task)
 
 
 # --- calls -------------------------------------------------------------------------------------
@@ -116,11 +165,8 @@ class Call:
     api: int  # which API instance
     status: int = 0
     body: Any = None
+    began_s: float = 0.0
     elapsed_s: float = 0.0
-
-    @property
-    def target(self) -> str:
-        return self.session_id or str(self.body.get("session_id"))
 
 
 def plan(sessions: list[str], rng: random.Random) -> list[Call]:
@@ -138,14 +184,14 @@ def plan(sessions: list[str], rng: random.Random) -> list[Call]:
 
 def fire(apis: list[httpx.Client], call: Call, scenario_id: str) -> Call:
     client = apis[call.api]
-    began = time.monotonic()
+    call.began_s = time.monotonic()
     if call.action == "start":
         response = client.post(
             "/api/training/start", json=START_BODY | {"scenario_id": scenario_id}
         )
     else:
         response = client.post(f"/api/training/{call.session_id}/{call.action}")
-    call.elapsed_s = time.monotonic() - began
+    call.elapsed_s = time.monotonic() - call.began_s
     call.status = response.status_code
     call.body = response.json()
     return call
@@ -166,19 +212,17 @@ def status_of(api: httpx.Client, session_id: str) -> dict[str, Any]:
     return body
 
 
-async def until(
-    check: Callable[[], bool], timeout: float, what: Callable[[], str], interval: float = 0.1
-) -> None:
-    """Poll `check` (without blocking the trainers for long) until it holds, or fail."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s: {what()}"
-        await asyncio.sleep(interval)
-
-
 def statuses(api: httpx.Client, session_ids: list[str]) -> dict[str, str]:
     listed = {s["session_id"]: s["status"] for s in api.get("/api/training").json()}
     return {session_id: listed[session_id] for session_id in session_ids}
+
+
+async def until(check: Callable[[], bool], what: Callable[[], str]) -> None:
+    """Poll `check` (each poll blocks the trainers for a moment only) until it holds."""
+    deadline = time.monotonic() + SETTLE_S
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {SETTLE_S}s: {what()}"
+        await asyncio.sleep(0.1)
 
 
 async def stop_every_session(api: httpx.Client, session_ids: list[str]) -> None:
@@ -198,6 +242,16 @@ async def stop_every_session(api: httpx.Client, session_ids: list[str]) -> None:
         await asyncio.sleep(0.1)
 
 
+def calls_to(done: list[Call], session_id: str) -> str:
+    first = min(c.began_s for c in done)
+    return "\n".join(
+        f"  +{c.began_s - first:.3f}s..+{c.began_s + c.elapsed_s - first:.3f}s "
+        f"api{c.api} {c.action} -> {c.status} {c.body}"
+        for c in sorted(done, key=lambda c: c.began_s)
+        if c.session_id == session_id
+    )
+
+
 # --- checks ------------------------------------------------------------------------------------
 
 
@@ -214,16 +268,43 @@ def check_answer(call: Call, stops_accepted: set[str]) -> str:
     assert call.status == 409, f"{call}: only 200 or 409 may answer a control call"
     detail = call.body["detail"]
     assert call.body["code"] == "conflict", call
-    if BEING_STOPPED.match(detail):
-        # Known defect (test_a_409_after_a_stop_names_the_current_status): the detail does
-        # not name the status. It is only right when a stop of that session was accepted.
+    if stopping := BEING_STOPPED.match(detail):
+        # Right only when a stop of that session was accepted; it still names the status.
         assert call.session_id in stops_accepted, f"{call}: no stop of it was accepted"
+        assert stopping.group(2) in set(SessionStatus), f"{call}: names no status"
         return "being stopped"
     named = NAMES_STATUS.search(detail)
     assert named and named.group(1) in set(SessionStatus), f"{call}: names no status"
     current = SessionStatus(named.group(1))
     assert not accepts(current, Action(call.action)), f"{call}: {current} allows {call.action}"
     return "conflict"
+
+
+async def stored(store: KeyValueStore, session_id: str) -> dict[str, Any]:
+    """The session's stored record (the README's key), `desired` included."""
+    record: dict[str, Any] = json.loads((await store.get(f"sessions/{session_id}")).value)
+    return record
+
+
+async def lost_stops(store: KeyValueStore, stopped: set[str], done: list[Call]) -> list[str]:
+    """The sessions whose accepted stop is gone. An accepted stop is recorded as `desired`
+    before the 200, and only the trainer that ends the session may clear it: until then the
+    session must be over, or still want its stop. Waits while a trainer is mid-way (running
+    with a stop wanted), and fails on a lost stop that is not the known defect."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        records = {s: await stored(store, s) for s in sorted(stopped)}
+        busy = [s for s, r in records.items() if r["status"] == "running" and r["desired"]]
+        if not busy:
+            break
+        assert time.monotonic() < deadline, f"still not stopped: {busy}"
+        await asyncio.sleep(0.1)
+    lost = [s for s, r in records.items() if r["status"] not in TERMINAL and r["desired"] != "stop"]
+    for session_id in lost:
+        raise AssertionError(
+            f"{session_id} lost its stop: {records[session_id]}\n{calls_to(done, session_id)}"
+        )
+    return lost
 
 
 def check_session(api: httpx.Client, session_id: str) -> dict[str, Any]:
@@ -245,11 +326,11 @@ def check_session(api: httpx.Client, session_id: str) -> dict[str, Any]:
     return status
 
 
-# --- the test ----------------------------------------------------------------------------------
+# --- the storm ---------------------------------------------------------------------------------
 
 
 async def test_concurrent_control_through_two_apis_and_two_trainers(
-    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path
+    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path, store: KeyValueStore
 ) -> None:
     rng = random.Random(SEED)
     began = time.monotonic()
@@ -259,48 +340,115 @@ async def test_concurrent_control_through_two_apis_and_two_trainers(
         sessions = [
             start(apis[n % 2], SCENARIOS[n % len(SCENARIOS)], seed=n) for n in range(SESSIONS)
         ]
-        # Both trainers' slots fill before the storm; the rest wait in the queue.
-        slots = 2 * WORKER_SLOTS
+        # Both trainers' slots fill before the storm; the other sessions wait in the queue.
         await until(
-            lambda: Counter(statuses(apis[0], sessions).values())["running"] == slots,
-            SETTLE_S,
+            lambda: Counter(statuses(apis[0], sessions).values())["running"] == 2 * WORKER_SLOTS,
             lambda: str(Counter(statuses(apis[0], sessions).values())),
         )
 
         calls = plan(sessions, rng)
-        scenario_ids = iter(rng.choice(SCENARIOS) for _ in range(CALLS))
+        scenario_ids = [rng.choice(SCENARIOS) for _ in calls]
+        storm_began = time.monotonic()
         with ThreadPoolExecutor(THREADS) as pool:
-            futures = [pool.submit(fire, apis, call, next(scenario_ids)) for call in calls]
+            futures = [
+                pool.submit(fire, apis, c, s) for c, s in zip(calls, scenario_ids, strict=True)
+            ]
             done = await asyncio.to_thread(lambda: [f.result() for f in futures])
-        storm_s = time.monotonic() - began
+        storm_s = time.monotonic() - storm_began
 
-        stops_accepted = {c.session_id for c in done if c.action == "stop" and c.status == 200}
+        stops_accepted = {
+            c.session_id for c in done if c.session_id and c.action == "stop" and c.status == 200
+        }
         answers = Counter((c.action, check_answer(c, stops_accepted)) for c in done)
         started = [c.body["session_id"] for c in done if c.action == "start"]
         assert len(started) == MAX_STARTS
         everyone = sessions + started
-
-        # An accepted stop is carried out with no retry: none is lost in a race.
-        await until(
-            lambda: all(
-                statuses(apis[1], sorted(stops_accepted))[s] in TERMINAL for s in stops_accepted
-            ),
-            SETTLE_S,
-            lambda: str(statuses(apis[1], sorted(stops_accepted))),
-        )
+        lost = await lost_stops(store, stops_accepted, done)
 
         await stop_every_session(apis[0], everyone)
         await until(
             lambda: set(statuses(apis[1], everyone).values()) <= TERMINAL,
-            SETTLE_S,
-            lambda: str(Counter(statuses(apis[1], everyone).values())),
+            lambda: str(statuses(apis[1], everyone)),
         )
     # The trainers are gone: every status, update and model they were writing is written.
     finals = [check_session(apis[n % 2], s) for n, s in enumerate(everyone)]
     models = apis[0].get("/api/models").json()
     assert sorted(m["id"] for m in models) == sorted(s["model_id"] for s in finals)
-    slowest = max(c.elapsed_s for c in done)
     print(
-        f"\n{len(done)} calls, storm done at {storm_s:.1f}s, slowest call {slowest:.2f}s, "
-        f"total {time.monotonic() - began:.1f}s; answers: {dict(answers)}"
+        f"\n{len(done)} calls in {storm_s:.2f}s (slowest {max(c.elapsed_s for c in done):.2f}s),"
+        f" {len(everyone)} sessions stopped, {time.monotonic() - began:.1f}s in all;"
+        f" answers: {dict(sorted(answers.items()))}; stops lost to a pause: {len(lost)}"
     )
+
+
+# --- known defects, kept visible ---------------------------------------------------------------
+
+
+async def test_a_409_after_a_stop_names_the_current_status(
+    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path
+) -> None:
+    api = apis[0]
+    async with worker(urls, tmp_path, "catalog"):
+        pass  # a trainer came and went: the catalog is registered, no trainer runs now
+    session_id = start(api, "customer_support", seed=1)
+    assert api.post(f"/api/training/{session_id}/stop").status_code == 200
+    response = api.post(f"/api/training/{session_id}/pause")
+    assert response.status_code == 409, response.text
+    current = status_of(api, session_id)["status"]
+    assert current == "queued"  # no trainer took its stop yet
+    named = NAMES_STATUS.search(response.json()["detail"])
+    if named is None or named.group(1) != current:
+        raise DetailNamesNoStatus(f"{response.json()['detail']!r} does not say {current!r}")
+
+
+async def test_an_accepted_stop_is_not_lost_to_a_pause_in_progress(
+    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = apis[0]
+    pausing = asyncio.Event()
+    pause = Session._pause
+
+    async def slow_pause(self: Session, *args: Any, **kwargs: Any) -> None:
+        # Widen the window between the trainer deciding to pause and writing `paused` (the
+        # storm hits it by chance: a checkpoint write and a compare-and-set take milliseconds).
+        pausing.set()
+        await asyncio.sleep(1.0)
+        await pause(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "_pause", slow_pause)
+    async with worker(urls, tmp_path, "w1", slots=1):
+        session_id = start(api, "customer_support", seed=1)
+        await until(
+            lambda: status_of(api, session_id)["current_episode"] > 0,
+            lambda: str(status_of(api, session_id)),
+        )
+        assert api.post(f"/api/training/{session_id}/pause").status_code == 200
+        await asyncio.wait_for(pausing.wait(), SETTLE_S)
+        stop = api.post(f"/api/training/{session_id}/stop")
+        assert stop.json() == {"status": "stopped"}  # accepted: the session is still running
+        await until(
+            lambda: status_of(api, session_id)["status"] in ("paused", "stopped"),
+            lambda: str(status_of(api, session_id)),
+        )
+        await asyncio.sleep(1.0)  # a stop still on its way would end it by now
+        final = status_of(api, session_id)["status"]
+    if final != "stopped":
+        raise LostStop(f"the session is {final} after its stop was accepted")
+
+
+async def test_a_worker_told_to_stop_while_it_fetches_a_command_returns(
+    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path
+) -> None:
+    running, stop, task = await launch(urls, tmp_path, "w1", slots=1)
+    try:
+        await asyncio.sleep(0.3)  # it is waiting for a command (one fetch waits up to 1 s)
+        stop.set()
+        session_id = start(apis[0], "customer_support", seed=1)  # arrives during that fetch
+        finished, _ = await asyncio.wait({task}, timeout=5)
+        if not finished:
+            raise WorkerKeptTraining(
+                f"told to stop 5 s ago, it still trains {list(running.sessions)} "
+                f"(the session just started: {session_id})"
+            )
+    finally:
+        await shut(running, stop, task)

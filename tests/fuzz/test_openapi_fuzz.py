@@ -6,40 +6,49 @@ and a few real sessions and models created first, so that generated requests hit
 as well as random ones. No trainer runs, so sessions stay where the API puts them.
 
 Every generated request must get an answer that is not a server error and, when its status is
-documented, a body that matches the documented schema. Every error must be the one JSON shape
-`{"detail", "code", "errors"}`. The count of cases run is checked at the end.
+documented, a body that matches the documented schema; every error must be the one JSON shape
+`{"detail", "code", "errors"}`; a model import must refuse anything but a real bundle with a
+4xx. The number of cases run is checked at the end (at least MIN_CASES).
 
-Two things this module works around, both findings kept visible as strict xfails below:
+What the fuzz run leaves out, each a finding kept visible as a strict xfail below:
 
-- FastAPI documents 422 as `HTTPValidationError` (`detail` a list), while the API answers
-  every 422 with its own `{"detail": str, "code", "errors"}`: 422 bodies are checked against
-  that shape instead of the documented schema.
-- The OpenAPI schema documents 422 only, while the API also answers 400, 404, 409, 412, 413,
-  415 and 503, so `status_code_conformance` is not among the checks.
+- 422 bodies are not checked against the documented schema: FastAPI documents 422 as
+  `HTTPValidationError` (`detail` a list of errors), while the API answers every 422 with its
+  own `{"detail": str, "code", "errors"}` (checked as such instead).
+- `status_code_conformance` is not among the checks: the schema documents 200/201 and 422
+  only, while the API also answers 400, 404, 405, 409, 412, 413, 415, 429 and 503.
+- `POST /api/models/{id}/evaluate` is fuzzed with random ids only: with a real one it needs a
+  trainer, and none runs here (it is a 503 then, by design);
+  test_evaluation_answers_as_documented covers it with a trainer.
 
 `POST /api/models/import` reads its body raw, so its schema documents no body; the copy of
-the schema fuzzed here adds one (zip, octet-stream, JSON), fed garbage, damaged bundles and
+the schema fuzzed here adds one (zip, octet-stream and JSON), fed garbage, damaged bundles and
 real ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
+import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import hypothesis
+import hypothesis.configuration
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
-from agentgym.config import ApiSettings
+from agentgym.config import ApiSettings, TrainerSettings
 from agentgym.contracts import Framework
 from agentgym.nats_server import NatsServer
 from agentgym.records import scenario_key
@@ -47,11 +56,18 @@ from agentgym.store import open_store
 from functions.app import build
 from functions.resources import Resources
 from trainer.run import Run
+from trainer.worker import Worker
 
 from ..functions.conftest import SCENARIO_IDS, scenario
 from ..servers import serve_asgi
+from ..trainer.conftest import TRAINER_DEFAULTS
 
-MAX_EXAMPLES = 100  # per operation, in hypothesis' fuzzing phase
+# Hypothesis' caches go to the temporary directory, not into the checkout (`./.hypothesis`).
+hypothesis.configuration.set_hypothesis_home_dir(
+    Path(tempfile.gettempdir()) / "agentgym-hypothesis"
+)
+
+MAX_EXAMPLES = 150  # per operation, in hypothesis' fuzzing phase (plus schemathesis' coverage)
 MIN_CASES = 1000  # across all operations
 TIMEOUT_S = 10
 IMPORT = "/api/models/import"
@@ -68,7 +84,8 @@ def _openapi() -> dict[str, Any]:
 
 
 def _with_import_body(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with the raw body `POST /api/models/import` reads (it declares none)."""
+    """A copy of the document with the raw body `POST /api/models/import` reads."""
+    document = copy.deepcopy(document)
     binary = {"schema": {"type": "string", "format": "binary"}}
     document["paths"][IMPORT]["post"]["requestBody"] = {
         "required": True,
@@ -93,32 +110,38 @@ def _bundle(scenario_id: str, episodes: int, seed: int) -> bytes:
     return run.bundle(Framework.AUTOGEN)[1]
 
 
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def _damaged(data: bytes) -> list[bytes]:
     """Bundles broken in the ways a transfer or a hand edit breaks them."""
     middle = len(data) // 2
-    flipped = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
-    empty_zip = io.BytesIO()
-    with zipfile.ZipFile(empty_zip, "w"):
-        pass
-    only_manifest = io.BytesIO()
-    with zipfile.ZipFile(only_manifest, "w") as archive:
-        archive.writestr("manifest.json", b"{not json")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        weights = archive.read("weights.bin")
     return [
-        data[:middle],
-        flipped,
-        data + b"trailing",
-        empty_zip.getvalue(),
-        only_manifest.getvalue(),
+        data[:middle],  # cut short
+        data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :],  # a flipped byte
+        _zip({}),
+        _zip({"manifest.json": b"{not json"}),
+        _zip({"manifest.json": b"{}", "weights.bin": weights}),
+        _zip({"manifest.json": b"[]", "weights.bin": weights, "extra": b""}),
     ]
 
 
 BUNDLE = _bundle("customer_support", 20, 1)
-BUNDLES = st.one_of(
-    st.binary(max_size=4096),  # garbage: 400
-    st.sampled_from(_damaged(BUNDLE)),  # 400
-    st.just(BUNDLE),  # 201: a new model each time
+schemathesis.openapi.media_type(
+    "application/zip",
+    st.one_of(
+        st.binary(max_size=4096),  # garbage: 400
+        st.sampled_from(_damaged(BUNDLE)),  # 400
+        st.just(BUNDLE),  # 201, a new model each time
+    ),
 )
-schemathesis.openapi.media_type("application/zip", BUNDLES)
 
 # Ids the system holds, filled in by the `base_url` fixture before any case runs: generated
 # path parameters are replaced by one of them half of the time.
@@ -127,23 +150,16 @@ KNOWN: dict[str, list[str]] = {"session_id": [], "model_id": [], "deletable_mode
 
 @schema.hook
 def flatmap_path_parameters(
-    context: schemathesis.HookContext, path_parameters: dict[str, Any]
-) -> st.SearchStrategy[dict[str, Any]]:
-    assert context.operation is not None
+    context: schemathesis.HookContext, path_parameters: Any
+) -> st.SearchStrategy[Any]:
     operation = context.operation
-    if not isinstance(path_parameters, dict):
+    if not isinstance(path_parameters, dict) or operation is None:
         return st.just(path_parameters)
     if "session_id" in path_parameters:
-        pool = KNOWN["session_id"]
-        name = "session_id"
-    elif "model_id" in path_parameters and operation.path == EVALUATE:
-        # Evaluation needs a trainer, and none runs here: a real model's evaluation is a 503
-        # by design. test_evaluation_answers_as_documented covers it with a trainer.
-        return st.just(path_parameters)
-    elif "model_id" in path_parameters:
-        delete = operation.method.upper() == "DELETE"
-        pool = KNOWN["deletable_model_id" if delete else "model_id"]
-        name = "model_id"
+        name, pool = "session_id", KNOWN["session_id"]
+    elif "model_id" in path_parameters and operation.path != EVALUATE:
+        delete = operation.method.upper() == "DELETE"  # deletes take models of their own
+        name, pool = "model_id", KNOWN["deletable_model_id" if delete else "model_id"]
     else:
         return st.just(path_parameters)
     assert pool, "the base_url fixture creates the known ids first"
@@ -172,6 +188,37 @@ async def _register_catalog(store_url: str) -> None:
         await store.close()
 
 
+@contextmanager
+def serving(data_dir: Path) -> Iterator[tuple[ApiSettings, str]]:
+    """nats-server, SQLite, file artifacts, the catalog, and the API under uvicorn."""
+    with NatsServer(data_dir / "nats") as nats:
+        settings = ApiSettings(
+            data_dir=data_dir,
+            nats_url=nats.url,
+            store_url=f"sqlite:///{data_dir / 'agentgym.db'}",
+            artifacts_url=f"file://{data_dir / 'artifacts'}",
+            max_body_bytes=64 * 1024,
+            max_bundle_bytes=2 * 1024 * 1024,
+        )
+        # In a thread of its own: async tests call this from inside their event loop.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(lambda: asyncio.run(_register_catalog(settings.store_url))).result()
+        with serve_asgi(build(Resources(settings))) as url:
+            yield settings, url
+
+
+def import_bundle(http: requests.Session, url: str, data: bytes, name: str) -> str:
+    response = http.post(
+        f"{url}{IMPORT}",
+        data=data,
+        params={"name": name},
+        headers={"Content-Type": "application/zip"},
+        timeout=TIMEOUT_S,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def _seed(http: requests.Session, url: str) -> None:
     """Real sessions and models for the generated requests to find."""
     for n, scenario_id in enumerate(SCENARIO_IDS * 2):
@@ -183,17 +230,10 @@ def _seed(http: requests.Session, url: str) -> None:
         )
         assert response.status_code == 200, response.text
         KNOWN["session_id"].append(response.json()["session_id"])
-    for pool, count in (("model_id", 3), ("deletable_model_id", 3)):
-        for n in range(count):
-            response = http.post(
-                f"{url}{IMPORT}",
-                data=_bundle(SCENARIO_IDS[n], 10, n),
-                params={"name": f"{pool}-{n}"},
-                headers={"Content-Type": "application/zip"},
-                timeout=TIMEOUT_S,
-            )
-            assert response.status_code == 201, response.text
-            KNOWN[pool].append(response.json()["id"])
+    for pool in ("model_id", "deletable_model_id"):
+        for n, scenario_id in enumerate(SCENARIO_IDS):
+            data = _bundle(scenario_id, 10, n)
+            KNOWN[pool].append(import_bundle(http, url, data, f"{pool}-{n}"))
 
 
 @pytest.fixture(scope="module")
@@ -203,29 +243,13 @@ def http() -> Iterator[requests.Session]:
 
 
 @pytest.fixture(scope="module")
-def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiSettings]:
-    data_dir = tmp_path_factory.mktemp("fuzz")
-    with NatsServer(data_dir / "nats") as nats:
-        settings = ApiSettings(
-            data_dir=data_dir,
-            nats_url=nats.url,
-            store_url=f"sqlite:///{data_dir / 'agentgym.db'}",
-            artifacts_url=f"file://{data_dir / 'artifacts'}",
-            max_body_bytes=64 * 1024,
-            max_bundle_bytes=2 * 1024 * 1024,
-        )
-        asyncio.run(_register_catalog(settings.store_url))
-        yield settings
-
-
-@pytest.fixture(scope="module")
-def base_url(api_settings: ApiSettings, http: requests.Session) -> Iterator[str]:
-    with serve_asgi(build(Resources(api_settings))) as url:
+def base_url(tmp_path_factory: pytest.TempPathFactory, http: requests.Session) -> Iterator[str]:
+    with serving(tmp_path_factory.mktemp("fuzz")) as (_, url):
         _seed(http, url)
         yield url
 
 
-# --- checks ------------------------------------------------------------------------------------
+# --- the fuzz run ------------------------------------------------------------------------------
 
 
 def error_shape(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
@@ -236,6 +260,15 @@ def error_shape(ctx: Any, response: schemathesis.Response, case: schemathesis.Ca
     assert isinstance(body, dict), f"an error body that is not an object: {response.text}"
     for field, kind in ERROR_FIELDS.items():
         assert isinstance(body.get(field), kind), f"{field} is not a {kind.__name__}: {body}"
+
+
+def imports_only_bundles(
+    ctx: Any, response: schemathesis.Response, case: schemathesis.Case
+) -> None:
+    """A model import takes a real bundle and refuses anything else with a 4xx."""
+    if case.operation.path != IMPORT or case.body == BUNDLE:
+        return
+    assert 400 <= response.status_code < 500, f"garbage imported: {response.status_code}"
 
 
 CASES: Counter[str] = Counter()
@@ -256,7 +289,7 @@ def test_the_api_answers_every_generated_request(
     CASES[case.operation.label] += 1
     response = case.call(base_url=base_url, session=http, timeout=TIMEOUT_S)
     STATUSES[case.operation.label, response.status_code] += 1
-    checks = [schemathesis.checks.not_a_server_error, error_shape]
+    checks = [schemathesis.checks.not_a_server_error, error_shape, imports_only_bundles]
     if response.status_code != 422:  # documented as FastAPI's shape, not ours: see the xfail
         checks.append(schemathesis.checks.response_schema_conformance)
     case.validate_response(response, checks=checks)
@@ -267,7 +300,96 @@ def test_enough_cases_ran() -> None:
     if not CASES:
         pytest.skip("the fuzz tests did not run in this session (deselected)")
     total = sum(CASES.values())
-    summary = ", ".join(f"{label}: {n}" for label, n in sorted(CASES.items()))
-    print(f"\n{total} generated cases: {summary}")
-    print("statuses:", dict(sorted(STATUSES.items())))
-    assert total >= MIN_CASES, summary
+    per_operation = ", ".join(f"{label}: {n}" for label, n in sorted(CASES.items()))
+    answered = ", ".join(
+        f"{label} {status}: {n}" for (label, status), n in sorted(STATUSES.items())
+    )
+    print(f"\n{total} generated cases; per operation: {per_operation}\nanswers: {answered}")
+    assert total >= MIN_CASES, per_operation
+
+
+def test_the_served_schema_is_the_one_fuzzed(base_url: str, http: requests.Session) -> None:
+    assert http.get(f"{base_url}/openapi.json", timeout=TIMEOUT_S).json() == OPENAPI
+
+
+# --- evaluation, with a trainer ----------------------------------------------------------------
+
+
+async def test_evaluation_answers_as_documented(tmp_path: Path) -> None:
+    """Without a trainer an evaluation is a 503 to retry; with one, the documented reply."""
+    operation = schema[EVALUATE]["POST"]
+    with serving(tmp_path) as (settings, url), requests.Session() as http:
+        model_id = import_bundle(http, url, BUNDLE, "evaluated")
+        case = operation.Case(path_parameters={"model_id": model_id})
+        nobody = await asyncio.to_thread(case.call, base_url=url, session=http)
+        assert nobody.status_code == 503 and nobody.headers["retry-after"] == ["1"], nobody.text
+        case.validate_response(nobody, checks=[error_shape])
+
+        urls = settings.model_dump(include={"nats_url", "store_url", "artifacts_url"})
+        worker = Worker(TrainerSettings(data_dir=tmp_path, **urls, **TRAINER_DEFAULTS))
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.wait_for(worker.ready.wait(), 30)
+            # The trainer answers in this event loop: the request must not block it.
+            scored = await asyncio.to_thread(case.call, base_url=url, session=http)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    assert scored.status_code == 200, scored.text
+    case.validate_response(scored, checks=[schemathesis.checks.response_schema_conformance])
+    assert scored.json()["model_id"] == model_id and scored.json()["tasks"] > 0
+
+
+# --- findings, kept visible --------------------------------------------------------------------
+
+
+def test_a_422_body_matches_its_documented_schema(base_url: str, http: requests.Session) -> None:
+    case = schema["/api/training/start"]["POST"].Case(
+        body={"scenario_id": "customer_support", "max_episodes": 0}, media_type="application/json"
+    )
+    response = case.call(base_url=base_url, session=http, timeout=TIMEOUT_S)
+    assert response.status_code == 422, response.text
+    case.validate_response(response, checks=[schemathesis.checks.response_schema_conformance])
+
+
+def _undocumented(
+    status: int, base_url: str, http: requests.Session
+) -> tuple[schemathesis.Case, Any]:
+    """A request the API answers with `status`, which its schema does not document."""
+    start = schema["/api/training/start"]["POST"]
+    session_id = KNOWN["session_id"][0]
+    if status in (400, 413):  # bodies no generated case sends: broken JSON, too much JSON
+        data = "{" if status == 400 else '{"scenario_id": "' + "x" * 70_000 + '"}'
+        response = http.post(
+            f"{base_url}/api/training/start",
+            data=data,
+            headers={"Content-Type": "application/json"},
+            timeout=TIMEOUT_S,
+        )
+        return start.Case(body={}, media_type="application/json"), response
+    if status == 409:  # a stopped session (no trainer ends it here) cannot be paused
+        http.post(f"{base_url}/api/training/{session_id}/stop", timeout=TIMEOUT_S)
+    case = {
+        404: schema["/api/training/{session_id}"]["GET"].Case(
+            path_parameters={"session_id": "session_none"}
+        ),
+        409: schema["/api/training/{session_id}/pause"]["POST"].Case(
+            path_parameters={"session_id": session_id}
+        ),
+        412: schema["/api/settings"]["PUT"].Case(
+            body={"autoSave": True}, headers={"If-Match": '"999999"'}, media_type="application/json"
+        ),
+        415: schema[IMPORT]["POST"].Case(body={"a": 1}, media_type="application/json"),
+        503: schema[EVALUATE]["POST"].Case(path_parameters={"model_id": KNOWN["model_id"][0]}),
+    }[status]
+    return case, case.call(base_url=base_url, session=http, timeout=TIMEOUT_S)
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 412, 413, 415, 503])
+def test_every_status_the_api_answers_is_documented(
+    status: int, base_url: str, http: requests.Session
+) -> None:
+    case, response = _undocumented(status, base_url, http)
+    assert response.status_code == status, response.text
+    case.validate_response(response, checks=[schemathesis.checks.status_code_conformance])
