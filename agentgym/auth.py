@@ -19,8 +19,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-import jwt
-
 from agentgym.errors import AgentGymError
 
 DEFAULT_TENANT = "default"
@@ -99,6 +97,9 @@ class JwtAuth:
             )
         if secret and len(secret) < 32:
             raise ConfigError("AGENTGYM_JWT_SECRET must be at least 32 characters")
+        import jwt  # PyJWT loads cryptography: only processes that check JWTs pay for it
+
+        self.jwt = jwt
         self.secret = secret
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self.audience = audience or None
@@ -106,6 +107,7 @@ class JwtAuth:
     def authenticate(self, credential: str | None) -> Principal:
         if not credential:
             raise AuthError("a token is required: send Authorization: Bearer <JWT>")
+        jwt = self.jwt
         try:
             if self.jwks is not None:
                 key = self.jwks.get_signing_key_from_jwt(credential).key
