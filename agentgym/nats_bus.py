@@ -21,15 +21,7 @@ from agentgym.messages import (
 
 PUBLISH_TIMEOUT_S = 5.0
 EVALUATE_TIMEOUT_S = 30.0
-_UNAVAILABLE = (
-    nats.errors.TimeoutError,
-    nats.errors.NoRespondersError,
-    nats.errors.ConnectionClosedError,
-    nats.errors.NoServersError,
-    nats.errors.OutboundBufferLimitError,
-    nats.js.errors.ServiceUnavailableError,
-    OSError,
-)
+_UNAVAILABLE = nats_client.UNAVAILABLE
 
 
 @asynccontextmanager

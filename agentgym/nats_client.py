@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import SplitResult, urlsplit
 
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 
 from agentgym.errors import InvalidURLError
@@ -15,6 +16,16 @@ from agentgym.errors import InvalidURLError
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 5.0
+# What NATS raises when it cannot be reached or did not answer (a retry may succeed).
+UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+    OSError,
+)
 RECONNECT_WAIT_S = 1
 
 

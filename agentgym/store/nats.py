@@ -32,15 +32,7 @@ from agentgym.errors import (
 from agentgym.store.base import MAX_VALUE_BYTES, Entry, check_key, check_prefix, check_value
 
 DEFAULT_BUCKET = "agentgym"
-_UNAVAILABLE = (
-    nats.errors.TimeoutError,
-    nats.errors.NoRespondersError,
-    nats.errors.ConnectionClosedError,
-    nats.errors.NoServersError,
-    nats.errors.OutboundBufferLimitError,
-    nats.js.errors.ServiceUnavailableError,
-    OSError,
-)
+_UNAVAILABLE = nats_client.UNAVAILABLE
 
 
 # JetStream's "wrong last sequence" error codes: a compare-and-set lost.
