@@ -117,6 +117,8 @@ def run(options: Options) -> int:
     processes: list[Process] = []
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        for repeated in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the
+            signal.signal(repeated, signal.SIG_IGN)  # orderly stop short
         raise Stop
 
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
