@@ -65,7 +65,11 @@ def test_the_seed_readme_examples_work_as_written(system: System) -> None:
     printed = seed_example(0, system)
     session_id = printed.removeprefix("Training session started: ").strip()
     done = wait_for(system, session_id, lambda s: s["status"] == "completed")
-    assert done["current_episode"] == 200 and done["accuracy"] > 0
+    # The example draws no seed, so the run's numbers vary; that the defaults learn is
+    # tested with fixed seeds in tests/trainer/test_run.py.
+    assert done["current_episode"] == 200 and done["model_id"]
+    for field in ("accuracy", "avg_reward", "loss", "heldout_accuracy"):
+        assert isinstance(done[field], float), field
     # The status example reads a fixed session id: it gets the seed's 404, as a UI would.
     response = requests.get(f"{system.api}/api/training/session_1_1234567890", timeout=10)
     assert response.status_code == 404 and "session_1_1234567890" in response.json()["detail"]
