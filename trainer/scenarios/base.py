@@ -15,9 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agentgym.contracts import Difficulty
-from agentgym.records import Hyperparameters, ScenarioRecord
+from agentgym.records import FloatRange, Hyperparameters, IntRange, ScenarioRecord
 
 HELDOUT_EVERY = 5  # every fifth task of each intent is held out: 20%
+# What every scenario accepts: runs of up to a million episodes (watch, pause, resume), and
+# learning rates around the seed UI's 0.001.
+DEFAULT_HYPERPARAMETERS = Hyperparameters(
+    max_episodes=IntRange(min=1, max=1_000_000, default=2000),
+    learning_rate=FloatRange(min=1e-5, max=1.0, default=0.001),
+)
 PER_INTENT = 30  # a multiple of HELDOUT_EVERY, so exactly a fifth of each intent is held out
 
 
@@ -43,7 +49,7 @@ class ScenarioSpec:
     rating: float
     metrics: tuple[str, ...]
     features: tuple[str, ...]
-    hyperparameters: Hyperparameters
+    hyperparameters: Hyperparameters = field(default_factory=lambda: DEFAULT_HYPERPARAMETERS)
     failure_rates: dict[str, float] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
     frameworks: tuple[str, ...] = ("LangChain", "AutoGen", "CrewAI")

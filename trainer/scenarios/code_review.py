@@ -10,7 +10,6 @@ build yields the same tasks with the same ids.
 
 from __future__ import annotations
 
-from agentgym.records import FloatRange, Hyperparameters, IntRange
 from trainer.scenarios.base import ScenarioSpec, generate_tasks
 
 ID = "code_review"
@@ -280,10 +279,6 @@ def build() -> ScenarioSpec:
             f"{len(INTENTS)} kinds of change",
             "Transient tool failures",
             "Held-out evaluation",
-        ),
-        hyperparameters=Hyperparameters(
-            max_episodes=IntRange(min=1, max=1_000_000, default=2000),
-            learning_rate=FloatRange(min=1e-5, max=1.0, default=0.001),
         ),
         # Flaky CI and rate-limited scanners.
         failure_rates={"run_tests": 0.2, "check_security": 0.15, "check_dependencies": 0.1},

@@ -10,7 +10,6 @@ every build yields the same tasks with the same ids.
 
 from __future__ import annotations
 
-from agentgym.records import FloatRange, Hyperparameters, IntRange
 from trainer.scenarios.base import ScenarioSpec, generate_tasks
 
 ID = "customer_support"
@@ -269,10 +268,6 @@ def build() -> ScenarioSpec:
             f"{len(INTENTS)} request types",
             "Transient tool failures",
             "Held-out evaluation",
-        ),
-        hyperparameters=Hyperparameters(
-            max_episodes=IntRange(min=1, max=1_000_000, default=2000),
-            learning_rate=FloatRange(min=1e-5, max=1.0, default=0.001),
         ),
         failure_rates={"check_payment": 0.2, "search_kb": 0.15, "lookup_user": 0.1},
         fallbacks={"search_kb": "check_api_docs"},

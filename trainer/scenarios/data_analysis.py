@@ -11,7 +11,6 @@ tasks with the same ids.
 
 from __future__ import annotations
 
-from agentgym.records import FloatRange, Hyperparameters, IntRange
 from trainer.scenarios.base import ScenarioSpec, generate_tasks
 
 ID = "data_analysis"
@@ -264,10 +263,6 @@ def build() -> ScenarioSpec:
             f"{len(INTENTS)} kinds of analysis",
             "Transient tool failures",
             "Held-out evaluation",
-        ),
-        hyperparameters=Hyperparameters(
-            max_episodes=IntRange(min=1, max=1_000_000, default=2000),
-            learning_rate=FloatRange(min=1e-5, max=1.0, default=0.001),
         ),
         # Warehouse timeouts, slow model fits and a flaky file store.
         failure_rates={"query_database": 0.2, "forecast_series": 0.15, "load_dataset": 0.1},
