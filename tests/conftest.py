@@ -69,6 +69,23 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of the test's own, for tests whose workers share one consumer."""
+    with NatsServer(tmp_path / "nats") as server:
+        yield server
+
+
+@pytest.fixture
+def urls(tmp_path: Path, nats: NatsServer) -> dict[str, str]:
+    """Local URLs for a system under test: its own NATS, SQLite and file artifacts."""
+    return {
+        "nats_url": nats.url,
+        "store_url": f"sqlite:///{tmp_path / 'agentgym.db'}",
+        "artifacts_url": f"file://{tmp_path / 'artifacts'}",
+    }
+
+
+@pytest.fixture
 def unique() -> str:
     """A short name no other test uses, for keys, subjects, buckets and tables."""
     return "t" + uuid.uuid4().hex[:12]

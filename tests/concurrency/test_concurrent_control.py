@@ -32,7 +32,6 @@ import httpx
 import pytest
 
 from agentgym.config import ApiSettings, TrainerSettings
-from agentgym.nats_server import NatsServer
 from agentgym.state import Action, SessionStatus, accepts
 from agentgym.store import KeyValueStore, open_store
 from functions.app import build
@@ -72,22 +71,6 @@ class WorkerKeptTraining(AssertionError):
 
 
 # --- the system --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server of the test's own: workers share one consumer, tests must not."""
-    with NatsServer(tmp_path / "nats") as server:
-        yield server
-
-
-@pytest.fixture
-def urls(tmp_path: Path, nats: NatsServer) -> dict[str, str]:
-    return {
-        "nats_url": nats.url,
-        "store_url": f"sqlite:///{tmp_path / 'agentgym.db'}",
-        "artifacts_url": f"file://{tmp_path / 'artifacts'}",
-    }
 
 
 @pytest.fixture
@@ -132,9 +115,9 @@ async def launch(
 
 async def shut(running: Worker, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
     """Stop a trainer and wait for it. A command fetched while it stops is trained by no one's
-    hand-back and keeps Worker.run from returning (the xfail
+    hand-back and kept Worker.run from returning before that was fixed (see
     test_a_worker_told_to_stop_while_it_fetches_a_command_returns): hand such sessions back
-    too, so that a failing test ends instead of hanging."""
+    too, so that a regression ends the test instead of hanging it."""
     stop.set()
     deadline = time.monotonic() + 30
     while not task.done() and time.monotonic() < deadline:

@@ -22,12 +22,6 @@ from streamer.app import Streamer
 
 
 @pytest.fixture
-def nats(tmp_path: Path) -> Any:
-    with NatsServer(tmp_path / "nats") as server:
-        yield server
-
-
-@pytest.fixture
 def settings(tmp_path: Path, nats: NatsServer) -> StreamerSettings:
     return StreamerSettings(
         data_dir=tmp_path,

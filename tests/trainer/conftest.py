@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from agentgym.config import ApiSettings, TrainerSettings
-from agentgym.nats_server import NatsServer
 from functions.app import build
 from functions.resources import Resources
 from trainer.worker import Worker
@@ -31,22 +30,6 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "update_interval_s": 0.05,
     "ack_wait_s": 3.0,
 }
-
-
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server of the test's own: workers share one consumer, tests must not."""
-    with NatsServer(tmp_path / "nats") as server:
-        yield server
-
-
-@pytest.fixture
-def urls(tmp_path: Path, nats: NatsServer) -> dict[str, str]:
-    return {
-        "nats_url": nats.url,
-        "store_url": f"sqlite:///{tmp_path / 'agentgym.db'}",
-        "artifacts_url": f"file://{tmp_path / 'artifacts'}",
-    }
 
 
 @pytest.fixture
