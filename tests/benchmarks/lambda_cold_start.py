@@ -126,8 +126,17 @@ def build_layer(into: Path) -> None:
     """The dependency layer, as `sam build` makes it from the layer's requirements."""
     requirements = ROOT / "infra" / "aws" / "lambda-layer" / "requirements.txt"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(into)]
-        + ["--requirement", str(requirements)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(into),
+            "-r",
+            str(requirements),
+        ],
         check=True,
     )
 
