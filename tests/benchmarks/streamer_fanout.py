@@ -2,32 +2,33 @@
 
     .venv/bin/python tests/benchmarks/streamer_fanout.py [--clients 1000] [--seconds 10]
         [--window 5] [--sessions 100] [--per-session 10] [--session-rate 10]
-        [--sock-buffer 4096] [--scenario all|ab|c] [--quick] [--profile]
+        [--rounds 5] [--sock-buffer 4096] [--scenario all|ab|c] [--quick] [--profile]
 
 The ceiling is the websockets library's own `broadcast()` of pre-encoded frames from a bare
 `websockets.asyncio.server.serve` server (same options as the streamer: no compression), with
 no NATS and no app. The streamer is `Streamer(StreamerSettings)` with its default queue size
 and slow-client timeout (its per-tenant connection cap raised to the client count: all
-clients are the one default tenant), over a nats-server of this script's and SQLite. Each
-server runs in this process, one at a time; the clients (`ws_clients.py`: websockets' asyncio
-client, one connection per client) run in a separate process, which counts every frame and,
+clients are the one default tenant), over a nats-server of this script's and SQLite. Both
+servers run in this process at once, and the clients of both (`ws_clients.py`: websockets'
+asyncio client, one connection per client) in a separate process, which counts every frame and,
 from the `time.time_ns()` each update carries in its `data.error`, takes latency samples
 (receive time minus publish time, same clock). Frames are the same bytes both ways: a
 `TrainingUpdate` as a trainer encodes it (~450 bytes). All clients connect and get their
 first frame (the streamer's snapshot, the bare server's hello) before anything is published.
+Each phase is `--rounds` turns per server, the servers alternating (and which goes first), so
+that a slow spell of this shared machine weighs on both alike; the figures pool the turns.
 
 - A, latency: `--clients` on one session, `--rate` updates/s for `--seconds`: p50 and p99 of
-  publish-to-receive latency. The streamer's updates are published to JetStream from this
-  process as the trainer does (`js.publish`; the ack is awaited in a task so that the pacing
-  does not wait on it); the bare server calls `broadcast()` at the same times. Target:
-  streamer p99 <= 1.5x the ceiling's.
+  publish-to-receive latency. The streamer's updates come from a publisher process standing
+  in for the trainers (update_feed.py: JetStream publishes, as a trainer's); the bare server
+  calls `broadcast()` at the same times. Target: streamer p99 <= 1.5x the ceiling's.
 - B, saturation: the same clients; updates as fast as the server takes them, frames received
-  by the clients per second over `--window` (after 1 s of warm-up). The streamer is fed by
-  `js.publish` tasks kept at most `SATURATION_IN_FLIGHT` ahead of what it has taken from NATS;
-  the bare server broadcasts in a loop (yielding to its event loop between broadcasts) to the
-  connections whose write buffer is under 64 KiB, the streamer's own high-water mark, so that
-  a client that cannot keep up skips frames instead of growing a buffer without bound (the
-  streamer queues, then conflates). Target: streamer >= 70% of the ceiling.
+  by the clients per second over `--window` (after 1 s of warm-up). The publisher process
+  keeps at most `SATURATION_IN_FLIGHT` updates ahead of what the streamer has taken from
+  NATS; the bare server broadcasts in a loop (yielding to its event loop between broadcasts)
+  to the connections whose write buffer is under 64 KiB, the streamer's own high-water mark,
+  so that a client that cannot keep up skips frames instead of growing a buffer without
+  bound (the streamer queues, then conflates). Target: streamer >= 70% of the ceiling.
 - C: `--sessions` x `--per-session` clients at `--session-rate` updates/s per session
   (default 10/s: 1,000 updates/s in all, the same 10,000 frames/s as A; spread evenly, one
   publish every 1/(sessions x rate) s, round robin), then saturation over all sessions.
@@ -38,9 +39,9 @@ counts the warm-up's backlog draining: `--sock-buffer` (default 4 KiB) sets each
 socket's SO_RCVBUF and its server side's SO_SNDBUF, the same for both servers (0: the
 kernel's autotuning).
 
-Each phase also shows the CPU used, in cores, by the server (this process, publisher
-included), the clients, nats-server and everything else on the machine: a row whose phase
-had other work above `BUSY_OTHER` cores is starred, its figures are skewed. After each
+Each phase also shows the CPU used, in cores, by the server (this process), the clients,
+nats-server, the publisher and everything else on the machine: a row whose phase had other
+work above `BUSY_OTHER` cores is starred, its figures are skewed. After each
 streamer phase its `/metrics` counters are printed (drops and slow disconnects: conflation
 under saturation is expected). `--profile` runs cProfile over the streamer's saturation
 windows and prints the top functions. It reports; it never fails.
@@ -68,16 +69,16 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
     sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.update_feed import Publisher, Updates, paced, record  # noqa: E402
 from tests.benchmarks.ws_clients import Clients, raise_fd_limit  # noqa: E402
 
 LATENCY_TARGET = 1.5  # streamer p99 / ceiling p99, at most
 THROUGHPUT_TARGET = 0.70  # streamer msgs/s / ceiling msgs/s, at least
 WRITE_HIGH_WATER = 64 * 1024  # the streamer's (streamer.client.WRITE_HIGH_WATER)
 SATURATION_IN_FLIGHT = 200  # updates published but not yet taken by the streamer
-WARMUP_S = 1.0
+WARMUP_S = 0.5  # of each saturation turn, before its window
+LAST_FRAMES_S = 0.3  # after a latency turn, for its last frames to reach the clients
 BUSY_OTHER = 0.25  # cores of other work during a phase above which its row is flagged
-SEQ_SENTINEL = b"987654321"
-TS_SENTINEL = b"@TS@"
 
 
 # --- frames ---------------------------------------------------------------------------------------
@@ -86,39 +87,6 @@ TS_SENTINEL = b"@TS@"
 def session_ids(prefix: str, count: int) -> list[str]:
     """Fresh ids per scenario: NATS keeps every update, and a reused id would replay them."""
     return [f"session_bench_{prefix}{index:04d}" for index in range(count)]
-
-
-class Updates:
-    """Encoded `TrainingUpdate`s per session, built from a template: a fresh seq and the
-    publish time (ns, in `data.error`) cost two joins, not a pydantic encode."""
-
-    def __init__(self, sessions: list[str]) -> None:
-        from agentgym.messages import TrainingUpdate
-
-        self.parts: dict[str, tuple[bytes, bytes, bytes]] = {}
-        self.seq = dict.fromkeys(sessions, 0)
-        for session_id in sessions:
-            data = record(session_id).status_view()
-            data.error = TS_SENTINEL.decode()
-            raw = TrainingUpdate(session_id=session_id, seq=int(SEQ_SENTINEL), data=data).encode()
-            head, rest = raw.split(SEQ_SENTINEL, 1)
-            middle, tail = rest.split(TS_SENTINEL, 1)
-            self.parts[session_id] = (head, middle, tail)
-
-    def next(self, session_id: str) -> bytes:
-        seq = self.seq[session_id] = self.seq[session_id] + 1
-        head, middle, tail = self.parts[session_id]
-        return b"".join((head, str(seq).encode(), middle, str(time.time_ns()).encode(), tail))
-
-
-def record(session_id: str) -> Any:
-    from agentgym.records import SessionRecord
-
-    return SessionRecord.model_validate(
-        {"session_id": session_id, "scenario_id": "customer_support", "framework": "LangChain",
-         "status": "running", "max_episodes": 100000, "current_episode": 1234, "accuracy": 61.5,
-         "avg_reward": 0.58, "loss": 0.41, "learning_rate": 0.001, "seed": 1}
-    )  # fmt: skip
 
 
 def record_key(session_id: str) -> str:
@@ -141,7 +109,8 @@ class Server:
     async def wait_live(self, clients: int) -> None:
         raise NotImplementedError
 
-    def send(self, session_id: str) -> None:  # one update, now
+    async def paced(self, sessions: list[str], rate: float, seconds: float) -> int:
+        """Updates at `rate` per session (update_feed.paced); how many went out late."""
         raise NotImplementedError
 
     async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int:
@@ -155,6 +124,19 @@ class Server:
 
     def connections(self) -> list[Any]:  # the server side of every client's connection
         return []
+
+    def helper_pids(self) -> dict[str, int | None]:  # other processes working for this server
+        return {}
+
+    def backlog(self) -> int:  # bytes and frames not yet handed to the clients' sockets
+        return sum(c.transport.get_write_buffer_size() for c in self.connections())
+
+    async def drained(self, timeout: float = 30) -> None:
+        """After a saturation turn: wait for what is queued to reach the clients."""
+        deadline = time.perf_counter() + timeout
+        while self.backlog() and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
         raise NotImplementedError
@@ -197,10 +179,13 @@ class Ceiling(Server):
         while sum(len(g) for g in self.groups.values()) < clients:
             await asyncio.sleep(0.05)
 
-    def send(self, session_id: str) -> None:
+    async def send(self, session_id: str) -> None:
         from websockets.asyncio.server import broadcast
 
         broadcast(self.groups[session_id], self.updates.next(session_id), text=True)
+
+    async def paced(self, sessions: list[str], rate: float, seconds: float) -> int:
+        return await paced(self.send, sessions, rate, seconds)
 
     async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int:
         from websockets.asyncio.server import broadcast
@@ -233,15 +218,14 @@ class Ceiling(Server):
 
 
 class StreamerServer(Server):
-    """The streamer over NATS and SQLite; updates published to JetStream as a trainer does."""
+    """The streamer over NATS and SQLite; its updates come from a publisher process."""
 
     name = "streamer"
 
-    def __init__(self, nats_url: str, data_dir: Path) -> None:
+    def __init__(self, nats_url: str, data_dir: Path, nats_pid: int | None) -> None:
         self.nats_url = nats_url
         self.data_dir = data_dir
-        self.publishing: set[asyncio.Task[Any]] = set()
-        self.publish_errors = 0
+        self.nats_pid = nats_pid
 
     async def start(self, sessions: list[str], clients: int = 0) -> None:
         from agentgym import nats_client, subjects
@@ -258,17 +242,19 @@ class StreamerServer(Server):
             # Every benchmark client is the one (default) tenant: let them all in.
             limit = max(settings.max_connections_per_tenant, clients)
             settings = settings.model_copy(update={"max_connections_per_tenant": limit})
-        self.nats = await nats_client.connect(self.nats_url, "bench-trainer")
-        self.js = self.nats.jetstream()
-        await subjects.ensure_streams(self.js)
+        nats = await nats_client.connect(self.nats_url, "bench-setup")
+        try:
+            await subjects.ensure_streams(nats.jetstream())
+        finally:
+            await nats.close()
         store = await open_store(settings.store_url)
         try:
             for session_id in sessions:
                 await store.put(record_key(session_id), record(session_id).dump())
         finally:
             await store.close()
-        self.subjects = {s: subjects.metrics_subject(s) for s in sessions}
-        self.updates = Updates(sessions)
+        self.publisher = Publisher(self.nats_url, sessions)
+        await self.publisher.ready()
         self.streamer = Streamer(settings)
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(self.streamer.serve("127.0.0.1", 0, self._stop))
@@ -287,44 +273,32 @@ class StreamerServer(Server):
                 return
             await asyncio.sleep(0.05)
 
-    def _publish(self, session_id: str) -> None:
-        task = asyncio.create_task(
-            self.js.publish(self.subjects[session_id], self.updates.next(session_id))
-        )
-        self.publishing.add(task)
-        task.add_done_callback(self._published)
-
-    def _published(self, task: asyncio.Task[Any]) -> None:
-        self.publishing.discard(task)
-        if task.cancelled() or task.exception() is not None:
-            self.publish_errors += 1
-
-    def send(self, session_id: str) -> None:
-        self._publish(session_id)
+    async def paced(self, sessions: list[str], rate: float, seconds: float) -> int:
+        (late,) = await self.publisher.call("paced", sessions, rate, seconds)
+        return int(late)
 
     async def saturate(self, sessions: list[str], stop: asyncio.Event) -> int:
-        metrics = self.streamer.metrics
-        taken = metrics.messages_in
-        sent = 0
-        index = 0
+        """The publisher keeps SATURATION_IN_FLIGHT updates ahead of what the streamer took."""
+        metrics, feed = self.streamer.metrics, self.publisher
+        base = metrics.messages_in
+        feed.taken.value, feed.stop.value = 0, 0
+        reply = asyncio.create_task(feed.call("saturate", sessions, SATURATION_IN_FLIGHT))
         while not stop.is_set():
-            if sent - (metrics.messages_in - taken) >= SATURATION_IN_FLIGHT:
-                await asyncio.sleep(0.001)
-                continue
-            self._publish(sessions[index % len(sessions)])
-            index += 1
-            sent += 1
-            if sent % 32 == 0:
-                await asyncio.sleep(0)
-        return sent
-
-    async def settle(self) -> None:
-        """Wait for the publishes in flight, and for the streamer to take them."""
-        if self.publishing:
-            await asyncio.wait(list(self.publishing), timeout=30)
+            feed.taken.value = metrics.messages_in - base
+            await asyncio.sleep(0.001)
+        feed.stop.value = 1
+        (sent,) = await reply
+        return int(sent)
 
     def frames_out(self) -> int:
         return self.streamer.metrics.messages_out
+
+    def helper_pids(self) -> dict[str, int | None]:
+        return {"nats-server": self.nats_pid, "publisher": self.publisher.process.pid}
+
+    def backlog(self) -> int:
+        watching = [c for w in self.streamer.hub.sessions.values() for c in w.clients]
+        return super().backlog() + sum(len(c.queue) for c in watching)
 
     def connections(self) -> list[Any]:
         return [c.connection for w in self.streamer.hub.sessions.values() for c in w.clients]
@@ -346,10 +320,9 @@ class StreamerServer(Server):
         return values
 
     async def stop(self) -> None:
-        await self.settle()
         self._stop.set()
         await asyncio.wait_for(self._task, 30)
-        await self.nats.close()
+        await self.publisher.close()
 
 
 # --- measurements ---------------------------------------------------------------------------------
@@ -396,145 +369,163 @@ def _process_cpu(pid: int | None) -> float:
 
 
 class Meter:
-    """CPU use over a window, in cores: this process (the server), the clients, nats-server,
-    and everything else on the machine (other work skews a 2-core benchmark: it is shown)."""
+    """CPU use over a window, in cores: this process (the server), the clients, the helper
+    processes named in `pids` (nats-server, the publisher), and everything else on the machine
+    (other work skews a 2-core benchmark: it is shown)."""
 
-    def __init__(self, clients: Clients, nats_pid: int | None) -> None:
-        self.clients, self.nats_pid = clients, nats_pid
+    def __init__(self, clients: Clients, pids: dict[str, int | None]) -> None:
+        self.clients, self.pids = clients, pids
 
     async def snapshot(self) -> tuple[Any, ...]:
         mark = await self.clients.call("mark")
         own = os.times()
-        return (mark, own.user + own.system, _process_cpu(self.nats_pid), *_machine_busy())
+        helpers = {name: _process_cpu(pid) for name, pid in self.pids.items()}
+        return (mark, own.user + own.system, helpers, *_machine_busy())
 
     @staticmethod
-    def describe(start: tuple[Any, ...], end: tuple[Any, ...]) -> tuple[float, str, float]:
-        """(seconds, text, cores used by other work) between two snapshots (clients' clock)."""
-        wall = end[0][2] - start[0][2]
-        server = (end[1] - start[1]) / wall
-        clients = (end[0][3] - start[0][3]) / wall
-        nats = (end[2] - start[2]) / wall
-        busy, total = end[3] - start[3], end[4] - start[4]
+    def describe(spans: list[tuple[Any, Any]]) -> tuple[float, str, float]:
+        """(seconds, text, cores used by other work) over (start, end) snapshot pairs."""
+        wall = sum(end[0][2] - start[0][2] for start, end in spans)
+
+        def cores(part: Callable[[Any], float]) -> float:
+            return sum(part(end) - part(start) for start, end in spans) / wall
+
+        server = cores(lambda snap: snap[1])
+        clients = cores(lambda snap: snap[0][3])
+        helpers = {name: cores(lambda snap, n=name: snap[2][n]) for name in spans[0][0][2]}
+        busy, total = cores(lambda snap: snap[3]), cores(lambda snap: snap[4])
         machine = busy / total * (os.cpu_count() or 1) if total else 0.0
-        other = max(0.0, machine - server - clients - nats)
+        other = max(0.0, machine - server - clients - sum(helpers.values()))
         text = (
-            f"CPU (cores) server {server:.2f}, clients {clients:.2f}, nats-server {nats:.2f}, "
-            f"other {other:.2f}"
+            f"CPU (cores) server {server:.2f}, clients {clients:.2f}, "
+            + "".join(f"{name} {used:.2f}, " for name, used in helpers.items())
+            + f"other {other:.2f}"
         )
         return wall, text, other
 
 
-async def paced(
-    send: Callable[[str], None], sessions: list[str], rate: float, seconds: float
-) -> int:
-    """`rate` updates/s per session, spread evenly over time and round robin over sessions."""
-    interval = 1.0 / (rate * len(sessions))
-    count = int(seconds * rate * len(sessions))
-    started = time.perf_counter()
-    late = 0
-    for index in range(count):
-        delay = started + index * interval - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        elif delay < -0.005:
-            late += 1
-        send(sessions[index % len(sessions)])
-    return late
-
-
 async def measure(
-    server: Server,
+    servers: list[Server],
     scenario: str,
     sessions: list[str],
     per_session: int,
     rate: float,
     args: argparse.Namespace,
     rows: list[Row],
-    nats_pid: int | None = None,
 ) -> None:
-    await server.start(sessions, len(sessions) * per_session)
-    urls = [f"{server.base}/ws/training/{s}" for s in sessions for _ in range(per_session)]
+    """Both servers up at once, one client process connected to both; phases take turns."""
+    each = len(sessions) * per_session
+    for server in servers:
+        await server.start(sessions, each)
+    urls = [
+        f"{server.base}/ws/training/{s}"
+        for server in servers
+        for s in sessions
+        for _ in range(per_session)
+    ]
     clients = Clients(urls, args.sock_buffer)
     try:
         ready, failures, connect_s = await clients.ready()
-        await asyncio.wait_for(server.wait_live(ready), 120)
-        if args.sock_buffer:
-            for connection in server.connections():
-                sock = connection.transport.get_extra_info("socket")
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sock_buffer)
+        for server in servers:
+            await asyncio.wait_for(server.wait_live(each), 120)
+            if args.sock_buffer:
+                for connection in server.connections():
+                    sock = connection.transport.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sock_buffer)
         await asyncio.sleep(0.5)
-        note = f"{ready}/{len(urls)} clients connected in {connect_s:.1f}s"
+        note = f"{ready}/{len(urls)} clients (both servers') connected in {connect_s:.1f}s"
         if failures:
             note += f", failures {failures}"
+        meters = {server.name: Meter(clients, server.helper_pids()) for server in servers}
 
-        meter = Meter(clients, nats_pid if isinstance(server, StreamerServer) else None)
+        def turns(round_: int) -> list[Server]:  # who goes first alternates too
+            return servers if round_ % 2 == 0 else servers[::-1]
 
-        # Latency.
-        row = Row(f"{scenario} latency", server.name, notes=[note])
-        await clients.call("record", True)
-        start = await meter.snapshot()
-        late = await paced(server.send, sessions, rate, args.seconds)
-        end = await meter.snapshot()
-        if isinstance(server, StreamerServer):
-            await server.settle()
-        await asyncio.sleep(1.0)  # the last frames' way to the clients
-        await clients.call("record", False)
-        _, cpu, row.other = Meter.describe(start, end)
-        row.notes.append(cpu)
-        samples = list((await clients.call("latencies"))[1])
-        expected = int(args.seconds * rate * len(sessions)) * per_session
-        row.samples = len(samples)
-        if samples:
-            row.p50_ms = percentile(samples, 0.50) / 1e6
-            row.p99_ms = percentile(samples, 0.99) / 1e6
-        row.msgs_s = len(samples) / args.seconds
-        if row.samples != expected:
-            row.notes.append(f"{row.samples} of {expected} frames received")
-        if late:
-            row.notes.append(f"{late} publishes > 5 ms late")
-        rows.append(row)
-        if isinstance(server, StreamerServer):
-            print(f"    {scenario} latency, streamer /metrics: {await server.counters()}")
+        # Latency: `--rounds` turns each of `--seconds / --rounds`.
+        seconds = args.seconds / args.rounds
+        samples: dict[str, list[int]] = {server.name: [] for server in servers}
+        spans: dict[str, list[tuple[Any, Any]]] = {server.name: [] for server in servers}
+        late = dict.fromkeys(samples, 0)
+        for round_ in range(args.rounds):
+            for server in turns(round_):
+                meter = meters[server.name]
+                await clients.call("record", True)
+                start = await meter.snapshot()
+                late[server.name] += await server.paced(sessions, rate, seconds)
+                spans[server.name].append((start, await meter.snapshot()))
+                await asyncio.sleep(LAST_FRAMES_S)
+                await clients.call("record", False)
+                samples[server.name].extend((await clients.call("latencies"))[1])
+        expected = args.rounds * int(seconds * rate * len(sessions)) * per_session
+        for server in servers:
+            row = Row(f"{scenario} latency", server.name, notes=[note])
+            got = samples[server.name]
+            row.samples = len(got)
+            if got:
+                row.p50_ms = percentile(got, 0.50) / 1e6
+                row.p99_ms = percentile(got, 0.99) / 1e6
+            row.msgs_s = len(got) / (seconds * args.rounds)
+            _, cpu, row.other = Meter.describe(spans[server.name])
+            row.notes.append(cpu)
+            if row.samples != expected:
+                row.notes.append(f"{row.samples} of {expected} frames received")
+            if late[server.name]:
+                row.notes.append(f"{late[server.name]} publishes > 5 ms late")
+            rows.append(row)
+            if isinstance(server, StreamerServer):
+                print(f"    {scenario} latency, streamer /metrics: {await server.counters()}")
 
-        # Saturation.
-        row = Row(f"{scenario} saturation", server.name)
-        stop = asyncio.Event()
-        feeding = asyncio.create_task(server.saturate(sessions, stop))
-        await asyncio.sleep(WARMUP_S)
-        profiler = cProfile.Profile() if args.profile and server.name == "streamer" else None
-        start = await meter.snapshot()
-        out0 = server.frames_out()
-        if profiler:
-            profiler.enable()
-        await asyncio.sleep(args.window)
-        if profiler:
-            profiler.disable()
-        out1 = server.frames_out()
-        end = await meter.snapshot()
-        stop.set()
-        sent = await feeding
-        if isinstance(server, StreamerServer):
-            await server.settle()
-        elapsed, cpu, row.other = Meter.describe(start, end)
-        row.msgs_s = (end[0][1] - start[0][1]) / elapsed
-        row.notes.append(
-            f"{sent} updates in {WARMUP_S + args.window:g}s, "
-            f"{(out1 - out0) / elapsed:.0f} frames/s written to sockets; {cpu}"
-        )
-        if end[0][4]:
-            row.notes.append(f"{end[0][4]} clients closed {end[0][5]}")
-        rows.append(row)
-        if isinstance(server, StreamerServer):
-            print(f"    {scenario} saturation, streamer /metrics: {await server.counters()}")
-            if server.publish_errors:
-                print(f"    {server.publish_errors} JetStream publishes failed")
+        # Saturation: `--rounds` turns each of a warm-up and `--window / --rounds` measured.
+        window = args.window / args.rounds
+        frames = dict.fromkeys(samples, 0)
+        written = dict.fromkeys(samples, 0)
+        sent = dict.fromkeys(samples, 0)
+        spans = {server.name: [] for server in servers}
+        profiler = cProfile.Profile() if args.profile else None
+        for round_ in range(args.rounds):
+            for server in turns(round_):
+                meter = meters[server.name]
+                stop = asyncio.Event()
+                feeding = asyncio.create_task(server.saturate(sessions, stop))
+                await asyncio.sleep(WARMUP_S)
+                profiling = profiler is not None and isinstance(server, StreamerServer)
+                start = await meter.snapshot()
+                out0 = server.frames_out()
+                if profiling:
+                    profiler.enable()
+                await asyncio.sleep(window)
+                if profiling:
+                    profiler.disable()
+                out1 = server.frames_out()
+                end = await meter.snapshot()
+                stop.set()
+                sent[server.name] += await feeding
+                spans[server.name].append((start, end))
+                frames[server.name] += end[0][1] - start[0][1]
+                written[server.name] += out1 - out0
+                await server.drained()
+        for server in servers:
+            row = Row(f"{scenario} saturation", server.name)
+            elapsed, cpu, row.other = Meter.describe(spans[server.name])
+            row.msgs_s = frames[server.name] / elapsed
+            row.notes.append(
+                f"{sent[server.name]} updates in {args.rounds} x {WARMUP_S + window:g}s, "
+                f"{written[server.name] / elapsed:.0f} frames/s written to sockets; {cpu}"
+            )
+            rows.append(row)
+            if isinstance(server, StreamerServer):
+                print(f"    {scenario} saturation, streamer /metrics: {await server.counters()}")
+        closed = await clients.call("mark")
+        if closed[4]:
+            rows[-1].notes.append(f"{closed[4]} clients closed {closed[5]}")
         if profiler:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
             print("\n".join("      " + line for line in out.getvalue().splitlines()[:45]))
     finally:
         await clients.close()
-        await server.stop()
+        for server in servers:
+            await server.stop()
 
 
 def table(rows: list[Row]) -> None:
@@ -595,16 +586,13 @@ async def run(args: argparse.Namespace) -> None:
         for index, (scenario, sessions, per_session, rate) in enumerate(scenarios):
             data = Path(tmp) / f"data{index}"
             data.mkdir()
-            servers: list[Server] = [Ceiling(), StreamerServer(nats.url, data)]
-            for server in servers:
-                started = time.perf_counter()
-                try:
-                    await measure(
-                        server, scenario, sessions, per_session, rate, args, rows, nats_pid
-                    )
-                except Exception as exc:  # report and go on: a benchmark never fails
-                    print(f"  {scenario} {server.name}: failed: {type(exc).__name__}: {exc}")
-                print(f"  {scenario} {server.name}: done in {time.perf_counter() - started:.0f}s")
+            servers: list[Server] = [Ceiling(), StreamerServer(nats.url, data, nats_pid)]
+            started = time.perf_counter()
+            try:
+                await measure(servers, scenario, sessions, per_session, rate, args, rows)
+            except Exception as exc:  # report and go on: a benchmark never fails
+                print(f"  {scenario}: failed: {type(exc).__name__}: {exc}")
+            print(f"  {scenario}: done in {time.perf_counter() - started:.0f}s")
     table(rows)
     print(f"\n  load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
@@ -619,6 +607,9 @@ def main() -> None:
     parser.add_argument("--per-session", type=int, default=10, help="clients per session in C")
     parser.add_argument(
         "--session-rate", type=float, default=10.0, help="updates/s per session in C"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="turns each server takes per phase, alternating"
     )
     parser.add_argument("--scenario", choices=("all", "ab", "c"), default="all")
     parser.add_argument(
