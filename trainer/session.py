@@ -172,7 +172,7 @@ class Session:
         base_elapsed = record.elapsed_seconds
         started = time.monotonic()
         last_update = last_status = last_ack = rate_clock = started
-        rate_episode = run.episode
+        first_episode = rate_episode = run.episode
         rate = 0.0
         try:
             while not run.finished:
@@ -214,7 +214,10 @@ class Session:
                     return Outcome.REQUEUE
                 await asyncio.sleep(0)  # let NATS and the other sessions run
             run.evaluate_heldout()
-            record = self._observe(record, run, base_elapsed + time.monotonic() - started, rate)
+            ran_s = time.monotonic() - started
+            if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
+                rate = (run.episode - first_episode) / ran_s
+            record = self._observe(record, run, base_elapsed + ran_s, rate)
             await self._finish(run, record, SessionStatus.COMPLETED, seq)
             return Outcome.DONE
         except Exception as exc:  # a bug or a broken checkpoint: fail the session, not the worker

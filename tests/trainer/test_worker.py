@@ -47,6 +47,7 @@ async def test_a_session_trains_to_completion_and_saves_its_model(
         status = await wait_for(api, session_id, lambda s: s["status"] == "completed")
     assert status["current_episode"] == 400 and status["model_id"]
     assert status["accuracy"] > 0 and status["heldout_accuracy"] > 0
+    assert status["episodes_per_second"] > 0  # even a run shorter than a rate window has one
     history = updates(api, session_id)
     assert [u["seq"] for u in history] == list(range(1, len(history) + 1))  # no hole
     episodes = [u["data"]["current_episode"] for u in history]  # type: ignore[index]
