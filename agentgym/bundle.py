@@ -14,9 +14,9 @@ import io
 import zipfile
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from agentgym.contracts import Framework, utc_now
+from agentgym.contracts import Framework, Schema, utc_now
 from agentgym.errors import BundleError
 
 FORMAT = "agentgym-bundle/1"
@@ -27,20 +27,20 @@ SUFFIX = ".agm"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-class BundleMetrics(BaseModel):
+class BundleMetrics(Schema):
     accuracy: float = 0.0  # percent, training (last 100 episodes)
     heldout_accuracy: float = 0.0  # percent, on held-out tasks
     avg_reward: float = 0.0
     episodes: int = Field(default=0, ge=0)
 
 
-class BundleHyperparameters(BaseModel):
+class BundleHyperparameters(Schema):
     max_episodes: int = Field(ge=1)
     learning_rate: float = Field(gt=0)
     seed: int = Field(ge=0)
 
 
-class Manifest(BaseModel):
+class Manifest(Schema):
     format: Literal["agentgym-bundle/1"] = "agentgym-bundle/1"
     scenario_id: str = Field(min_length=1, max_length=64)
     scenario_version: str = Field(min_length=1, max_length=32)

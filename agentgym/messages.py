@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentgym.auth import DEFAULT_TENANT
-from agentgym.contracts import TrainingStatus, utc_now
+from agentgym.contracts import Schema, TrainingStatus, utc_now
 from agentgym.state import SessionStatus
 
 
-class Message(BaseModel):
+class Message(Schema):
     def encode(self) -> bytes:
         return self.model_dump_json().encode()
 
@@ -77,7 +77,7 @@ class EvaluateRequest(Message):
     tenant: str = DEFAULT_TENANT
 
 
-class ToolScore(BaseModel):
+class ToolScore(Schema):
     precision: float | None  # None: the model never called the tool
     recall: float
 

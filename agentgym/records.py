@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
-from agentgym.contracts import ModelInfo, Scenario, Settings, TrainingStatus, utc_now
+from agentgym.contracts import ModelInfo, Scenario, Schema, Settings, TrainingStatus, utc_now
 from agentgym.errors import ConflictError
 from agentgym.state import Action
 from agentgym.store import KeyValueStore
@@ -64,7 +64,7 @@ def scenario_key(scenario_id: str) -> str:
     return f"scenarios/{scenario_id}"
 
 
-class Record(BaseModel):
+class Record(Schema):
     def dump(self) -> bytes:
         return self.model_dump_json().encode()
 
@@ -73,19 +73,19 @@ class Record(BaseModel):
         return cls.model_validate_json(raw)
 
 
-class IntRange(BaseModel):
+class IntRange(Schema):
     min: int
     max: int
     default: int
 
 
-class FloatRange(BaseModel):
+class FloatRange(Schema):
     min: float
     max: float
     default: float
 
 
-class Hyperparameters(BaseModel):
+class Hyperparameters(Schema):
     """The ranges a scenario accepts for a run; functions check start requests against them."""
 
     max_episodes: IntRange
