@@ -13,6 +13,7 @@ value (offering `agentgym` and the token) or as a `token` query parameter.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -58,15 +59,29 @@ def new_key() -> str:
 class Authenticator(Protocol):
     """Turns a presented credential (or none) into a Principal, or raises AuthError."""
 
+    blocking: bool  # authenticate may wait on the network (a JWKS fetch)
+
     def authenticate(self, credential: str | None) -> Principal: ...
 
 
+async def authenticate(authenticator: Authenticator, credential: str | None) -> Principal:
+    """From an event loop: a check that may wait on the network runs in a thread, so that a
+    token naming an unknown key (a JWKS fetch) never stalls the other requests."""
+    if authenticator.blocking:
+        return await asyncio.to_thread(authenticator.authenticate, credential)
+    return authenticator.authenticate(credential)
+
+
 class NoAuth:
+    blocking = False
+
     def authenticate(self, credential: str | None) -> Principal:
         return Principal(DEFAULT_TENANT)
 
 
 class ApiKeyAuth:
+    blocking = False
+
     def __init__(self, entries: str) -> None:
         self.tenants: dict[str, str] = {}
         for entry in filter(None, (e.strip() for e in entries.split(","))):
@@ -102,6 +117,7 @@ class JwtAuth:
         self.jwt = jwt
         self.secret = secret
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self.blocking = self.jwks is not None
         self.audience = audience or None
 
     def authenticate(self, credential: str | None) -> Principal:

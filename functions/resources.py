@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
-from agentgym.auth import Authenticator, AuthError, authenticator, bearer
+from agentgym.auth import Authenticator, AuthError, authenticate, authenticator, bearer
 from agentgym.bus import Bus
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
@@ -80,32 +80,34 @@ class Resources:
         self._store = self._bus = self._artifacts = None
 
 
-def _resources(request: Request) -> Resources:
+# Dependencies are coroutines: FastAPI runs a plain function in a thread pool, whose first use
+# costs a Lambda cold start ~12 ms (and every request a thread hop) for no blocking work.
+async def _resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
 async def _store(request: Request) -> KeyValueStore:
-    return await _resources(request).store()
+    return await (await _resources(request)).store()
 
 
 async def _bus(request: Request) -> Bus:
-    return await _resources(request).bus()
+    return await (await _resources(request)).bus()
 
 
 async def _artifacts(request: Request) -> ArtifactStore:
-    return await _resources(request).artifacts()
+    return await (await _resources(request)).artifacts()
 
 
-def _settings(request: Request) -> ApiSettings:
-    return _resources(request).settings
+async def _settings(request: Request) -> ApiSettings:
+    return (await _resources(request)).settings
 
 
-def _keys(request: Request) -> Keys:
+async def _keys(request: Request) -> Keys:
     """The caller's tenant, as the key layout of its things (401 without valid credentials)."""
     credential = bearer(request.headers.get("authorization")) or request.headers.get("x-api-key")
     try:
-        principal = _resources(request).authenticator.authenticate(credential)
+        principal = await authenticate((await _resources(request)).authenticator, credential)
     except AuthError as exc:
         raise ApiError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     return Keys(principal.tenant)

@@ -29,7 +29,14 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from agentgym import history, nats_client
-from agentgym.auth import SUBPROTOCOL, Authenticator, AuthError, authenticator, from_subprotocols
+from agentgym.auth import (
+    SUBPROTOCOL,
+    Authenticator,
+    AuthError,
+    authenticate,
+    authenticator,
+    from_subprotocols,
+)
 from agentgym.config import StreamerSettings
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.records import Keys, SessionRecord
@@ -115,7 +122,7 @@ class Streamer:
         offered = [p.strip() for header in headers for p in header.split(",")]
         credential = from_subprotocols(offered) or query.get("token", [None])[-1]
         try:
-            keys = Keys(self.auth.authenticate(credential).tenant)
+            keys = Keys((await authenticate(self.auth, credential)).tenant)
         except AuthError as exc:
             await connection.close(CLOSE_UNAUTHORIZED, str(exc))
             return
