@@ -18,14 +18,13 @@ with `Publisher.call(command)` over a pipe:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from tests.benchmarks.ws_clients import Pipe
+from tests.benchmarks.ws_clients import Child, Pipe
 
 SEQ_SENTINEL = b"987654321"
 TS_SENTINEL = b"@TS@"
@@ -135,41 +134,15 @@ def _publisher_process(
     asyncio.run(_serve(conn, nats_url, sessions, taken, stop))
 
 
-class Publisher:
+class Publisher(Child):
     """The publisher process, seen from the parent; `taken` and `stop` are shared with it."""
 
     def __init__(self, nats_url: str, sessions: list[str]) -> None:
         context = multiprocessing.get_context("spawn")
         self.taken = context.Value("q", 0, lock=False)  # updates the streamer took from NATS
         self.stop = context.Value("b", 0, lock=False)
-        self.parent, child = context.Pipe()
-        self.process = context.Process(
-            target=_publisher_process,
-            args=(child, nats_url, sessions, self.taken, self.stop),
-            name="bench-trainers",
-            daemon=True,
-        )
-        self.process.start()
-        child.close()
-        self.pipe: Pipe | None = None
+        args = (nats_url, sessions, self.taken, self.stop)
+        super().__init__(_publisher_process, args, "bench-trainers")
 
     async def ready(self, timeout: float = 60) -> None:
-        self.pipe = Pipe(self.parent)
-        reply = await self.pipe.get(timeout)
-        if reply[0] != "ready":
-            raise RuntimeError(f"publisher process: {reply!r}")
-
-    async def call(self, *command: Any, timeout: float = 120) -> Any:
-        assert self.pipe is not None
-        self.pipe.send(command)
-        return await self.pipe.get(timeout)
-
-    async def close(self) -> None:
-        if self.pipe is not None:
-            with contextlib.suppress(Exception):
-                self.pipe.send(("close",))
-            self.pipe.close()
-        await asyncio.to_thread(self.process.join, 30)
-        if self.process.is_alive():
-            self.process.terminate()  # our own child, by its handle
-            await asyncio.to_thread(self.process.join, 10)
+        await self.started(timeout)

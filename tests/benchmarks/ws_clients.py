@@ -204,28 +204,27 @@ def client_process(conn: Connection, urls: list[str], rcvbuf: int) -> None:
 # --- the parent's handle ------------------------------------------------------------------------
 
 
-class Clients:
-    """The client process, seen from the parent (whose asyncio loop runs the server)."""
+class Child:
+    """A helper process driven from the parent's asyncio loop over a pipe: it sends
+    ("ready", ...) once up, then answers each command; ("close",) ends it."""
 
-    def __init__(self, urls: list[str], rcvbuf: int = 0) -> None:
-        """`rcvbuf`: each connection's SO_RCVBUF in bytes (0: the kernel's autotuning)."""
+    def __init__(self, target: Any, args: tuple[Any, ...], name: str) -> None:
         context = multiprocessing.get_context("spawn")
         self.parent, child = context.Pipe()
-        self.process = context.Process(
-            target=client_process, args=(child, urls, rcvbuf), name="ws-clients", daemon=True
-        )
+        self.process = context.Process(target=target, args=(child, *args), name=name, daemon=True)
         self.process.start()
         child.close()
         self.pipe: Pipe | None = None
 
-    async def ready(self, timeout: float = 180) -> tuple[int, dict[str, int], float]:
+    async def started(self, timeout: float) -> tuple[Any, ...]:
+        """What the child's "ready" carried."""
         self.pipe = Pipe(self.parent)
         reply = await self.pipe.get(timeout)
         if reply[0] != "ready":
-            raise RuntimeError(f"client process: {reply!r}")
-        return reply[1], reply[2], reply[3]
+            raise RuntimeError(f"{self.process.name} process: {reply!r}")
+        return tuple(reply[1:])
 
-    async def call(self, *command: Any, timeout: float = 60) -> Any:
+    async def call(self, *command: Any, timeout: float = 120) -> Any:
         assert self.pipe is not None
         self.pipe.send(command)
         return await self.pipe.get(timeout)
@@ -234,9 +233,21 @@ class Clients:
         if self.pipe is not None:
             with contextlib.suppress(Exception):
                 self.pipe.send(("close",))
-                await self.pipe.get(30)
+                await self.pipe.get(30)  # its answer, or the end of the pipe
             self.pipe.close()
         await asyncio.to_thread(self.process.join, 30)
         if self.process.is_alive():
             self.process.terminate()  # our own child, by its handle
             await asyncio.to_thread(self.process.join, 10)
+
+
+class Clients(Child):
+    """The client process, seen from the parent (whose asyncio loop runs the server)."""
+
+    def __init__(self, urls: list[str], rcvbuf: int = 0) -> None:
+        """`rcvbuf`: each connection's SO_RCVBUF in bytes (0: the kernel's autotuning)."""
+        super().__init__(client_process, (urls, rcvbuf), "ws-clients")
+
+    async def ready(self, timeout: float = 180) -> tuple[int, dict[str, int], float]:
+        ready, failures, seconds = await self.started(timeout)
+        return ready, failures, seconds
