@@ -24,8 +24,8 @@ sessions) shows what the NATS hop alone costs, which the ceiling does not pay.
 
 - A, latency: `--clients` on one session, `--rate` updates/s for `--seconds`: p50 and p99 of
   publish-to-receive latency. The streamer's updates come from a publisher process standing
-  in for the trainers (update_feed.py: JetStream publishes, as a trainer's); the bare server
-  calls `broadcast()` at the same times. Target: streamer p99 <= 1.5x the ceiling's.
+  in for the trainers (update_feed.py: what a trainer publishes, to the same subjects); the
+  bare server calls `broadcast()` at the same times. Target: streamer p99 <= 1.5x the ceiling's.
 - B, saturation: the same clients; updates as fast as the server takes them, frames received
   by the clients per second over `--window` (after 1 s of warm-up). The publisher process
   keeps at most `SATURATION_IN_FLIGHT` updates ahead of what the streamer has taken from

@@ -1,17 +1,17 @@
 """Training updates as trainers publish them, for streamer_fanout: the frames, their pacing,
 and a publisher process that stands in for the trainers.
 
-The publisher runs in its own process, as trainers do: the streamer's process then pays for
-taking updates from NATS and fanning them out, not for publishing them. The parent drives it
+Updates are core NATS publishes to the trainers' subjects: the stream stores them and the
+streamer receives them exactly as it does a trainer's JetStream publishes; only the trainer's
+own wait for its ack is left out. The publisher runs in its own process, as trainers do: the
+streamer's process then pays for taking updates from NATS and fanning them out, not for
+publishing them. The parent drives it
 with `Publisher.call(command)` over a pipe:
-- ("paced", sessions, rate, seconds): `rate` updates/s per session, each a JetStream publish
-  as a trainer's (the ack awaited in a task, so that pacing does not wait on it); answers
-  (publishes more than 5 ms late, publishes that failed);
-- ("saturate", sessions, in_flight): core NATS publishes to the same subjects (the stream
-  stores them and the streamer receives them alike; only the publisher's own ack round trip
-  is left out), as fast as the streamer takes them: at most `in_flight` ahead of the count the
-  parent keeps in the shared `taken` value, until the parent sets `stop`; answers the number
-  published;
+- ("paced", sessions, rate, seconds): `rate` updates/s per session; answers how many were
+  published more than 5 ms late;
+- ("saturate", sessions, in_flight): as fast as the streamer takes them: at most `in_flight`
+  ahead of the count the parent keeps in the shared `taken` value, until the parent sets
+  `stop`; answers the number published;
 - ("close",): disconnect and exit.
 """
 

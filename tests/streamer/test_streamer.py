@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import time
@@ -15,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from agentgym.nats_server import NatsServer
 from agentgym.state import SessionStatus
+from streamer.app import GC_YOUNG_THRESHOLD
 
 from .conftest import StreamerFactory, Trainer
 
@@ -189,6 +191,15 @@ async def test_health_and_prometheus_metrics(streamers: StreamerFactory, trainer
                 assert (await client.get(f"{http}/nothing")).status_code == 404
     assert "agentgym_streamer_connections 1" in metrics
     assert "# TYPE agentgym_streamer_messages_out_total counter" in metrics
+
+
+async def test_the_collector_runs_rarely_while_serving_and_as_before_after(
+    streamers: StreamerFactory,
+) -> None:
+    before = gc.get_threshold()
+    async with streamers():
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+    assert gc.get_threshold() == before  # tests and embedders share the process
 
 
 async def test_two_streamers_give_the_same_stream(
