@@ -1,7 +1,8 @@
 """One browser: what it has been sent, what waits for it, and what happens when it is slow.
 
-Delivery is broadcast-fast while a client keeps up: a frame is written straight into its
-socket buffer (what `websockets.broadcast()` does, one pre-encoded frame, no task switch).
+Delivery is faster than `websockets.broadcast()` while a client keeps up: an update's
+WebSocket frame is encoded once, and its bytes written straight into each watcher's socket
+buffer (no task switch); `broadcast()` encodes the frame again for every connection.
 Once its buffer fills, frames wait in a bounded queue that the client's own relay task drains
 at the client's pace. A full queue is conflated: the oldest plain update goes, the newest
 wins, and a status change is never dropped. A client still behind after `slow_timeout_s` is
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
 from websockets.protocol import State
 
 from agentgym.auth import DEFAULT_TENANT
@@ -32,6 +35,12 @@ class Frame:
     payload: bytes
     seq: int = 0  # 0: not a numbered update (a snapshot or an event)
     vital: bool = False  # a status change or an event: never conflated away
+    wire: bytes = field(init=False)  # the whole WebSocket text frame, the same for every client
+
+    def __post_init__(self) -> None:
+        # A server masks nothing, and ours negotiates no extension (no compression): the
+        # frame's bytes are the same on every connection, so they are encoded once.
+        self.wire = WireFrame(Opcode.TEXT, self.payload).serialize(mask=False)
 
 
 @dataclass(eq=False)  # a client is itself, held in sets: compared and hashed by identity
@@ -49,6 +58,10 @@ class Client:
     backlog: list[Frame] = field(default_factory=list)
     _relay: asyncio.Task[None] | None = None
     _closing: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.connection.protocol.extensions:  # they would re-encode each frame
+            raise ValueError("a Client needs a connection without extensions (compression=None)")
 
     def start(self) -> None:
         self._relay = asyncio.create_task(self._run_relay())
@@ -89,9 +102,10 @@ class Client:
         self._enqueue(frame)
 
     def _write(self, frame: Frame) -> None:
-        """Into the socket's buffer at once: one pre-encoded frame, as broadcast() does."""
-        self.connection.protocol.send_text(frame.payload)
-        self.connection.send_data()
+        """Into the socket's buffer at once. The connection's own writes (pongs, pings, a
+        close) always reach the transport before control returns to the event loop, so the
+        frame is never interleaved with them; `deliver` checked that the connection is open."""
+        self.connection.transport.write(frame.wire)
         self.metrics.messages_out += 1
 
     def _enqueue(self, frame: Frame) -> None:
