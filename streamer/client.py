@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -51,13 +50,13 @@ class Client:
     slow_timeout_s: float
     last_seq: int = 0  # the seq of the last update sent (or skipped as already sent)
     queue: deque[Frame] = field(default_factory=deque)
-    behind_since: float | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     tenant: str = DEFAULT_TENANT  # whose status changes a dashboard client sees
     live: bool = False  # until the snapshot and history are sent, live frames wait in backlog
     backlog: list[Frame] = field(default_factory=list)
     _relay: asyncio.Task[None] | None = None
     _closing: asyncio.Task[None] | None = None
+    _slow_timer: asyncio.TimerHandle | None = None  # set while behind: closes it when it fires
 
     def __post_init__(self) -> None:
         if self.connection.protocol.extensions:  # they would re-encode each frame
@@ -67,6 +66,7 @@ class Client:
         self._relay = asyncio.create_task(self._run_relay())
 
     async def stop(self) -> None:
+        self._caught_up()
         for task in (self._relay, self._closing):
             if task is not None:
                 task.cancel()
@@ -93,13 +93,16 @@ class Client:
             if frame.seq <= self.last_seq:
                 return
             self.last_seq = frame.seq
+        if self.queue:  # behind: in line after what already waits (the cheap path, per update)
+            self._enqueue(frame)
+            return
         connection = self.connection
         if connection.protocol.state is not State.OPEN:
             return
-        if not self.queue and connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
+        if connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
             self._write(frame)
-            return
-        self._enqueue(frame)
+        else:
+            self._enqueue(frame)
 
     def _write(self, frame: Frame) -> None:
         """Into the socket's buffer at once. The connection's own writes (pongs, pings, a
@@ -109,19 +112,34 @@ class Client:
         self.metrics.messages_out += 1
 
     def _enqueue(self, frame: Frame) -> None:
-        if self.behind_since is None:
-            self.behind_since = time.monotonic()
-        elif time.monotonic() - self.behind_since > self.slow_timeout_s:
-            self._close_slow()
-            return
-        if len(self.queue) >= self.queue_size:
-            for index, queued in enumerate(self.queue):
-                if not queued.vital:  # conflate: the oldest plain update goes
-                    del self.queue[index]
-                    self.metrics.drops += 1
-                    break
-        self.queue.append(frame)
+        queue = self.queue
+        if not queue:  # falling behind: it has slow_timeout_s to catch up
+            if self._slow_timer is None:
+                loop = asyncio.get_running_loop()
+                self._slow_timer = loop.call_later(self.slow_timeout_s, self._close_slow)
+        elif len(queue) >= self.queue_size:
+            self._conflate()
+        queue.append(frame)
         self.ready.set()
+
+    def _conflate(self) -> None:
+        """The queue is full: its oldest plain update goes. Status changes all stay."""
+        queue = self.queue
+        if not queue[0].vital:
+            queue.popleft()
+        else:
+            for index, queued in enumerate(queue):
+                if not queued.vital:
+                    del queue[index]
+                    break
+            else:
+                return
+        self.metrics.drops += 1
+
+    def _caught_up(self) -> None:
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
 
     def _close_slow(self) -> None:
         self.metrics.slow_disconnects += 1
@@ -144,6 +162,6 @@ class Client:
                     else:
                         await self.connection.send(frame.payload, text=True)  # waits for room
                         self.metrics.messages_out += 1
-                self.behind_since = None
+                self._caught_up()
         except ConnectionClosed:
             return
