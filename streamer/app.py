@@ -41,7 +41,7 @@ from agentgym.config import StreamerSettings
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
-from streamer.client import Client, Frame
+from streamer.client import WRITE_HIGH_WATER, WRITE_LOW_WATER, Client, Frame
 from streamer.hub import Hub, parse_update
 from streamer.metrics import Metrics
 
@@ -93,6 +93,7 @@ class Streamer:
                 ping_interval=self.settings.ping_interval_s,
                 ping_timeout=self.settings.ping_interval_s,
                 max_size=MAX_INCOMING,
+                write_limit=(WRITE_HIGH_WATER, WRITE_LOW_WATER),
             ) as server:
                 self.server = server
                 # Everything loaded so far lives as long as the process: keep the collector

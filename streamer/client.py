@@ -26,6 +26,9 @@ from agentgym.auth import DEFAULT_TENANT
 from streamer.metrics import Metrics
 
 WRITE_HIGH_WATER = 64 * 1024  # bytes in the socket buffer before frames queue instead
+# A relay waiting for room is woken once the buffer is down to this, with frames still in it
+# for the socket: the browser never waits for the relay (the server's `write_limit`).
+WRITE_LOW_WATER = WRITE_HIGH_WATER // 2
 CLOSE_SLOW = 1013  # "try again later"
 
 
