@@ -91,9 +91,6 @@ class Hub:
         if watched.last_seq and seq > watched.last_seq + 1:
             await self.fill_gap(session_id, watched)  # brings last_seq up to date
         self._fan_out(watched, msg.data, seq, status)
-        # nats-py hands over queued messages without returning to the event loop: let the
-        # relays of clients that are behind write between two updates, not after a burst.
-        await asyncio.sleep(0)
 
     def _fan_out(self, watched: Watched, payload: bytes, seq: int, status: str | None) -> None:
         if seq <= watched.last_seq:
