@@ -141,6 +141,26 @@ async def test_a_client_that_stops_reading_does_not_delay_the_others(
             stuck.close()
 
 
+async def test_a_client_left_behind_is_closed_even_when_the_session_goes_quiet(
+    streamers: StreamerFactory, trainer: Trainer
+) -> None:
+    async with streamers(slow_client_timeout_s=0.5) as (url, streamer):
+        stuck = await asyncio.to_thread(stuck_client, url, f"/ws/training/{trainer.session_id}")
+        try:
+            async with asyncio.timeout(20):  # until its frames queue: the kernel's buffers are full
+                while trainer.session_id not in streamer.hub.sessions:
+                    await asyncio.sleep(0.01)
+                while not any(c.queue for c in streamer.hub.sessions[trainer.session_id].clients):
+                    await trainer.publish(1, padding=60 * 1024)
+            behind = time.perf_counter()  # nothing more is published
+            async with asyncio.timeout(5):
+                while streamer.metrics.slow_disconnects == 0:
+                    await asyncio.sleep(0.05)
+            assert time.perf_counter() - behind >= 0.4  # it had its time to catch up
+        finally:
+            stuck.close()
+
+
 async def test_status_changes_survive_conflation(
     streamers: StreamerFactory, trainer: Trainer
 ) -> None:
