@@ -1,7 +1,7 @@
 """Streamer fan-out against its ceiling: latency and saturation throughput, same run.
 
     .venv/bin/python tests/benchmarks/streamer_fanout.py [--clients 1000] [--seconds 30]
-        [--window 5] [--sessions 100] [--per-session 10] [--session-rate 10]
+        [--window 18] [--sessions 100] [--per-session 10] [--session-rate 10]
         [--rounds 6] [--sock-buffer 4096] [--scenario all|ab|c] [--quick] [--profile]
 
 The ceiling is the websockets library's own `broadcast()` of pre-encoded frames from a bare
@@ -27,9 +27,9 @@ sessions) shows what the NATS hop alone costs, which the ceiling does not pay.
   in for the trainers (update_feed.py: what a trainer publishes, to the same subjects); the
   bare server calls `broadcast()` at the same times. Target: streamer p99 <= 1.5x the ceiling's.
 - B, saturation: the same clients; updates as fast as the server takes them, frames received
-  by the clients per second over `--window` (each turn after `WARMUP_S` of warm-up). The publisher process
-  keeps at most `SATURATION_IN_FLIGHT` updates ahead of what the streamer has taken from
-  NATS; the bare server broadcasts in a loop (yielding to its event loop between broadcasts)
+  by the clients per second over `--window` (each turn after `WARMUP_S` of warm-up). The
+  publisher process keeps at most `SATURATION_IN_FLIGHT` updates ahead of what the streamer
+  has taken from NATS; the bare server broadcasts in a loop (yielding to its event loop between broadcasts)
   to the connections whose write buffer is under 64 KiB, the streamer's own high-water mark,
   so that a client that cannot keep up skips frames instead of growing a buffer without
   bound (the streamer queues, then conflates). A server whose write buffers hold less at the
@@ -76,12 +76,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
     sys.path.insert(0, str(ROOT))
 
+from streamer.client import WRITE_HIGH_WATER  # noqa: E402
 from tests.benchmarks.update_feed import Publisher, Updates, paced, record  # noqa: E402
 from tests.benchmarks.ws_clients import Clients, raise_fd_limit  # noqa: E402
 
 LATENCY_TARGET = 1.5  # streamer p99 / ceiling p99, at most
 THROUGHPUT_TARGET = 0.70  # streamer msgs/s / ceiling msgs/s, at least
-WRITE_HIGH_WATER = 64 * 1024  # the streamer's (streamer.client.WRITE_HIGH_WATER)
 SATURATION_IN_FLIGHT = 200  # updates published but not yet taken by the streamer
 # Of each saturation turn, before its window: long enough for the write buffers to fill and
 # the streamer's relays to reach their steady pace (each refills a buffer it let drain to

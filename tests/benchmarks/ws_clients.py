@@ -31,7 +31,6 @@ from urllib.parse import urlsplit
 
 MARKER = b'"error":"'
 CONNECT_CONCURRENCY = 64
-GC_YOUNG_THRESHOLD = 50_000
 
 
 def raise_fd_limit() -> int:
@@ -130,6 +129,8 @@ async def _socket(url: str, rcvbuf: int) -> socket.socket:
 async def _clients(conn: Connection, urls: list[str], rcvbuf: int) -> None:
     from websockets.asyncio.client import connect
 
+    from streamer.app import GC_YOUNG_THRESHOLD
+
     pipe = Pipe(conn)
     state = State()
     connections: list[Any] = []
@@ -165,8 +166,8 @@ async def _clients(conn: Connection, urls: list[str], rcvbuf: int) -> None:
         await asyncio.wait_for(asyncio.gather(*(f.wait() for f in firsts)), 60)
     for code, count in state.close_codes.items():  # refused after the handshake
         failures[f"closed {code}"] = count
-    # As in the streamer (streamer.app.GC_YOUNG_THRESHOLD): the collector's passes over these
-    # thousands of connections would show up as the latency of whichever server's turn they hit.
+    # As in the streamer: the collector's passes over these thousands of connections would
+    # show up as the latency of whichever server's turn they hit.
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD)
     pipe.send(("ready", state.greeted, failures, time.perf_counter() - started))
