@@ -29,9 +29,9 @@ sessions) shows what the NATS hop alone costs, which the ceiling does not pay.
 - B, saturation: the same clients; updates as fast as the server takes them, frames received
   by the clients per second over `--window` (each turn after `WARMUP_S` of warm-up). The
   publisher process keeps at most `SATURATION_IN_FLIGHT` updates ahead of what the streamer
-  has taken from NATS; the bare server broadcasts in a loop (yielding to its event loop between broadcasts)
-  to the connections whose write buffer is under 64 KiB, the streamer's own high-water mark,
-  so that a client that cannot keep up skips frames instead of growing a buffer without
+  has taken from NATS; the bare server broadcasts in a loop (yielding to its event loop
+  between broadcasts) to the connections whose write buffer is under 64 KiB, the streamer's
+  own high-water mark, so that a client that cannot keep up skips frames instead of growing a buffer without
   bound (the streamer queues, then conflates). A server whose write buffers hold less at the
   end of a window than at its start is not credited with the difference: it would otherwise
   count the backlog its warm-up wrote (up to 64 KiB per client) as delivered in the window,
