@@ -31,11 +31,11 @@ sessions) shows what the NATS hop alone costs, which the ceiling does not pay.
   publisher process keeps at most `SATURATION_IN_FLIGHT` updates ahead of what the streamer
   has taken from NATS; the bare server broadcasts in a loop (yielding to its event loop
   between broadcasts) to the connections whose write buffer is under 64 KiB, the streamer's
-  own high-water mark, so that a client that cannot keep up skips frames instead of growing
-  a buffer without bound (the streamer queues, then conflates). A server whose write buffers hold less at the
-  end of a window than at its start is not credited with the difference: it would otherwise
-  count the backlog its warm-up wrote (up to 64 KiB per client) as delivered in the window,
-  although it did not keep up. Target: streamer >= 70% of the ceiling.
+  own high-water mark, so that a client that cannot keep up skips frames instead of growing a
+  buffer without bound (the streamer queues, then conflates). A server whose write buffers
+  hold less at the end of a window than at its start is not credited with the difference: it
+  would otherwise count the backlog its warm-up wrote (up to 64 KiB per client) as delivered
+  in the window, although it did not keep up. Target: streamer >= 70% of the ceiling.
 - C: `--sessions` x `--per-session` clients at `--session-rate` updates/s per session
   (default 10/s: 1,000 updates/s in all, the same 10,000 frames/s as A; spread evenly, one
   publish every 1/(sessions x rate) s, round robin), then saturation over all sessions.
