@@ -5,7 +5,10 @@
   configured or kept. A client sends the key as `Authorization: Bearer <key>` or `X-API-Key`.
 - `jwt`: HS256 with `AGENTGYM_JWT_SECRET`, or RS256 (and the other asymmetric algorithms)
   against the keys at `AGENTGYM_JWT_JWKS_URL`, so an API gateway's authorizer and the app
-  accept the same tokens. The tenant is the `tenant` claim; `exp` is enforced when present.
+  accept the same tokens. The tenant is the `tenant` claim; `exp` is required and enforced.
+
+A key or token never names the `default` tenant: its things are the ones everyone reaches
+when authentication is off.
 
 A browser cannot set headers on a WebSocket: it passes the token as a `Sec-WebSocket-Protocol`
 value (offering `agentgym` and the token) or as a `token` query parameter.
@@ -44,6 +47,10 @@ class Principal:
 def check_tenant(tenant: str) -> str:
     if not _TENANT.fullmatch(tenant):
         raise ConfigError(f"tenant {tenant!r}: use 1-64 letters, digits, '_' or '-'")
+    if tenant == DEFAULT_TENANT:
+        raise ConfigError(
+            f"tenant {DEFAULT_TENANT!r} is what authentication off uses; name the tenant otherwise"
+        )
     return tenant
 
 
@@ -135,10 +142,12 @@ class JwtAuth:
                 key,
                 algorithms=algorithms,
                 audience=self.audience,
-                options={"verify_aud": self.audience is not None},
+                options={"verify_aud": self.audience is not None, "require": ["exp"]},
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"the token has no {exc.claim!r} claim; it must expire") from None
         except jwt.PyJWKClientError:
             raise AuthError("the token's signing key is unknown") from None
         except jwt.InvalidTokenError:
@@ -146,6 +155,8 @@ class JwtAuth:
         tenant = claims.get("tenant")
         if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
             raise AuthError("the token has no valid 'tenant' claim")
+        if tenant == DEFAULT_TENANT:
+            raise AuthError(f"the token's tenant may not be {DEFAULT_TENANT!r}")
         return Principal(tenant)
 
 

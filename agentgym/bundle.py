@@ -18,11 +18,14 @@ from pydantic import Field, ValidationError
 
 from agentgym.contracts import Framework, Schema, utc_now
 from agentgym.errors import BundleError
+from agentgym.unzip import read_member
 
 FORMAT = "agentgym-bundle/1"
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.bin"
 SUFFIX = ".agm"
+MAX_MANIFEST_BYTES = 64 * 1024
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # a bundle's bound when its reader names none
 # Fixed member timestamps, so the same policy always packs to the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -48,7 +51,7 @@ class Manifest(Schema):
     framework: Framework
     hyperparameters: BundleHyperparameters
     metrics: BundleMetrics
-    created_at: str = Field(default_factory=utc_now)
+    created_at: str = Field(default_factory=utc_now, max_length=64)
     weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     weights_size: int = Field(ge=0)
 
@@ -79,33 +82,38 @@ def describe(weights: bytes, **fields: object) -> Manifest:
 
 
 def unpack(data: bytes, max_bytes: int | None = None) -> tuple[Manifest, bytes]:
-    """Check a bundle and return its manifest and weights, or raise BundleError saying why."""
-    if max_bytes is not None and len(data) > max_bytes:
-        raise BundleError(f"the bundle is {len(data)} bytes; the limit is {max_bytes}")
+    """Check a bundle and return its manifest and weights, or raise BundleError saying why.
+
+    Nothing is inflated beyond what the archive claims or `max_bytes` allows (agentgym.unzip).
+    """
+    limit = max_bytes if max_bytes is not None else MAX_UNPACKED_BYTES
+    if len(data) > limit:
+        raise BundleError(f"the bundle is {len(data)} bytes; the limit is {limit}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError):
         raise BundleError(f"not a model bundle: expected a ZIP archive ({SUFFIX})") from None
     with archive:
-        names = set(archive.namelist())
-        if names != {MANIFEST, WEIGHTS}:
+        names = archive.namelist()
+        if sorted(names) != [MANIFEST, WEIGHTS]:  # a name twice is refused too
             raise BundleError(
                 f"a bundle holds exactly {MANIFEST} and {WEIGHTS}; this one holds {sorted(names)}"
             )
         declared = sum(info.file_size for info in archive.infolist())
-        if max_bytes is not None and declared > max_bytes:
-            raise BundleError(f"the bundle unpacks to {declared} bytes; the limit is {max_bytes}")
+        if declared > limit:
+            raise BundleError(f"the bundle unpacks to {declared} bytes; the limit is {limit}")
+        manifest_bytes = read_member(
+            archive, archive.getinfo(MANIFEST), MAX_MANIFEST_BYTES, MANIFEST
+        )
         try:
-            manifest = Manifest.model_validate_json(archive.read(MANIFEST))
-            weights = archive.read(WEIGHTS)
+            manifest = Manifest.model_validate_json(manifest_bytes)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}"
                 for e in exc.errors()
             )
             raise BundleError(f"the manifest is not valid: {problems}") from None
-        except (zipfile.BadZipFile, OSError) as exc:  # a corrupt member (CRC mismatch, ...)
-            raise BundleError(f"the bundle is damaged: {exc}") from None
+        weights = read_member(archive, archive.getinfo(WEIGHTS), limit, WEIGHTS)
     if len(weights) != manifest.weights_size:
         raise BundleError(
             f"the weights are {len(weights)} bytes; the manifest says {manifest.weights_size}"

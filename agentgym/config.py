@@ -49,6 +49,20 @@ class CommonSettings(EnvSettings):
     api_keys: str = ""  # comma-separated `tenant:sha256-hex-of-key`
     jwt_secret: str = ""
     jwt_jwks_url: str = ""
+    # Who may drive the services from a browser (agentgym.origins): pages from these origins
+    # (and same-origin pages) may change state or open a WebSocket; others are refused.
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    # With authentication off, the Host names the services answer besides local ones: a
+    # guard against DNS rebinding (a page on evil.example resolving to 127.0.0.1).
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # AGENTGYM_CORS_ORIGINS and AGENTGYM_ALLOWED_HOSTS are comma-separated, not JSON.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @model_validator(mode="after")
     def _local_defaults(self) -> CommonSettings:
@@ -60,19 +74,14 @@ class CommonSettings(EnvSettings):
 
 
 class ApiSettings(CommonSettings):
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     streamer_url: str = "ws://127.0.0.1:8001"  # where the combined app relays /ws/* (local use)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any JSON request
     max_bundle_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # a model import
+    # What one tenant may hold (SECURITY.md, "Limits"): past one, a request is refused.
     max_sessions_per_tenant: int = Field(default=100, ge=1)  # queued or running at once
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        # AGENTGYM_CORS_ORIGINS is a comma-separated list, not JSON.
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
+    max_stored_sessions_per_tenant: int = Field(default=1000, ge=1)  # in any status
+    max_models_per_tenant: int = Field(default=200, ge=1)
+    max_bundle_bytes_per_tenant: int = Field(default=2 * 1024**3, ge=1024)  # 2 GiB of bundles
 
 
 class TrainerSettings(CommonSettings):

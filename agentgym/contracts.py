@@ -42,9 +42,12 @@ def format_elapsed(seconds: float) -> str:
 class Schema(BaseModel):
     """Every data shape here and in records, messages and bundles. Its validators are built
     when it is first used, not at import: a Lambda function then pays for the models its own
-    routes use, not for all of them (~15 ms of a cold start)."""
+    routes use, not for all of them (~15 ms of a cold start).
 
-    model_config = ConfigDict(defer_build=True)
+    No number anywhere is NaN or infinite: JSON has no such numbers (they would be stored as
+    null and break every later read), so an input carrying one is refused, naming the field."""
+
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
 
 class Body(Schema):

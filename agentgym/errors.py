@@ -79,6 +79,17 @@ class KeyExistsError(ConflictError):
         super().__init__(key, None, actual)
 
 
+class CorruptRecordError(StoreError):
+    """A stored value that cannot be read as its record, even with damaged fields reset."""
+
+    def __init__(self, kind: str, problems: str) -> None:
+        self.kind = kind
+        self.problems = problems
+        super().__init__(
+            f"the stored {kind} is damaged ({problems}); delete it and create it again"
+        )
+
+
 class StoreUnavailableError(StoreError):
     """The backend cannot be reached or did not answer; the request may be retried."""
 

@@ -8,18 +8,22 @@ catalog is shared. Every value is the JSON of one of these models.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
 from agentgym.contracts import ModelInfo, Scenario, Schema, Settings, TrainingStatus, utc_now
-from agentgym.errors import ConflictError
+from agentgym.errors import ConflictError, CorruptRecordError
 from agentgym.state import Action
 from agentgym.store import KeyValueStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,34 @@ class Record(Schema):
 
     @classmethod
     def load(cls, raw: bytes) -> Self:
-        return cls.model_validate_json(raw)
+        """The record stored as `raw`, read tolerantly: a field that no longer validates (a
+        value written before a check existed, or a number that was not finite and so was
+        stored as null) takes its default, so the record can always be shown, repaired and
+        deleted through the API. CorruptRecordError when a field at fault has no default."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            return cls._repaired(raw, exc)
+
+    @classmethod
+    def _repaired(cls, raw: bytes, exc: ValidationError) -> Self:
+        kind = cls.__name__.removesuffix("Record").lower()
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or kind}: {e['msg']}" for e in exc.errors()
+        )
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise CorruptRecordError(kind, "not JSON") from None
+        at_fault = {e["loc"][0] if e["loc"] else None for e in exc.errors()}
+        fields = cls.model_fields
+        if not isinstance(data, dict) or not all(
+            isinstance(name, str) and name in fields and not fields[name].is_required()
+            for name in at_fault
+        ):
+            raise CorruptRecordError(kind, problems) from None
+        logger.warning("reading a damaged %s with defaults for %s", kind, problems)
+        return cls.model_validate({k: v for k, v in data.items() if k not in at_fault})
 
 
 class IntRange(Schema):
@@ -132,16 +163,25 @@ class ModelRecord(ModelInfo, Record):
     tenant: str = DEFAULT_TENANT
     bundle: str  # artifact name of the model bundle
     sha256: str
-    learning_rate: float
-    seed: int
+    learning_rate: float = 0.0
+    seed: int = 0
     heldout_accuracy: float = 0.0
+    # Defaults for the seed's numbers too, so a damaged one can be read (Record.load).
+    accuracy: float = 0.0
+    episodes: int = 0
+    size_mb: float = 0.0
 
     def info(self) -> ModelInfo:
         return ModelInfo.model_validate(self.model_dump(include=set(ModelInfo.model_fields)))
 
 
 class SettingsRecord(Settings, Record):
-    """The settings as stored: secrets in full. The API only ever shows them masked."""
+    """The settings as stored: secrets in full. The API only ever shows them masked.
+
+    `version` counts this record's own writes (its ETag): the store's revision may be global
+    to the store, and would tell a tenant how often others write."""
+
+    version: int = Field(default=0, ge=0)
 
 
 R = TypeVar("R", bound=Record)

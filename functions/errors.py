@@ -22,6 +22,7 @@ from agentgym.errors import (
     ArtifactUnavailableError,
     BundleError,
     BusUnavailableError,
+    CorruptRecordError,
     InvalidArtifactNameError,
     InvalidKeyError,
     KeyNotFoundError,
@@ -36,6 +37,7 @@ RETRY_AFTER_S = "1"
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
@@ -61,8 +63,9 @@ DOCUMENTED: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Malformed request (invalid JSON, a bundle that is not one)",
         401: "Missing or invalid credentials",
+        403: "A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed",
         404: "Not found (or another tenant's)",
-        409: "Not allowed in the session's current status",
+        409: "Not allowed in the current status, over a tenant's quota, or a damaged record",
         412: "If-Match names a stale revision",
         413: "Body too large",
         415: "Wrong Content-Type",
@@ -183,6 +186,7 @@ def install(app: FastAPI) -> None:
     for down in (StoreUnavailableError, BusUnavailableError, ArtifactUnavailableError):
         app.add_exception_handler(down, unavailable)
     app.add_exception_handler(IllegalTransitionError, conflict)
+    app.add_exception_handler(CorruptRecordError, conflict)
     app.add_exception_handler(ValueTooLargeError, too_large)
     app.add_exception_handler(BundleError, bad_bundle)
     app.add_exception_handler(Exception, internal)

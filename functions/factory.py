@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentgym import __version__
 from functions import errors
+from functions.guard import BrowserGuard
 from functions.health import router as health_router
 from functions.resources import Resources
 
@@ -64,6 +65,7 @@ def create_app(*routers: APIRouter, resources: Resources | None = None, **fastap
 
     app.add_middleware(errors.BodyLimit, limit_for=body_limit)
     app.add_middleware(LazyCORS, resources=resources)
+    app.add_middleware(BrowserGuard, settings=lambda: resources.settings)  # outermost
     for router in routers:
         app.include_router(router, responses=errors.DOCUMENTED)
     app.include_router(health_router)

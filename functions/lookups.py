@@ -6,10 +6,14 @@ tenant's session or model is simply not found: its existence is never revealed.
 
 from __future__ import annotations
 
-from agentgym.errors import InvalidKeyError, KeyNotFoundError
+import logging
+from typing import TypeVar
+
+from agentgym.errors import CorruptRecordError, InvalidKeyError, KeyNotFoundError
 from agentgym.records import (
     Keys,
     ModelRecord,
+    Record,
     ScenarioRecord,
     SessionRecord,
     SettingsRecord,
@@ -18,16 +22,31 @@ from agentgym.records import (
 from agentgym.store import Entry, KeyValueStore
 from functions.errors import ApiError
 
+logger = logging.getLogger(__name__)
+R = TypeVar("R", bound=Record)
 
-async def _entry(store: KeyValueStore, key: str, missing: str) -> Entry:
+
+async def read_entry(store: KeyValueStore, key: str, missing: str) -> Entry:
     try:
         return await store.get(key)
     except (KeyNotFoundError, InvalidKeyError):  # an id no key can hold names nothing
         raise ApiError(404, missing) from None
 
 
+def readable(kind: type[R], entries: list[Entry]) -> list[R]:
+    """The records among `entries` that can be read: a damaged one is left out of a list
+    (and logged), so one bad value never breaks the listing of all the others."""
+    records = []
+    for entry in entries:
+        try:
+            records.append(kind.load(entry.value))
+        except CorruptRecordError as exc:
+            logger.warning("%s: %s", entry.key, exc)
+    return records
+
+
 async def scenarios(store: KeyValueStore) -> list[ScenarioRecord]:
-    return [ScenarioRecord.load(e.value) for e in await store.list("scenarios/")]
+    return readable(ScenarioRecord, await store.list("scenarios/"))
 
 
 async def scenario(store: KeyValueStore, scenario_id: str) -> ScenarioRecord:
@@ -45,17 +64,21 @@ def session_missing(session_id: str) -> ApiError:
 
 
 async def session(store: KeyValueStore, keys: Keys, session_id: str) -> tuple[SessionRecord, int]:
-    entry = await _entry(store, keys.session(session_id), session_missing(session_id).detail)
-    return SessionRecord.load(entry.value), entry.revision
+    found = await read_entry(store, keys.session(session_id), session_missing(session_id).detail)
+    return SessionRecord.load(found.value), found.revision
 
 
 async def sessions(store: KeyValueStore, keys: Keys) -> list[SessionRecord]:
-    return [SessionRecord.load(e.value) for e in await store.list(keys.sessions)]
+    return readable(SessionRecord, await store.list(keys.sessions))
+
+
+async def models(store: KeyValueStore, keys: Keys) -> list[ModelRecord]:
+    return readable(ModelRecord, await store.list(keys.models))
 
 
 async def model(store: KeyValueStore, keys: Keys, model_id: str) -> tuple[ModelRecord, int]:
-    entry = await _entry(store, keys.model(model_id), f"model {model_id!r} not found")
-    return ModelRecord.load(entry.value), entry.revision
+    found = await read_entry(store, keys.model(model_id), f"model {model_id!r} not found")
+    return ModelRecord.load(found.value), found.revision
 
 
 async def settings(store: KeyValueStore, keys: Keys) -> tuple[SettingsRecord, int]:

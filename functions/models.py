@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 from typing import Annotated
@@ -11,11 +12,12 @@ from fastapi.responses import Response
 from mangum import Mangum
 
 from agentgym import bundle
+from agentgym import weights as learner_weights
 from agentgym.contracts import ModelInfo
-from agentgym.errors import ArtifactNotFoundError
+from agentgym.errors import ArtifactNotFoundError, CorruptRecordError
 from agentgym.messages import EvaluateReply
 from agentgym.records import ModelRecord
-from functions import lookups
+from functions import lookups, quotas
 from functions.errors import ApiError
 from functions.factory import IMPORT_PATH, create_app
 from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
@@ -27,12 +29,12 @@ ACCEPTED_TYPES = ("application/zip", "application/octet-stream", "application/x-
 
 
 def size_mb(size: int) -> float:
-    return round(size / (1024 * 1024), 3)
+    return round(size / quotas.MIB, 3)
 
 
 @router.get("", response_model=list[ModelInfo])
 async def list_models(store: StoreDep, keys: KeysDep) -> list[ModelInfo]:
-    models = [ModelRecord.load(e.value) for e in await store.list(keys.models)]
+    models = await lookups.models(store, keys)
     return [m.info() for m in sorted(models, key=lambda m: (m.created_at, m.id))]
 
 
@@ -47,11 +49,16 @@ async def delete_model(
     model_id: str, store: StoreDep, keys: KeysDep, artifacts: ArtifactsDep
 ) -> dict[str, str]:
     """Delete the model and its bundle. The bundle goes first, so a retry after a failure
-    still finds the record and finishes the job."""
-    model, revision = await lookups.model(store, keys, model_id)
+    still finds the record and finishes the job. A damaged record is deleted too: its bundle
+    is where every bundle of the tenant's is."""
+    entry = await lookups.read_entry(store, keys.model(model_id), f"model {model_id!r} not found")
+    try:
+        bundle_name = ModelRecord.load(entry.value).bundle
+    except CorruptRecordError:
+        bundle_name = keys.bundle(model_id)
     with contextlib.suppress(ArtifactNotFoundError):
-        await artifacts.delete(model.bundle)
-    await store.delete(keys.model(model_id), revision)
+        await artifacts.delete(bundle_name)
+    await store.delete(keys.model(model_id), entry.revision)
     return {"status": "deleted"}
 
 
@@ -106,8 +113,11 @@ async def import_model(
             f"got {content_type or 'none'}",
         )  # fmt: skip
     data = await request.body()
-    manifest, _ = bundle.unpack(data, settings.max_bundle_bytes)
-    await lookups.scenario(store, manifest.scenario_id)
+    # Inflating and checking take CPU time: off the event loop, so other requests go on.
+    manifest, weights = await asyncio.to_thread(bundle.unpack, data, settings.max_bundle_bytes)
+    scenario = await lookups.scenario(store, manifest.scenario_id)
+    await asyncio.to_thread(learner_weights.check, weights, manifest.learner, len(scenario.tools))
+    await quotas.check_models(store, keys, settings, len(data))
     model_id = f"model_{secrets.token_hex(8)}"
     record = ModelRecord(
         id=model_id,
@@ -127,7 +137,13 @@ async def import_model(
         heldout_accuracy=manifest.metrics.heldout_accuracy,
     )
     await artifacts.put(record.bundle, data)
-    await store.create(keys.model(model_id), record.dump())
+    try:
+        await store.create(keys.model(model_id), record.dump())
+    except Exception:
+        # No record, no file: nothing could list or delete the bundle otherwise.
+        with contextlib.suppress(Exception):
+            await artifacts.delete(record.bundle)
+        raise
     return record.info()
 
 

@@ -3,7 +3,8 @@ Lambda: `functions.settings.handler`.
 
 `GET` shows an API key only as `****` and its last four characters. `PUT` changes only the
 fields it is given; sending the masked form back leaves the secret as it is. The `ETag` is the
-settings' revision: `PUT` with `If-Match` answers 412 when someone else wrote in between.
+settings' own version (a count of their writes, `"0"` before the first): `PUT` with
+`If-Match` answers 412 when someone else wrote in between.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def masked(settings: SettingsRecord) -> Settings:
     return shown
 
 
-def etag(revision: int) -> str:
-    return f'"{revision}"'
+def etag(version: int) -> str:
+    return f'"{version}"'
 
 
-def _expected_revision(if_match: str | None) -> int | None:
+def _expected_version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
@@ -53,8 +54,8 @@ def _expected_revision(if_match: str | None) -> int | None:
 
 @router.get("", response_model=Settings)
 async def get_settings(store: StoreDep, keys: KeysDep, response: Response) -> Settings:
-    settings, revision = await lookups.settings(store, keys)
-    response.headers["ETag"] = etag(revision)
+    settings, _ = await lookups.settings(store, keys)
+    response.headers["ETag"] = etag(settings.version)
     return masked(settings)
 
 
@@ -66,29 +67,31 @@ async def update_settings(
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Settings:
-    expected = _expected_revision(if_match)
+    expected = _expected_version(if_match)
     while True:
         current, revision = await lookups.settings(store, keys)
-        if expected is not None and expected != revision:
+        if expected is not None and expected != current.version:
             raise ApiError(
-                412, f"the settings changed since you read them (now {etag(revision)}); "
+                412, f"the settings changed since you read them (now {etag(current.version)}); "
                 "GET them again and reapply your change",
             )  # fmt: skip
         changes = update.model_dump(exclude_unset=True, exclude_none=True)
         for field in SECRETS:
             if changes.get(field) == mask(getattr(current, field)):
                 del changes[field]  # the masked form sent back: keep the secret
-        new = SettingsRecord.model_validate(current.model_dump() | changes)
+        new = SettingsRecord.model_validate(
+            current.model_dump() | changes | {"version": current.version + 1}
+        )
         try:
             if revision == 0:
-                revision = await store.create(keys.settings, new.dump())
+                await store.create(keys.settings, new.dump())
             else:
-                revision = await store.update(keys.settings, new.dump(), revision)
+                await store.update(keys.settings, new.dump(), revision)
         except ConflictError:
             # Someone wrote first. With If-Match the check above now answers 412; without,
             # the change is merged into the newer settings.
             continue
-        response.headers["ETag"] = etag(revision)
+        response.headers["ETag"] = etag(new.version)
         return masked(new)
 
 

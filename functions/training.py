@@ -28,7 +28,7 @@ from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, SettingsRecord, modify
 from agentgym.state import Action, SessionStatus, check_action
 from agentgym.store import KeyValueStore
-from functions import lookups
+from functions import lookups, quotas
 from functions.errors import ApiError
 from functions.factory import create_app
 from functions.resources import BusDep, KeysDep, SettingsDep, StoreDep
@@ -47,25 +47,6 @@ def _session_id(keys: Keys, idempotency_key: str | None) -> str:
         return f"session_{secrets.token_hex(12)}"
     digest = hashlib.sha256(f"{keys.tenant}\n{idempotency_key}".encode()).hexdigest()
     return f"session_{digest[:24]}"
-
-
-ACTIVE = (SessionStatus.QUEUED, SessionStatus.RUNNING)
-RETRY_AFTER_LIMIT_S = "30"
-
-
-async def _check_capacity(store: KeyValueStore, keys: Keys, limit: int) -> None:
-    """A tenant trains at most `limit` sessions at once (queued or running): 429 past it.
-
-    Counted before the new session is written, so two starts at the same moment may both
-    pass: the limit protects the trainers from one tenant's flood, not to the session."""
-    active = sum(1 for s in await lookups.sessions(store, keys) if s.status in ACTIVE)
-    if active >= limit:
-        raise ApiError(
-            429,
-            f"{active} sessions are queued or running; the limit is {limit}. Pause or stop one, "
-            "or wait for one to finish",
-            headers={"Retry-After": RETRY_AFTER_LIMIT_S},
-        )
 
 
 def _new_session(
@@ -136,7 +117,7 @@ async def start_training(
     key = keys.session(session.session_id)
     command = TrainCommand(session_id=session.session_id, action="start", tenant=keys.tenant)
     if idempotency_key is None or not await _exists(store, key):
-        await _check_capacity(store, keys, settings.max_sessions_per_tenant)
+        await quotas.check_new_session(store, keys, settings)
     try:
         revision = await store.create(key, session.dump())
     except KeyExistsError:
@@ -241,9 +222,13 @@ async def pause_training(
 
 @router.post("/{session_id}/resume", response_model=ActionResponse)
 async def resume_training(
-    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
+    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep, settings: SettingsDep
 ) -> ActionResponse:
-    """Resume a paused session: any trainer continues from its checkpoint."""
+    """Resume a paused session: any trainer continues from its checkpoint. It takes a place
+    among the tenant's active sessions again, so the limit applies as at a start."""
+    session, _ = await lookups.session(store, keys, session_id)
+    if session.status is SessionStatus.PAUSED:  # anything else is the 409 below
+        await quotas.check_active(store, keys, settings)
     _, _, revision = await _record_action(store, keys, session_id, Action.RESUME)
     command = TrainCommand(session_id=session_id, action="resume", tenant=keys.tenant)
     try:

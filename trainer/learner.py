@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-FEATURES = 1 << 16
+# The weights' layout is a fact the API checks imports against without numpy: it lives there.
+from agentgym.weights import FEATURES, PARAMS
+
 GAMMA = 0.9
 LOGIT_SCALE = 5
 LAMBDA = 0.5  # GAE's trade between the value's bias and the returns' variance
@@ -41,12 +43,10 @@ ENTROPY = 0.003
 VALUE_WEIGHT = 0.5
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-3
-LEARNER_NAME = "agentgym-linear-actor-critic/1"  # names the weights' layout in a bundle
 
 Array = NDArray[np.float64]
 Indices = NDArray[np.intp]
 _WORD = re.compile(r"[a-z0-9']+")
-PARAMS = ("w_pi", "w_v")
 
 
 def _hash(feature: str) -> int:

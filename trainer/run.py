@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from agentgym import weights as learner_weights
 from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import Framework, utc_now
-from agentgym.errors import BundleError
+from agentgym.weights import LEARNER_NAME
 from trainer.env import ToolUseEnv
-from trainer.learner import LEARNER_NAME, Policy, Step
+from trainer.learner import Policy, Step
 from trainer.scenarios.base import ScenarioSpec, Task
 
 WINDOW = 100  # accuracy, reward and loss are over the last 100 episodes
@@ -229,10 +230,10 @@ class Run:
     def from_bundle(cls, data: bytes) -> tuple[Run, Manifest]:
         """A run holding a bundle's policy, to act with or evaluate (not to train on)."""
         manifest, weights = unpack(data)
-        if manifest.learner != LEARNER_NAME:
-            raise BundleError(f"this trainer cannot load weights of {manifest.learner!r}")
         hp = manifest.hyperparameters
         run = cls(manifest.scenario_id, hp.learning_rate, hp.seed, hp.max_episodes)
+        # Checked before numpy sees them, whatever wrote the bundle (imports are checked too).
+        learner_weights.check(weights, manifest.learner, len(run.spec.tools))
         run.policy.load_weights(weights)
         run.episode = manifest.metrics.episodes
         return run, manifest

@@ -21,7 +21,12 @@ from nats.js import JetStreamContext
 from agentgym import nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.config import TrainerSettings
-from agentgym.errors import ArtifactNotFoundError, BundleError, KeyNotFoundError
+from agentgym.errors import (
+    ArtifactNotFoundError,
+    BundleError,
+    CorruptRecordError,
+    KeyNotFoundError,
+)
 from agentgym.messages import (
     ControlMessage,
     EvaluateReply,
@@ -167,6 +172,8 @@ class Worker:
             session.request(Action(control.action))
 
     async def _on_evaluate(self, msg: Msg) -> None:
+        """Answer an evaluate request, always and at once: with the scores, or with the
+        reason there are none (a caller must never be left to time out)."""
         try:
             request = EvaluateRequest.decode(msg.data)
         except ValueError:
@@ -175,15 +182,26 @@ class Worker:
         try:
             keys = Keys(request.tenant)
             model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
-            run, _ = Run.from_bundle(await self.artifacts.get(model.bundle))
-            result = run.evaluate()
-            reply = EvaluateReply(
-                model_id=request.model_id,
-                heldout_accuracy=result.accuracy,
-                avg_reward=result.avg_reward,
-                tasks=len(run.spec.split()[1]),
-                per_tool={t: ToolScore.model_validate(s) for t, s in result.per_tool.items()},
-            )
-        except (KeyNotFoundError, ArtifactNotFoundError, BundleError) as exc:
+            data = await self.artifacts.get(model.bundle)
+            # Loading and scoring are CPU work: off the loop, so training and acks go on.
+            reply = await asyncio.to_thread(_evaluate, request.model_id, data)
+        except (KeyNotFoundError, ArtifactNotFoundError, BundleError, CorruptRecordError) as exc:
             reply = EvaluateReply(model_id=request.model_id, error=str(exc))
+        except Exception as exc:
+            logger.exception("evaluating %s failed", request.model_id)
+            reply = EvaluateReply(
+                model_id=request.model_id, error=f"the trainer failed to evaluate it: {exc}"
+            )
         await msg.respond(reply.encode())
+
+
+def _evaluate(model_id: str, data: bytes) -> EvaluateReply:
+    run, _ = Run.from_bundle(data)
+    result = run.evaluate()
+    return EvaluateReply(
+        model_id=model_id,
+        heldout_accuracy=result.accuracy,
+        avg_reward=result.avg_reward,
+        tasks=len(run.spec.split()[1]),
+        per_tool={t: ToolScore.model_validate(s) for t, s in result.per_tool.items()},
+    )

@@ -45,7 +45,9 @@ def test_api_keys_are_configured_as_hashes_and_name_their_tenant() -> None:
         auth.authenticate(None)
 
 
-@pytest.mark.parametrize("entries", ["", "acme:notahash", f"bad tenant:{'0' * 64}"])
+@pytest.mark.parametrize(
+    "entries", ["", "acme:notahash", f"bad tenant:{'0' * 64}", f"default:{'0' * 64}"]
+)
 def test_bad_api_key_configuration_fails_at_start(entries: str) -> None:
     with pytest.raises(ConfigError):
         ApiKeyAuth(entries)
@@ -70,8 +72,10 @@ def test_hs256_tokens_carry_the_tenant_claim() -> None:
     assert auth.authenticate(hs256({"tenant": "acme", "exp": time.time() + 60})).tenant == "acme"
     for token, says in (
         (hs256({"tenant": "acme", "exp": time.time() - 10}), "expired"),
-        (hs256({"tenant": "acme"}, "w" * 40), "not valid"),
-        (hs256({"sub": "someone"}), "tenant"),
+        (hs256({"tenant": "acme", "exp": time.time() + 60}, "w" * 40), "not valid"),
+        (hs256({"sub": "someone", "exp": time.time() + 60}), "tenant"),
+        (hs256({"tenant": "acme"}), "'exp'"),  # a token that never expires is refused
+        (hs256({"tenant": "default", "exp": time.time() + 60}), "default"),
         ("not.a.jwt", "not valid"),
     ):
         with pytest.raises(AuthError, match=says):
@@ -101,13 +105,14 @@ def jwks() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
 def test_rs256_tokens_are_checked_against_the_jwks(jwks: tuple[str, rsa.RSAPrivateKey]) -> None:
     url, private = jwks
     auth = JwtAuth(jwks_url=url)
-    token = jwt.encode({"tenant": "acme"}, private, algorithm="RS256", headers={"kid": "k1"})
+    claims = {"tenant": "acme", "exp": time.time() + 60}
+    token = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
     assert auth.authenticate(token).tenant == "acme"
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode({"tenant": "acme"}, other, algorithm="RS256", headers={"kid": "k1"})
+    forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": "k1"})
     with pytest.raises(AuthError):
         auth.authenticate(forged)
-    unknown = jwt.encode({"tenant": "acme"}, private, algorithm="RS256", headers={"kid": "k9"})
+    unknown = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k9"})
     with pytest.raises(AuthError, match="unknown"):
         auth.authenticate(unknown)
 

@@ -22,6 +22,7 @@ from functions.resources import Resources
 from ..servers import serve_asgi
 
 SCENARIO_IDS = ("customer_support", "code_review", "data_analysis")
+TOOLS = ("lookup_order", "issue_refund", "escalate")  # each test scenario's tools
 
 
 def scenario(scenario_id: str) -> ScenarioRecord:
@@ -38,6 +39,7 @@ def scenario(scenario_id: str) -> ScenarioRecord:
         metrics=["Tool Reliability"],
         features=["300 tasks"],
         version="1",
+        tools=list(TOOLS),
         hyperparameters=Hyperparameters.model_validate(
             {
                 "max_episodes": {"min": 1, "max": 100_000, "default": 200},

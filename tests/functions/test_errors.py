@@ -56,7 +56,7 @@ def test_an_oversized_body_without_a_length_is_413(base_url: str) -> None:
     chunk = b"x" * 8192
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
         conn.sendall(
-            b"POST /api/training/start HTTP/1.1\r\nHost: test\r\n"
+            b"POST /api/training/start HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
         try:

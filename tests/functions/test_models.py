@@ -8,6 +8,7 @@ import json
 import zipfile
 
 import httpx
+import numpy as np
 import pytest
 
 from agentgym import bundle
@@ -15,8 +16,13 @@ from agentgym.artifacts import ArtifactStore
 from agentgym.errors import ArtifactNotFoundError
 from agentgym.records import Keys, ModelRecord
 from agentgym.store import KeyValueStore
+from agentgym.weights import LEARNER_NAME
+from trainer.learner import Policy
 
-WEIGHTS = b"\x00\x01weights" * 100
+from .conftest import TOOLS
+
+# Real weights of the learner's layout for the test scenarios' tools (an untrained policy).
+WEIGHTS = Policy(TOOLS, np.random.default_rng(0)).weights()
 
 
 def make_bundle(scenario_id: str = "customer_support", weights: bytes = WEIGHTS) -> bytes:
@@ -24,7 +30,7 @@ def make_bundle(scenario_id: str = "customer_support", weights: bytes = WEIGHTS)
         weights,
         scenario_id=scenario_id,
         scenario_version="1",
-        learner="test/1",
+        learner=LEARNER_NAME,
         framework="AutoGen",
         hyperparameters={"max_episodes": 200, "learning_rate": 0.001, "seed": 7},
         metrics={"accuracy": 91.5, "heldout_accuracy": 90.0, "avg_reward": 4.2, "episodes": 200},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentgym import bundle
-from trainer.learner import LEARNER_NAME
+from agentgym.weights import LEARNER_NAME
 from trainer.run import Run
 
 

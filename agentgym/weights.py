@@ -1,0 +1,97 @@
+"""The learner's weights as a bundle carries them, checked with the standard library alone.
+
+The layout is the learner's (`trainer/learner.py` builds on these names): an `.npz` archive of
+`w_pi.npy`, a (FEATURES, tools + 1) float64 table, and `w_v.npy`, a (FEATURES,) one. The API
+checks an imported bundle's weights against it before storing anything, so a trainer that is
+later asked to load them (to evaluate or act, for any tenant) never meets an object array, a
+shape it does not expect, or an archive that inflates without bound: each member's header is
+parsed without numpy, and its data is inflated in bounded chunks and counted.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import math
+import struct
+import zipfile
+
+from agentgym.errors import BundleError
+from agentgym.unzip import read_member
+
+LEARNER_NAME = "agentgym-linear-actor-critic/1"
+FEATURES = 1 << 16  # rows of the hashed feature table
+DTYPE = "<f8"  # the learner writes float64, little-endian
+PARAMS = ("w_pi", "w_v")
+MAGIC = b"\x93NUMPY"
+MAX_HEADER = 4096  # numpy's own headers are ~128 bytes
+
+
+def layout(n_tools: int) -> dict[str, tuple[int, ...]]:
+    """Each member of a policy's weights over `n_tools` tools, and its shape."""
+    return {"w_pi.npy": (FEATURES, n_tools + 1), "w_v.npy": (FEATURES,)}
+
+
+def expected_size(n_tools: int) -> int:
+    """The weights' unpacked size: the bound on what loading them can take."""
+    return sum(8 * math.prod(shape) for shape in layout(n_tools).values())
+
+
+def check(data: bytes, learner: str, n_tools: int) -> None:
+    """Raise BundleError unless `data` is exactly this learner's weights for `n_tools` tools."""
+    if learner != LEARNER_NAME:
+        raise BundleError(f"weights of learner {learner!r} cannot be loaded; use {LEARNER_NAME}")
+    wanted = layout(n_tools)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))  # shares `data`, no copy
+    except zipfile.BadZipFile:
+        raise BundleError("the weights are not an .npz archive") from None
+    with archive:
+        names = archive.namelist()
+        if sorted(names) != sorted(wanted):
+            raise BundleError(
+                f"the weights hold {sorted(names)}; this learner's hold exactly {sorted(wanted)}"
+            )
+        for info in archive.infolist():
+            shape = wanted[info.filename]
+            header_size = _check_header(archive, info, shape)
+            size = header_size + 8 * math.prod(shape)
+            if info.file_size != size:
+                raise BundleError(
+                    f"weights member {info.filename} claims {info.file_size} bytes; "
+                    f"a {shape} {DTYPE} array takes {size}"
+                )
+            read_member(archive, info, size, f"weights member {info.filename}", keep=False)
+
+
+def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...]) -> int:
+    """Check a member's .npy header (dtype, order, shape); returns the header's length."""
+    where = f"weights member {info.filename}"
+    try:
+        with archive.open(info) as member:
+            head = member.read(10)
+            if len(head) < 10 or head[:6] != MAGIC:
+                raise BundleError(f"{where} is not a .npy array")
+            major = head[6]
+            if major == 1:
+                (length,), start = struct.unpack("<H", head[8:10]), 10
+            elif major in (2, 3):
+                (length,), start = struct.unpack("<I", head[8:10] + member.read(2)), 12
+            else:
+                raise BundleError(f"{where} has .npy format version {major}")
+            if length > MAX_HEADER:
+                raise BundleError(f"{where} has a header of {length} bytes")
+            text = member.read(length).decode("latin-1")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise BundleError(f"{where} is damaged: {exc}") from None
+    try:
+        header = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise BundleError(f"{where} has an unreadable .npy header") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise BundleError(f"{where} has an unreadable .npy header")
+    if header["descr"] != DTYPE:
+        raise BundleError(f"{where} holds {header['descr']!r}; the learner's weights are {DTYPE}")
+    if header["fortran_order"] is not False or header["shape"] != shape:
+        raise BundleError(f"{where} has shape {header['shape']}; this scenario's is {shape}")
+    return int(start + length)
