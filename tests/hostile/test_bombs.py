@@ -1,0 +1,103 @@
+"""Bundle bombs against a real API and trainer: refused at once, in bounded memory, while
+the API keeps answering /healthz."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from agentgym.nats_server import NatsServer
+from agentgym.records import Keys, ModelRecord
+
+from . import bombs
+from .conftest import HEALTHZ_BOUND_S, MEMORY_BOUND_MB, Services, healthz_watched, rss_mb
+
+BUNDLE = {"Content-Type": "application/zip"}
+
+
+def import_under_watch(api_url: str, pid: int, data: bytes) -> httpx.Response:
+    """Import `data`, asserting the API's peak memory and /healthz stay within their bounds."""
+    idle = rss_mb(pid)
+    with healthz_watched(api_url) as latencies:
+        time.sleep(0.1)
+        response = httpx.post(
+            f"{api_url}/api/models/import", content=data, headers=BUNDLE, timeout=60
+        )
+        time.sleep(0.1)
+    grew = rss_mb(pid, "VmHWM") - idle
+    assert grew < MEMORY_BOUND_MB, f"the API's peak memory grew {grew:.0f} MB"
+    assert latencies and max(latencies) < HEALTHZ_BOUND_S, f"/healthz took {max(latencies):.3f} s"
+    return response
+
+
+def test_a_bundle_whose_zip_index_lies_is_refused_without_inflating_it(
+    services: Services, nats: NatsServer
+) -> None:
+    api = services.api(nats.url)
+    bomb = bombs.lying_bundle()  # ~1 MB that claims 0.5 MB and inflates to 1 GiB
+    response = import_under_watch(api.http, api.process.pid, bomb)
+    assert response.status_code == 400, response.text
+    assert "weights.bin" in response.json()["detail"]
+    assert httpx.get(f"{api.http}/api/models").json() == []
+
+
+def test_weights_that_inflate_to_a_gigabyte_are_refused_at_import(
+    services: Services, nats: NatsServer
+) -> None:
+    api = services.api(nats.url)
+    services.trainer(nats.url)  # registers the scenarios the import is checked against
+    wait_catalog(api.http)
+    bomb = bombs.bundle_of(bombs.weights_bomb(n_tools=3))  # well formed, 1 GiB inside
+    response = import_under_watch(api.http, api.process.pid, bomb)
+    assert response.status_code == 400, response.text
+    assert "w_pi.npy" in response.json()["detail"] and "shape" in response.json()["detail"]
+    assert httpx.get(f"{api.http}/api/models").json() == []
+    assert not list((services.tmp_path / "artifacts").rglob("*.agm"))
+
+
+async def test_a_trainer_asked_to_evaluate_a_bomb_answers_at_once_in_bounded_memory(
+    services: Services, nats: NatsServer, tmp_path: Path
+) -> None:
+    """A bomb already in the store (imported before imports were checked) reaches a trainer."""
+    from agentgym.artifacts import open_artifacts
+    from agentgym.store import open_store
+
+    api = services.api(nats.url)
+    trainer = services.trainer(nats.url)
+    wait_catalog(api.http)
+    data = bombs.bundle_of(bombs.weights_bomb(n_tools=3))
+    keys = Keys()
+    record = ModelRecord(
+        id="model_bomb", name="bomb", scenario="customer_support", framework="LangChain",
+        accuracy=0.0, episodes=0, created_at="2026-01-01T00:00:00+00:00", size_mb=1.0,
+        session_id="", bundle=keys.bundle("model_bomb"), sha256="0" * 64, learning_rate=0.001,
+        seed=1,
+    )  # fmt: skip
+    store = await open_store(f"sqlite:///{services.tmp_path / 'agentgym.db'}")
+    artifacts = open_artifacts(f"file://{services.tmp_path / 'artifacts'}")
+    try:
+        await artifacts.put(record.bundle, data)
+        await store.put(keys.model(record.id), record.dump())
+    finally:
+        await store.close()
+        await artifacts.close()
+    idle = rss_mb(trainer.process.pid)
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=api.http, timeout=60) as client:
+        response = await client.post("/api/models/model_bomb/evaluate")
+    took = time.monotonic() - started
+    assert response.status_code == 422, response.text
+    assert "shape" in response.json()["detail"]
+    assert took < 5, f"the evaluate took {took:.1f} s to be answered"
+    grew = rss_mb(trainer.process.pid, "VmHWM") - idle
+    assert grew < MEMORY_BOUND_MB, f"the trainer's peak memory grew {grew:.0f} MB"
+    assert trainer.alive()
+
+
+def wait_catalog(api_url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while len(httpx.get(f"{api_url}/api/scenarios").json()) < 3:
+        assert time.monotonic() < deadline, "the trainer did not register its scenarios"
+        time.sleep(0.1)
