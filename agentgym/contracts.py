@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentgym.state import SessionStatus
 
 
+MAX_EPISODES = 10**9  # a bound for any run, so no number too large to mean anything is stored
+
+
 class Framework(StrEnum):
     LANGCHAIN = "LangChain"
     AUTOGEN = "AutoGen"
@@ -86,7 +89,7 @@ class TrainingStartRequest(Body):
 
     scenario_id: str = Field(min_length=1, max_length=64)
     framework: Framework | None = None
-    max_episodes: int | None = Field(default=None, ge=1)
+    max_episodes: int | None = Field(default=None, ge=1, le=MAX_EPISODES)
     learning_rate: float | None = Field(default=None, gt=0)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
@@ -162,7 +165,7 @@ class SettingsUpdate(Body):
 
     framework: Framework | None = None
     llmProvider: str | None = Field(default=None, min_length=1, max_length=64)
-    maxEpisodes: int | None = Field(default=None, ge=1)
+    maxEpisodes: int | None = Field(default=None, ge=1, le=MAX_EPISODES)
     learningRate: float | None = Field(default=None, gt=0)
     autoSave: bool | None = None
     openaiKey: str | None = Field(default=None, max_length=512)

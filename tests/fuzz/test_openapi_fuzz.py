@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import io
+import json
 import tempfile
 import zipfile
 from collections import Counter
@@ -55,10 +56,11 @@ from agentgym.records import scenario_key
 from agentgym.store import open_store
 from functions.app import build
 from functions.resources import Resources
+from trainer import scenarios
 from trainer.run import Run
 from trainer.worker import Worker
 
-from ..functions.conftest import SCENARIO_IDS, scenario
+from ..functions.conftest import SCENARIO_IDS
 from ..servers import serve_asgi
 from ..trainer.conftest import TRAINER_DEFAULTS
 
@@ -180,10 +182,12 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
 
 
 async def _register_catalog(store_url: str) -> None:
+    """The built-in scenarios, as a trainer registers them: imported bundles are checked
+    against their tools."""
     store = await open_store(store_url)
     try:
-        for scenario_id in SCENARIO_IDS:
-            await store.put(scenario_key(scenario_id), scenario(scenario_id).dump())
+        for spec in scenarios.all_specs():
+            await store.put(scenario_key(spec.id), spec.record().dump())
     finally:
         await store.close()
 
@@ -393,3 +397,87 @@ def test_every_status_the_api_answers_is_documented(
     case, response = _undocumented(status, base_url, http)
     assert response.status_code == status, response.text
     case.validate_response(response, checks=[schemathesis.checks.status_code_conformance])
+
+
+# --- numbers JSON has no way to say, and what they leave behind -------------------------------
+
+# Python's json reads the first three as floats, and the large ones as infinite floats or
+# integers no field can hold.
+HOSTILE_NUMBERS = ("NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" + "0" * 400)
+
+
+def _number_fields(path: str, method: str) -> list[str]:
+    """The body's fields of type number or integer, from the served schema."""
+    body = OPENAPI["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    properties = OPENAPI["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]
+    numeric = {"number", "integer"}
+    return [
+        name
+        for name, spec in properties.items()
+        if spec.get("type") in numeric
+        or any(s.get("type") in numeric for s in spec.get("anyOf", []))
+    ]
+
+
+def _sweep(base_url: str, http: requests.Session) -> list[str]:
+    """Every route with a real id, as a user would go on: what answered a server error."""
+    failures = []
+    ids = {
+        "session_id": KNOWN["session_id"][-1],
+        "model_id": KNOWN["model_id"][0],
+        "scenario_id": SCENARIO_IDS[0],
+    }
+    for path, methods in OPENAPI["paths"].items():
+        for method in methods:
+            if method == "delete" or path == EVALUATE:
+                continue  # deletes would take the known models away; evaluate needs a trainer
+            body = {
+                "/api/settings": {"maxEpisodes": 200},
+                "/api/training/start": {"scenario_id": SCENARIO_IDS[0]},
+            }.get(path)
+            response = http.request(
+                method, base_url + path.format(**ids), json=body, timeout=TIMEOUT_S
+            )
+            if response.status_code >= 500:
+                failures.append(f"{method.upper()} {path}: {response.status_code} {response.text}")
+    return failures
+
+
+@pytest.mark.parametrize("number", HOSTILE_NUMBERS)
+def test_a_non_finite_or_huge_number_anywhere_is_refused_and_breaks_nothing(
+    base_url: str, http: requests.Session, number: str
+) -> None:
+    sent = 0
+    for path, method in (("/api/settings", "put"), ("/api/training/start", "post")):
+        for field in _number_fields(path, method):
+            body = {"scenario_id": SCENARIO_IDS[0]} if path.endswith("start") else {}
+            text = json.dumps(body | {field: 0}).replace(": 0", f": {number}")
+            response = http.request(
+                method, base_url + path, data=text, timeout=TIMEOUT_S,
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            assert response.status_code == 422, f"{path} {field}={number}: {response.text}"
+            assert field in response.json()["detail"], response.text
+            sent += 1
+    manifest_with = _manifest_number(BUNDLE, number)
+    response = http.post(
+        base_url + IMPORT, data=manifest_with, timeout=TIMEOUT_S,
+        headers={"Content-Type": "application/zip"},
+    )  # fmt: skip
+    assert response.status_code == 400 and "metrics.accuracy" in response.json()["detail"]
+    assert sent >= 5  # maxEpisodes, learningRate; max_episodes, learning_rate, seed
+    assert _sweep(base_url, http) == []
+
+
+def _manifest_number(data: bytes, number: str) -> bytes:
+    """The bundle with its manifest's training accuracy set to `number`, as text."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        manifest = json.loads(source.read("manifest.json"))
+        weights = source.read("weights.bin")
+    text = json.dumps(manifest | {"metrics": manifest["metrics"] | {"accuracy": 0.5}})
+    return _zip(
+        {
+            "manifest.json": text.replace('"accuracy": 0.5', f'"accuracy": {number}').encode(),
+            "weights.bin": weights,
+        }
+    )
