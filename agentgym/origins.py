@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# 0.0.0.0 and :: are what a client names when it reaches a server bound to every interface
+# (the API's relay does under `agentgym up --host 0.0.0.0`); no DNS name rebinds to them.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -10,6 +10,11 @@ Compression is off: for small JSON frames it costs more memory and CPU than it s
   updates after SEQ, then the live ones: each once, in `seq` order, as the trainer sent them.
 - `WS /ws/training`: every session's status, then every status change.
 - `GET /healthz`, `GET /metrics` (Prometheus text).
+
+Before anything is looked up, a WebSocket from a page whose origin is not configured
+(`agentgym.origins`) is closed with 4403, and one naming a session id or `since` out of shape
+with 4400. With authentication off, a request whose `Host` is neither local nor configured
+(DNS rebinding) is refused with HTTP 403, /healthz excepted.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from agentgym.auth import (
 )
 from agentgym.config import StreamerSettings
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
+from agentgym.ids import SESSION_ID_RULE, is_session_id
+from agentgym.origins import host_allowed, host_refusal, origin_allowed, refusal
 from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
 from streamer.client import WRITE_HIGH_WATER, WRITE_LOW_WATER, Client, Frame
@@ -48,10 +55,15 @@ from streamer.metrics import Metrics
 logger = logging.getLogger(__name__)
 
 SESSION_PATH = re.compile(r"/ws/training/([^/]+)")
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_UNKNOWN = 4404
+SINCE = re.compile(r"[0-9]{1,19}")  # a seq fits 64 bits; int() of 4,301 digits raises
 CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_UNKNOWN = 4404
 CLOSE_TOO_MANY = 4429
+# A close frame's payload is at most 125 bytes, two of them the code: a longer reason makes
+# the close itself fail (1011, "control frame too long") instead of saying what was wrong.
+MAX_CLOSE_REASON = 123
 MAX_INCOMING = 4096  # browsers send nothing we read: keep what they may send small
 # Fanning out leaves no cyclic garbage (reference counting frees it all), yet with CPython's
 # default threshold of 700 the collector still ran about once a second under 1,000 updates/s,
@@ -115,8 +127,12 @@ class Streamer:
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
-        if path == "/healthz":
+        if path == "/healthz":  # load balancers probe by the task's address; it tells nothing
             return connection.respond(200, "ok\n")
+        host = _header(request, "Host")
+        if self.settings.auth == "off" and not host_allowed(host, self.settings.allowed_hosts):
+            assert host is not None  # no Host at all is allowed
+            return connection.respond(403, host_refusal(host) + "\n")
         if path == "/metrics":
             return connection.respond(200, self.metrics.render())  # text/plain, as Prometheus reads
         if path != "/ws/training" and not SESSION_PATH.fullmatch(path):
@@ -125,22 +141,45 @@ class Streamer:
             )
         return None  # a WebSocket route: go on with the handshake
 
+    def _refused(
+        self, request: Request, session_id: str | None, since: str
+    ) -> tuple[int, str] | None:
+        """(code, reason) to close a handshake with before anything is looked up: a page of
+        another site's (in every auth mode, as the API refuses it), then an id or a `since`
+        no session can have."""
+        origin = _header(request, "Origin")
+        if not origin_allowed(origin, _header(request, "Host"), self.settings.cors_origins):
+            assert origin is not None  # no Origin (not a page) is allowed
+            return CLOSE_FORBIDDEN_ORIGIN, refusal(origin)
+        if session_id is not None and not is_session_id(session_id):
+            return CLOSE_BAD_REQUEST, SESSION_ID_RULE
+        if session_id is not None and not SINCE.fullmatch(since):
+            return CLOSE_BAD_REQUEST, "since must be a whole number (a seq)"
+        return None
+
     async def _handle(self, connection: ServerConnection) -> None:
-        assert connection.request is not None
-        parts = urlsplit(connection.request.path)
+        request = connection.request
+        assert request is not None
+        parts = urlsplit(request.path)
         query = parse_qs(parts.query)
-        headers = connection.request.headers.get_all("Sec-WebSocket-Protocol")
+        found = SESSION_PATH.fullmatch(parts.path)
+        since_text = query.get("since", ["0"])[-1]
+        refused = self._refused(request, found.group(1) if found else None, since_text)
+        if refused:
+            await _close(connection, *refused)
+            return
+        headers = request.headers.get_all("Sec-WebSocket-Protocol")
         offered = [p.strip() for header in headers for p in header.split(",")]
         credential = from_subprotocols(offered) or query.get("token", [None])[-1]
         try:
             keys = Keys((await authenticate(self.auth, credential)).tenant)
         except AuthError as exc:
-            await connection.close(CLOSE_UNAUTHORIZED, str(exc))
+            await _close(connection, CLOSE_UNAUTHORIZED, str(exc))
             return
         if self.per_tenant.get(keys.tenant, 0) >= self.settings.max_connections_per_tenant:
             limit = self.settings.max_connections_per_tenant
-            await connection.close(
-                CLOSE_TOO_MANY, f"too many connections for this tenant (limit {limit})"
+            await _close(
+                connection, CLOSE_TOO_MANY, f"too many connections for this tenant (limit {limit})"
             )
             return
         client = Client(
@@ -150,9 +189,8 @@ class Streamer:
         self.per_tenant[keys.tenant] = self.per_tenant.get(keys.tenant, 0) + 1
         client.start()
         try:
-            found = SESSION_PATH.fullmatch(parts.path)
             if found:
-                await self._session(connection, client, keys, found.group(1), query)
+                await self._session(connection, client, keys, found.group(1), int(since_text))
             else:
                 await self._dashboard(connection, client, keys)
         finally:
@@ -166,23 +204,19 @@ class Streamer:
         client: Client,
         keys: Keys,
         session_id: str,
-        query: dict[str, list[str]],
+        since: int,
     ) -> None:
-        since_text = query.get("since", ["0"])[-1]
-        if not since_text.isdigit():
-            await connection.close(CLOSE_BAD_REQUEST, "since must be a whole number (a seq)")
-            return
         try:
             record = SessionRecord.load((await self.store.get(keys.session(session_id))).value)
         except (KeyNotFoundError, InvalidKeyError):
-            await connection.close(CLOSE_UNKNOWN, f"unknown training session {session_id}")
+            await _close(connection, CLOSE_UNKNOWN, f"unknown training session {session_id}")
             return
         await self.hub.watch(session_id, client)
         try:
             snapshot = {"type": "snapshot", "session_id": session_id, "seq": record.last_seq,
                         "data": record.status_view().model_dump(mode="json")}  # fmt: skip
             client.deliver(Frame(json.dumps(snapshot).encode()))
-            client.last_seq = int(since_text)
+            client.last_seq = since
             for payload in await history.read_updates(
                 self.hub.js, session_id, since=client.last_seq
             ):
@@ -206,6 +240,26 @@ class Streamer:
             await _until_closed(connection)
         finally:
             await self.hub.unwatch_all(client)
+
+
+def _header(request: Request, name: str) -> str | None:
+    """A header's value; several are joined, so that no one of them is judged alone."""
+    values = request.headers.get_all(name)
+    return ", ".join(values) if values else None
+
+
+def close_reason(text: str) -> str:
+    """`text` cut to fit a close frame, on a character boundary, marked as cut."""
+    encoded = text.encode()
+    if len(encoded) <= MAX_CLOSE_REASON:
+        return text
+    ellipsis = "\N{HORIZONTAL ELLIPSIS}"
+    cut = encoded[: MAX_CLOSE_REASON - len(ellipsis.encode())]
+    return cut.decode(errors="ignore") + ellipsis  # drops a character cut in two only
+
+
+async def _close(connection: ServerConnection, code: int, reason: str) -> None:
+    await connection.close(code, close_reason(reason))
 
 
 async def _until_closed(connection: ServerConnection) -> None:
