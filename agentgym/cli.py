@@ -47,7 +47,19 @@ def _stop_on_sigterm() -> Iterator[None]:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("functions.app:app", host=args.host, port=args.port, log_level=args.log_level)
+    from agentgym.config import get_api_settings
+    from agentgym.http_server import LimitedH11Protocol
+    from agentgym.redact import uvicorn_log_config
+
+    uvicorn.run(
+        "functions.app:app",
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=uvicorn_log_config(),  # keys in `?token=` never reach the log
+        http=LimitedH11Protocol,  # header and body timeouts, a head size limit
+        timeout_keep_alive=get_api_settings().http_keep_alive_timeout_s,
+    )
     return 0
 
 

@@ -82,6 +82,11 @@ class ApiSettings(CommonSettings):
     max_stored_sessions_per_tenant: int = Field(default=1000, ge=1)  # in any status
     max_models_per_tenant: int = Field(default=200, ge=1)
     max_bundle_bytes_per_tenant: int = Field(default=2 * 1024**3, ge=1024)  # 2 GiB of bundles
+    # `agentgym api`'s HTTP server (agentgym.http_server); API Gateway enforces its own.
+    http_header_timeout_s: float = Field(default=10.0, gt=0)  # request line and headers
+    http_body_timeout_s: float = Field(default=30.0, gt=0)  # a body that stops arriving
+    http_keep_alive_timeout_s: int = Field(default=5, ge=1)  # uvicorn takes whole seconds
+    http_max_head_bytes: int = Field(default=16 * 1024, ge=1024)
 
 
 class TrainerSettings(CommonSettings):

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentgym.state import SessionStatus
 
-
 MAX_EPISODES = 10**9  # a bound for any run, so no number too large to mean anything is stored
 
 
