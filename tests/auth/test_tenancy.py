@@ -165,3 +165,54 @@ async def test_limits_refuse_with_429_and_4429(system: dict[str, Any]) -> None:
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
     for ws in held:
         await ws.close()
+
+
+# --- tokens that must not pass, over HTTP and WebSocket ------------------------------------------
+
+JWT_SECRET = "s" * 40
+
+
+@pytest.fixture
+async def jwt_system(urls: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """The API and the streamer with JWTs required."""
+    jwt_urls = urls | {"auth": "jwt", "api_keys": "", "jwt_secret": JWT_SECRET}
+    streamer = Streamer(StreamerSettings(**jwt_urls))
+    stop = asyncio.Event()
+    task = asyncio.create_task(streamer.serve("127.0.0.1", 0, stop))
+    while streamer.server is None:
+        await asyncio.sleep(0.01)
+    ws = f"ws://127.0.0.1:{streamer.server.sockets[0].getsockname()[1]}"
+    with serve_asgi(build(Resources(ApiSettings(**jwt_urls)))) as api:
+        yield {"api": api, "ws": ws}
+    stop.set()
+    await task
+
+
+@pytest.mark.parametrize(
+    ("claims", "says"),
+    [
+        ({"tenant": "acme"}, "'exp'"),  # a token that never expires
+        ({"tenant": "default", "exp": 4_102_444_800}, "default"),  # the auth-off tenant
+    ],
+)
+async def test_a_token_without_exp_or_for_the_default_tenant_is_refused(
+    jwt_system: dict[str, Any], claims: dict[str, Any], says: str
+) -> None:
+    import jwt
+
+    token = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+    response = httpx.get(
+        f"{jwt_system['api']}/api/training", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401 and says in response.json()["detail"], response.text
+    async with connect(f"{jwt_system['ws']}/ws/training", subprotocols=["agentgym", token]) as ws:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    good = jwt.encode({"tenant": "acme", "exp": 4_102_444_800}, JWT_SECRET, algorithm="HS256")
+    assert (
+        httpx.get(
+            f"{jwt_system['api']}/api/training", headers={"Authorization": f"Bearer {good}"}
+        ).json()
+        == []
+    )
