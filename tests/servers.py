@@ -10,7 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import uvicorn
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
 
 
 @contextmanager
@@ -67,3 +71,12 @@ def moto_server() -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
+
+
+async def closed_with(url: str, **kwargs: Any) -> Close:
+    """The close frame a WebSocket server sends a client that only listens."""
+    async with connect(url, **kwargs) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None, closed.value
+    return closed.value.rcvd

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Close
 from websockets.typing import Subprotocol
 
 from agentgym import nats_client, subjects
@@ -26,7 +24,7 @@ from functions.app import build
 from functions.resources import Resources
 from streamer.app import Streamer
 
-from ..servers import serve_asgi
+from ..servers import closed_with, serve_asgi
 
 KEY = new_key()
 API_KEYS = f"acme:{hash_key(KEY)}"
@@ -97,18 +95,8 @@ async def register(
         await client.close()
 
 
-async def closed_with(url: str, **kwargs: Any) -> Close:
-    """The close frame the server sends a client that only listens."""
-    async with connect(url, **kwargs) as ws:
-        with pytest.raises(ConnectionClosed) as closed:
-            await ws.recv()
-    assert closed.value.rcvd is not None, closed.value
-    return closed.value.rcvd
-
-
-# Up to ~8,000: a longer request line never reaches the app, as uvicorn's websockets-sansio
-# protocol leaves the 414 that websockets prepares for it unsent (a limit at the HTTP layer,
-# below websockets' 8,192 bytes, answers those).
+# Up to ~8,000: a longer request line never reaches the app; `agentgym api`'s HTTP protocol
+# answers it (test_http_limits), as uvicorn's WebSocket protocol leaves it unanswered.
 @pytest.mark.parametrize("length", [65, 200, 8000])
 async def test_a_session_id_of_more_than_64_characters_is_closed_with_4400_at_once(
     settings: ApiSettings, length: int

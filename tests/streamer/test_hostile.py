@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.frames import Close
+from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
 from agentgym.auth import hash_key, new_key
@@ -18,19 +17,11 @@ from agentgym.records import Keys
 from agentgym.store import KeyValueStore
 from streamer.app import close_reason
 
+from ..servers import closed_with
 from .conftest import StreamerFactory, Trainer
 
 KEY = new_key()
 WITH_KEYS = {"auth": "apikey", "api_keys": f"acme:{hash_key(KEY)}"}
-
-
-async def closed_with(url: str, **kwargs: Any) -> Close:
-    """The close frame the streamer sends a client that only listens."""
-    async with connect(url, **kwargs) as ws:
-        with pytest.raises(ConnectionClosed) as closed:
-            await ws.recv()
-    assert closed.value.rcvd is not None, closed.value
-    return closed.value.rcvd
 
 
 @pytest.mark.parametrize("length", [65, 200, 4000])
