@@ -33,6 +33,10 @@ class Bus(Protocol):
         """Recorded training updates with `seq` > `since`, in order, byte for byte."""
         ...
 
+    async def forget(self, session_id: str) -> None:
+        """Drop a session's recorded updates and status events."""
+        ...
+
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         """Ask any trainer to score a saved model; BusUnavailableError when none answers."""
         ...

@@ -73,6 +73,14 @@ class NatsBus:
         async with reachable():
             return await history.read_updates(self.js, session_id, since, limit)
 
+    async def forget(self, session_id: str) -> None:
+        async with reachable():
+            for subject in (
+                subjects.metrics_subject(session_id),
+                subjects.events_subject(session_id),
+            ):
+                await self.js.purge_stream(subjects.TRAINING_STREAM, subject=subject)
+
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         try:
             reply = await self.client.request(

@@ -14,7 +14,7 @@ one tenant from exhausting what all share, they are not exact to the unit.
 from __future__ import annotations
 
 from agentgym.config import ApiSettings
-from agentgym.records import Keys
+from agentgym.records import Keys, SessionRecord
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore
 from functions import lookups
@@ -27,29 +27,20 @@ QUOTA = "quota_exceeded"
 
 
 async def check_active(store: KeyValueStore, keys: Keys, settings: ApiSettings) -> None:
-    """Room for one more queued or running session (a start or a resume)."""
-    limit = settings.max_sessions_per_tenant
-    active = sum(1 for s in await lookups.sessions(store, keys) if s.status in ACTIVE)
-    if active >= limit:
-        raise ApiError(
-            429, f"{active} sessions are queued or running; the limit is {limit} "
-            "(AGENTGYM_MAX_SESSIONS_PER_TENANT). Pause or stop one, or wait for one to finish",
-            headers={"Retry-After": RETRY_AFTER_S},
-        )  # fmt: skip
+    """Room for one more queued or running session (a resume)."""
+    _check_active(await lookups.sessions(store, keys), settings)
 
 
 async def check_new_session(store: KeyValueStore, keys: Keys, settings: ApiSettings) -> None:
     """Room for a new session: active, stored, and for the model it will save."""
     sessions = await lookups.sessions(store, keys)
-    limit = settings.max_sessions_per_tenant
-    active = sum(1 for s in sessions if s.status in ACTIVE)
-    if active >= limit:
-        await check_active(store, keys, settings)  # raises, with the count as it is now
+    _check_active(sessions, settings)
     if len(sessions) >= settings.max_stored_sessions_per_tenant:
         raise ApiError(
             409, f"{len(sessions)} sessions are stored; the limit is "
             f"{settings.max_stored_sessions_per_tenant} "
-            "(AGENTGYM_MAX_STORED_SESSIONS_PER_TENANT)",
+            "(AGENTGYM_MAX_STORED_SESSIONS_PER_TENANT). Delete one that has ended "
+            "(DELETE /api/training/<id>)",
             code=QUOTA,
         )  # fmt: skip
     await check_models(store, keys, settings, 0)
@@ -73,4 +64,15 @@ async def check_models(
             f"that passes the limit of {settings.max_bundle_bytes_per_tenant} "
             "(AGENTGYM_MAX_BUNDLE_BYTES_PER_TENANT). Delete a model first",
             code=QUOTA,
+        )  # fmt: skip
+
+
+def _check_active(sessions: list[SessionRecord], settings: ApiSettings) -> None:
+    limit = settings.max_sessions_per_tenant
+    active = sum(1 for s in sessions if s.status in ACTIVE)
+    if active >= limit:
+        raise ApiError(
+            429, f"{active} sessions are queued or running; the limit is {limit} "
+            "(AGENTGYM_MAX_SESSIONS_PER_TENANT). Pause or stop one, or wait for one to finish",
+            headers={"Retry-After": RETRY_AFTER_S},
         )  # fmt: skip

@@ -6,6 +6,7 @@ trainers over NATS. Desired state in the store is what counts; NATS only makes i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -23,7 +24,13 @@ from agentgym.contracts import (
     TrainingStatus,
     utc_now,
 )
-from agentgym.errors import BusUnavailableError, InvalidKeyError, KeyExistsError, KeyNotFoundError
+from agentgym.errors import (
+    ArtifactNotFoundError,
+    BusUnavailableError,
+    InvalidKeyError,
+    KeyExistsError,
+    KeyNotFoundError,
+)
 from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, SettingsRecord, modify
 from agentgym.state import Action, SessionStatus, check_action
@@ -31,7 +38,7 @@ from agentgym.store import KeyValueStore
 from functions import lookups, quotas
 from functions.errors import ApiError
 from functions.factory import create_app
-from functions.resources import BusDep, KeysDep, SettingsDep, StoreDep
+from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +270,30 @@ async def stop_training(
         command = TrainCommand(session_id=session_id, action="stop", tenant=keys.tenant)
         await bus.send_command(command, command.msg_id(revision))
     return ActionResponse(status="stopped")
+
+
+@router.delete("/{session_id}")
+async def delete_session(
+    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep, artifacts: ArtifactsDep
+) -> dict[str, str]:
+    """Delete a session that no trainer holds or is about to take (paused or ended): its
+    checkpoint, its recorded updates, then its record, so that a retry after a failure still
+    finds the record and finishes the job. Its model, if it saved one, stays."""
+    found = await lookups.read_entry(
+        store, keys.session(session_id), lookups.session_missing(session_id).detail
+    )
+    session = SessionRecord.load(found.value)
+    if session.status in quotas.ACTIVE or session.desired is not None:
+        pending = f" ({session.desired} requested)" if session.desired else ""
+        raise ApiError(
+            409, f"session {session_id!r} is {session.status}{pending}; pause or stop it, and "
+            "wait until it is paused or stopped, before deleting it",
+        )  # fmt: skip
+    with contextlib.suppress(ArtifactNotFoundError):
+        await artifacts.delete(keys.checkpoint(session_id))
+    await bus.forget(session_id)
+    await store.delete(keys.session(session_id), found.revision)
+    return {"status": "deleted"}
 
 
 app = create_app(router)

@@ -177,6 +177,9 @@ async def test_stored_sessions_are_bounded_per_tenant(
     refused = limited.post("/api/training/start", json=SEED_START)
     assert refused.status_code == 409 and refused.json()["code"] == "quota_exceeded"
     assert "AGENTGYM_MAX_STORED_SESSIONS_PER_TENANT" in refused.json()["detail"]
+    ended = limited.get("/api/training").json()[0]["session_id"]
+    assert limited.delete(f"/api/training/{ended}").status_code == 200
+    start(limited)
 
 
 def test_models_are_bounded_per_tenant_and_a_start_needs_room_for_one(

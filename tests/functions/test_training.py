@@ -5,6 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from agentgym import history, nats_client, subjects
+from agentgym.artifacts import ArtifactStore
+from agentgym.config import ApiSettings
+from agentgym.errors import ArtifactNotFoundError
+from agentgym.messages import TrainingUpdate
 from agentgym.records import Keys, SessionRecord, SettingsRecord, modify
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore
@@ -209,3 +214,37 @@ async def test_metrics_return_the_recorded_updates_after_since(
     assert everything[0]["type"] == "training_update" and everything[0]["session_id"] == session_id
     after = api.get(f"/api/training/{session_id}/metrics", params={"since": 3}).json()
     assert [u["data"]["current_episode"] for u in after] == [4, 5]
+
+
+async def test_an_ended_session_is_deleted_with_its_checkpoint_and_updates(
+    api: httpx.Client, store: KeyValueStore, artifacts: ArtifactStore, settings: ApiSettings
+) -> None:
+    session_id = start(api)
+    await set_status(store, session_id, SessionStatus.STOPPED)
+    await artifacts.put(Keys().checkpoint(session_id), b"checkpoint")
+    client = await nats_client.connect(settings.nats_url, "test-delete")
+    try:
+        js = client.jetstream()
+        record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
+        update = TrainingUpdate(session_id=session_id, seq=1, data=record.status_view())
+        await js.publish(subjects.metrics_subject(session_id), update.encode())
+        assert len(await history.read_updates(js, session_id)) == 1
+        assert api.delete(f"/api/training/{session_id}").json() == {"status": "deleted"}
+        assert await history.read_updates(js, session_id) == []
+    finally:
+        await client.close()
+    assert api.get(f"/api/training/{session_id}").status_code == 404
+    assert api.delete(f"/api/training/{session_id}").status_code == 404
+    with pytest.raises(ArtifactNotFoundError):
+        await artifacts.get(Keys().checkpoint(session_id))
+
+
+@pytest.mark.parametrize("status", [SessionStatus.QUEUED, SessionStatus.RUNNING])
+async def test_a_session_a_trainer_may_hold_cannot_be_deleted(
+    api: httpx.Client, store: KeyValueStore, status: SessionStatus
+) -> None:
+    session_id = start(api)
+    await set_status(store, session_id, status)
+    response = api.delete(f"/api/training/{session_id}")
+    assert response.status_code == 409 and status.value in response.json()["detail"]
+    assert api.get(f"/api/training/{session_id}").status_code == 200

@@ -147,7 +147,12 @@ schemathesis.openapi.media_type(
 
 # Ids the system holds, filled in by the `base_url` fixture before any case runs: generated
 # path parameters are replaced by one of them half of the time.
-KNOWN: dict[str, list[str]] = {"session_id": [], "model_id": [], "deletable_model_id": []}
+KNOWN: dict[str, list[str]] = {
+    "session_id": [],
+    "deletable_session_id": [],
+    "model_id": [],
+    "deletable_model_id": [],
+}
 
 
 @schema.hook
@@ -157,10 +162,10 @@ def flatmap_path_parameters(
     operation = context.operation
     if not isinstance(path_parameters, dict) or operation is None:
         return st.just(path_parameters)
+    delete = operation.method.upper() == "DELETE"  # deletes take sessions and models of their own
     if "session_id" in path_parameters:
-        name, pool = "session_id", KNOWN["session_id"]
+        name, pool = "session_id", KNOWN["deletable_session_id" if delete else "session_id"]
     elif "model_id" in path_parameters and operation.path != EVALUATE:
-        delete = operation.method.upper() == "DELETE"  # deletes take models of their own
         name, pool = "model_id", KNOWN["deletable_model_id" if delete else "model_id"]
     else:
         return st.just(path_parameters)
@@ -225,7 +230,7 @@ def import_bundle(http: requests.Session, url: str, data: bytes, name: str) -> s
 
 def _seed(http: requests.Session, url: str) -> None:
     """Real sessions and models for the generated requests to find."""
-    for n, scenario_id in enumerate(SCENARIO_IDS * 2):
+    for n, scenario_id in enumerate(SCENARIO_IDS * 3):
         response = http.post(
             f"{url}/api/training/start",
             json={"scenario_id": scenario_id, "max_episodes": 1000, "seed": n},
@@ -233,7 +238,12 @@ def _seed(http: requests.Session, url: str) -> None:
             timeout=TIMEOUT_S,
         )
         assert response.status_code == 200, response.text
-        KNOWN["session_id"].append(response.json()["session_id"])
+        session_id = response.json()["session_id"]
+        if n < len(SCENARIO_IDS) * 2:
+            KNOWN["session_id"].append(session_id)
+        else:  # paused, so that a delete can take it
+            http.post(f"{url}/api/training/{session_id}/pause", timeout=TIMEOUT_S)
+            KNOWN["deletable_session_id"].append(session_id)
     for pool in ("model_id", "deletable_model_id"):
         for n, scenario_id in enumerate(SCENARIO_IDS):
             data = _bundle(scenario_id, 10, n)
