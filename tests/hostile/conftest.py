@@ -27,6 +27,12 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise AssertionError(f"no {field} for pid {pid}")
 
 
+def reset_peak(pid: int) -> float:
+    """Start a process's peak (VmHWM) afresh from now (Linux's clear_refs); its memory now."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return rss_mb(pid)
+
+
 @contextmanager
 def healthz_watched(base_url: str) -> Iterator[list[float]]:
     """Ask /healthz every 20 ms while the block runs; yields the latencies, filled as it goes."""
@@ -50,4 +56,11 @@ def healthz_watched(base_url: str) -> Iterator[list[float]]:
         thread.join(15)
 
 
-__all__ = ["HEALTHZ_BOUND_S", "MEMORY_BOUND_MB", "Services", "healthz_watched", "rss_mb"]
+__all__ = [
+    "HEALTHZ_BOUND_S",
+    "MEMORY_BOUND_MB",
+    "Services",
+    "healthz_watched",
+    "reset_peak",
+    "rss_mb",
+]

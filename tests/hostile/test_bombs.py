@@ -12,14 +12,21 @@ from agentgym.nats_server import NatsServer
 from agentgym.records import Keys, ModelRecord
 
 from . import bombs
-from .conftest import HEALTHZ_BOUND_S, MEMORY_BOUND_MB, Services, healthz_watched, rss_mb
+from .conftest import (
+    HEALTHZ_BOUND_S,
+    MEMORY_BOUND_MB,
+    Services,
+    healthz_watched,
+    reset_peak,
+    rss_mb,
+)
 
 BUNDLE = {"Content-Type": "application/zip"}
 
 
 def import_under_watch(api_url: str, pid: int, data: bytes) -> httpx.Response:
     """Import `data`, asserting the API's peak memory and /healthz stay within their bounds."""
-    idle = rss_mb(pid)
+    idle = reset_peak(pid)
     with healthz_watched(api_url) as latencies:
         time.sleep(0.1)
         response = httpx.post(
@@ -83,7 +90,7 @@ async def test_a_trainer_asked_to_evaluate_a_bomb_answers_at_once_in_bounded_mem
     finally:
         await store.close()
         await artifacts.close()
-    idle = rss_mb(trainer.process.pid)
+    idle = reset_peak(trainer.process.pid)
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=api.http, timeout=60) as client:
         response = await client.post("/api/models/model_bomb/evaluate")
