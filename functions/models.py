@@ -103,8 +103,10 @@ async def import_model(
 ) -> ModelInfo:
     """Import a bundle sent as the raw request body (`curl --data-binary @model.agm`).
 
-    It is checked before anything is stored: its format, the weights' checksum, its size
-    (`AGENTGYM_MAX_BUNDLE_BYTES`), and that a trainer knows its scenario.
+    It is checked before anything is stored, off the event loop and without inflating more
+    than it claims: its format, size (`AGENTGYM_MAX_BUNDLE_BYTES`) and checksum, that a
+    trainer knows its scenario, that its weights are the learner's layout for that
+    scenario's tools, and the tenant's model quotas. A failed import stores nothing.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in ACCEPTED_TYPES:
