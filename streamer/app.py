@@ -25,6 +25,7 @@ import gc
 import json
 import logging
 import re
+import time
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,7 +51,7 @@ from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
 from streamer.client import WRITE_HIGH_WATER, WRITE_LOW_WATER, Client, Frame
 from streamer.hub import Hub, parse_update
-from streamer.metrics import Metrics
+from streamer.metrics import CONTENT_TYPE, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,11 @@ class Streamer:
         nats = await nats_client.connect(
             self.settings.nats_url, "agentgym-streamer", on_reconnect=self._reconnected
         )
-        self.store = await open_store(self.settings.store_url)
+        try:
+            self.store = await open_store(self.settings.store_url)
+        except BaseException:
+            await nats_client.close(nats)  # no store, no streamer: leave no connection behind
+            raise
         self.hub = Hub(nats, self.metrics)
         thresholds = gc.get_threshold()
         try:
@@ -120,7 +125,7 @@ class Streamer:
         finally:
             gc.set_threshold(*thresholds)
             await self.store.close()
-            await nats.close()
+            await nats_client.close(nats)  # drains: fan-out callbacks in flight finish
 
     async def _reconnected(self) -> None:
         await self.hub.fill_all_gaps()
@@ -134,7 +139,10 @@ class Streamer:
             assert host is not None  # no Host at all is allowed
             return connection.respond(403, host_refusal(host) + "\n")
         if path == "/metrics":
-            return connection.respond(200, self.metrics.render())  # text/plain, as Prometheus reads
+            response = connection.respond(200, self.metrics.render())
+            del response.headers["Content-Type"]  # respond()'s: plain text of no format
+            response.headers["Content-Type"] = CONTENT_TYPE
+            return response
         if path != "/ws/training" and not SESSION_PATH.fullmatch(path):
             return connection.respond(
                 404, "not found: use /ws/training or /ws/training/<session_id>\n"
@@ -206,6 +214,7 @@ class Streamer:
         session_id: str,
         since: int,
     ) -> None:
+        started = time.perf_counter()
         try:
             record = SessionRecord.load((await self.store.get(keys.session(session_id))).value)
         except (KeyNotFoundError, InvalidKeyError):
@@ -222,12 +231,14 @@ class Streamer:
             ):
                 client.deliver(Frame(payload, parse_update(payload)[0]))
             client.go_live()
+            self.metrics.caught_up("session", started)
             await _until_closed(connection)
         finally:
             await self.hub.unwatch(session_id, client)
 
     async def _dashboard(self, connection: ServerConnection, client: Client, keys: Keys) -> None:
         client.tenant = keys.tenant  # it sees its own tenant's status changes only
+        started = time.perf_counter()
         await self.hub.watch_all(client)
         try:
             sessions = [
@@ -237,6 +248,7 @@ class Streamer:
             snapshot = {"type": "sessions", "data": [s.model_dump(mode="json") for s in sessions]}
             client.deliver(Frame(json.dumps(snapshot).encode()))
             client.go_live()
+            self.metrics.caught_up("dashboard", started)
             await _until_closed(connection)
         finally:
             await self.hub.unwatch_all(client)

@@ -2,7 +2,8 @@
 
 Delivery is faster than `websockets.broadcast()` while a client keeps up: an update's
 WebSocket frame is encoded once, and its bytes written straight into each watcher's socket
-buffer (no task switch); `broadcast()` encodes the frame again for every connection.
+buffer (no task switch, `write_frame`); `broadcast()` encodes the frame again for every
+connection.
 Once its buffer fills, frames wait in a bounded queue that the client's own relay task drains
 at the client's pace. A full queue is conflated: the oldest plain update goes, the newest
 wins, and a status change is never dropped. A client still behind after `slow_timeout_s` is
@@ -30,6 +31,7 @@ WRITE_HIGH_WATER = 64 * 1024  # bytes in the socket buffer before frames queue i
 # for the socket: the browser never waits for the relay (the server's `write_limit`).
 WRITE_LOW_WATER = WRITE_HIGH_WATER // 2
 CLOSE_SLOW = 1013  # "try again later"
+WEBSOCKETS_MAJOR = 17  # the websockets release whose internals `write_frame` relies on
 
 
 @dataclass(slots=True)
@@ -43,6 +45,27 @@ class Frame:
         # A server masks nothing, and ours negotiates no extension (no compression): the
         # frame's bytes are the same on every connection, so they are encoded once.
         self.wire = WireFrame(Opcode.TEXT, self.payload).serialize(mask=False)
+
+
+def write_frame(connection: ServerConnection, wire: bytes) -> bool:
+    """Write a whole encoded frame (a `Frame`'s `wire`) into the connection's socket buffer,
+    past websockets' `send()`; False, and nothing written, once the connection is not open.
+
+    Written against websockets 17's asyncio implementation, which is why pyproject pins
+    `websockets>=17,<18` and tests/streamer/test_wire.py checks the installed one. It relies on:
+    - `connection.transport`, the asyncio transport websockets itself writes to, and
+      `connection.protocol.state`: after a close frame no frame may follow;
+    - websockets writing all its protocol has to send (`send()`'s frames, pings, pongs, a
+      close) to that transport before control returns to the event loop, so that none of its
+      frames is pending, or half written, while this one goes in;
+    - no extension negotiated (`Client` checks) and no fragmented message ever sent on the
+      connection: a server's text frame is then the same bytes on every connection, valid
+      at any moment the connection is open.
+    """
+    if connection.protocol.state is not State.OPEN:
+        return False
+    connection.transport.write(wire)
+    return True
 
 
 @dataclass(eq=False)  # a client is itself, held in sets: compared and hashed by identity
@@ -100,19 +123,11 @@ class Client:
             self._enqueue(frame)
             return
         connection = self.connection
-        if connection.protocol.state is not State.OPEN:
-            return
         if connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
-            self._write(frame)
-        else:
+            if write_frame(connection, frame.wire):  # into the socket's buffer at once
+                self.metrics.messages_out += 1
+        elif connection.protocol.state is State.OPEN:  # a closing one is not slow
             self._enqueue(frame)
-
-    def _write(self, frame: Frame) -> None:
-        """Into the socket's buffer at once. The connection's own writes (pongs, pings, a
-        close) always reach the transport before control returns to the event loop, so the
-        frame is never interleaved with them; `deliver` checked that the connection is open."""
-        self.connection.transport.write(frame.wire)
-        self.metrics.messages_out += 1
 
     def _enqueue(self, frame: Frame) -> None:
         queue = self.queue
@@ -161,7 +176,9 @@ class Client:
                 while self.queue:
                     frame = self.queue.popleft()
                     if self.connection.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
-                        self._write(frame)  # room in the socket: no need for send()'s machinery
+                        # Room in the socket: no need for send()'s machinery.
+                        if write_frame(self.connection, frame.wire):
+                            self.metrics.messages_out += 1
                     else:
                         await self.connection.send(frame.payload, text=True)  # waits for room
                         self.metrics.messages_out += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client as Nats
@@ -83,6 +84,7 @@ class Hub:
             await watched.subscription.unsubscribe()
 
     async def _on_update(self, session_id: str, msg: Msg) -> None:
+        started = time.perf_counter()
         self.metrics.messages_in += 1
         watched = self.sessions.get(session_id)
         if watched is None:
@@ -91,6 +93,7 @@ class Hub:
         if watched.last_seq and seq > watched.last_seq + 1:
             await self.fill_gap(session_id, watched)  # brings last_seq up to date
         self._fan_out(watched, msg.data, seq, status)
+        self.metrics.fan_out_seconds.observe(time.perf_counter() - started)  # once per update
 
     def _fan_out(self, watched: Watched, payload: bytes, seq: int, status: str | None) -> None:
         if seq <= watched.last_seq:
@@ -136,12 +139,14 @@ class Hub:
             await events.unsubscribe()
 
     async def _on_event(self, msg: Msg) -> None:
+        started = time.perf_counter()
         self.metrics.messages_in += 1
         frame = Frame(msg.data, vital=True)
         tenant = json.loads(msg.data).get("tenant", DEFAULT_TENANT)
         for client in self.dashboards:
             if client.tenant == tenant:
                 client.offer(frame)
+        self.metrics.fan_out_seconds.observe(time.perf_counter() - started)
 
 
 def parse_update(payload: bytes) -> tuple[int, str | None]:

@@ -72,6 +72,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
     sys.path.insert(0, str(ROOT))
@@ -338,7 +340,8 @@ class StreamerServer(Server):
         return [c.connection for w in self.streamer.hub.sessions.values() for c in w.clients]
 
     async def counters(self) -> dict[str, int]:
-        """The streamer's /metrics, over HTTP as Prometheus reads them."""
+        """The streamer's /metrics, over HTTP as Prometheus reads them: its counts, and the
+        mean time to fan one update out to every watcher so far, in microseconds."""
         host, port = self.base.removeprefix("ws://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         writer.write(f"GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
@@ -347,10 +350,13 @@ class StreamerServer(Server):
         with contextlib.suppress(Exception):
             await writer.wait_closed()
         values = {}
-        for line in body.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.split()
-                values[name.removeprefix("agentgym_streamer_").removesuffix("_total")] = int(value)
+        for family in text_string_to_metric_families(body):
+            name = family.name.removeprefix("agentgym_streamer_")
+            if family.type in ("counter", "gauge") and not name.endswith("_created"):
+                values[name] = int(family.samples[0].value)
+            elif name == "fan_out_seconds":
+                total = {s.name.removeprefix(family.name): s.value for s in family.samples}
+                values["fan_out_mean_us"] = int(1e6 * total["_sum"] / max(total["_count"], 1))
         return values
 
     async def stop(self) -> None:

@@ -9,7 +9,6 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -198,19 +197,6 @@ async def test_the_dashboard_gets_every_session_then_every_status_change(
         assert trainer.session_id in [s["session_id"] for s in sessions["data"]]
         event = await trainer.event(SessionStatus.COMPLETED)
         assert await ws.recv(decode=False) == event
-
-
-async def test_health_and_prometheus_metrics(streamers: StreamerFactory, trainer: Trainer) -> None:
-    async with streamers() as (url, _):
-        http = url.replace("ws://", "http://")
-        async with connect(f"{url}/ws/training/{trainer.session_id}") as ws:
-            await ws.recv()
-            async with httpx.AsyncClient() as client:
-                assert (await client.get(f"{http}/healthz")).text == "ok\n"
-                metrics = (await client.get(f"{http}/metrics")).text
-                assert (await client.get(f"{http}/nothing")).status_code == 404
-    assert "agentgym_streamer_connections 1" in metrics
-    assert "# TYPE agentgym_streamer_messages_out_total counter" in metrics
 
 
 async def test_the_collector_runs_rarely_while_serving_and_as_before_after(
