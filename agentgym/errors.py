@@ -90,6 +90,20 @@ class CorruptRecordError(StoreError):
         )
 
 
+class TooManyWritersError(StoreError):
+    """A compare-and-set that kept losing: other writers changed the key before each of
+    `attempts` tries over `waited_s` seconds. Nothing was written; the request may be retried."""
+
+    def __init__(self, key: str, attempts: int, waited_s: float) -> None:
+        self.key = key
+        self.attempts = attempts
+        self.waited_s = waited_s
+        super().__init__(
+            f"too many concurrent writers on {key!r}: gave up after {attempts} "
+            f"compare-and-set conflicts in {waited_s:.1f}s, nothing was written"
+        )
+
+
 class StoreUnavailableError(StoreError):
     """The backend cannot be reached or did not answer; the request may be retried."""
 
@@ -112,6 +126,21 @@ class BusUnavailableError(AgentGymError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"message bus unavailable: {reason}")
+
+
+class BusGaveUpError(BusUnavailableError):
+    """NATS did not answer about `subject` for as long as a caller keeps trying (`attempts`
+    tries over `waited_s` seconds); `last` names the last error it gave."""
+
+    def __init__(self, subject: str, attempts: int, waited_s: float, last: str) -> None:
+        self.subject = subject
+        self.attempts = attempts
+        self.waited_s = waited_s
+        self.last = last
+        super().__init__(
+            f"{subject}: no answer from NATS after {attempts} attempts in {waited_s:.1f}s "
+            f"(last: {last}); gave up"
+        )
 
 
 # --- artifact store ---------------------------------------------------------------------------

@@ -40,14 +40,19 @@ class NatsBus:
 
     @classmethod
     async def connect(cls, url: str, name: str, replicas: int = 1) -> NatsBus:
-        """Connect and make sure the streams exist (cheap and idempotent)."""
+        """Connect, and create a stream that does not exist yet, with this version's
+        configuration, so that a command sent before any trainer ever ran waits durably.
+
+        A stream that exists is left exactly as it is: the trainers own the streams' and the
+        consumer's configuration (agentgym.subjects), and an API instance of an older version
+        during a rolling deploy must never rewrite a newer one."""
         async with reachable():
             client = await nats_client.connect(url, name)
             bus = cls(client)
             try:
-                await subjects.ensure_streams(bus.js, replicas)
+                await subjects.create_missing_streams(bus.js, replicas)
             except BaseException:
-                await client.close()
+                await nats_client.close(client)
                 raise
         return bus
 
@@ -101,5 +106,5 @@ class NatsBus:
             await self.client.flush(timeout=2)
 
     async def close(self) -> None:
-        if not self.client.is_closed:
-            await self.client.close()
+        """Drain, then close (nats_client.close): what was published is flushed first."""
+        await nats_client.close(self.client)

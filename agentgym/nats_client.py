@@ -1,15 +1,18 @@
-"""Connecting to NATS the same way in every process: reconnect forever, log state changes."""
+"""Connecting to NATS the same way in every process: reconnect forever, log state changes;
+and leaving it the same way: `close` drains, so callbacks already running finish first."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import SplitResult, urlsplit
 
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from agentgym.errors import InvalidURLError
 
@@ -27,6 +30,9 @@ UNAVAILABLE = (
     OSError,
 )
 RECONNECT_WAIT_S = 1
+# How long `close` lets subscriptions finish the messages they hold (their callbacks) before
+# it closes anyway.
+DRAIN_TIMEOUT_S = 10
 
 
 def server_url(url: str | SplitResult) -> str:
@@ -76,6 +82,7 @@ async def connect(
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
                 error_cb=error,
+                drain_timeout=DRAIN_TIMEOUT_S,
             ),
             wait_s,
         )
@@ -83,3 +90,41 @@ async def connect(
         await client.close()
         raise nats.errors.NoServersError from None
     return client
+
+
+async def close(client: Client, pulls: Iterable[JetStreamContext.PullSubscription] = ()) -> None:
+    """Drain the connection, then close it: every subscription stops taking messages, the ones
+    it already holds are handed to its callback and those callbacks finish (within
+    DRAIN_TIMEOUT_S), what was published is flushed, and the connection closes.
+
+    `pulls` are the client's pull subscriptions, unsubscribed first: they have no callback to
+    wait for, and nats-py's `fetch` takes messages from a subscription's queue without marking
+    them done, so draining one would always wait out DRAIN_TIMEOUT_S. A message one holds
+    unacked is redelivered by JetStream, as it would be after a crash.
+
+    Safe on a closed client, and on one that cannot drain (NATS is away: it reconnects, or the
+    drain's flush goes unanswered): that one is closed without draining, as there is no
+    server to hand messages over or flush to. Never raises for NATS' sake.
+    """
+    if client.is_closed:
+        return
+    for pull in pulls:
+        with contextlib.suppress(nats.errors.Error, OSError):
+            await pull.unsubscribe()
+    if client.is_connected and not client.is_draining:
+        try:
+            await client.drain()
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            logger.warning("NATS connection did not drain (%s); closing it", type(exc).__name__)
+    if client.is_closed:
+        return
+    if not client.is_connected:
+        # Away from NATS, nats-py's close() writes what it buffered meanwhile to the lost
+        # socket and fails half-way (ConnectionResetError, subscriptions left running). There
+        # is no server to send it to: drop it, so the close completes.
+        client._pending = []
+        client._pending_data_size = 0
+    try:
+        await client.close()
+    except (nats.errors.Error, OSError) as exc:
+        logger.warning("NATS connection did not close cleanly (%s)", type(exc).__name__)

@@ -7,6 +7,18 @@
 | `agentgym.metrics.<session_id>` | stream AGENTGYM_TRAINING (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.events.<session_id>` | stream AGENTGYM_TRAINING | trainer, functions -> streamer |
 | `agentgym.eval` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
+
+Who sets the streams up: the trainers own both streams and the consumer. A trainer creates
+them, or updates them to its configuration, at every start (`ensure_streams`,
+`ensure_consumer`): it consumes the work queue, knows the ack wait, and is what gets deployed
+with a new configuration. Every other process only makes sure what it needs exists
+(`create_missing_streams`): the API creates a stream that is missing, with its own
+configuration, because a user may start it before any trainer and `POST /api/training/start`
+must still queue the command durably (the alternative, a 503 until a trainer has run, fails
+the first start of a fresh install for no reason); but it never touches a stream that exists,
+so an older API instance in a rolling deploy cannot rewrite a newer trainer's configuration
+(the next trainer to start brings a stream the API created up to date). The streamer creates
+nothing: it reads what the trainers write.
 """
 
 from __future__ import annotations
@@ -98,14 +110,45 @@ def training_stream(replicas: int = 1) -> StreamConfig:
     )
 
 
+def streams(replicas: int = 1) -> tuple[StreamConfig, StreamConfig]:
+    """Both streams' configurations, as this version has them."""
+    return cmd_stream(replicas), training_stream(replicas)
+
+
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update both streams; safe to call from every process at every start."""
-    for config in (cmd_stream(replicas), training_stream(replicas)):
+    """Create or update both streams to this version's configuration: for the trainers only,
+    the streams' owners (see the module's docstring). Idempotent."""
+    for config in streams(replicas):
         try:
             await js.add_stream(config)
         except nats.js.errors.BadRequestError:  # exists with another configuration
             logger.info("updating stream %s to the current configuration", config.name)
             await js.update_stream(config)
+
+
+async def create_missing_streams(js: JetStreamContext, replicas: int = 1) -> list[str]:
+    """Create the streams that do not exist, with this version's configuration, and leave
+    every stream that exists as it is, whatever its configuration: for processes that need the
+    streams but do not own them (the API). Returns the names of the streams it created."""
+    created = []
+    for config in streams(replicas):
+        assert config.name is not None
+        try:
+            await js.stream_info(config.name)
+            continue  # exists: its owner's configuration stands
+        except nats.js.errors.NotFoundError:
+            pass
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            # Created meanwhile by another process, with another configuration: it stands.
+            logger.info("stream %s was created meanwhile; leaving it as it is", config.name)
+            continue
+        logger.info(
+            "created the missing stream %s (its owners, the trainers, keep it)", config.name
+        )
+        created.append(config.name)
+    return created
 
 
 async def ensure_consumer(js: JetStreamContext, ack_wait_s: float = CMD_ACK_WAIT_S) -> None:

@@ -27,6 +27,7 @@ from agentgym.errors import (
     InvalidKeyError,
     KeyNotFoundError,
     StoreUnavailableError,
+    TooManyWritersError,
     ValueTooLargeError,
 )
 from agentgym.state import IllegalTransitionError
@@ -185,6 +186,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, not_found)
     for down in (StoreUnavailableError, BusUnavailableError, ArtifactUnavailableError):
         app.add_exception_handler(down, unavailable)
+    app.add_exception_handler(TooManyWritersError, unavailable)  # nothing written: retry
     app.add_exception_handler(IllegalTransitionError, conflict)
     app.add_exception_handler(CorruptRecordError, conflict)
     app.add_exception_handler(ValueTooLargeError, too_large)

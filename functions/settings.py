@@ -9,17 +9,15 @@ settings' own version (a count of their writes, `"0"` before the first): `PUT` w
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
-from mangum import Mangum
 
+from agentgym import retries
 from agentgym.contracts import Settings, SettingsUpdate
-from agentgym.errors import ConflictError
 from agentgym.records import SettingsRecord
-from functions import lookups
+from functions import lambda_entry, lookups
 from functions.errors import ApiError
-from functions.factory import create_app
 from functions.resources import KeysDep, StoreDep
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
@@ -68,7 +66,8 @@ async def update_settings(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Settings:
     expected = _expected_version(if_match)
-    while True:
+
+    async def write_once() -> SettingsRecord:
         current, revision = await lookups.settings(store, keys)
         if expected is not None and expected != current.version:
             raise ApiError(
@@ -82,18 +81,20 @@ async def update_settings(
         new = SettingsRecord.model_validate(
             current.model_dump() | changes | {"version": current.version + 1}
         )
-        try:
-            if revision == 0:
-                await store.create(keys.settings, new.dump())
-            else:
-                await store.update(keys.settings, new.dump(), revision)
-        except ConflictError:
-            # Someone wrote first. With If-Match the check above now answers 412; without,
-            # the change is merged into the newer settings.
-            continue
-        response.headers["ETag"] = etag(new.version)
-        return masked(new)
+        if revision == 0:
+            await store.create(keys.settings, new.dump())
+        else:
+            await store.update(keys.settings, new.dump(), revision)
+        return new
+
+    # A ConflictError means someone wrote first: the next try reads again. With If-Match the
+    # check above then answers 412; without, the change is merged into the newer settings.
+    # Past the bound, TooManyWritersError (a 503 with Retry-After).
+    new = await retries.compare_and_set(keys.settings, write_once)
+    response.headers["ETag"] = etag(new.version)
+    return masked(new)
 
 
-app = create_app(router)
-handler = Mangum(app, lifespan="off")
+def __getattr__(name: str) -> Any:
+    """`app` and `handler`, this Lambda entry point's, built on first use (lambda_entry)."""
+    return lambda_entry.attribute(__name__, router, name)

@@ -1,25 +1,24 @@
 """What a trainer puts on NATS: training updates and status events, into the training stream.
 
-A publish that NATS does not confirm (it restarted, or is busy) is retried until it is stored,
-so an outage pauses a session rather than failing it. Each update carries a `Nats-Msg-Id` of
-its session and seq, so a publish that did land before its confirmation was lost is dropped as
-a duplicate when retried: every seq is stored once.
+A publish that NATS does not confirm (it restarted, or is busy) is retried, backing off with
+jitter, for as long as `bound` allows (about a minute by default: a restart pauses a session
+rather than failing it). Past that, BusGaveUpError names the subject and the caller stops
+waiting instead of hanging: a session's training fails, and a command the worker could not
+finish is nakked for redelivery. Each update carries a `Nats-Msg-Id` of its session and seq,
+so a publish that did land before its confirmation was lost is dropped as a duplicate when
+retried: every seq is stored once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 
-from agentgym import subjects
+from agentgym import retries, subjects
 from agentgym.messages import StatusEvent, TrainingUpdate
-
-logger = logging.getLogger(__name__)
 
 TRANSIENT = (
     nats.errors.TimeoutError,
@@ -28,12 +27,13 @@ TRANSIENT = (
     nats.errors.ConnectionReconnectingError,
     nats.js.errors.ServiceUnavailableError,
 )
-MAX_BACKOFF_S = 2.0
 
 
 class Publisher:
-    def __init__(self, js: JetStreamContext) -> None:
+    def __init__(self, js: JetStreamContext, bound: retries.Bound | None = None) -> None:
+        """`bound`: how long a publish or a read keeps trying (None: retries.NATS_OUTAGE)."""
         self.js = js
+        self.bound = bound
 
     async def update(self, update: TrainingUpdate) -> None:
         """Store the update in the stream: it is history as well as news."""
@@ -49,31 +49,21 @@ class Publisher:
     async def _until_stored(
         self, subject: str, payload: bytes, headers: dict[str, str] | None
     ) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self.js.publish(subject, payload, headers=headers)
-                return
-            except TRANSIENT as exc:
-                logger.warning("%s: not confirmed (%s); retrying", subject, type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF_S)
+        async def publish() -> None:
+            await self.js.publish(subject, payload, headers=headers)
+
+        await retries.until_answered(subject, publish, TRANSIENT, self.bound)
 
     async def last_seq(self, session_id: str, recorded: int) -> int:
         """The seq of the session's last published update: the stream's word, since a worker
         that died published past what it last wrote to the store."""
-        delay = 0.1
-        while True:
+        subject = subjects.metrics_subject(session_id)
+
+        async def read() -> int:
             try:
-                last = await self.js.get_last_msg(
-                    subjects.TRAINING_STREAM, subjects.metrics_subject(session_id)
-                )
-                return max(recorded, int(json.loads(last.data or b"{}").get("seq", 0)))
+                last = await self.js.get_last_msg(subjects.TRAINING_STREAM, subject)
             except nats.js.errors.NotFoundError:
                 return recorded
-            except TRANSIENT as exc:
-                logger.warning(
-                    "%s: last update not readable (%s); retrying", session_id, type(exc).__name__
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF_S)
+            return max(recorded, int(json.loads(last.data or b"{}").get("seq", 0)))
+
+        return await retries.until_answered(subject, read, TRANSIENT, self.bound)

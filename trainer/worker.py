@@ -10,6 +10,7 @@ registers the scenarios it can run in the store, where the API lists them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -58,14 +59,24 @@ class Worker:
         self.js: JetStreamContext
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set, then hand running sessions back (checkpointed) and return."""
+        """Work until `stop` is set, then hand running sessions back (checkpointed) and return.
+
+        Whatever fails to open, what opened before it is closed. The stores open before NATS
+        and close after it, so NATS' callbacks (control, evaluation) in flight at shutdown
+        finish with the stores they use while the connection drains."""
         settings = self.settings
-        client = await nats_client.connect(settings.nats_url, f"agentgym-trainer-{self.worker_id}")
-        self.store = await open_store(settings.store_url)
-        self.artifacts = open_artifacts(settings.artifacts_url)
-        try:
+        async with contextlib.AsyncExitStack() as opened:
+            self.store = await open_store(settings.store_url)
+            opened.push_async_callback(self.store.close)
+            self.artifacts = open_artifacts(settings.artifacts_url)
+            opened.push_async_callback(self.artifacts.close)
+            client = await nats_client.connect(
+                settings.nats_url, f"agentgym-trainer-{self.worker_id}"
+            )
+            pulls: list[JetStreamContext.PullSubscription] = []
+            opened.push_async_callback(nats_client.close, client, pulls)
             self.js = client.jetstream()
-            await subjects.ensure_streams(self.js, settings.nats_replicas)
+            await subjects.ensure_streams(self.js, settings.nats_replicas)  # the owner
             await subjects.ensure_consumer(self.js, settings.ack_wait_s)
             for spec in scenarios.all_specs():
                 await self.store.put(scenario_key(spec.id), spec.record().dump())
@@ -76,13 +87,10 @@ class Worker:
             commands = await self.js.pull_subscribe_bind(
                 subjects.CMD_CONSUMER, stream=subjects.CMD_STREAM
             )
+            pulls.append(commands)
             logger.info("trainer %s ready: %d slots", self.worker_id, settings.concurrency)
             self.ready.set()
             await self._work(commands, stop)
-        finally:
-            await self.store.close()
-            await self.artifacts.close()
-            await client.close()
 
     async def _work(self, commands: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
         slots = asyncio.Semaphore(self.settings.concurrency)

@@ -26,7 +26,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.client import KV_PRE_TEMPLATE, KV_STREAM_TEMPLATE
 from nats.js.kv import KeyValue
 
-from agentgym import nats_client
+from agentgym import nats_client, retries
 from agentgym.errors import (
     ConflictError,
     InvalidURLError,
@@ -52,6 +52,10 @@ def _lost_race(exc: nats.js.errors.APIError) -> bool:
     return isinstance(exc, nats.js.errors.KeyWrongLastSequenceError) or (
         exc.err_code in _WRONG_LAST_SEQUENCE
     )
+
+
+class _RacedWrite(ConflictError):
+    """An unconditional delete lost to a write: it is tried again on the newer value."""
 
 
 def _subject_key(key: str) -> str:
@@ -95,7 +99,7 @@ class NatsKVStore:
             kv, direct = await cls._open_bucket(client, bucket, replicas)
             return cls(client, bucket, kv, direct=direct)
         except BaseException:
-            await client.close()
+            await nats_client.close(client)
             raise
 
     @staticmethod
@@ -183,23 +187,27 @@ class NatsKVStore:
 
     async def delete(self, key: str, revision: int | None = None) -> None:
         check_key(key)
+
+        async def once() -> None:
+            expected = revision if revision is not None else await self._revision(key)
+            if expected is None:
+                raise KeyNotFoundError(key)
+            try:
+                await self._kv.delete(_subject_key(key), last=expected)
+            except nats.js.errors.APIError as exc:
+                if not _lost_race(exc):
+                    raise
+                current = await self._revision(key)
+                if current is None:
+                    raise KeyNotFoundError(key) from None
+                if revision is not None:
+                    raise ConflictError(key, revision, current) from None
+                # An unconditional delete raced a write: delete the newer value (again, up
+                # to retries.CAS; then TooManyWritersError).
+                raise _RacedWrite(key, expected, current) from None
+
         async with _reachable():
-            while True:
-                expected = revision if revision is not None else await self._revision(key)
-                if expected is None:
-                    raise KeyNotFoundError(key)
-                try:
-                    await self._kv.delete(_subject_key(key), last=expected)
-                    return
-                except nats.js.errors.APIError as exc:
-                    if not _lost_race(exc):
-                        raise
-                    current = await self._revision(key)
-                    if current is None:
-                        raise KeyNotFoundError(key) from None
-                    if revision is not None:
-                        raise ConflictError(key, revision, current) from None
-                    # An unconditional delete raced a write: delete the newer value.
+            await retries.compare_and_set(key, once, on=_RacedWrite)
 
     async def list(self, prefix: str = "") -> list[Entry]:
         check_prefix(prefix)
@@ -227,5 +235,4 @@ class NatsKVStore:
             yield found
 
     async def close(self) -> None:
-        if not self._client.is_closed:
-            await self._client.close()
+        await nats_client.close(self._client)
