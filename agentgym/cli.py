@@ -102,16 +102,20 @@ def _streamer(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from trainer.offline import train
+    from trainer.offline import ArgumentError, train
 
-    return train(
-        args.scenario,
-        episodes=args.episodes,
-        seed=args.seed,
-        learning_rate=args.learning_rate,
-        as_json=args.json,
-        save=args.save,
-    )
+    parser: argparse.ArgumentParser = args.parser
+    try:
+        return train(
+            args.scenario,
+            episodes=args.episodes,
+            seed=args.seed,
+            learning_rate=args.learning_rate,
+            as_json=args.json,
+            save=args.save,
+        )
+    except ArgumentError as exc:  # raised before training starts: usage and exit status 2
+        parser.error(f"argument {exc.flag}: {exc}")
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -216,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=None)
     train.add_argument("--json", action="store_true", help="print one JSON object at the end")
     train.add_argument("--save", type=Path, default=None, help="write the model bundle here")
-    train.set_defaults(run=_train)
+    train.set_defaults(run=_train, parser=train)
     return parser
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from trainer import scenarios
+from trainer.scenarios import customer_support
 from trainer.scenarios.base import ScenarioSpec, Task
 
 # Rewards: a solved task is worth 1 and each step of progress half that; a failed call or a
@@ -34,11 +35,18 @@ REWARD_FAILED_CALL = -0.02
 REWARD_MISTAKE = -0.05
 REWARD_UNFINISHED = -1.0
 
-GYM_IDS = {
-    "customer_support": "agentgym/CustomerSupport-v0",
-    "code_review": "agentgym/CodeReview-v0",
-    "data_analysis": "agentgym/DataAnalysis-v0",
-}
+# The version of these rules in every Gymnasium id: a change to the rewards, the observation
+# or the dynamics is a new version (a scenario's tasks are versioned by the scenario).
+ENV_VERSION = 0
+
+
+def gym_id(scenario_id: str) -> str:
+    """A scenario's Gymnasium id: "customer_support" is "agentgym/CustomerSupport-v0"."""
+    name = "".join(word.capitalize() for word in scenario_id.split("_"))
+    return f"agentgym/{name}-v{ENV_VERSION}"
+
+
+GYM_IDS = {scenario_id: gym_id(scenario_id) for scenario_id in scenarios.SCENARIOS}
 
 
 @dataclass
@@ -60,7 +68,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
 
     def __init__(
         self,
-        scenario_id: str = "customer_support",
+        scenario_id: str = customer_support.ID,
         split: str = "train",
         tasks: Sequence[Task] | None = None,
         render_mode: str | None = None,
@@ -195,4 +203,4 @@ def register() -> None:
 
 register()
 
-__all__ = ["GYM_IDS", "Episode", "ScenarioSpec", "ToolUseEnv", "register"]
+__all__ = ["GYM_IDS", "Episode", "ScenarioSpec", "ToolUseEnv", "gym_id", "register"]

@@ -103,13 +103,7 @@ class Policy:
 
     def forward(self, features: Indices) -> tuple[Array, float]:
         """(action probabilities, value)."""
-        logits = LOGIT_SCALE * self.params["w_pi"][features].sum(axis=0)
-        logits -= logits.max()
-        exp = np.exp(logits)
-        # The value is the mean of its features' weights, not their sum: each Adam step moves
-        # every active weight by about the learning rate, and a sum over dozens of features
-        # would make the baseline overshoot.
-        return exp / exp.sum(), float(self.params["w_v"][features].mean())
+        return forward(self.params, features)
 
     def update(self, steps: list[Step], learning_rate: float) -> float:
         """Learn from a finished episode; returns its loss (per step, first epoch).
@@ -117,46 +111,14 @@ class Policy:
         PPO-style: EPOCHS Adam steps on the episode, each on the clipped probability ratio
         to the policy that acted, so the reuse stays on-policy in effect.
         """
-        # Generalized advantage estimation: mostly the step's own reward and the value of
-        # where it led, so a right call is credited at once rather than through the noise
-        # of everything that followed it.
-        values = np.array([step.value for step in steps] + [0.0])
-        advantages = np.zeros(len(steps))
-        running = 0.0
-        for i in range(len(steps) - 1, -1, -1):
-            delta = steps[i].reward + GAMMA * values[i + 1] - values[i]
-            running = delta + GAMMA * LAMBDA * running
-            advantages[i] = running
-        returns = advantages + values[:-1]
-        rows = np.unique(np.concatenate([step.features for step in steps]))
-        positions = [np.searchsorted(rows, step.features) for step in steps]
+        returns, advantages = returns_and_advantages(steps)
+        rows = rows_of(steps)
         first_loss = 0.0
         for epoch in range(EPOCHS):
-            grad_pi = np.zeros((len(rows), self.n_actions))
-            grad_v = np.zeros(len(rows))
-            loss = 0.0
-            for step, target, advantage, at in zip(
-                steps, returns, advantages, positions, strict=True
-            ):
-                probs, value = self.forward(step.features)
-                ratio = probs[step.action] / step.probs[step.action]
-                log_probs = np.log(probs + 1e-12)
-                entropy = -float(probs @ log_probs)
-                loss += (
-                    -ratio * advantage - ENTROPY * entropy + VALUE_WEIGHT * (target - value) ** 2
-                )
-                # The clipped objective has no gradient once the ratio left the trust region
-                # in the direction the advantage pushes it.
-                clipped = ratio > 1 + CLIP if advantage > 0 else ratio < 1 - CLIP
-                d_logits = ENTROPY * probs * (log_probs + entropy)
-                if not clipped:
-                    d_logits += ratio * advantage * probs
-                    d_logits[step.action] -= ratio * advantage
-                np.add.at(grad_pi, at, LOGIT_SCALE * d_logits)  # a feature may occur twice
-                np.add.at(grad_v, at, VALUE_WEIGHT * 2.0 * (value - target) / len(at))
+            loss, grad_pi, grad_v = gradients(self.params, steps, returns, advantages, rows)
             if epoch == 0:
-                first_loss = loss / len(steps)
-            self._adam_step(rows, grad_pi / len(steps), grad_v / len(steps), learning_rate)
+                first_loss = loss
+            self._adam_step(rows, grad_pi, grad_v, learning_rate)
         return first_loss
 
     def _adam_step(
@@ -213,6 +175,72 @@ class Policy:
                 table[name] = np.zeros_like(self.params[name])
                 table[name][rows] = arrays[f"{prefix}_{name}"]
         self.t = int(arrays["adam_t"][0])
+
+
+def forward(params: dict[str, Array], features: Indices) -> tuple[Array, float]:
+    """(action probabilities, value) of the policy with these parameters."""
+    logits = LOGIT_SCALE * params["w_pi"][features].sum(axis=0)
+    logits -= logits.max()
+    exp = np.exp(logits)
+    # The value is the mean of its features' weights, not their sum: each Adam step moves
+    # every active weight by about the learning rate, and a sum over dozens of features
+    # would make the baseline overshoot.
+    return exp / exp.sum(), float(params["w_v"][features].mean())
+
+
+def returns_and_advantages(steps: list[Step]) -> tuple[Array, Array]:
+    """Each step's value target and advantage, by generalized advantage estimation: mostly the
+    step's own reward and the value of where it led, so a right call is credited at once
+    rather than through the noise of everything that followed it."""
+    values = np.array([step.value for step in steps] + [0.0])
+    advantages = np.zeros(len(steps))
+    running = 0.0
+    for i in range(len(steps) - 1, -1, -1):
+        delta = steps[i].reward + GAMMA * values[i + 1] - values[i]
+        running = delta + GAMMA * LAMBDA * running
+        advantages[i] = running
+    returns = advantages + values[:-1]
+    return returns, advantages
+
+
+def rows_of(steps: list[Step]) -> Indices:
+    """The feature rows an episode used, sorted: the only rows its update changes."""
+    return np.unique(np.concatenate([step.features for step in steps]))
+
+
+def gradients(
+    params: dict[str, Array],
+    steps: list[Step],
+    returns: Array,
+    advantages: Array,
+    rows: Indices,
+) -> tuple[float, Array, Array]:
+    """(loss, gradient of w_pi's `rows`, gradient of w_v's `rows`), all per step, of the
+    episode's loss under `params`; pure. Per step: PPO's clipped surrogate of the probability
+    ratio to the policy that acted (`step.probs`) times the advantage, minus ENTROPY times the
+    entropy, plus VALUE_WEIGHT times the value's squared error to the return. The loss reported
+    is the unclipped surrogate's; the gradient is the clipped one's.
+    """
+    grad_pi = np.zeros((len(rows), params["w_pi"].shape[1]))
+    grad_v = np.zeros(len(rows))
+    loss = 0.0
+    for step, target, advantage in zip(steps, returns, advantages, strict=True):
+        at = np.searchsorted(rows, step.features)
+        probs, value = forward(params, step.features)
+        ratio = probs[step.action] / step.probs[step.action]
+        log_probs = np.log(probs + 1e-12)
+        entropy = -float(probs @ log_probs)
+        loss += -ratio * advantage - ENTROPY * entropy + VALUE_WEIGHT * (target - value) ** 2
+        # The clipped objective has no gradient once the ratio left the trust region in the
+        # direction the advantage pushes it.
+        clipped = ratio > 1 + CLIP if advantage > 0 else ratio < 1 - CLIP
+        d_logits = ENTROPY * probs * (log_probs + entropy)
+        if not clipped:
+            d_logits += ratio * advantage * probs
+            d_logits[step.action] -= ratio * advantage
+        np.add.at(grad_pi, at, LOGIT_SCALE * d_logits)  # a feature may occur twice
+        np.add.at(grad_v, at, VALUE_WEIGHT * 2.0 * (value - target) / len(at))
+    return loss / len(steps), grad_pi / len(steps), grad_v / len(steps)
 
 
 def _adam_direction(m: Array, v: Array, grad: Array) -> Array:

@@ -7,9 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from agentgym.contracts import Framework
+from pydantic import ValidationError
+
+from agentgym.contracts import Framework, TrainingStartRequest
+from agentgym.records import FloatRange, IntRange
 from trainer import scenarios
 from trainer.run import Run
+from trainer.scenarios.base import ScenarioSpec
 
 BAR_WIDTH = 30
 EVAL_EVERY = 100
@@ -27,6 +31,48 @@ def _bar(run: Run, started: float) -> str:
     )
 
 
+class ArgumentError(ValueError):
+    """An argument a run cannot take: `flag` names it, the message says what is allowed."""
+
+    def __init__(self, flag: str, message: str) -> None:
+        super().__init__(message)
+        self.flag = flag
+
+
+def _check_range(
+    flag: str, value: float, allowed: IntRange | FloatRange, spec: ScenarioSpec
+) -> None:
+    if not allowed.min <= value <= allowed.max:  # NaN is in no range
+        raise ArgumentError(
+            flag, f"must be between {allowed.min} and {allowed.max} for {spec.id}; got {value}"
+        )
+
+
+def arguments(
+    scenario_id: str, episodes: int | None, learning_rate: float | None, seed: int
+) -> tuple[ScenarioSpec, int, float]:
+    """The scenario, episodes and learning rate of a run, checked as the API checks a start
+    request: against the ranges the scenario publishes in its catalog entry
+    (`ScenarioRecord.hyperparameters`), with its defaults for what is not given, and the seed
+    against the request's own bounds. ArgumentError naming the flag otherwise."""
+    try:
+        spec = scenarios.get(scenario_id)
+    except KeyError as exc:
+        raise ArgumentError("--scenario", exc.args[0]) from None
+    try:
+        TrainingStartRequest(scenario_id=spec.id, seed=seed)
+    except ValidationError as exc:
+        raise ArgumentError("--seed", f"{exc.errors()[0]['msg']}; got {seed}") from None
+    ranges = spec.record().hyperparameters
+    if episodes is None:
+        episodes = ranges.max_episodes.default
+    if learning_rate is None:
+        learning_rate = ranges.learning_rate.default
+    _check_range("--episodes", episodes, ranges.max_episodes, spec)
+    _check_range("--learning-rate", learning_rate, ranges.learning_rate, spec)
+    return spec, episodes, learning_rate
+
+
 def train(
     scenario_id: str,
     *,
@@ -36,18 +82,10 @@ def train(
     as_json: bool = False,
     save: Path | None = None,
 ) -> int:
-    try:
-        spec = scenarios.get(scenario_id)
-    except KeyError as exc:
-        print(f"agentgym train: {exc.args[0]}", file=sys.stderr)
-        return 2
-    ranges = spec.hyperparameters
-    run = Run(
-        spec.id,
-        learning_rate if learning_rate is not None else ranges.learning_rate.default,
-        seed,
-        episodes if episodes is not None else ranges.max_episodes.default,
-    )
+    """Train a run to its end and report it; ArgumentError, before anything runs, for an
+    argument the scenario does not accept (see `arguments`)."""
+    spec, episodes, learning_rate = arguments(scenario_id, episodes, learning_rate, seed)
+    run = Run(spec.id, learning_rate, seed, episodes)
     started = time.perf_counter()
     shown = -1
     while not run.finished:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agentgym.contracts import Difficulty
+from agentgym.contracts import Difficulty, Framework
 from agentgym.records import FloatRange, Hyperparameters, IntRange, ScenarioRecord
 
 HELDOUT_EVERY = 5  # every fifth task of each intent is held out: 20%
@@ -25,6 +25,10 @@ DEFAULT_HYPERPARAMETERS = Hyperparameters(
     learning_rate=FloatRange(min=1e-5, max=1.0, default=0.001),
 )
 PER_INTENT = 30  # a multiple of HELDOUT_EVERY, so exactly a fifth of each intent is held out
+# What every scenario's catalog entry lists after its counts of tasks, tools and intents.
+COMMON_FEATURES = ("Transient tool failures", "Held-out evaluation")
+
+Intent = tuple[str, tuple[str, ...], str]  # (intent, solution, templates: one a line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class ScenarioSpec:
     hyperparameters: Hyperparameters = field(default_factory=lambda: DEFAULT_HYPERPARAMETERS)
     failure_rates: dict[str, float] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
-    frameworks: tuple[str, ...] = ("LangChain", "AutoGen", "CrewAI")
+    frameworks: tuple[str, ...] = tuple(framework.value for framework in Framework)
 
     def split(self) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
         """(training tasks, held-out tasks)."""
@@ -85,9 +89,56 @@ class ScenarioSpec:
         )
 
 
+def build_spec(
+    scenario_id: str,
+    *,
+    version: str,
+    prefix: str,
+    seed: int,
+    tools: tuple[str, ...],
+    intents: Sequence[Intent],
+    slots: Mapping[str, str],
+    counted: tuple[str, str, str],
+    name: str,
+    description: str,
+    difficulty: str,
+    duration: str,
+    rating: float,
+    metrics: tuple[str, ...],
+    failure_rates: dict[str, float],
+    fallbacks: dict[str, str],
+) -> ScenarioSpec:
+    """A scenario from its module's data: its tasks generated from `intents` and `slots` with
+    `prefix` and `seed` (see `generate_tasks`), and its catalog features counting the tasks,
+    the tools and the intents, which `counted` names (e.g. "support tickets", "support
+    tools", "request types"), then COMMON_FEATURES."""
+    tasks = generate_tasks(prefix, intents, slots, seed=seed)
+    tasks_are, tools_are, intents_are = counted
+    return ScenarioSpec(
+        id=scenario_id,
+        version=version,
+        tools=tools,
+        tasks=tasks,
+        name=name,
+        description=description,
+        difficulty=difficulty,
+        duration=duration,
+        rating=rating,
+        metrics=metrics,
+        features=(
+            f"{len(tasks)} {tasks_are}",
+            f"{len(tools)} {tools_are}",
+            f"{len(intents)} {intents_are}",
+            *COMMON_FEATURES,
+        ),
+        failure_rates=failure_rates,
+        fallbacks=fallbacks,
+    )
+
+
 def generate_tasks(
     prefix: str,
-    intents: Sequence[tuple[str, tuple[str, ...], str]],
+    intents: Sequence[Intent],
     slots: Mapping[str, str],
     seed: int,
     per_intent: int = PER_INTENT,

@@ -10,7 +10,7 @@ build yields the same tasks with the same ids.
 
 from __future__ import annotations
 
-from trainer.scenarios.base import ScenarioSpec, generate_tasks
+from trainer.scenarios.base import Intent, ScenarioSpec, build_spec
 
 ID = "code_review"
 PREFIX = "cr"
@@ -31,7 +31,7 @@ TOOLS = (
 )
 
 # (intent, solution, templates: one a line, each with at least one {slot})
-INTENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+INTENTS: tuple[Intent, ...] = (
     (
         "typo_fix",
         ("read_diff", "approve"),
@@ -258,12 +258,15 @@ SLOTS: dict[str, str] = {
 
 
 def build() -> ScenarioSpec:
-    tasks = generate_tasks(PREFIX, INTENTS, SLOTS, seed=SEED)
-    return ScenarioSpec(
-        id=ID,
+    return build_spec(
+        ID,
         version="1",
+        prefix=PREFIX,
+        seed=SEED,
         tools=TOOLS,
-        tasks=tasks,
+        intents=INTENTS,
+        slots=SLOTS,
+        counted=("pull requests", "review tools", "kinds of change"),
         name="Code Review",
         description=(
             "Train agents to perform thorough code reviews. Detect bugs, suggest improvements, "
@@ -273,13 +276,6 @@ def build() -> ScenarioSpec:
         duration="3-4 hours",
         rating=4.9,
         metrics=("Review Accuracy", "False Positive Rate", "Completeness"),
-        features=(
-            f"{len(tasks)} pull requests",
-            f"{len(TOOLS)} review tools",
-            f"{len(INTENTS)} kinds of change",
-            "Transient tool failures",
-            "Held-out evaluation",
-        ),
         # Flaky CI and rate-limited scanners.
         failure_rates={"run_tests": 0.2, "check_security": 0.15, "check_dependencies": 0.1},
         # A linter with security rules stands in for the scanner, and the scanner (which

@@ -10,7 +10,7 @@ every build yields the same tasks with the same ids.
 
 from __future__ import annotations
 
-from trainer.scenarios.base import ScenarioSpec, generate_tasks
+from trainer.scenarios.base import Intent, ScenarioSpec, build_spec
 
 ID = "customer_support"
 PREFIX = "cs"
@@ -31,7 +31,7 @@ TOOLS = (
 )
 
 # (intent, solution, templates: one a line, each with at least one {slot})
-INTENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+INTENTS: tuple[Intent, ...] = (
     (
         "password_reset",
         ("lookup_user", "verify_identity", "send_reset_link"),
@@ -247,12 +247,15 @@ SLOTS: dict[str, str] = {
 
 
 def build() -> ScenarioSpec:
-    tasks = generate_tasks(PREFIX, INTENTS, SLOTS, seed=SEED)
-    return ScenarioSpec(
-        id=ID,
+    return build_spec(
+        ID,
         version="1",
+        prefix=PREFIX,
+        seed=SEED,
         tools=TOOLS,
-        tasks=tasks,
+        intents=INTENTS,
+        slots=SLOTS,
+        counted=("support tickets", "support tools", "request types"),
         name="Customer Support",
         description=(
             "Train agents to handle customer inquiries with high reliability. Focus on tool "
@@ -262,13 +265,6 @@ def build() -> ScenarioSpec:
         duration="2-3 hours",
         rating=4.8,
         metrics=("Tool Reliability", "Response Quality", "Resolution Rate"),
-        features=(
-            f"{len(tasks)} support tickets",
-            f"{len(TOOLS)} support tools",
-            f"{len(INTENTS)} request types",
-            "Transient tool failures",
-            "Held-out evaluation",
-        ),
         failure_rates={"check_payment": 0.2, "search_kb": 0.15, "lookup_user": 0.1},
         fallbacks={"search_kb": "check_api_docs"},
     )

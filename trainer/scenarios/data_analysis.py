@@ -11,7 +11,7 @@ tasks with the same ids.
 
 from __future__ import annotations
 
-from trainer.scenarios.base import ScenarioSpec, generate_tasks
+from trainer.scenarios.base import Intent, ScenarioSpec, build_spec
 
 ID = "data_analysis"
 PREFIX = "da"
@@ -33,7 +33,7 @@ TOOLS = (
 )
 
 # (intent, solution, templates: one a line, each with at least one {slot})
-INTENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+INTENTS: tuple[Intent, ...] = (
     (
         "summary_stats",
         ("load_dataset", "describe_stats"),
@@ -242,12 +242,15 @@ SLOTS: dict[str, str] = {
 
 
 def build() -> ScenarioSpec:
-    tasks = generate_tasks(PREFIX, INTENTS, SLOTS, seed=SEED)
-    return ScenarioSpec(
-        id=ID,
+    return build_spec(
+        ID,
         version="1",
+        prefix=PREFIX,
+        seed=SEED,
         tools=TOOLS,
-        tasks=tasks,
+        intents=INTENTS,
+        slots=SLOTS,
+        counted=("analysis requests", "analysis tools", "kinds of analysis"),
         name="Data Analysis",
         description=(
             "Train agents to analyze data, generate insights, and create visualizations. "
@@ -257,13 +260,6 @@ def build() -> ScenarioSpec:
         duration="3-4 hours",
         rating=4.7,
         metrics=("Analysis Accuracy", "Data Quality", "Insight Quality"),
-        features=(
-            f"{len(tasks)} analysis requests",
-            f"{len(TOOLS)} analysis tools",
-            f"{len(INTENTS)} kinds of analysis",
-            "Transient tool failures",
-            "Held-out evaluation",
-        ),
         # Warehouse timeouts, slow model fits and a flaky file store.
         failure_rates={"query_database": 0.2, "forecast_series": 0.15, "load_dataset": 0.1},
         # A file snapshot of the table stands in for the live query; a group-by gives the
