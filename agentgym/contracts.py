@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from agentgym.state import SessionStatus
+from agentgym.state import Action, SessionStatus
 
 MAX_EPISODES = 10**9  # a bound for any run, so no number too large to mean anything is stored
 
@@ -120,6 +120,12 @@ class TrainingStatus(Schema):
     elapsed_seconds: float = 0.0
     model_id: str | None = None
     error: str | None = None
+    # What the user asked that the trainer has not carried out yet (pause or stop of a running
+    # session, stop of a queued or paused one, resume until a trainer takes it): a pause
+    # answers "paused" at once, as the seed does, while the status reads running until then.
+    pending: Action | None = Field(
+        default=None, validation_alias=AliasChoices("pending", "desired")
+    )
 
 
 class ActionResponse(Schema):

@@ -16,11 +16,11 @@ from typing import Self, TypeVar
 
 from pydantic import Field, ValidationError
 
+from agentgym import retries
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
 from agentgym.contracts import ModelInfo, Scenario, Schema, Settings, TrainingStatus, utc_now
-from agentgym.errors import ConflictError, CorruptRecordError
-from agentgym.state import Action
+from agentgym.errors import CorruptRecordError
 from agentgym.store import KeyValueStore
 
 logger = logging.getLogger(__name__)
@@ -132,13 +132,10 @@ class ScenarioRecord(Scenario, Record):
 
 
 class SessionRecord(TrainingStatus, Record):
-    """A session's status plus what only the processes need.
+    """A session's status plus what only the processes need. Its status changes only as
+    `agentgym.lifecycle` decides (records written before `pending` had its name said
+    `desired`: read as `pending`)."""
 
-    `desired` is what the user last asked for (pause, stop) and wins over message order:
-    a trainer reads it before it trains and between episodes.
-    """
-
-    desired: Action | None = None
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
     idempotency_key: str | None = None
@@ -188,17 +185,22 @@ R = TypeVar("R", bound=Record)
 
 
 async def modify(
-    store: KeyValueStore, key: str, kind: type[R], change: Callable[[R], R]
+    store: KeyValueStore,
+    key: str,
+    kind: type[R],
+    change: Callable[[R], R],
+    bound: retries.Bound | None = None,
 ) -> tuple[R, int]:
     """Read, change and write back a record with compare-and-set, retrying when another
     writer got there first; `change` sees the latest record each time and may raise to abort.
 
-    Returns the record written and its new revision. KeyNotFoundError when there is none.
+    Returns the record written and its new revision. KeyNotFoundError when there is none;
+    TooManyWritersError when others kept winning past `bound` (None: agentgym.retries.CAS).
     """
-    while True:
+
+    async def once() -> tuple[R, int]:
         entry = await store.get(key)
         changed = change(kind.load(entry.value))
-        try:
-            return changed, await store.update(key, changed.dump(), entry.revision)
-        except ConflictError:
-            continue
+        return changed, await store.update(key, changed.dump(), entry.revision)
+
+    return await retries.compare_and_set(key, once, bound)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from mangum import Mangum
 
 from agentgym import bundle
 from agentgym import weights as learner_weights
@@ -17,9 +16,9 @@ from agentgym.contracts import ModelInfo
 from agentgym.errors import ArtifactNotFoundError, CorruptRecordError
 from agentgym.messages import EvaluateReply
 from agentgym.records import ModelRecord
-from functions import lookups, quotas
+from functions import lambda_entry, lookups, quotas
 from functions.errors import ApiError
-from functions.factory import IMPORT_PATH, create_app
+from functions.factory import IMPORT_PATH
 from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -149,5 +148,6 @@ async def import_model(
     return record.info()
 
 
-app = create_app(router)
-handler = Mangum(app, lifespan="off")
+def __getattr__(name: str) -> Any:
+    """`app` and `handler`, this Lambda entry point's, built on first use (lambda_entry)."""
+    return lambda_entry.attribute(__name__, router, name)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
-from mangum import Mangum
 
 from agentgym.records import ScenarioRecord
-from functions import lookups
-from functions.factory import create_app
+from functions import lambda_entry, lookups
 from functions.resources import Authenticated, StoreDep
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"], dependencies=[Authenticated])
@@ -24,5 +24,6 @@ async def get_scenario(scenario_id: str, store: StoreDep) -> ScenarioRecord:
     return await lookups.scenario(store, scenario_id)
 
 
-app = create_app(router)
-handler = Mangum(app, lifespan="off")
+def __getattr__(name: str) -> Any:
+    """`app` and `handler`, this Lambda entry point's, built on first use (lambda_entry)."""
+    return lambda_entry.attribute(__name__, router, name)

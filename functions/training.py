@@ -1,7 +1,8 @@
 """`/api/training`: start, watch, pause, resume and stop sessions. Lambda: `functions.training.handler`.
 
-Handlers record what the user wants in the store first (compare-and-set), then tell the
-trainers over NATS. Desired state in the store is what counts; NATS only makes it prompt.
+Handlers record what `agentgym.lifecycle` decides in the store first (compare-and-set), then
+carry out its effects: tell the trainers over NATS, and watchers. What the store holds is what
+counts; NATS only makes it prompt.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import contextlib
 import hashlib
 import logging
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from mangum import Mangum
 
+from agentgym import lifecycle
 from agentgym.bus import Bus
 from agentgym.contracts import (
     ActionResponse,
@@ -27,17 +28,18 @@ from agentgym.contracts import (
 from agentgym.errors import (
     ArtifactNotFoundError,
     BusUnavailableError,
+    ConflictError,
     InvalidKeyError,
     KeyExistsError,
     KeyNotFoundError,
 )
+from agentgym.lifecycle import Do
 from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, SettingsRecord, modify
-from agentgym.state import Action, SessionStatus, check_action
+from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
-from functions import lookups, quotas
+from functions import lambda_entry, lookups, quotas
 from functions.errors import ApiError
-from functions.factory import create_app
 from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
 
 logger = logging.getLogger(__name__)
@@ -97,12 +99,17 @@ def _same_request(existing: SessionRecord, body: TrainingStartRequest) -> bool:
     return all(getattr(existing, field) == value for field, value in asked.items())
 
 
-async def _announce(bus: Bus, keys: Keys, session_id: str, status: SessionStatus) -> None:
+async def _announce(
+    bus: Bus,
+    keys: Keys,
+    session_id: str,
+    status: SessionStatus,
+    previous: SessionStatus | None = None,
+) -> None:
     """Tell watchers a status changed. Best effort: the store already holds the truth."""
+    event = StatusEvent(session_id=session_id, tenant=keys.tenant, status=status, previous=previous)
     try:
-        await bus.publish_event(
-            StatusEvent(session_id=session_id, tenant=keys.tenant, status=status)
-        )
+        await bus.publish_event(event)
     except BusUnavailableError as exc:
         logger.warning("status event for %s not published: %s", session_id, exc)
 
@@ -122,6 +129,7 @@ async def start_training(
     session = _new_session(body, scenario, defaults, _session_id(keys, idempotency_key))
     session.idempotency_key, session.tenant = idempotency_key, keys.tenant
     key = keys.session(session.session_id)
+    decision = lifecycle.start(session)
     command = TrainCommand(session_id=session.session_id, action="start", tenant=keys.tenant)
     if idempotency_key is None or not await _exists(store, key):
         await quotas.check_new_session(store, keys, settings)
@@ -140,11 +148,10 @@ async def start_training(
             await bus.send_command(command, command.msg_id())
         return TrainingStartResponse(session_id=existing.session_id)
     try:
-        await bus.send_command(command, command.msg_id())
+        await _carry_out(bus, keys, session.session_id, decision, 0)  # a start's id is its own
     except BusUnavailableError:
         await store.delete(key, revision)  # no command, no session: the retry starts afresh
         raise
-    await _announce(bus, keys, session.session_id, SessionStatus.QUEUED)
     return TrainingStartResponse(session_id=session.session_id)
 
 
@@ -184,46 +191,56 @@ async def get_metrics(
     return Response(b"[" + b",".join(updates) + b"]", media_type="application/json")
 
 
-async def _record_action(
+async def _decide(
     store: KeyValueStore, keys: Keys, session_id: str, action: Action
-) -> tuple[SessionRecord, SessionStatus, int]:
-    """Record `action` as the session's desired state: (record, status before, revision).
+) -> tuple[lifecycle.Decision, int]:
+    """Record what `lifecycle.act` decides for `action` (compare-and-set on the latest record):
+    the decision and the revision written (or read, when nothing was to be written)."""
+    key = keys.session(session_id)
+    while True:
+        try:
+            entry = await store.get(key)
+        except (KeyNotFoundError, InvalidKeyError):
+            raise lookups.session_missing(session_id) from None
+        decision = lifecycle.act(SessionRecord.load(entry.value), action)
+        if decision.record is None:
+            return decision, entry.revision
+        decision.record.updated_at = utc_now()
+        try:
+            return decision, await store.update(key, decision.record.dump(), entry.revision)
+        except ConflictError:
+            continue  # someone wrote first: decide again on what they wrote
 
-    A queued session is no trainer's yet, so a pause takes effect here at once; the command
-    waiting in the queue then finds it paused and drops itself.
-    """
-    before = SessionStatus.QUEUED
 
-    def change(session: SessionRecord) -> SessionRecord:
-        nonlocal before
-        check_action(session.status, action, session.desired)
-        before = session.status
-        if action is Action.PAUSE and session.status is SessionStatus.QUEUED:
-            session.status, session.desired = SessionStatus.PAUSED, None
-        elif action is Action.RESUME:
-            session.status, session.desired = SessionStatus.QUEUED, None
-        else:
-            session.desired = action
-        session.updated_at = utc_now()
-        return session
-
-    try:
-        session, revision = await modify(store, keys.session(session_id), SessionRecord, change)
-    except (KeyNotFoundError, InvalidKeyError):
-        raise lookups.session_missing(session_id) from None
-    return session, before, revision
+async def _carry_out(
+    bus: Bus, keys: Keys, session_id: str, decision: lifecycle.Decision, revision: int
+) -> None:
+    """The decision's effects, in order. A command's message id names the revision it was
+    decided at, so a retried publish is dropped while a resume after another pause is new."""
+    for effect in decision.effects:
+        if effect.do is Do.SEND_COMMAND:
+            command = TrainCommand.model_validate(
+                {"session_id": session_id, "action": effect.action, "tenant": keys.tenant}
+            )
+            await bus.send_command(command, command.msg_id(revision))
+        elif effect.do is Do.SEND_CONTROL:
+            control = ControlMessage.model_validate(
+                {"session_id": session_id, "action": effect.action}
+            )
+            await bus.send_control(control)
+        elif effect.do is Do.ANNOUNCE:
+            assert effect.status is not None
+            await _announce(bus, keys, session_id, effect.status, effect.previous)
 
 
 @router.post("/{session_id}/pause", response_model=ActionResponse)
 async def pause_training(
     session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
 ) -> ActionResponse:
-    """Pause: the trainer checkpoints and frees its slot; the session keeps its progress."""
-    session, _, _ = await _record_action(store, keys, session_id, Action.PAUSE)
-    if session.status is SessionStatus.PAUSED:
-        await _announce(bus, keys, session_id, SessionStatus.PAUSED)
-    else:
-        await bus.send_control(ControlMessage(session_id=session_id, action="pause"))
+    """Pause: the trainer checkpoints and frees its slot; the session keeps its progress.
+    Until it has, the status reads running with `pending: "pause"`."""
+    decision, revision = await _decide(store, keys, session_id, Action.PAUSE)
+    await _carry_out(bus, keys, session_id, decision, revision)
     return ActionResponse(status="paused")
 
 
@@ -232,30 +249,22 @@ async def resume_training(
     session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep, settings: SettingsDep
 ) -> ActionResponse:
     """Resume a paused session: any trainer continues from its checkpoint. It takes a place
-    among the tenant's active sessions again, so the limit applies as at a start."""
+    among the tenant's active sessions again, so the limit applies as at a start. Until a
+    trainer has it, the status reads queued with `pending: "resume"`."""
     session, _ = await lookups.session(store, keys, session_id)
     if session.status is SessionStatus.PAUSED:  # anything else is the 409 below
         await quotas.check_active(store, keys, settings)
-    _, _, revision = await _record_action(store, keys, session_id, Action.RESUME)
-    command = TrainCommand(session_id=session_id, action="resume", tenant=keys.tenant)
+    decision, revision = await _decide(store, keys, session_id, Action.RESUME)
     try:
-        await bus.send_command(command, command.msg_id(revision))
+        await _carry_out(bus, keys, session_id, decision, revision)
     except BusUnavailableError:
-        await _undo_resume(store, keys, session_id)
+        if decision.record is not None:  # back to paused, so that a retry can resume
+            key = keys.session(session_id)
+            await modify(
+                store, key, SessionRecord, lambda r: lifecycle.resume_unsent(r).record or r
+            )
         raise
-    await _announce(bus, keys, session_id, SessionStatus.QUEUED)
     return ActionResponse(status="resumed")
-
-
-async def _undo_resume(store: KeyValueStore, keys: Keys, session_id: str) -> None:
-    """Back to paused when the resume command could not be sent, so a retry can resume."""
-
-    def change(session: SessionRecord) -> SessionRecord:
-        if session.status is SessionStatus.QUEUED and session.desired is None:
-            session.status = SessionStatus.PAUSED
-        return session
-
-    await modify(store, keys.session(session_id), SessionRecord, change)
 
 
 @router.post("/{session_id}/stop", response_model=ActionResponse)
@@ -263,12 +272,8 @@ async def stop_training(
     session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
 ) -> ActionResponse:
     """Stop: the trainer saves the model so far and the session ends `stopped`."""
-    _, previous, revision = await _record_action(store, keys, session_id, Action.STOP)
-    if previous is SessionStatus.RUNNING:
-        await bus.send_control(ControlMessage(session_id=session_id, action="stop"))
-    else:  # no trainer holds it: whichever takes this command saves the model
-        command = TrainCommand(session_id=session_id, action="stop", tenant=keys.tenant)
-        await bus.send_command(command, command.msg_id(revision))
+    decision, revision = await _decide(store, keys, session_id, Action.STOP)
+    await _carry_out(bus, keys, session_id, decision, revision)
     return ActionResponse(status="stopped")
 
 
@@ -283,8 +288,8 @@ async def delete_session(
         store, keys.session(session_id), lookups.session_missing(session_id).detail
     )
     session = SessionRecord.load(found.value)
-    if session.status in quotas.ACTIVE or session.desired is not None:
-        pending = f" ({session.desired} requested)" if session.desired else ""
+    if session.status in quotas.ACTIVE or session.pending is not None:
+        pending = f" ({session.pending} requested)" if session.pending else ""
         raise ApiError(
             409, f"session {session_id!r} is {session.status}{pending}; pause or stop it, and "
             "wait until it is paused or stopped, before deleting it",
@@ -296,5 +301,6 @@ async def delete_session(
     return {"status": "deleted"}
 
 
-app = create_app(router)
-handler = Mangum(app, lifespan="off")
+def __getattr__(name: str) -> Any:
+    """`app` and `handler`, this Lambda entry point's, built on first use (lambda_entry)."""
+    return lambda_entry.attribute(__name__, router, name)

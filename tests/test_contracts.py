@@ -99,9 +99,10 @@ def test_status_has_the_seed_fields_in_order_and_numbers_from_the_start() -> Non
 
 
 def test_status_view_leaves_out_what_only_processes_need() -> None:
-    record = new_session(desired="pause", idempotency_key="k", last_seq=3)
+    record = new_session(pending="pause", idempotency_key="k", last_seq=3)
     view = record.status_view().model_dump()
-    assert "desired" not in view and "idempotency_key" not in view and "last_seq" not in view
+    assert view["pending"] == "pause"  # shown: a pause answered before the trainer acts on it
+    assert "idempotency_key" not in view and "last_seq" not in view and "owner" not in view
     assert set(view) == set(TrainingStatus.model_fields)
 
 

@@ -1,9 +1,11 @@
 """One session on one worker: claim it, train it, and leave it paused, stopped, completed,
 failed or requeued, with its status, updates, checkpoints and model where they belong.
 
-Ownership is the session record's: a worker trains a session only after a compare-and-set made
-it the `owner`, and it writes a heartbeat with every status write. The desired state in the
-record (pause, stop) wins over message order; control messages only make it prompt.
+What happens next is `agentgym.lifecycle`'s decision, made on the stored record; this module
+carries the decisions out. Ownership is the session record's: a worker trains a session only
+after a compare-and-set made it the `owner`, and it writes a heartbeat with every status write.
+The user's pending request in the record (pause, stop) wins over message order; control
+messages only make it prompt.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from agentgym import lifecycle
 from agentgym.artifacts import ArtifactStore
 from agentgym.contracts import format_elapsed, utc_now
-from agentgym.errors import ArtifactNotFoundError, KeyNotFoundError
+from agentgym.errors import ArtifactNotFoundError, BusUnavailableError, KeyNotFoundError
+from agentgym.lifecycle import Do
 from agentgym.messages import StatusEvent, TrainingUpdate
 from agentgym.records import Keys, ModelRecord, SessionRecord, modify
 from agentgym.state import Action, SessionStatus
@@ -28,10 +32,6 @@ from trainer.run import Run
 logger = logging.getLogger(__name__)
 
 SLICE_S = 0.02  # train this long between looking up: control, updates, acks
-
-
-class StopRequested(Exception):
-    """The user asked to stop the session while this worker was letting go of it."""
 
 
 class Outcome(Enum):
@@ -66,18 +66,19 @@ class Context:
 @dataclass
 class Session:
     """A session this worker holds: requests to it arrive from control messages and status
-    writes, and are read between slices of training."""
+    writes, and are read between slices of training. What happens to it next is
+    `agentgym.lifecycle`'s decision; this class carries the decisions out."""
 
     session_id: str
     ctx: Context
     keys: Keys = field(default_factory=Keys)  # the session's tenant
-    wanted: Action | None = None
+    pending: Action | None = None  # what a control message asked, until it is carried out
     shutting_down: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def request(self, action: Action) -> None:
-        if self.wanted is not Action.STOP:  # a stop is final
-            self.wanted = action
+        if self.pending is not Action.STOP:  # a stop is final
+            self.pending = action
         self.wake.set()
 
     def shutdown(self) -> None:
@@ -86,44 +87,32 @@ class Session:
 
     # --- the decision ----------------------------------------------------------------------------
 
-    async def handle(self, action: str) -> Outcome:
+    async def handle(self, action: lifecycle.CommandAction) -> Outcome:
         """Carry out a `start`, `resume` or `stop` command for this session."""
         try:
-            record = SessionRecord.load(
+            record: SessionRecord | None = SessionRecord.load(
                 (await self.ctx.store.get(self.keys.session(self.session_id))).value
             )
         except KeyNotFoundError:
             logger.info("%s: no such session; dropping its %s", self.session_id, action)
-            return Outcome.DONE
-        if record.status.terminal:
-            return Outcome.DONE
-        if action == "stop" or record.desired is Action.STOP:
-            if (
-                record.status is SessionStatus.RUNNING
-                and action == "stop"
-                and self._owned_elsewhere(record)
-            ):
-                return Outcome.DONE  # its owner is stopping it
-            await self._finish(await self._load(record), record, SessionStatus.STOPPED)
-            return Outcome.DONE
-        if record.status is SessionStatus.PAUSED:
-            return Outcome.DONE  # paused while the command waited; a resume sends a new one
-        if record.status is SessionStatus.RUNNING and self._owned_elsewhere(record):
-            # Its owner wrote a heartbeat lately: this is a duplicate, or the owner died a
-            # moment ago. Look again once a live owner's heartbeat could not be this old.
-            return Outcome.LATER
+            record = None
+        decision = self._decide(record, action)
+        if record is None or not (decision.does(Do.TRAIN) or decision.does(Do.CHECKPOINT)):
+            return _outcome(decision)
         run = await self._load(record)
-        if record.desired is Action.PAUSE:
-            await self._pause(run, record)
-            return Outcome.DONE
-        claimed = await self._claim()
+        if decision.does(Do.CHECKPOINT):  # it ends without training: paused or stopped
+            assert decision.record is not None
+            return await self._leave(run, record, decision.record.status)
+        claimed = await self._claim(action)
         if claimed is None:
             return Outcome.LATER  # the record changed under us: decide again shortly
         return await self._train(run, claimed)
 
-    def _owned_elsewhere(self, record: SessionRecord) -> bool:
-        alive = time.time() - record.heartbeat < self.ctx.ack_wait_s
-        return record.owner not in (None, self.ctx.worker_id) and alive
+    def _decide(
+        self, record: SessionRecord | None, action: lifecycle.CommandAction
+    ) -> lifecycle.Decision:
+        ctx = self.ctx
+        return lifecycle.command(record, action, ctx.worker_id, time.time(), ctx.ack_wait_s)
 
     async def _load(self, record: SessionRecord) -> Run:
         """The run as its last checkpoint left it, or a new one."""
@@ -136,32 +125,21 @@ class Session:
                 )
         return Run(record.scenario_id, record.learning_rate, record.seed, record.max_episodes)
 
-    async def _claim(self) -> SessionRecord | None:
-        claimed = True
+    async def _claim(self, action: lifecycle.CommandAction) -> SessionRecord | None:
+        """Make this worker the owner, deciding again on the latest record (compare-and-set)."""
+        decision = lifecycle.Decision(None)
 
         def change(record: SessionRecord) -> SessionRecord:
-            nonlocal claimed
-            claimed = record.status in (SessionStatus.QUEUED, SessionStatus.RUNNING) and (
-                record.desired is None and not self._owned_elsewhere(record)
-            )
-            if claimed:
-                record.status, record.owner, record.heartbeat = (
-                    SessionStatus.RUNNING,
-                    self.ctx.worker_id,
-                    time.time(),
-                )
-            return record
+            nonlocal decision
+            decision = self._decide(record, action)
+            return decision.record if decision.does(Do.TRAIN) and decision.record else record
 
         record, _ = await modify(
             self.ctx.store, self.keys.session(self.session_id), SessionRecord, change
         )
-        if not claimed:
+        if not decision.does(Do.TRAIN):
             return None
-        await self.ctx.publisher.event(
-            StatusEvent(
-                session_id=self.session_id, tenant=self.keys.tenant, status=SessionStatus.RUNNING
-            )
-        )
+        await self._announce(decision)
         return record
 
     # --- training --------------------------------------------------------------------------------
@@ -175,7 +153,7 @@ class Session:
         first_episode = rate_episode = run.episode
         rate = 0.0
         try:
-            while not run.finished:
+            while True:
                 deadline = time.perf_counter() + SLICE_S
                 while not run.finished and time.perf_counter() < deadline:
                     run.train_episode()
@@ -197,34 +175,35 @@ class Session:
                 if now - last_status >= ctx.status_interval_s:
                     record = await self._write_status(record)
                     last_status = now
+                ending = lifecycle.between_slices(
+                    record, self.pending, self.shutting_down, run.finished
+                )
+                if ending is not None:
+                    break
                 if now - last_update >= ctx.update_interval_s:
                     seq = await self._publish(record, seq)
                     last_update = now
                 if now - last_ack >= ctx.ack_wait_s / 3:
                     await ctx.keep_alive()
                     last_ack = now
-                if self.wanted is Action.STOP or record.desired is Action.STOP:
-                    await self._finish(run, record, SessionStatus.STOPPED, seq)
-                    return Outcome.DONE
-                if self.wanted is Action.PAUSE or record.desired is Action.PAUSE:
-                    await self._pause(run, record, seq)
-                    return Outcome.DONE
-                if self.shutting_down:
-                    await self._requeue(run, record, seq)
-                    return Outcome.REQUEUE
                 await asyncio.sleep(0)  # let NATS and the other sessions run
-            run.evaluate_heldout()
-            ran_s = time.monotonic() - started
-            if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
-                rate = (run.episode - first_episode) / ran_s
-            record = self._observe(record, run, base_elapsed + ran_s, rate)
-            await self._finish(run, record, SessionStatus.COMPLETED, seq)
-            return Outcome.DONE
+            assert ending.record is not None
+            status = ending.record.status
+            if status is SessionStatus.COMPLETED:
+                run.evaluate_heldout()
+                ran_s = time.monotonic() - started
+                if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
+                    rate = (run.episode - first_episode) / ran_s
+                record = self._observe(record, run, base_elapsed + ran_s, rate)
+            return await self._leave(run, record, status, seq)
+        except BusUnavailableError:
+            raise  # NATS away past its bound: the command comes back, and the checkpoint with it
         except Exception as exc:  # a bug or a broken checkpoint: fail the session, not the worker
             logger.exception("%s: training failed", self.session_id)
+            failure = lifecycle.failed(record, f"training failed: {exc}")
             # The stream says which seq comes next: a publish may have landed unconfirmed.
-            await self._end(record, SessionStatus.FAILED, None, error=f"training failed: {exc}")
-            return Outcome.DONE
+            await self._end(record, failure, None, error=f"training failed: {exc}")
+            return _outcome(failure)
 
     def _observe(
         self, record: SessionRecord, run: Run, elapsed: float, rate: float
@@ -238,23 +217,25 @@ class Session:
         return record.model_copy(update=update)
 
     async def _write_status(
-        self, record: SessionRecord, unless_stopping: bool = False, **changes: object
+        self,
+        record: SessionRecord,
+        ending: SessionStatus | None = None,
+        **changes: object,
     ) -> SessionRecord:
         """Write our numbers (and `changes`) over the stored record, keeping what others own:
-        the desired state the user asked for. Returns the record as written.
-
-        With `unless_stopping`, a stop the user asked for meanwhile is not overwritten:
-        StopRequested is raised instead, and nothing is written."""
+        what the user asked for (`pending`). With `ending`, the session leaves this worker
+        in that status, as `lifecycle.ended` has it (StopRequested when a stop asked meanwhile
+        must win over a pause or a hand-back; nothing is written then). Returns the record as
+        written."""
         ours = record.model_dump(
-            exclude={"desired", "created_at", "idempotency_key", "session_id", "scenario_id"}
+            exclude={"pending", "created_at", "idempotency_key", "session_id", "scenario_id"}
         )
 
         def change(stored: SessionRecord) -> SessionRecord:
-            if unless_stopping and stored.desired is Action.STOP:
-                raise StopRequested
-            return stored.model_copy(
+            merged = stored.model_copy(
                 update=ours | changes | {"heartbeat": time.time(), "updated_at": utc_now()}
             )
+            return merged if ending is None else lifecycle.ended(merged, ending)
 
         written, _ = await modify(
             self.ctx.store, self.keys.session(self.session_id), SessionRecord, change
@@ -274,58 +255,59 @@ class Session:
         await self.ctx.artifacts.put(name, run.checkpoint())
         return name
 
+    async def _announce(self, decision: lifecycle.Decision) -> None:
+        for effect in decision.effects:
+            if effect.do is Do.ANNOUNCE:
+                assert effect.status is not None
+                await self.ctx.publisher.event(
+                    StatusEvent(
+                        session_id=self.session_id,
+                        tenant=self.keys.tenant,
+                        status=effect.status,
+                        previous=effect.previous,
+                    )
+                )
+
     # --- endings ---------------------------------------------------------------------------------
+
+    async def _leave(
+        self, run: Run, record: SessionRecord, status: SessionStatus, seq: int | None = None
+    ) -> Outcome:
+        """Carry out `lifecycle.leave`: checkpoint, save the model when it ends, then write the
+        record and tell watchers. A stop asked meanwhile wins over a pause or a hand-back, and
+        ends it stopped with its model instead."""
+        decision = lifecycle.leave(record, status)
+        changes: dict[str, object] = {"checkpoint": await self._checkpoint(run)}
+        if decision.does(Do.SAVE_MODEL):
+            changes["model_id"] = await self._save_model(run, record)
+            record = record.model_copy(update=run.metrics())
+        try:
+            await self._end(record, decision, seq, **changes)
+        except lifecycle.StopRequested:
+            return await self._leave(run, record, SessionStatus.STOPPED, seq)
+        return _outcome(decision)
 
     async def _end(
         self,
         record: SessionRecord,
-        status: SessionStatus,
-        seq: int | None = None,
+        decision: lifecycle.Decision,
+        seq: int | None,
         **changes: object,
     ) -> None:
-        """Write the new status, then publish it as the session's last update and an event."""
+        """Write the decision's status, then publish it as the session's last update and an
+        event."""
+        assert decision.record is not None
+        status = decision.record.status
         if seq is None:
             seq = await self.ctx.publisher.last_seq(self.session_id, record.last_seq)
-        previous = record.status
-        record = record.model_copy(update={"status": status, "last_seq": seq + 1, **changes})
-        # Only a stop or an end ends a stop: a pause or a hand-back must not swallow one.
-        unless_stopping = status in (SessionStatus.PAUSED, SessionStatus.QUEUED)
-        written = await self._write_status(
-            record, unless_stopping, desired=None, owner=None, status=status
-        )
+        record = record.model_copy(update={"last_seq": seq + 1})
+        written = await self._write_status(record, status, **changes)
         await self._publish(written, seq)
-        await self.ctx.publisher.event(
-            StatusEvent(
-                session_id=self.session_id,
-                tenant=self.keys.tenant,
-                status=status,
-                previous=previous,
-            )
-        )
+        await self._announce(decision)
         logger.info("%s: %s at episode %d", self.session_id, status, written.current_episode)
 
-    async def _pause(self, run: Run, record: SessionRecord, seq: int | None = None) -> None:
-        await self._leave(run, record, SessionStatus.PAUSED, seq)
-
-    async def _requeue(self, run: Run, record: SessionRecord, seq: int) -> None:
-        await self._leave(run, record, SessionStatus.QUEUED, seq)
-
-    async def _leave(
-        self, run: Run, record: SessionRecord, status: SessionStatus, seq: int | None
-    ) -> None:
-        """Checkpoint and let go of the session, paused or queued; a stop asked for in the
-        meantime wins, and ends it stopped with its model instead."""
-        name = await self._checkpoint(run)
-        try:
-            await self._end(record, status, seq, checkpoint=name)
-        except StopRequested:
-            await self._finish(run, record, SessionStatus.STOPPED, seq)
-
-    async def _finish(
-        self, run: Run, record: SessionRecord, status: SessionStatus, seq: int | None = None
-    ) -> None:
-        """Save the model as it is now, then end the session `completed` or `stopped`."""
-        name = await self._checkpoint(run)
+    async def _save_model(self, run: Run, record: SessionRecord) -> str:
+        """The model as it is now: its bundle, then its record. Returns its id."""
         if run.episode and not run.heldout_accuracy:
             run.evaluate_heldout()
         model_id = model_id_for(self.session_id)
@@ -349,5 +331,13 @@ class Session:
             heldout_accuracy=run.heldout_accuracy,
         )
         await self.ctx.store.put(self.keys.model(model_id), model.dump())
-        record = record.model_copy(update=run.metrics())
-        await self._end(record, status, seq, checkpoint=name, model_id=model_id)
+        return model_id
+
+
+def _outcome(decision: lifecycle.Decision) -> Outcome:
+    """What becomes of the work message, as the decision says."""
+    if decision.does(Do.HAND_BACK):
+        return Outcome.REQUEUE
+    if decision.does(Do.RETRY_LATER):
+        return Outcome.LATER
+    return Outcome.DONE

@@ -198,6 +198,7 @@ def main() -> None:
             "AGENTGYM_STORE_URL": store_url,
             "AGENTGYM_NATS_URL": nats.url,
             "AGENTGYM_ARTIFACTS_URL": f"file://{data / 'artifacts'}",
+            "AWS_LAMBDA_FUNCTION_NAME": "agentgym-bench",  # as the Lambda runtime sets it
         }
         layer = Path(tmp) / "layer"
         print("building the dependency layer (pip install --target) ...")

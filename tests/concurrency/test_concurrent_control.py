@@ -264,25 +264,25 @@ def check_answer(call: Call, stops_accepted: set[str]) -> str:
 
 
 async def stored(store: KeyValueStore, session_id: str) -> dict[str, Any]:
-    """The session's stored record (the README's key), `desired` included."""
+    """The session's stored record (the README's key), `pending` included."""
     record: dict[str, Any] = json.loads((await store.get(f"sessions/{session_id}")).value)
     return record
 
 
 async def lost_stops(store: KeyValueStore, stopped: set[str], done: list[Call]) -> list[str]:
-    """The sessions whose accepted stop is gone. An accepted stop is recorded as `desired`
+    """The sessions whose accepted stop is gone. An accepted stop is recorded as `pending`
     before the 200, and only the trainer that ends the session may clear it: until then the
     session must be over, or still want its stop. Waits while a trainer is mid-way (running
     with a stop wanted), and fails on a lost stop that is not the known defect."""
     deadline = time.monotonic() + SETTLE_S
     while True:
         records = {s: await stored(store, s) for s in sorted(stopped)}
-        busy = [s for s, r in records.items() if r["status"] == "running" and r["desired"]]
+        busy = [s for s, r in records.items() if r["status"] == "running" and r["pending"]]
         if not busy:
             break
         assert time.monotonic() < deadline, f"still not stopped: {busy}"
         await asyncio.sleep(0.1)
-    lost = [s for s, r in records.items() if r["status"] not in TERMINAL and r["desired"] != "stop"]
+    lost = [s for s, r in records.items() if r["status"] not in TERMINAL and r["pending"] != "stop"]
     for session_id in lost:
         raise AssertionError(
             f"{session_id} lost its stop: {records[session_id]}\n{calls_to(done, session_id)}"
@@ -389,16 +389,19 @@ async def test_an_accepted_stop_is_not_lost_to_a_pause_in_progress(
 ) -> None:
     api = apis[0]
     pausing = asyncio.Event()
-    pause = Session._pause
+    leave = Session._leave
 
-    async def slow_pause(self: Session, *args: Any, **kwargs: Any) -> None:
+    async def slow_pause(
+        self: Session, run: Any, record: Any, status: SessionStatus, *args: Any
+    ) -> Any:
         # Widen the window between the trainer deciding to pause and writing `paused` (the
         # storm hits it by chance: a checkpoint write and a compare-and-set take milliseconds).
-        pausing.set()
-        await asyncio.sleep(1.0)
-        await pause(self, *args, **kwargs)
+        if status is SessionStatus.PAUSED:
+            pausing.set()
+            await asyncio.sleep(1.0)
+        return await leave(self, run, record, status, *args)
 
-    monkeypatch.setattr(Session, "_pause", slow_pause)
+    monkeypatch.setattr(Session, "_leave", slow_pause)
     async with worker(urls, tmp_path, "w1", slots=1):
         session_id = start(api, "customer_support", seed=1)
         await until(

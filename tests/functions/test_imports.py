@@ -68,3 +68,47 @@ def test_with_aws_configured_only_the_aws_sdk_may_come_in(module: str) -> None:
     )
     found = imported_after(module, env)
     assert [name for name in found if name.split(".")[0] not in AWS_ONLY] == []
+
+
+def _probe(code: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env or clean_env(), capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+COUNT_APPS = """
+import fastapi
+built = []
+init = fastapi.FastAPI.__init__
+fastapi.FastAPI.__init__ = lambda self, *a, **k: (built.append(1), init(self, *a, **k))[1]
+import {module}
+{then}
+import sys
+print(len(built), "mangum" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("module", MODULES[1:])
+def test_importing_a_router_builds_no_app_and_no_adapter(module: str) -> None:
+    assert _probe(COUNT_APPS.format(module=module, then="")) == "0 False"
+
+
+@pytest.mark.parametrize("module", MODULES[1:])
+def test_a_lambda_entry_point_builds_its_app_and_adapter_once(module: str) -> None:
+    then = f"assert {module}.handler is {module}.handler and {module}.app is not None"
+    assert _probe(COUNT_APPS.format(module=module, then=then)) == "1 True"
+
+
+def test_the_combined_app_is_one_app() -> None:
+    assert _probe(COUNT_APPS.format(module="functions.app", then="")) == "1 False"
+
+
+BLOCKED = "import functions.app, sys; print(sys.modules.get('pydantic.v1', 'absent') is None)"
+
+
+def test_pydantic_v1_is_blocked_on_lambda_only() -> None:
+    assert _probe(BLOCKED) == "False"
+    assert _probe(BLOCKED, clean_env() | {"AWS_LAMBDA_FUNCTION_NAME": "agentgym"}) == "True"

@@ -42,7 +42,7 @@ async def test_a_session_started_on_one_instance_is_steered_through_the_other(
     assert second.post(f"/api/training/{session_id}/pause").json() == {"status": "paused"}
 
     def paused(session: SessionRecord) -> SessionRecord:
-        session.status, session.desired = SessionStatus.PAUSED, None  # the trainer obeyed
+        session.status, session.pending = SessionStatus.PAUSED, None  # the trainer obeyed
         return session
 
     await modify(store, Keys().session(session_id), SessionRecord, paused)
@@ -50,7 +50,7 @@ async def test_a_session_started_on_one_instance_is_steered_through_the_other(
     assert api.post(f"/api/training/{session_id}/resume").json() == {"status": "resumed"}
     assert second.post(f"/api/training/{session_id}/stop").json() == {"status": "stopped"}
     record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
-    assert (record.status, record.desired) == ("queued", "stop")
+    assert (record.status, record.pending) == ("queued", "stop")
     assert [a for a, _ in await commands.for_session(session_id)] == ["start", "resume", "stop"]
     assert session_id in [s["session_id"] for s in second.get("/api/training").json()]
 

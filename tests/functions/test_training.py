@@ -146,7 +146,7 @@ async def test_pause_of_a_running_session_records_the_wish_for_its_trainer(
     await set_status(store, session_id, SessionStatus.RUNNING)
     assert api.post(f"/api/training/{session_id}/pause").json() == {"status": "paused"}
     record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
-    assert (record.status, record.desired) == ("running", "pause")
+    assert (record.status, record.pending) == ("running", "pause")
 
 
 async def test_stop_of_a_paused_session_queues_a_stop_command(
@@ -156,7 +156,7 @@ async def test_stop_of_a_paused_session_queues_a_stop_command(
     api.post(f"/api/training/{session_id}/pause")
     assert api.post(f"/api/training/{session_id}/stop").json() == {"status": "stopped"}
     record = SessionRecord.load((await store.get(Keys().session(session_id))).value)
-    assert record.desired == "stop"
+    assert record.pending == "stop"
     actions = [action for action, _ in await commands.for_session(session_id)]
     assert actions == ["start", "stop"]
     refused = api.post(f"/api/training/{session_id}/resume")
