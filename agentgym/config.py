@@ -14,8 +14,28 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ENV_PREFIX = "AGENTGYM_"
+# Where things are on one machine: the CLI's defaults (`agentgym up`, `api`, `streamer`,
+# `nats`) and the settings' are these.
 DEFAULT_DATA_DIR = Path(".agentgym")
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_API_PORT = 8000
+DEFAULT_STREAMER_PORT = 8001
+DEFAULT_NATS_PORT = 4222  # the embedded nats-server takes a free port when this one is busy
+DEFAULT_NATS_URL = f"nats://{DEFAULT_HOST}:{DEFAULT_NATS_PORT}"
+DEFAULT_STREAMER_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_STREAMER_PORT}"
+# How long a trainer may hold a command without acking before NATS gives it to another
+# (AGENTGYM_ACK_WAIT_S; the trainers' consumer, agentgym.subjects, is created with it).
+DEFAULT_ACK_WAIT_S = 30.0
+
+
+def local_store_url(data_dir: Path) -> str:
+    """The durable local key-value store under `data_dir` (SQLite)."""
+    return f"sqlite:///{data_dir / 'agentgym.db'}"
+
+
+def local_artifacts_url(data_dir: Path) -> str:
+    """The durable local artifact store under `data_dir` (files)."""
+    return f"file://{data_dir / 'artifacts'}"
 
 
 class EnvSettings(BaseModel):
@@ -67,14 +87,14 @@ class CommonSettings(EnvSettings):
     @model_validator(mode="after")
     def _local_defaults(self) -> CommonSettings:
         if not self.store_url:
-            self.store_url = f"sqlite:///{self.data_dir / 'agentgym.db'}"
+            self.store_url = local_store_url(self.data_dir)
         if not self.artifacts_url:
-            self.artifacts_url = f"file://{self.data_dir / 'artifacts'}"
+            self.artifacts_url = local_artifacts_url(self.data_dir)
         return self
 
 
 class ApiSettings(CommonSettings):
-    streamer_url: str = "ws://127.0.0.1:8001"  # where the combined app relays /ws/* (local use)
+    streamer_url: str = DEFAULT_STREAMER_URL  # where the combined app relays /ws/* (local use)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any JSON request
     max_bundle_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # a model import
     # What one tenant may hold (SECURITY.md, "Limits"): past one, a request is refused.
@@ -92,11 +112,14 @@ class ApiSettings(CommonSettings):
 class TrainerSettings(CommonSettings):
     worker_id: str = ""  # names this worker in session records; empty: host and pid
     concurrency: int = Field(default=2, ge=1)  # sessions one worker trains at once
+    # Where a session trains (trainer.runner): a process per slot, or a thread per slot.
+    slot: Literal["process", "thread"] = "process"
     update_interval_s: float = Field(default=0.1, gt=0)  # at most one update per session per
     status_interval_s: float = Field(default=1.0, gt=0)  # status writes at most this often
     checkpoint_every: int = Field(default=500, ge=1)  # episodes between checkpoints
     eval_every: int = Field(default=100, ge=1)  # episodes between held-out evaluations
-    ack_wait_s: float = Field(default=30.0, ge=1)  # a silent worker's command goes elsewhere
+    # A silent worker's command goes elsewhere after this long.
+    ack_wait_s: float = Field(default=DEFAULT_ACK_WAIT_S, ge=1)
 
 
 class StreamerSettings(CommonSettings):

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 from agentgym import retries
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
+from agentgym.bundle import Manifest
 from agentgym.contracts import ModelInfo, Scenario, Schema, Settings, TrainingStatus, utc_now
 from agentgym.errors import CorruptRecordError
 from agentgym.store import KeyValueStore
@@ -170,6 +171,37 @@ class ModelRecord(ModelInfo, Record):
 
     def info(self) -> ModelInfo:
         return ModelInfo.model_validate(self.model_dump(include=set(ModelInfo.model_fields)))
+
+    @classmethod
+    def of_bundle(
+        cls,
+        manifest: Manifest,
+        model_id: str,
+        keys: Keys,
+        size: int,
+        session_id: str = "",
+        name: str | None = None,
+    ) -> ModelRecord:
+        """The record of a model whose bundle (of `size` bytes) `manifest` describes, trained
+        here or imported alike. Its `accuracy` is the held-out one: the model's quality on
+        tasks it never trained on."""
+        return cls(
+            id=model_id,
+            name=name or f"{manifest.scenario_id}_{manifest.framework.lower()}",
+            scenario=manifest.scenario_id,
+            framework=manifest.framework,
+            accuracy=manifest.metrics.heldout_accuracy,
+            episodes=manifest.metrics.episodes,
+            created_at=manifest.created_at,
+            size_mb=round(size / (1024 * 1024), 3),
+            session_id=session_id,
+            tenant=keys.tenant,
+            bundle=keys.bundle(model_id),
+            sha256=manifest.weights_sha256,
+            learning_rate=manifest.hyperparameters.learning_rate,
+            seed=manifest.hyperparameters.seed,
+            heldout_accuracy=manifest.metrics.heldout_accuracy,
+        )
 
 
 class SettingsRecord(Settings, Record):

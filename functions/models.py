@@ -27,10 +27,6 @@ BUNDLE_TYPE = "application/zip"
 ACCEPTED_TYPES = ("application/zip", "application/octet-stream", "application/x-agentgym-bundle")
 
 
-def size_mb(size: int) -> float:
-    return round(size / quotas.MIB, 3)
-
-
 @router.get("", response_model=list[ModelInfo])
 async def list_models(store: StoreDep, keys: KeysDep) -> list[ModelInfo]:
     models = await lookups.models(store, keys)
@@ -120,23 +116,7 @@ async def import_model(
     await asyncio.to_thread(learner_weights.check, weights, manifest.learner, len(scenario.tools))
     await quotas.check_models(store, keys, settings, len(data))
     model_id = f"model_{secrets.token_hex(8)}"
-    record = ModelRecord(
-        id=model_id,
-        name=name or f"{manifest.scenario_id}_{manifest.framework.lower()}",
-        scenario=manifest.scenario_id,
-        framework=manifest.framework,
-        accuracy=manifest.metrics.accuracy,
-        episodes=manifest.metrics.episodes,
-        created_at=manifest.created_at,
-        size_mb=size_mb(len(data)),
-        session_id="",
-        tenant=keys.tenant,
-        bundle=keys.bundle(model_id),
-        sha256=manifest.weights_sha256,
-        learning_rate=manifest.hyperparameters.learning_rate,
-        seed=manifest.hyperparameters.seed,
-        heldout_accuracy=manifest.metrics.heldout_accuracy,
-    )
+    record = ModelRecord.of_bundle(manifest, model_id, keys, len(data), name=name)
     await artifacts.put(record.bundle, data)
     try:
         await store.create(keys.model(model_id), record.dump())

@@ -11,9 +11,11 @@ messages only make it prompt.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -27,7 +29,7 @@ from agentgym.records import Keys, ModelRecord, SessionRecord, modify
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from trainer.publisher import Publisher
-from trainer.run import Run
+from trainer.runner import Progress, SlotRun, open_slot
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class Session:
     session_id: str
     ctx: Context
     keys: Keys = field(default_factory=Keys)  # the session's tenant
+    slot: Executor | None = None  # where its run lives (trainer.runner); a thread by default
     pending: Action | None = None  # what a control message asked, until it is carried out
     shutting_down: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -99,14 +102,18 @@ class Session:
         decision = self._decide(record, action)
         if record is None or not (decision.does(Do.TRAIN) or decision.does(Do.CHECKPOINT)):
             return _outcome(decision)
-        run = await self._load(record)
-        if decision.does(Do.CHECKPOINT):  # it ends without training: paused or stopped
-            assert decision.record is not None
-            return await self._leave(run, record, decision.record.status)
-        claimed = await self._claim(action)
-        if claimed is None:
-            return Outcome.LATER  # the record changed under us: decide again shortly
-        return await self._train(run, claimed)
+        run = SlotRun(self.slot or _thread_slot(), f"{self.keys.tenant}/{self.session_id}")
+        try:
+            progress = await self._load(run, record)
+            if decision.does(Do.CHECKPOINT):  # it ends without training: paused or stopped
+                assert decision.record is not None
+                return await self._leave(run, record, decision.record.status)
+            claimed = await self._claim(action)
+            if claimed is None:
+                return Outcome.LATER  # the record changed under us: decide again shortly
+            return await self._train(run, progress, claimed)
+        finally:
+            await run.close()
 
     def _decide(
         self, record: SessionRecord | None, action: lifecycle.CommandAction
@@ -114,16 +121,19 @@ class Session:
         ctx = self.ctx
         return lifecycle.command(record, action, ctx.worker_id, time.time(), ctx.ack_wait_s)
 
-    async def _load(self, record: SessionRecord) -> Run:
-        """The run as its last checkpoint left it, or a new one."""
+    async def _load(self, run: SlotRun, record: SessionRecord) -> Progress:
+        """The run in its slot, as its last checkpoint left it, or a new one."""
+        checkpoint = None
         if record.checkpoint:
             try:
-                return Run.restore(await self.ctx.artifacts.get(record.checkpoint))
+                checkpoint = await self.ctx.artifacts.get(record.checkpoint)
             except ArtifactNotFoundError:
                 logger.warning(
                     "%s: checkpoint %s is gone; starting over", self.session_id, record.checkpoint
                 )
-        return Run(record.scenario_id, record.learning_rate, record.seed, record.max_episodes)
+        return await run.load(
+            checkpoint, record.scenario_id, record.learning_rate, record.seed, record.max_episodes
+        )
 
     async def _claim(self, action: lifecycle.CommandAction) -> SessionRecord | None:
         """Make this worker the owner, deciding again on the latest record (compare-and-set)."""
@@ -144,39 +154,34 @@ class Session:
 
     # --- training --------------------------------------------------------------------------------
 
-    async def _train(self, run: Run, record: SessionRecord) -> Outcome:
+    async def _train(self, run: SlotRun, progress: Progress, record: SessionRecord) -> Outcome:
         ctx = self.ctx
         seq = await ctx.publisher.last_seq(self.session_id, record.last_seq)
         base_elapsed = record.elapsed_seconds
         started = time.monotonic()
         last_update = last_status = last_ack = rate_clock = started
-        first_episode = rate_episode = run.episode
+        first_episode = rate_episode = progress.episode
         rate = 0.0
         try:
             while True:
-                deadline = time.perf_counter() + SLICE_S
-                while not run.finished and time.perf_counter() < deadline:
-                    run.train_episode()
-                    if run.episode % ctx.eval_every == 0:
-                        run.evaluate_heldout()
-                    if run.episode % ctx.checkpoint_every == 0:
-                        break
+                # In the slot: the loop goes on with NATS and the other sessions meanwhile.
+                progress = await run.train(SLICE_S, ctx.eval_every, ctx.checkpoint_every)
                 now = time.monotonic()
                 if now - rate_clock >= 1.0:
                     rate, rate_clock, rate_episode = (
-                        (run.episode - rate_episode) / (now - rate_clock),
+                        (progress.episode - rate_episode) / (now - rate_clock),
                         now,
-                        run.episode,
+                        progress.episode,
                     )
-                record = self._observe(record, run, base_elapsed + now - started, rate)
-                if run.episode % ctx.checkpoint_every == 0 and not run.finished:
+                record = self._observe(record, progress, base_elapsed + now - started, rate)
+                if progress.episode % ctx.checkpoint_every == 0 and not progress.finished:
                     record.checkpoint = await self._checkpoint(run)
                     last_status = 0.0  # write the status now: a successor must find it
                 if now - last_status >= ctx.status_interval_s:
                     record = await self._write_status(record)
                     last_status = now
                 ending = lifecycle.between_slices(
-                    record, self.pending, self.shutting_down, run.finished
+                    record, self.pending, self.shutting_down, progress.finished
                 )
                 if ending is not None:
                     break
@@ -186,15 +191,14 @@ class Session:
                 if now - last_ack >= ctx.ack_wait_s / 3:
                     await ctx.keep_alive()
                     last_ack = now
-                await asyncio.sleep(0)  # let NATS and the other sessions run
             assert ending.record is not None
             status = ending.record.status
             if status is SessionStatus.COMPLETED:
-                run.evaluate_heldout()
+                progress = await run.evaluate_heldout()
                 ran_s = time.monotonic() - started
                 if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
-                    rate = (run.episode - first_episode) / ran_s
-                record = self._observe(record, run, base_elapsed + ran_s, rate)
+                    rate = (progress.episode - first_episode) / ran_s
+                record = self._observe(record, progress, base_elapsed + ran_s, rate)
             return await self._leave(run, record, status, seq)
         except BusUnavailableError:
             raise  # NATS away past its bound: the command comes back, and the checkpoint with it
@@ -206,10 +210,10 @@ class Session:
             return _outcome(failure)
 
     def _observe(
-        self, record: SessionRecord, run: Run, elapsed: float, rate: float
+        self, record: SessionRecord, progress: Progress, elapsed: float, rate: float
     ) -> SessionRecord:
         """The record with the run's current numbers (in memory only)."""
-        update = run.metrics() | {
+        update = progress.metrics | {
             "elapsed_seconds": elapsed,
             "elapsed_time": format_elapsed(elapsed),
             "episodes_per_second": rate,
@@ -250,9 +254,9 @@ class Session:
         record.last_seq = seq
         return seq
 
-    async def _checkpoint(self, run: Run) -> str:
+    async def _checkpoint(self, run: SlotRun) -> str:
         name = self.keys.checkpoint(self.session_id)
-        await self.ctx.artifacts.put(name, run.checkpoint())
+        await self.ctx.artifacts.put(name, await run.checkpoint())
         return name
 
     async def _announce(self, decision: lifecycle.Decision) -> None:
@@ -271,7 +275,7 @@ class Session:
     # --- endings ---------------------------------------------------------------------------------
 
     async def _leave(
-        self, run: Run, record: SessionRecord, status: SessionStatus, seq: int | None = None
+        self, run: SlotRun, record: SessionRecord, status: SessionStatus, seq: int | None = None
     ) -> Outcome:
         """Carry out `lifecycle.leave`: checkpoint, save the model when it ends, then write the
         record and tell watchers. A stop asked meanwhile wins over a pause or a hand-back, and
@@ -279,8 +283,8 @@ class Session:
         decision = lifecycle.leave(record, status)
         changes: dict[str, object] = {"checkpoint": await self._checkpoint(run)}
         if decision.does(Do.SAVE_MODEL):
-            changes["model_id"] = await self._save_model(run, record)
-            record = record.model_copy(update=run.metrics())
+            changes["model_id"], progress = await self._save_model(run, record)
+            record = record.model_copy(update=progress.metrics)
         try:
             await self._end(record, decision, seq, **changes)
         except lifecycle.StopRequested:
@@ -306,32 +310,23 @@ class Session:
         await self._announce(decision)
         logger.info("%s: %s at episode %d", self.session_id, status, written.current_episode)
 
-    async def _save_model(self, run: Run, record: SessionRecord) -> str:
-        """The model as it is now: its bundle, then its record. Returns its id."""
-        if run.episode and not run.heldout_accuracy:
-            run.evaluate_heldout()
+    async def _save_model(self, run: SlotRun, record: SessionRecord) -> tuple[str, Progress]:
+        """The model as it is now: its bundle, then its record. Returns its id, and where the
+        run is (held-out accuracy measured, if it never was)."""
         model_id = model_id_for(self.session_id)
-        manifest, data = run.bundle(record.framework)
+        manifest, data, progress = await run.bundle(record.framework)
         await self.ctx.artifacts.put(self.keys.bundle(model_id), data)
-        model = ModelRecord(
-            id=model_id,
-            name=f"{record.scenario_id}_{record.framework.lower()}",
-            scenario=record.scenario_id,
-            framework=record.framework,
-            accuracy=run.heldout_accuracy,  # the model's quality on tasks it never saw
-            episodes=run.episode,
-            created_at=manifest.created_at,
-            size_mb=round(len(data) / (1024 * 1024), 3),
-            session_id=self.session_id,
-            tenant=self.keys.tenant,
-            bundle=self.keys.bundle(model_id),
-            sha256=manifest.weights_sha256,
-            learning_rate=record.learning_rate,
-            seed=record.seed,
-            heldout_accuracy=run.heldout_accuracy,
+        model = ModelRecord.of_bundle(
+            manifest, model_id, self.keys, len(data), session_id=self.session_id
         )
         await self.ctx.store.put(self.keys.model(model_id), model.dump())
-        return model_id
+        return model_id, progress
+
+
+@functools.cache
+def _thread_slot() -> Executor:
+    """For a session given no slot (a test's own): one shared thread."""
+    return open_slot("thread")
 
 
 def _outcome(decision: lifecycle.Decision) -> Outcome:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+from concurrent.futures import Executor
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -41,6 +42,7 @@ from agentgym.store import KeyValueStore, open_store
 from trainer import scenarios
 from trainer.publisher import Publisher
 from trainer.run import Run
+from trainer.runner import open_slot
 from trainer.session import Context, Outcome, Session
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,10 @@ class Worker:
         self.settings = settings
         self.worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.sessions: dict[str, Session] = {}
+        self.free_slots: list[Executor] = []  # trainer.runner: where sessions' runs live
         self.ready = asyncio.Event()
+        self.idle = asyncio.Event()  # set while the worker holds no session
+        self.idle.set()
         self.store: KeyValueStore
         self.artifacts: ArtifactStore
         self.js: JetStreamContext
@@ -88,7 +93,17 @@ class Worker:
                 subjects.CMD_CONSUMER, stream=subjects.CMD_STREAM
             )
             pulls.append(commands)
-            logger.info("trainer %s ready: %d slots", self.worker_id, settings.concurrency)
+            # The slots, warm (training code imported) before the worker says it is ready.
+            slots = [open_slot(settings.slot) for _ in range(settings.concurrency)]
+            for slot in slots:
+                opened.callback(slot.shutdown, True, cancel_futures=True)
+            await asyncio.gather(
+                *(asyncio.get_running_loop().run_in_executor(slot, bool) for slot in slots)
+            )
+            self.free_slots = slots
+            logger.info(
+                "trainer %s ready: %d %s slots", self.worker_id, settings.concurrency, settings.slot
+            )
             self.ready.set()
             await self._work(commands, stop)
 
@@ -152,8 +167,10 @@ class Worker:
         if command.session_id in self.sessions:  # a duplicate of a command it is working on
             await msg.ack()
             return
-        session = Session(command.session_id, self._context(msg), Keys(command.tenant))
+        slot = self.free_slots.pop()  # there is one: a command is fetched for a free slot
+        session = Session(command.session_id, self._context(msg), Keys(command.tenant), slot)
         self.sessions[command.session_id] = session
+        self.idle.clear()
         try:
             outcome = await session.handle(command.action)
         except Exception:  # the store or NATS failed: let another attempt take it later
@@ -164,6 +181,9 @@ class Worker:
             return
         finally:
             del self.sessions[command.session_id]
+            self.free_slots.append(slot)
+            if not self.sessions:
+                self.idle.set()
         if outcome is Outcome.DONE:
             await msg.ack()
         else:

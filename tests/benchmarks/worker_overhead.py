@@ -193,7 +193,7 @@ class System:
             raise RuntimeError(f"{session_id} ended {status}: {record}")
         run = TimedRun.latest
         if run is None:
-            raise RuntimeError("the worker did not train a TimedRun: is trainer.session.Run it?")
+            raise RuntimeError("the worker did not train a TimedRun: is trainer.run.Run it?")
         updates = (
             await client.get(f"/api/training/{session_id}/metrics", params={"limit": 100_000})
         ).json()
@@ -222,7 +222,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[Measurement], list[Mea
     import httpx
     import nats
 
-    import trainer.session
+    import trainer.run
     from agentgym import subjects
     from agentgym.config import ApiSettings, TrainerSettings
     from agentgym.nats_server import NatsServer
@@ -231,7 +231,9 @@ async def measure(args: argparse.Namespace) -> tuple[list[Measurement], list[Mea
     from tests.servers import serve_asgi
     from trainer.worker import Worker
 
-    trainer.session.Run = TimedRun  # type: ignore[attr-defined]  # the worker's sessions time their work
+    # The worker's sessions time their work: its runs live in a thread slot of this process
+    # (a process slot's would not see the swap; tests/benchmarks/slot_scaling.py measures those).
+    trainer.run.Run = TimedRun  # type: ignore[misc]
 
     alone: list[Measurement] = []
     worker_runs: list[Measurement] = []
@@ -246,6 +248,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[Measurement], list[Mea
             data_dir=tmp,
             worker_id="bench-worker",
             concurrency=1,
+            slot="thread",
             checkpoint_every=CHECKPOINT_EVERY,
             eval_every=EVAL_EVERY,
             nats_url=nats_server.url,

@@ -103,7 +103,8 @@ def test_an_imported_bundle_becomes_a_model(api: httpx.Client) -> None:
     assert (model["name"], model["scenario"], model["framework"]) == (
         "imported", "customer_support", "AutoGen",
     )  # fmt: skip
-    assert (model["accuracy"], model["episodes"]) == (91.5, 200)
+    # Its held-out accuracy, as a model trained here lists (not the training accuracy, 91.5).
+    assert (model["accuracy"], model["episodes"]) == (90.0, 200)
     assert api.get(f"/api/models/{model['id']}/download").content == data
     assert model["id"] in [m["id"] for m in api.get("/api/models").json()]
 

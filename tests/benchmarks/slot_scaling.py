@@ -1,0 +1,164 @@
+"""One trainer with two slots: does a second session train alongside the first, and does a
+pause still reach a session promptly while both slots are busy? A thread per slot against a
+process per slot, in the same run.
+
+    .venv/bin/python -m tests.benchmarks.slot_scaling [--seconds 8] [--pauses 50]
+
+For each slot kind (`AGENTGYM_SLOT`): an in-process `Worker` (concurrency 2) over a nats-server
+of its own, SQLite and file artifacts, driven through the API under uvicorn.
+
+- Scaling: one long session alone for --seconds, then two at once for --seconds; episodes per
+  second from the sessions' own status records (`current_episode` over `elapsed_seconds`
+  between two reads), aggregate with two against one alone. Target: at least 1.7x.
+- Control latency, both slots busy: `POST .../pause` until `GET` reads `paused`, and until the
+  session's last training update (received over NATS) says paused; then resumed, and the
+  next pause goes to the other session. p50 and p99 over --pauses. Target: p99 <= 100 ms.
+
+It prints its figures; it never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agentgym import subjects
+from agentgym.config import ApiSettings, TrainerSettings
+from agentgym.nats_server import NatsServer
+from functions.app import build
+from functions.resources import Resources
+from tests.servers import serve_asgi
+from trainer.worker import Worker
+
+LONG = 1_000_000  # episodes (the most a scenario allows): a session that only ends when stopped
+START = {"scenario_id": "customer_support", "learning_rate": 0.001, "max_episodes": LONG}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def status(client: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/training/{session_id}")
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def until(client: httpx.AsyncClient, session_id: str, wanted: str) -> None:
+    while (await status(client, session_id))["status"] != wanted:
+        await asyncio.sleep(0.002)
+
+
+async def rate(client: httpx.AsyncClient, session_ids: list[str], seconds: float) -> float:
+    """Aggregate episodes per second of the sessions over `seconds`, by their own clocks."""
+    before = [await status(client, s) for s in session_ids]
+    await asyncio.sleep(seconds)
+    after = [await status(client, s) for s in session_ids]
+    return sum(
+        (b["current_episode"] - a["current_episode"])
+        / max(b["elapsed_seconds"] - a["elapsed_seconds"], 1e-9)
+        for a, b in zip(before, after, strict=True)
+    )
+
+
+async def start(client: httpx.AsyncClient, seed: int) -> str:
+    response = await client.post("/api/training/start", json=START | {"seed": seed})
+    response.raise_for_status()
+    session_id: str = response.json()["session_id"]
+    await until(client, session_id, "running")
+    return session_id
+
+
+async def measure(kind: str, seconds: float, pauses: int) -> dict[str, Any]:
+    import nats
+
+    with (
+        tempfile.TemporaryDirectory(prefix="agentgym-slots-") as name,
+        NatsServer(Path(name) / "nats") as server,
+    ):
+        tmp = Path(name)
+        urls = {
+            "data_dir": tmp,
+            "nats_url": server.url,
+            "store_url": f"sqlite:///{tmp / 'agentgym.db'}",
+            "artifacts_url": f"file://{tmp / 'artifacts'}",
+        }
+        worker = Worker(TrainerSettings(**urls, concurrency=2, slot=kind))
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        await asyncio.wait_for(worker.ready.wait(), 60)
+        paused_updates: dict[str, asyncio.Event] = {}
+        bus = await nats.connect(server.url)
+
+        async def on_update(msg: Any) -> None:
+            update = json.loads(msg.data)
+            if update.get("data", {}).get("status") == "paused":
+                paused_updates.setdefault(update["session_id"], asyncio.Event()).set()
+
+        await bus.subscribe(subjects.METRICS_ALL, cb=on_update)
+        try:
+            with serve_asgi(build(Resources(ApiSettings(**urls)))) as url:
+                async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                    first = await start(client, 1)
+                    await asyncio.sleep(1.0)  # past the first rate window
+                    alone = await rate(client, [first], seconds)
+                    second = await start(client, 2)
+                    await asyncio.sleep(1.0)
+                    both = await rate(client, [first, second], seconds)
+                    to_status, to_update = [], []
+                    for n in range(pauses):
+                        session_id = (first, second)[n % 2]
+                        seen = paused_updates[session_id] = asyncio.Event()
+                        began = time.perf_counter()
+                        response = await client.post(f"/api/training/{session_id}/pause")
+                        response.raise_for_status()
+                        await until(client, session_id, "paused")
+                        to_status.append(time.perf_counter() - began)
+                        await asyncio.wait_for(seen.wait(), 10)
+                        to_update.append(time.perf_counter() - began)
+                        resumed = await client.post(f"/api/training/{session_id}/resume")
+                        resumed.raise_for_status()
+                        await until(client, session_id, "running")
+                        await asyncio.sleep(0.2)  # training again in its slot
+                    for session_id in (first, second):
+                        await client.post(f"/api/training/{session_id}/stop")
+        finally:
+            await bus.close()
+            stop.set()
+            await asyncio.wait_for(task, 60)
+    return {"alone": alone, "both": both, "to_status": to_status, "to_update": to_update}
+
+
+def report(kind: str, figures: dict[str, Any]) -> None:
+    ms = {k: [v * 1000 for v in figures[k]] for k in ("to_status", "to_update")}
+    print(
+        f"{kind:8} one session {figures['alone']:6.0f} eps/s; two {figures['both']:6.0f} eps/s "
+        f"({figures['both'] / figures['alone']:.2f}x, target 1.7x); pause to status p50 "
+        f"{statistics.median(ms['to_status']):5.0f} ms p99 {percentile(ms['to_status'], 0.99):5.0f}"
+        f" ms; to the last update p50 {statistics.median(ms['to_update']):5.0f} ms p99 "
+        f"{percentile(ms['to_update'], 0.99):5.0f} ms (target p99 100 ms)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--pauses", type=int, default=50)
+    parser.add_argument("--kinds", default="thread,process")
+    args = parser.parse_args()
+    for kind in args.kinds.split(","):
+        report(kind, asyncio.run(measure(kind, args.seconds, args.pauses)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Where a session's CPU work happens: off the worker's event loop, in a slot of its own.
+
+A worker has `concurrency` slots; each is a one-worker executor from `concurrent.futures`, a
+process (`AGENTGYM_SLOT=process`, the default) or a thread (`thread`). A session's `Run` lives
+inside its slot for as long as the session stays on the worker, and every step that costs CPU
+(training a slice, a held-out evaluation, serializing a checkpoint, packing a bundle) is a
+call into the slot, so the event loop only does I/O: NATS acks, pause and stop messages,
+evaluate requests and the other sessions go on while a slice trains.
+
+Processes, because training is numpy on small sparse rows, which holds the GIL most of the
+time: two threads train no faster than one (tests/benchmarks/slot_scaling.py measures both).
+The run's state never leaves its process but as a checkpoint, so a run checkpointed, moved and
+restored continues bit for bit as it would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from agentgym.bundle import Manifest
+from agentgym.contracts import Framework
+
+T = TypeVar("T")
+SlotKind = Literal["process", "thread"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, as the slot reports it after each call."""
+
+    metrics: dict[str, float | int]  # Run.metrics(): the status fields the run owns
+    episode: int
+    finished: bool
+    heldout_accuracy: float
+
+
+def open_slot(kind: SlotKind) -> Executor:
+    """A slot: one process (spawned, so it shares nothing with the worker but what it is
+    sent) or one thread."""
+    if kind == "process":
+        return ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm
+        )
+    return ThreadPoolExecutor(1, thread_name_prefix="agentgym-slot", initializer=_warm)
+
+
+class SlotRun:
+    """A session's run inside a slot: each method is one call into it."""
+
+    def __init__(self, slot: Executor, key: str) -> None:
+        self.slot = slot
+        self.key = key  # names the run among those the slot holds (tenant and session)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.slot, fn, self.key, *args)
+
+    async def load(
+        self,
+        checkpoint: bytes | None,
+        scenario_id: str,
+        learning_rate: float,
+        seed: int,
+        max_episodes: int,
+    ) -> Progress:
+        """The run from its checkpoint, or a new one."""
+        return await self._call(_load, checkpoint, scenario_id, learning_rate, seed, max_episodes)
+
+    async def train(self, seconds: float, eval_every: int, checkpoint_every: int) -> Progress:
+        """Train for about `seconds`, stopping early at a checkpoint's episode or the end."""
+        return await self._call(_train, seconds, eval_every, checkpoint_every)
+
+    async def evaluate_heldout(self) -> Progress:
+        return await self._call(_evaluate_heldout)
+
+    async def checkpoint(self) -> bytes:
+        return await self._call(_checkpoint)
+
+    async def bundle(self, framework: Framework) -> tuple[Manifest, bytes, Progress]:
+        """The model bundle as the run is now (evaluated on held-out tasks first if it never
+        was), and where the run is."""
+        return await self._call(_bundle, framework)
+
+    async def close(self) -> None:
+        """Drop the run from the slot (the session left this worker)."""
+        await self._call(_drop)
+
+
+# --- inside the slot ---------------------------------------------------------------------------
+# Module functions, so that a process slot can run them: each finds its run by key.
+
+_runs: dict[str, Any] = {}
+
+
+def _warm() -> None:
+    """Import the training code at the slot's start, not at its first session's."""
+    import trainer.run  # noqa: F401
+
+
+def _progress(run: Any) -> Progress:
+    return Progress(run.metrics(), run.episode, run.finished, run.heldout_accuracy)
+
+
+def _load(
+    key: str,
+    checkpoint: bytes | None,
+    scenario_id: str,
+    learning_rate: float,
+    seed: int,
+    max_episodes: int,
+) -> Progress:
+    from trainer.run import Run
+
+    run = (
+        Run.restore(checkpoint)
+        if checkpoint
+        else Run(scenario_id, learning_rate, seed, max_episodes)
+    )
+    _runs[key] = run
+    return _progress(run)
+
+
+def _train(key: str, seconds: float, eval_every: int, checkpoint_every: int) -> Progress:
+    import time
+
+    run = _runs[key]
+    deadline = time.perf_counter() + seconds
+    while not run.finished and time.perf_counter() < deadline:
+        run.train_episode()
+        if run.episode % eval_every == 0:
+            run.evaluate_heldout()
+        if run.episode % checkpoint_every == 0:
+            break
+    return _progress(run)
+
+
+def _evaluate_heldout(key: str) -> Progress:
+    run = _runs[key]
+    run.evaluate_heldout()
+    return _progress(run)
+
+
+def _checkpoint(key: str) -> bytes:
+    data: bytes = _runs[key].checkpoint()
+    return data
+
+
+def _bundle(key: str, framework: Framework) -> tuple[Manifest, bytes, Progress]:
+    run = _runs[key]
+    if run.episode and not run.heldout_accuracy:
+        run.evaluate_heldout()
+    manifest, data = run.bundle(framework)
+    return manifest, data, _progress(run)
+
+
+def _drop(key: str) -> None:
+    _runs.pop(key, None)
