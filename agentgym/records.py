@@ -150,6 +150,11 @@ class SessionRecord(TrainingStatus, Record):
         """The API's view: the status fields only."""
         return TrainingStatus.model_validate(self.model_dump(include=_STATUS_FIELDS))
 
+    def status_json(self) -> bytes:
+        """The API's view as JSON, written straight from the record (what `status_view()`
+        serializes to, without building it)."""
+        return self.model_dump_json(include=_STATUS_FIELDS).encode()
+
 
 _STATUS_FIELDS = set(TrainingStatus.model_fields)
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
-from agentgym.auth import Authenticator, AuthError, authenticate, authenticator, bearer
+from agentgym.auth import Authenticator, AuthError, authenticate, authenticator_for, bearer
 from agentgym.bus import Bus
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
@@ -46,8 +46,7 @@ class Resources:
     @property
     def authenticator(self) -> Authenticator:
         if self._authenticator is None:
-            s = self.settings
-            self._authenticator = authenticator(s.auth, s.api_keys, s.jwt_secret, s.jwt_jwks_url)
+            self._authenticator = authenticator_for(self.settings)
         return self._authenticator
 
     async def store(self) -> KeyValueStore:
@@ -87,7 +86,7 @@ async def _resources(request: Request) -> Resources:
     return resources
 
 
-async def _store(request: Request) -> KeyValueStore:
+async def store_of(request: Request) -> KeyValueStore:
     return await (await _resources(request)).store()
 
 
@@ -103,7 +102,7 @@ async def _settings(request: Request) -> ApiSettings:
     return (await _resources(request)).settings
 
 
-async def _keys(request: Request) -> Keys:
+async def keys_of(request: Request) -> Keys:
     """The caller's tenant, as the key layout of its things (401 without valid credentials)."""
     credential = bearer(request.headers.get("authorization")) or request.headers.get("x-api-key")
     try:
@@ -113,10 +112,10 @@ async def _keys(request: Request) -> Keys:
     return Keys(principal.tenant)
 
 
-StoreDep = Annotated[KeyValueStore, Depends(_store)]
+StoreDep = Annotated[KeyValueStore, Depends(store_of)]
 BusDep = Annotated[Bus, Depends(_bus)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ResourcesDep = Annotated[Resources, Depends(_resources)]
-KeysDep = Annotated[Keys, Depends(_keys)]
-Authenticated = Depends(_keys)  # for routers whose routes need the check but not the tenant
+KeysDep = Annotated[Keys, Depends(keys_of)]
+Authenticated = Depends(keys_of)  # for routers whose routes need the check but not the tenant

@@ -13,8 +13,9 @@ import logging
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 
 from agentgym import lifecycle
 from agentgym.bus import Bus
@@ -40,12 +41,21 @@ from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from functions import lambda_entry, lookups, quotas
 from functions.errors import ApiError
-from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
+from functions.resources import (
+    ArtifactsDep,
+    BusDep,
+    KeysDep,
+    SettingsDep,
+    StoreDep,
+    keys_of,
+    store_of,
+)
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/training", tags=["training"])
 
+JSON = "application/json"
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
@@ -163,16 +173,36 @@ async def _exists(store: KeyValueStore, key: str) -> bool:
     return True
 
 
+# The status routes answer JSON written straight from the records: the response model stays
+# for the schema, but FastAPI's validate-then-serialize of it would cost more than the read.
 @router.get("", response_model=list[TrainingStatus])
-async def list_sessions(store: StoreDep, keys: KeysDep) -> list[TrainingStatus]:
+async def list_sessions(store: StoreDep, keys: KeysDep) -> Response:
     sessions = await lookups.sessions(store, keys)
-    return [s.status_view() for s in sorted(sessions, key=lambda s: (s.created_at, s.session_id))]
+    ordered = sorted(sessions, key=lambda s: (s.created_at, s.session_id))
+    return Response(b"[" + b",".join(s.status_json() for s in ordered) + b"]", media_type=JSON)
 
 
 @router.get("/{session_id}", response_model=TrainingStatus)
-async def get_session(session_id: str, store: StoreDep, keys: KeysDep) -> TrainingStatus:
+async def get_session(session_id: str, store: StoreDep, keys: KeysDep) -> Response:
+    """A session's status: what dashboards poll. Served by `status`, the same read as a plain
+    Starlette endpoint; this route documents it (and serves it wherever `status` is absent)."""
     session, _ = await lookups.session(store, keys, session_id)
-    return session.status_view()
+    return Response(session.status_json(), media_type=JSON)
+
+
+async def status(request: Request) -> Response:
+    """`GET /api/training/{session_id}` without FastAPI's per-request dependency solving,
+    which costs more than the read itself on the API's busiest route. The same steps as
+    `get_session`: the caller's tenant (401 without credentials), then its session."""
+    keys = await keys_of(request)
+    session, _ = await lookups.session(
+        await store_of(request), keys, request.path_params["session_id"]
+    )
+    return Response(session.status_json(), media_type=JSON)
+
+
+# Matched before the documenting route above (routes match in order).
+router.routes.insert(0, Route("/api/training/{session_id}", status, methods=["GET"]))
 
 
 @router.get("/{session_id}/metrics")
@@ -188,7 +218,7 @@ async def get_metrics(
     WebSocket sends, for charts and for clients that reconnect."""
     await lookups.session(store, keys, session_id)
     updates = await bus.updates(session_id, since, limit)
-    return Response(b"[" + b",".join(updates) + b"]", media_type="application/json")
+    return Response(b"[" + b",".join(updates) + b"]", media_type=JSON)
 
 
 async def _decide(

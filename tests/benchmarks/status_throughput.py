@@ -1,7 +1,7 @@
 """Throughput of `GET /api/training/{id}` over each store, measured in one run.
 
     .venv/bin/python tests/benchmarks/status_throughput.py [--seconds 5] [--warmup 1]
-        [--concurrency 16] [--loaders 1] [--client raw|httpx]
+        [--concurrency 16] [--loaders 1] [--client raw|httpx] [--rounds 1]
 
 The combined app (`functions.app.build`) runs under uvicorn (one worker, in a thread of this
 process) three times: over `memory://`, over SQLite and over a NATS KV bucket on a nats-server
@@ -11,7 +11,9 @@ in flight) reads it for `--seconds` after a `--warmup`. The default client is a 
 HTTP/1.1 one: httpx.AsyncClient (`--client httpx`) costs more CPU per request than the
 server, so on a small machine it measures itself rather than the stores. Every response must
 be 200. Prints requests/s per store and each ratio to memory against the target (>= 0.75,
-within 25%). It reports; it never fails on a slow machine.
+within 25%), and SQLite's against the original project's app (FastAPI serving the status from
+a dict through a pydantic response model; target >= 1.0), taking turns with `--rounds`. It
+reports; it never fails on a slow machine.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmark
     sys.path.insert(0, str(ROOT))
 
 TARGET_RATIO = 0.75
+TARGET_ORIGINAL = 1.0  # SQLite against the original project's in-memory dict
 SESSION_ID = "session_bench0123456789abcdef"
 
 
@@ -147,9 +150,32 @@ def load_generator(
 # --- the server (a thread of this process) ----------------------------------------------------
 
 
+ORIGINAL = "original://"
+
+
+def original_app(status: dict[str, Any]) -> Any:
+    """What the original project ran: FastAPI serving the status from a dict in memory through
+    a pydantic response model (its `api/main.py` kept every session in a dict)."""
+    from fastapi import FastAPI, HTTPException
+
+    from agentgym.contracts import TrainingStatus
+
+    app = FastAPI()
+    sessions = {SESSION_ID: status}
+
+    @app.get("/api/training/{session_id}", response_model=TrainingStatus)
+    async def get_session(session_id: str) -> dict[str, Any]:
+        if session_id not in sessions:
+            raise HTTPException(404, "Training session not found")
+        return sessions[session_id]
+
+    return app
+
+
 @contextmanager
 def serve(store_url: str, nats_url: str, data_dir: Path) -> Iterator[str]:
-    """uvicorn over the combined app on a free port, with one session in the app's store."""
+    """uvicorn over the combined app on a free port, with one session in the app's store;
+    `original://` serves the original project's way instead (`original_app`)."""
     import uvicorn
 
     from agentgym.config import ApiSettings
@@ -166,10 +192,6 @@ def serve(store_url: str, nats_url: str, data_dir: Path) -> Iterator[str]:
         artifacts_url=f"file://{data_dir / 'artifacts'}",
     )
     resources = Resources(settings)
-    config = uvicorn.Config(
-        build(resources), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
     record = SessionRecord(
         session_id=SESSION_ID,
         scenario_id="customer_support",
@@ -183,12 +205,16 @@ def serve(store_url: str, nats_url: str, data_dir: Path) -> Iterator[str]:
         learning_rate=0.001,
         seed=7,
     )
+    original = store_url == ORIGINAL
+    app = original_app(record.status_view().model_dump()) if original else build(resources)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
     failure: list[BaseException] = []
 
     async def main() -> None:
-        # The app's own store, on the server's loop (memory:// lives only in this store).
-        store = await resources.store()
-        await store.create(Keys().session(SESSION_ID), record.dump())
+        if not original:  # the app's own store, on the server's loop (memory:// lives there)
+            store = await resources.store()
+            await store.put(Keys().session(SESSION_ID), record.dump())  # each round anew
         await server.serve()
 
     def run() -> None:
@@ -271,6 +297,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured time first")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--loaders", type=int, default=1, help="load generator processes")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating turns per server")
     parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
@@ -291,28 +318,36 @@ def main() -> None:
             "memory": "memory://",
             "sqlite": f"sqlite:///{data / 'agentgym.db'}",
             "nats": f"{nats.url}/bench",
+            "original": ORIGINAL,
         }
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; GET /api/training/{{id}}, "
             f"{args.concurrency} in flight from {args.loaders} {args.client} client process(es), "
-            f"{args.warmup:g}s warm-up + {args.seconds:g}s each"
+            f"{args.warmup:g}s warm-up + {args.seconds:g}s each, {args.rounds} round(s) of "
+            "alternating turns (each server's best turn counts)"
         )
-        for name, store_url in stores.items():
-            with serve(store_url, nats.url, data) as url:
-                result = measure(name, url, args)
-            results.append(result)
-            status = "all 200" if not result.errors else f"NOT ALL 200: {result.errors}"
-            print(
-                f"  {name:<7} {result.rps:8.0f} req/s  ({result.requests} requests, {status}; "
-                f"server process CPU {result.server_cpu:.0%})"
-            )
+        for round_ in range(args.rounds):
+            for name, store_url in stores.items():
+                with serve(store_url, nats.url, data) as url:
+                    result = measure(name, url, args)
+                results.append(result)
+                status = "all 200" if not result.errors else f"NOT ALL 200: {result.errors}"
+                print(
+                    f"  {round_ + 1}: {name:<8} {result.rps:8.0f} req/s  ({result.requests} "
+                    f"requests, {status}; server process CPU {result.server_cpu:.0%})"
+                )
 
-    by_name = {r.store: r for r in results}
-    memory = by_name["memory"].rps
+    best: dict[str, float] = {}
+    for result in results:
+        best[result.store] = max(best.get(result.store, 0.0), result.rps)
+    memory = best["memory"]
     for name in ("sqlite", "nats"):
-        ratio = by_name[name].rps / memory if memory else 0.0
+        ratio = best[name] / memory if memory else 0.0
         verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
         print(f"  {name}/memory = {ratio:.2f}: {verdict} the target (>= {TARGET_RATIO})")
+    ratio = best["sqlite"] / best["original"] if best["original"] else 0.0
+    verdict = "meets" if ratio >= TARGET_ORIGINAL else "MISSES"
+    print(f"  sqlite/original = {ratio:.2f}: {verdict} the target (>= {TARGET_ORIGINAL})")
     if any(r.errors for r in results):
         print("  some responses were not 200: the numbers above are not comparable")
 
