@@ -1,7 +1,11 @@
 """`dynamodb://table?region=...[&endpoint_url=...]`: a DynamoDB table (created when missing).
 
-Items: partition key `pk` = the key's first segment (`sessions`), sort key `sk` = the whole key,
-so listing `sessions/` is one strongly consistent Query rather than a Scan. Every write is a
+Items: partition key `pk` = the key's first segment (`sessions`), or for a tenant's key its
+tenant and kind (`tenants/acme/sessions`), so tenants spread over partitions instead of all
+landing on one hot `tenants` partition; sort key `sk` = the whole key. Listing one kind
+(`sessions/`, `tenants/acme/models/`) is one strongly consistent Query rather than a Scan.
+(Tables written before tenants were spread keep their items under `pk = tenants`: copy them
+to the new partition keys before upgrading.) Every write is a
 conditional UpdateItem, which makes compare-and-set atomic. A delete leaves a tombstone
 (`gone`, with the revision), so a re-created key continues from the old revision instead of
 starting over and letting a stale revision match again.
@@ -31,8 +35,23 @@ T = TypeVar("T")
 _LIVE = "attribute_exists(sk) AND gone = :false"
 
 
+TENANT_DEPTH = 3  # `tenants/<name>/<kind>`
+
+
+def _depth(first_segment: str) -> int:
+    return TENANT_DEPTH if first_segment == "tenants" else 1
+
+
 def _partition(key: str) -> str:
-    return key.split("/", 1)[0]
+    parts = key.split("/")
+    return "/".join(parts[: _depth(parts[0])])
+
+
+def _partition_of_prefix(prefix: str) -> str | None:
+    """The one partition every key under `prefix` is in, or None when they may span several."""
+    parts = prefix.split("/")
+    depth = _depth(parts[0])
+    return "/".join(parts[:depth]) if len(parts) > depth else None
 
 
 class DynamoDBStore:
@@ -215,13 +234,14 @@ class DynamoDBStore:
         check_prefix(prefix)
 
         def query() -> list[Entry]:
-            if "/" in prefix:  # all matches share the first segment: one partition
+            partition = _partition_of_prefix(prefix)
+            if partition is not None:  # all matches share one partition
                 paginator = self._client.get_paginator("query")
                 pages = paginator.paginate(
                     TableName=self.table,
                     KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
                     ExpressionAttributeValues={
-                        ":pk": {"S": _partition(prefix)},
+                        ":pk": {"S": partition},
                         ":prefix": {"S": prefix},
                     },
                     ConsistentRead=True,
