@@ -43,6 +43,8 @@ class Do(StrEnum):
     CHECKPOINT = "checkpoint"  # write a checkpoint before the record
     SAVE_MODEL = "save_model"  # save the model bundle and its record before the record
     PUBLISH_LAST = "publish_last"  # publish the record as the session's last update
+    MARK_ACTIVE = "mark_active"  # it became queued or running: it counts against the limit
+    UNMARK_ACTIVE = "unmark_active"  # it no longer does
     ACK = "ack"  # the work message is done with
     HAND_BACK = "hand_back"  # the work message goes to another trainer now
     RETRY_LATER = "retry_later"  # the work message comes back after the ack wait
@@ -76,6 +78,19 @@ def _announce(status: SessionStatus, previous: SessionStatus | None) -> Effect:
     return Effect(Do.ANNOUNCE, status=status, previous=previous)
 
 
+ACTIVE = frozenset({S.QUEUED, S.RUNNING})  # what the tenant's limit on active sessions counts
+
+
+def _activity(before: SessionStatus | None, after: SessionStatus) -> tuple[Effect, ...]:
+    """The mark to set or clear when a status change makes a session active or not."""
+    was, now = before in ACTIVE, after in ACTIVE
+    if now and not was:
+        return (Effect(Do.MARK_ACTIVE),)
+    if was and not now:
+        return (Effect(Do.UNMARK_ACTIVE),)
+    return ()
+
+
 # --- the user's actions (the API) -----------------------------------------------------------
 
 
@@ -83,8 +98,9 @@ def start(record: SessionRecord) -> Decision:
     """A new session: queued, its start command sent, watchers told."""
     assert record.status is S.QUEUED, record.status
     return Decision(
-        record, (Effect(Do.SEND_COMMAND, "start"), _announce(S.QUEUED, None))
-    )  # fmt: skip
+        record,
+        (*_activity(None, S.QUEUED), Effect(Do.SEND_COMMAND, "start"), _announce(S.QUEUED, None)),
+    )
 
 
 def act(record: SessionRecord, action: Action) -> Decision:
@@ -99,10 +115,11 @@ def act(record: SessionRecord, action: Action) -> Decision:
     if action is Action.PAUSE and status is S.QUEUED:
         # No trainer holds it yet: paused at once; its queued command will find it so.
         paused = _moved(record, S.PAUSED, pending=None)
-        return Decision(paused, (_announce(S.PAUSED, status),))
+        return Decision(paused, (*_activity(status, S.PAUSED), _announce(S.PAUSED, status)))
     if action is Action.RESUME:
         queued = _moved(record, S.QUEUED, pending=Action.RESUME)
-        return Decision(queued, (_send(status, action), _announce(S.QUEUED, status)))
+        effects = (*_activity(status, S.QUEUED), _send(status, action), _announce(S.QUEUED, status))
+        return Decision(queued, effects)
     return Decision(record.model_copy(update={"pending": action}), (_send(status, action),))
 
 
@@ -125,7 +142,7 @@ _REPEATABLE: dict[Action, frozenset[SessionStatus]] = {
 def resume_unsent(record: SessionRecord) -> Decision:
     """The resume command could not be sent: back to paused, so that a retry can resume."""
     if record.status is S.QUEUED and record.pending is Action.RESUME:
-        return Decision(_moved(record, S.PAUSED, pending=None))
+        return Decision(_moved(record, S.PAUSED, pending=None), _activity(S.QUEUED, S.PAUSED))
     return Decision(None)
 
 
@@ -191,9 +208,13 @@ def between_slices(
 def failed(record: SessionRecord, error: str) -> Decision:
     """Training could not go on (a bug, a broken checkpoint): the session ends failed."""
     ended = _moved(record, S.FAILED, pending=None, owner=None, error=error)
-    return Decision(
-        ended, (Effect(Do.PUBLISH_LAST), _announce(S.FAILED, record.status), Effect(Do.ACK))
+    effects = (
+        *_activity(record.status, S.FAILED),
+        Effect(Do.PUBLISH_LAST),
+        _announce(S.FAILED, record.status),
+        Effect(Do.ACK),
     )
+    return Decision(ended, effects)
 
 
 def leave(record: SessionRecord, status: SessionStatus) -> Decision:
@@ -206,7 +227,8 @@ def leave(record: SessionRecord, status: SessionStatus) -> Decision:
     if status in (S.STOPPED, S.COMPLETED):
         steps.append(Effect(Do.SAVE_MODEL))
     message = Effect(Do.HAND_BACK) if status is S.QUEUED else Effect(Do.ACK)
-    steps += [Effect(Do.PUBLISH_LAST), _announce(status, record.status), message]
+    steps += [*_activity(record.status, status), Effect(Do.PUBLISH_LAST)]
+    steps += [_announce(status, record.status), message]
     return Decision(_ended(record, status), tuple(steps))
 
 
@@ -230,6 +252,7 @@ class StopRequested(Exception):
 
 
 __all__ = [
+    "ACTIVE",
     "Decision",
     "Do",
     "Effect",

@@ -21,7 +21,7 @@ from agentgym.auth import DEFAULT_TENANT
 from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
 from agentgym.bundle import Manifest
 from agentgym.contracts import ModelInfo, Scenario, Schema, Settings, TrainingStatus, utc_now
-from agentgym.errors import CorruptRecordError
+from agentgym.errors import ConflictError, CorruptRecordError, KeyNotFoundError
 from agentgym.store import KeyValueStore
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,20 @@ class Keys:
     @property
     def models(self) -> str:
         return f"{self.prefix}models/"
+
+    @property
+    def active(self) -> str:
+        """Where a mark of each queued or running session is: counted against the limit
+        without listing every session the tenant ever had."""
+        return f"{self.prefix}active/"
+
+    def active_session(self, session_id: str) -> str:
+        return f"{self.active}{session_id}"
+
+    @property
+    def usage(self) -> str:
+        """The tenant's counts that a limit needs and a listing would be slow for."""
+        return f"{self.prefix}usage"
 
     @property
     def settings(self) -> str:
@@ -209,6 +223,12 @@ class ModelRecord(ModelInfo, Record):
         )
 
 
+class UsageRecord(Record):
+    """What a tenant holds, counted as it changes (functions/quotas.py)."""
+
+    sessions: int = Field(default=0, ge=0)  # stored, in any status
+
+
 class SettingsRecord(Settings, Record):
     """The settings as stored: secrets in full. The API only ever shows them masked.
 
@@ -241,3 +261,17 @@ async def modify(
         return changed, await store.update(key, changed.dump(), entry.revision)
 
     return await retries.compare_and_set(key, once, bound)
+
+
+async def mark_active(store: KeyValueStore, keys: Keys, session_id: str, active: bool) -> None:
+    """Set or clear the mark that counts a session against its tenant's active limit
+    (`lifecycle`'s MARK_ACTIVE and UNMARK_ACTIVE)."""
+    key = keys.active_session(session_id)
+    if active:
+        await store.put(key, b"{}")
+        return
+    try:
+        entry = await store.get(key)
+        await store.delete(key, entry.revision)
+    except (KeyNotFoundError, ConflictError):
+        pass  # cleared already, or marked again meanwhile (a resume): that one stands

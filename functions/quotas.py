@@ -7,43 +7,108 @@
   `AGENTGYM_MAX_MODELS_PER_TENANT` and `AGENTGYM_MAX_BUNDLE_BYTES_PER_TENANT`, 409. Every
   session saves one model when it ends, so a start needs room for one.
 
-Counted before the write, so two requests at the same moment may both pass: the limits keep
-one tenant from exhausting what all share, they are not exact to the unit.
+Nothing here lists the tenant's whole history: active sessions are counted by their marks
+(`Keys.active`, set and cleared as `lifecycle` decides), stored sessions by a counter
+(`Keys.usage`, changed at a start and a delete), models by listing them (as many as their
+limit). Counted before the write, so two requests at the same moment may both pass: the
+limits keep one tenant from exhausting what all share, they are not exact to the unit.
 """
 
 from __future__ import annotations
 
+import contextlib
+
+from agentgym import lifecycle
 from agentgym.config import ApiSettings
-from agentgym.records import Keys, SessionRecord
-from agentgym.state import SessionStatus
+from agentgym.errors import KeyExistsError, KeyNotFoundError
+from agentgym.records import Keys, SessionRecord, UsageRecord, mark_active, modify
 from agentgym.store import KeyValueStore
 from functions import lookups
 from functions.errors import ApiError
 
-ACTIVE = (SessionStatus.QUEUED, SessionStatus.RUNNING)
 RETRY_AFTER_S = "30"
 MIB = 1024 * 1024
 QUOTA = "quota_exceeded"
 
 
 async def check_active(store: KeyValueStore, keys: Keys, settings: ApiSettings) -> None:
-    """Room for one more queued or running session (a resume)."""
-    _check_active(await lookups.sessions(store, keys), settings)
+    """Room for one more queued or running session (a start or a resume)."""
+    limit = settings.max_sessions_per_tenant
+    active = await _active(store, keys, limit)
+    if active >= limit:
+        raise ApiError(
+            429, f"{active} sessions are queued or running; the limit is {limit} "
+            "(AGENTGYM_MAX_SESSIONS_PER_TENANT). Pause or stop one, or wait for one to finish",
+            headers={"Retry-After": RETRY_AFTER_S},
+        )  # fmt: skip
+
+
+async def _active(store: KeyValueStore, keys: Keys, limit: int) -> int:
+    """How many of the tenant's sessions are queued or running, from their marks
+    (`lifecycle`'s MARK_ACTIVE): a list as long as the limit, not as the tenant's history.
+    At the limit each mark is checked against its session, and a stale one (its writer died
+    between the session and the mark) is cleared, so the count never stays too high."""
+    marks = await store.list(keys.active)
+    if len(marks) < limit:
+        return len(marks)
+    active = 0
+    for mark in marks:
+        session_id = mark.key.rsplit("/", 1)[1]
+        try:
+            session = SessionRecord.load((await store.get(keys.session(session_id))).value)
+        except KeyNotFoundError:
+            session = None
+        if session is not None and session.status in lifecycle.ACTIVE:
+            active += 1
+        else:
+            await mark_active(store, keys, session_id, False)
+    return active
 
 
 async def check_new_session(store: KeyValueStore, keys: Keys, settings: ApiSettings) -> None:
     """Room for a new session: active, stored, and for the model it will save."""
-    sessions = await lookups.sessions(store, keys)
-    _check_active(sessions, settings)
-    if len(sessions) >= settings.max_stored_sessions_per_tenant:
+    await check_active(store, keys, settings)
+    stored = await _usage(store, keys)
+    if stored.sessions >= settings.max_stored_sessions_per_tenant:
         raise ApiError(
-            409, f"{len(sessions)} sessions are stored; the limit is "
+            409, f"{stored.sessions} sessions are stored; the limit is "
             f"{settings.max_stored_sessions_per_tenant} "
             "(AGENTGYM_MAX_STORED_SESSIONS_PER_TENANT). Delete one that has ended "
             "(DELETE /api/training/<id>)",
             code=QUOTA,
         )  # fmt: skip
     await check_models(store, keys, settings, 0)
+
+
+async def count_session(store: KeyValueStore, keys: Keys) -> None:
+    """One more stored session (after its record is written)."""
+    await _change_usage(store, keys, +1)
+
+
+async def forget_session(store: KeyValueStore, keys: Keys) -> None:
+    """One stored session fewer (after its record is deleted)."""
+    await _change_usage(store, keys, -1)
+
+
+async def _usage(store: KeyValueStore, keys: Keys) -> UsageRecord:
+    try:
+        return UsageRecord.load((await store.get(keys.usage)).value)
+    except KeyNotFoundError:
+        return UsageRecord()
+
+
+async def _change_usage(store: KeyValueStore, keys: Keys, sessions: int) -> None:
+    def change(usage: UsageRecord) -> UsageRecord:
+        return usage.model_copy(update={"sessions": max(0, usage.sessions + sessions)})
+
+    while True:
+        try:
+            await modify(store, keys.usage, UsageRecord, change)
+            return
+        except KeyNotFoundError:
+            with contextlib.suppress(KeyExistsError):  # the first: someone may create it too
+                await store.create(keys.usage, change(UsageRecord()).dump())
+                return
 
 
 async def check_models(
@@ -64,15 +129,4 @@ async def check_models(
             f"that passes the limit of {settings.max_bundle_bytes_per_tenant} "
             "(AGENTGYM_MAX_BUNDLE_BYTES_PER_TENANT). Delete a model first",
             code=QUOTA,
-        )  # fmt: skip
-
-
-def _check_active(sessions: list[SessionRecord], settings: ApiSettings) -> None:
-    limit = settings.max_sessions_per_tenant
-    active = sum(1 for s in sessions if s.status in ACTIVE)
-    if active >= limit:
-        raise ApiError(
-            429, f"{active} sessions are queued or running; the limit is {limit} "
-            "(AGENTGYM_MAX_SESSIONS_PER_TENANT). Pause or stop one, or wait for one to finish",
-            headers={"Retry-After": RETRY_AFTER_S},
         )  # fmt: skip

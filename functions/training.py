@@ -36,7 +36,14 @@ from agentgym.errors import (
 )
 from agentgym.lifecycle import Do
 from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
-from agentgym.records import Keys, ScenarioRecord, SessionRecord, SettingsRecord, modify
+from agentgym.records import (
+    Keys,
+    ScenarioRecord,
+    SessionRecord,
+    SettingsRecord,
+    mark_active,
+    modify,
+)
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from functions import lambda_entry, lookups, quotas
@@ -153,15 +160,19 @@ async def start_training(
                 "use a new key for a new session",
             ) from None  # fmt: skip
         if existing.status is SessionStatus.QUEUED:
-            # The first request may have failed before publishing; the message id makes a
-            # second publish of the same start a no-op when the first one did go through.
+            # The first request may have failed before publishing (or marking it active); the
+            # message id makes a second publish of the same start a no-op when it went through.
+            await mark_active(store, keys, existing.session_id, True)
             await bus.send_command(command, command.msg_id())
         return TrainingStartResponse(session_id=existing.session_id)
     try:
-        await _carry_out(bus, keys, session.session_id, decision, 0)  # a start's id is its own
+        await _carry_out(store, bus, keys, session.session_id, decision, 0)  # its id is its own
     except BusUnavailableError:
         await store.delete(key, revision)  # no command, no session: the retry starts afresh
+        await mark_active(store, keys, session.session_id, False)
+        await quotas.forget_session(store, keys)
         raise
+    await quotas.count_session(store, keys)
     return TrainingStartResponse(session_id=session.session_id)
 
 
@@ -243,7 +254,12 @@ async def _decide(
 
 
 async def _carry_out(
-    bus: Bus, keys: Keys, session_id: str, decision: lifecycle.Decision, revision: int
+    store: KeyValueStore,
+    bus: Bus,
+    keys: Keys,
+    session_id: str,
+    decision: lifecycle.Decision,
+    revision: int,
 ) -> None:
     """The decision's effects, in order. A command's message id names the revision it was
     decided at, so a retried publish is dropped while a resume after another pause is new."""
@@ -261,6 +277,8 @@ async def _carry_out(
         elif effect.do is Do.ANNOUNCE:
             assert effect.status is not None
             await _announce(bus, keys, session_id, effect.status, effect.previous)
+        elif effect.do in (Do.MARK_ACTIVE, Do.UNMARK_ACTIVE):
+            await mark_active(store, keys, session_id, effect.do is Do.MARK_ACTIVE)
 
 
 @router.post("/{session_id}/pause", response_model=ActionResponse)
@@ -270,7 +288,7 @@ async def pause_training(
     """Pause: the trainer checkpoints and frees its slot; the session keeps its progress.
     Until it has, the status reads running with `pending: "pause"`."""
     decision, revision = await _decide(store, keys, session_id, Action.PAUSE)
-    await _carry_out(bus, keys, session_id, decision, revision)
+    await _carry_out(store, bus, keys, session_id, decision, revision)
     return ActionResponse(status="paused")
 
 
@@ -286,13 +304,19 @@ async def resume_training(
         await quotas.check_active(store, keys, settings)
     decision, revision = await _decide(store, keys, session_id, Action.RESUME)
     try:
-        await _carry_out(bus, keys, session_id, decision, revision)
+        await _carry_out(store, bus, keys, session_id, decision, revision)
     except BusUnavailableError:
         if decision.record is not None:  # back to paused, so that a retry can resume
             key = keys.session(session_id)
-            await modify(
-                store, key, SessionRecord, lambda r: lifecycle.resume_unsent(r).record or r
-            )
+            undone = lifecycle.Decision(None)
+
+            def undo(record: SessionRecord) -> SessionRecord:
+                nonlocal undone
+                undone = lifecycle.resume_unsent(record)
+                return undone.record or record
+
+            await modify(store, key, SessionRecord, undo)
+            await _carry_out(store, bus, keys, session_id, undone, 0)
         raise
     return ActionResponse(status="resumed")
 
@@ -303,7 +327,7 @@ async def stop_training(
 ) -> ActionResponse:
     """Stop: the trainer saves the model so far and the session ends `stopped`."""
     decision, revision = await _decide(store, keys, session_id, Action.STOP)
-    await _carry_out(bus, keys, session_id, decision, revision)
+    await _carry_out(store, bus, keys, session_id, decision, revision)
     return ActionResponse(status="stopped")
 
 
@@ -318,7 +342,7 @@ async def delete_session(
         store, keys.session(session_id), lookups.session_missing(session_id).detail
     )
     session = SessionRecord.load(found.value)
-    if session.status in quotas.ACTIVE or session.pending is not None:
+    if session.status in lifecycle.ACTIVE or session.pending is not None:
         pending = f" ({session.pending} requested)" if session.pending else ""
         raise ApiError(
             409, f"session {session_id!r} is {session.status}{pending}; pause or stop it, and "
@@ -328,6 +352,8 @@ async def delete_session(
         await artifacts.delete(keys.checkpoint(session_id))
     await bus.forget(session_id)
     await store.delete(keys.session(session_id), found.revision)
+    await mark_active(store, keys, session_id, False)  # one a crash may have left
+    await quotas.forget_session(store, keys)
     return {"status": "deleted"}
 
 

@@ -272,3 +272,32 @@ def test_a_pause_answers_paused_and_the_status_shows_it_pending() -> None:
     resumed = lifecycle.act(record(S.PAUSED), A.RESUME).record
     assert resumed is not None
     assert (resumed.status_view().status, resumed.status_view().pending) == (S.QUEUED, A.RESUME)
+
+
+# --- what counts against the tenant's active limit -----------------------------------------------
+
+
+def marks(decision: lifecycle.Decision) -> str:
+    done = {e.do for e in decision.effects}
+    return "mark" if Do.MARK_ACTIVE in done else "unmark" if Do.UNMARK_ACTIVE in done else "-"
+
+
+@pytest.mark.parametrize(
+    ("decide", "expected"),
+    [
+        (lambda: lifecycle.start(record(S.QUEUED)), "mark"),
+        (lambda: lifecycle.act(record(S.QUEUED), A.PAUSE), "unmark"),
+        (lambda: lifecycle.act(record(S.PAUSED), A.RESUME), "mark"),
+        (lambda: lifecycle.act(record(S.RUNNING), A.STOP), "-"),  # until its trainer stops it
+        (lambda: lifecycle.resume_unsent(record(S.QUEUED, A.RESUME)), "unmark"),
+        (lambda: lifecycle.command(record(S.QUEUED), "start", ME, NOW, ACK_WAIT), "-"),
+        (lambda: lifecycle.leave(record(S.RUNNING), S.PAUSED), "unmark"),
+        (lambda: lifecycle.leave(record(S.RUNNING), S.QUEUED), "-"),  # handed back: still active
+        (lambda: lifecycle.leave(record(S.RUNNING), S.COMPLETED), "unmark"),
+        (lambda: lifecycle.leave(record(S.QUEUED, A.STOP), S.STOPPED), "unmark"),
+        (lambda: lifecycle.leave(record(S.PAUSED, A.STOP), S.STOPPED), "-"),  # paused: unmarked
+        (lambda: lifecycle.failed(record(S.RUNNING), "boom"), "unmark"),
+    ],
+)
+def test_a_session_counts_as_active_while_queued_or_running(decide: Any, expected: str) -> None:
+    assert marks(decide()) == expected

@@ -25,7 +25,7 @@ from agentgym.contracts import format_elapsed, utc_now
 from agentgym.errors import ArtifactNotFoundError, BusUnavailableError, KeyNotFoundError
 from agentgym.lifecycle import Do
 from agentgym.messages import StatusEvent, TrainingUpdate
-from agentgym.records import Keys, ModelRecord, SessionRecord, modify
+from agentgym.records import Keys, ModelRecord, SessionRecord, mark_active, modify
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from trainer.publisher import Publisher
@@ -306,6 +306,8 @@ class Session:
             seq = await self.ctx.publisher.last_seq(self.session_id, record.last_seq)
         record = record.model_copy(update={"last_seq": seq + 1})
         written = await self._write_status(record, status, **changes)
+        if decision.does(Do.UNMARK_ACTIVE):  # it no longer counts against the tenant's limit
+            await mark_active(self.ctx.store, self.keys, self.session_id, False)
         await self._publish(written, seq)
         await self._announce(decision)
         logger.info("%s: %s at episode %d", self.session_id, status, written.current_episode)
