@@ -21,9 +21,12 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agentgym.errors import AgentGymError
+
+if TYPE_CHECKING:
+    from agentgym.config import CommonSettings
 
 DEFAULT_TENANT = "default"
 SUBPROTOCOL = "agentgym"  # what the WebSocket servers accept when a token rides along
@@ -171,6 +174,13 @@ def authenticator(
     if mode == "jwt":
         return JwtAuth(jwt_secret, jwt_jwks_url)
     raise ConfigError(f"AGENTGYM_AUTH is off, apikey or jwt, not {mode!r}")
+
+
+def authenticator_for(settings: CommonSettings) -> Authenticator:
+    """The authenticator of a process's settings (AGENTGYM_AUTH and what its mode needs)."""
+    return authenticator(
+        settings.auth, settings.api_keys, settings.jwt_secret, settings.jwt_jwks_url
+    )
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -11,10 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
-from agentgym.config import DEFAULT_DATA_DIR
+from agentgym.config import (
+    DEFAULT_API_PORT,
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_NATS_PORT,
+    DEFAULT_STREAMER_PORT,
+)
 from agentgym.nats_server import NatsServer
-
-DEFAULT_NATS_PORT = 4222
 
 
 def _nats(args: argparse.Namespace) -> int:
@@ -121,17 +125,7 @@ def _train(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from agentgym.up import Options, run
 
-    return run(
-        Options(
-            data_dir=args.data_dir,
-            host=args.host,
-            api_port=args.api_port,
-            streamer_port=args.streamer_port,
-            nats_url=args.nats_url,
-            store_url=args.store_url,
-            artifacts_url=args.artifacts_url,
-        )
-    )
+    return run(Options.from_args(args))
 
 
 def _keys_create(args: argparse.Namespace) -> int:
@@ -170,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="run everything locally: NATS, trainer, streamer, API")
     up.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--api-port", type=int, default=8000)
-    up.add_argument("--streamer-port", type=int, default=8001)
+    up.add_argument("--host", default=DEFAULT_HOST)
+    up.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
+    up.add_argument("--streamer-port", type=int, default=DEFAULT_STREAMER_PORT)
     up.add_argument("--nats-url", default=None, help="use this NATS instead of the embedded one")
     up.add_argument("--store-url", default=None, help="default: SQLite under the data dir")
     up.add_argument("--artifacts-url", default=None, help="default: files under the data dir")
@@ -180,15 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     nats = commands.add_parser("nats", help="run the embedded nats-server (JetStream) alone")
     nats.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    nats.add_argument("--host", default="127.0.0.1")
+    nats.add_argument("--host", default=DEFAULT_HOST)
     nats.add_argument(
         "--port", type=int, default=DEFAULT_NATS_PORT, help="taken: a free one is used instead"
     )
     nats.set_defaults(run=_nats)
 
     api = commands.add_parser("api", help="serve the REST API (functions.app:app) with uvicorn")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--host", default=DEFAULT_HOST)
+    api.add_argument("--port", type=int, default=DEFAULT_API_PORT)
     api.add_argument("--log-level", default="info")
     api.set_defaults(run=_api)
 
@@ -209,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     act.set_defaults(run=_act)
 
     streamer = commands.add_parser("streamer", help="serve the WebSocket feed of training")
-    streamer.add_argument("--host", default="127.0.0.1")
-    streamer.add_argument("--port", type=int, default=8001)
+    streamer.add_argument("--host", default=DEFAULT_HOST)
+    streamer.add_argument("--port", type=int, default=DEFAULT_STREAMER_PORT)
     streamer.set_defaults(run=_streamer)
 
     train = commands.add_parser("train", help="train offline, in this process, with no server")

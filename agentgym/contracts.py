@@ -74,7 +74,7 @@ class Scenario(Schema):
     duration: str
     rating: float
     tasks: int
-    frameworks: list[str]
+    frameworks: list[Framework]
     metrics: list[str]
     features: list[str]
 

@@ -9,21 +9,15 @@ delivers them from there in bulk. Used by the REST history endpoint and the stre
 
 from __future__ import annotations
 
-import json
-
 import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from agentgym import subjects
+from agentgym.messages import parse_update
 
 FETCH_BATCH = 1000
-
-
-def update_seq(payload: bytes) -> int:
-    """The `seq` of an encoded training update."""
-    return int(json.loads(payload)["seq"])
 
 
 async def _first_at_or_after(
@@ -32,7 +26,7 @@ async def _first_at_or_after(
     """(stream sequence, update seq) of the first message on `subject` at or after `stream_seq`."""
     found = await js.get_msg(subjects.TRAINING_STREAM, seq=stream_seq, subject=subject, next=True)
     assert found.seq is not None and found.data is not None
-    return found.seq, update_seq(found.data)
+    return found.seq, parse_update(found.data)[0]
 
 
 async def read_updates(
@@ -49,7 +43,7 @@ async def read_updates(
     except nats.js.errors.NotFoundError:
         return []
     assert last.seq is not None and last.data is not None
-    last_seq = update_seq(last.data)
+    last_seq = parse_update(last.data)[0]
     if last_seq <= since:
         return []
 

@@ -3,6 +3,7 @@ and status events. Subjects and streams are in `agentgym.subjects`."""
 
 from __future__ import annotations
 
+import json
 from typing import Literal, Self
 
 from pydantic import Field
@@ -57,6 +58,14 @@ class TrainingUpdate(Message):
     session_id: str
     seq: int
     data: TrainingStatus
+
+
+def parse_update(payload: bytes) -> tuple[int, str | None]:
+    """An encoded TrainingUpdate's `seq` and status, read without validating the rest: the
+    one reader of updates others encoded (history, the trainer's next seq, the streamer, which
+    calls it once per update however many browsers watch, so it stays this lean)."""
+    update = json.loads(payload)
+    return int(update["seq"]), update.get("data", {}).get("status")
 
 
 class StatusEvent(Message):

@@ -19,14 +19,23 @@ from agentgym.errors import InvalidURLError
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 5.0
-# What NATS raises when it cannot be reached or did not answer (a retry may succeed).
-UNAVAILABLE = (
+# What NATS raises when it did not answer, or is busy or between servers: the same call on
+# the same connection may succeed if tried again (what a trainer's publisher retries,
+# agentgym.retries.until_answered).
+RETRYABLE: tuple[type[Exception], ...] = (
     nats.errors.TimeoutError,
     nats.errors.NoRespondersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.ConnectionReconnectingError,
+    nats.js.errors.ServiceUnavailableError,
+)
+# What NATS raises when it cannot be reached or did not answer (a request may succeed later):
+# RETRYABLE, and a connection that is closed, never connected, or whose socket failed. The
+# API answers these with 503.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    *RETRYABLE,
     nats.errors.ConnectionClosedError,
     nats.errors.NoServersError,
-    nats.errors.OutboundBufferLimitError,
-    nats.js.errors.ServiceUnavailableError,
     OSError,
 )
 RECONNECT_WAIT_S = 1

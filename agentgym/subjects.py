@@ -36,6 +36,8 @@ from nats.js.api import (
     StreamConfig,
 )
 
+from agentgym.config import DEFAULT_ACK_WAIT_S
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "agentgym"
@@ -49,8 +51,9 @@ METRICS_ALL = f"{PREFIX}.metrics.*"
 EVENTS_ALL = f"{PREFIX}.events.*"
 
 # How long a trainer may hold a command without acking before NATS gives it to another; a
-# trainer sends in-progress acks well within it while it trains.
-CMD_ACK_WAIT_S = 30.0
+# trainer sends in-progress acks well within it while it trains. The setting's default
+# (TrainerSettings.ack_wait_s, AGENTGYM_ACK_WAIT_S), which a trainer passes to ensure_consumer.
+CMD_ACK_WAIT_S = DEFAULT_ACK_WAIT_S
 # How long the command stream remembers a Nats-Msg-Id to drop a duplicate publish.
 CMD_DUPLICATE_WINDOW_S = 120.0
 # How many training updates a session keeps for replay (at 10 a second, almost 3 hours).

@@ -9,6 +9,7 @@ behind; if any process dies, the others are stopped too.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -17,10 +18,11 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import FrameType
 
+from agentgym.config import DEFAULT_HOST, DEFAULT_NATS_PORT, local_artifacts_url, local_store_url
 from agentgym.nats_server import NatsServer, port_is_free
 
 READY_TIMEOUT_S = 60.0
@@ -29,6 +31,8 @@ STOP_TIMEOUT_S = 20.0
 
 @dataclass
 class Options:
+    """`agentgym up`'s arguments (agentgym.cli), one field each; None: the local default."""
+
     data_dir: Path
     host: str
     api_port: int
@@ -36,6 +40,10 @@ class Options:
     nats_url: str | None
     store_url: str | None
     artifacts_url: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Options:
+        return cls(**{field.name: getattr(args, field.name) for field in fields(cls)})
 
 
 class Process:
@@ -101,16 +109,17 @@ def run(options: Options) -> int:
             return 2
     nats = None
     if options.nats_url is None:
-        nats = NatsServer(data_dir / "nats", host="127.0.0.1", port=4222).start()
+        nats = NatsServer(data_dir / "nats", host=DEFAULT_HOST, port=DEFAULT_NATS_PORT).start()
         nats_url = nats.url
     else:
         nats_url = options.nats_url
+    streamer_ws = f"ws://{options.host}:{options.streamer_port}"
     env = os.environ | {
         "AGENTGYM_DATA_DIR": str(data_dir),
         "AGENTGYM_NATS_URL": nats_url,
-        "AGENTGYM_STORE_URL": options.store_url or f"sqlite:///{data_dir / 'agentgym.db'}",
-        "AGENTGYM_ARTIFACTS_URL": options.artifacts_url or f"file://{data_dir / 'artifacts'}",
-        "AGENTGYM_STREAMER_URL": f"ws://{options.host}:{options.streamer_port}",
+        "AGENTGYM_STORE_URL": options.store_url or local_store_url(data_dir),
+        "AGENTGYM_ARTIFACTS_URL": options.artifacts_url or local_artifacts_url(data_dir),
+        "AGENTGYM_STREAMER_URL": streamer_ws,
         "PYTHONUNBUFFERED": "1",
     }
     port_args = ["--host", options.host, "--port"]
@@ -143,7 +152,7 @@ def run(options: Options) -> int:
             time.sleep(0.2)
         _say("AgentGym is up")
         _say(f"  API        {api}  (docs: {api}/docs)")
-        _say(f"  WebSocket  ws://{options.host}:{options.streamer_port}/ws/training/<session_id>")
+        _say(f"  WebSocket  {streamer_ws}/ws/training/<session_id>")
         _say(f"  NATS       {nats_url}{'  (embedded)' if nats else ''}")
         _say(f"  data       {data_dir}")
         _say("  auth       off: anyone who can reach these ports can use them (local use)")

@@ -40,17 +40,18 @@ from agentgym.auth import (
     Authenticator,
     AuthError,
     authenticate,
-    authenticator,
+    authenticator_for,
     from_subprotocols,
 )
 from agentgym.config import StreamerSettings
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.ids import SESSION_ID_RULE, is_session_id
+from agentgym.messages import parse_update
 from agentgym.origins import host_allowed, host_refusal, origin_allowed, refusal
 from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
 from streamer.client import WRITE_HIGH_WATER, WRITE_LOW_WATER, Client, Frame
-from streamer.hub import Hub, parse_update
+from streamer.hub import Hub
 from streamer.metrics import CONTENT_TYPE, Metrics
 
 logger = logging.getLogger(__name__)
@@ -82,9 +83,7 @@ class Streamer:
         self.hub: Hub
         self.store: KeyValueStore
         self.server: Server | None = None
-        self.auth: Authenticator = authenticator(
-            settings.auth, settings.api_keys, settings.jwt_secret, settings.jwt_jwks_url
-        )
+        self.auth: Authenticator = authenticator_for(settings)
         self.per_tenant: dict[str, int] = {}  # open connections by tenant
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
@@ -204,6 +203,8 @@ class Streamer:
         finally:
             self.metrics.connections -= 1
             self.per_tenant[keys.tenant] -= 1
+            if not self.per_tenant[keys.tenant]:  # pruned: tenants come and go
+                del self.per_tenant[keys.tenant]
             await client.stop()
 
     async def _session(

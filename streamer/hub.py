@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 
 from agentgym import history, subjects
 from agentgym.auth import DEFAULT_TENANT
+from agentgym.messages import parse_update
 from streamer.client import Client, Frame
 from streamer.metrics import Metrics
 
@@ -147,9 +148,3 @@ class Hub:
             if client.tenant == tenant:
                 client.offer(frame)
         self.metrics.fan_out_seconds.observe(time.perf_counter() - started)
-
-
-def parse_update(payload: bytes) -> tuple[int, str | None]:
-    """A training update's seq and status (parsed once, however many browsers watch)."""
-    update = json.loads(payload)
-    return int(update["seq"]), update.get("data", {}).get("status")

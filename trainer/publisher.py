@@ -11,22 +11,12 @@ retried: every seq is stored once.
 
 from __future__ import annotations
 
-import json
-
-import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 
 from agentgym import retries, subjects
-from agentgym.messages import StatusEvent, TrainingUpdate
-
-TRANSIENT = (
-    nats.errors.TimeoutError,
-    nats.errors.NoRespondersError,
-    nats.errors.OutboundBufferLimitError,
-    nats.errors.ConnectionReconnectingError,
-    nats.js.errors.ServiceUnavailableError,
-)
+from agentgym.messages import StatusEvent, TrainingUpdate, parse_update
+from agentgym.nats_client import RETRYABLE
 
 
 class Publisher:
@@ -52,7 +42,7 @@ class Publisher:
         async def publish() -> None:
             await self.js.publish(subject, payload, headers=headers)
 
-        await retries.until_answered(subject, publish, TRANSIENT, self.bound)
+        await retries.until_answered(subject, publish, RETRYABLE, self.bound)
 
     async def last_seq(self, session_id: str, recorded: int) -> int:
         """The seq of the session's last published update: the stream's word, since a worker
@@ -64,6 +54,6 @@ class Publisher:
                 last = await self.js.get_last_msg(subjects.TRAINING_STREAM, subject)
             except nats.js.errors.NotFoundError:
                 return recorded
-            return max(recorded, int(json.loads(last.data or b"{}").get("seq", 0)))
+            return max(recorded, parse_update(last.data)[0]) if last.data else recorded
 
-        return await retries.until_answered(subject, read, TRANSIENT, self.bound)
+        return await retries.until_answered(subject, read, RETRYABLE, self.bound)

@@ -56,7 +56,7 @@ class ScenarioSpec:
     hyperparameters: Hyperparameters = field(default_factory=lambda: DEFAULT_HYPERPARAMETERS)
     failure_rates: dict[str, float] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
-    frameworks: tuple[str, ...] = tuple(framework.value for framework in Framework)
+    frameworks: tuple[Framework, ...] = tuple(Framework)
 
     def split(self) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
         """(training tasks, held-out tasks)."""
