@@ -107,10 +107,11 @@ def act(record: SessionRecord, action: Action) -> Decision:
     """The user asks `action` of the session (IllegalTransitionError when it may not be)."""
     status = record.status
     if action is record.pending and status in _REPEATABLE[action]:
-        # The same request again: answered as the first was, with nothing to write. Its
-        # message goes again: a command is sent under the revision the first was decided at
-        # (still the record's), so NATS drops it if the first did go through.
-        return Decision(None, (_send(status, action),))
+        # The same request again: answered as the first was, with nothing to write. A pause
+        # or a stop is told again (a stop's first command may not have gone out; a second is
+        # harmless, as an ended session drops it); a resume's first command went out, or it
+        # was undone (`resume_unsent`), so a second one would only be a duplicate.
+        return Decision(None, () if action is Action.RESUME else (_send(status, action),))
     check_action(status, action, record.pending)
     if action is Action.PAUSE and status is S.QUEUED:
         # No trainer holds it yet: paused at once; its queued command will find it so.
@@ -171,8 +172,8 @@ def command(
         return done
     elsewhere = owned_elsewhere(record, worker_id, now, ack_wait_s)
     if action == "stop" or record.pending is Action.STOP:
-        if record.status is S.RUNNING and action == "stop" and elsewhere:
-            return done  # its owner is stopping it
+        if record.status is S.RUNNING and elsewhere:
+            return done  # its owner is stopping it (whatever command this is)
         return leave(record, S.STOPPED)
     if record.status is S.PAUSED:
         return done  # paused while the command waited; a resume sends a new one
@@ -238,6 +239,8 @@ def ended(stored: SessionRecord, status: SessionStatus) -> SessionRecord:
     Only a stop or an end ends a stop: a pause or a hand-back asked while the user's stop
     arrived must not swallow it, and raises StopRequested instead (the caller leaves it
     stopped, with its model)."""
+    if stored.status.terminal:
+        raise AlreadyEnded  # another trainer ended it (two took a stop of it at once)
     if status in (S.PAUSED, S.QUEUED) and stored.pending is Action.STOP:
         raise StopRequested
     return _ended(stored, status)
@@ -251,8 +254,13 @@ class StopRequested(Exception):
     """The user asked to stop the session while its trainer was letting go of it."""
 
 
+class AlreadyEnded(Exception):
+    """The session ended meanwhile, by another trainer's hand: nothing more to write."""
+
+
 __all__ = [
     "ACTIVE",
+    "AlreadyEnded",
     "Decision",
     "Do",
     "Effect",

@@ -49,7 +49,7 @@ USER: list[tuple[S, A | None, A, tuple[S | None, A | None, str, S | None] | None
     (S.QUEUED, None, A.RESUME, None),
     (S.QUEUED, None, A.STOP, (S.QUEUED, A.STOP, "command:stop", None)),
     (S.QUEUED, A.RESUME, A.PAUSE, (S.PAUSED, None, "-", S.PAUSED)),
-    (S.QUEUED, A.RESUME, A.RESUME, (None, None, "command:resume", None)),
+    (S.QUEUED, A.RESUME, A.RESUME, (None, None, "-", None)),  # its command went, or was undone
     (S.QUEUED, A.RESUME, A.STOP, (S.QUEUED, A.STOP, "command:stop", None)),
     (S.QUEUED, A.STOP, A.PAUSE, None),
     (S.QUEUED, A.STOP, A.RESUME, None),
@@ -135,6 +135,8 @@ COMMANDS: list[tuple[S, A | None, dict[str, Any], str, str]] = [
     (S.RUNNING, A.PAUSE, LIVE, "start", "later"),
     (S.RUNNING, A.PAUSE, DEAD, "start", "leave:paused"),  # the owner died before pausing
     (S.RUNNING, A.STOP, LIVE, "stop", "ack"),  # its owner is stopping it
+    (S.RUNNING, A.STOP, LIVE, "resume", "ack"),  # a stale resume: its owner is stopping it
+    (S.RUNNING, A.STOP, LIVE, "start", "ack"),
     (S.RUNNING, A.STOP, DEAD, "stop", "leave:stopped"),
     (S.RUNNING, A.STOP, DEAD, "start", "leave:stopped"),
     *(
@@ -301,3 +303,10 @@ def marks(decision: lifecycle.Decision) -> str:
 )
 def test_a_session_counts_as_active_while_queued_or_running(decide: Any, expected: str) -> None:
     assert marks(decide()) == expected
+
+
+def test_an_ending_written_over_one_another_trainer_wrote_is_dropped() -> None:
+    """Two trainers took a stop of the same paused session at once: the second writes nothing."""
+    stopped = lifecycle.ended(record(S.PAUSED, A.STOP), S.STOPPED)
+    with pytest.raises(lifecycle.AlreadyEnded):
+        lifecycle.ended(stopped, S.STOPPED)

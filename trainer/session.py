@@ -289,6 +289,9 @@ class Session:
             await self._end(record, decision, seq, **changes)
         except lifecycle.StopRequested:
             return await self._leave(run, record, SessionStatus.STOPPED, seq)
+        except lifecycle.AlreadyEnded:
+            logger.info("%s: ended meanwhile by another trainer", self.session_id)
+            return Outcome.DONE
         return _outcome(decision)
 
     async def _end(
