@@ -21,6 +21,7 @@ from enum import Enum
 
 from agentgym import lifecycle
 from agentgym.artifacts import ArtifactStore
+from agentgym.config import TrainerSettings
 from agentgym.contracts import format_elapsed, utc_now
 from agentgym.errors import ArtifactNotFoundError, BusUnavailableError, KeyNotFoundError
 from agentgym.lifecycle import Do
@@ -57,11 +58,7 @@ class Context:
     store: KeyValueStore
     artifacts: ArtifactStore
     publisher: Publisher
-    checkpoint_every: int
-    eval_every: int
-    update_interval_s: float
-    status_interval_s: float
-    ack_wait_s: float
+    settings: TrainerSettings  # its intervals: checkpoints, evaluations, updates, the ack wait
     keep_alive: Callable[[], Awaitable[None]]  # tells NATS the command is still being worked on
 
 
@@ -119,7 +116,9 @@ class Session:
         self, record: SessionRecord | None, action: lifecycle.CommandAction
     ) -> lifecycle.Decision:
         ctx = self.ctx
-        return lifecycle.command(record, action, ctx.worker_id, time.time(), ctx.ack_wait_s)
+        return lifecycle.command(
+            record, action, ctx.worker_id, time.time(), ctx.settings.ack_wait_s
+        )
 
     async def _load(self, run: SlotRun, record: SessionRecord) -> Progress:
         """The run in its slot, as its last checkpoint left it, or a new one."""
@@ -165,7 +164,9 @@ class Session:
         try:
             while True:
                 # In the slot: the loop goes on with NATS and the other sessions meanwhile.
-                progress = await run.train(SLICE_S, ctx.eval_every, ctx.checkpoint_every)
+                progress = await run.train(
+                    SLICE_S, ctx.settings.eval_every, ctx.settings.checkpoint_every
+                )
                 now = time.monotonic()
                 if now - rate_clock >= 1.0:
                     rate, rate_clock, rate_episode = (
@@ -174,10 +175,10 @@ class Session:
                         progress.episode,
                     )
                 record = self._observe(record, progress, base_elapsed + now - started, rate)
-                if progress.episode % ctx.checkpoint_every == 0 and not progress.finished:
+                if progress.episode % ctx.settings.checkpoint_every == 0 and not progress.finished:
                     record.checkpoint = await self._checkpoint(run)
                     last_status = 0.0  # write the status now: a successor must find it
-                if now - last_status >= ctx.status_interval_s:
+                if now - last_status >= ctx.settings.status_interval_s:
                     record = await self._write_status(record)
                     last_status = now
                 ending = lifecycle.between_slices(
@@ -185,10 +186,10 @@ class Session:
                 )
                 if ending is not None:
                     break
-                if now - last_update >= ctx.update_interval_s:
+                if now - last_update >= ctx.settings.update_interval_s:
                     seq = await self._publish(record, seq)
                     last_update = now
-                if now - last_ack >= ctx.ack_wait_s / 3:
+                if now - last_ack >= ctx.settings.ack_wait_s / 3:
                     await ctx.keep_alive()
                     last_ack = now
             assert ending.record is not None

@@ -143,17 +143,12 @@ class Worker:
             await asyncio.gather(watcher, *tasks, return_exceptions=True)
 
     def _context(self, msg: Msg) -> Context:
-        settings = self.settings
         return Context(
             worker_id=self.worker_id,
             store=self.store,
             artifacts=self.artifacts,
             publisher=Publisher(self.js),
-            checkpoint_every=settings.checkpoint_every,
-            eval_every=settings.eval_every,
-            update_interval_s=settings.update_interval_s,
-            status_interval_s=settings.status_interval_s,
-            ack_wait_s=settings.ack_wait_s,
+            settings=self.settings,
             keep_alive=msg.in_progress,
         )
 
