@@ -30,6 +30,7 @@ async def test_close_lets_a_callback_in_flight_finish_and_its_reply_go_out(
 
     try:
         await service.subscribe(f"{unique}.work", cb=slow)
+        await service.flush()  # the server has the subscription before the request comes
         request = asyncio.create_task(caller.request(f"{unique}.work", b"job", timeout=5))
         await asyncio.wait_for(started.wait(), 5)
         await nats_client.close(service)  # while the callback is still sleeping
@@ -65,8 +66,9 @@ async def test_close_while_nats_is_away_closes_at_once(nats: NatsServer, unique:
     try:
         await client.subscribe(f"{unique}.x", cb=ignore)
         nats.stop()
-        while not client.is_reconnecting:
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):
+            while not client.is_reconnecting:
+                await asyncio.sleep(0.05)  # nats_client.connect takes no disconnect callback
         await client.publish(f"{unique}.x", b"buffered while away")  # nats-py keeps it pending
         began = time.monotonic()
         await nats_client.close(client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,8 @@ from agentgym.config import ApiSettings, StreamerSettings, TrainerSettings
 from agentgym.nats_server import NatsServer
 from functions.app import build
 from functions.resources import Resources
-from streamer.app import Streamer
-from trainer.worker import Worker
 
+from ..inprocess import running_streamer, running_worker
 from ..servers import serve_asgi
 
 KEYS = {tenant: new_key() for tenant in ("acme", "globex")}
@@ -43,41 +43,34 @@ def urls(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 async def system(urls: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    """API, one trainer and the streamer, all with API keys required."""
-    worker = Worker(TrainerSettings(**urls, checkpoint_every=100, status_interval_s=0.2))
-    streamer = Streamer(StreamerSettings(**urls, max_connections_per_tenant=3))
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(worker.run(stop)),
-        asyncio.create_task(streamer.serve("127.0.0.1", 0, stop)),
-    ]
-    await worker.ready.wait()
-    while streamer.server is None:
-        await asyncio.sleep(0.01)
-    ws = f"ws://127.0.0.1:{streamer.server.sockets[0].getsockname()[1]}"
-    settings = ApiSettings(**urls, max_sessions_per_tenant=2)
-    opened: list[httpx.Client] = []
-    with serve_asgi(build(Resources(settings))) as api:
-        yield {"api": api, "ws": ws, "clients": opened}
-    for http in opened:
-        http.close()
-    stop.set()
-    await asyncio.gather(*tasks)
+    """API, one trainer and the streamer, all with API keys required. The trainer and the
+    streamer run in the test's event loop: its HTTP clients are async."""
+    trainer = TrainerSettings(**urls, checkpoint_every=100, status_interval_s=0.2)
+    async with (
+        running_worker(trainer),
+        running_streamer(StreamerSettings(**urls, max_connections_per_tenant=3)) as (ws, _),
+        AsyncExitStack() as clients,
+    ):
+        settings = ApiSettings(**urls, max_sessions_per_tenant=2)
+        with serve_asgi(build(Resources(settings))) as api:
+            yield {"api": api, "ws": ws, "clients": clients}
 
 
-def client(system: dict[str, Any], tenant: str | None, **headers: str) -> httpx.Client:
+def client(system: dict[str, Any], tenant: str | None, **headers: str) -> httpx.AsyncClient:
     if tenant:
         headers["Authorization"] = f"Bearer {KEYS[tenant]}"
-    http = httpx.Client(base_url=system["api"], headers=headers, timeout=30)
-    system["clients"].append(http)
+    http = httpx.AsyncClient(base_url=system["api"], headers=headers, timeout=30)
+    system["clients"].push_async_callback(http.aclose)
     return http
 
 
-async def wait_status(api: httpx.Client, session_id: str, status: str) -> dict[str, Any]:
+async def wait_status(api: httpx.AsyncClient, session_id: str, status: str) -> dict[str, Any]:
     async with asyncio.timeout(60):
-        while (current := api.get(f"/api/training/{session_id}").json())["status"] != status:
-            await asyncio.sleep(0.05)
-    return current  # type: ignore[no-any-return]
+        while True:
+            current: dict[str, Any] = (await api.get(f"/api/training/{session_id}")).json()
+            if current["status"] == status:
+                return current
+            await asyncio.sleep(0.05)  # the API announces no status change: ask again
 
 
 async def test_every_api_route_needs_credentials(system: dict[str, Any]) -> None:
@@ -89,26 +82,28 @@ async def test_every_api_route_needs_credentials(system: dict[str, Any]) -> None
         ("POST", "/api/models/import"), ("GET", "/api/training/x/metrics"),
     ):  # fmt: skip
         for http in (anonymous, wrong):
-            response = http.request(method, path, json={} if method in ("POST", "PUT") else None)
+            response = await http.request(
+                method, path, json={} if method in ("POST", "PUT") else None
+            )
             assert response.status_code == 401, (method, path, response.text)
             assert response.json()["detail"] and response.headers["www-authenticate"] == "Bearer"
-    assert anonymous.get("/healthz").status_code == 200  # probes need no key
-    assert client(system, "acme").get("/api/scenarios").status_code == 200
+    assert (await anonymous.get("/healthz")).status_code == 200  # probes need no key
+    assert (await client(system, "acme").get("/api/scenarios")).status_code == 200
 
 
 async def test_a_tenant_never_sees_or_touches_another_tenants_things(
     system: dict[str, Any],
 ) -> None:
     acme, globex = client(system, "acme"), client(system, "globex")
-    session_id = acme.post("/api/training/start", json=START | {"max_episodes": 200}).json()[
-        "session_id"
-    ]
+    started = await acme.post("/api/training/start", json=START | {"max_episodes": 200})
+    session_id = started.json()["session_id"]
     done = await wait_status(acme, session_id, "completed")
     model_id = done["model_id"]
-    acme.put("/api/settings", json={"maxEpisodes": 321, "openaiKey": "sk-acme-secret-1234"})
+    await acme.put("/api/settings", json={"maxEpisodes": 321, "openaiKey": "sk-acme-secret-1234"})
 
-    assert globex.get("/api/training").json() == [] and globex.get("/api/models").json() == []
-    assert globex.get("/api/settings").json()["maxEpisodes"] == 200  # its own defaults
+    assert (await globex.get("/api/training")).json() == []
+    assert (await globex.get("/api/models")).json() == []
+    assert (await globex.get("/api/settings")).json()["maxEpisodes"] == 200  # its own defaults
     for method, path in (
         ("GET", f"/api/training/{session_id}"), ("GET", f"/api/training/{session_id}/metrics"),
         ("POST", f"/api/training/{session_id}/pause"), ("POST", f"/api/training/{session_id}/resume"),
@@ -116,20 +111,19 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_things(
         ("GET", f"/api/models/{model_id}/download"), ("POST", f"/api/models/{model_id}/evaluate"),
         ("DELETE", f"/api/models/{model_id}"),
     ):  # fmt: skip
-        response = await asyncio.to_thread(globex.request, method, path)
+        response = await globex.request(method, path)
         assert response.status_code == 404, (method, path, response.text)
     # acme still has everything, untouched
-    assert acme.get(f"/api/models/{model_id}").status_code == 200
-    assert acme.get("/api/settings").json()["maxEpisodes"] == 321
-    evaluated = await asyncio.to_thread(acme.post, f"/api/models/{model_id}/evaluate")
+    assert (await acme.get(f"/api/models/{model_id}")).status_code == 200
+    assert (await acme.get("/api/settings")).json()["maxEpisodes"] == 321
+    evaluated = await acme.post(f"/api/models/{model_id}/evaluate")
     assert evaluated.status_code == 200
 
 
 async def test_websockets_check_the_token_and_the_tenant(system: dict[str, Any]) -> None:
     acme = client(system, "acme")
-    session_id = acme.post("/api/training/start", json=START | {"max_episodes": 100}).json()[
-        "session_id"
-    ]
+    started = await acme.post("/api/training/start", json=START | {"max_episodes": 100})
+    session_id = started.json()["session_id"]
     url = f"{system['ws']}/ws/training/{session_id}"
     for kwargs, code in (({}, 4401), ({"subprotocols": ["agentgym", KEYS["globex"]]}, 4404)):
         async with connect(url, **kwargs) as ws:  # type: ignore[arg-type]
@@ -146,16 +140,15 @@ async def test_websockets_check_the_token_and_the_tenant(system: dict[str, Any])
 async def test_limits_refuse_with_429_and_4429(system: dict[str, Any]) -> None:
     acme = client(system, "acme")
     for _ in range(2):
-        assert (
-            acme.post("/api/training/start", json=START | {"max_episodes": 1_000_000}).status_code
-            == 200
-        )
-    refused = acme.post("/api/training/start", json=START)
+        started = await acme.post("/api/training/start", json=START | {"max_episodes": 1_000_000})
+        assert started.status_code == 200
+    refused = await acme.post("/api/training/start", json=START)
     assert refused.status_code == 429 and refused.headers["retry-after"]
     assert "limit is 2" in refused.json()["detail"]
-    assert client(system, "globex").post("/api/training/start", json=START).status_code == 200
-    for session in acme.get("/api/training").json():
-        acme.post(f"/api/training/{session['session_id']}/stop")
+    other = await client(system, "globex").post("/api/training/start", json=START)
+    assert other.status_code == 200
+    for session in (await acme.get("/api/training")).json():
+        await acme.post(f"/api/training/{session['session_id']}/stop")
 
     url = f"{system['ws']}/ws/training?token={KEYS['acme']}"
     held = [await connect(url) for _ in range(3)]
@@ -174,18 +167,12 @@ JWT_SECRET = "s" * 40
 
 @pytest.fixture
 async def jwt_system(urls: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    """The API and the streamer with JWTs required."""
+    """The API and the streamer with JWTs required (the streamer in the test's event loop)."""
     jwt_urls = urls | {"auth": "jwt", "api_keys": "", "jwt_secret": JWT_SECRET}
-    streamer = Streamer(StreamerSettings(**jwt_urls))
-    stop = asyncio.Event()
-    task = asyncio.create_task(streamer.serve("127.0.0.1", 0, stop))
-    while streamer.server is None:
-        await asyncio.sleep(0.01)
-    ws = f"ws://127.0.0.1:{streamer.server.sockets[0].getsockname()[1]}"
-    with serve_asgi(build(Resources(ApiSettings(**jwt_urls)))) as api:
-        yield {"api": api, "ws": ws}
-    stop.set()
-    await task
+    async with running_streamer(StreamerSettings(**jwt_urls)) as (ws, _):
+        with serve_asgi(build(Resources(ApiSettings(**jwt_urls)))) as api:
+            async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+                yield {"api": api, "ws": ws, "http": http}
 
 
 @pytest.mark.parametrize(
@@ -201,9 +188,8 @@ async def test_a_token_without_exp_or_for_the_default_tenant_is_refused(
     import jwt
 
     token = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
-    response = httpx.get(
-        f"{jwt_system['api']}/api/training", headers={"Authorization": f"Bearer {token}"}
-    )
+    http: httpx.AsyncClient = jwt_system["http"]
+    response = await http.get("/api/training", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and says in response.json()["detail"], response.text
     async with connect(f"{jwt_system['ws']}/ws/training", subprotocols=["agentgym", token]) as ws:  # type: ignore[list-item]
         with pytest.raises(ConnectionClosed) as closed:
@@ -211,8 +197,5 @@ async def test_a_token_without_exp_or_for_the_default_tenant_is_refused(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     good = jwt.encode({"tenant": "acme", "exp": 4_102_444_800}, JWT_SECRET, algorithm="HS256")
     assert (
-        httpx.get(
-            f"{jwt_system['api']}/api/training", headers={"Authorization": f"Bearer {good}"}
-        ).json()
-        == []
-    )
+        await http.get("/api/training", headers={"Authorization": f"Bearer {good}"})
+    ).json() == []

@@ -35,11 +35,11 @@ def measured(api_url: str, pid: int, send: object) -> tuple[int, float, float, f
     assert callable(send)
     idle = reset_peak(pid)
     with healthz_watched(api_url) as latencies:
-        time.sleep(0.2)
+        time.sleep(0.2)  # kept: /healthz samples before the request, as a baseline
         started = time.perf_counter()
         status = send()
         took = time.perf_counter() - started
-        time.sleep(0.2)
+        time.sleep(0.2)  # kept: and after it
     return status, rss_mb(pid, "VmHWM") - idle, max(latencies), took
 
 
@@ -79,7 +79,7 @@ def main() -> None:
             api = services.api(nats.url)
             trainer = services.trainer(nats.url)
             while len(httpx.get(f"{api.http}/api/scenarios").json()) < 3:
-                time.sleep(0.1)
+                time.sleep(0.1)  # the trainer is another process: ask the API again
             url = f"{api.http}/api/models/import"
 
             def post(data: bytes) -> int:

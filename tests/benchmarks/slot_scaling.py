@@ -35,6 +35,7 @@ from agentgym.config import ApiSettings, TrainerSettings
 from agentgym.nats_server import NatsServer
 from functions.app import build
 from functions.resources import Resources
+from tests.inprocess import start_worker, stop_worker
 from tests.servers import serve_asgi
 from trainer.worker import Worker
 
@@ -56,13 +57,13 @@ async def status(client: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
 
 async def until(client: httpx.AsyncClient, session_id: str, wanted: str) -> None:
     while (await status(client, session_id))["status"] != wanted:
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0.002)  # kept: the latency measured is to the GET that reads it
 
 
 async def rate(client: httpx.AsyncClient, session_ids: list[str], seconds: float) -> float:
     """Aggregate episodes per second of the sessions over `seconds`, by their own clocks."""
     before = [await status(client, s) for s in session_ids]
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds)  # kept: the measurement window
     after = [await status(client, s) for s in session_ids]
     return sum(
         (b["current_episode"] - a["current_episode"])
@@ -95,8 +96,7 @@ async def measure(kind: str, seconds: float, pauses: int) -> dict[str, Any]:
         }
         worker = Worker(TrainerSettings(**urls, concurrency=2, slot=kind))
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        await asyncio.wait_for(worker.ready.wait(), 60)
+        task = await start_worker(worker, stop)
         paused_updates: dict[str, asyncio.Event] = {}
         bus = await nats.connect(server.url)
 
@@ -113,7 +113,7 @@ async def measure(kind: str, seconds: float, pauses: int) -> dict[str, Any]:
                     await asyncio.sleep(1.0)  # past the first rate window
                     alone = await rate(client, [first], seconds)
                     second = await start(client, 2)
-                    await asyncio.sleep(1.0)
+                    await asyncio.sleep(1.0)  # past its first rate window too
                     both = await rate(client, [first, second], seconds)
                     to_status, to_update = [], []
                     for n in range(pauses):
@@ -134,8 +134,7 @@ async def measure(kind: str, seconds: float, pauses: int) -> dict[str, Any]:
                         await client.post(f"/api/training/{session_id}/stop")
         finally:
             await bus.close()
-            stop.set()
-            await asyncio.wait_for(task, 60)
+            await stop_worker(worker, stop, task, timeout=60)
     return {"alone": alone, "both": both, "to_status": to_status, "to_update": to_update}
 
 

@@ -154,8 +154,8 @@ class Server:
         """After a saturation turn: wait for what is queued to reach the clients."""
         deadline = time.perf_counter() + timeout
         while self.backlog() and time.perf_counter() < deadline:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)  # kernel buffers announce nothing: look again
+        await asyncio.sleep(0.2)  # kept: a quiet gap between turns
 
     async def stop(self) -> None:
         raise NotImplementedError
@@ -196,7 +196,7 @@ class Ceiling(Server):
 
     async def wait_live(self, clients: int) -> None:
         while sum(len(g) for g in self.groups.values()) < clients:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # set up once per run: a poll is cheap enough
 
     async def send(self, session_id: str) -> None:
         from websockets.asyncio.server import broadcast
@@ -281,7 +281,7 @@ class StreamerServer(Server):
         while self.streamer.server is None:
             if self._task.done():
                 raise RuntimeError(f"the streamer did not start: {self._task.exception()}")
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # Streamer.serve sets `server`, with no event
         port = self.streamer.server.sockets[0].getsockname()[1]
         self.base = f"ws://127.0.0.1:{port}"
 
@@ -307,7 +307,7 @@ class StreamerServer(Server):
             watching = [c for w in self.streamer.hub.sessions.values() for c in w.clients]
             if len(watching) >= clients and all(c.live for c in watching):
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the streamer has no event for this: look again
 
     async def paced(self, sessions: list[str], rate: float, seconds: float) -> int:
         (late,) = await self.publisher.call("paced", sessions, rate, seconds)
@@ -321,7 +321,7 @@ class StreamerServer(Server):
         reply = asyncio.create_task(feed.call("saturate", sessions, SATURATION_IN_FLIGHT))
         while not stop.is_set():
             feed.taken.value = metrics.messages_in - base
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # kept: how often the publisher hears what was taken
         feed.stop.value = 1
         (sent,) = await reply
         return int(sent)
@@ -473,7 +473,7 @@ async def measure(
                 for connection in server.connections():
                     sock = connection.transport.get_extra_info("socket")
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sock_buffer)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # kept: settle after connecting, before measuring
         note = f"{ready}/{len(urls)} clients (both servers') connected in {connect_s:.1f}s"
         if failures:
             note += f", failures {failures}"

@@ -228,6 +228,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[Measurement], list[Mea
     from agentgym.nats_server import NatsServer
     from functions.app import build
     from functions.resources import Resources
+    from tests.inprocess import start_worker, stop_worker
     from tests.servers import serve_asgi
     from trainer.worker import Worker
 
@@ -257,13 +258,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[Measurement], list[Mea
         )  # update_interval_s 0.1 and status_interval_s 1.0: the defaults
         worker = Worker(settings)
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        ready = asyncio.create_task(worker.ready.wait())
-        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED, timeout=30)
-        if not worker.ready.is_set():
-            ready.cancel()
-            await task  # raises what stopped it
-            raise RuntimeError("the worker did not start")
+        task = await start_worker(worker, stop)  # once ready; raises what stopped it, if it died
         api_settings = ApiSettings(
             data_dir=tmp, nats_url=nats_server.url, store_url=store_url, artifacts_url=artifacts_url
         )
@@ -293,8 +288,7 @@ async def measure(args: argparse.Namespace) -> tuple[list[Measurement], list[Mea
                         )
         finally:
             await watcher.close()
-            stop.set()
-            await asyncio.wait_for(task, 30)
+            await stop_worker(worker, stop, task)
     return alone, worker_runs
 
 

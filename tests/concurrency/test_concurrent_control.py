@@ -2,9 +2,10 @@
 
 Two API apps (each its own `Resources`, each under its own uvicorn) share one SQLite store,
 one nats-server and one artifact directory with two in-process trainer workers (4 slots each).
-20 long sessions are started, then 200 start/pause/resume/stop calls fire at once from a
-thread pool, alternating the two APIs. Afterwards every session is stopped, and the records,
-models and recorded updates must agree with what the trainers did, with no command lost.
+20 long sessions are started, then 200 start/pause/resume/stop calls fire at once (32 in
+flight at a time, from async clients: the trainers share the test's event loop), alternating
+the two APIs. Afterwards every session is stopped, and the records, models and recorded
+updates must agree with what the trainers did, with no command lost.
 
 Three defects this found (fixed since) are kept as regression tests at the end of the module:
 
@@ -21,12 +22,11 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -39,14 +39,17 @@ from functions.resources import Resources
 from trainer.session import Session
 from trainer.worker import Worker
 
+from ..inprocess import WorkerDidNotStop, running_worker, settled
 from ..servers import serve_asgi
 from ..trainer.conftest import TRAINER_DEFAULTS
+
+T = TypeVar("T")
 
 SEED = 20240611
 SESSIONS = 20
 CALLS = 200
 MAX_STARTS = 4  # "start" calls among the 200: new sessions, a handful at most
-THREADS = 32
+IN_FLIGHT = 32  # calls of the storm under way at once
 WORKER_SLOTS = 4
 MAX_EPISODES = 1_000_000  # never completes: sessions run until they are stopped
 SETTLE_S = 30.0  # how long any session may take to reach the state it was asked for
@@ -74,17 +77,20 @@ class WorkerKeptTraining(AssertionError):
 
 
 @pytest.fixture
-def apis(urls: dict[str, str], tmp_path: Path) -> Iterator[list[httpx.Client]]:
-    """Two API instances over the same store and NATS, each with its own clients."""
+async def apis(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Two API instances over the same store and NATS, each with its own clients (async: the
+    trainers run in this test's event loop, which a request must never block)."""
     # More sessions than the default per-tenant cap (16 queued or running) are the point here.
     settings = ApiSettings(data_dir=tmp_path, max_sessions_per_tenant=4 * SESSIONS, **urls)
     with (
         serve_asgi(build(Resources(settings))) as first,
         serve_asgi(build(Resources(settings))) as second,
-        httpx.Client(base_url=first, timeout=30) as one,
-        httpx.Client(base_url=second, timeout=30) as two,
     ):
-        yield [one, two]
+        async with (
+            httpx.AsyncClient(base_url=first, timeout=30) as one,
+            httpx.AsyncClient(base_url=second, timeout=30) as two,
+        ):
+            yield [one, two]
 
 
 @pytest.fixture
@@ -95,47 +101,21 @@ async def store(urls: dict[str, str]) -> AsyncIterator[KeyValueStore]:
     await opened.close()
 
 
-async def launch(
-    urls: dict[str, str], tmp_path: Path, worker_id: str, slots: int
-) -> tuple[Worker, asyncio.Event, asyncio.Task[None]]:
-    """An in-process trainer (as tests/trainer/conftest.py starts them), once it is ready."""
+def worker(
+    urls: dict[str, str],
+    tmp_path: Path,
+    worker_id: str,
+    slots: int = WORKER_SLOTS,
+    **options: Any,
+) -> AbstractAsyncContextManager[Worker]:
+    """An in-process trainer, ready on entry, stopped and awaited on exit (tests/inprocess.py:
+    one that does not return in time has its sessions handed back and fails the test, so a
+    regression of test_a_worker_told_to_stop_while_it_fetches_a_command_returns ends the test
+    instead of hanging it)."""
     settings = TrainerSettings(
         data_dir=tmp_path, worker_id=worker_id, concurrency=slots, **urls, **TRAINER_DEFAULTS
     )
-    running = Worker(settings)
-    stop = asyncio.Event()
-    task = asyncio.create_task(running.run(stop))
-    ready = asyncio.create_task(running.ready.wait())
-    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED, timeout=30)
-    if not running.ready.is_set():
-        ready.cancel()
-        await task  # raises what stopped it
-    return running, stop, task
-
-
-async def shut(running: Worker, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
-    """Stop a trainer and wait for it. A command fetched while it stops is trained by no one's
-    hand-back and kept Worker.run from returning before that was fixed (see
-    test_a_worker_told_to_stop_while_it_fetches_a_command_returns): hand such sessions back
-    too, so that a regression ends the test instead of hanging it."""
-    stop.set()
-    deadline = time.monotonic() + 30
-    while not task.done() and time.monotonic() < deadline:
-        for session in list(running.sessions.values()):
-            session.shutdown()
-        await asyncio.wait({task}, timeout=0.2)
-    await asyncio.wait_for(task, 1)
-
-
-@asynccontextmanager
-async def worker(
-    urls: dict[str, str], tmp_path: Path, worker_id: str, slots: int = WORKER_SLOTS
-) -> AsyncIterator[Worker]:
-    running, stop, task = await launch(urls, tmp_path, worker_id, slots)
-    try:
-        yield running
-    finally:
-        await shut(running, stop, task)
+    return running_worker(settings, **options)
 
 
 # --- calls -------------------------------------------------------------------------------------
@@ -165,64 +145,71 @@ def plan(sessions: list[str], rng: random.Random) -> list[Call]:
     return calls
 
 
-def fire(apis: list[httpx.Client], call: Call, scenario_id: str) -> Call:
+async def fire(apis: list[httpx.AsyncClient], call: Call, scenario_id: str) -> Call:
     client = apis[call.api]
     call.began_s = time.monotonic()
     if call.action == "start":
-        response = client.post(
+        response = await client.post(
             "/api/training/start", json=START_BODY | {"scenario_id": scenario_id}
         )
     else:
-        response = client.post(f"/api/training/{call.session_id}/{call.action}")
+        response = await client.post(f"/api/training/{call.session_id}/{call.action}")
     call.elapsed_s = time.monotonic() - call.began_s
     call.status = response.status_code
     call.body = response.json()
     return call
 
 
-def start(api: httpx.Client, scenario_id: str, seed: int) -> str:
-    response = api.post(
+async def start(api: httpx.AsyncClient, scenario_id: str, seed: int) -> str:
+    response = await api.post(
         "/api/training/start", json=START_BODY | {"scenario_id": scenario_id, "seed": seed}
     )
     assert response.status_code == 200, response.text
     return str(response.json()["session_id"])
 
 
-def status_of(api: httpx.Client, session_id: str) -> dict[str, Any]:
-    response = api.get(f"/api/training/{session_id}")
+async def status_of(api: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
+    response = await api.get(f"/api/training/{session_id}")
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def statuses(api: httpx.Client, session_ids: list[str]) -> dict[str, str]:
-    listed = {s["session_id"]: s["status"] for s in api.get("/api/training").json()}
+async def statuses(api: httpx.AsyncClient, session_ids: list[str]) -> dict[str, str]:
+    listed = {s["session_id"]: s["status"] for s in (await api.get("/api/training")).json()}
     return {session_id: listed[session_id] for session_id in session_ids}
 
 
-async def until(check: Callable[[], bool], what: Callable[[], str]) -> None:
-    """Poll `check` (each poll blocks the trainers for a moment only) until it holds."""
+async def counted(api: httpx.AsyncClient, session_ids: list[str]) -> Counter[str]:
+    """How many of the sessions are in each status."""
+    return Counter((await statuses(api, session_ids)).values())
+
+
+async def until(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool]) -> T:
+    """Poll `probe()` until `check` holds on what it returns; fail after SETTLE_S with the
+    last thing it returned."""
     deadline = time.monotonic() + SETTLE_S
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {SETTLE_S}s: {what()}"
-        await asyncio.sleep(0.1)
+    while not check(seen := await probe()):
+        assert time.monotonic() < deadline, f"timed out after {SETTLE_S}s: {seen}"
+        await asyncio.sleep(0.1)  # the API and the store announce no change: ask again
+    return seen
 
 
-async def stop_every_session(api: httpx.Client, session_ids: list[str]) -> None:
+async def stop_every_session(api: httpx.AsyncClient, session_ids: list[str]) -> None:
     """Stop each session that is not over, retrying while a 409 says it is between states."""
     deadline = time.monotonic() + SETTLE_S
     pending = list(session_ids)
     while pending:
         for session_id in list(pending):
-            if status_of(api, session_id)["status"] in TERMINAL:
+            if (await status_of(api, session_id))["status"] in TERMINAL:
                 pending.remove(session_id)
                 continue
-            response = api.post(f"/api/training/{session_id}/stop")
+            response = await api.post(f"/api/training/{session_id}/stop")
             assert response.status_code in (200, 409), response.text
             if response.status_code == 200:
                 pending.remove(session_id)
         assert time.monotonic() < deadline, f"could not stop {pending}"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # a 409 says it is between states: ask again shortly
 
 
 def calls_to(done: list[Call], session_id: str) -> str:
@@ -281,7 +268,7 @@ async def lost_stops(store: KeyValueStore, stopped: set[str], done: list[Call]) 
         if not busy:
             break
         assert time.monotonic() < deadline, f"still not stopped: {busy}"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # the store announces no change: look again
     lost = [s for s, r in records.items() if r["status"] not in TERMINAL and r["pending"] != "stop"]
     for session_id in lost:
         raise AssertionError(
@@ -290,15 +277,15 @@ async def lost_stops(store: KeyValueStore, stopped: set[str], done: list[Call]) 
     return lost
 
 
-def check_session(api: httpx.Client, session_id: str) -> dict[str, Any]:
+async def check_session(api: httpx.AsyncClient, session_id: str) -> dict[str, Any]:
     """The stored record agrees with the model and the updates its trainer produced."""
-    status = status_of(api, session_id)
+    status = await status_of(api, session_id)
     assert status["status"] == SessionStatus.STOPPED, status  # none reaches 1,000,000 episodes
     assert status["model_id"], f"{session_id}: stopped without a model: {status}"
-    model = api.get(f"/api/models/{status['model_id']}")
+    model = await api.get(f"/api/models/{status['model_id']}")
     assert model.status_code == 200, f"{session_id}: its model is missing: {model.text}"
     assert model.json()["episodes"] == status["current_episode"], (model.json(), status)
-    updates = api.get(f"/api/training/{session_id}/metrics").json()
+    updates = (await api.get(f"/api/training/{session_id}/metrics")).json()
     seqs = [u["seq"] for u in updates]
     assert seqs == list(range(1, len(seqs) + 1)), f"{session_id}: holes or repeats in {seqs}"
     episodes = [u["data"]["current_episode"] for u in updates]
@@ -313,7 +300,7 @@ def check_session(api: httpx.Client, session_id: str) -> dict[str, Any]:
 
 
 async def test_concurrent_control_through_two_apis_and_two_trainers(
-    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path, store: KeyValueStore
+    apis: list[httpx.AsyncClient], urls: dict[str, str], tmp_path: Path, store: KeyValueStore
 ) -> None:
     rng = random.Random(SEED)
     began = time.monotonic()
@@ -321,22 +308,23 @@ async def test_concurrent_control_through_two_apis_and_two_trainers(
         for worker_id in ("w1", "w2"):
             await trainers.enter_async_context(worker(urls, tmp_path, worker_id))
         sessions = [
-            start(apis[n % 2], SCENARIOS[n % len(SCENARIOS)], seed=n) for n in range(SESSIONS)
+            await start(apis[n % 2], SCENARIOS[n % len(SCENARIOS)], seed=n) for n in range(SESSIONS)
         ]
         # Both trainers' slots fill before the storm; the other sessions wait in the queue.
-        await until(
-            lambda: Counter(statuses(apis[0], sessions).values())["running"] == 2 * WORKER_SLOTS,
-            lambda: str(Counter(statuses(apis[0], sessions).values())),
-        )
+        await until(lambda: counted(apis[0], sessions), lambda c: c["running"] == 2 * WORKER_SLOTS)
 
         calls = plan(sessions, rng)
         scenario_ids = [rng.choice(SCENARIOS) for _ in calls]
+        in_flight = asyncio.Semaphore(IN_FLIGHT)
+
+        async def fired(call: Call, scenario_id: str) -> Call:
+            async with in_flight:
+                return await fire(apis, call, scenario_id)
+
         storm_began = time.monotonic()
-        with ThreadPoolExecutor(THREADS) as pool:
-            futures = [
-                pool.submit(fire, apis, c, s) for c, s in zip(calls, scenario_ids, strict=True)
-            ]
-            done = await asyncio.to_thread(lambda: [f.result() for f in futures])
+        done = await asyncio.gather(
+            *(fired(c, s) for c, s in zip(calls, scenario_ids, strict=True))
+        )
         storm_s = time.monotonic() - storm_began
 
         stops_accepted = {
@@ -349,13 +337,10 @@ async def test_concurrent_control_through_two_apis_and_two_trainers(
         lost = await lost_stops(store, stops_accepted, done)
 
         await stop_every_session(apis[0], everyone)
-        await until(
-            lambda: set(statuses(apis[1], everyone).values()) <= TERMINAL,
-            lambda: str(statuses(apis[1], everyone)),
-        )
+        await until(lambda: statuses(apis[1], everyone), lambda s: set(s.values()) <= TERMINAL)
     # The trainers are gone: every status, update and model they were writing is written.
-    finals = [check_session(apis[n % 2], s) for n, s in enumerate(everyone)]
-    models = apis[0].get("/api/models").json()
+    finals = [await check_session(apis[n % 2], s) for n, s in enumerate(everyone)]
+    models = (await apis[0].get("/api/models")).json()
     assert sorted(m["id"] for m in models) == sorted(s["model_id"] for s in finals)
     print(
         f"\n{len(done)} calls in {storm_s:.2f}s (slowest {max(c.elapsed_s for c in done):.2f}s),"
@@ -368,16 +353,16 @@ async def test_concurrent_control_through_two_apis_and_two_trainers(
 
 
 async def test_a_409_after_a_stop_names_the_current_status(
-    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path
+    apis: list[httpx.AsyncClient], urls: dict[str, str], tmp_path: Path
 ) -> None:
     api = apis[0]
     async with worker(urls, tmp_path, "catalog"):
         pass  # a trainer came and went: the catalog is registered, no trainer runs now
-    session_id = start(api, "customer_support", seed=1)
-    assert api.post(f"/api/training/{session_id}/stop").status_code == 200
-    response = api.post(f"/api/training/{session_id}/pause")
+    session_id = await start(api, "customer_support", seed=1)
+    assert (await api.post(f"/api/training/{session_id}/stop")).status_code == 200
+    response = await api.post(f"/api/training/{session_id}/pause")
     assert response.status_code == 409, response.text
-    current = status_of(api, session_id)["status"]
+    current = (await status_of(api, session_id))["status"]
     assert current == "queued"  # no trainer took its stop yet
     named = NAMES_STATUS.search(response.json()["detail"])
     if named is None or named.group(1) != current:
@@ -385,7 +370,10 @@ async def test_a_409_after_a_stop_names_the_current_status(
 
 
 async def test_an_accepted_stop_is_not_lost_to_a_pause_in_progress(
-    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    apis: list[httpx.AsyncClient],
+    urls: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     api = apis[0]
     pausing = asyncio.Event()
@@ -398,43 +386,38 @@ async def test_an_accepted_stop_is_not_lost_to_a_pause_in_progress(
         # storm hits it by chance: a checkpoint write and a compare-and-set take milliseconds).
         if status is SessionStatus.PAUSED:
             pausing.set()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # kept: the wider window is the point
         return await leave(self, run, record, status, *args)
 
     monkeypatch.setattr(Session, "_leave", slow_pause)
-    async with worker(urls, tmp_path, "w1", slots=1):
-        session_id = start(api, "customer_support", seed=1)
-        await until(
-            lambda: status_of(api, session_id)["current_episode"] > 0,
-            lambda: str(status_of(api, session_id)),
-        )
-        assert api.post(f"/api/training/{session_id}/pause").status_code == 200
+    async with worker(urls, tmp_path, "w1", slots=1) as running:
+        session_id = await start(api, "customer_support", seed=1)
+        await until(lambda: status_of(api, session_id), lambda s: s["current_episode"] > 0)
+        assert (await api.post(f"/api/training/{session_id}/pause")).status_code == 200
         await asyncio.wait_for(pausing.wait(), SETTLE_S)
-        stop = api.post(f"/api/training/{session_id}/stop")
+        stop = await api.post(f"/api/training/{session_id}/stop")
         assert stop.json() == {"status": "stopped"}  # accepted: the session is still running
         await until(
-            lambda: status_of(api, session_id)["status"] in ("paused", "stopped"),
-            lambda: str(status_of(api, session_id)),
+            lambda: status_of(api, session_id), lambda s: s["status"] in ("paused", "stopped")
         )
-        await asyncio.sleep(1.0)  # a stop still on its way would end it by now
-        final = status_of(api, session_id)["status"]
+        await settled(running)  # a stop still on its way has ended it by now
+        final = (await status_of(api, session_id))["status"]
     if final != "stopped":
         raise LostStop(f"the session is {final} after its stop was accepted")
 
 
 async def test_a_worker_told_to_stop_while_it_fetches_a_command_returns(
-    apis: list[httpx.Client], urls: dict[str, str], tmp_path: Path
+    apis: list[httpx.AsyncClient], urls: dict[str, str], tmp_path: Path
 ) -> None:
-    running, stop, task = await launch(urls, tmp_path, "w1", slots=1)
+    stop = asyncio.Event()
+    session_id = None
     try:
-        await asyncio.sleep(0.3)  # it is waiting for a command (one fetch waits up to 1 s)
-        stop.set()
-        session_id = start(apis[0], "customer_support", seed=1)  # arrives during that fetch
-        finished, _ = await asyncio.wait({task}, timeout=5)
-        if not finished:
-            raise WorkerKeptTraining(
-                f"told to stop 5 s ago, it still trains {list(running.sessions)} "
-                f"(the session just started: {session_id})"
-            )
-    finally:
-        await shut(running, stop, task)
+        async with worker(urls, tmp_path, "w1", slots=1, stop=stop, stop_timeout=5):
+            # Ready, it is waiting for a command: it fetches at once (one fetch waits up to 1 s).
+            stop.set()
+            session_id = await start(apis[0], "customer_support", seed=1)  # during that fetch
+    except WorkerDidNotStop as kept:
+        raise WorkerKeptTraining(
+            f"told to stop 5 s ago, it still trains {kept.sessions} "
+            f"(the session just started: {session_id})"
+        ) from kept

@@ -45,7 +45,7 @@ def wait_for(system: System, session_id: str, check: Any, timeout: float = 120) 
     deadline = time.monotonic() + timeout
     while not check(current := status(system, session_id)):
         assert time.monotonic() < deadline, current
-        time.sleep(0.1)
+        time.sleep(0.1)  # the system's own processes: asking the API is the way to know
     return current
 
 

@@ -170,7 +170,7 @@ def wait_http(service: Service, path: str, timeout: float = START_TIMEOUT_S) -> 
                 return
         if time.monotonic() > deadline:
             raise AssertionError(f"{service.name} did not answer {path}:\n{service.log_tail()}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # another process: asking it is the only way to know
 
 
 @pytest.fixture
@@ -215,7 +215,7 @@ async def eventually(
         except (httpx.HTTPError, ValueError) as exc:
             last = exc
         assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}: {last}"
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval)  # other processes: asking is the only way to know
 
 
 class Watcher:

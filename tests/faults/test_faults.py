@@ -106,7 +106,7 @@ async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
 
             began = time.monotonic()
             nats.stop()
-            await asyncio.sleep(NATS_DOWN_S)
+            await asyncio.sleep(NATS_DOWN_S)  # kept: NATS down this long is the fault
             nats.start()  # same port, same data dir
 
             ready = await eventually(
@@ -213,7 +213,7 @@ async def test_a_nats_restart_keeps_a_streamer_watcher_connected_with_no_gap(
             await watcher.wait_until(lambda _: watcher.seqs()[-1:] == [seq], 10, "20 updates")
 
             nats.stop()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # kept: NATS down for a while is the fault
             nats.start()  # same port, same data
             # At once, before the streamer's next reconnect attempt (one a second): these are
             # stored while its subscription is gone.
@@ -221,7 +221,7 @@ async def test_a_nats_restart_keeps_a_streamer_watcher_connected_with_no_gap(
             try:
                 await publish(publisher.jetstream(), 20)
                 for _ in range(20):  # and live ones once it is back
-                    await asyncio.sleep(0.1)
+                    await asyncio.sleep(0.1)  # kept: spread over 2 s, so some find it back
                     await publish(publisher.jetstream(), 1)
             finally:
                 await publisher.close()

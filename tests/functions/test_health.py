@@ -88,7 +88,7 @@ def test_agentgym_api_serves_the_combined_app(settings: ApiSettings, tmp_path: o
                 break
             except httpx.ConnectError:
                 assert time.monotonic() < deadline, "agentgym api did not start"
-                time.sleep(0.1)
+                time.sleep(0.1)  # another process: asking it is the only way to know
         assert ready.status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/api/scenarios").status_code == 200
     finally:

@@ -45,7 +45,7 @@ class Api:
         deadline = time.monotonic() + timeout
         while text not in (log := self.log()):
             assert time.monotonic() < deadline, f"{text!r} not in the log:\n{log}"
-            time.sleep(0.05)
+            time.sleep(0.05)  # another process's log file: read it again
         return log
 
 
@@ -98,7 +98,7 @@ def api(
             except httpx.ConnectError:
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "agentgym api did not start"
-                time.sleep(0.1)
+                time.sleep(0.1)  # another process: asking it is the only way to know
         yield Api(port, log_path)
     finally:
         process.terminate()

@@ -24,6 +24,7 @@ from functions.app import build
 from functions.resources import Resources
 from streamer.app import Streamer
 
+from ..inprocess import running_streamer
 from ..servers import closed_with, serve_asgi
 
 KEY = new_key()
@@ -49,17 +50,8 @@ class Served:
 async def streamer(settings: ApiSettings, **overrides: Any) -> AsyncIterator[tuple[str, Streamer]]:
     """A real streamer over the API's own NATS and store, and its ws:// URL."""
     common = settings.model_dump(include=set(StreamerSettings.model_fields))
-    served = Streamer(StreamerSettings(**common | overrides))
-    stop = asyncio.Event()
-    task = asyncio.create_task(served.serve("127.0.0.1", 0, stop))
-    while served.server is None:
-        assert not task.done(), task.exception()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"ws://127.0.0.1:{served.server.sockets[0].getsockname()[1]}", served
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with running_streamer(StreamerSettings(**common | overrides)) as served:
+        yield served
 
 
 @contextmanager
@@ -169,6 +161,6 @@ async def test_a_browser_that_goes_away_leaves_no_error_in_the_logs(
             ws.transport.abort()
             async with asyncio.timeout(10):  # the relays let go of the streamer, then stop
                 while relayed_to.metrics.connections:
-                    await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.01)  # the streamer has no event for this: look again
     problems = [r for r in served.logged if r.levelno >= logging.WARNING or r.exc_info]
     assert not problems, [r.getMessage() for r in problems]

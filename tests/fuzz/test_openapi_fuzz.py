@@ -58,9 +58,9 @@ from functions.app import build
 from functions.resources import Resources
 from trainer import scenarios
 from trainer.run import Run
-from trainer.worker import Worker
 
 from ..functions.conftest import SCENARIO_IDS
+from ..inprocess import running_worker
 from ..servers import serve_asgi
 from ..trainer.conftest import TRAINER_DEFAULTS
 
@@ -340,16 +340,10 @@ async def test_evaluation_answers_as_documented(tmp_path: Path) -> None:
         case.validate_response(nobody, checks=[error_shape])
 
         urls = settings.model_dump(include={"nats_url", "store_url", "artifacts_url"})
-        worker = Worker(TrainerSettings(data_dir=tmp_path, **urls, **TRAINER_DEFAULTS))
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        try:
-            await asyncio.wait_for(worker.ready.wait(), 30)
+        trainer = TrainerSettings(data_dir=tmp_path, **urls, **TRAINER_DEFAULTS)
+        async with running_worker(trainer):
             # The trainer answers in this event loop: the request must not block it.
             scored = await asyncio.to_thread(case.call, base_url=url, session=http)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
     assert scored.status_code == 200, scored.text
     case.validate_response(scored, checks=[schemathesis.checks.response_schema_conformance])
     assert scored.json()["model_id"] == model_id and scored.json()["tasks"] > 0

@@ -218,7 +218,7 @@ async def test_fifty_concurrent_increments_from_separate_connections_end_at_fift
                 return
             except ConflictError:
                 conflicts += 1
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # a yield, not a wait: let the other writers go on
 
     try:
         await asyncio.gather(*(increment(s) for s in stores))

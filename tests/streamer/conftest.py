@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ from agentgym.records import Keys, SessionRecord
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore, open_store
 from streamer.app import Streamer
+
+from ..inprocess import running_streamer
 
 
 @pytest.fixture
@@ -46,20 +47,8 @@ StreamerFactory = Callable[..., Any]
 def streamers(settings: StreamerSettings) -> StreamerFactory:
     """`async with streamers() as url:` a streamer serving at ws://127.0.0.1:<port>."""
 
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[tuple[str, Streamer]]:
-        streamer = Streamer(settings.model_copy(update=overrides))
-        stop = asyncio.Event()
-        task = asyncio.create_task(streamer.serve("127.0.0.1", 0, stop))
-        while streamer.server is None:
-            assert not task.done(), task.exception()
-            await asyncio.sleep(0.01)
-        port = streamer.server.sockets[0].getsockname()[1]
-        try:
-            yield f"ws://127.0.0.1:{port}", streamer
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 10)
+    def start(**overrides: Any) -> AbstractAsyncContextManager[tuple[str, Streamer]]:
+        return running_streamer(settings.model_copy(update=overrides))
 
     return start
 

@@ -99,7 +99,7 @@ async def test_one_nats_subscription_per_watched_session_however_many_browsers(
             await ws.close()
         async with asyncio.timeout(5):
             while streamer.hub.sessions or streamer.metrics.connections:
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # the streamer has no event for this: look again
         assert streamer.metrics.sessions_watched == 0
 
 
@@ -148,13 +148,13 @@ async def test_a_client_left_behind_is_closed_even_when_the_session_goes_quiet(
         try:
             async with asyncio.timeout(20):  # until its frames queue: the kernel's buffers are full
                 while trainer.session_id not in streamer.hub.sessions:
-                    await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.01)  # no event for a watch beginning: look again
                 while not any(c.queue for c in streamer.hub.sessions[trainer.session_id].clients):
                     await trainer.publish(1, padding=60 * 1024)
             behind = time.perf_counter()  # nothing more is published
             async with asyncio.timeout(5):
                 while streamer.metrics.slow_disconnects == 0:
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05)  # no event for a disconnect: look again
             assert time.perf_counter() - behind >= 0.4  # it had its time to catch up
         finally:
             stuck.close()

@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -21,7 +21,10 @@ from functions.app import build
 from functions.resources import Resources
 from trainer.worker import Worker
 
+from ..inprocess import running_worker
 from ..servers import serve_asgi
+
+T = TypeVar("T")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 100,
@@ -33,40 +36,28 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 
 
 @pytest.fixture
-def api(urls: dict[str, str], tmp_path: Path) -> Iterator[httpx.Client]:
+async def api(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The API under uvicorn (its own thread), and an async client: the test's event loop runs
+    in-process workers too, and must never block on a request."""
     settings = ApiSettings(data_dir=tmp_path, **urls)
-    with (
-        serve_asgi(build(Resources(settings))) as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        yield client
+    with serve_asgi(build(Resources(settings))) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield client
 
 
-WorkerFactory = Callable[..., Any]
+WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
 
 
 @pytest.fixture
-async def workers(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[WorkerFactory]:
-    """Start in-process workers: `async with workers(worker_id="w1") as worker: ...`."""
+def workers(urls: dict[str, str], tmp_path: Path) -> WorkerFactory:
+    """Start in-process workers: `async with workers(worker_id="w1") as worker: ...` (ready on
+    entry, stopped and awaited on exit; see tests/inprocess.py)."""
 
-    @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Worker]:
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Worker]:
         settings = TrainerSettings(data_dir=tmp_path, **urls, **(TRAINER_DEFAULTS | overrides))
-        worker = Worker(settings)
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        ready = asyncio.create_task(worker.ready.wait())
-        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED, timeout=30)
-        if not worker.ready.is_set():
-            ready.cancel()
-            await task  # raises what stopped it
-        try:
-            yield worker
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        return running_worker(settings)
 
-    yield start
+    return start
 
 
 def trainer_process(
@@ -83,13 +74,29 @@ def trainer_process(
 
 
 async def wait_for(
-    api: httpx.Client, session_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 60
+    api: httpx.AsyncClient,
+    session_id: str,
+    check: Callable[[dict[str, Any]], bool],
+    timeout: float = 60,
 ) -> dict[str, Any]:
-    """Poll the session's status (as the seed UI does) until `check` holds."""
+    """Poll the session's status (as the seed UI does) until `check` holds, or fail after
+    `timeout` seconds with the last status seen."""
     deadline = time.monotonic() + timeout
     while True:
-        status: dict[str, Any] = api.get(f"/api/training/{session_id}").json()
+        status: dict[str, Any] = (await api.get(f"/api/training/{session_id}")).json()
         if check(status):
             return status
         assert time.monotonic() < deadline, f"timed out; last status: {status}"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # the API tells no one when a status changes: ask again
+
+
+async def until(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], what: str, timeout: float = 60
+) -> T:
+    """Poll `probe()` until `check` holds on what it returns, or fail after `timeout` seconds
+    saying what it waited for and what it saw last."""
+    deadline = time.monotonic() + timeout
+    while not check(result := await probe()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}; last: {result}"
+        await asyncio.sleep(0.05)  # what it looks at (the API, a store) announces no change
+    return result

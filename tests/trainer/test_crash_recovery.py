@@ -3,7 +3,6 @@ the final model equals an uninterrupted run's. Real processes, real signals."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import signal
 import subprocess
@@ -16,23 +15,24 @@ from agentgym.records import Keys, SessionRecord
 from agentgym.store import open_store
 from trainer.run import Run
 
-from .conftest import trainer_process, wait_for
+from .conftest import trainer_process, until, wait_for
 
 EPISODES = 2500
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happened(
-    api: httpx.Client, urls: dict[str, str], how: signal.Signals
+    api: httpx.AsyncClient, urls: dict[str, str], how: signal.Signals
 ) -> None:
     processes = {name: trainer_process(urls, name, checkpoint_every=250) for name in ("w1", "w2")}
     store = await open_store(urls["store_url"])
     try:
-        while len(api.get("/api/scenarios").json()) < 3:  # the workers registered the catalog
-            await asyncio.sleep(0.1)
+        await until(  # the workers (real processes: the API is all there is to ask) are up
+            lambda: api.get("/api/scenarios"), lambda r: len(r.json()) >= 3, "the catalog"
+        )
         body = {"scenario_id": "customer_support", "framework": "CrewAI", "max_episodes": EPISODES,
                 "learning_rate": 0.001, "seed": 5}  # fmt: skip
-        session_id = api.post("/api/training/start", json=body).json()["session_id"]
+        session_id = (await api.post("/api/training/start", json=body)).json()["session_id"]
         await wait_for(api, session_id, lambda s: s["current_episode"] >= 600)
         owner = SessionRecord.load((await store.get(Keys().session(session_id))).value).owner
         assert owner in processes
@@ -42,7 +42,7 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
         done = await wait_for(api, session_id, lambda s: s["status"] == "completed", timeout=120)
         final = SessionRecord.load((await store.get(Keys().session(session_id))).value)
         assert final.current_episode == EPISODES
-        history = api.get(f"/api/training/{session_id}/metrics").json()
+        history = (await api.get(f"/api/training/{session_id}/metrics")).json()
         assert [u["seq"] for u in history] == list(range(1, len(history) + 1))
         episodes = [u["data"]["current_episode"] for u in history]
         restarts = [later for earlier, later in itertools.pairwise(episodes) if later < earlier]
@@ -51,7 +51,8 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
         assert all(episode >= 250 for episode in restarts)
         assert (restarts != []) is (how is signal.SIGKILL) or not restarts
 
-        manifest, _ = bundle.unpack(api.get(f"/api/models/{done['model_id']}/download").content)
+        downloaded = await api.get(f"/api/models/{done['model_id']}/download")
+        manifest, _ = bundle.unpack(downloaded.content)
         uninterrupted = Run("customer_support", 0.001, seed=5, max_episodes=EPISODES)
         while not uninterrupted.finished:
             uninterrupted.train_episode()

@@ -17,6 +17,7 @@ from agentgym.config import TrainerSettings
 from agentgym.errors import InvalidURLError
 from trainer.worker import Worker
 
+from ..inprocess import start_worker, stop_worker
 from .conftest import TRAINER_DEFAULTS
 
 
@@ -63,11 +64,11 @@ async def test_a_stopped_worker_drains_and_returns_promptly(
 ) -> None:
     worker = Worker(settings(urls, tmp_path))
     stop = asyncio.Event()
-    running = asyncio.create_task(worker.run(stop))
-    await asyncio.wait_for(worker.ready.wait(), 30)
-    await asyncio.sleep(2.5)  # a few empty fetches, as an idle worker makes
+    running = await start_worker(worker, stop)
+    # Kept: time is the point. Idle for a while, it has made a few empty fetches (one waits
+    # up to FETCH_WAIT_S), and one is in flight when the stop comes.
+    await asyncio.sleep(2.5)
     began = time.monotonic()
-    stop.set()
-    await asyncio.wait_for(running, 30)
+    await stop_worker(worker, stop, running)
     assert time.monotonic() - began < nats_client.DRAIN_TIMEOUT_S / 2
     assert opened and all(client.is_closed for client in opened), opened
