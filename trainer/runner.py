@@ -27,6 +27,9 @@ from agentgym.contracts import Framework
 
 T = TypeVar("T")
 SlotKind = Literal["process", "thread"]
+# A slot's process yields the CPU to the worker's loop: with every core training, a pause or a
+# stop still gets its turn at once (the loop's work is short; training takes what is left).
+SLOT_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,10 @@ def open_slot(kind: SlotKind) -> Executor:
     sent) or one thread."""
     if kind == "process":
         return ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_warm,
+            initargs=(SLOT_NICENESS,),
         )
     return ThreadPoolExecutor(1, thread_name_prefix="agentgym-slot", initializer=_warm)
 
@@ -96,9 +102,14 @@ class SlotRun:
 _runs: dict[str, Any] = {}
 
 
-def _warm() -> None:
+def _warm(niceness: int = 0) -> None:
     """Import the training code at the slot's start, not at its first session's."""
+    import os
+
     import trainer.run  # noqa: F401
+
+    if niceness:
+        os.nice(niceness)
 
 
 def _progress(run: Any) -> Progress:

@@ -4,12 +4,12 @@ process per slot, in the same run.
 
     .venv/bin/python -m tests.benchmarks.slot_scaling [--seconds 8] [--pauses 50]
 
-For each slot kind (`AGENTGYM_SLOT`): an in-process `Worker` (concurrency 2) over a nats-server
-of its own, SQLite and file artifacts, driven through the API under uvicorn.
+For each slot kind (`AGENTGYM_SLOT`): `agentgym trainer` (concurrency 2) and `agentgym api` as
+processes, over a nats-server of their own, SQLite and file artifacts; this process only asks.
 
-- Scaling: one long session alone for --seconds, then two at once for --seconds; episodes per
-  second from the sessions' own status records (`current_episode` over `elapsed_seconds`
-  between two reads), aggregate with two against one alone. Target: at least 1.7x.
+- Scaling: one fresh session alone for --seconds, then two fresh ones at once for --seconds;
+  episodes per second from the sessions' own status records (`current_episode` over
+  `elapsed_seconds` between two reads), aggregate with two against one alone. Target: 1.7x.
 - Control latency, both slots busy: `POST .../pause` until `GET` reads `paused`, and until the
   session's last training update (received over NATS) says paused; then resumed, and the
   next pause goes to the other session. p50 and p99 over --pauses. Target: p99 <= 100 ms.
@@ -31,14 +31,11 @@ from typing import Any
 import httpx
 
 from agentgym import subjects
-from agentgym.config import ApiSettings, TrainerSettings
 from agentgym.nats_server import NatsServer
-from functions.app import build
-from functions.resources import Resources
-from tests.inprocess import start_worker, stop_worker
-from tests.servers import serve_asgi
-from trainer.worker import Worker
+from tests.faults.conftest import Services
 
+# The fault tests' services run with fast intervals; these are the deployed defaults.
+DEFAULT_INTERVALS = {"CHECKPOINT_EVERY": "500", "STATUS_INTERVAL_S": "1.0", "ACK_WAIT_S": "30"}
 LONG = 1_000_000  # episodes (the most a scenario allows): a session that only ends when stopped
 START = {"scenario_id": "customer_support", "learning_rate": 0.001, "max_episodes": LONG}
 
@@ -87,16 +84,12 @@ async def measure(kind: str, seconds: float, pauses: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="agentgym-slots-") as name,
         NatsServer(Path(name) / "nats") as server,
     ):
-        tmp = Path(name)
-        urls = {
-            "data_dir": tmp,
-            "nats_url": server.url,
-            "store_url": f"sqlite:///{tmp / 'agentgym.db'}",
-            "artifacts_url": f"file://{tmp / 'artifacts'}",
-        }
-        worker = Worker(TrainerSettings(**urls, concurrency=2, slot=kind))
-        stop = asyncio.Event()
-        task = await start_worker(worker, stop)
+        # The trainer and the API as the processes they are deployed as: this one only asks.
+        services = Services(Path(name))
+        services.trainer(
+            server.url, CONCURRENCY="2", SLOT=kind, **DEFAULT_INTERVALS
+        )  # fmt: skip
+        api = services.api(server.url)
         paused_updates: dict[str, asyncio.Event] = {}
         bus = await nats.connect(server.url)
 
@@ -107,34 +100,37 @@ async def measure(kind: str, seconds: float, pauses: int) -> dict[str, Any]:
 
         await bus.subscribe(subjects.METRICS_ALL, cb=on_update)
         try:
-            with serve_asgi(build(Resources(ApiSettings(**urls)))) as url:
-                async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                    first = await start(client, 1)
-                    await asyncio.sleep(1.0)  # past the first rate window
-                    alone = await rate(client, [first], seconds)
-                    second = await start(client, 2)
-                    await asyncio.sleep(1.0)  # past its first rate window too
-                    both = await rate(client, [first, second], seconds)
-                    to_status, to_update = [], []
-                    for n in range(pauses):
-                        session_id = (first, second)[n % 2]
-                        seen = paused_updates[session_id] = asyncio.Event()
-                        began = time.perf_counter()
-                        response = await client.post(f"/api/training/{session_id}/pause")
-                        response.raise_for_status()
-                        await until(client, session_id, "paused")
-                        to_status.append(time.perf_counter() - began)
-                        await asyncio.wait_for(seen.wait(), 10)
-                        to_update.append(time.perf_counter() - began)
-                        resumed = await client.post(f"/api/training/{session_id}/resume")
-                        resumed.raise_for_status()
-                        await until(client, session_id, "running")
-                        await asyncio.sleep(0.2)  # training again in its slot
-                    for session_id in (first, second):
-                        await client.post(f"/api/training/{session_id}/stop")
+            async with httpx.AsyncClient(base_url=api.http, timeout=30) as client:
+                # Fresh sessions in both phases: episodes get shorter as a policy learns, so a
+                # session measured later would train faster for that alone.
+                alone_id = await start(client, 1)
+                await asyncio.sleep(1.0)  # past the first rate window
+                alone = await rate(client, [alone_id], seconds)
+                await client.post(f"/api/training/{alone_id}/stop")
+                await until(client, alone_id, "stopped")
+                first, second = await asyncio.gather(start(client, 1), start(client, 2))
+                await asyncio.sleep(1.0)  # past their first rate windows
+                both = await rate(client, [first, second], seconds)
+                to_status, to_update = [], []
+                for n in range(pauses):
+                    session_id = (first, second)[n % 2]
+                    seen = paused_updates[session_id] = asyncio.Event()
+                    began = time.perf_counter()
+                    response = await client.post(f"/api/training/{session_id}/pause")
+                    response.raise_for_status()
+                    await until(client, session_id, "paused")
+                    to_status.append(time.perf_counter() - began)
+                    await asyncio.wait_for(seen.wait(), 10)
+                    to_update.append(time.perf_counter() - began)
+                    resumed = await client.post(f"/api/training/{session_id}/resume")
+                    resumed.raise_for_status()
+                    await until(client, session_id, "running")
+                    await asyncio.sleep(0.2)  # training again in its slot
+                for session_id in (first, second):
+                    await client.post(f"/api/training/{session_id}/stop")
         finally:
             await bus.close()
-            await stop_worker(worker, stop, task, timeout=60)
+            services.close()
     return {"alone": alone, "both": both, "to_status": to_status, "to_update": to_update}
 
 
