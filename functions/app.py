@@ -35,7 +35,8 @@ async def index() -> dict[str, Any]:
     }
 
 
-ROUTERS = (root, scenarios.router, training.router, models.router, settings.router, ws_relay.router)
+# Training first: its status read is the busiest route, and routes are matched in order.
+ROUTERS = (training.router, root, scenarios.router, models.router, settings.router, ws_relay.router)
 
 
 def build(resources: Resources | None = None) -> Any:

@@ -213,7 +213,7 @@ class BodyLimit:
             return
         limit = self.limit_for(scope)
         message = f"the request body is larger than {limit} bytes; send less"
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
         if declared.isdigit() and int(declared) > limit:
             await error_response(413, message)(scope, receive, send)
             return

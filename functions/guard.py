@@ -33,8 +33,12 @@ class BrowserGuard:
             await self.app(scope, receive, send)
             return
         settings = self.settings()
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        host, origin = headers.get("host"), headers.get("origin")
+        host = origin = None
+        for name, value in scope["headers"]:  # the two it needs, on every request: no dict
+            if name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"origin":
+                origin = value.decode("latin-1")
         refusal = None
         if (
             settings.auth == "off"
