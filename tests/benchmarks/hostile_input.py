@@ -19,10 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from agentgym.artifacts import open_artifacts
 from agentgym.nats_server import NatsServer
-from agentgym.records import Keys, ModelRecord
-from agentgym.store import open_store
 from tests.faults.conftest import Services
 from tests.hostile import bombs
 from tests.hostile.conftest import healthz_watched, reset_peak, rss_mb
@@ -49,23 +46,6 @@ def line(name: str, figures: tuple[int, float, float, float]) -> None:
         f"{name:34} answered {status} in {took * 1000:7.0f} ms; peak memory +{grew:6.0f} MB; "
         f"slowest /healthz {slowest * 1000:6.0f} ms"
     )
-
-
-async def plant(root: Path, data: bytes) -> None:
-    """The bomb as an import before imports were checked left it: a bundle and a record."""
-    keys = Keys()
-    record = ModelRecord(
-        id="model_bomb", name="bomb", scenario="customer_support", framework="LangChain",
-        accuracy=0.0, episodes=0, created_at="2026-01-01T00:00:00+00:00", size_mb=1.0,
-        session_id="", bundle=keys.bundle("model_bomb"), sha256="0" * 64, learning_rate=0.001,
-        seed=1,
-    )  # fmt: skip
-    store = await open_store(f"sqlite:///{root / 'agentgym.db'}")
-    artifacts = open_artifacts(f"file://{root / 'artifacts'}")
-    await artifacts.put(record.bundle, data)
-    await store.put(keys.model(record.id), record.dump())
-    await store.close()
-    await artifacts.close()
 
 
 def main() -> None:
@@ -95,7 +75,7 @@ def main() -> None:
                 "import: weights inflate (API)",
                 measured(api.http, api.process.pid, lambda: post(heavy)),
             )
-            asyncio.run(plant(Path(tmp), heavy))
+            asyncio.run(bombs.plant(Path(tmp), heavy))
 
             def evaluate() -> int:
                 return httpx.post(

@@ -12,6 +12,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from agentgym import bundle
 from agentgym.weights import FEATURES, LEARNER_NAME
@@ -112,3 +113,26 @@ def bundle_of(weights: bytes, **changes: object) -> bytes:
     """A well-formed bundle around `weights` (whatever they are)."""
     meta = manifest(hashlib.sha256(weights).hexdigest(), len(weights), **changes)
     return bundle.pack(bundle.Manifest.model_validate_json(meta), weights)
+
+
+async def plant(root: Path, data: bytes, model_id: str = "model_bomb") -> None:
+    """A bomb as an import made before imports were checked left it, in the local stores under
+    `root` (as `Services` lays them out): its bundle and its model record."""
+    from agentgym.artifacts import open_artifacts
+    from agentgym.records import Keys, ModelRecord
+    from agentgym.store import open_store
+
+    keys = Keys()
+    record = ModelRecord(
+        id=model_id, name="bomb", scenario="customer_support", framework="LangChain",
+        created_at="2026-01-01T00:00:00+00:00", size_mb=1.0, session_id="",
+        bundle=keys.bundle(model_id), sha256="0" * 64, learning_rate=0.001, seed=1,
+    )  # fmt: skip
+    store = await open_store(f"sqlite:///{root / 'agentgym.db'}")
+    artifacts = open_artifacts(f"file://{root / 'artifacts'}")
+    try:
+        await artifacts.put(record.bundle, data)
+        await store.put(keys.model(record.id), record.dump())
+    finally:
+        await store.close()
+        await artifacts.close()

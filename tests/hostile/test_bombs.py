@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 
 from agentgym.nats_server import NatsServer
-from agentgym.records import Keys, ModelRecord
 
 from . import bombs
 from .conftest import (
@@ -68,28 +67,10 @@ async def test_a_trainer_asked_to_evaluate_a_bomb_answers_at_once_in_bounded_mem
     services: Services, nats: NatsServer, tmp_path: Path
 ) -> None:
     """A bomb already in the store (imported before imports were checked) reaches a trainer."""
-    from agentgym.artifacts import open_artifacts
-    from agentgym.store import open_store
-
     api = services.api(nats.url)
     trainer = services.trainer(nats.url)
     wait_catalog(api.http)
-    data = bombs.bundle_of(bombs.weights_bomb(n_tools=3))
-    keys = Keys()
-    record = ModelRecord(
-        id="model_bomb", name="bomb", scenario="customer_support", framework="LangChain",
-        accuracy=0.0, episodes=0, created_at="2026-01-01T00:00:00+00:00", size_mb=1.0,
-        session_id="", bundle=keys.bundle("model_bomb"), sha256="0" * 64, learning_rate=0.001,
-        seed=1,
-    )  # fmt: skip
-    store = await open_store(f"sqlite:///{services.tmp_path / 'agentgym.db'}")
-    artifacts = open_artifacts(f"file://{services.tmp_path / 'artifacts'}")
-    try:
-        await artifacts.put(record.bundle, data)
-        await store.put(keys.model(record.id), record.dump())
-    finally:
-        await store.close()
-        await artifacts.close()
+    await bombs.plant(services.tmp_path, bombs.bundle_of(bombs.weights_bomb(n_tools=3)))
     idle = reset_peak(trainer.process.pid)
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=api.http, timeout=60) as client:
