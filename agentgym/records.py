@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Self, TypeVar
 
 from pydantic import Field, ValidationError
@@ -171,6 +172,15 @@ class SessionRecord(TrainingStatus, Record):
 
 
 _STATUS_FIELDS = set(TrainingStatus.model_fields)
+
+
+@lru_cache(maxsize=1024)
+def status_json_of(raw: bytes) -> bytes:
+    """The status JSON of the session record stored as `raw`. Dashboards poll records that
+    change a few times a second at most, so most reads find the same bytes as the last one
+    and skip parsing the record and writing its view; keyed by the value itself, not a
+    revision, because a deleted and recreated key may restart its revisions in some stores."""
+    return SessionRecord.load(raw).status_json()
 
 
 class ModelRecord(ModelInfo, Record):

@@ -63,8 +63,15 @@ def session_missing(session_id: str) -> ApiError:
     return ApiError(404, f"training session {session_id!r} not found")
 
 
+async def session_entry(store: KeyValueStore, keys: Keys, session_id: str) -> Entry:
+    try:
+        return await store.get(keys.session(session_id))
+    except (KeyNotFoundError, InvalidKeyError):
+        raise session_missing(session_id) from None
+
+
 async def session(store: KeyValueStore, keys: Keys, session_id: str) -> tuple[SessionRecord, int]:
-    found = await read_entry(store, keys.session(session_id), session_missing(session_id).detail)
+    found = await session_entry(store, keys, session_id)
     return SessionRecord.load(found.value), found.revision
 
 

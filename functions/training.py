@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentgym import lifecycle
 from agentgym.bus import Bus
@@ -43,6 +44,7 @@ from agentgym.records import (
     SettingsRecord,
     mark_active,
     modify,
+    status_json_of,
 )
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
@@ -197,23 +199,36 @@ async def list_sessions(store: StoreDep, keys: KeysDep) -> Response:
 async def get_session(session_id: str, store: StoreDep, keys: KeysDep) -> Response:
     """A session's status: what dashboards poll. Served by `status`, the same read as a plain
     Starlette endpoint; this route documents it (and serves it wherever `status` is absent)."""
-    session, _ = await lookups.session(store, keys, session_id)
-    return Response(session.status_json(), media_type=JSON)
+    found = await lookups.session_entry(store, keys, session_id)
+    return Response(status_json_of(found.value), media_type=JSON)
 
 
-async def status(request: Request) -> Response:
-    """`GET /api/training/{session_id}` without FastAPI's per-request dependency solving,
-    which costs more than the read itself on the API's busiest route. The same steps as
-    `get_session`: the caller's tenant (401 without credentials), then its session."""
+async def status(scope: Scope, receive: Receive, send: Send) -> None:
+    """`GET /api/training/{session_id}` as a bare ASGI endpoint, without FastAPI's
+    per-request dependency solving or Starlette's request wrapper, which cost more than the
+    read itself on the API's busiest route. The same steps as `get_session`: the caller's
+    tenant (401 without credentials), then its session; an ApiError reaches the app's error
+    handlers like any other."""
+    request = Request(scope)
     keys = await keys_of(request)
-    session, _ = await lookups.session(
-        await store_of(request), keys, request.path_params["session_id"]
+    found = await lookups.session_entry(
+        await store_of(request), keys, scope["path_params"]["session_id"]
     )
-    return Response(session.status_json(), media_type=JSON)
+    await Response(status_json_of(found.value), media_type=JSON)(scope, receive, send)
+
+
+class _Endpoint:
+    """Starlette serves an object that is not a function as an ASGI app (no request wrapper)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 # Matched before the documenting route above (routes match in order).
-router.routes.insert(0, Route("/api/training/{session_id}", status, methods=["GET"]))
+router.routes.insert(0, Route("/api/training/{session_id}", _Endpoint(status), methods=["GET"]))
 
 
 @router.get("/{session_id}/metrics")
@@ -338,9 +353,7 @@ async def delete_session(
     """Delete a session that no trainer holds or is about to take (paused or ended): its
     checkpoint, its recorded updates, then its record, so that a retry after a failure still
     finds the record and finishes the job. Its model, if it saved one, stays."""
-    found = await lookups.read_entry(
-        store, keys.session(session_id), lookups.session_missing(session_id).detail
-    )
+    found = await lookups.session_entry(store, keys, session_id)
     session = SessionRecord.load(found.value)
     if session.status in lifecycle.ACTIVE or session.pending is not None:
         pending = f" ({session.pending} requested)" if session.pending else ""
