@@ -37,6 +37,8 @@ class Task:
     text: str  # the request as its author wrote it
     solution: tuple[str, ...]  # the tools that resolve it, in order
     intent: str  # the kind of request; tasks of one intent share a solution
+    split: str = "train"  # "train" or "heldout": training never sees a held-out task
+    tools: tuple[str, ...] = ()  # the tools available in this task; () is every tool
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,16 @@ class ScenarioSpec:
     failure_rates: dict[str, float] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
     frameworks: tuple[Framework, ...] = tuple(Framework)
+    descriptions: dict[str, str] = field(default_factory=dict)  # what each tool does
 
     def split(self) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
-        """(training tasks, held-out tasks)."""
-        by_intent: dict[str, list[Task]] = defaultdict(list)
-        for task in sorted(self.tasks, key=lambda t: t.id):
-            by_intent[task.intent].append(task)
-        train: list[Task] = []
-        heldout: list[Task] = []
-        for tasks in by_intent.values():
-            for index, task in enumerate(tasks):
-                (heldout if index % HELDOUT_EVERY == HELDOUT_EVERY - 1 else train).append(task)
-        return tuple(train), tuple(heldout)
+        """(training tasks, held-out tasks), each in task order."""
+        train = tuple(t for t in self.tasks if t.split == "train")
+        return train, tuple(t for t in self.tasks if t.split == "heldout")
+
+    def available(self, task: Task) -> tuple[str, ...]:
+        """The tools the agent may call in `task`, in the scenario's order."""
+        return task.tools or self.tools
 
     def record(self) -> ScenarioRecord:
         """The catalog entry a trainer registers in the store."""
@@ -107,6 +107,7 @@ def build_spec(
     metrics: tuple[str, ...],
     failure_rates: dict[str, float],
     fallbacks: dict[str, str],
+    descriptions: dict[str, str],
 ) -> ScenarioSpec:
     """A scenario from its module's data: its tasks generated from `intents` and `slots` with
     `prefix` and `seed` (see `generate_tasks`), and its catalog features counting the tasks,
@@ -133,6 +134,7 @@ def build_spec(
         ),
         failure_rates=failure_rates,
         fallbacks=fallbacks,
+        descriptions=descriptions,
     )
 
 
@@ -163,4 +165,21 @@ def generate_tasks(
                 raise ValueError(f"{intent}: too few slot values for {template!r}")
             seen.add(text)
             tasks.append(Task(f"{prefix}-{len(tasks) + 1:04d}", text, solution, intent))
-    return tuple(tasks)
+    return _split(tasks)
+
+
+def _split(tasks: list[Task]) -> tuple[Task, ...]:
+    """The tasks with their split: every HELDOUT_EVERY-th task of each intent, by id, held out."""
+    by_intent: dict[str, list[Task]] = defaultdict(list)
+    for task in sorted(tasks, key=lambda t: t.id):
+        by_intent[task.intent].append(task)
+    heldout = {
+        task.id
+        for group in by_intent.values()
+        for index, task in enumerate(group)
+        if index % HELDOUT_EVERY == HELDOUT_EVERY - 1
+    }
+    return tuple(
+        Task(t.id, t.text, t.solution, t.intent, "heldout" if t.id in heldout else "train")
+        for t in tasks
+    )

@@ -30,6 +30,21 @@ TOOLS = (
     "approve",
 )
 
+# What each tool does, as a user would describe it to a model reading tools.
+DESCRIPTIONS = {
+    "read_diff": "Read the pull request's changed lines.",
+    "run_tests": "Run the project's test suite against the pull request.",
+    "run_linter": "Run the linter and style checks over the changed files.",
+    "check_security": "Scan the change for security problems: injections, secrets, unsafe calls.",
+    "check_dependencies": "Check added or upgraded dependencies for known vulnerabilities and licences.",
+    "check_docs": "Check the documentation changes: spelling, broken links, rendering.",
+    "check_performance": "Benchmark the change and compare its speed and memory with the main branch.",
+    "comment_inline": "Leave a review comment on specific lines of the diff.",
+    "suggest_fix": "Propose a concrete code change that fixes a problem found in review.",
+    "request_changes": "Submit the review asking the author for changes before merging.",
+    "approve": "Approve the pull request for merging.",
+}
+
 # (intent, solution, templates: one a line, each with at least one {slot})
 INTENTS: tuple[Intent, ...] = (
     (
@@ -281,4 +296,5 @@ def build() -> ScenarioSpec:
         # A linter with security rules stands in for the scanner, and the scanner (which
         # audits dependencies too) for the dependency check.
         fallbacks={"check_security": "run_linter", "check_dependencies": "check_security"},
+        descriptions=DESCRIPTIONS,
     )

@@ -30,6 +30,21 @@ TOOLS = (
     "unlock_account",
 )
 
+# What each tool does, as a user would describe it to a model reading tools.
+DESCRIPTIONS = {
+    "search_kb": "Search the help-center knowledge base for articles that answer a product question.",
+    "update_ticket": "Add a note to the support ticket or change its status, for example to mark it resolved.",
+    "lookup_user": "Find the customer's account by email address or username and show its details.",
+    "send_reset_link": "Email the customer a link to choose a new password.",
+    "check_payment": "Look up the customer's charges, invoices and payment status.",
+    "refund": "Refund a charge to the customer's card.",
+    "check_api_docs": "Look up the API reference: endpoints, parameters, error codes and rate limits.",
+    "escalate_to_engineering": "Hand the ticket to the engineering team: for bugs, outages and errors support cannot fix.",
+    "update_subscription": "Change the customer's plan: upgrade, downgrade, cancel or renew the subscription.",
+    "verify_identity": "Confirm the customer is the account owner before changing anything sensitive.",
+    "unlock_account": "Unlock an account that was locked after too many failed sign-in attempts.",
+}
+
 # (intent, solution, templates: one a line, each with at least one {slot})
 INTENTS: tuple[Intent, ...] = (
     (
@@ -267,4 +282,5 @@ def build() -> ScenarioSpec:
         metrics=("Tool Reliability", "Response Quality", "Resolution Rate"),
         failure_rates={"check_payment": 0.2, "search_kb": 0.15, "lookup_user": 0.1},
         fallbacks={"search_kb": "check_api_docs"},
+        descriptions=DESCRIPTIONS,
     )

@@ -32,6 +32,22 @@ TOOLS = (
     "export_report",
 )
 
+# What each tool does, as a user would describe it to a model reading tools.
+DESCRIPTIONS = {
+    "load_dataset": "Load a dataset from a file such as CSV, Excel or Parquet.",
+    "query_database": "Run a SQL query against the database and fetch the rows.",
+    "clean_data": "Clean the data: drop duplicates, fix types, fill or remove missing values.",
+    "describe_stats": "Summarize the data: counts, means, medians, spreads and distributions.",
+    "group_by": "Group rows by one or more columns and aggregate each group.",
+    "pivot_table": "Build a pivot table that crosses two dimensions of the data.",
+    "join_tables": "Join two tables on a shared key column.",
+    "run_regression": "Fit a regression model to explain one variable by others.",
+    "detect_anomalies": "Find outliers and unusual values in the data.",
+    "forecast_series": "Forecast future values of a time series.",
+    "plot_chart": "Draw a chart of the data: line, bar, scatter or histogram.",
+    "export_report": "Export the results as a report or file to share.",
+}
+
 # (intent, solution, templates: one a line, each with at least one {slot})
 INTENTS: tuple[Intent, ...] = (
     (
@@ -265,4 +281,5 @@ def build() -> ScenarioSpec:
         # A file snapshot of the table stands in for the live query; a group-by gives the
         # same aggregates as a pivot, in long form.
         fallbacks={"query_database": "load_dataset", "pivot_table": "group_by"},
+        descriptions=DESCRIPTIONS,
     )
