@@ -1,0 +1,236 @@
+"""What a scenario's fields must agree on, once each is valid by itself.
+
+Errors: names that do not resolve (with the closest known one), duplicates, fallbacks that
+go nowhere or round in a circle, a solution that needs a tool its task does not offer (its
+fallback being offered does not count: a fallback stands in for a tool that fails now and
+then, not for one that is missing; a solution names the tools the task offers), sizes over
+the Limits, and a split with nothing to train on or nothing to evaluate on.
+
+Warnings: a tool no solution (or fallback) uses, a held-out task that needs a tool no
+training task teaches, and the same text asked with different solutions.
+
+Each pass is linear in the file; closest names are only searched for what is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agentgym.scenario_input import Suggester, TaskIn, ToolIn, ToolRead
+from agentgym.scenario_limits import Limits
+from agentgym.scenario_models import Split
+from agentgym.scenario_problems import Collector, Loc, where
+from agentgym.scenario_split import HELDOUT_SHARE
+
+TaskRead = tuple[int, TaskIn]  # (index in the file, the task)
+GENERATED_ID = "task-{:05d}"  # the id of a task that has none: its 1-based position
+
+
+@dataclass(slots=True)
+class Context:
+    out: Collector
+    limits: Limits
+    known: set[str]  # every tool name given, valid entry or not (so no error cascades)
+    suggest: Suggester
+
+    def name(self, loc: Loc) -> str:
+        """How a problem's message refers to another place in the file."""
+        return where(self.out.locate(loc) if self.out.locate else loc)
+
+    def unknown(self, loc: Loc, name: str) -> None:
+        self.out.error(loc, lambda: f"unknown tool {name!r}{self.suggest(name)}")
+
+
+def check_tools(reads: Sequence[ToolRead], ctx: Context) -> None:
+    first: dict[str, ToolRead] = {}
+    for read in reads:
+        tool = read.tool
+        if tool is None:
+            continue
+        if tool.name in first:
+            other = ctx.name(first[tool.name].loc("name"))
+            ctx.out.error(read.loc("name"), f"duplicate tool name {tool.name!r} (also {other})")
+        first.setdefault(tool.name, read)
+        _sizes(read, tool, ctx)
+        if tool.fallback == tool.name:
+            ctx.out.error(read.loc("fallback"), "a tool cannot be its own fallback")
+        elif tool.fallback is not None and tool.fallback not in ctx.known:
+            ctx.unknown(read.loc("fallback"), tool.fallback)
+    _cycles(first, ctx)
+
+
+def _sizes(read: ToolRead, tool: ToolIn, ctx: Context) -> None:
+    limits = ctx.limits
+    size = len(tool.description.encode())
+    if size > limits.max_description_bytes:
+        ctx.out.error(
+            read.loc("description"),
+            f"{size} bytes; the limit is {limits.max_description_bytes} (max_description_bytes)",
+        )
+    if tool.parameters is None:
+        return
+    if tool.parameters.get("type", "object") != "object":
+        ctx.out.error(read.loc("parameters"), 'should be a JSON schema of "type": "object"')
+    try:
+        size = len(json.dumps(tool.parameters, allow_nan=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError, RecursionError):  # built in Python, not read from a file
+        ctx.out.error(read.loc("parameters"), "should be JSON (no NaN, no infinity)")
+        return
+    if size > limits.max_parameters_bytes:
+        ctx.out.error(
+            read.loc("parameters"),
+            f"{size} bytes as JSON; the limit is {limits.max_parameters_bytes} (max_parameters_bytes)",
+        )
+
+
+def _cycles(tools: dict[str, ToolRead], ctx: Context) -> None:
+    """Fallbacks that lead back to where they started (each tool has at most one fallback,
+    so following them from every tool once finds every cycle)."""
+    step = {
+        name: read.tool.fallback
+        for name, read in tools.items()
+        if read.tool and read.tool.fallback in tools and read.tool.fallback != name
+    }
+    done: set[str] = set()
+    for start in step:
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        node: str | None = start
+        while node in step and node not in done and node not in on_path:
+            on_path[node] = len(path)
+            path.append(node)
+            node = step[node]
+        if node is not None and node in on_path:
+            cycle = path[on_path[node] :]
+            shown = " -> ".join([*cycle, cycle[0]])
+            ctx.out.error(tools[cycle[0]].loc("fallback"), f"fallback cycle: {shown}")
+        done.update(path)
+
+
+def assign_ids(tasks: Sequence[TaskRead], ctx: Context) -> list[str]:
+    """Each task's id: its own, or GENERATED_ID by its position. A duplicate is an error."""
+    ids = [task.id or GENERATED_ID.format(index + 1) for index, task in tasks]
+    first: dict[str, int] = {}
+    for (index, task), task_id in zip(tasks, ids, strict=True):
+        if task_id in first:
+            other = ctx.name(("tasks", first[task_id]))
+            if task.id is None:
+                msg = f"its generated id {task_id!r} is also the id of {other}: give it an id"
+                ctx.out.error(("tasks", index), msg)
+            else:
+                ctx.out.error(
+                    ("tasks", index, "id"), f"duplicate task id {task_id!r} (also {other})"
+                )
+        else:
+            first[task_id] = index
+    return ids
+
+
+def check_tasks(tasks: Sequence[TaskRead], ctx: Context) -> None:
+    limits, out = ctx.limits, ctx.out
+    for index, task in tasks:
+        loc: Loc = ("tasks", index)
+        text = task.text
+        if not text.strip():
+            out.error((*loc, "text"), "is empty: say what the user asks")
+        elif len(text) * 4 > limits.max_text_bytes and len(text.encode()) > limits.max_text_bytes:
+            size = len(text.encode())
+            out.error(
+                (*loc, "text"),
+                f"{size} bytes; the limit is {limits.max_text_bytes} (max_text_bytes)",
+            )
+        if len(task.solution) > limits.max_steps:
+            msg = f"{len(task.solution)} steps; the limit is {limits.max_steps} (max_steps)"
+            out.error((*loc, "solution"), msg)
+        available = None if task.tools is None else _available(loc, task.tools, ctx)
+        for step, name in enumerate(task.solution):
+            if name not in ctx.known:
+                ctx.unknown((*loc, "solution", step), name)
+            elif available is not None and name not in available:
+                tools_at = ctx.name((*loc, "tools"))
+                out.error(
+                    (*loc, "solution", step),
+                    f"{name!r} is not among this task's tools: add it to {tools_at}",
+                )
+
+
+def _available(loc: Loc, tools: list[str], ctx: Context) -> set[str]:
+    seen: set[str] = set()
+    for position, name in enumerate(tools):
+        if name not in ctx.known:
+            ctx.unknown((*loc, "tools", position), name)
+        elif name in seen:
+            ctx.out.error((*loc, "tools", position), f"{name!r} is listed twice")
+        seen.add(name)
+    return seen
+
+
+def check_splits(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Context) -> None:
+    """A training task and a held-out one at least (`tasks` are the valid ones, not none)."""
+    out = ctx.out
+    heldout = sum(split == "heldout" for split in splits)
+    if heldout == 0:
+        out.error(
+            ("tasks",), 'no held-out task: leave some tasks\' "split" out, or set it to "heldout"'
+        )
+    elif heldout == len(tasks):
+        out.error(
+            ("tasks",), 'no training task: leave some tasks\' "split" out, or set it to "train"'
+        )
+    elif heldout * HELDOUT_SHARE < len(tasks):
+        share = 100 // HELDOUT_SHARE
+        out.warn(
+            ("tasks",),
+            f"only {heldout} of {len(tasks)} tasks are held out; at least {share}% is usual",
+        )
+
+
+def warn_unused(reads: Sequence[ToolRead], tasks: Sequence[TaskRead], ctx: Context) -> None:
+    """A tool neither a solution nor a fallback uses: it can only ever be a mistake."""
+    used = {name for _, task in tasks for name in task.solution}
+    fallbacks = {read.tool.fallback for read in reads if read.tool}
+    for read in reads:
+        if read.tool and read.tool.name not in used and read.tool.name not in fallbacks:
+            ctx.out.warn(read.loc("name"), f"no task's solution uses {read.tool.name!r}")
+
+
+def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Context) -> None:
+    """A held-out task that needs a tool no training task calls: evaluating it measures what
+    training could not teach (one warning a tool, at its first such task)."""
+    taught = {
+        name
+        for (_, task), split in zip(tasks, splits, strict=True)
+        if split == "train"
+        for name in task.solution
+    }
+    untaught: dict[str, tuple[Loc, int]] = {}  # tool -> (first place, held-out tasks needing it)
+    for (index, task), split in zip(tasks, splits, strict=True):
+        if split != "heldout":
+            continue
+        counted: set[str] = set()
+        for step, name in enumerate(task.solution):
+            if name not in taught and name in ctx.known and name not in counted:
+                counted.add(name)
+                place, count = untaught.get(name, (("tasks", index, "solution", step), 0))
+                untaught[name] = (place, count + 1)
+    for name, (place, count) in untaught.items():
+        others = f" (and {count - 1} more held-out tasks)" if count > 1 else ""
+        ctx.out.warn(
+            place,
+            f"no training task uses {name!r}, so it cannot be learned for this held-out task{others}",
+        )
+
+
+def warn_ambiguous(tasks: Sequence[TaskRead], ctx: Context) -> None:
+    """The same text asked with different solutions: no agent can tell which is meant."""
+    first: dict[str, TaskRead] = {}
+    for index, task in tasks:
+        key = task.text.strip()
+        seen = first.setdefault(key, (index, task))
+        if seen[1].solution != task.solution:
+            other = ctx.name(("tasks", seen[0]))
+            ctx.out.warn(
+                ("tasks", index, "text"), f"the same text as {other}, with another solution"
+            )
