@@ -158,6 +158,17 @@ def _act(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenarios(args: argparse.Namespace) -> int:
+    from agentgym import scenario_commands
+    from agentgym.config import ClientSettings
+
+    if args.scenarios_command == "validate":
+        return scenario_commands.validate(args.file, args.id)
+    if args.scenarios_command == "push":
+        return scenario_commands.push(args.file, args.id, ClientSettings())
+    return scenario_commands.list_scenarios(ClientSettings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="make a new API key for a tenant")
     create.add_argument("--tenant", required=True)
     create.set_defaults(run=_keys_create)
+
+    scenarios = commands.add_parser(
+        "scenarios",
+        help="custom scenarios: validate a file here, push it to the API, list the catalog",
+        description="The API is AGENTGYM_API_URL (default http://127.0.0.1:8000), called with "
+        "AGENTGYM_API_KEY when authentication is on.",
+    ).add_subparsers(dest="scenarios_command", required=True)
+    for name, help_text in (
+        ("validate", "check a scenario file (.json, .yaml) or OpenAI chat JSONL (.jsonl)"),
+        ("push", "create the scenario through the API, or store a new version of it"),
+    ):
+        command = scenarios.add_parser(name, help=help_text)
+        command.add_argument("file", type=Path)
+        command.add_argument("--id", default=None, help="the scenario's id (needed for JSONL)")
+        command.set_defaults(run=_scenarios)
+    scenarios.add_parser("list", help="the API's scenarios, built-in and custom").set_defaults(
+        run=_scenarios
+    )
 
     act = commands.add_parser("act", help="choose the tools for a new request with a model")
     act.add_argument("--model", type=Path, required=True, help="a model bundle (.agm)")

@@ -23,6 +23,7 @@ DEFAULT_STREAMER_PORT = 8001
 DEFAULT_NATS_PORT = 4222  # the embedded nats-server takes a free port when this one is busy
 DEFAULT_NATS_URL = f"nats://{DEFAULT_HOST}:{DEFAULT_NATS_PORT}"
 DEFAULT_STREAMER_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_STREAMER_PORT}"
+DEFAULT_API_URL = f"http://{DEFAULT_HOST}:{DEFAULT_API_PORT}"
 # How long a trainer may hold a command without acking before NATS gives it to another
 # (AGENTGYM_ACK_WAIT_S; the trainers' consumer, agentgym.subjects, is created with it).
 DEFAULT_ACK_WAIT_S = 30.0
@@ -102,6 +103,10 @@ class ApiSettings(CommonSettings):
     max_stored_sessions_per_tenant: int = Field(default=1000, ge=1)  # in any status
     max_models_per_tenant: int = Field(default=200, ge=1)
     max_bundle_bytes_per_tenant: int = Field(default=2 * 1024**3, ge=1024)  # 2 GiB of bundles
+    max_scenario_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)  # one scenario upload
+    max_scenarios_per_tenant: int = Field(default=100, ge=1)  # custom ones
+    max_scenario_versions: int = Field(default=100, ge=1)  # stored versions of one scenario
+    max_scenario_bytes_per_tenant: int = Field(default=1024**3, ge=1024)  # 1 GiB, all versions
     # `agentgym api`'s HTTP server (agentgym.http_server); API Gateway enforces its own.
     http_header_timeout_s: float = Field(default=10.0, gt=0)  # request line and headers
     http_body_timeout_s: float = Field(default=30.0, gt=0)  # a body that stops arriving
@@ -127,6 +132,14 @@ class StreamerSettings(CommonSettings):
     slow_client_timeout_s: float = Field(default=10.0, gt=0)
     ping_interval_s: float = Field(default=20.0, gt=0)
     max_connections_per_tenant: int = Field(default=10_000, ge=1)
+
+
+class ClientSettings(EnvSettings):
+    """What a client of the API (the CLI's `scenarios` commands) needs: where it is, and the
+    key or token it sends as `Authorization: Bearer` (empty: none, for auth off)."""
+
+    api_url: str = DEFAULT_API_URL
+    api_key: str = ""
 
 
 @lru_cache

@@ -120,6 +120,7 @@ class TrainingStatus(Schema):
     elapsed_seconds: float = 0.0
     model_id: str | None = None
     error: str | None = None
+    scenario_version: str | None = None  # the version it trains on, pinned at its start
     # What the user asked that the trainer has not carried out yet (pause or stop of a running
     # session, stop of a queued or paused one, resume until a trainer takes it): a pause
     # answers "paused" at once, as the seed does, while the status reads running until then.

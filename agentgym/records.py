@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import Field, ValidationError
 
@@ -79,8 +79,23 @@ class Keys:
         """The artifact holding a session's latest checkpoint."""
         return f"{self.prefix}checkpoints/{session_id}.ckpt"
 
+    @property
+    def scenarios(self) -> str:
+        """The tenant's custom scenarios' catalog entries (the default tenant's share the
+        built-ins' prefix: each entry says its `source`)."""
+        return f"{self.prefix}scenarios/"
+
+    def scenario(self, scenario_id: str) -> str:
+        return f"{self.scenarios}{scenario_id}"
+
+    def scenario_definition(self, scenario_id: str, version: str) -> str:
+        """The artifact holding one version of a custom scenario's definition: too large for a
+        key-value entry, and never changed once written (its name is its content's hash)."""
+        return f"{self.prefix}scenarios/{scenario_id}/{version}.json"
+
 
 def scenario_key(scenario_id: str) -> str:
+    """A built-in scenario's catalog entry, shared by every tenant."""
     return f"scenarios/{scenario_id}"
 
 
@@ -139,12 +154,24 @@ class Hyperparameters(Schema):
     learning_rate: FloatRange
 
 
+class ScenarioCounts(Schema):
+    tools: int = 0
+    tasks: int = 0
+    heldout: int = 0
+
+
 class ScenarioRecord(Scenario, Record):
-    """A scenario a trainer can run, registered by the trainer when it starts."""
+    """A scenario's catalog entry: a built-in one registered by each trainer when it starts,
+    a custom one written by the API when a tenant pushes it."""
 
     version: str
     hyperparameters: Hyperparameters
     tools: list[str] = Field(default_factory=list)
+    source: Literal["builtin", "custom"] = "builtin"
+    counts: ScenarioCounts = Field(default_factory=ScenarioCounts)
+    warnings: list[dict[str, Any]] = Field(default_factory=list)  # the validation report's
+    versions: list[str] = Field(default_factory=list)  # a custom one's stored, oldest first
+    stored_bytes: int = 0  # what its stored versions' definitions take, together
 
 
 class SessionRecord(TrainingStatus, Record):

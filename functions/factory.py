@@ -19,6 +19,7 @@ from functions.resources import Resources
 TITLE = "AgentGym API"
 DESCRIPTION = "REST API for AgentGym: scenarios, training sessions, models and settings."
 IMPORT_PATH = "/api/models/import"
+SCENARIOS_PATH = "/api/scenarios"  # where scenario files are pushed (POST, PUT, validate)
 
 
 class LazyCORS:
@@ -59,8 +60,11 @@ def create_app(*routers: APIRouter, resources: Resources | None = None, **fastap
 
     def body_limit(scope: Scope) -> int:
         settings = resources.settings
-        if scope["path"] == IMPORT_PATH:
+        path = scope["path"]
+        if path == IMPORT_PATH:
             return settings.max_bundle_bytes
+        if path.startswith(SCENARIOS_PATH) and scope["method"] in ("POST", "PUT"):
+            return settings.max_scenario_bytes
         return settings.max_body_bytes
 
     app.add_middleware(errors.BodyLimit, limit_for=body_limit)

@@ -45,18 +45,37 @@ def readable(kind: type[R], entries: list[Entry]) -> list[R]:
     return records
 
 
-async def scenarios(store: KeyValueStore) -> list[ScenarioRecord]:
-    return readable(ScenarioRecord, await store.list("scenarios/"))
+async def scenarios(store: KeyValueStore, keys: Keys) -> list[ScenarioRecord]:
+    """The built-in scenarios, then the tenant's own (in id order each)."""
+    shared = readable(ScenarioRecord, await store.list("scenarios/"))
+    # The default tenant's custom scenarios share the built-ins' prefix: only it sees them.
+    builtin = [s for s in shared if s.source == "builtin"]
+    if keys.prefix:
+        own = readable(ScenarioRecord, await store.list(keys.scenarios))
+    else:
+        own = [s for s in shared if s.source == "custom"]
+    return builtin + own
 
 
-async def scenario(store: KeyValueStore, scenario_id: str) -> ScenarioRecord:
-    try:
-        return ScenarioRecord.load((await store.get(scenario_key(scenario_id))).value)
-    except (KeyNotFoundError, InvalidKeyError):
-        known = ", ".join(s.id for s in await scenarios(store)) or "none yet (start a trainer)"
-        raise ApiError(
-            404, f"scenario {scenario_id!r} not found; known scenarios: {known}"
-        ) from None
+async def scenario_entry(
+    store: KeyValueStore, keys: Keys, scenario_id: str
+) -> tuple[ScenarioRecord, int]:
+    """The scenario the tenant means by `scenario_id` (its own, else a built-in) and its
+    revision; 404 naming the known ones otherwise."""
+    for key in dict.fromkeys((keys.scenario(scenario_id), scenario_key(scenario_id))):
+        try:
+            entry = await store.get(key)
+        except (KeyNotFoundError, InvalidKeyError):
+            continue
+        record = ScenarioRecord.load(entry.value)
+        if key == keys.scenario(scenario_id) or record.source == "builtin":
+            return record, entry.revision
+    known = ", ".join(s.id for s in await scenarios(store, keys)) or "none yet (start a trainer)"
+    raise ApiError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
+
+
+async def scenario(store: KeyValueStore, keys: Keys, scenario_id: str) -> ScenarioRecord:
+    return (await scenario_entry(store, keys, scenario_id))[0]
 
 
 def session_missing(session_id: str) -> ApiError:

@@ -112,7 +112,7 @@ async def import_model(
     data = await request.body()
     # Inflating and checking take CPU time: off the event loop, so other requests go on.
     manifest, weights = await asyncio.to_thread(bundle.unpack, data, settings.max_bundle_bytes)
-    scenario = await lookups.scenario(store, manifest.scenario_id)
+    scenario = await lookups.scenario(store, keys, manifest.scenario_id)
     await asyncio.to_thread(learner_weights.check, weights, manifest.learner, len(scenario.tools))
     await quotas.check_models(store, keys, settings, len(data))
     model_id = f"model_{secrets.token_hex(8)}"

@@ -21,7 +21,14 @@ import contextlib
 from agentgym import lifecycle
 from agentgym.config import ApiSettings
 from agentgym.errors import KeyExistsError, KeyNotFoundError
-from agentgym.records import Keys, SessionRecord, UsageRecord, mark_active, modify
+from agentgym.records import (
+    Keys,
+    ScenarioRecord,
+    SessionRecord,
+    UsageRecord,
+    mark_active,
+    modify,
+)
 from agentgym.store import KeyValueStore
 from functions import lookups
 from functions.errors import ApiError
@@ -128,5 +135,45 @@ async def check_models(
             409, f"the tenant's model bundles take {stored} bytes; with {incoming_bytes} more "
             f"that passes the limit of {settings.max_bundle_bytes_per_tenant} "
             "(AGENTGYM_MAX_BUNDLE_BYTES_PER_TENANT). Delete a model first",
+            code=QUOTA,
+        )  # fmt: skip
+
+
+async def check_scenarios(
+    store: KeyValueStore,
+    keys: Keys,
+    settings: ApiSettings,
+    incoming_bytes: int,
+    replacing: str | None = None,
+) -> None:
+    """Room for a custom scenario (or, `replacing` one's id, a new version of it) whose
+    definition takes `incoming_bytes`: counted by listing the tenant's own (at most as many as
+    their limit)."""
+    own = [s for s in await lookups.scenarios(store, keys) if s.source == "custom"]
+    limit = settings.max_scenarios_per_tenant
+    if replacing is None and len(own) >= limit:
+        raise ApiError(
+            409, f"{len(own)} custom scenarios are stored; the limit is {limit} "
+            "(AGENTGYM_MAX_SCENARIOS_PER_TENANT). Delete one first",
+            code=QUOTA,
+        )  # fmt: skip
+    stored = sum(s.stored_bytes for s in own)
+    if stored + incoming_bytes > settings.max_scenario_bytes_per_tenant:
+        raise ApiError(
+            409, f"the tenant's scenario definitions take {stored} bytes; with "
+            f"{incoming_bytes} more that passes the limit of "
+            f"{settings.max_scenario_bytes_per_tenant} (AGENTGYM_MAX_SCENARIO_BYTES_PER_TENANT). "
+            "Delete a scenario first",
+            code=QUOTA,
+        )  # fmt: skip
+
+
+def check_versions(scenario: ScenarioRecord, settings: ApiSettings) -> None:
+    """Room for one more stored version of `scenario`."""
+    limit = settings.max_scenario_versions
+    if len(scenario.versions) >= limit:
+        raise ApiError(
+            409, f"scenario {scenario.id!r} has {len(scenario.versions)} stored versions; the "
+            f"limit is {limit} (AGENTGYM_MAX_SCENARIO_VERSIONS). Delete it and push it anew",
             code=QUOTA,
         )  # fmt: skip

@@ -109,6 +109,7 @@ def _new_session(
         learning_rate=learning_rate,
         seed=body.seed if body.seed is not None else secrets.randbelow(2**32),
         start_time=utc_now(),
+        scenario_version=scenario.version,  # trains on this one whatever is pushed later
     )
 
 
@@ -143,7 +144,7 @@ async def start_training(
     idempotency_key: IdempotencyKey = None,
 ) -> TrainingStartResponse:
     """Queue a new session. With an `Idempotency-Key`, a repeat returns the same session."""
-    scenario = await lookups.scenario(store, body.scenario_id)
+    scenario = await lookups.scenario(store, keys, body.scenario_id)
     defaults, _ = await lookups.settings(store, keys)
     session = _new_session(body, scenario, defaults, _session_id(keys, idempotency_key))
     session.idempotency_key, session.tenant = idempotency_key, keys.tenant

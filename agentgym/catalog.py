@@ -1,0 +1,63 @@
+"""The scenario catalog: the built-in scenarios, shipped as scenario files in this package and
+read by the same code as a tenant's own, and the catalog entry a definition is listed by."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from agentgym.records import ScenarioCounts, ScenarioRecord
+from agentgym.scenario_file import Problem, ScenarioDefinition, parse_scenario
+
+BUILTIN_DIR = Path(__file__).parent / "scenarios"
+# In the order the catalog lists them.
+BUILTIN_IDS = ("customer_support", "code_review", "data_analysis")
+
+
+def is_builtin(scenario_id: str) -> bool:
+    return scenario_id in BUILTIN_IDS
+
+
+@functools.cache
+def builtin(scenario_id: str) -> ScenarioDefinition:
+    """A built-in scenario's definition, read once per process. KeyError naming the known
+    ids for an id that is not one."""
+    if not is_builtin(scenario_id):
+        raise KeyError(
+            f"unknown scenario {scenario_id!r}; the built-in scenarios are {', '.join(BUILTIN_IDS)}"
+        )
+    data = (BUILTIN_DIR / f"{scenario_id}.json").read_bytes()
+    definition, _ = parse_scenario(data, "application/json")
+    return definition
+
+
+def entry(
+    definition: ScenarioDefinition,
+    warnings: list[Problem] | None = None,
+    *,
+    versions: list[str] | None = None,
+) -> ScenarioRecord:
+    """The catalog entry listing `definition`: the seed's fields, its version, counts and the
+    validation report's warnings. A built-in one's source says so."""
+    counts = definition.counts()
+    return ScenarioRecord(
+        id=definition.id,
+        name=definition.name,
+        description=definition.description,
+        difficulty=definition.difficulty,
+        duration=definition.duration,
+        rating=definition.rating,
+        tasks=counts["tasks"],
+        frameworks=list(definition.frameworks),
+        metrics=list(definition.metrics),
+        features=list(definition.features),
+        version=definition.version,
+        hyperparameters=definition.hyperparameters,
+        tools=[tool.name for tool in definition.tools],
+        source="builtin" if is_builtin(definition.id) else "custom",
+        counts=ScenarioCounts(
+            tools=counts["tools"], tasks=counts["tasks"], heldout=counts["heldout"]
+        ),
+        warnings=[problem.to_dict() for problem in warnings or []],
+        versions=versions if versions is not None else [definition.version],
+    )
