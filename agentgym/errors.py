@@ -173,3 +173,14 @@ class ArtifactUnavailableError(ArtifactError):
         self.backend = backend
         self.reason = reason
         super().__init__(f"{backend} artifact store unavailable: {reason}")
+
+
+class ScenarioGoneError(AgentGymError, LookupError):
+    """A session's or model's scenario version is no longer stored (the scenario was deleted)."""
+
+    def __init__(self, scenario_id: str, version: str | None) -> None:
+        self.scenario_id, self.version = scenario_id, version
+        super().__init__(
+            f"scenario {scenario_id!r} version {version!r} is no longer stored (was the scenario "
+            "deleted?); push it again to train or evaluate on it"
+        )

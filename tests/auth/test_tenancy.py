@@ -199,3 +199,29 @@ async def test_a_token_without_exp_or_for_the_default_tenant_is_refused(
     assert (
         await http.get("/api/training", headers={"Authorization": f"Bearer {good}"})
     ).json() == []
+
+
+async def test_a_custom_scenario_is_its_tenants_alone(system: dict[str, Any]) -> None:
+    acme, globex = client(system, "acme"), client(system, "globex")
+    definition = {
+        "id": "acme_desk",
+        "tools": [{"name": "lookup", "description": "Find the order"}],
+        "tasks": [{"text": f"where is order {i}", "solution": ["lookup"]} for i in range(10)],
+    }
+    headers = {"Content-Type": "application/json"}
+    created = await acme.post("/api/scenarios", json=definition)
+    assert created.status_code == 201, created.text
+    assert "acme_desk" in {s["id"] for s in (await acme.get("/api/scenarios")).json()}
+    assert "acme_desk" not in {s["id"] for s in (await globex.get("/api/scenarios")).json()}
+    for method, path in (
+        ("GET", "/api/scenarios/acme_desk"), ("GET", "/api/scenarios/acme_desk/download"),
+        ("PUT", "/api/scenarios/acme_desk"), ("DELETE", "/api/scenarios/acme_desk"),
+    ):  # fmt: skip
+        body = definition if method == "PUT" else None
+        response = await globex.request(method, path, json=body, headers=headers)
+        assert response.status_code == 404, (method, path, response.text)
+    started = await globex.post("/api/training/start", json=START | {"scenario_id": "acme_desk"})
+    assert started.status_code == 404
+    # The same id is free for another tenant, and each keeps its own.
+    assert (await globex.post("/api/scenarios", json=definition)).status_code == 201
+    assert (await acme.get("/api/scenarios/acme_desk")).json()["source"] == "custom"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from agentgym.contracts import Difficulty, Framework
 from agentgym.records import FloatRange, Hyperparameters, IntRange, ScenarioRecord
+from agentgym.scenario_models import Rewards
 
 HELDOUT_EVERY = 5  # every fifth task of each intent is held out: 20%
 # What every scenario accepts: runs of up to a million episodes (watch, pause, resume), and
@@ -60,6 +61,7 @@ class ScenarioSpec:
     fallbacks: dict[str, str] = field(default_factory=dict)
     frameworks: tuple[Framework, ...] = tuple(Framework)
     descriptions: dict[str, str] = field(default_factory=dict)  # what each tool does
+    rewards: Rewards = field(default_factory=Rewards)  # what each event of an episode earns
 
     def split(self) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
         """(training tasks, held-out tasks), each in task order."""
