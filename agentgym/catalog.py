@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentgym.records import ScenarioCounts, ScenarioRecord
-from agentgym.scenario_file import Problem, ScenarioDefinition, parse_scenario
+
+if TYPE_CHECKING:  # the parser is imported when a definition is read: listings never need it
+    from agentgym.scenario_file import Problem, ScenarioDefinition
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
 # In the order the catalog lists them.
@@ -26,6 +29,8 @@ def builtin(scenario_id: str) -> ScenarioDefinition:
         raise KeyError(
             f"unknown scenario {scenario_id!r}; the built-in scenarios are {', '.join(BUILTIN_IDS)}"
         )
+    from agentgym.scenario_file import parse_scenario
+
     data = (BUILTIN_DIR / f"{scenario_id}.json").read_bytes()
     definition, _ = parse_scenario(data, "application/json")
     return definition

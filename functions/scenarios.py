@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -24,17 +24,14 @@ from agentgym.errors import (
     KeyNotFoundError,
 )
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, modify
-from agentgym.scenario_file import (
-    InvalidScenarioError,
-    Report,
-    ScenarioDefinition,
-    ScenarioFileError,
-    parse_scenario,
-)
 from agentgym.store import KeyValueStore
 from functions import lambda_entry, lookups, quotas
 from functions.errors import ApiError
 from functions.resources import ArtifactsDep, Authenticated, KeysDep, SettingsDep, StoreDep
+
+if TYPE_CHECKING:  # the parser is imported by the routes that read a body: a Lambda cold
+    # start that lists the catalog does not pay for it
+    from agentgym.scenario_file import Report, ScenarioDefinition
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"], dependencies=[Authenticated])
 
@@ -67,6 +64,8 @@ async def validate_scenario(
     """The validation report of a scenario file or JSONL, storing nothing: `valid`, the
     errors and warnings (each with where and what), and for a valid one its id, version and
     counts. A body that cannot be read at all (malformed JSON, YAML or JSONL) is a 400."""
+    from agentgym.scenario_file import InvalidScenarioError
+
     try:
         definition, report, _ = await _parse(request, id, name)
     except ApiError as exc:
@@ -240,6 +239,8 @@ async def _parse(
             415, f"send a scenario file as application/json or application/yaml, or OpenAI "
             f"chat JSONL as application/x-ndjson; got {media_type or 'no Content-Type'}",
         )  # fmt: skip
+    from agentgym.scenario_file import ScenarioFileError
+
     body = await request.body()
     # Parsing a large file takes CPU time: off the event loop, so other requests go on.
     try:
@@ -251,6 +252,8 @@ async def _parse(
 def _read(
     body: bytes, media_type: str, scenario_id: str | None, name: str | None
 ) -> tuple[ScenarioDefinition, Report, bytes]:
+    from agentgym.scenario_file import parse_scenario
+
     definition, report = parse_scenario(body, media_type, scenario_id=scenario_id, name=name)
     return definition, report, definition.dump()
 
