@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentgym.config import ClientSettings
 from agentgym.scenario_file import Problem, ScenarioFileError, parse_scenario
+
+if TYPE_CHECKING:
+    from agentgym.client import ApiError
 
 # A file's media type by its suffix; anything else is read as a JSON or YAML scenario file.
 SUFFIX_TYPES = {
@@ -58,30 +61,16 @@ def validate(path: Path, scenario_id: str | None) -> int:
     return 0
 
 
-def _client(settings: ClientSettings) -> Any:
-    import httpx
-
-    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-    return httpx.Client(base_url=settings.api_url, headers=headers, timeout=120)
-
-
-def _failed(command: str, response: Any) -> int:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {"detail": response.text}
-    print(
-        f"agentgym scenarios {command}: {response.status_code}: {body.get('detail')}",
-        file=sys.stderr,
-    )
-    _show(body.get("errors", []), "error")
+def _refused(command: str, error: ApiError) -> int:
+    print(f"agentgym scenarios {command}: {error.status}: {error.detail}", file=sys.stderr)
+    _show(error.errors, "error")
     return 1
 
 
 def push(path: Path, scenario_id: str | None, settings: ClientSettings) -> int:
     """Check the file here, then create the scenario through the API, or store a new version
     of it when its id exists."""
-    import httpx
+    from agentgym.client import ApiConnectionError, ApiError, Client
 
     try:
         body = path.read_bytes()
@@ -93,45 +82,37 @@ def push(path: Path, scenario_id: str | None, settings: ClientSettings) -> int:
         print(f"{path}: not valid: {exc.message}", file=sys.stderr)
         _show(exc.problems, "error")
         return 1
-    headers = {"Content-Type": media_type(path)}
     try:
-        with _client(settings) as api:
-            response = api.post(
-                "/api/scenarios", content=body, headers=headers, params={"id": definition.id}
-            )
-            if response.status_code == 409:  # it exists: this is its next version
-                response = api.put(f"/api/scenarios/{definition.id}", content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        print(f"agentgym scenarios push: {settings.api_url}: {exc}", file=sys.stderr)
+        with Client(settings.api_url, settings.api_key or None) as client:
+            entry = client.scenarios.push(body, id=definition.id, media_type=media_type(path))
+    except ApiConnectionError as exc:
+        print(f"agentgym scenarios push: {exc}", file=sys.stderr)
         return 2
-    if response.status_code not in (200, 201):
-        return _failed("push", response)
-    entry = response.json()
-    verb = "created" if response.status_code == 201 else "stored"
+    except ApiError as exc:
+        return _refused("push", exc)
+    verb = "created" if len(entry.versions) <= 1 else f"stored version {len(entry.versions)} of"
     print(
-        f"{verb} scenario {entry['id']!r} version {entry['version']}: "
-        f"{entry['counts']['tools']} tools, {entry['counts']['tasks']} tasks"
+        f"{verb} scenario {entry.id!r}: version {entry.version}, "
+        f"{entry.counts.tools} tools, {entry.counts.tasks} tasks"
     )
-    _show(entry.get("warnings", []), "warning")
+    _show(entry.warnings, "warning")
     return 0
 
 
 def list_scenarios(settings: ClientSettings) -> int:
-    import httpx
+    from agentgym.client import ApiConnectionError, ApiError, Client
 
     try:
-        with _client(settings) as api:
-            response = api.get("/api/scenarios")
-    except httpx.HTTPError as exc:
-        print(f"agentgym scenarios list: {settings.api_url}: {exc}", file=sys.stderr)
+        with Client(settings.api_url, settings.api_key or None) as client:
+            entries = client.scenarios.list()
+    except ApiConnectionError as exc:
+        print(f"agentgym scenarios list: {exc}", file=sys.stderr)
         return 2
-    if response.status_code != 200:
-        return _failed("list", response)
-    for entry in response.json():
-        counts = entry.get("counts", {})
+    except ApiError as exc:
+        return _refused("list", exc)
+    for entry in entries:
         print(
-            f"{entry['id']:<28} {entry.get('source', 'builtin'):<8} {entry['version']:<18} "
-            f"{counts.get('tools', len(entry.get('tools', []))):>5} tools "
-            f"{entry['tasks']:>7} tasks  {entry['name']}"
+            f"{entry.id:<28} {entry.source:<8} {entry.version:<18} {entry.counts.tools:>5} tools "
+            f"{entry.tasks:>7} tasks  {entry.name}"
         )
     return 0

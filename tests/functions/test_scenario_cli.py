@@ -24,7 +24,7 @@ def test_push_creates_then_stores_the_next_version(
     changed = tmp_path / "shop_support.yaml"
     changed.write_text(EXAMPLE.read_text().replace("Shop support", "Shop support, v2"))
     assert scenario_commands.push(changed, None, settings) == 0
-    assert "stored scenario 'shop_support'" in capsys.readouterr().out
+    assert "stored version 2 of scenario 'shop_support'" in capsys.readouterr().out
     second = api.get("/api/scenarios/shop_support").json()
     assert second["name"] == "Shop support, v2"
     assert second["versions"] == [first["version"], second["version"]]

@@ -1,0 +1,360 @@
+"""`Client`: the AgentGym API from blocking code (httpx, and websockets' sync client)."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import logging
+import time
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from agentgym.contracts import (
+    ActionResponse,
+    ModelInfo,
+    TrainingStartRequest,
+    TrainingStartResponse,
+    TrainingStatus,
+)
+from agentgym.messages import EvaluateReply, TrainingUpdate
+from agentgym.records import ScenarioRecord
+from agentgym.retries import Bound
+
+from . import _calls as calls
+from ._calls import BUSY, Call, Data, Options, ScenarioSource, SettingsWithETag, Statuses
+from ._feed import (
+    FIRST_CONNECT,
+    RECONNECT,
+    Dropped,
+    Feed,
+    Frame,
+    credentials,
+    handshake_refusal,
+    refusal_or_drop,
+    session_url,
+)
+from .errors import ApiConnectionError, ApiError, Conflict, NotFound, Unavailable, from_response
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _Transport:
+    def __init__(self, options: Options, http: httpx.Client | None) -> None:
+        self.options = options
+        self.owns_http = http is None
+        self.http = http if http is not None else httpx.Client()
+
+    def send(self, call: Call[T]) -> T:
+        """The call's answer, parsed; a 503 sent again within `BUSY` and `retries`."""
+        for attempt in calls.retrying(BUSY, Unavailable, self.options.retries + 1):
+            with attempt:
+                return call.parse(self._once(call))
+        raise AssertionError("unreachable: stamina either returns or raises")
+
+    def _once(self, call: Call[Any]) -> httpx.Response:
+        url = self.options.url(call.path)
+        try:
+            response = self.http.request(
+                call.method, url, params=call.params, content=call.content, json=call.json,
+                headers=self.options.headers | call.headers, timeout=self.options.timeout,
+            )  # fmt: skip
+        except httpx.TransportError as exc:
+            raise ApiConnectionError(url, f"{call.method}: {type(exc).__name__}: {exc}") from exc
+        if not response.is_success:
+            raise from_response(response.status_code, response.content, response.headers)
+        return response
+
+    def open_feed(
+        self, base: str, session_id: str, feed: Feed, bound: Bound
+    ) -> tuple[contextlib.ExitStack, ClientConnection, str | bytes]:
+        """A connection to the session's feed from `feed.last_seq` on, and its first frame;
+        tried again within `bound` while it fails in a way that may pass."""
+        subprotocols, token = credentials(self.options.api_key)
+        shown = session_url(base, session_id, feed.last_seq, None)  # no token in errors
+        try:
+            for attempt in calls.retrying(bound, Dropped):
+                with attempt:
+                    url = session_url(base, session_id, feed.last_seq, token)
+                    return self._open_once(url, subprotocols)
+        except Dropped as exc:
+            raise ApiConnectionError(shown, str(exc)) from exc
+        raise AssertionError("unreachable: stamina either returns or raises")
+
+    def _open_once(
+        self, url: str, subprotocols: list[str] | None
+    ) -> tuple[contextlib.ExitStack, ClientConnection, str | bytes]:
+        """The connection (closed by the stack returned) and its first frame."""
+        offered = [Subprotocol(p) for p in subprotocols] if subprotocols else None
+        with contextlib.ExitStack() as stack:  # closes the connection unless it is handed on
+            try:
+                connection = stack.enter_context(
+                    connect(url, subprotocols=offered, open_timeout=self.options.timeout)
+                )
+            except InvalidStatus as exc:
+                raise handshake_refusal(
+                    exc.response.status_code, bytes(exc.response.body or b"")
+                ) from exc
+            except InvalidURI:
+                raise  # a URL no retry mends
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                raise Dropped(f"{type(exc).__name__}: {exc}") from exc
+            try:
+                first = connection.recv(timeout=self.options.timeout)
+            except ConnectionClosed as exc:
+                raise _closed(exc) from exc
+            except TimeoutError as exc:
+                raise Dropped(f"no snapshot within {self.options.timeout:g} s") from exc
+            return stack.pop_all(), connection, first
+        raise AssertionError("unreachable: the block returns or raises")
+
+    def close(self) -> None:
+        if self.owns_http:
+            self.http.close()
+
+
+def _closed(exc: ConnectionClosed) -> ApiError | Dropped:
+    rcvd = exc.rcvd
+    return refusal_or_drop(rcvd.code if rcvd else None, rcvd.reason if rcvd else "")
+
+
+class Scenarios:
+    """`/api/scenarios`: the built-in scenarios and the caller's own."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def list(self) -> list[ScenarioRecord]:
+        return self._t.send(calls.list_scenarios())
+
+    def get(self, scenario_id: str) -> ScenarioRecord:
+        return self._t.send(calls.get_scenario(scenario_id))
+
+    def push(
+        self,
+        source: ScenarioSource,
+        *,
+        id: str | None = None,
+        media_type: str | None = None,
+        name: str | None = None,
+    ) -> ScenarioRecord:
+        """Create a custom scenario from a scenario file (a path, bytes, an open file, or a
+        dict), or store its next version when it exists. Chat JSONL needs `id`."""
+        body, kind = calls.scenario_body(source, media_type)
+        try:
+            return self._t.send(calls.create_scenario(body, kind, id, name))
+        except Conflict as taken:
+            again = calls.push_again(body, kind, id, name)
+            if again is None:
+                raise
+            try:
+                return self._t.send(again)
+            except NotFound:  # not the caller's to update: the create's reason (a quota) stands
+                raise taken from None
+
+    def validate(
+        self,
+        source: ScenarioSource,
+        *,
+        id: str | None = None,
+        media_type: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """The API's report on a scenario file, storing nothing: `valid`, `errors`,
+        `warnings`, and for a valid one its `id`, `version` and `counts`."""
+        body, kind = calls.scenario_body(source, media_type)
+        return self._t.send(calls.validate_scenario(body, kind, id, name))
+
+    def download(self, scenario_id: str, version: str | None = None) -> bytes:
+        """The definition as a scenario file (JSON) that pushes back unchanged."""
+        return self._t.send(calls.download_scenario(scenario_id, version))
+
+    def delete(self, scenario_id: str) -> None:
+        self._t.send(calls.delete_scenario(scenario_id))
+
+
+class Training:
+    """`/api/training` and the live feed of a session."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def start(
+        self,
+        scenario_id: str | TrainingStartRequest,
+        framework: str | None = None,
+        max_episodes: int | None = None,
+        learning_rate: float | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> TrainingStartResponse:
+        """Queue a session; numbers not given come from the settings. Every start carries an
+        Idempotency-Key (a new one unless given), so a retry never queues a second one."""
+        request = calls.start_request(scenario_id, framework, max_episodes, learning_rate, seed)
+        return self._t.send(calls.start_training(request, idempotency_key))
+
+    def status(self, session_id: str) -> TrainingStatus:
+        return self._t.send(calls.training_status(session_id))
+
+    def list(self) -> list[TrainingStatus]:
+        return self._t.send(calls.list_sessions())
+
+    def pause(self, session_id: str) -> ActionResponse:
+        return self._t.send(calls.act(session_id, "pause"))
+
+    def resume(self, session_id: str) -> ActionResponse:
+        return self._t.send(calls.act(session_id, "resume"))
+
+    def stop(self, session_id: str) -> ActionResponse:
+        return self._t.send(calls.act(session_id, "stop"))
+
+    def delete(self, session_id: str) -> None:
+        self._t.send(calls.delete_session(session_id))
+
+    def updates(
+        self, session_id: str, since: int = 0, limit: int | None = None
+    ) -> builtins.list[TrainingUpdate]:
+        """The recorded updates after `since`, in seq order (as the live feed sends them)."""
+        return self._t.send(calls.training_updates(session_id, since, limit))
+
+    def wait(
+        self, session_id: str, statuses: Statuses, timeout: float = 600.0, poll: float = 0.5
+    ) -> TrainingStatus:
+        """Poll the status every `poll` seconds until it is one of `statuses`, and return it.
+        SessionEndedError when it ends in another; TimeoutError after `timeout` seconds."""
+        wanted = calls.wanted_statuses(statuses)
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.status(session_id)
+            if calls.reached(current, wanted):
+                return current
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(calls.timed_out(current, wanted, timeout))
+            time.sleep(min(poll, remaining))  # the API announces no change over HTTP
+
+    def watch(
+        self, session_id: str, since: int = 0, url: str | None = None
+    ) -> Generator[Frame, None, None]:
+        """The session's live feed: a `Snapshot`, then each `TrainingUpdate` after `since`
+        once, in seq order, until one says the session ended (a paused one's goes on). A
+        dropped connection is opened again from the last seq seen, so that none is missed or
+        repeated; only a consumer far behind has plain updates conflated by the streamer
+        (never a status change; `updates()` has them all). `url` is the streamer's
+        (`ws://host:8001`); by default the API's port, which relays it. Breaking out of the loop closes the connection."""
+        feed = Feed(since)
+        base = url or self._t.options.base_url
+        bound = FIRST_CONNECT
+        while not feed.done:
+            opened, connection, raw = self._t.open_feed(base, session_id, feed, bound)
+            bound = RECONNECT
+            with opened:
+                try:
+                    while True:
+                        frame = feed.receive(raw)
+                        if frame is not None:
+                            yield frame
+                        if feed.done:
+                            return
+                        raw = connection.recv()
+                except ConnectionClosed as exc:
+                    outcome = _closed(exc)
+                    if isinstance(outcome, ApiError):
+                        raise outcome from exc
+                    logger.info("%s: feed %s; reconnecting from seq %d", session_id, outcome,
+                                feed.last_seq)  # fmt: skip
+
+
+class Models:
+    """`/api/models`: trained models and their bundles."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def list(self) -> list[ModelInfo]:
+        return self._t.send(calls.list_models())
+
+    def get(self, model_id: str) -> ModelInfo:
+        return self._t.send(calls.get_model(model_id))
+
+    def download(self, model_id: str) -> bytes:
+        """The model bundle (`.agm`)."""
+        return self._t.send(calls.download_model(model_id))
+
+    def import_(self, data: Data, name: str | None = None) -> ModelInfo:
+        """Import a bundle (a path, bytes or an open file)."""
+        body, _ = calls.read_data(data)
+        return self._t.send(calls.import_model(body, name))
+
+    def evaluate(self, model_id: str) -> EvaluateReply:
+        """Held-out accuracy, average reward and each tool's precision and recall, computed by
+        a trainer (Unavailable when none runs)."""
+        return self._t.send(calls.evaluate_model(model_id))
+
+    def delete(self, model_id: str) -> None:
+        self._t.send(calls.delete_model(model_id))
+
+    # act(model_id, text): the tools a model chooses for a request. Not here yet: the API has
+    # no such route (`agentgym act --model m.agm` runs a bundle locally). Add it here, and
+    # beside it in aio.py, once it has.
+
+
+class SettingsResource:
+    """`/api/settings`: the caller's settings, secrets masked."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def get(self) -> SettingsWithETag:
+        return self._t.send(calls.get_settings())
+
+    def update(self, *, if_match: str | None = None, **fields: Any) -> SettingsWithETag:
+        """Change the fields given. With `if_match` (the `etag` of settings read earlier),
+        PreconditionFailed when they changed meanwhile."""
+        return self._t.send(calls.update_settings(fields, if_match))
+
+
+class Client:
+    """The AgentGym API. `base_url` and `api_key` default to AGENTGYM_API_URL and
+    AGENTGYM_API_KEY; the key (or a JWT) is sent as `Authorization: Bearer`. Every request
+    times out after `timeout` seconds; a 503 is sent again up to `retries` times. `http` is
+    an httpx.Client of your own (proxies, TLS), left open by `close()`."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._transport = _Transport(Options.resolve(base_url, api_key, timeout, retries), http)
+        self.scenarios = Scenarios(self._transport)
+        self.training = Training(self._transport)
+        self.models = Models(self._transport)
+        self.settings = SettingsResource(self._transport)
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.options.base_url
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
