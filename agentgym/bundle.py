@@ -35,6 +35,9 @@ class BundleMetrics(Schema):
     heldout_accuracy: float = 0.0  # percent, on held-out tasks
     avg_reward: float = 0.0
     episodes: int = Field(default=0, ge=0)
+    # The episode the packed policy is from: the run's best on its validation tasks. None in
+    # bundles of learners that packed the last policy.
+    best_episode: int | None = Field(default=None, ge=0)
 
 
 class BundleHyperparameters(Schema):

@@ -1,7 +1,9 @@
 """The learner's weights as a bundle carries them, checked with the standard library alone.
 
 The layout is the learner's (`trainer/learner.py` builds on these names): an `.npz` archive of
-`w_pi.npy`, a (FEATURES, tools + 1) float64 table, and `w_v.npy`, a (FEATURES,) one. The API
+`w_pi.npy`, the policy's hashed table of FEATURES float64 scalars, and `w_v.npy`, the value's
+of VALUE_FEATURES. Neither depends on the scenario's tools: every tool is scored through the
+same table, by its name and description. The API
 checks an imported bundle's weights against it before storing anything, so a trainer that is
 later asked to load them (to evaluate or act, for any tenant) never meets an object array, a
 shape it does not expect, or an archive that inflates without bound: each member's header is
@@ -19,8 +21,11 @@ import zipfile
 from agentgym.errors import BundleError
 from agentgym.unzip import read_member
 
-LEARNER_NAME = "agentgym-linear-actor-critic/1"
-FEATURES = 1 << 16  # rows of the hashed feature table
+LEARNER_NAME = "agentgym-hashed-actor-critic/2"
+# Learners whose bundles this one cannot read (their layout differs): retrain those models.
+OLDER_LEARNERS = frozenset({"agentgym-linear-actor-critic/1"})
+FEATURES = 1 << 20  # scalars of the policy's hashed table (a power of two)
+VALUE_FEATURES = 1 << 16  # scalars of the value's hashed table (a power of two)
 DTYPE = "<f8"  # the learner writes float64, little-endian
 PARAMS = ("w_pi", "w_v")
 MAGIC = b"\x93NUMPY"
@@ -28,8 +33,9 @@ MAX_HEADER = 4096  # numpy's own headers are ~128 bytes
 
 
 def layout(n_tools: int) -> dict[str, tuple[int, ...]]:
-    """Each member of a policy's weights over `n_tools` tools, and its shape."""
-    return {"w_pi.npy": (FEATURES, n_tools + 1), "w_v.npy": (FEATURES,)}
+    """Each member of a policy's weights, and its shape: the same for any number of tools."""
+    del n_tools  # the tables are hashed: a scenario's tool count does not size them
+    return {"w_pi.npy": (FEATURES,), "w_v.npy": (VALUE_FEATURES,)}
 
 
 def expected_size(n_tools: int) -> int:
@@ -38,7 +44,13 @@ def expected_size(n_tools: int) -> int:
 
 
 def check(data: bytes, learner: str, n_tools: int) -> None:
-    """Raise BundleError unless `data` is exactly this learner's weights for `n_tools` tools."""
+    """Raise BundleError unless `data` is exactly this learner's weights (for a scenario of
+    `n_tools` tools: any count, as the layout does not depend on it)."""
+    if learner in OLDER_LEARNERS:
+        raise BundleError(
+            f"this model was trained by an older learner ({learner}) whose weights this trainer "
+            f"cannot read; retrain it (the current learner is {LEARNER_NAME})"
+        )
     if learner != LEARNER_NAME:
         raise BundleError(f"weights of learner {learner!r} cannot be loaded; use {LEARNER_NAME}")
     wanted = layout(n_tools)
@@ -93,5 +105,5 @@ def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[
     if header["descr"] != DTYPE:
         raise BundleError(f"{where} holds {header['descr']!r}; the learner's weights are {DTYPE}")
     if header["fortran_order"] is not False or header["shape"] != shape:
-        raise BundleError(f"{where} has shape {header['shape']}; this scenario's is {shape}")
+        raise BundleError(f"{where} has shape {header['shape']}; this learner's is {shape}")
     return int(start + length)

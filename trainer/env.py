@@ -3,8 +3,10 @@
 Each step the agent calls one tool or finishes. A call to the next tool of the task's solution
 (or to that tool's fallback) makes progress, unless the tool fails transiently, which changes
 nothing: a good policy then retries or falls back. Any other tool is a mistake: it costs, and
-the task can no longer be solved exactly. The episode is solved exactly when the agent makes
-no mistake and finishes right after the last tool of the solution.
+the task can no longer be solved exactly. So is a call to a tool the task does not offer (its
+`tools`, in the observation's `available` mask and the info's `available` names): a policy
+should never make one. The episode is solved exactly when the agent makes no mistake and
+finishes right after the last tool of the solution.
 
     import gymnasium, trainer.env
     env = gymnasium.make("agentgym/CustomerSupport-v0")
@@ -21,14 +23,14 @@ import numpy as np
 from gymnasium import spaces
 
 from trainer import scenarios
-from trainer.scenarios import customer_support
 from trainer.scenarios.base import ScenarioSpec, Task
 
-# Rewards: a solved task is worth 1 and each step of progress half that; a failed call or a
-# wrong tool costs a little (time passes). Leaving a task unfinished, by finishing early or
-# running out of steps, costs as much as solving earns. Mistakes stay cheap so that trying is
-# always worth more than giving up at once; that they cost anything is what makes a policy
-# that reaches the goal directly better than one that wanders there.
+# Rewards (a scenario's `rewards`; these are their defaults): a solved task is worth 1 and
+# each step of progress half that; a failed call or a wrong tool costs a little (time
+# passes). Leaving a task unfinished, by finishing early or running out of steps, costs as
+# much as solving earns. Mistakes stay cheap so that trying is always worth more than giving
+# up at once; that they cost anything is what makes a policy that reaches the goal directly
+# better than one that wanders there.
 REWARD_SOLVED = 1.0
 REWARD_PROGRESS = 0.5
 REWARD_FAILED_CALL = -0.02
@@ -68,36 +70,44 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
 
     def __init__(
         self,
-        scenario_id: str = customer_support.ID,
+        spec: ScenarioSpec,
         split: str = "train",
         tasks: Sequence[Task] | None = None,
         render_mode: str | None = None,
     ) -> None:
-        self.spec_ = scenarios.get(scenario_id)
-        train, heldout = self.spec_.split()
+        self.spec_ = spec  # `spec` is Gymnasium's (the registration's)
         if tasks is None:
             if split not in ("train", "heldout"):
                 raise ValueError("split is 'train' or 'heldout'")
+            train, heldout = spec.split()
             tasks = train if split == "train" else heldout
         self.tasks = tuple(tasks)
-        self.tools = self.spec_.tools
+        self.tools = spec.tools
+        self.index = {tool: i for i, tool in enumerate(self.tools)}
         self.finish = len(self.tools)  # the last action ends the episode
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(len(self.tools) + 1)  # type: ignore[assignment]
         n = len(self.tools)
+        longest = max((len(t.solution) for t in spec.tasks), default=1)
         self.observation_space = spaces.Dict(
             {
                 "task": spaces.Text(
-                    max_length=max(len(t.text) for t in self.spec_.tasks),
-                    charset=frozenset("".join(t.text for t in self.spec_.tasks)),
+                    max_length=max(len(t.text) for t in spec.tasks),
+                    charset=frozenset("".join(t.text for t in spec.tasks)),
                 ),
                 "done": spaces.MultiBinary(n),  # which solution tools are done
                 "failed": spaces.Discrete(n + 1),  # the tool that just failed; n: none
                 "wrong": spaces.MultiBinary(n),  # tools called wrongly since the last progress
-                "steps": spaces.Discrete(self.max_steps_for(8) + 1),
+                "available": spaces.MultiBinary(n),  # the tools this task offers
+                "steps": spaces.Discrete(self.max_steps_for(longest) + 1),
+                # Mistakes so far: after one the task can no longer be solved exactly, which
+                # nothing else in the observation says once the agent makes progress again.
+                "mistakes": spaces.Discrete(self.max_steps_for(longest) + 1),
             }
         )
         self.episode: Episode | None = None
+        self._available: frozenset[str] = frozenset()
+        self._mask = np.zeros(n, dtype=np.int8)
 
     @staticmethod
     def max_steps_for(solution_length: int) -> int:
@@ -108,21 +118,19 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         assert self.episode is not None
         done = np.zeros(len(self.tools), dtype=np.int8)
         for tool in self.episode.done:
-            done[self.tools.index(tool)] = 1
+            done[self.index[tool]] = 1
         wrong = np.zeros(len(self.tools), dtype=np.int8)
         for tool in self.episode.wrong:
-            wrong[self.tools.index(tool)] = 1
-        failed = (
-            len(self.tools)
-            if self.episode.failed is None
-            else self.tools.index(self.episode.failed)
-        )
+            wrong[self.index[tool]] = 1
+        failed = len(self.tools) if self.episode.failed is None else self.index[self.episode.failed]
         return {
             "task": self.episode.task.text,
             "done": done,
             "failed": failed,
             "wrong": wrong,
+            "available": self._mask.copy(),
             "steps": self.episode.steps,
+            "mistakes": self.episode.mistakes,
         }
 
     def info(self) -> dict[str, Any]:
@@ -133,6 +141,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             "solution": self.episode.task.solution,
             "calls": list(self.episode.calls),
             "solved": self.episode.solved,
+            "available": self.spec_.available(self.episode.task),
         }
 
     def reset(
@@ -144,6 +153,10 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         else:
             task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.episode = Episode(task=task)
+        available = self.spec_.available(task)
+        self._available = frozenset(available)
+        self._mask = np.zeros(len(self.tools), dtype=np.int8)
+        self._mask[[self.index[tool] for tool in available]] = 1
         return self.observe(), self.info()
 
     def step(self, action: int) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
@@ -152,35 +165,40 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             raise RuntimeError("call reset() before step()")
         episode.steps += 1
         solution = episode.task.solution
+        rewards = self.spec_.rewards
         reward, terminated = 0.0, False
         if action == self.finish:
             terminated = True
             complete = len(episode.done) == len(solution)
             episode.solved = complete and episode.mistakes == 0
-            reward = REWARD_SOLVED if episode.solved else (0.0 if complete else REWARD_UNFINISHED)
+            reward = rewards.solved if episode.solved else (0.0 if complete else rewards.unfinished)
         else:
             tool = self.tools[int(action)]
             expected = solution[len(episode.done)] if len(episode.done) < len(solution) else None
-            right = expected is not None and tool in (expected, self.spec_.fallbacks.get(expected))
+            right = (
+                expected is not None
+                and tool in self._available
+                and tool in (expected, self.spec_.fallbacks.get(expected))
+            )
             fails = right and self.np_random.random() < self.spec_.failure_rates.get(tool, 0.0)
             episode.calls.append((tool, not fails))
             if not right:
                 episode.mistakes += 1
                 episode.wrong.add(tool)
                 episode.failed = None
-                reward = REWARD_MISTAKE
+                reward = rewards.mistake
             elif fails:
                 episode.failed = tool
-                reward = REWARD_FAILED_CALL
+                reward = rewards.failed_call
             else:
                 assert expected is not None
                 episode.done.append(expected)
                 episode.wrong.clear()
                 episode.failed = None
-                reward = REWARD_PROGRESS
+                reward = rewards.progress
         truncated = not terminated and episode.steps >= self.max_steps_for(len(solution))
         if truncated:
-            reward += REWARD_UNFINISHED
+            reward += rewards.unfinished
         return self.observe(), reward, terminated, truncated, self.info()
 
     def render(self) -> str | None:
@@ -192,15 +210,30 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         )
 
 
+def from_scenario(scenario_id: str, **kwargs: Any) -> ToolUseEnv:
+    """The environment of a built-in scenario, by id (what Gymnasium's registry makes)."""
+    return ToolUseEnv(scenarios.get(scenario_id), **kwargs)
+
+
 def register() -> None:
-    """Register the scenarios with Gymnasium (safe to call again)."""
+    """Register the built-in scenarios with Gymnasium (safe to call again)."""
     for scenario_id, gym_id in GYM_IDS.items():
         if gym_id not in gymnasium.registry:
             gymnasium.register(
-                id=gym_id, entry_point="trainer.env:ToolUseEnv", kwargs={"scenario_id": scenario_id}
+                id=gym_id,
+                entry_point="trainer.env:from_scenario",
+                kwargs={"scenario_id": scenario_id},
             )
 
 
 register()
 
-__all__ = ["GYM_IDS", "Episode", "ScenarioSpec", "ToolUseEnv", "gym_id", "register"]
+__all__ = [
+    "GYM_IDS",
+    "Episode",
+    "ScenarioSpec",
+    "ToolUseEnv",
+    "from_scenario",
+    "gym_id",
+    "register",
+]

@@ -1,246 +1,288 @@
-"""The policy and how it learns: an actor-critic over what the agent reads and where it is.
+"""The policy and how it learns: an actor-critic that scores each tool on offer by what the
+request says, what the tool's name and description say, and what has happened so far.
 
 Pure numpy and deterministic: the same seed and hyperparameters give the same run, bit for
 bit, and a policy restored from its arrays continues exactly as the original would have.
 
-- Features: each word and word pair of the task's text, joined with how many steps of the
-  task are done ("1|refund": the text says refund and one step is done), plus which tools are
-  done, which were called wrongly since the last progress, which just failed, and a bias per
-  step. Hashed (stable CRC32, so a text means the same features in every
-  process) into a fixed table: the policy reads the text and what has happened so far.
-- Model: a linear softmax policy over the tools and "finish", and a linear value (the
-  baseline), on those sparse features. Joining words with progress lets a linear model say
-  "for a refund, after the lookup, check the payment", and it generalizes to new phrasings
-  through the words they share.
-- Update: after each episode, a few Adam steps (the session's learning rate) on PPO's clipped
-  policy-gradient objective with the value as baseline and an entropy bonus. Only the rows of the features the episode used are
-  updated (lazy Adam: a row's moments decay when it is used), so an update costs the same
-  however large the table.
+- Features (`trainer/features.py`): per action on offer, rows of one hashed table of
+  FEATURES scalars: the state's features crossed with the action's name ("identity"), the
+  request's terms crossed with the tool's name and description terms, and features every tool
+  shares (done, failed, called wrongly, how well its description matches the request). Memory
+  does not depend on the tool count, and a tool training seldom saw is still scored by its
+  description: its identity features count by how many training tasks call it (`familiarity`),
+  and some training episodes read every tool by its description alone (IDENTITY_DROPOUT).
+- Model: a softmax over the actions on offer (the task's available tools and "finish"; no
+  other tool can be chosen) of LOGIT_SCALE times each action's score: the sum of its rows, the
+  description rows' sum times a learned gate per progress. The value (the baseline) is the
+  mean of the state's rows in a second table, plus a mistake's row once one was made.
+- Update: after each episode, EPOCHS Adam steps on PPO's clipped policy-gradient objective
+  with the value as baseline and an entropy bonus, vectorized over every step of the episode.
+  Only the rows the episode read are updated (lazy Adam: a row's moments decay when it is
+  used), so an update costs the same however large the table. The step size is the session's
+  learning rate (the API's 1e-5 to 1.0, default 0.001) times LEARNING_RATE_SCALE, decaying as
+  1 / (1 + episodes / DECAY_EPISODES).
 """
 
 from __future__ import annotations
 
 import io
-import itertools
-import re
 import zipfile
-import zlib
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 # The weights' layout is a fact the API checks imports against without numpy: it lives there.
-from agentgym.weights import FEATURES, PARAMS
+from agentgym.weights import FEATURES, PARAMS, VALUE_FEATURES
+from trainer.features import (
+    GATES,
+    MAX_CONTEXT_BYTES,
+    Context,
+    StepRows,
+    Toolbox,
+    build_context,
+    step_rows,
+)
+from trainer.loss import (
+    LOGIT_SCALE,
+    Array,
+    Step,
+    batch_of,
+    gradients,
+    returns_and_advantages,
+    softmax,
+    sums,
+)
 
-GAMMA = 0.9
-LOGIT_SCALE = 5
-LAMBDA = 0.5  # GAE's trade between the value's bias and the returns' variance
-EPOCHS = 6  # Adam steps per episode
-CLIP = 0.2  # PPO's trust region on the probability ratio
-ENTROPY = 0.003
-VALUE_WEIGHT = 0.5
+EPOCHS = 3  # Adam steps per episode: more fit each episode closer, and generalize worse
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-3
+# The Adam step is the session's learning rate times LEARNING_RATE_SCALE / (1 + episodes /
+# DECAY_EPISODES): large enough early that the first few hundred episodes at the default 0.001
+# already solve many held-out tasks, and falling so that later episodes refine rather than
+# overfit (a constant small step generalizes as well, but learns too slowly at first).
+LEARNING_RATE_SCALE = 2.0
+DECAY_EPISODES = 300
+# The share of training episodes that read the tools by their descriptions alone (their
+# identity text features off), rising to IDENTITY_DROPOUT over DROPOUT_EPISODES: the
+# description features must then choose on their own, which is what scores a tool training
+# seldom saw; at first, the identity features learn the common tools fastest.
+IDENTITY_DROPOUT = 0.2
+DROPOUT_EPISODES = 1000
 
-Array = NDArray[np.float64]
-Indices = NDArray[np.intp]
-_WORD = re.compile(r"[a-z0-9']+")
+Params = dict[str, Array]
+Indices = Sequence[int] | NDArray[np.intp]  # tool indices
 
 
-def _hash(feature: str) -> int:
-    return zlib.crc32(feature.encode()) % FEATURES
-
-
-def words_of(text: str) -> list[str]:
-    """The words and word pairs a text's features are made of."""
-    words = _WORD.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
-
-
-@dataclass
-class Step:
-    features: Indices
-    probs: Array
-    value: float
-    action: int
-    reward: float = 0.0
+def identity_dropout(episode: int) -> float:
+    """The probability that a training episode reads the tools by their descriptions alone."""
+    return IDENTITY_DROPOUT * min(1.0, episode / DROPOUT_EPISODES)
 
 
 class Policy:
-    """The weights, with Adam's moments, for `n_tools` tools plus "finish"."""
+    """The weights, with Adam's moments, scoring `tools` (by name and `descriptions`) and
+    "finish"."""
 
-    def __init__(self, tools: tuple[str, ...], rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        tools: tuple[str, ...],
+        rng: np.random.Generator | None = None,
+        descriptions: Mapping[str, str] | None = None,
+        fallbacks: Mapping[str, str] | None = None,
+        usage: Mapping[str, int] | None = None,
+    ) -> None:
+        del rng  # zeros: a linear softmax has no symmetry to break, and untouched rows compress
         self.tools = tools
-        self.n_actions = len(tools) + 1
-        self.params: dict[str, Array] = {
-            # Zeros: a linear softmax has no symmetry to break, and untouched rows compress.
-            "w_pi": np.zeros((FEATURES, self.n_actions)),
-            "w_v": np.zeros(FEATURES),
-        }
-        self.m = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self.v = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self.t = 0
-        self._cache: dict[tuple[str, int], Indices] = {}
+        self.toolbox = Toolbox(tools, descriptions or {}, fallbacks or {}, usage)
+        # Per table, each row's weight and Adam moments side by side: an update gathers and
+        # writes back the rows it reads once each, a cache line apiece.
+        self.tables = {name: np.zeros((*shape, 3)) for name, shape in shapes().items()}
+        self.t = 0  # Adam steps
+        self.updates = 0  # episodes learned from
+        self._contexts: dict[tuple[str, tuple[int, ...]], Context] = {}
+        self._cached = 0  # about how many bytes the cached contexts hold
 
-    def features(self, observation: dict[str, Any]) -> Indices:
-        """The active features of an environment observation."""
-        text, done = observation["task"], observation["done"]
-        progress = int(done.sum())
-        key = (text, progress)
-        base = self._cache.get(key)
-        if base is None:
-            base = self._cache[key] = np.array(
-                [_hash(f"{progress}|{w}") for w in words_of(text)] + [_hash(f"{progress}|bias")],
-                dtype=np.intp,
-            )
-        extra = [_hash(f"done|{self.tools[i]}") for i in np.flatnonzero(done)]
-        extra += [_hash(f"wrong|{self.tools[i]}") for i in np.flatnonzero(observation["wrong"])]
-        if observation["failed"] < len(self.tools):
-            extra.append(_hash(f"failed|{self.tools[observation['failed']]}"))
-        return np.append(base, extra) if extra else base
+    @property
+    def params(self) -> Params:
+        """The weights (views of the tables)."""
+        return {name: table[:, 0] for name, table in self.tables.items()}
 
-    def forward(self, features: Indices) -> tuple[Array, float]:
-        """(action probabilities, value)."""
-        return forward(self.params, features)
+    def load_params(self, params: Params) -> None:
+        """Set the weights (the optimizer's state is untouched)."""
+        for name, table in self.tables.items():
+            table[:, 0] = params[name]
 
-    def update(self, steps: list[Step], learning_rate: float) -> float:
+    def context(self, text: str, available: Sequence[int] | None = None) -> Context:
+        """The context of a request offering `available` tools (indices; None: all)."""
+        offered = tuple(range(len(self.tools))) if available is None else tuple(available)
+        cache_key = (text, offered)
+        context = self._contexts.get(cache_key)
+        if context is None:
+            context = build_context(self.toolbox, text, offered)
+            if self._cached + context.nbytes > MAX_CONTEXT_BYTES:  # bounded, whatever the tasks
+                self._contexts.clear()
+                self._cached = 0
+            self._contexts[cache_key] = context
+            self._cached += context.nbytes
+        return context
+
+    def observe(
+        self,
+        context: Context,
+        done: Indices,
+        wrong: Indices = (),
+        failed: int | None = None,
+        mistaken: bool = False,
+    ) -> StepRows:
+        """A step's rows: `done`, the solution tools completed; `wrong`, the tools called wrongly
+        since the last progress; `failed`, the tool whose call just failed (all indices);
+        `mistaken`, whether any call was a mistake."""
+        cache_key = (tuple(map(int, done)), tuple(map(int, wrong)), failed, mistaken)
+        rows = context.steps.get(cache_key)
+        if rows is None:
+            rows = context.steps[cache_key] = step_rows(context, done, wrong, failed, mistaken)
+        return rows
+
+    def description_logits(self, context: Context) -> Array:
+        """(A,) each action's description features, before the gate: the same at every step
+        of an episode, while the weights do not change."""
+        w = self.params["w_pi"]
+        return sums(
+            context.description_action,
+            w[context.description] * context.description_scale,
+            context.n_actions,
+        )
+
+    def forward(
+        self, context: Context, rows: StepRows, description: Array | None = None
+    ) -> tuple[Array, float]:
+        """(probabilities of the context's actions, value) at a step (`description`: the
+        context's `description_logits`, if the caller has them)."""
+        text, value_text = context.rows_at(rows.progress)
+        w, w_v = self.params["w_pi"], self.params["w_v"]
+        z = w[text].sum(axis=1) * context.familiarity
+        z += np.bincount(rows.dynamic_action, w[rows.dynamic], minlength=context.n_actions)
+        if description is None:
+            description = self.description_logits(context)
+        z += (1.0 + w[GATES[rows.progress]]) * description
+        value = (w_v[value_text].sum() + w_v[rows.value].sum()) / (
+            len(value_text) + len(rows.value)
+        ) + w_v[rows.summed].sum()
+        return softmax(LOGIT_SCALE * z), float(value)
+
+    def update(self, context: Context, steps: Sequence[Step], learning_rate: float) -> float:
         """Learn from a finished episode; returns its loss (per step, first epoch).
 
         PPO-style: EPOCHS Adam steps on the episode, each on the clipped probability ratio
-        to the policy that acted, so the reuse stays on-policy in effect.
+        to the policy that acted, so the reuse stays on-policy in effect. The rows the episode
+        read are gathered once, stepped EPOCHS times, and written back.
         """
         returns, advantages = returns_and_advantages(steps)
-        rows = rows_of(steps)
+        batch = batch_of(context, steps)
+        # (weights, first moments, second moments) of the rows read, each contiguous.
+        read = [
+            np.ascontiguousarray(self.tables["w_pi"][batch.rows_pi].T),
+            np.ascontiguousarray(self.tables["w_v"][batch.rows_v].T),
+        ]
+        w, w_v = read[0][0], read[1][0]
+        schedule = LEARNING_RATE_SCALE * learning_rate / (1 + self.updates / DECAY_EPISODES)
         first_loss = 0.0
         for epoch in range(EPOCHS):
-            loss, grad_pi, grad_v = gradients(self.params, steps, returns, advantages, rows)
+            loss, grad_pi, grad_v = gradients(w, w_v, batch, returns, advantages)
             if epoch == 0:
                 first_loss = loss
-            self._adam_step(rows, grad_pi, grad_v, learning_rate)
+            self.t += 1
+            step_size = (
+                schedule * np.sqrt(1 - ADAM_BETAS[1] ** self.t) / (1 - ADAM_BETAS[0] ** self.t)
+            )
+            for (p, m, v), grad in zip(read, (grad_pi, grad_v), strict=True):
+                p -= step_size * _adam_direction(m, v, grad)
+        self.tables["w_pi"][batch.rows_pi] = read[0].T
+        self.tables["w_v"][batch.rows_v] = read[1].T
+        self.updates += 1
         return first_loss
-
-    def _adam_step(
-        self, rows: Indices, grad_pi: Array, grad_v: Array, learning_rate: float
-    ) -> None:
-        self.t += 1
-        step_size = (
-            learning_rate * np.sqrt(1 - ADAM_BETAS[1] ** self.t) / (1 - ADAM_BETAS[0] ** self.t)
-        )
-        for name, grad in (("w_pi", grad_pi), ("w_v", grad_v)):
-            m, v = self.m[name][rows], self.v[name][rows]
-            self.params[name][rows] -= step_size * _adam_direction(m, v, grad)
-            self.m[name][rows], self.v[name][rows] = m, v
 
     # --- persistence ---------------------------------------------------------------------------
 
     def weights(self) -> bytes:
-        """The parameters alone (what a model bundle carries), as an .npz archive whose bytes
-        depend on the parameters only, so equal policies have equal checksums."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name in PARAMS:
-                member = io.BytesIO()
-                np.lib.format.write_array(member, self.params[name], allow_pickle=False)
-                # Fixed timestamps; untouched rows are zeros and compress away.
-                archive.writestr(
-                    zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
-                    member.getvalue(),
-                    compress_type=zipfile.ZIP_DEFLATED,
-                )
-        return buffer.getvalue()
+        """The parameters alone (what a model bundle carries)."""
+        return weights_of(self.params)
 
     def load_weights(self, data: bytes) -> None:
-        with np.load(io.BytesIO(data)) as stored:
-            for name in PARAMS:
-                if stored[name].shape != self.params[name].shape:
-                    raise ValueError(f"weights for {name} have shape {stored[name].shape}")
-                self.params[name] = stored[name].astype(np.float64)
+        self.load_params(params_of(data))
+
+    def snapshot(self) -> Params:
+        """A copy of the parameters, to keep as they are now."""
+        return {name: table.copy() for name, table in self.params.items()}
 
     def arrays(self) -> dict[str, Any]:
         """Weights and optimizer state, for a checkpoint: only the rows ever updated (every
         other row is still all zeros), which keeps a checkpoint small and quick to write."""
-        rows = np.flatnonzero(self.v["w_pi"].any(axis=1) | (self.v["w_v"] != 0))
-        state: dict[str, Any] = {"rows": rows, "adam_t": np.array([self.t])}
-        for name in PARAMS:
-            for prefix, table in (("p", self.params), ("m", self.m), ("v", self.v)):
-                state[f"{prefix}_{name}"] = table[name][rows]
+        state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
+        for name, table in self.tables.items():
+            rows = np.flatnonzero(table[:, 2])
+            state[f"rows_{name}"] = rows
+            state[f"state_{name}"] = table[rows]
         return state
 
     def load_arrays(self, arrays: Any) -> None:
-        rows = arrays["rows"]
-        for prefix, table in (("p", self.params), ("m", self.m), ("v", self.v)):
-            for name in PARAMS:
-                table[name] = np.zeros_like(self.params[name])
-                table[name][rows] = arrays[f"{prefix}_{name}"]
-        self.t = int(arrays["adam_t"][0])
+        for name, table in self.tables.items():
+            table[:] = 0.0
+            table[arrays[f"rows_{name}"]] = arrays[f"state_{name}"]
+        self.t, self.updates = (int(x) for x in arrays["adam_t"])
 
 
-def forward(params: dict[str, Array], features: Indices) -> tuple[Array, float]:
-    """(action probabilities, value) of the policy with these parameters."""
-    logits = LOGIT_SCALE * params["w_pi"][features].sum(axis=0)
-    logits -= logits.max()
-    exp = np.exp(logits)
-    # The value is the mean of its features' weights, not their sum: each Adam step moves
-    # every active weight by about the learning rate, and a sum over dozens of features
-    # would make the baseline overshoot.
-    return exp / exp.sum(), float(params["w_v"][features].mean())
+def shapes() -> dict[str, tuple[int, ...]]:
+    return {"w_pi": (FEATURES,), "w_v": (VALUE_FEATURES,)}
 
 
-def returns_and_advantages(steps: list[Step]) -> tuple[Array, Array]:
-    """Each step's value target and advantage, by generalized advantage estimation: mostly the
-    step's own reward and the value of where it led, so a right call is credited at once
-    rather than through the noise of everything that followed it."""
-    values = np.array([step.value for step in steps] + [0.0])
-    advantages = np.zeros(len(steps))
-    running = 0.0
-    for i in range(len(steps) - 1, -1, -1):
-        delta = steps[i].reward + GAMMA * values[i + 1] - values[i]
-        running = delta + GAMMA * LAMBDA * running
-        advantages[i] = running
-    returns = advantages + values[:-1]
-    return returns, advantages
+def weights_of(params: Params) -> bytes:
+    """Parameters as an .npz archive whose bytes depend on the parameters only, so equal
+    policies have equal checksums."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in PARAMS:
+            member = io.BytesIO()
+            np.lib.format.write_array(member, params[name], allow_pickle=False)
+            # Fixed timestamps; untouched rows are zeros and compress away.
+            archive.writestr(
+                zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                member.getvalue(),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+    return buffer.getvalue()
 
 
-def rows_of(steps: list[Step]) -> Indices:
-    """The feature rows an episode used, sorted: the only rows its update changes."""
-    return np.unique(np.concatenate([step.features for step in steps]))
+def params_of(data: bytes) -> Params:
+    """The parameters of `weights_of`'s archive; ValueError if a table has another shape."""
+    params: Params = {}
+    with np.load(io.BytesIO(data)) as stored:
+        for name, shape in shapes().items():
+            if stored[name].shape != shape:
+                raise ValueError(f"weights for {name} have shape {stored[name].shape}")
+            params[name] = stored[name].astype(np.float64)
+    return params
 
 
-def gradients(
-    params: dict[str, Array],
-    steps: list[Step],
-    returns: Array,
-    advantages: Array,
-    rows: Indices,
-) -> tuple[float, Array, Array]:
-    """(loss, gradient of w_pi's `rows`, gradient of w_v's `rows`), all per step, of the
-    episode's loss under `params`; pure. Per step: PPO's clipped surrogate of the probability
-    ratio to the policy that acted (`step.probs`) times the advantage, minus ENTROPY times the
-    entropy, plus VALUE_WEIGHT times the value's squared error to the return. The loss reported
-    is the unclipped surrogate's; the gradient is the clipped one's.
-    """
-    grad_pi = np.zeros((len(rows), params["w_pi"].shape[1]))
-    grad_v = np.zeros(len(rows))
-    loss = 0.0
-    for step, target, advantage in zip(steps, returns, advantages, strict=True):
-        at = np.searchsorted(rows, step.features)
-        probs, value = forward(params, step.features)
-        ratio = probs[step.action] / step.probs[step.action]
-        log_probs = np.log(probs + 1e-12)
-        entropy = -float(probs @ log_probs)
-        loss += -ratio * advantage - ENTROPY * entropy + VALUE_WEIGHT * (target - value) ** 2
-        # The clipped objective has no gradient once the ratio left the trust region in the
-        # direction the advantage pushes it.
-        clipped = ratio > 1 + CLIP if advantage > 0 else ratio < 1 - CLIP
-        d_logits = ENTROPY * probs * (log_probs + entropy)
-        if not clipped:
-            d_logits += ratio * advantage * probs
-            d_logits[step.action] -= ratio * advantage
-        np.add.at(grad_pi, at, LOGIT_SCALE * d_logits)  # a feature may occur twice
-        np.add.at(grad_v, at, VALUE_WEIGHT * 2.0 * (value - target) / len(at))
-    return loss / len(steps), grad_pi / len(steps), grad_v / len(steps)
+def sparse(params: Params, prefix: str) -> dict[str, Any]:
+    """The nonzero entries of parameters, as arrays a checkpoint can hold."""
+    state: dict[str, Any] = {}
+    for name in PARAMS:
+        rows = np.flatnonzero(params[name])
+        state[f"{prefix}rows_{name}"] = rows
+        state[f"{prefix}{name}"] = params[name][rows]
+    return state
+
+
+def dense(arrays: Any, prefix: str) -> Params:
+    """`sparse`'s parameters back as tables."""
+    params: Params = {}
+    for name, shape in shapes().items():
+        table = np.zeros(shape)
+        table[arrays[f"{prefix}rows_{name}"]] = arrays[f"{prefix}{name}"]
+        params[name] = table
+    return params
 
 
 def _adam_direction(m: Array, v: Array, grad: Array) -> Array:

@@ -85,7 +85,7 @@ def train(
     """Train a run to its end and report it; ArgumentError, before anything runs, for an
     argument the scenario does not accept (see `arguments`)."""
     spec, episodes, learning_rate = arguments(scenario_id, episodes, learning_rate, seed)
-    run = Run(spec.id, learning_rate, seed, episodes)
+    run = Run(spec, learning_rate, seed, episodes)
     started = time.perf_counter()
     shown = -1
     while not run.finished:

@@ -3,13 +3,20 @@
 No I/O here: the worker and `agentgym train` drive it. Everything random is drawn from two
 seeded generators (the environment's and the policy's), both saved in a checkpoint, so a run
 restored from one continues exactly as the uninterrupted run does.
+
+The model a run packs is its best, chosen fairly: a validation split is carved from the
+training tasks (VALIDATION_SHARE of each intent, stable by a hash of the task ids; training
+never sees it), every evaluation also scores the policy on it, and the policy that scored best
+there is kept, with the episode it is from. The held-out split only reports.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections import deque
+import zlib
+from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,14 +25,30 @@ import numpy as np
 from agentgym import weights as learner_weights
 from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import Framework, utc_now
+from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer.env import ToolUseEnv
-from trainer.learner import Policy, Step
+from trainer.features import Context
+from trainer.learner import (
+    Params,
+    Policy,
+    dense,
+    identity_dropout,
+    params_of,
+    sparse,
+    weights_of,
+)
+from trainer.loss import Step
 from trainer.scenarios.base import ScenarioSpec, Task
 
 WINDOW = 100  # accuracy, reward and loss are over the last 100 episodes
-EVAL_SEED = 2_147_483_647  # held-out evaluation draws its tool failures from its own stream
-CHECKPOINT_FORMAT = "agentgym-checkpoint/1"
+EVAL_SEED = 2_147_483_647  # evaluations draw their tool failures from their own stream
+CHECKPOINT_FORMAT = "agentgym-checkpoint/2"
+VALIDATION_SHARE = 0.125  # of each intent's training tasks, to choose the best policy by
+MAX_VALIDATION = 500  # validation tasks at most, so an evaluation's cost stays bounded
+# Held-out tasks evaluated while training (a fixed sample, by task id hash, when there are
+# more); the evaluation of a finished run, and `evaluate()`, take them all.
+MAX_EVALUATED = 1000
 
 
 @dataclass
@@ -37,50 +60,121 @@ class Evaluation:
     per_tool: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
+@dataclass
+class Best:
+    """The policy that did best on the validation tasks so far."""
+
+    episode: int
+    accuracy: float  # on the validation tasks
+    avg_reward: float  # on the validation tasks: breaks ties of accuracy
+    heldout_accuracy: float
+    params: Params
+
+
+def _rank(task: Task) -> tuple[int, str]:
+    return zlib.crc32(task.id.encode()), task.id
+
+
+def sample(tasks: tuple[Task, ...], size: int) -> tuple[Task, ...]:
+    """At most `size` of `tasks`, in task order: those whose ids hash lowest."""
+    if len(tasks) <= size:
+        return tasks
+    kept = {t.id for t in sorted(tasks, key=_rank)[:size]}
+    return tuple(t for t in tasks if t.id in kept)
+
+
+def validation_split(tasks: Sequence[Task]) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
+    """(training tasks, validation tasks), each in task order: of each intent, the
+    VALIDATION_SHARE of tasks whose ids hash lowest (CRC32, so the same in every process);
+    at most MAX_VALIDATION, the lowest hashes kept."""
+    by_intent: dict[str, list[Task]] = defaultdict(list)
+    for task in tasks:
+        by_intent[task.intent].append(task)
+
+    chosen: list[Task] = []
+    for group in by_intent.values():
+        chosen += sorted(group, key=_rank)[: int(len(group) * VALIDATION_SHARE + 0.5)]
+    held = {t.id for t in sorted(chosen, key=_rank)[:MAX_VALIDATION]}
+    return (
+        tuple(t for t in tasks if t.id not in held),
+        tuple(t for t in tasks if t.id in held),
+    )
+
+
 class Run:
     def __init__(
-        self, scenario_id: str, learning_rate: float, seed: int, max_episodes: int
+        self, spec: ScenarioSpec, learning_rate: float, seed: int, max_episodes: int
     ) -> None:
-        self.env = ToolUseEnv(scenario_id, split="train")
-        self.spec: ScenarioSpec = self.env.spec_
+        self.spec = spec
+        train, self.heldout = spec.split()
+        self.heldout_sample = sample(self.heldout, MAX_EVALUATED)
+        self.training_tasks, self.validation = validation_split(train)
+        self.env = ToolUseEnv(spec, tasks=self.training_tasks)
         self.learning_rate = learning_rate
         self.seed = seed
         self.max_episodes = max_episodes
         self.env.reset(seed=seed)
-        self.rng = np.random.default_rng([seed, 1])  # the policy's action sampling
-        self.policy = Policy(self.spec.tools, np.random.default_rng([seed, 0]))
+        self.rng = np.random.default_rng([seed, 1])  # action sampling, identity dropout
+        usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
+        self.policy = Policy(spec.tools, None, spec.descriptions, spec.fallbacks, usage)
         self.episode = 0
         self.solved: deque[bool] = deque(maxlen=WINDOW)
         self.returns: deque[float] = deque(maxlen=WINDOW)
         self.losses: deque[float] = deque(maxlen=WINDOW)
         self.heldout_accuracy = 0.0
+        self.best: Best | None = None
+        self.evaluated_at = -1  # the episode of the last validation
+        self._eval_envs: dict[int, ToolUseEnv] = {}
+        self._offers: dict[tuple[str, ...], tuple[int, ...]] = {}
 
     @property
     def finished(self) -> bool:
         return self.episode >= self.max_episodes
 
+    def _offered(self, task: Task) -> tuple[int, ...]:
+        """The indices of the tools `task` offers."""
+        tools = task.tools or self.spec.tools
+        offered = self._offers.get(tools)
+        if offered is None:
+            offered = self._offers[tools] = tuple(sorted(self.env.index[t] for t in tools))
+        return offered
+
     def _play(
         self, env: ToolUseEnv, greedy: bool, task: Task | None = None
-    ) -> tuple[list[Step], dict[str, Any]]:
+    ) -> tuple[list[Step], dict[str, Any], Context]:
         obs, info = env.reset(options={"task": task} if task else None)
+        assert env.episode is not None
+        context = self.policy.context(obs["task"], self._offered(env.episode.task))
+        if not greedy and self.rng.random() < identity_dropout(self.episode):
+            context = context.without_identity()
+        n = len(self.spec.tools)
+        description = self.policy.description_logits(context)  # the same all episode long
         steps: list[Step] = []
         while True:
-            features = self.policy.features(obs)
-            probs, value = self.policy.forward(features)
+            failed = int(obs["failed"])
+            rows = self.policy.observe(
+                context,
+                np.flatnonzero(obs["done"]),
+                np.flatnonzero(obs["wrong"]),
+                None if failed == n else failed,
+                bool(obs["mistakes"]),
+            )
+            probs, value = self.policy.forward(context, rows, description)
             if greedy:
                 action = int(probs.argmax())
             else:  # inverse-CDF sampling: what rng.choice does, without its overhead
                 action = min(
                     int(np.searchsorted(np.cumsum(probs), self.rng.random())), len(probs) - 1
                 )
-            obs, reward, terminated, truncated, info = env.step(action)
-            steps.append(Step(features, probs, value, action, float(reward)))
+            tool = int(context.candidates[action]) if action < len(context.candidates) else n
+            obs, reward, terminated, truncated, info = env.step(tool)
+            steps.append(Step(rows, probs, value, action, float(reward)))
             if terminated or truncated:
-                return steps, info
+                return steps, info, context
 
     def train_episode(self) -> None:
-        steps, info = self._play(self.env, greedy=False)
-        loss = self.policy.update(steps, self.learning_rate)
+        steps, info, context = self._play(self.env, greedy=False)
+        loss = self.policy.update(context, steps, self.learning_rate)
         self.episode += 1
         self.solved.append(bool(info["solved"]))
         self.returns.append(sum(s.reward for s in steps))
@@ -98,8 +192,16 @@ class Run:
 
     def evaluate(self, tasks: tuple[Task, ...] | None = None) -> Evaluation:
         """Act greedily on every held-out task (or `tasks`); changes nothing in the run."""
-        tasks = tasks if tasks is not None else self.spec.split()[1]
-        env = ToolUseEnv(self.spec.id, tasks=tasks)
+        tasks = tasks if tasks is not None else self.heldout
+        if not tasks:
+            return Evaluation(
+                0.0, 0.0, {t: {"precision": None, "recall": 0.0} for t in self.spec.tools}
+            )
+        env = self._eval_envs.get(id(tasks))
+        if env is None or env.tasks is not tasks:
+            env = ToolUseEnv(self.spec, tasks=tasks)
+            if any(tasks is t for t in (self.heldout, self.heldout_sample, self.validation)):
+                self._eval_envs[id(tasks)] = env
         env.reset(seed=EVAL_SEED)
         solved, total = 0, 0.0
         calls = dict.fromkeys(self.spec.tools, 0)  # calls of each tool
@@ -107,7 +209,7 @@ class Run:
         expected = dict.fromkeys(self.spec.tools, 0)  # solution steps needing each tool
         completed = dict.fromkeys(self.spec.tools, 0)  # ... that the agent completed
         for task in tasks:
-            steps, info = self._play(env, greedy=True, task=task)
+            steps, info, _ = self._play(env, greedy=True, task=task)
             solved += info["solved"]
             total += sum(s.reward for s in steps)
             progress = 0
@@ -128,19 +230,43 @@ class Run:
             }
             for t in self.spec.tools
         }
-        return Evaluation(100.0 * solved / len(tasks), total / len(tasks), per_tool)
+        count = max(len(tasks), 1)
+        return Evaluation(100.0 * solved / count, total / count, per_tool)
 
     def evaluate_heldout(self) -> float:
-        self.heldout_accuracy = self.evaluate().accuracy
+        """Evaluate the policy on the held-out tasks (the figure reported: while the run trains,
+        on at most MAX_EVALUATED of them) and on the validation tasks, keeping it as the best
+        if it did at least as well there as the best so far (later wins a tie: it has trained
+        longer on the same evidence)."""
+        tasks = self.heldout if self.finished else self.heldout_sample
+        self.heldout_accuracy = self.evaluate(tasks).accuracy
+        if self.evaluated_at != self.episode:
+            self.evaluated_at = self.episode
+            scored = self.evaluate(self.validation)
+            best = self.best
+            if best is None or (scored.accuracy, scored.avg_reward) >= (
+                best.accuracy,
+                best.avg_reward,
+            ):
+                self.best = Best(
+                    self.episode,
+                    scored.accuracy,
+                    scored.avg_reward,
+                    self.heldout_accuracy,
+                    self.policy.snapshot(),
+                )
         return self.heldout_accuracy
 
     # --- checkpoints and bundles ---------------------------------------------------------------
 
     def checkpoint(self) -> bytes:
-        """Everything needed to continue exactly: weights, optimizer, RNGs, episode, metrics."""
+        """Everything needed to continue exactly: weights, optimizer, RNGs, episode, metrics,
+        and the best policy so far."""
+        best = self.best
         meta = {
             "format": CHECKPOINT_FORMAT,
             "scenario_id": self.spec.id,
+            "scenario_version": self.spec.version,
             "learning_rate": self.learning_rate,
             "seed": self.seed,
             "max_episodes": self.max_episodes,
@@ -149,39 +275,57 @@ class Run:
             "returns": list(self.returns),
             "losses": list(self.losses),
             "heldout_accuracy": self.heldout_accuracy,
+            "evaluated_at": self.evaluated_at,
+            "best": None
+            if best is None
+            else [best.episode, best.accuracy, best.avg_reward, best.heldout_accuracy],
             "rng": self.rng.bit_generator.state,
             "env_rng": self.env.np_random.bit_generator.state,
         }
         arrays: dict[str, Any] = {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             **self.policy.arrays(),
+            **(sparse(best.params, "best_") if best is not None else {}),
         }
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
     @classmethod
-    def restore(cls, data: bytes) -> Run:
+    def restore(cls, data: bytes, spec: ScenarioSpec) -> Run:
+        """The run a checkpoint of `spec`'s scenario holds; ValueError for another's."""
         with np.load(io.BytesIO(data)) as stored:
             meta = json.loads(stored["meta"].tobytes())
             if meta.get("format") != CHECKPOINT_FORMAT:
                 raise ValueError(f"not a checkpoint of this trainer: {meta.get('format')!r}")
-            run = cls(
-                meta["scenario_id"], meta["learning_rate"], meta["seed"], meta["max_episodes"]
-            )
+            if (meta["scenario_id"], meta["scenario_version"]) != (spec.id, spec.version):
+                raise ValueError(
+                    f"a checkpoint of {meta['scenario_id']} version "
+                    f"{meta['scenario_version']}, not of {spec.id} version {spec.version}"
+                )
+            run = cls(spec, meta["learning_rate"], meta["seed"], meta["max_episodes"])
             run.policy.load_arrays(stored)
+            if meta["best"] is not None:
+                episode, accuracy, avg_reward, heldout = meta["best"]
+                run.best = Best(episode, accuracy, avg_reward, heldout, dense(stored, "best_"))
         run.episode = meta["episode"]
         run.solved.extend(meta["solved"])
         run.returns.extend(meta["returns"])
         run.losses.extend(meta["losses"])
         run.heldout_accuracy = meta["heldout_accuracy"]
+        run.evaluated_at = meta["evaluated_at"]
         run.rng.bit_generator.state = meta["rng"]
         run.env.np_random.bit_generator.state = meta["env_rng"]
         return run
 
     def bundle(self, framework: Framework, created_at: str | None = None) -> tuple[Manifest, bytes]:
-        """The model bundle of the policy as it is now."""
-        weights = self.policy.weights()
+        """The model bundle of the best policy, the one as it is now a candidate too (it is
+        evaluated first if it was not)."""
+        if self.evaluated_at != self.episode:
+            self.evaluate_heldout()
+        best = self.best
+        assert best is not None
+        weights = weights_of(best.params)
         manifest = describe(
             weights,
             scenario_id=self.spec.id,
@@ -194,46 +338,57 @@ class Run:
                 "seed": self.seed,
             },
             metrics={
-                **{
-                    k: v
-                    for k, v in self.metrics().items()
-                    if k != "current_episode" and k != "loss"
-                },
+                "accuracy": self.metrics()["accuracy"],
+                "heldout_accuracy": best.heldout_accuracy,
+                "avg_reward": self.metrics()["avg_reward"],
                 "episodes": self.episode,
+                "best_episode": best.episode,
             },
             created_at=created_at or utc_now(),
         )
         return manifest, pack(manifest, weights)
 
-    def choose_tools(self, text: str) -> list[str]:
-        """The tools the policy would call, in order, for a new request: acting greedily and
-        assuming each call succeeds, until it chooses to finish."""
-        n = len(self.spec.tools)
-        done = np.zeros(n, dtype=np.int8)
-        chosen: list[str] = []
-        while len(chosen) < ToolUseEnv.max_steps_for(n):
-            observation = {
-                "task": text,
-                "done": done,
-                "failed": n,
-                "wrong": np.zeros(n, dtype=np.int8),
-            }
-            probs, _ = self.policy.forward(self.policy.features(observation))
+    def choose_tools(self, text: str, tools: Sequence[str] | None = None) -> list[str]:
+        """The tools the policy would call, in order, for a new request offering `tools` (None:
+        all of the scenario's): acting greedily and assuming each call succeeds, until it
+        chooses to finish. ValueError for a tool the scenario does not have."""
+        index = self.env.index
+        unknown = [t for t in tools or () if t not in index]
+        if unknown:
+            raise ValueError(f"{self.spec.id} has no tools {unknown}")
+        offered = sorted({index[t] for t in tools}) if tools is not None else None
+        context = self.policy.context(text, offered)
+        done: list[int] = []
+        while len(done) < ToolUseEnv.max_steps_for(len(context.candidates)):
+            probs, _ = self.policy.forward(context, self.policy.observe(context, done))
             action = int(probs.argmax())
-            if action == n or done[action]:  # finished, or would repeat itself
+            if action == len(context.candidates):  # finished
                 break
-            chosen.append(self.spec.tools[action])
-            done[action] = 1
-        return chosen
+            tool = int(context.candidates[action])
+            if tool in done:  # would repeat itself
+                break
+            done.append(tool)
+        return [self.spec.tools[t] for t in done]
 
     @classmethod
-    def from_bundle(cls, data: bytes) -> tuple[Run, Manifest]:
-        """A run holding a bundle's policy, to act with or evaluate (not to train on)."""
+    def from_bundle(cls, data: bytes, spec: ScenarioSpec | None = None) -> tuple[Run, Manifest]:
+        """A run holding a bundle's policy, to act with or evaluate (not to train on). `spec`
+        is the bundle's scenario (None: the built-in one of its id); BundleError if the bundle
+        is of another scenario or its weights are not this learner's."""
         manifest, weights = unpack(data)
-        hp = manifest.hyperparameters
-        run = cls(manifest.scenario_id, hp.learning_rate, hp.seed, hp.max_episodes)
+        if spec is None:
+            from trainer import scenarios
+
+            try:
+                spec = scenarios.get(manifest.scenario_id)
+            except KeyError as exc:
+                raise BundleError(exc.args[0]) from None
+        if spec.id != manifest.scenario_id:
+            raise BundleError(f"a bundle of {manifest.scenario_id}, not of {spec.id}")
         # Checked before numpy sees them, whatever wrote the bundle (imports are checked too).
-        learner_weights.check(weights, manifest.learner, len(run.spec.tools))
-        run.policy.load_weights(weights)
+        learner_weights.check(weights, manifest.learner, len(spec.tools))
+        hp = manifest.hyperparameters
+        run = cls(spec, hp.learning_rate, hp.seed, hp.max_episodes)
+        run.policy.load_params(params_of(weights))
         run.episode = manifest.metrics.episodes
         return run, manifest

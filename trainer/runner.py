@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from agentgym.bundle import Manifest
 from agentgym.contracts import Framework
+from trainer.scenarios.base import ScenarioSpec
 
 T = TypeVar("T")
 SlotKind = Literal["process", "thread"]
@@ -68,13 +69,13 @@ class SlotRun:
     async def load(
         self,
         checkpoint: bytes | None,
-        scenario_id: str,
+        spec: ScenarioSpec,
         learning_rate: float,
         seed: int,
         max_episodes: int,
     ) -> Progress:
-        """The run from its checkpoint, or a new one."""
-        return await self._call(_load, checkpoint, scenario_id, learning_rate, seed, max_episodes)
+        """The run of scenario `spec` from its checkpoint, or a new one."""
+        return await self._call(_load, checkpoint, spec, learning_rate, seed, max_episodes)
 
     async def train(self, seconds: float, eval_every: int, checkpoint_every: int) -> Progress:
         """Train for about `seconds`, stopping early at a checkpoint's episode or the end."""
@@ -119,7 +120,7 @@ def _progress(run: Any) -> Progress:
 def _load(
     key: str,
     checkpoint: bytes | None,
-    scenario_id: str,
+    spec: ScenarioSpec,
     learning_rate: float,
     seed: int,
     max_episodes: int,
@@ -127,9 +128,9 @@ def _load(
     from trainer.run import Run
 
     run = (
-        Run.restore(checkpoint)
+        Run.restore(checkpoint, spec)
         if checkpoint
-        else Run(scenario_id, learning_rate, seed, max_episodes)
+        else Run(spec, learning_rate, seed, max_episodes)
     )
     _runs[key] = run
     return _progress(run)

@@ -29,6 +29,7 @@ from agentgym.messages import StatusEvent, TrainingUpdate
 from agentgym.records import Keys, ModelRecord, SessionRecord, mark_active, modify
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
+from trainer import scenarios
 from trainer.publisher import Publisher
 from trainer.runner import Progress, SlotRun, open_slot
 
@@ -131,7 +132,11 @@ class Session:
                     "%s: checkpoint %s is gone; starting over", self.session_id, record.checkpoint
                 )
         return await run.load(
-            checkpoint, record.scenario_id, record.learning_rate, record.seed, record.max_episodes
+            checkpoint,
+            scenarios.get(record.scenario_id),
+            record.learning_rate,
+            record.seed,
+            record.max_episodes,
         )
 
     async def _claim(self, action: lifecycle.CommandAction) -> SessionRecord | None:

@@ -43,6 +43,7 @@ from trainer import scenarios
 from trainer.publisher import Publisher
 from trainer.run import Run
 from trainer.runner import open_slot
+from trainer.scenarios.base import ScenarioSpec
 from trainer.session import Context, Outcome, Session
 
 logger = logging.getLogger(__name__)
@@ -207,7 +208,9 @@ class Worker:
             model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
             data = await self.artifacts.get(model.bundle)
             # Loading and scoring are CPU work: off the loop, so training and acks go on.
-            reply = await asyncio.to_thread(_evaluate, request.model_id, data)
+            reply = await asyncio.to_thread(
+                _evaluate, request.model_id, data, scenarios.get(model.scenario)
+            )
         except (KeyNotFoundError, ArtifactNotFoundError, BundleError, CorruptRecordError) as exc:
             reply = EvaluateReply(model_id=request.model_id, error=str(exc))
         except Exception as exc:
@@ -218,8 +221,8 @@ class Worker:
         await msg.respond(reply.encode())
 
 
-def _evaluate(model_id: str, data: bytes) -> EvaluateReply:
-    run, _ = Run.from_bundle(data)
+def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
+    run, _ = Run.from_bundle(data, spec)
     result = run.evaluate()
     return EvaluateReply(
         model_id=model_id,

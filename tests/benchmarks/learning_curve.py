@@ -47,9 +47,10 @@ class Curve:
 
 
 def train(seed: int, args: argparse.Namespace) -> Curve:
+    from trainer import scenarios
     from trainer.run import Run
 
-    run = Run(SCENARIO, args.learning_rate, seed, args.max_episodes)
+    run = Run(scenarios.get(SCENARIO), args.learning_rate, seed, args.max_episodes)
     reached_at: int | None = None
     heldout_at: float | None = None
     training_at: float | None = None

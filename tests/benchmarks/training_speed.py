@@ -39,9 +39,10 @@ def measure(
     scenario_id: str, episodes: int, seed: int, learning_rate: float, eval_every: int
 ) -> tuple[float, float, float, float]:
     """(seconds, episodes/s, training accuracy, held-out accuracy) of one plain run."""
+    from trainer import scenarios
     from trainer.run import Run
 
-    run = Run(scenario_id, learning_rate, seed, episodes)
+    run = Run(scenarios.get(scenario_id), learning_rate, seed, episodes)
     started = time.perf_counter()
     while not run.finished:
         run.train_episode()

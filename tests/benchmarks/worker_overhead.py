@@ -5,7 +5,7 @@
 
 (or `.venv/bin/python tests/benchmarks/worker_overhead.py`, same options.)
 
-(a) Training alone: a plain `Run(scenario, learning_rate, seed, episodes)` loop doing the
+(a) Training alone: a plain `Run(spec, learning_rate, seed, episodes)` loop doing the
 worker's computation and nothing else: a held-out evaluation every 100 episodes, a
 `run.checkpoint()` serialization every 500 (not at the last episode, as the worker), and the
 final held-out evaluation the worker makes after its loop.
@@ -115,8 +115,9 @@ class Measurement:
 
 def train_alone(args: argparse.Namespace) -> Measurement:
     from agentgym.contracts import Framework
+    from trainer import scenarios
 
-    run = TimedRun(args.scenario, args.learning_rate, args.seed, args.episodes)
+    run = TimedRun(scenarios.get(args.scenario), args.learning_rate, args.seed, args.episodes)
     checkpoint_bytes = 0
     started = time.perf_counter()
     while not run.finished:

@@ -106,7 +106,7 @@ schema = schemathesis.openapi.from_dict(_with_import_body(OPENAPI))
 
 def _bundle(scenario_id: str, episodes: int, seed: int) -> bytes:
     """A real model bundle, as a trainer saves one."""
-    run = Run(scenario_id, 0.01, seed, episodes)
+    run = Run(scenarios.get(scenario_id), 0.01, seed, episodes)
     while not run.finished:
         run.train_episode()
     return run.bundle(Framework.AUTOGEN)[1]

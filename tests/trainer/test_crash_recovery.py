@@ -13,9 +13,10 @@ import pytest
 from agentgym import bundle
 from agentgym.records import Keys, SessionRecord
 from agentgym.store import open_store
+from trainer import scenarios
 from trainer.run import Run
 
-from .conftest import trainer_process, until, wait_for
+from .conftest import TRAINER_DEFAULTS, trainer_process, until, wait_for
 
 EPISODES = 2500
 
@@ -53,10 +54,16 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
 
         downloaded = await api.get(f"/api/models/{done['model_id']}/download")
         manifest, _ = bundle.unpack(downloaded.content)
-        uninterrupted = Run("customer_support", 0.001, seed=5, max_episodes=EPISODES)
+        # The model is the run's best on its validation tasks, evaluated as the workers did:
+        # every eval_every episodes.
+        uninterrupted = Run(scenarios.get("customer_support"), 0.001, seed=5, max_episodes=EPISODES)
         while not uninterrupted.finished:
             uninterrupted.train_episode()
-        assert manifest.weights_sha256 == uninterrupted.bundle("CrewAI")[0].weights_sha256
+            if uninterrupted.episode % TRAINER_DEFAULTS["eval_every"] == 0:
+                uninterrupted.evaluate_heldout()
+        expected = uninterrupted.bundle("CrewAI")[0]
+        assert manifest.weights_sha256 == expected.weights_sha256
+        assert manifest.metrics.best_episode == expected.metrics.best_episode
     finally:
         await store.close()
         for process in processes.values():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
 
 from trainer import scenarios
 from trainer.env import GYM_IDS, REWARD_MISTAKE, REWARD_PROGRESS, REWARD_SOLVED, ToolUseEnv
-from trainer.scenarios.base import Task
+from trainer.scenarios.base import ScenarioSpec, Task
 
 
 @pytest.mark.parametrize("gym_id", sorted(GYM_IDS.values()))
@@ -31,16 +33,13 @@ def play(env: ToolUseEnv, task: Task, tools: list[str]) -> tuple[float, dict[str
     return total, info
 
 
+def spec_of(scenario_id: str, **changes: object) -> ScenarioSpec:
+    return dataclasses.replace(scenarios.get(scenario_id), **changes)  # type: ignore[arg-type]
+
+
 def reliable(scenario_id: str) -> ToolUseEnv:
     """An environment whose tools never fail, to test the rules alone."""
-    env = ToolUseEnv(scenario_id)
-    env.spec_.failure_rates.clear()
-    return env
-
-
-@pytest.fixture(autouse=True)
-def fresh_specs() -> None:
-    scenarios.get.cache_clear()
+    return ToolUseEnv(spec_of(scenario_id, failure_rates={}))
 
 
 def test_the_solution_then_finish_solves_the_task() -> None:
@@ -60,6 +59,17 @@ def test_a_wrong_tool_is_a_mistake_and_the_task_is_no_longer_solved_exactly() ->
     assert total == pytest.approx(REWARD_MISTAKE + REWARD_PROGRESS * len(task.solution))
 
 
+def test_the_observation_counts_mistakes_after_progress_clears_the_wrong_tools() -> None:
+    env = reliable("customer_support")
+    task = next(t for t in env.tasks if len(t.solution) > 1)
+    wrong = next(t for t in env.tools if t not in task.solution)
+    env.reset(seed=0, options={"task": task})
+    obs, *_ = env.step(env.tools.index(wrong))
+    assert obs["mistakes"] == 1 and obs["wrong"][env.tools.index(wrong)] == 1
+    obs, *_ = env.step(env.tools.index(task.solution[0]))
+    assert obs["mistakes"] == 1 and obs["wrong"].sum() == 0
+
+
 def test_finishing_early_leaves_the_task_unfinished() -> None:
     env = reliable("customer_support")
     task = next(t for t in env.tasks if len(t.solution) > 1)
@@ -68,8 +78,8 @@ def test_finishing_early_leaves_the_task_unfinished() -> None:
 
 
 def test_a_failed_call_changes_nothing_and_a_retry_succeeds() -> None:
-    env = ToolUseEnv("customer_support")
-    env.spec_.failure_rates.update(dict.fromkeys(env.tools, 1.0))
+    spec = scenarios.get("customer_support")
+    env = ToolUseEnv(spec_of("customer_support", failure_rates=dict.fromkeys(spec.tools, 1.0)))
     task = env.tasks[0]
     env.reset(seed=0, options={"task": task})
     obs, *_ = env.step(env.tools.index(task.solution[0]))
@@ -87,9 +97,37 @@ def test_a_fallback_stands_in_for_its_tool() -> None:
     assert info["solved"] is True
 
 
+def test_a_task_says_which_tools_it_offers_and_calling_another_is_a_mistake() -> None:
+    spec = scenarios.get("customer_support")
+    task = next(t for t in spec.tasks if len(t.solution) == 2)
+    other = next(t for t in spec.tools if t not in task.solution)
+    offered = tuple(t for t in spec.tools if t in task.solution or t == other)
+    narrow = dataclasses.replace(task, tools=offered)
+    env = ToolUseEnv(spec_of("customer_support", failure_rates={}), tasks=[narrow])
+    obs, info = env.reset(seed=0, options={"task": narrow})
+    assert info["available"] == offered
+    assert [env.tools[i] for i, on in enumerate(obs["available"]) if on] == list(offered)
+    _, info = play(env, narrow, list(task.solution))
+    assert info["solved"] is True
+
+    # The solution's first tool, if it were not offered, would be a mistake to call.
+    hidden = dataclasses.replace(task, tools=tuple(t for t in offered if t != task.solution[0]))
+    total, info = play(env, hidden, list(task.solution))
+    assert info["solved"] is False and total < REWARD_SOLVED
+
+
+def test_the_rewards_are_the_scenarios() -> None:
+    base = scenarios.get("customer_support")
+    rewards = base.rewards.model_copy(update={"solved": 3.0, "progress": 0.25})
+    env = ToolUseEnv(spec_of("customer_support", failure_rates={}, rewards=rewards))
+    task = env.tasks[0]
+    total, _ = play(env, task, list(task.solution))
+    assert total == pytest.approx(0.25 * len(task.solution) + 3.0)
+
+
 def test_the_same_seed_gives_the_same_episodes() -> None:
     def episodes(seed: int) -> list[str]:
-        env = ToolUseEnv("code_review")
+        env = ToolUseEnv(scenarios.get("code_review"))
         env.reset(seed=seed)
         return [env.reset()[1]["task_id"] for _ in range(20)]
 
@@ -97,9 +135,7 @@ def test_the_same_seed_gives_the_same_episodes() -> None:
 
 
 def test_heldout_tasks_never_appear_in_training() -> None:
-    train, heldout = (
-        ToolUseEnv("data_analysis", split="train"),
-        ToolUseEnv("data_analysis", split="heldout"),
-    )
+    spec = scenarios.get("data_analysis")
+    train, heldout = ToolUseEnv(spec, split="train"), ToolUseEnv(spec, split="heldout")
     assert not {t.id for t in train.tasks} & {t.id for t in heldout.tasks}
     assert len(heldout.tasks) >= 0.2 * (len(train.tasks) + len(heldout.tasks))

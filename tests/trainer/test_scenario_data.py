@@ -6,7 +6,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from agentgym import catalog
 from agentgym.records import ScenarioRecord
+from agentgym.scenario_file import parse_scenario
 from trainer import scenarios
 from trainer.scenarios.base import ScenarioSpec
 
@@ -114,19 +116,28 @@ def test_heldout_split_is_a_fifth_disjoint_and_covers_every_intent(spec: Scenari
     assert {task.intent for task in heldout} == {task.intent for task in spec.tasks}
 
 
-def test_a_second_build_gives_the_same_tasks_and_split(spec: ScenarioSpec) -> None:
-    rebuilt = scenarios.SCENARIOS[spec.id]()
-    assert rebuilt is not spec
-    assert rebuilt.tasks == spec.tasks
-    assert rebuilt.split() == spec.split()
+def test_the_shipped_file_is_its_normalized_definition(spec: ScenarioSpec) -> None:
+    """The file reads back to itself, so its download pushes back unchanged, and its version is
+    its content's hash."""
+    path = catalog.BUILTIN_DIR / f"{spec.id}.json"
+    definition, report = parse_scenario(path.read_bytes(), "application/json")
+    assert definition.dump() == path.read_bytes()
+    assert definition.version == spec.version and report.warnings == []
+    assert scenarios.spec_of(definition) == spec
 
 
-def test_record_validates_and_counts_the_tasks(spec: ScenarioSpec) -> None:
-    record = ScenarioRecord.model_validate(spec.record().model_dump())
-    assert record.id == spec.id
-    assert record.tasks == len(spec.tasks)
+def test_the_catalog_entry_counts_the_tasks_and_says_builtin(spec: ScenarioSpec) -> None:
+    record = catalog.entry(catalog.builtin(spec.id))
+    assert record.id == spec.id and record.source == "builtin"
+    assert record.tasks == len(spec.tasks) == record.counts.tasks
+    assert record.counts.heldout == len(spec.split()[1])
     assert record.tools == list(spec.tools)
     assert ScenarioRecord.load(record.dump()) == record
+
+
+def test_every_tool_is_described(spec: ScenarioSpec) -> None:
+    assert set(spec.descriptions) == set(spec.tools)
+    assert all(len(description) > 20 for description in spec.descriptions.values())
 
 
 def test_features_state_the_real_task_and_tool_counts(spec: ScenarioSpec) -> None:

@@ -1,24 +1,31 @@
-"""Each scenario's facts, defined once: its id in its module, its Gymnasium id derived from
-it, its catalog entry built by the one helper, and the frameworks from the API's enum."""
+"""Each built-in scenario's facts, defined once: its id and content in its scenario file, its
+Gymnasium id derived from the id, its version from the content, its catalog entry built by
+the one helper, and the frameworks from the API's enum."""
 
 from __future__ import annotations
 
 import gymnasium
 import pytest
 
+from agentgym import catalog
 from agentgym.contracts import Framework
 from agentgym.records import ScenarioRecord
 from trainer import scenarios
 from trainer.env import GYM_IDS, ToolUseEnv
-from trainer.scenarios import base
 
-# Published: scripts make these ids, and bundles carry these versions.
+# Published: scripts make these ids, and bundles carry these versions (the hash of each
+# shipped file's content: a change to a built-in scenario is a new version, on purpose).
 PUBLISHED_GYM_IDS = {
     "customer_support": "agentgym/CustomerSupport-v0",
     "code_review": "agentgym/CodeReview-v0",
     "data_analysis": "agentgym/DataAnalysis-v0",
 }
-PUBLISHED_VERSIONS = {"customer_support": "1", "code_review": "1", "data_analysis": "1"}
+PUBLISHED_VERSIONS = {
+    "customer_support": "746c2427fb161cdc",
+    "code_review": "d7a89afb5a901d2f",
+    "data_analysis": "c9ce6b9fa00e9940",
+}
+COMMON_FEATURES = ("Transient tool failures", "Held-out evaluation")
 CATALOG_FEATURES = {
     "customer_support": ("360 support tickets", "11 support tools", "12 request types"),
     "code_review": ("390 pull requests", "11 review tools", "13 kinds of change"),
@@ -48,12 +55,11 @@ def test_catalog_features_count_the_tasks_tools_and_intents_then_the_common_ones
     scenario_id: str,
 ) -> None:
     spec = scenarios.get(scenario_id)
-    assert spec.features == (*CATALOG_FEATURES[scenario_id], *base.COMMON_FEATURES)
-    assert base.COMMON_FEATURES == ("Transient tool failures", "Held-out evaluation")
+    assert spec.features == (*CATALOG_FEATURES[scenario_id], *COMMON_FEATURES)
 
 
 @pytest.mark.parametrize("scenario_id", sorted(CATALOG_FEATURES))
 def test_every_scenario_offers_every_framework_of_the_api(scenario_id: str) -> None:
-    record = ScenarioRecord.load(scenarios.get(scenario_id).record().dump())
+    record = ScenarioRecord.load(catalog.entry(catalog.builtin(scenario_id)).dump())
     assert record.frameworks == ["LangChain", "AutoGen", "CrewAI"]
     assert [Framework(name) for name in record.frameworks] == list(Framework)

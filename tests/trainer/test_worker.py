@@ -9,6 +9,7 @@ import httpx
 
 from agentgym import bundle
 from agentgym.contracts import Framework
+from trainer import scenarios
 from trainer.run import Run
 
 from ..inprocess import settled
@@ -168,7 +169,7 @@ async def test_evaluation_without_a_trainer_is_503(
 ) -> None:
     async with workers():
         pass  # registers the catalog
-    run = Run("customer_support", 0.001, seed=1, max_episodes=10)
+    run = Run(scenarios.get("customer_support"), 0.001, seed=1, max_episodes=10)
     imported = (
         await api.post(
             "/api/models/import",

@@ -1,34 +1,26 @@
-"""The scenarios a trainer can run, by id: each module's `build()` makes its `ScenarioSpec`."""
+"""The scenarios as the trainer runs them: each a `ScenarioSpec` made from a scenario
+definition, the built-in ones shipped with the core (`agentgym.catalog`) or a tenant's own
+(`trainer.definitions`), by the same code."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
+from agentgym import catalog
 from agentgym.scenario_file import ScenarioDefinition
-from trainer.scenarios import code_review, customer_support, data_analysis
 from trainer.scenarios.base import ScenarioSpec, Task
 
-SCENARIOS: dict[str, Callable[[], ScenarioSpec]] = {
-    customer_support.ID: customer_support.build,
-    code_review.ID: code_review.build,
-    data_analysis.ID: data_analysis.build,
-}
+SCENARIOS = catalog.BUILTIN_IDS  # the built-in ones, in catalog order
 
 
 @functools.cache
 def get(scenario_id: str) -> ScenarioSpec:
-    """The scenario with this id, built once. KeyError naming the known ids otherwise."""
-    try:
-        build = SCENARIOS[scenario_id]
-    except KeyError:
-        known = ", ".join(sorted(SCENARIOS))
-        raise KeyError(f"unknown scenario {scenario_id!r}; known scenarios: {known}") from None
-    return build()
+    """The built-in scenario with this id, read once. KeyError naming the known ids otherwise."""
+    return spec_of(catalog.builtin(scenario_id))
 
 
 def all_specs() -> list[ScenarioSpec]:
-    """Every scenario, in registry order."""
+    """Every built-in scenario, in catalog order."""
     return [get(scenario_id) for scenario_id in SCENARIOS]
 
 

@@ -1,0 +1,273 @@
+"""The learner against the one it replaced, in the same run: speed, accuracy, stability.
+
+    .venv/bin/python tests/benchmarks/learner_compare.py [--ref HEAD] [--seeds 0 1 2 3 4]
+        [--long 20000] [--jobs 2] [--cpu N]
+
+The old learner is the trainer at git `--ref` (`git archive` of `trainer/` and `agentgym/`
+into a temporary directory), run in its own processes beside the working tree's, on the same
+built-in scenarios. Measured, old and new alike:
+
+- speed: episodes per second on one core (pinned), 2,000 episodes per scenario with a held-out
+  evaluation every 100, as the worker trains; each learner twice, alternating, the better kept.
+- accuracy: held-out accuracy (greedy, on tasks training never sees) after 200 episodes at the
+  seed UI's defaults (learning rate 0.001) and after 2,000, for every seed and scenario.
+- stability: customer_support held-out every 500 episodes up to `--long`, per seed: the best
+  it reached, the last, and whether the last is within 1 point of the best.
+- plain words: the saved customer_support model after 2,000 episodes (the new learner packs
+  its best on validation; the old one its last policy) choosing the tools for each request of
+  tests/data/customer_support_plain.json (if present): exact sequences, and sequences where a
+  fallback stands in for its tool as the environment allows.
+
+Targets (the new learner): at least the old one's episodes per second; held-out >= 97% after
+2,000 episodes for every seed; within 1 point of the best at the end of the long run; >= 40%
+after 200 episodes; code_review and data_analysis at least as good as the old learner; plain
+words >= 90%. It prints its figures; it never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAIN = ROOT / "tests" / "data" / "customer_support_plain.json"
+SCENARIOS = ("customer_support", "code_review", "data_analysis")
+SPEED_EPISODES = 2000
+EVAL_EVERY = 100
+SHORT, AT = 200, 2000
+
+
+# --- in a learner's own process ------------------------------------------------------------------
+
+
+def _run(scenario_id: str, learning_rate: float, seed: int, episodes: int) -> Any:
+    """A Run of either learner: the new one takes a spec, the old one an id."""
+    import inspect
+
+    from trainer.run import Run
+
+    make: Any = Run  # either learner's
+    if "spec" in inspect.signature(Run.__init__).parameters:
+        from trainer import scenarios
+
+        return make(scenarios.get(scenario_id), learning_rate, seed, episodes)
+    return make(scenario_id, learning_rate, seed, episodes)
+
+
+def _plain(run: Any) -> dict[str, float] | None:
+    """The run's saved model on the plain-words requests: (exact, fallbacks allowed) percent."""
+    if not PLAIN.exists():
+        return None
+    import inspect
+
+    from trainer.run import Run
+
+    data = run.bundle("LangChain")[1]
+    load: Any = Run.from_bundle  # either learner's
+    if "spec" in inspect.signature(Run.from_bundle).parameters:
+        model, _ = load(data, run.spec)
+    else:
+        model, _ = load(data)
+    cases = json.loads(PLAIN.read_text())
+    exact = allowed = 0
+    for case in cases:
+        plan, solution = model.choose_tools(case["text"]), case["solution"]
+        exact += plan == solution
+        allowed += len(plan) == len(solution) and all(
+            p in (s, run.spec.fallbacks.get(s)) for p, s in zip(plan, solution, strict=True)
+        )
+    return {"exact": 100.0 * exact / len(cases), "allowed": 100.0 * allowed / len(cases)}
+
+
+def speed_job(cpu: int) -> dict[str, float]:
+    """Episodes per second per scenario on core `cpu`, evaluating every EVAL_EVERY."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    from trainer import scenarios
+
+    for scenario_id in SCENARIOS:
+        scenarios.get(scenario_id)  # built outside the timing
+    rates = {}
+    for scenario_id in SCENARIOS:
+        run = _run(scenario_id, 0.001, 0, SPEED_EPISODES)
+        started = time.perf_counter()
+        while not run.finished:
+            run.train_episode()
+            if run.episode % EVAL_EVERY == 0:
+                run.evaluate_heldout()
+        rates[scenario_id] = SPEED_EPISODES / (time.perf_counter() - started)
+    return rates
+
+
+def curve_job(scenario_id: str, seed: int, episodes: int) -> dict[str, Any]:
+    """Held-out accuracy at SHORT, every 500 episodes and at AT, up to `episodes`."""
+    run = _run(scenario_id, 0.001, seed, episodes)
+    curve: dict[int, float] = {}
+    plain = saved = None
+    while not run.finished:
+        run.train_episode()
+        if run.episode % EVAL_EVERY == 0:
+            run.evaluate_heldout()  # as the worker does: the new learner keeps its best
+            if run.episode == SHORT or run.episode % 500 == 0:
+                curve[run.episode] = run.heldout_accuracy
+        if run.episode == AT:
+            if scenario_id == "customer_support":
+                plain = _plain(run)
+            best = getattr(run, "best", None)  # the new learner's, as its bundle would pack it
+            if best is not None:
+                saved = {"episode": best.episode, "heldout": best.heldout_accuracy}
+    return {"curve": curve, "plain": plain, "saved": saved}
+
+
+def worker(job: dict[str, Any]) -> None:
+    result: Any
+    if job["kind"] == "speed":
+        result = speed_job(job["cpu"])
+    else:
+        result = curve_job(job["scenario"], job["seed"], job["episodes"])
+    print(json.dumps(result))
+
+
+# --- the comparison ------------------------------------------------------------------------------
+
+
+def old_tree(ref: str, into: Path) -> Path:
+    """`trainer/` and `agentgym/` at `ref`, unpacked under `into`."""
+    archive = subprocess.run(
+        ["git", "archive", ref, "trainer", "agentgym"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def call(learner: str, old: Path, job: dict[str, Any]) -> Any:
+    """Run `job` in a fresh process of `learner` ("old" or "new")."""
+    path = str(old) if learner == "old" else str(ROOT)
+    env = os.environ | {"PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", learner, "--job", json.dumps(job)],
+        cwd=old if learner == "old" else ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return (
+        f"median {statistics.median(values):5.1f}%, range {min(values):5.1f}-{max(values):5.1f}% "
+        f"[{' '.join(f'{v:.1f}' for v in values)}]"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ref", default="HEAD", help="the git revision of the old learner")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--long", type=int, default=20_000, help="the stability run's length")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (accuracy only)")
+    parser.add_argument("--cpu", type=int, default=None, help="the core speed is measured on")
+    args = parser.parse_args()
+    cpu = args.cpu if args.cpu is not None else sorted(os.sched_getaffinity(0))[-1]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        old = old_tree(args.ref, Path(tmp))
+        print(f"old learner: {args.ref}; new: the working tree; seeds {args.seeds}")
+
+        speeds: dict[str, dict[str, float]] = {}
+        for learner in ("old", "new", "old", "new"):
+            rates = call(learner, old, {"kind": "speed", "cpu": cpu})
+            best = speeds.setdefault(learner, rates)
+            for scenario_id, rate in rates.items():
+                best[scenario_id] = max(best[scenario_id], rate)
+        print(f"speed, episodes/s on CPU {cpu} (2,000 episodes, evaluating every 100):")
+        for scenario_id in SCENARIOS:
+            o, n = speeds["old"][scenario_id], speeds["new"][scenario_id]
+            print(f"  {scenario_id:<17} old {o:7,.0f}  new {n:7,.0f}  ({n / o:.2f}x)")
+
+        jobs = [
+            (learner, scenario_id, seed)
+            for learner in ("old", "new")
+            for scenario_id in SCENARIOS
+            for seed in args.seeds
+        ]
+
+        def run(job: tuple[str, str, int]) -> Any:
+            learner, scenario_id, seed = job
+            episodes = max(AT, args.long) if scenario_id == "customer_support" else AT
+            return call(
+                learner,
+                old,
+                {"kind": "curve", "scenario": scenario_id, "seed": seed, "episodes": episodes},
+            )
+
+        with ThreadPoolExecutor(args.jobs) as pool:
+            results = dict(zip(jobs, pool.map(run, jobs), strict=True))
+
+    for at in (SHORT, AT):
+        print(f"held-out accuracy after {at:,} episodes (learning rate 0.001):")
+        for scenario_id in SCENARIOS:
+            for learner in ("old", "new"):
+                values = [results[(learner, scenario_id, s)]["curve"][str(at)] for s in args.seeds]
+                print(f"  {scenario_id:<17} {learner}  {spread(values)}")
+    print("the new learner's saved model after 2,000 episodes (its best on validation):")
+    for scenario_id in SCENARIOS:
+        saved = [results[("new", scenario_id, s)]["saved"] for s in args.seeds]
+        if all(saved):
+            values = [s["heldout"] for s in saved]
+            episodes = " ".join(str(s["episode"]) for s in saved)
+            print(f"  {scenario_id:<17} {spread(values)} (from episodes {episodes})")
+    if args.long > AT:
+        print(f"customer_support stability: held-out every 500 episodes up to {args.long:,}:")
+        for learner in ("old", "new"):
+            for seed in args.seeds:
+                curve = {
+                    int(k): v
+                    for k, v in results[(learner, "customer_support", seed)]["curve"].items()
+                }
+                points = [v for k, v in sorted(curve.items()) if k % 500 == 0]
+                best, last = max(points), points[-1]
+                verdict = "within 1 point" if best - last <= 1.0 else f"{best - last:.1f} below"
+                print(
+                    f"  {learner} seed {seed}: best {best:5.1f}%, at {args.long:,} {last:5.1f}% "
+                    f"({verdict}); at 2,000 {curve[AT]:5.1f}%"
+                )
+    plain = {
+        learner: [results[(learner, "customer_support", s)]["plain"] for s in args.seeds]
+        for learner in ("old", "new")
+    }
+    if all(plain["new"]):
+        print(f"plain words ({PLAIN.name}), the saved model after 2,000 episodes:")
+        for learner in ("old", "new"):
+            exact = [p["exact"] for p in plain[learner]]
+            allowed = [p["allowed"] for p in plain[learner]]
+            print(f"  {learner} exact       {spread(exact)}")
+            print(f"  {learner} fallbacks ok {spread(allowed)}")
+
+
+if __name__ == "__main__":
+    if "--worker" in sys.argv:
+        flags = argparse.ArgumentParser()
+        flags.add_argument("--worker", choices=("old", "new"))
+        flags.add_argument("--job")
+        worker(json.loads(flags.parse_args().job))
+    else:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        main()

@@ -1,0 +1,79 @@
+"""Text as the learner reads it: words, crude stems, misspelling skeletons, content terms.
+
+Pure and deterministic: the same text gives the same terms in every process.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+
+SKELETON_MIN = 5  # stems at least this long also stand for their consonant skeleton
+_WORD = re.compile(r"[a-z0-9']+")
+_NAME_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_VOWELS = frozenset("aeiouy")
+# Words that say nothing about which tool a request needs.
+_STOPWORDS = """a an the and or but if then so to of in on at by for from with without into onto
+    is are was were be been being am do does did done have has had i me my mine we us our
+    you your yours he him his she her it its they them their this that these those there
+    here what which who whom whose when where why how can could would should will shall may
+    might must just also too very really please pls plz thanks thank thx hi hello hey dear
+    not no yes ok okay any some all each every one as than up out about again now still"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+_SUFFIXES = (
+    "ational", "ations", "ation", "ments", "ment", "ness", "ings", "ing", "edly", "ied",
+    "ies", "ed", "es", "ers", "er", "ly", "s", "e",
+)  # fmt: skip
+
+
+def words_of(text: str) -> list[str]:
+    """A text's words, lowercased."""
+    return _WORD.findall(text.lower())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A crude English stem: one common suffix off, a doubled last consonant undone."""
+    word = word.removesuffix("'s").replace("'", "")
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _VOWELS:
+        word = word[:-1]
+    return word
+
+
+def skeleton(word: str) -> str:
+    """The first letter and the consonants after it, repeats collapsed: what most misspellings
+    of a word keep ("pasword" and "password" are both "pswrd")."""
+    rest = [c for c in word[1:] if c not in _VOWELS and c.isalpha()]
+    kept = [c for c, _ in itertools.groupby(rest)]
+    return "~" + word[0] + "".join(kept)
+
+
+def terms_of(text: str, skeletons: bool = False) -> list[str]:
+    """A text's content terms, deduplicated in order of appearance: stems, and with
+    `skeletons` the skeletons of its longer words too."""
+    terms: dict[str, None] = {}
+    for word in words_of(text):
+        if word in STOPWORDS or len(word) < 2 or word.isdigit():
+            continue
+        stemmed = stem(word)
+        terms[stemmed] = None
+        if skeletons and len(stemmed) >= SKELETON_MIN and stemmed.isalpha():
+            terms[skeleton(stemmed)] = None
+    return list(terms)
+
+
+def state_terms_of(text: str) -> list[str]:
+    """The text features a state is made of: each word's stem and each pair of adjacent
+    stems (so "not locked" differs from "locked")."""
+    stems = [stem(w) for w in words_of(text)]
+    return stems + [f"{a} {b}" for a, b in itertools.pairwise(stems)]
+
+
+def name_terms_of(tool: str) -> list[str]:
+    """A tool name's words: `send_reset_link`, `sendResetLink` and `send-reset-link` alike."""
+    return [stem(part.lower()) for part in _NAME_WORD.findall(tool)]
