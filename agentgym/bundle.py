@@ -24,7 +24,8 @@ FORMAT = "agentgym-bundle/1"
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.bin"
 SUFFIX = ".agm"
-MAX_MANIFEST_BYTES = 64 * 1024
+# A manifest names its scenario's tools and what they do: up to 2,000 of 4 KiB descriptions.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # a bundle's bound when its reader names none
 # Fixed member timestamps, so the same policy always packs to the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -46,6 +47,16 @@ class BundleHyperparameters(Schema):
     seed: int = Field(ge=0)
 
 
+class BundleTool(Schema):
+    """A tool of the bundle's scenario, as the policy reads it: so that a bundle alone can act,
+    whatever became of its scenario."""
+
+    name: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=4096)
+    fallback: str | None = Field(default=None, max_length=64)
+    uses: int = Field(default=0, ge=0)  # training tasks whose solution calls it
+
+
 class Manifest(Schema):
     format: Literal["agentgym-bundle/1"] = "agentgym-bundle/1"
     scenario_id: str = Field(min_length=1, max_length=64)
@@ -57,6 +68,7 @@ class Manifest(Schema):
     created_at: str = Field(default_factory=utc_now, max_length=64)
     weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     weights_size: int = Field(ge=0)
+    tools: list[BundleTool] = Field(default_factory=list, max_length=2000)  # [] before v2
 
 
 def pack(manifest: Manifest, weights: bytes) -> bytes:

@@ -112,6 +112,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         return train(
             args.scenario,
+            scenario_file=args.scenario_file,
             episodes=args.episodes,
             seed=args.seed,
             learning_rate=args.learning_rate,
@@ -237,7 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     streamer.set_defaults(run=_streamer)
 
     train = commands.add_parser("train", help="train offline, in this process, with no server")
-    train.add_argument("--scenario", required=True)
+    train.add_argument("--scenario", help="a built-in scenario (with --scenario-file: its id)")
+    train.add_argument(
+        "--scenario-file", type=Path, help="a scenario file (.json, .yaml) or chat JSONL"
+    )
     train.add_argument("--episodes", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--learning-rate", type=float, default=None)

@@ -215,6 +215,7 @@ class ModelRecord(ModelInfo, Record):
 
     session_id: str
     tenant: str = DEFAULT_TENANT
+    scenario_version: str | None = None  # the version of `scenario` it trained on
     bundle: str  # artifact name of the model bundle
     sha256: str
     learning_rate: float = 0.0
@@ -245,6 +246,7 @@ class ModelRecord(ModelInfo, Record):
             id=model_id,
             name=name or f"{manifest.scenario_id}_{manifest.framework.lower()}",
             scenario=manifest.scenario_id,
+            scenario_version=manifest.scenario_version,
             framework=manifest.framework,
             accuracy=manifest.metrics.heldout_accuracy,
             episodes=manifest.metrics.episodes,

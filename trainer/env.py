@@ -92,8 +92,8 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         self.observation_space = spaces.Dict(
             {
                 "task": spaces.Text(
-                    max_length=max(len(t.text) for t in spec.tasks),
-                    charset=frozenset("".join(t.text for t in spec.tasks)),
+                    max_length=max((len(t.text) for t in spec.tasks), default=1),
+                    charset=frozenset("".join(t.text for t in spec.tasks)) or frozenset("a"),
                 ),
                 "done": spaces.MultiBinary(n),  # which solution tools are done
                 "failed": spaces.Discrete(n + 1),  # the tool that just failed; n: none

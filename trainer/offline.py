@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -48,22 +49,49 @@ def _check_range(
         )
 
 
+def scenario(scenario_id: str | None, scenario_file: Path | None) -> ScenarioSpec:
+    """The built-in scenario `scenario_id`, or the one a scenario file (or chat JSONL)
+    defines, read as the API reads an upload. ArgumentError naming the flag otherwise."""
+    if scenario_file is None:
+        if scenario_id is None:
+            raise ArgumentError("--scenario", "name a built-in scenario, or give --scenario-file")
+        try:
+            return scenarios.get(scenario_id)
+        except KeyError as exc:
+            raise ArgumentError("--scenario", exc.args[0]) from None
+    from agentgym.scenario_commands import media_type
+    from agentgym.scenario_file import ScenarioFileError, parse_scenario
+
+    kind = media_type(scenario_file)
+    if scenario_id is None and kind == "application/x-ndjson":  # chat logs name no scenario
+        scenario_id = re.sub(r"[^A-Za-z0-9_-]", "_", scenario_file.stem)[:64]
+    try:
+        body = scenario_file.read_bytes()
+        definition, _ = parse_scenario(body, kind, scenario_id=scenario_id)
+    except OSError as exc:
+        raise ArgumentError("--scenario-file", str(exc)) from None
+    except ScenarioFileError as exc:
+        raise ArgumentError("--scenario-file", f"{scenario_file}: {exc.message}") from None
+    return scenarios.spec_of(definition)
+
+
 def arguments(
-    scenario_id: str, episodes: int | None, learning_rate: float | None, seed: int
+    scenario_id: str | None,
+    episodes: int | None,
+    learning_rate: float | None,
+    seed: int,
+    scenario_file: Path | None = None,
 ) -> tuple[ScenarioSpec, int, float]:
     """The scenario, episodes and learning rate of a run, checked as the API checks a start
     request: against the ranges the scenario publishes in its catalog entry
     (`ScenarioRecord.hyperparameters`), with its defaults for what is not given, and the seed
     against the request's own bounds. ArgumentError naming the flag otherwise."""
-    try:
-        spec = scenarios.get(scenario_id)
-    except KeyError as exc:
-        raise ArgumentError("--scenario", exc.args[0]) from None
+    spec = scenario(scenario_id, scenario_file)
     try:
         TrainingStartRequest(scenario_id=spec.id, seed=seed)
     except ValidationError as exc:
         raise ArgumentError("--seed", f"{exc.errors()[0]['msg']}; got {seed}") from None
-    ranges = spec.record().hyperparameters
+    ranges = spec.hyperparameters
     if episodes is None:
         episodes = ranges.max_episodes.default
     if learning_rate is None:
@@ -74,8 +102,9 @@ def arguments(
 
 
 def train(
-    scenario_id: str,
+    scenario_id: str | None,
     *,
+    scenario_file: Path | None = None,
     episodes: int | None = None,
     seed: int = 0,
     learning_rate: float | None = None,
@@ -84,7 +113,9 @@ def train(
 ) -> int:
     """Train a run to its end and report it; ArgumentError, before anything runs, for an
     argument the scenario does not accept (see `arguments`)."""
-    spec, episodes, learning_rate = arguments(scenario_id, episodes, learning_rate, seed)
+    spec, episodes, learning_rate = arguments(
+        scenario_id, episodes, learning_rate, seed, scenario_file
+    )
     run = Run(spec, learning_rate, seed, episodes)
     started = time.perf_counter()
     shown = -1

@@ -60,6 +60,10 @@ class Evaluation:
     per_tool: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint this run cannot continue from: another format, scenario or version."""
+
+
 @dataclass
 class Best:
     """The policy that did best on the validation tasks so far."""
@@ -113,10 +117,11 @@ class Run:
         self.learning_rate = learning_rate
         self.seed = seed
         self.max_episodes = max_episodes
-        self.env.reset(seed=seed)
+        if self.training_tasks:  # a run made to act has none (Run.from_bundle)
+            self.env.reset(seed=seed)
         self.rng = np.random.default_rng([seed, 1])  # action sampling, identity dropout
-        usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
-        self.policy = Policy(spec.tools, None, spec.descriptions, spec.fallbacks, usage)
+        self.usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
+        self.policy = Policy(spec.tools, None, spec.descriptions, spec.fallbacks, self.usage)
         self.episode = 0
         self.solved: deque[bool] = deque(maxlen=WINDOW)
         self.returns: deque[float] = deque(maxlen=WINDOW)
@@ -133,7 +138,7 @@ class Run:
 
     def _offered(self, task: Task) -> tuple[int, ...]:
         """The indices of the tools `task` offers."""
-        tools = task.tools or self.spec.tools
+        tools = self.spec.available(task)
         offered = self._offers.get(tools)
         if offered is None:
             offered = self._offers[tools] = tuple(sorted(self.env.index[t] for t in tools))
@@ -293,13 +298,18 @@ class Run:
 
     @classmethod
     def restore(cls, data: bytes, spec: ScenarioSpec) -> Run:
-        """The run a checkpoint of `spec`'s scenario holds; ValueError for another's."""
+        """The run a checkpoint of `spec`'s scenario holds; CheckpointError for another's, or
+        for one of another trainer format."""
         with np.load(io.BytesIO(data)) as stored:
             meta = json.loads(stored["meta"].tobytes())
             if meta.get("format") != CHECKPOINT_FORMAT:
-                raise ValueError(f"not a checkpoint of this trainer: {meta.get('format')!r}")
+                raise CheckpointError(
+                    f"the session's checkpoint ({meta.get('format')!r}) was written by another "
+                    f"version of the trainer, which this one ({CHECKPOINT_FORMAT}) cannot "
+                    "continue; its model and numbers stay, start a new session to train on"
+                )
             if (meta["scenario_id"], meta["scenario_version"]) != (spec.id, spec.version):
-                raise ValueError(
+                raise CheckpointError(
                     f"a checkpoint of {meta['scenario_id']} version "
                     f"{meta['scenario_version']}, not of {spec.id} version {spec.version}"
                 )
@@ -345,6 +355,15 @@ class Run:
                 "best_episode": best.episode,
             },
             created_at=created_at or utc_now(),
+            tools=[
+                {
+                    "name": tool,
+                    "description": self.spec.descriptions.get(tool, ""),
+                    "fallback": self.spec.fallbacks.get(tool),
+                    "uses": self.usage.get(tool, 0),
+                }
+                for tool in self.spec.tools
+            ],
         )
         return manifest, pack(manifest, weights)
 
@@ -373,22 +392,41 @@ class Run:
     @classmethod
     def from_bundle(cls, data: bytes, spec: ScenarioSpec | None = None) -> tuple[Run, Manifest]:
         """A run holding a bundle's policy, to act with or evaluate (not to train on). `spec`
-        is the bundle's scenario (None: the built-in one of its id); BundleError if the bundle
-        is of another scenario or its weights are not this learner's."""
+        is the bundle's scenario, to evaluate on its tasks; None acts with the tools the bundle
+        names (a bundle alone suffices), or with its built-in scenario's for a bundle that
+        names none. BundleError if the bundle is of another scenario or its weights are not
+        this learner's."""
         manifest, weights = unpack(data)
         if spec is None:
-            from trainer import scenarios
-
-            try:
-                spec = scenarios.get(manifest.scenario_id)
-            except KeyError as exc:
-                raise BundleError(exc.args[0]) from None
+            spec = _spec_of_manifest(manifest)
         if spec.id != manifest.scenario_id:
             raise BundleError(f"a bundle of {manifest.scenario_id}, not of {spec.id}")
         # Checked before numpy sees them, whatever wrote the bundle (imports are checked too).
         learner_weights.check(weights, manifest.learner, len(spec.tools))
         hp = manifest.hyperparameters
         run = cls(spec, hp.learning_rate, hp.seed, hp.max_episodes)
+        if manifest.tools:  # the policy reads the tools exactly as it did when it trained
+            uses = {tool.name: tool.uses for tool in manifest.tools}
+            run.policy = Policy(spec.tools, None, spec.descriptions, spec.fallbacks, uses)
         run.policy.load_params(params_of(weights))
         run.episode = manifest.metrics.episodes
         return run, manifest
+
+
+def _spec_of_manifest(manifest: Manifest) -> ScenarioSpec:
+    """The scenario as far as acting needs it: its tools, from the bundle (no tasks)."""
+    if not manifest.tools:
+        from trainer import scenarios
+
+        try:
+            return scenarios.get(manifest.scenario_id)
+        except KeyError as exc:
+            raise BundleError(exc.args[0]) from None
+    return ScenarioSpec(
+        id=manifest.scenario_id,
+        version=manifest.scenario_version,
+        tools=tuple(tool.name for tool in manifest.tools),
+        tasks=(),
+        descriptions={tool.name: tool.description for tool in manifest.tools},
+        fallbacks={tool.name: tool.fallback for tool in manifest.tools if tool.fallback},
+    )

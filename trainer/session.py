@@ -23,14 +23,20 @@ from agentgym import lifecycle
 from agentgym.artifacts import ArtifactStore
 from agentgym.config import TrainerSettings
 from agentgym.contracts import format_elapsed, utc_now
-from agentgym.errors import ArtifactNotFoundError, BusUnavailableError, KeyNotFoundError
+from agentgym.errors import (
+    ArtifactNotFoundError,
+    BusUnavailableError,
+    KeyNotFoundError,
+    ScenarioGoneError,
+)
 from agentgym.lifecycle import Do
 from agentgym.messages import StatusEvent, TrainingUpdate
 from agentgym.records import Keys, ModelRecord, SessionRecord, mark_active, modify
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
-from trainer import scenarios
+from trainer.definitions import Definitions
 from trainer.publisher import Publisher
+from trainer.run import CheckpointError
 from trainer.runner import Progress, SlotRun, open_slot
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,7 @@ class Context:
     publisher: Publisher
     settings: TrainerSettings  # its intervals: checkpoints, evaluations, updates, the ack wait
     keep_alive: Callable[[], Awaitable[None]]  # tells NATS the command is still being worked on
+    definitions: Definitions  # where the scenario of a session is read, by tenant and version
 
 
 @dataclass
@@ -102,7 +109,14 @@ class Session:
             return _outcome(decision)
         run = SlotRun(self.slot or _thread_slot(), f"{self.keys.tenant}/{self.session_id}")
         try:
-            progress = await self._load(run, record)
+            try:
+                progress = await self._load(run, record)
+            except (ScenarioGoneError, CheckpointError) as exc:
+                # Nothing to train on: its scenario was deleted, or its checkpoint is one this
+                # trainer cannot continue. The session says why, and keeps what it had.
+                failure = lifecycle.failed(record, str(exc))
+                await self._end(record, failure, None, error=str(exc))
+                return _outcome(failure)
             if decision.does(Do.CHECKPOINT):  # it ends without training: paused or stopped
                 assert decision.record is not None
                 return await self._leave(run, record, decision.record.status)
@@ -131,9 +145,12 @@ class Session:
                 logger.warning(
                     "%s: checkpoint %s is gone; starting over", self.session_id, record.checkpoint
                 )
+        spec = await self.ctx.definitions.spec(
+            self.keys.tenant, record.scenario_id, record.scenario_version
+        )
         return await run.load(
             checkpoint,
-            scenarios.get(record.scenario_id),
+            spec,
             record.learning_rate,
             record.seed,
             record.max_episodes,

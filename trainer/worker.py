@@ -20,7 +20,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from agentgym import nats_client, subjects
+from agentgym import catalog, nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.config import TrainerSettings
 from agentgym.errors import (
@@ -28,6 +28,7 @@ from agentgym.errors import (
     BundleError,
     CorruptRecordError,
     KeyNotFoundError,
+    ScenarioGoneError,
 )
 from agentgym.messages import (
     ControlMessage,
@@ -39,7 +40,7 @@ from agentgym.messages import (
 from agentgym.records import Keys, ModelRecord, scenario_key
 from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
-from trainer import scenarios
+from trainer.definitions import Definitions
 from trainer.publisher import Publisher
 from trainer.run import Run
 from trainer.runner import open_slot
@@ -62,6 +63,7 @@ class Worker:
         self.idle.set()
         self.store: KeyValueStore
         self.artifacts: ArtifactStore
+        self.definitions: Definitions
         self.js: JetStreamContext
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -84,8 +86,10 @@ class Worker:
             self.js = client.jetstream()
             await subjects.ensure_streams(self.js, settings.nats_replicas)  # the owner
             await subjects.ensure_consumer(self.js, settings.ack_wait_s)
-            for spec in scenarios.all_specs():
-                await self.store.put(scenario_key(spec.id), spec.record().dump())
+            for scenario_id in catalog.BUILTIN_IDS:
+                entry = catalog.entry(catalog.builtin(scenario_id))
+                await self.store.put(scenario_key(scenario_id), entry.dump())
+            self.definitions = Definitions(self.artifacts)
             await client.subscribe(subjects.CONTROL_ALL, cb=self._on_control)
             await client.subscribe(
                 subjects.EVALUATE_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=self._on_evaluate
@@ -151,6 +155,7 @@ class Worker:
             publisher=Publisher(self.js),
             settings=self.settings,
             keep_alive=msg.in_progress,
+            definitions=self.definitions,
         )
 
     async def _command(self, msg: Msg) -> None:
@@ -207,11 +212,19 @@ class Worker:
             keys = Keys(request.tenant)
             model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
             data = await self.artifacts.get(model.bundle)
-            # Loading and scoring are CPU work: off the loop, so training and acks go on.
-            reply = await asyncio.to_thread(
-                _evaluate, request.model_id, data, scenarios.get(model.scenario)
+            # On the held-out tasks of the version it trained on, whatever was pushed since.
+            spec = await self.definitions.spec(
+                request.tenant, model.scenario, model.scenario_version
             )
-        except (KeyNotFoundError, ArtifactNotFoundError, BundleError, CorruptRecordError) as exc:
+            # Loading and scoring are CPU work: off the loop, so training and acks go on.
+            reply = await asyncio.to_thread(_evaluate, request.model_id, data, spec)
+        except (
+            KeyNotFoundError,
+            ArtifactNotFoundError,
+            BundleError,
+            CorruptRecordError,
+            ScenarioGoneError,
+        ) as exc:
             reply = EvaluateReply(model_id=request.model_id, error=str(exc))
         except Exception as exc:
             logger.exception("evaluating %s failed", request.model_id)

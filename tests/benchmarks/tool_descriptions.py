@@ -156,12 +156,6 @@ def generate(seed: int = 0) -> Any:
         tools=tuple(tools),
         tasks=made,
         name="Tools read by description",
-        description="Requests for tools that training hardly saw.",
-        difficulty="advanced",
-        duration="-",
-        rating=0.0,
-        metrics=(),
-        features=(),
         descriptions=descriptions,
     )
 

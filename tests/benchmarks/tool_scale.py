@@ -79,7 +79,7 @@ def generate(n_tools: int, n_tasks: int, seed: int = 0) -> Any:
             others = rng.sample(tools, rng.randint(5, 60))
             offered = tuple(t for t in tools if t in set(others) | set(solution))
         else:
-            offered = ()  # every tool
+            offered = None  # every tool
         split = "heldout" if i % 5 == 4 else "train"
         tasks.append(Task(f"t{i:06d}", text, solution, words[solution[0]][0], split, offered))
     return ScenarioSpec(
@@ -88,12 +88,6 @@ def generate(n_tools: int, n_tasks: int, seed: int = 0) -> Any:
         tools=tuple(tools),
         tasks=tuple(tasks),
         name="Tool scale",
-        description="A generated scenario with many tools.",
-        difficulty="advanced",
-        duration="-",
-        rating=0.0,
-        metrics=(),
-        features=(),
         descriptions=descriptions,
     )
 

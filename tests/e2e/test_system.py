@@ -7,7 +7,10 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from agentgym import bundle
 from .conftest import System
 
 SEED_README = Path(__file__).parents[1] / "seed" / "agentgym-api-readme.md"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "scenarios" / "shop_support.yaml"
 SEED_START = {"scenario_id": "customer_support", "framework": "LangChain", "max_episodes": 200,
               "learning_rate": 0.001}  # fmt: skip
 
@@ -123,6 +127,56 @@ async def test_the_seed_websocket_example_works_on_the_api_port(system: System) 
         assert (await frames(ws, 1))[0]["type"] == "snapshot"
         update = (await frames(ws, 1))[0]
         assert update["type"] == "training_update" and update["session_id"] == session_id
+
+
+def test_a_custom_scenario_trains_steers_and_evaluates_like_a_built_in_one(
+    system: System, tmp_path: Path
+) -> None:
+    """Pushed with the CLI as a user would, then everything after the start as for a built-in:
+    status, pause, resume, stop, the model, its evaluation, its bundle, acting from it alone."""
+    env = {**os.environ, "AGENTGYM_API_URL": system.api}
+    pushed = subprocess.run(
+        [sys.executable, "-m", "agentgym.cli", "scenarios", "push", str(EXAMPLE)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    entry = requests.get(f"{system.api}/api/scenarios/shop_support", timeout=10).json()
+    assert entry["source"] == "custom"
+
+    start = {"scenario_id": "shop_support", "framework": "LangChain", "max_episodes": 200_000}
+    session_id = post(system, "/api/training/start", json=start).json()["session_id"]
+    running = wait_for(system, session_id, lambda s: s["current_episode"] > 200)
+    assert running["scenario_version"] == entry["version"]
+    assert post(system, f"/api/training/{session_id}/pause").json() == {"status": "paused"}
+    paused = wait_for(system, session_id, lambda s: s["status"] == "paused")
+    post(system, f"/api/training/{session_id}/resume")
+    wait_for(system, session_id, lambda s: s["current_episode"] > paused["current_episode"])
+    updates = requests.get(f"{system.api}/api/training/{session_id}/metrics", timeout=10).json()
+    assert [u["seq"] for u in updates] == list(range(1, len(updates) + 1))
+    assert post(system, f"/api/training/{session_id}/stop").json() == {"status": "stopped"}
+    stopped = wait_for(system, session_id, lambda s: s["status"] == "stopped")
+
+    model = requests.get(f"{system.api}/api/models/{stopped['model_id']}", timeout=10).json()
+    assert model["scenario"] == "shop_support"
+    evaluated = post(system, f"/api/models/{model['id']}/evaluate").json()
+    assert evaluated["tasks"] == entry["counts"]["heldout"]
+    assert set(evaluated["per_tool"]) == set(entry["tools"])
+    path = tmp_path / "shop.agm"
+    path.write_bytes(
+        requests.get(f"{system.api}/api/models/{model['id']}/download", timeout=10).content
+    )
+    acted = subprocess.run(
+        [sys.executable, "-m", "agentgym.cli", "act", "--model", str(path),
+         "Order 4512 came smashed, I want a refund"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert acted.returncode == 0, acted.stderr
+    assert acted.stdout.startswith("shop_support: ")
+    # A session of it is queued or running no more: the scenario may go; the model stays.
+    assert (
+        requests.delete(f"{system.api}/api/scenarios/shop_support", timeout=10).status_code == 200
+    )
+    assert requests.get(f"{system.api}/api/models/{model['id']}", timeout=10).status_code == 200
 
 
 def test_settings_round_trip_with_masked_secrets(system: System) -> None:

@@ -99,9 +99,9 @@ async def test_an_unreadable_model_is_left_out_of_the_list_and_can_be_deleted(
     assert api.get("/api/models/model_bad").status_code == 404
 
 
-@pytest.mark.parametrize(("length", "says"), [(300_000, "manifest.json"), (1000, "created_at")])
+@pytest.mark.parametrize("length", [300_000, 1000])
 def test_an_oversized_created_at_is_400_and_leaves_no_bundle_behind(
-    api: httpx.Client, artifacts_dir: Path, length: int, says: str
+    api: httpx.Client, artifacts_dir: Path, length: int
 ) -> None:
     """Once it made a record too large for the store, after the bundle had been written."""
     long = "2026-01-01T00:00:00" + "9" * length
@@ -109,7 +109,7 @@ def test_an_oversized_created_at_is_400_and_leaves_no_bundle_behind(
         make_bundle(), lambda m: re.sub(r'"created_at": "[^"]*"', f'"created_at": "{long}"', m)
     )
     response = post_bundle(api, data)
-    assert response.status_code == 400 and says in response.json()["detail"]
+    assert response.status_code == 400 and "created_at" in response.json()["detail"]
     assert api.get("/api/models").json() == [] and not list(artifacts_dir.rglob("*.agm"))
 
 

@@ -49,6 +49,7 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
+from agentgym import catalog
 from agentgym.config import ApiSettings, TrainerSettings
 from agentgym.contracts import Framework
 from agentgym.nats_server import NatsServer
@@ -192,7 +193,7 @@ async def _register_catalog(store_url: str) -> None:
     store = await open_store(store_url)
     try:
         for spec in scenarios.all_specs():
-            await store.put(scenario_key(spec.id), spec.record().dump())
+            await store.put(scenario_key(spec.id), catalog.entry(catalog.builtin(spec.id)).dump())
     finally:
         await store.close()
 

@@ -54,8 +54,8 @@ def test_scenario_versions_are_unchanged() -> None:
 def test_catalog_features_count_the_tasks_tools_and_intents_then_the_common_ones(
     scenario_id: str,
 ) -> None:
-    spec = scenarios.get(scenario_id)
-    assert spec.features == (*CATALOG_FEATURES[scenario_id], *COMMON_FEATURES)
+    features = catalog.builtin(scenario_id).features
+    assert features == [*CATALOG_FEATURES[scenario_id], *COMMON_FEATURES]
 
 
 @pytest.mark.parametrize("scenario_id", sorted(CATALOG_FEATURES))

@@ -11,7 +11,7 @@ from trainer import scenarios
 
 from .test_offline import agentgym_train
 
-RANGES = scenarios.get("customer_support").record().hyperparameters
+RANGES = scenarios.get("customer_support").hyperparameters
 
 
 def assert_usage_error(args: list[str], flag: str, *expected: str) -> str:

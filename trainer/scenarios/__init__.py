@@ -38,21 +38,14 @@ def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
                 tuple(task.solution),
                 task.intent or "",
                 task.split,
-                tuple(task.tools) if task.tools is not None else (),
+                None if task.tools is None else tuple(task.tools),
             )
             for task in definition.tasks
         ),
         name=definition.name,
-        description=definition.description,
-        difficulty=str(definition.difficulty),
-        duration=definition.duration,
-        rating=definition.rating,
-        metrics=tuple(definition.metrics),
-        features=tuple(definition.features),
         hyperparameters=definition.hyperparameters,
         failure_rates={tool.name: tool.failure_rate for tool in tools if tool.failure_rate},
         fallbacks={tool.name: tool.fallback for tool in tools if tool.fallback},
-        frameworks=tuple(definition.frameworks),
         descriptions={tool.name: tool.description for tool in tools},
         rewards=definition.rewards,
     )

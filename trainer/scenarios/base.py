@@ -1,5 +1,6 @@
 """What a scenario is to the trainer: tools, tasks with the tool sequence that resolves each,
-and metadata, as `trainer.scenarios.spec_of` reads them from a scenario definition.
+as `trainer.scenarios.spec_of` reads them from a scenario definition (its catalog fields are
+the API's: `agentgym.catalog`).
 
 A task is solved exactly when the agent's successful tool calls are the task's `solution`, in
 order, and it then finishes. Some tools fail transiently (`failure_rates`): a failed call
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agentgym.contracts import Difficulty, Framework
-from agentgym.records import Hyperparameters, ScenarioRecord
+from agentgym.records import Hyperparameters
 from agentgym.scenario_models import DEFAULT_HYPERPARAMETERS, Rewards
 
 
@@ -23,7 +23,7 @@ class Task:
     solution: tuple[str, ...]  # the tools that resolve it, in order
     intent: str  # the kind of request; tasks of one intent share a solution
     split: str = "train"  # "train" or "heldout": training never sees a held-out task
-    tools: tuple[str, ...] = ()  # the tools available in this task; () is every tool
+    tools: tuple[str, ...] | None = None  # the tools available in this task; None: every tool
 
 
 @dataclass(frozen=True)
@@ -32,18 +32,10 @@ class ScenarioSpec:
     version: str
     tools: tuple[str, ...]
     tasks: tuple[Task, ...]
-    # Seed metadata, as `GET /api/scenarios` shows it.
-    name: str
-    description: str
-    difficulty: str
-    duration: str
-    rating: float
-    metrics: tuple[str, ...]
-    features: tuple[str, ...]
+    name: str = ""
     hyperparameters: Hyperparameters = field(default_factory=lambda: DEFAULT_HYPERPARAMETERS)
     failure_rates: dict[str, float] = field(default_factory=dict)
     fallbacks: dict[str, str] = field(default_factory=dict)
-    frameworks: tuple[Framework, ...] = tuple(Framework)
     descriptions: dict[str, str] = field(default_factory=dict)  # what each tool does
     rewards: Rewards = field(default_factory=Rewards)  # what each event of an episode earns
 
@@ -54,22 +46,4 @@ class ScenarioSpec:
 
     def available(self, task: Task) -> tuple[str, ...]:
         """The tools the agent may call in `task`, in the scenario's order."""
-        return task.tools or self.tools
-
-    def record(self) -> ScenarioRecord:
-        """The catalog entry a trainer registers in the store."""
-        return ScenarioRecord(
-            id=self.id,
-            name=self.name,
-            description=self.description,
-            difficulty=Difficulty(self.difficulty),
-            duration=self.duration,
-            rating=self.rating,
-            tasks=len(self.tasks),
-            frameworks=list(self.frameworks),
-            metrics=list(self.metrics),
-            features=list(self.features),
-            version=self.version,
-            hyperparameters=self.hyperparameters,
-            tools=list(self.tools),
-        )
+        return self.tools if task.tools is None else task.tools
