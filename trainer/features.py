@@ -54,7 +54,10 @@ SIMILARITY_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)  # lower bounds of co
 FAMILIAR = 5.0  # training tasks calling a tool that make its identity features count half
 # The description features' weight: per tool, DESCRIPTION_WEIGHT / sqrt(their count).
 DESCRIPTION_WEIGHT = 3.0
-MAX_CONTEXT_BYTES = 48 << 20  # requests' contexts cached; the cache is dropped whole past this
+# Requests' contexts cached, by their arrays' bytes and by count (each also caches what its
+# episodes came to, which its bytes do not count); the cache is dropped whole past either.
+MAX_CONTEXT_BYTES = 16 << 20
+MAX_CONTEXTS = 2048
 
 _M0 = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

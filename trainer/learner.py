@@ -38,6 +38,7 @@ from agentgym.weights import FEATURES, PARAMS, VALUE_FEATURES
 from trainer.features import (
     GATES,
     MAX_CONTEXT_BYTES,
+    MAX_CONTEXTS,
     Context,
     StepRows,
     Toolbox,
@@ -120,7 +121,10 @@ class Policy:
         context = self._contexts.get(cache_key)
         if context is None:
             context = build_context(self.toolbox, text, offered)
-            if self._cached + context.nbytes > MAX_CONTEXT_BYTES:  # bounded, whatever the tasks
+            full = len(self._contexts) >= MAX_CONTEXTS
+            if (
+                full or self._cached + context.nbytes > MAX_CONTEXT_BYTES
+            ):  # bounded, whatever the tasks
                 self._contexts.clear()
                 self._cached = 0
             self._contexts[cache_key] = context

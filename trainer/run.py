@@ -44,6 +44,7 @@ from trainer.scenarios.base import ScenarioSpec, Task
 WINDOW = 100  # accuracy, reward and loss are over the last 100 episodes
 EVAL_SEED = 2_147_483_647  # evaluations draw their tool failures from their own stream
 CHECKPOINT_FORMAT = "agentgym-checkpoint/2"
+MAX_OFFERS = 4096  # distinct sets of offered tools remembered
 VALIDATION_SHARE = 0.125  # of each intent's training tasks, to choose the best policy by
 MAX_VALIDATION = 500  # validation tasks at most, so an evaluation's cost stays bounded
 # Held-out tasks evaluated while training (a fixed sample, by task id hash, when there are
@@ -141,6 +142,8 @@ class Run:
         tools = self.spec.available(task)
         offered = self._offers.get(tools)
         if offered is None:
+            if len(self._offers) >= MAX_OFFERS:  # bounded: a task of its own offer each
+                self._offers.clear()
             offered = self._offers[tools] = tuple(sorted(self.env.index[t] for t in tools))
         return offered
 
