@@ -1,6 +1,6 @@
 """The learner against the one it replaced, in the same run: speed, accuracy, stability.
 
-    .venv/bin/python tests/benchmarks/learner_compare.py [--ref HEAD] [--seeds 0 1 2 3 4]
+    .venv/bin/python tests/benchmarks/learner_compare.py [--ref REV] [--seeds 0 1 2 3 4]
         [--long 20000] [--jobs 2] [--cpu N]
 
 The old learner is the trainer at git `--ref` (`git archive` of `trainer/` and `agentgym/`
@@ -40,6 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+# The last commit with the learner this one replaced (learner 2 came in the next).
+OLD_LEARNER = "0019dd3"
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN = ROOT / "tests" / "data" / "customer_support_plain.json"
 SCENARIOS = ("customer_support", "code_review", "data_analysis")
@@ -178,7 +180,7 @@ def spread(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", default="HEAD", help="the git revision of the old learner")
+    parser.add_argument("--ref", default=OLD_LEARNER, help="the git revision of the old learner")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--long", type=int, default=20_000, help="the stability run's length")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (accuracy only)")
