@@ -6,12 +6,14 @@ from __future__ import annotations
 import itertools
 import signal
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
 from agentgym import bundle
 from agentgym.records import Keys, SessionRecord
+from agentgym.scenario_file import parse_scenario
 from agentgym.store import open_store
 from trainer import scenarios
 from trainer.run import Run
@@ -21,9 +23,20 @@ from .conftest import TRAINER_DEFAULTS, trainer_process, until, wait_for
 EPISODES = 2500
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+EXAMPLE = Path(__file__).parents[2] / "examples" / "scenarios" / "shop_support.yaml"
+
+
+@pytest.mark.parametrize(
+    ("how", "scenario_id"),
+    [
+        (signal.SIGKILL, "customer_support"),
+        (signal.SIGTERM, "customer_support"),
+        (signal.SIGKILL, "shop_support"),  # a custom one: read by version, exactly the same
+    ],
+    ids=["kill-9", "sigterm", "custom-kill-9"],
+)
 async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happened(
-    api: httpx.AsyncClient, urls: dict[str, str], how: signal.Signals
+    api: httpx.AsyncClient, urls: dict[str, str], how: signal.Signals, scenario_id: str
 ) -> None:
     processes = {name: trainer_process(urls, name, checkpoint_every=250) for name in ("w1", "w2")}
     store = await open_store(urls["store_url"])
@@ -31,7 +44,14 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
         await until(  # the workers (real processes: the API is all there is to ask) are up
             lambda: api.get("/api/scenarios"), lambda r: len(r.json()) >= 3, "the catalog"
         )
-        body = {"scenario_id": "customer_support", "framework": "CrewAI", "max_episodes": EPISODES,
+        if scenario_id == "shop_support":
+            pushed = await api.post("/api/scenarios", content=EXAMPLE.read_bytes(),
+                                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+            assert pushed.status_code == 201, pushed.text
+            spec = scenarios.spec_of(parse_scenario(EXAMPLE.read_bytes(), "application/yaml")[0])
+        else:
+            spec = scenarios.get(scenario_id)
+        body = {"scenario_id": scenario_id, "framework": "CrewAI", "max_episodes": EPISODES,
                 "learning_rate": 0.001, "seed": 5}  # fmt: skip
         session_id = (await api.post("/api/training/start", json=body)).json()["session_id"]
         await wait_for(api, session_id, lambda s: s["current_episode"] >= 600)
@@ -56,7 +76,7 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
         manifest, _ = bundle.unpack(downloaded.content)
         # The model is the run's best on its validation tasks, evaluated as the workers did:
         # every eval_every episodes.
-        uninterrupted = Run(scenarios.get("customer_support"), 0.001, seed=5, max_episodes=EPISODES)
+        uninterrupted = Run(spec, 0.001, seed=5, max_episodes=EPISODES)
         while not uninterrupted.finished:
             uninterrupted.train_episode()
             if uninterrupted.episode % TRAINER_DEFAULTS["eval_every"] == 0:
