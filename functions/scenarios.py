@@ -8,7 +8,6 @@ that names it and never changed, so a session pinned to a version can always rea
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,13 +24,13 @@ from agentgym.errors import (
 )
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, modify
 from agentgym.store import KeyValueStore
-from functions import lambda_entry, lookups, quotas
+from functions import lambda_entry, lookups, quotas, uploads
 from functions.errors import ApiError
 from functions.resources import ArtifactsDep, Authenticated, KeysDep, SettingsDep, StoreDep
 
-if TYPE_CHECKING:  # the parser is imported by the routes that read a body: a Lambda cold
-    # start that lists the catalog does not pay for it
-    from agentgym.scenario_file import Report, ScenarioDefinition
+if TYPE_CHECKING:  # the parser is imported where a body is read (functions.uploads): a
+    # Lambda cold start that lists the catalog does not pay for it
+    from agentgym.scenario_file import Report
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"], dependencies=[Authenticated])
 
@@ -64,20 +63,17 @@ async def validate_scenario(
     """The validation report of a scenario file or JSONL, storing nothing: `valid`, the
     errors and warnings (each with where and what), and for a valid one its id, version and
     counts. A body that cannot be read at all (malformed JSON, YAML or JSONL) is a 400."""
-    from agentgym.scenario_file import InvalidScenarioError
-
-    try:
-        definition, report, _ = await _parse(request, id, name)
-    except ApiError as exc:
-        if not isinstance(exc.__cause__, InvalidScenarioError):
-            raise
-        return {"valid": False, **_report(exc.__cause__.report)}
+    read = await _read(request, id, name)
+    if isinstance(read, uploads.Refusal):
+        if read.status != 422 or read.report is None:  # not a definition at all
+            raise _refused(read)
+        return {"valid": False, **_report(read.report)}
     return {
         "valid": True,
-        **_report(report),
-        "id": definition.id,
-        "version": definition.version,
-        "counts": definition.counts(),
+        **_report(read.report),
+        "id": read.entry.id,
+        "version": read.entry.version,
+        "counts": read.entry.counts.model_dump(),
     }
 
 
@@ -94,25 +90,24 @@ async def create_scenario(
     """Create a scenario from a scenario file (`application/json`, `application/yaml`) or
     OpenAI chat JSONL (`application/x-ndjson`, with `?id=`): 201 with its catalog entry; 409
     if the id is taken. Starting a session of it is `POST /api/training/start`."""
-    definition, report, data = await _parse(request, id, name)
-    _refuse_builtin(definition.id, "is a built-in scenario; choose another id")
+    upload = await _parse(request, id, name)
+    record, data = upload.entry, upload.data
+    _refuse_builtin(record.id, "is a built-in scenario; choose another id")
     await quotas.check_scenarios(store, keys, settings, len(data))
-    record = catalog.entry(definition, report.warnings)
-    record.stored_bytes = len(data)
-    written = await _put_definition(artifacts, keys, definition, data)
+    written = await _put_definition(artifacts, keys, record, data)
     try:
-        await store.create(keys.scenario(definition.id), record.dump())
+        await store.create(keys.scenario(record.id), record.dump())
     except KeyExistsError:
-        existing = await _own(store, keys, definition.id)
-        if written and definition.version not in existing[0].versions:
-            await _forget_definition(artifacts, keys, definition.id, definition.version)
+        existing = await _own(store, keys, record.id)
+        if written and record.version not in existing[0].versions:
+            await _forget_definition(artifacts, keys, record.id, record.version)
         raise ApiError(
-            409, f"scenario {definition.id!r} exists; PUT /api/scenarios/{definition.id} "
+            409, f"scenario {record.id!r} exists; PUT /api/scenarios/{record.id} "
             "stores a new version of it",
         ) from None  # fmt: skip
     except Exception:
         if written:
-            await _forget_definition(artifacts, keys, definition.id, definition.version)
+            await _forget_definition(artifacts, keys, record.id, record.version)
         raise
     return record
 
@@ -137,30 +132,31 @@ async def update_scenario(
     unchanged definition changes nothing."""
     _refuse_builtin(scenario_id, "is a built-in scenario; built-ins cannot be changed")
     current, _ = await _own(store, keys, scenario_id)
-    definition, report, data = await _parse(request, scenario_id, name)
-    if definition.version == current.version:
+    upload = await _parse(request, scenario_id, name)
+    pushed, data = upload.entry, upload.data
+    if pushed.version == current.version:
         return current
-    new = definition.version not in current.versions
-    if new:
+    if pushed.version not in current.versions:
         quotas.check_versions(current, settings)
         await quotas.check_scenarios(store, keys, settings, len(data), replacing=current.id)
-    await _put_definition(artifacts, keys, definition, data)
+    await _put_definition(artifacts, keys, pushed, data)
 
     def new_version(record: ScenarioRecord) -> ScenarioRecord:
-        """The entry listing `definition` as the current version (an earlier one pushed
-        again moves to the end of the list)."""
-        versions = [v for v in record.versions if v != definition.version]
-        updated = catalog.entry(
-            definition, report.warnings, versions=[*versions, definition.version]
+        """The pushed entry as the current version, after the versions stored before (an
+        earlier one pushed again moves to the end of the list)."""
+        versions = [v for v in record.versions if v != pushed.version]
+        added = 0 if pushed.version in record.versions else len(data)
+        return pushed.model_copy(
+            update={
+                "versions": [*versions, pushed.version],
+                "stored_bytes": record.stored_bytes + added,
+            }
         )
-        added = 0 if definition.version in record.versions else len(data)
-        updated.stored_bytes = record.stored_bytes + added
-        return updated
 
     try:
         written, _ = await modify(store, keys.scenario(scenario_id), ScenarioRecord, new_version)
     except KeyNotFoundError:  # deleted meanwhile: nothing names the definition just written
-        await _forget_definition(artifacts, keys, scenario_id, definition.version)
+        await _forget_definition(artifacts, keys, scenario_id, pushed.version)
         raise _missing(scenario_id) from None
     return written
 
@@ -226,36 +222,31 @@ async def download_scenario(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-async def _parse(
+async def _read(
     request: Request, scenario_id: str | None, name: str | None
-) -> tuple[ScenarioDefinition, Report, bytes]:
-    """The body's definition, its report and the scenario file it is stored as; or ApiError:
-    415 for a Content-Type that is no scenario's, 400 for a body that is not JSON, YAML or
-    JSONL (with its line), 422 for a definition with errors (each saying where it is). The
-    body's size is BodyLimit's."""
+) -> uploads.Upload | uploads.Refusal:
+    """The body read and validated off the event loop (functions.uploads); 415 for a
+    Content-Type that is no scenario's. The body's size is BodyLimit's."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in MEDIA_TYPES:
         raise ApiError(
             415, f"send a scenario file as application/json or application/yaml, or OpenAI "
             f"chat JSONL as application/x-ndjson; got {media_type or 'no Content-Type'}",
         )  # fmt: skip
-    from agentgym.scenario_file import ScenarioFileError
-
-    body = await request.body()
-    # Parsing a large file takes CPU time: off the event loop, so other requests go on.
-    try:
-        return await asyncio.to_thread(_read, body, media_type, scenario_id, name)
-    except ScenarioFileError as exc:
-        raise ApiError(exc.status, exc.message, errors=[p.to_dict() for p in exc.problems]) from exc
+    return await uploads.read_off_loop(await request.body(), media_type, scenario_id, name)
 
 
-def _read(
-    body: bytes, media_type: str, scenario_id: str | None, name: str | None
-) -> tuple[ScenarioDefinition, Report, bytes]:
-    from agentgym.scenario_file import parse_scenario
+async def _parse(request: Request, scenario_id: str | None, name: str | None) -> uploads.Upload:
+    """The valid upload, or ApiError: 400 for a body that is not JSON, YAML or JSONL (with its
+    line), 422 for a definition with errors (each saying where it is)."""
+    read = await _read(request, scenario_id, name)
+    if isinstance(read, uploads.Refusal):
+        raise _refused(read)
+    return read
 
-    definition, report = parse_scenario(body, media_type, scenario_id=scenario_id, name=name)
-    return definition, report, definition.dump()
+
+def _refused(refusal: uploads.Refusal) -> ApiError:
+    return ApiError(refusal.status, refusal.message, errors=[p.to_dict() for p in refusal.problems])
 
 
 def _report(report: Report) -> dict[str, Any]:
@@ -289,10 +280,10 @@ async def _own(store: KeyValueStore, keys: Keys, scenario_id: str) -> tuple[Scen
 
 
 async def _put_definition(
-    artifacts: ArtifactStore, keys: Keys, definition: ScenarioDefinition, data: bytes
+    artifacts: ArtifactStore, keys: Keys, entry: ScenarioRecord, data: bytes
 ) -> bool:
     """Store a version's definition; False when it was stored already (the same content)."""
-    name = keys.scenario_definition(definition.id, definition.version)
+    name = keys.scenario_definition(entry.id, entry.version)
     with contextlib.suppress(ArtifactNotFoundError):
         await artifacts.size(name)
         return False
