@@ -81,6 +81,7 @@ class Session:
     keys: Keys = field(default_factory=Keys)  # the session's tenant
     slot: Executor | None = None  # where its run lives (trainer.runner); a thread by default
     pending: Action | None = None  # what a control message asked, until it is carried out
+    action: lifecycle.CommandAction | None = None  # the command being carried out
     shutting_down: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 

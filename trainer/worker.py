@@ -48,6 +48,9 @@ from trainer.scenarios.base import ScenarioSpec
 from trainer.session import Context, Outcome, Session
 
 logger = logging.getLogger(__name__)
+# How soon a command for a session this worker is still carrying out another command of comes
+# back (the command consumer redelivers without limit).
+BUSY_RETRY_S = 0.2
 
 FETCH_WAIT_S = 1.0  # how long one pull waits for a command before looking at `stop` again
 
@@ -165,11 +168,16 @@ class Worker:
             logger.error("dropping a malformed command: %r", msg.data[:200])
             await msg.term()
             return
-        if command.session_id in self.sessions:  # a duplicate of a command it is working on
-            await msg.ack()
+        held = self.sessions.get(command.session_id)
+        if held is not None:
+            if held.action == command.action:  # a redelivery of the command it is working on
+                await msg.ack()
+            else:  # say, a stop just after the pause it is still writing: once that is done
+                await msg.nak(delay=BUSY_RETRY_S)
             return
         slot = self.free_slots.pop()  # there is one: a command is fetched for a free slot
         session = Session(command.session_id, self._context(msg), Keys(command.tenant), slot)
+        session.action = command.action
         self.sessions[command.session_id] = session
         self.idle.clear()
         try:

@@ -7,8 +7,9 @@ import json
 
 import httpx
 
-from agentgym import bundle
+from agentgym import bundle, subjects
 from agentgym.contracts import Framework
+from agentgym.messages import TrainCommand
 from trainer import scenarios
 from trainer.run import Run
 
@@ -127,6 +128,22 @@ async def test_stop_of_a_paused_session_saves_its_model(
         stopped = await wait_for(api, session_id, lambda s: s["status"] == "stopped")
     assert stopped["current_episode"] == paused["current_episode"]
     assert (await api.get(f"/api/models/{stopped['model_id']}")).status_code == 200
+
+
+async def test_a_command_for_a_session_busy_with_another_waits_for_it(
+    api: httpx.AsyncClient, workers: WorkerFactory, urls: dict[str, str]
+) -> None:
+    """A stop command that reaches the worker while it still carries out the session's start
+    (as one may just after a pause is written) is handled once that is done, not dropped."""
+    async with workers() as worker:
+        session_id = await start(api, max_episodes=100_000)
+        await wait_for(api, session_id, lambda s: s["status"] == "running")
+        stop = TrainCommand(session_id=session_id, action="stop")
+        await worker.js.publish(subjects.CMD_SUBJECT, stop.encode())
+        await asyncio.sleep(0.5)  # kept: the stop is fetched and put back while it trains
+        await api.post(f"/api/training/{session_id}/pause")
+        stopped = await wait_for(api, session_id, lambda s: s["status"] == "stopped")
+    assert stopped["model_id"] is not None
 
 
 async def test_workers_share_the_sessions(api: httpx.AsyncClient, workers: WorkerFactory) -> None:
