@@ -1,15 +1,17 @@
 """The scenarios as Gymnasium environments: an agent resolves one task per episode with tools.
 
 Each step the agent calls one tool or finishes. A call to the next tool of the task's solution
-(or to that tool's fallback) makes progress, unless the tool fails transiently, which changes
-nothing: a good policy then retries or falls back. Any other tool is a mistake: it costs, and
+makes progress, unless the tool fails transiently, which changes nothing: a good policy then
+retries or falls back. The tool's fallback stands in for it only right after it failed (were
+it right at any time, a fallback that never fails would beat the tool it stands in for, and a
+policy would learn to skip the tool the task names). Any other tool is a mistake: it costs, and
 the task can no longer be solved exactly. So is a call to a tool the task does not offer (its
 `tools`, in the observation's `available` mask and the info's `available` names): a policy
 should never make one. The episode is solved exactly when the agent makes no mistake and
 finishes right after the last tool of the solution.
 
     import gymnasium, trainer.env
-    env = gymnasium.make("agentgym/CustomerSupport-v0")
+    env = gymnasium.make("agentgym/CustomerSupport-v1")
 """
 
 from __future__ import annotations
@@ -39,11 +41,18 @@ REWARD_UNFINISHED = -1.0
 
 # The version of these rules in every Gymnasium id: a change to the rewards, the observation
 # or the dynamics is a new version (a scenario's tasks are versioned by the scenario).
-ENV_VERSION = 0
+ENV_VERSION = 1  # 1: a fallback is right only right after its tool failed
+
+
+def falls_back(spec: ScenarioSpec, tool: str, expected: str, failed: str | None) -> bool:
+    """Whether calling `tool` is the fallback of the `expected` one, right after a call to
+    that tool (or to the fallback itself) just `failed`."""
+    fallback = spec.fallbacks.get(expected)
+    return tool == fallback and failed in (expected, fallback)
 
 
 def gym_id(scenario_id: str) -> str:
-    """A scenario's Gymnasium id: "customer_support" is "agentgym/CustomerSupport-v0"."""
+    """A scenario's Gymnasium id: "customer_support" is "agentgym/CustomerSupport-v1"."""
     name = "".join(word.capitalize() for word in scenario_id.split("_"))
     return f"agentgym/{name}-v{ENV_VERSION}"
 
@@ -178,7 +187,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             right = (
                 expected is not None
                 and tool in self._available
-                and tool in (expected, self.spec_.fallbacks.get(expected))
+                and (tool == expected or falls_back(self.spec_, tool, expected, episode.failed))
             )
             fails = right and self.np_random.random() < self.spec_.failure_rates.get(tool, 0.0)
             episode.calls.append((tool, not fails))
@@ -233,6 +242,7 @@ __all__ = [
     "Episode",
     "ScenarioSpec",
     "ToolUseEnv",
+    "falls_back",
     "from_scenario",
     "gym_id",
     "register",

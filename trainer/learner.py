@@ -16,7 +16,8 @@ bit, and a policy restored from its arrays continues exactly as the original wou
   description rows' sum times a learned gate per progress. The value (the baseline) is the
   mean of the state's rows in a second table, plus a mistake's row once one was made.
 - Update: after each episode, EPOCHS Adam steps on PPO's clipped policy-gradient objective
-  with the value as baseline and an entropy bonus, vectorized over every step of the episode.
+  with the value as baseline, an entropy bonus and self-imitation of the episode's right
+  calls (`trainer/loss.py`), vectorized over every step of the episode.
   Only the rows the episode read are updated (lazy Adam: a row's moments decay when it is
   used), so an update costs the same however large the table. The step size is the session's
   learning rate (the API's 1e-5 to 1.0, default 0.001) times LEARNING_RATE_SCALE, decaying as
@@ -175,15 +176,18 @@ class Policy:
         ) + w_v[rows.summed].sum()
         return softmax(LOGIT_SCALE * z), float(value)
 
-    def update(self, context: Context, steps: Sequence[Step], learning_rate: float) -> float:
-        """Learn from a finished episode; returns its loss (per step, first epoch).
+    def update(
+        self, context: Context, steps: Sequence[Step], learning_rate: float, solved: bool
+    ) -> float:
+        """Learn from a finished episode (`solved`: whether it ended solved); returns its loss
+        (per step, first epoch).
 
         PPO-style: EPOCHS Adam steps on the episode, each on the clipped probability ratio
         to the policy that acted, so the reuse stays on-policy in effect. The rows the episode
         read are gathered once, stepped EPOCHS times, and written back.
         """
         returns, advantages = returns_and_advantages(steps)
-        batch = batch_of(context, steps)
+        batch = batch_of(context, steps, solved)
         # (weights, first moments, second moments) of the rows read, each contiguous.
         read = [
             np.ascontiguousarray(self.tables["w_pi"][batch.rows_pi].T),

@@ -5,6 +5,7 @@ policy's logits and value over them, and PPO's clipped objective differentiated 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -20,6 +21,12 @@ LAMBDA = 0.5  # GAE's trade between the value's bias and the returns' variance
 CLIP = 0.2  # PPO's trust region on the probability ratio
 ENTROPY = 0.003
 VALUE_WEIGHT = 0.5
+# Self-imitation (Oh et al., 2018): the cross-entropy toward each call the episode made that
+# was right (it made progress, or it finished a solved task), weighted by this. PPO's gradient
+# fades once a call is likely; this keeps widening the margin of what the agent found right,
+# which is what carries to requests worded unlike any it trained on, and it learns the first
+# few hundred episodes faster.
+IMITATION = 0.5
 
 Array = NDArray[np.float64]
 
@@ -51,6 +58,7 @@ class Batch:
     value_summed: Rows  # value rows added, not averaged ...
     summed_at: Rows  # ... and the step each belongs to
     actions: Rows  # (T,) the action taken
+    right: NDArray[np.bool_]  # (T,) whether it was right: made progress, or finished solved
     probs: Array  # (T, A) the probabilities of the policy that acted
     rows_pi: Rows  # the policy rows the episode read, sorted and unique ...
     inverse_pi: Rows  # ... and where each of text, dynamic, description, gates is in them
@@ -58,9 +66,10 @@ class Batch:
     inverse_v: Rows  # ... of value_text, value_dynamic (concatenated)
 
 
-def batch_of(context: Context, steps: Sequence[Step]) -> Batch:
-    """The batch of an episode played in `context`."""
+def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
+    """The batch of an episode played in `context` (`solved`: whether it ended solved)."""
     n = context.n_actions
+    progress = [s.rows.progress for s in steps]
     blocks = [context.rows_at(s.rows.progress) for s in steps]
     text = np.stack([b[0] for b in blocks])
     value_text = np.stack([b[1] for b in blocks])
@@ -74,7 +83,7 @@ def batch_of(context: Context, steps: Sequence[Step]) -> Batch:
     summed_at = np.concatenate(
         [np.full(len(s.rows.summed), t, dtype=np.intp) for t, s in enumerate(steps)]
     )
-    gates = GATES[[s.rows.progress for s in steps]]
+    gates = GATES[progress]
     rows_pi, inverse_pi = np.unique(
         np.concatenate([text.ravel(), dynamic, context.description, gates]), return_inverse=True
     )
@@ -96,6 +105,7 @@ def batch_of(context: Context, steps: Sequence[Step]) -> Batch:
         value_summed=value_summed,
         summed_at=summed_at,
         actions=np.array([s.action for s in steps], dtype=np.intp),
+        right=np.array([b > a for a, b in itertools.pairwise(progress)] + [solved], dtype=bool),
         probs=np.stack([s.probs for s in steps]),
         rows_pi=rows_pi,
         inverse_pi=inverse_pi,
@@ -189,7 +199,8 @@ def gradients(
     `batch.rows_v`); pure. Per step: PPO's clipped surrogate of the
     probability ratio to the policy that acted (`batch.probs`) times the advantage, minus
     ENTROPY times the entropy, plus VALUE_WEIGHT times the value's squared error to the
-    return. The loss reported is the unclipped surrogate's; the gradient is the clipped one's.
+    return, plus IMITATION times the negative log-probability of a right call. The loss
+    reported is the unclipped surrogate's; the gradient is the clipped one's.
     """
     steps, n, width = batch.text.shape
     at = np.arange(steps)
@@ -199,8 +210,14 @@ def gradients(
     ratio = probs[at, batch.actions] / batch.probs[at, batch.actions]
     log_probs = np.log(probs + 1e-12)
     entropy = -(probs * log_probs).sum(axis=1)
+    imitated = -log_probs[at, batch.actions] * batch.right
     loss = float(
-        np.mean(-ratio * advantages - ENTROPY * entropy + VALUE_WEIGHT * (returns - value) ** 2)
+        np.mean(
+            -ratio * advantages
+            - ENTROPY * entropy
+            + VALUE_WEIGHT * (returns - value) ** 2
+            + IMITATION * imitated
+        )
     )
     # The clipped objective has no gradient once the ratio left the trust region in the
     # direction the advantage pushes it.
@@ -208,6 +225,8 @@ def gradients(
     push = np.where(clipped, 0.0, ratio * advantages)
     d = ENTROPY * probs * (log_probs + entropy[:, None]) + push[:, None] * probs
     d[at, batch.actions] -= push
+    d += IMITATION * batch.right[:, None] * probs
+    d[at, batch.actions] -= IMITATION * batch.right
     d *= LOGIT_SCALE / steps
     per_entry = np.concatenate(
         [

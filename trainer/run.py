@@ -27,7 +27,7 @@ from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
-from trainer.env import ToolUseEnv
+from trainer.env import ToolUseEnv, falls_back
 from trainer.features import Context
 from trainer.learner import (
     Params,
@@ -182,7 +182,7 @@ class Run:
 
     def train_episode(self) -> None:
         steps, info, context = self._play(self.env, greedy=False)
-        loss = self.policy.update(context, steps, self.learning_rate)
+        loss = self.policy.update(context, steps, self.learning_rate, bool(info["solved"]))
         self.episode += 1
         self.solved.append(bool(info["solved"]))
         self.returns.append(sum(s.reward for s in steps))
@@ -220,15 +220,16 @@ class Run:
             steps, info, _ = self._play(env, greedy=True, task=task)
             solved += info["solved"]
             total += sum(s.reward for s in steps)
-            progress = 0
+            progress, failed = 0, None
             for tool, ok in info["calls"]:
                 calls[tool] += 1
                 want = task.solution[progress] if progress < len(task.solution) else None
-                if want is not None and tool in (want, self.spec.fallbacks.get(want)):
+                if want is not None and (tool == want or falls_back(self.spec, tool, want, failed)):
                     right[tool] += 1
                     if ok:
                         completed[want] += 1
                         progress += 1
+                failed = None if ok else tool
             for tool in task.solution:
                 expected[tool] += 1
         per_tool = {

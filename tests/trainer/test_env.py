@@ -89,12 +89,23 @@ def test_a_failed_call_changes_nothing_and_a_retry_succeeds() -> None:
     assert obs["done"].sum() == 1 and obs["failed"] == len(env.tools)
 
 
-def test_a_fallback_stands_in_for_its_tool() -> None:
+def test_a_fallback_stands_in_for_its_tool_right_after_it_failed() -> None:
+    spec = scenarios.get("customer_support")
+    primary, fallback = next(iter(spec.fallbacks.items()))
+    env = ToolUseEnv(spec_of("customer_support", failure_rates={primary: 1.0, fallback: 0.0}))
+    task = next(t for t in env.tasks if t.solution[0] == primary)
+    _, info = play(env, task, [primary, fallback, *task.solution[1:]])
+    assert info["solved"] is True
+
+
+def test_a_fallback_called_before_its_tool_failed_is_a_mistake() -> None:
+    """Were it right at any time, a fallback that never fails would beat its tool."""
     env = reliable("customer_support")
     primary, fallback = next(iter(env.spec_.fallbacks.items()))
     task = next(t for t in env.tasks if t.solution[0] == primary)
-    _, info = play(env, task, [fallback, *task.solution[1:]])
-    assert info["solved"] is True
+    env.reset(seed=0, options={"task": task})
+    obs, reward, *_ = env.step(env.tools.index(fallback))
+    assert obs["mistakes"] == 1 and obs["done"].sum() == 0 and reward < 0
 
 
 def test_a_task_says_which_tools_it_offers_and_calling_another_is_a_mistake() -> None:

@@ -3,7 +3,9 @@ docstring states, written out here from that statement alone.
 
 Per step, with r the probability ratio of the step's action to the policy that acted and A
 its advantage: -min(r A, clip(r, 1 - CLIP, 1 + CLIP) A) - ENTROPY * entropy
-+ VALUE_WEIGHT * (return - value)^2, averaged over the episode's steps. An action's logit is
++ VALUE_WEIGHT * (return - value)^2 - IMITATION * log(probability of the action) if the step
+was right (the next one has more progress, or it is the last of a solved episode), averaged
+over the episode's steps. An action's logit is
 LOGIT_SCALE times the sum of its text and dynamic rows plus (1 + the step's gate) times the
 scaled sum of its description rows; the value is the mean of the step's value rows plus the
 sum of its summed rows.
@@ -22,6 +24,7 @@ from trainer.learner import ADAM_BETAS, ADAM_EPS, DECAY_EPISODES, LEARNING_RATE_
 from trainer.loss import (
     CLIP,
     ENTROPY,
+    IMITATION,
     LOGIT_SCALE,
     VALUE_WEIGHT,
     Array,
@@ -45,6 +48,7 @@ TEXT = "forgot my password, email me a reset link"
 H = 1e-6  # central differences in float64: truncation ~H^2, rounding ~1e-16 / H
 RTOL, ATOL = 1e-5, 1e-9
 KINK_MARGIN = 0.01  # how far every ratio stays from the clip rule's kinks, so H never crosses one
+SOLVED = True  # the episodes below end solved: their last step is imitated too
 
 
 # --- the loss, from its statement -----------------------------------------------------------
@@ -96,6 +100,8 @@ def stated_loss(w: Array, wv: Array, batch: Batch, returns: Array, advantages: A
         surrogate = min(ratio * advantages[t], clipped_ratio * advantages[t])
         entropy = -sum(p * math.log(p) for p in probs)
         total += -surrogate - ENTROPY * entropy + VALUE_WEIGHT * (returns[t] - value) ** 2
+        if batch.right[t]:
+            total -= IMITATION * math.log(probs[action])
     return total / steps
 
 
@@ -158,9 +164,9 @@ def acted(rng: np.random.Generator) -> tuple[Policy, Context, list[Step], Batch]
     """A policy with random weights, and an episode it acted."""
     policy, context = new_policy()
     first = random_episode(rng, policy, context)
-    randomize(rng, policy, batch_of(context, first))
+    randomize(rng, policy, batch_of(context, first, SOLVED))
     steps = random_episode(rng, policy, context)
-    return policy, context, steps, batch_of(context, steps)
+    return policy, context, steps, batch_of(context, steps, SOLVED)
 
 
 def with_ratio(policy: Policy, context: Context, step: Step, ratio: float) -> Step:
@@ -191,7 +197,7 @@ def assert_matches_finite_differences(
 ) -> tuple[Array, Array]:
     distance = np.abs(ratios(policy, context, steps)[:, None] - np.array([1 - CLIP, 1 + CLIP]))
     assert distance.min() > KINK_MARGIN, "a ratio sits on a kink of the clip rule"
-    batch = batch_of(context, steps)
+    batch = batch_of(context, steps, SOLVED)
     returns, advantages = returns_and_advantages(steps)
     loss, grad_pi, grad_v = gradients(*compact(policy, batch), batch, returns, advantages)
     numeric_pi, numeric_v = numeric_gradients(policy, batch, returns, advantages)
@@ -208,6 +214,13 @@ def assert_matches_finite_differences(
 
 
 # --- the tests ----------------------------------------------------------------------------------
+
+
+def test_the_right_steps_are_those_that_made_progress_and_the_last_of_a_solved_episode() -> None:
+    policy, context = new_policy()
+    steps = random_episode(np.random.default_rng(11), policy, context)  # progress 0 0 1 2 3
+    assert list(batch_of(context, steps, solved=True).right) == [False, True, True, True, True]
+    assert list(batch_of(context, steps, solved=False).right) == [False, True, True, True, False]
 
 
 def test_the_batch_scores_each_step_as_the_policy_did_when_it_acted() -> None:
@@ -252,9 +265,9 @@ def test_gradients_follow_the_clip_rule_outside_the_trust_region() -> None:
 
     # Without the clip rule the gradient would differ: the test above can tell.
     unclipped = [with_ratio(policy, context, s, 1.0) for s in steps]
-    batch = batch_of(context, steps)
+    batch = batch_of(context, steps, SOLVED)
     returns, advantages = returns_and_advantages(steps)
-    unclipped_batch = batch_of(context, unclipped)
+    unclipped_batch = batch_of(context, unclipped, SOLVED)
     unclipped_batch.actions = batch.actions
     _, unclipped_pi, _ = gradients(*compact(policy, batch), unclipped_batch, returns, advantages)
     assert not np.allclose(grad_pi, unclipped_pi, rtol=RTOL, atol=ATOL)
@@ -263,7 +276,7 @@ def test_gradients_follow_the_clip_rule_outside_the_trust_region() -> None:
 def test_clipped_steps_leave_only_the_entropy_and_value_gradient() -> None:
     policy, context, steps, _ = acted(np.random.default_rng(7))
     steps = [with_ratio(policy, context, steps[0], 1.4), with_ratio(policy, context, steps[1], 0.6)]
-    batch = batch_of(context, steps)
+    batch = batch_of(context, steps, SOLVED)
     advantages, returns = np.array([1.0, -1.0]), np.array([0.3, -0.2])
     _, grad_pi, _ = gradients(*compact(policy, batch), batch, returns, advantages)
     _, no_advantage_pi, _ = gradients(*compact(policy, batch), batch, returns, np.zeros(2))
@@ -295,7 +308,7 @@ def test_update_applies_these_gradients_with_adam(monkeypatch: pytest.MonkeyPatc
     loss, grad_pi, grad_v = gradients(*compact(policy, batch), batch, returns, advantages)
     learning_rate = 0.01
 
-    assert policy.update(context, steps, learning_rate) == loss
+    assert policy.update(context, steps, learning_rate, SOLVED) == loss
 
     beta1, beta2 = ADAM_BETAS
     step_size = (

@@ -167,7 +167,7 @@ def test_the_policy_never_calls_a_tool_its_task_does_not_offer() -> None:
     calls = 0
     while not run.finished:
         steps, info, context = run._play(run.env, greedy=False)
-        run.policy.update(context, steps, run.learning_rate)
+        run.policy.update(context, steps, run.learning_rate, info["solved"])
         run.episode += 1
         assert {tool for tool, _ in info["calls"]} <= offered[info["task_id"]]
         calls += len(info["calls"])

@@ -16,9 +16,9 @@ from trainer.env import GYM_IDS, ToolUseEnv
 # Published: scripts make these ids, and bundles carry these versions (the hash of each
 # shipped file's content: a change to a built-in scenario is a new version, on purpose).
 PUBLISHED_GYM_IDS = {
-    "customer_support": "agentgym/CustomerSupport-v0",
-    "code_review": "agentgym/CodeReview-v0",
-    "data_analysis": "agentgym/DataAnalysis-v0",
+    "customer_support": "agentgym/CustomerSupport-v1",
+    "code_review": "agentgym/CodeReview-v1",
+    "data_analysis": "agentgym/DataAnalysis-v1",
 }
 PUBLISHED_VERSIONS = {
     "customer_support": "746c2427fb161cdc",
