@@ -62,6 +62,8 @@ class Manifest(Schema):
     scenario_id: str = Field(min_length=1, max_length=64)
     scenario_version: str = Field(min_length=1, max_length=32)
     learner: str = Field(min_length=1, max_length=64)  # names the weights' layout
+    # The sentence encoder the policy reads requests with (trainer/meaning.py); None: words.
+    encoder: str | None = Field(default=None, max_length=64)
     framework: Framework
     hyperparameters: BundleHyperparameters
     metrics: BundleMetrics

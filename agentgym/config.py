@@ -127,6 +127,12 @@ class TrainerSettings(CommonSettings):
     ack_wait_s: float = Field(default=DEFAULT_ACK_WAIT_S, ge=1)
 
 
+class LearnerSettings(EnvSettings):
+    # Whether new runs read requests with the sentence encoder when it is installed
+    # (trainer/meaning.py); "off": words alone. A run keeps what it started with.
+    encoder: Literal["auto", "off"] = "auto"
+
+
 class StreamerSettings(CommonSettings):
     queue_size: int = Field(default=256, ge=1)  # pending updates per browser before conflating
     slow_client_timeout_s: float = Field(default=10.0, gt=0)

@@ -13,6 +13,10 @@ from agentgym.nats_server import NatsServer
 
 from .servers import moto_server as _moto_server
 
+# Runs read words alone unless a test asks for the sentence encoder (tests/trainer/
+# test_meaning.py): it learns the same way, a few times slower, and the suite trains a lot.
+os.environ.setdefault("AGENTGYM_ENCODER", "off")
+
 REDIS_URL_ENV = "AGENTGYM_TEST_REDIS_URL"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -20,6 +20,10 @@ its features in one fixed-size table of scalars, so memory does not depend on th
   fallback, offered at all), the same rows for every tool.
 - overlap: how the request's TF-IDF cosine with the tool's name and description ranks among
   the tools on offer, and how high it is: the same rows for every tool.
+- meaning (when a sentence encoder reads the request, `trainer/meaning.py`): each dimension of
+  the request's embedding, crossed with the action and the progress like the words are, its
+  row weighted by the dimension's value: a linear policy over what the request means, which
+  carries to wordings training never saw.
 
 Terms are stemmed, and for the TF-IDF cosine longer words also stand for their consonant
 skeleton, so that "pasword" meets "password". A task offering more than SHORTLIST tools is
@@ -54,6 +58,10 @@ SIMILARITY_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)  # lower bounds of co
 FAMILIAR = 5.0  # training tasks calling a tool that make its identity features count half
 # The description features' weight: per tool, DESCRIPTION_WEIGHT / sqrt(their count).
 DESCRIPTION_WEIGHT = 3.0
+# How much the meaning features count: each a unit vector's component times this, so that
+# together they move a score about as far per Adam step as a sentence's word features do.
+MEANING_WEIGHT = 2.0
+MEANING_DIMENSIONS = 384  # all-MiniLM-L6-v2's
 # Requests' contexts cached, by their arrays' bytes and by count (each also caches what its
 # episodes came to, which its bytes do not count); the cache is dropped whole past either.
 MAX_CONTEXT_BYTES = 16 << 20
@@ -110,6 +118,7 @@ _BIAS = key("bias")
 _MISTAKEN = np.array([key("mistaken")], dtype=np.uint64)
 _NO_ROWS = np.zeros(0, dtype=np.intp)
 _NOTHING_DONE = key("done:nothing")
+_MEANINGS = keys([f"meaning:{d}" for d in range(MEANING_DIMENSIONS)])
 # Per progress, the row of the gate on the description features: they are the same at every
 # step, and this says how much they count at each (1 + the row's weight).
 GATES = policy_rows(combine(_constant("description-gate"), _PROGRESS))
@@ -209,7 +218,9 @@ class Context:
     candidates: Rows  # the tools scored, in the scenario's order; action i is candidates[i]
     position: dict[int, int]  # tool index -> action
     action_keys: Keys  # per action (the candidates, then finish)
-    state_keys: Keys  # the text features and the bias, before joining with the progress
+    state_keys: Keys  # the text features, the bias and the meaning's, before the progress ...
+    state_scale: NDArray[np.float64]  # ... and each one's coefficient (1, but for meanings)
+    text_width: int  # how many are the text's and the bias (the value reads only those)
     description: Rows  # policy rows of request term x description term ...
     description_action: Rows  # ... the action each belongs to ...
     description_scale: NDArray[np.float64]  # ... and its coefficient
@@ -256,7 +267,7 @@ class Context:
             state = combine(self.state_keys, _PROGRESS[progress])
             cached = (
                 policy_rows(combine(self.action_keys[:, None], state[None, :])),
-                value_rows(state),
+                value_rows(state[: self.text_width]),
             )
             self._blocks[progress] = cached
         return cached
@@ -313,8 +324,14 @@ def _joined(parts: list[Any], dtype: type) -> Any:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-def build_context(toolbox: Toolbox, text: str, available: Sequence[int]) -> Context:
-    """The context of `text` offering the tools `available` (indices, in scenario order)."""
+def build_context(
+    toolbox: Toolbox,
+    text: str,
+    available: Sequence[int],
+    meaning: NDArray[np.float16] | None = None,
+) -> Context:
+    """The context of `text` offering the tools `available` (indices, in scenario order), and
+    what the text means (its embedding), if an encoder read it."""
     terms = terms_of(text)[:MAX_TERMS]
     similarity_all = toolbox.similarity(terms_of(text, skeletons=True))
     offered = np.asarray(available, dtype=np.intp)
@@ -339,12 +356,16 @@ def build_context(toolbox: Toolbox, text: str, available: Sequence[int]) -> Cont
     rank = np.empty(n, dtype=np.intp)
     rank[np.argsort(-similarity, kind="stable")] = np.arange(n)
     bucket = np.searchsorted(SIMILARITY_BUCKETS, similarity, side="right") - 1
+    text_keys = np.append(keys(state_terms_of(text)), np.uint64(_BIAS))
+    meanings = np.zeros(0) if meaning is None else MEANING_WEIGHT * meaning.astype(np.float64)
     return Context(
         toolbox=toolbox,
         candidates=offered,
         position={int(t): i for i, t in enumerate(offered)},
         action_keys=np.append(toolbox.action_keys[offered], np.uint64(_FINISH)),
-        state_keys=np.append(keys(state_terms_of(text)), np.uint64(_BIAS)),
+        state_keys=np.concatenate([text_keys, _MEANINGS[: len(meanings)]]),
+        state_scale=np.concatenate([np.ones(len(text_keys)), meanings]),
+        text_width=len(text_keys),
         description=policy_rows(crosses.ravel()),
         description_action=description_action,
         description_scale=scale[description_action],

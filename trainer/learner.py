@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,7 @@ class Policy:
         descriptions: Mapping[str, str] | None = None,
         fallbacks: Mapping[str, str] | None = None,
         usage: Mapping[str, int] | None = None,
+        meaning: Callable[[str], NDArray[np.float16]] | None = None,
     ) -> None:
         del rng  # zeros: a linear softmax has no symmetry to break, and untouched rows compress
         self.tools = tools
@@ -104,6 +105,7 @@ class Policy:
         self.updates = 0  # episodes learned from
         self._contexts: dict[tuple[str, tuple[int, ...]], Context] = {}
         self._cached = 0  # about how many bytes the cached contexts hold
+        self.meaning = meaning  # a request's embedding, if a sentence encoder reads it
 
     @property
     def params(self) -> Params:
@@ -121,7 +123,8 @@ class Policy:
         cache_key = (text, offered)
         context = self._contexts.get(cache_key)
         if context is None:
-            context = build_context(self.toolbox, text, offered)
+            meaning = None if self.meaning is None else self.meaning(text)
+            context = build_context(self.toolbox, text, offered, meaning)
             full = len(self._contexts) >= MAX_CONTEXTS
             if (
                 full or self._cached + context.nbytes > MAX_CONTEXT_BYTES
@@ -166,7 +169,7 @@ class Policy:
         context's `description_logits`, if the caller has them)."""
         text, value_text = context.rows_at(rows.progress)
         w, w_v = self.params["w_pi"], self.params["w_v"]
-        z = w[text].sum(axis=1) * context.familiarity
+        z = (w[text] @ context.state_scale) * context.familiarity
         z += np.bincount(rows.dynamic_action, w[rows.dynamic], minlength=context.n_actions)
         if description is None:
             description = self.description_logits(context)

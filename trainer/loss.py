@@ -45,7 +45,8 @@ class Batch:
     """An episode laid out for the vectorized loss: T steps over the same A actions."""
 
     text: Rows  # (T, A, S): each step's text-and-progress rows of every action ...
-    familiarity: Array  # (A,) ... and their coefficient per action
+    familiarity: Array  # (A,) ... and their coefficient per action ...
+    state_scale: Array  # (S,) ... times each state feature's own (trainer/features.py)
     dynamic: Rows  # rows of features that change within the episode ...
     dynamic_at: Rows  # ... and the (step * A + action) each belongs to
     description: Rows  # rows of the description features (the same at every step) ...
@@ -93,6 +94,7 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
     return Batch(
         text=text,
         familiarity=context.familiarity,
+        state_scale=context.state_scale,
         dynamic=dynamic,
         dynamic_at=dynamic_at,
         description=context.description,
@@ -131,7 +133,7 @@ def _scores(w_rows: Array, batch: Batch) -> tuple[Array, Array, Array]:
     steps, n, width = batch.text.shape
     entries = w_rows[batch.inverse_pi]
     text, dynamic = steps * n * width, len(batch.dynamic)
-    z = entries[:text].reshape(steps, n, width).sum(axis=2) * batch.familiarity
+    z = (entries[:text].reshape(steps, n, width) @ batch.state_scale) * batch.familiarity
     z += np.bincount(batch.dynamic_at, entries[text : text + dynamic], minlength=steps * n).reshape(
         steps, n
     )
@@ -202,7 +204,7 @@ def gradients(
     return, plus IMITATION times the negative log-probability of a right call. The loss
     reported is the unclipped surrogate's; the gradient is the clipped one's.
     """
-    steps, n, width = batch.text.shape
+    steps = batch.text.shape[0]
     at = np.arange(steps)
     z, described, gate = _scores(w_rows, batch)
     probs = softmax(z)
@@ -230,7 +232,7 @@ def gradients(
     d *= LOGIT_SCALE / steps
     per_entry = np.concatenate(
         [
-            np.broadcast_to((d * batch.familiarity)[:, :, None], (steps, n, width)).ravel(),
+            ((d * batch.familiarity)[:, :, None] * batch.state_scale).ravel(),
             d.ravel()[batch.dynamic_at],
             (gate[:, None] * d).sum(axis=0)[batch.description_action] * batch.description_scale,
             (d * described).sum(axis=1),

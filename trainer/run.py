@@ -27,6 +27,7 @@ from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
+from trainer import meaning
 from trainer.env import ToolUseEnv, falls_back
 from trainer.features import Context
 from trainer.learner import (
@@ -106,11 +107,25 @@ def validation_split(tasks: Sequence[Task]) -> tuple[tuple[Task, ...], tuple[Tas
     )
 
 
+AUTO = "auto"  # a new run's encoder: the sentence encoder if it reads this scenario
+
+
 class Run:
     def __init__(
-        self, spec: ScenarioSpec, learning_rate: float, seed: int, max_episodes: int
+        self,
+        spec: ScenarioSpec,
+        learning_rate: float,
+        seed: int,
+        max_episodes: int,
+        encoder: str | None = AUTO,
     ) -> None:
+        """`encoder`: the name of the sentence encoder the policy reads requests with (None:
+        words alone; AUTO: trainer/meaning.py's choice for a new run); LookupError if this
+        machine does not have it."""
         self.spec = spec
+        self.encoder = (
+            meaning.for_tasks(len(spec.tasks)) if encoder == AUTO else meaning.named(encoder)
+        )
         train, self.heldout = spec.split()
         self.heldout_sample = sample(self.heldout, MAX_EVALUATED)
         self.training_tasks, self.validation = validation_split(train)
@@ -122,7 +137,7 @@ class Run:
             self.env.reset(seed=seed)
         self.rng = np.random.default_rng([seed, 1])  # action sampling, identity dropout
         self.usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
-        self.policy = Policy(spec.tools, None, spec.descriptions, spec.fallbacks, self.usage)
+        self.policy = self._policy(self.usage)
         self.episode = 0
         self.solved: deque[bool] = deque(maxlen=WINDOW)
         self.returns: deque[float] = deque(maxlen=WINDOW)
@@ -132,6 +147,15 @@ class Run:
         self.evaluated_at = -1  # the episode of the last validation
         self._eval_envs: dict[int, ToolUseEnv] = {}
         self._offers: dict[tuple[str, ...], tuple[int, ...]] = {}
+
+    def _policy(self, usage: dict[str, int]) -> Policy:
+        spec, encoder = self.spec, self.encoder
+        reads = None if encoder is None else encoder.meaning
+        return Policy(spec.tools, None, spec.descriptions, spec.fallbacks, usage, reads)
+
+    @property
+    def encoder_name(self) -> str | None:
+        return None if self.encoder is None else self.encoder.name
 
     @property
     def finished(self) -> bool:
@@ -290,6 +314,7 @@ class Run:
             else [best.episode, best.accuracy, best.avg_reward, best.heldout_accuracy],
             "rng": self.rng.bit_generator.state,
             "env_rng": self.env.np_random.bit_generator.state,
+            "encoder": self.encoder_name,
         }
         arrays: dict[str, Any] = {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
@@ -317,7 +342,16 @@ class Run:
                     f"a checkpoint of {meta['scenario_id']} version "
                     f"{meta['scenario_version']}, not of {spec.id} version {spec.version}"
                 )
-            run = cls(spec, meta["learning_rate"], meta["seed"], meta["max_episodes"])
+            try:
+                run = cls(
+                    spec,
+                    meta["learning_rate"],
+                    meta["seed"],
+                    meta["max_episodes"],
+                    meta.get("encoder"),  # None before encoders: words alone
+                )
+            except LookupError as exc:
+                raise CheckpointError(f"the session cannot continue here: {exc}") from None
             run.policy.load_arrays(stored)
             if meta["best"] is not None:
                 episode, accuracy, avg_reward, heldout = meta["best"]
@@ -345,6 +379,7 @@ class Run:
             scenario_id=self.spec.id,
             scenario_version=self.spec.version,
             learner=LEARNER_NAME,
+            encoder=self.encoder_name,
             framework=framework,
             hyperparameters={
                 "max_episodes": self.max_episodes,
@@ -408,10 +443,12 @@ class Run:
         # Checked before numpy sees them, whatever wrote the bundle (imports are checked too).
         learner_weights.check(weights, manifest.learner, len(spec.tools))
         hp = manifest.hyperparameters
-        run = cls(spec, hp.learning_rate, hp.seed, hp.max_episodes)
+        try:
+            run = cls(spec, hp.learning_rate, hp.seed, hp.max_episodes, manifest.encoder)
+        except LookupError as exc:
+            raise BundleError(str(exc)) from None
         if manifest.tools:  # the policy reads the tools exactly as it did when it trained
-            uses = {tool.name: tool.uses for tool in manifest.tools}
-            run.policy = Policy(spec.tools, None, spec.descriptions, spec.fallbacks, uses)
+            run.policy = run._policy({tool.name: tool.uses for tool in manifest.tools})
         run.policy.load_params(params_of(weights))
         run.episode = manifest.metrics.episodes
         return run, manifest

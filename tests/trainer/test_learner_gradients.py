@@ -6,7 +6,8 @@ its advantage: -min(r A, clip(r, 1 - CLIP, 1 + CLIP) A) - ENTROPY * entropy
 + VALUE_WEIGHT * (return - value)^2 - IMITATION * log(probability of the action) if the step
 was right (the next one has more progress, or it is the last of a solved episode), averaged
 over the episode's steps. An action's logit is
-LOGIT_SCALE times the sum of its text and dynamic rows plus (1 + the step's gate) times the
+LOGIT_SCALE times the sum of its text rows (each times its state feature's coefficient: 1 for
+words, the embedding's component for a meaning) and dynamic rows plus (1 + the step's gate) times the
 scaled sum of its description rows; the value is the mean of the step's value rows plus the
 sum of its summed rows.
 """
@@ -17,9 +18,10 @@ import math
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from trainer import learner
-from trainer.features import GATES, Context
+from trainer.features import GATES, MEANING_DIMENSIONS, Context
 from trainer.learner import ADAM_BETAS, ADAM_EPS, DECAY_EPISODES, LEARNING_RATE_SCALE, Policy
 from trainer.loss import (
     CLIP,
@@ -61,7 +63,9 @@ def stated_loss(w: Array, wv: Array, batch: Batch, returns: Array, advantages: A
     for t in range(steps):
         logits = []
         for a in range(n):
-            score = sum(float(w[f]) for f in batch.text[t, a])
+            score = sum(
+                c * float(w[f]) for f, c in zip(batch.text[t, a], batch.state_scale, strict=True)
+            )
             score += sum(
                 float(w[f])
                 for f, at in zip(batch.dynamic, batch.dynamic_at, strict=True)
@@ -129,8 +133,15 @@ def numeric_gradients(
 # --- episodes ---------------------------------------------------------------------------------
 
 
+def meaning_of(text: str) -> NDArray[np.float16]:
+    """A unit vector standing for what `text` means (the gradients do not care which, nor how
+    many of an encoder's dimensions: a few keep the finite differences quick)."""
+    v = np.random.default_rng(len(text)).normal(size=MEANING_DIMENSIONS // 48)
+    return (v / np.linalg.norm(v)).astype(np.float16)
+
+
 def new_policy() -> tuple[Policy, Context]:
-    policy = Policy(TOOLS, None, DESCRIPTIONS, FALLBACKS)
+    policy = Policy(TOOLS, None, DESCRIPTIONS, FALLBACKS, meaning=meaning_of)
     return policy, policy.context(TEXT)
 
 

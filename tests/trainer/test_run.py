@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import statistics
 import zipfile
 
 import numpy as np
@@ -52,7 +51,7 @@ def test_the_seed_ui_defaults_solve_a_good_share_of_the_heldout_tasks() -> None:
         assert last[-1]["avg_reward"] > first[-1]["avg_reward"] + 0.3
         heldout.append(run.evaluate_heldout())
     assert sum(m["accuracy"] for m in last) > sum(m["accuracy"] for m in first)
-    assert statistics.median(heldout) >= 35.0 and min(heldout) > 10.0
+    assert min(heldout) >= 40.0  # the bar: a user who clicks "Start" sees learning
 
 
 @pytest.mark.parametrize("scenario_id", ["customer_support", "code_review", "data_analysis"])

@@ -1,0 +1,103 @@
+"""The sentence encoder (trainer/meaning.py): all-MiniLM-L6-v2 in numpy, read by the learner as
+features, recorded by runs, checkpoints and bundles so that they read requests the same way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from agentgym.errors import BundleError
+from trainer import meaning, scenarios
+from trainer.run import CheckpointError, Run
+
+ENCODED = "cant sign in, totally blanked on my passcode"
+
+
+@pytest.fixture
+def encoder_on(monkeypatch: pytest.MonkeyPatch) -> meaning.Encoder:
+    monkeypatch.setenv("AGENTGYM_ENCODER", "auto")  # the suite reads words alone otherwise
+    encoder = meaning.load()
+    assert encoder is not None, "make install puts the encoder in the environment"
+    return encoder
+
+
+def train(run: Run, episodes: int) -> Run:
+    while run.episode < episodes:
+        run.train_episode()
+        if run.episode % 100 == 0:
+            run.evaluate_heldout()
+    return run
+
+
+def test_the_encoder_puts_paraphrases_closer_than_other_requests(
+    encoder_on: meaning.Encoder,
+) -> None:
+    forgot, paraphrase, refund = (
+        encoder_on.meaning(t).astype(np.float64)
+        for t in (
+            "I forgot my password and need to reset it",
+            "can't remember my login secret, send me a way to choose a new one",
+            "please give me my money back for last month's charge",
+        )
+    )
+    assert forgot.shape == (meaning.DIMENSIONS,)
+    assert np.linalg.norm(forgot) == pytest.approx(1.0, abs=1e-3)
+    assert forgot @ paraphrase > 0.5 and forgot @ paraphrase > forgot @ refund + 0.2
+
+
+def test_a_text_means_the_same_bits_in_another_process(encoder_on: meaning.Encoder) -> None:
+    """What crash-resume and acting from a bundle elsewhere rely on."""
+    script = (
+        "import sys; from trainer import meaning; "
+        f"sys.stdout.buffer.write(meaning.load().meaning({ENCODED!r}).tobytes())"
+    )
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
+    assert other.stdout == encoder_on.meaning(ENCODED).tobytes()
+
+
+def test_a_run_reads_meanings_checkpoints_and_bundles_say_so_and_resume_exactly(
+    encoder_on: meaning.Encoder,
+) -> None:
+    spec = scenarios.get("customer_support")
+    straight = train(Run(spec, 0.001, seed=3, max_episodes=300), 300)
+    assert straight.encoder_name == meaning.NAME
+    assert straight.evaluate_heldout() > 50.0  # it learns with them
+    interrupted = train(Run(spec, 0.001, seed=3, max_episodes=300), 150)
+    resumed = train(Run.restore(interrupted.checkpoint(), spec), 300)
+    assert resumed.encoder_name == meaning.NAME
+    assert resumed.policy.weights() == straight.policy.weights()
+    manifest, data = straight.bundle("LangChain")
+    assert manifest.encoder == meaning.NAME
+    acting, _ = Run.from_bundle(data)  # the bundle alone
+    assert acting.encoder_name == meaning.NAME
+    text = spec.tasks[0].text
+    assert acting.choose_tools(text) == straight.choose_tools(text)
+
+
+def test_words_alone_when_turned_off_or_the_scenario_is_too_large(
+    monkeypatch: pytest.MonkeyPatch, encoder_on: meaning.Encoder
+) -> None:
+    spec = scenarios.get("code_review")
+    assert Run(spec, 0.001, 0, 10).encoder_name == meaning.NAME
+    monkeypatch.setattr(meaning, "MAX_TASKS", len(spec.tasks) - 1)
+    assert Run(spec, 0.001, 0, 10).encoder_name is None
+    monkeypatch.undo()
+    monkeypatch.setenv("AGENTGYM_ENCODER", "off")
+    run = Run(spec, 0.001, 0, 10)
+    assert run.encoder_name is None and run.bundle("LangChain")[0].encoder is None
+
+
+def test_a_model_that_read_meanings_says_how_to_install_the_encoder_where_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch, encoder_on: meaning.Encoder
+) -> None:
+    spec = scenarios.get("data_analysis")
+    run = train(Run(spec, 0.001, seed=0, max_episodes=20), 20)
+    checkpoint, data = run.checkpoint(), run.bundle("LangChain")[1]
+    monkeypatch.setattr(meaning, "load", lambda: None)
+    with pytest.raises(BundleError, match="make install-encoder"):
+        Run.from_bundle(data)
+    with pytest.raises(CheckpointError, match="all-MiniLM-L6-v2"):
+        Run.restore(checkpoint, spec)
