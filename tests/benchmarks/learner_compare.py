@@ -13,6 +13,8 @@ built-in scenarios. Measured, old and new alike:
   seed UI's defaults (learning rate 0.001) and after 2,000, for every seed and scenario.
 - stability: customer_support held-out every 500 episodes up to `--long`, per seed: the best
   it reached, the last, and whether the last is within 1 point of the best.
+- each measured for the new learner twice: reading words alone, and with the sentence encoder
+  (all-MiniLM-L6-v2, trainer/meaning.py) where it is installed.
 - plain words: the saved customer_support model after 2,000 episodes (the new learner packs
   its best on validation; the old one its last policy) choosing the tools for each request of
   tests/data/customer_support_plain.json (if present): exact sequences, and sequences where a
@@ -48,6 +50,10 @@ SCENARIOS = ("customer_support", "code_review", "data_analysis")
 SPEED_EPISODES = 2000
 EVAL_EVERY = 100
 SHORT, AT = 200, 2000
+# The old learner, the new one reading words alone, and the new one with the sentence encoder
+# (trainer/meaning.py; measured only where it is installed).
+LEARNERS = ("old", "new", "encoder")
+ENCODER_SETTING = {"new": "off", "encoder": "auto"}
 
 
 # --- in a learner's own process ------------------------------------------------------------------
@@ -155,9 +161,9 @@ def old_tree(ref: str, into: Path) -> Path:
 
 
 def call(learner: str, old: Path, job: dict[str, Any]) -> Any:
-    """Run `job` in a fresh process of `learner` ("old" or "new")."""
+    """Run `job` in a fresh process of `learner` (one of LEARNERS)."""
     path = str(old) if learner == "old" else str(ROOT)
-    env = os.environ | {"PYTHONPATH": path}
+    env = os.environ | {"PYTHONPATH": path, "AGENTGYM_ENCODER": ENCODER_SETTING.get(learner, "off")}
     done = subprocess.run(
         [sys.executable, __file__, "--worker", learner, "--job", json.dumps(job)],
         cwd=old if learner == "old" else ROOT,
@@ -190,22 +196,35 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         old = old_tree(args.ref, Path(tmp))
-        print(f"old learner: {args.ref}; new: the working tree; seeds {args.seeds}")
+        from trainer import meaning
+
+        learners = LEARNERS if meaning.load() is not None else LEARNERS[:2]
+        print(
+            f"old learner: {args.ref}; new: the working tree, reading words alone (new) and "
+            f"with {meaning.NAME} (encoder, if installed); seeds {args.seeds}"
+        )
 
         speeds: dict[str, dict[str, float]] = {}
-        for learner in ("old", "new", "old", "new"):
+        for learner in learners * 2:
             rates = call(learner, old, {"kind": "speed", "cpu": cpu})
             best = speeds.setdefault(learner, rates)
             for scenario_id, rate in rates.items():
                 best[scenario_id] = max(best[scenario_id], rate)
         print(f"speed, episodes/s on CPU {cpu} (2,000 episodes, evaluating every 100):")
         for scenario_id in SCENARIOS:
-            o, n = speeds["old"][scenario_id], speeds["new"][scenario_id]
-            print(f"  {scenario_id:<17} old {o:7,.0f}  new {n:7,.0f}  ({n / o:.2f}x)")
+            o = speeds["old"][scenario_id]
+            print(
+                f"  {scenario_id:<17} old {o:7,.0f}"
+                + "".join(
+                    f"  {learner} {speeds[learner][scenario_id]:7,.0f} "
+                    f"({speeds[learner][scenario_id] / o:.2f}x)"
+                    for learner in learners[1:]
+                )
+            )
 
         jobs = [
             (learner, scenario_id, seed)
-            for learner in ("old", "new")
+            for learner in learners
             for scenario_id in SCENARIOS
             for seed in args.seeds
         ]
@@ -225,19 +244,20 @@ def main() -> None:
     for at in (SHORT, AT):
         print(f"held-out accuracy after {at:,} episodes (learning rate 0.001):")
         for scenario_id in SCENARIOS:
-            for learner in ("old", "new"):
+            for learner in learners:
                 values = [results[(learner, scenario_id, s)]["curve"][str(at)] for s in args.seeds]
                 print(f"  {scenario_id:<17} {learner}  {spread(values)}")
     print("the new learner's saved model after 2,000 episodes (its best on validation):")
     for scenario_id in SCENARIOS:
-        saved = [results[("new", scenario_id, s)]["saved"] for s in args.seeds]
-        if all(saved):
-            values = [s["heldout"] for s in saved]
-            episodes = " ".join(str(s["episode"]) for s in saved)
-            print(f"  {scenario_id:<17} {spread(values)} (from episodes {episodes})")
+        for learner in learners[1:]:
+            saved = [results[(learner, scenario_id, s)]["saved"] for s in args.seeds]
+            if all(saved):
+                values = [s["heldout"] for s in saved]
+                episodes = " ".join(str(s["episode"]) for s in saved)
+                print(f"  {scenario_id:<17} {learner} {spread(values)} (from episodes {episodes})")
     if args.long > AT:
         print(f"customer_support stability: held-out every 500 episodes up to {args.long:,}:")
-        for learner in ("old", "new"):
+        for learner in learners:
             for seed in args.seeds:
                 curve = {
                     int(k): v
@@ -252,11 +272,11 @@ def main() -> None:
                 )
     plain = {
         learner: [results[(learner, "customer_support", s)]["plain"] for s in args.seeds]
-        for learner in ("old", "new")
+        for learner in learners
     }
     if all(plain["new"]):
         print(f"plain words ({PLAIN.name}), the saved model after 2,000 episodes:")
-        for learner in ("old", "new"):
+        for learner in learners:
             exact = [p["exact"] for p in plain[learner]]
             allowed = [p["allowed"] for p in plain[learner]]
             print(f"  {learner} exact       {spread(exact)}")
@@ -266,7 +286,7 @@ def main() -> None:
 if __name__ == "__main__":
     if "--worker" in sys.argv:
         flags = argparse.ArgumentParser()
-        flags.add_argument("--worker", choices=("old", "new"))
+        flags.add_argument("--worker", choices=LEARNERS)
         flags.add_argument("--job")
         worker(json.loads(flags.parse_args().job))
     else:
