@@ -1,9 +1,10 @@
 """The learner's weights as a bundle carries them, checked with the standard library alone.
 
 The layout is the learner's (`trainer/learner.py` builds on these names): an `.npz` archive of
-`w_pi.npy`, the policy's hashed table of FEATURES float64 scalars, and `w_v.npy`, the value's
-of VALUE_FEATURES. Neither depends on the scenario's tools: every tool is scored through the
-same table, by its name and description. The API
+`w_pi.npy`, the policy's hashed table of FEATURES float64 scalars, `w_v.npy`, the value's of
+VALUE_FEATURES, and `w_mu.npy`, the meaning table (MEANING_SLOTS x MEANING_DIMENSIONS; all
+zeros for a policy that reads words alone). None depends on the scenario's tools: every tool is
+scored through the same tables, by its name and description. The API
 checks an imported bundle's weights against it before storing anything, so a trainer that is
 later asked to load them (to evaluate or act, for any tenant) never meets an object array, a
 shape it does not expect, or an archive that inflates without bound: each member's header is
@@ -21,13 +22,15 @@ import zipfile
 from agentgym.errors import BundleError
 from agentgym.unzip import read_member
 
-LEARNER_NAME = "agentgym-hashed-actor-critic/2"
+LEARNER_NAME = "agentgym-hashed-actor-critic/3"
 # Learners whose bundles this one cannot read (their layout differs): retrain those models.
-OLDER_LEARNERS = frozenset({"agentgym-linear-actor-critic/1"})
+OLDER_LEARNERS = frozenset({"agentgym-linear-actor-critic/1", "agentgym-hashed-actor-critic/2"})
 FEATURES = 1 << 20  # scalars of the policy's hashed table (a power of two)
 VALUE_FEATURES = 1 << 16  # scalars of the value's hashed table (a power of two)
+MEANING_SLOTS = 1 << 12  # rows of the meaning table, hashed from (action, progress) ...
+MEANING_DIMENSIONS = 384  # ... each a weight per dimension of the encoder's embedding
 DTYPE = "<f8"  # the learner writes float64, little-endian
-PARAMS = ("w_pi", "w_v")
+PARAMS = ("w_pi", "w_v", "w_mu")
 MAGIC = b"\x93NUMPY"
 MAX_HEADER = 4096  # numpy's own headers are ~128 bytes
 
@@ -35,7 +38,11 @@ MAX_HEADER = 4096  # numpy's own headers are ~128 bytes
 def layout(n_tools: int) -> dict[str, tuple[int, ...]]:
     """Each member of a policy's weights, and its shape: the same for any number of tools."""
     del n_tools  # the tables are hashed: a scenario's tool count does not size them
-    return {"w_pi.npy": (FEATURES,), "w_v.npy": (VALUE_FEATURES,)}
+    return {
+        "w_pi.npy": (FEATURES,),
+        "w_v.npy": (VALUE_FEATURES,),
+        "w_mu.npy": (MEANING_SLOTS, MEANING_DIMENSIONS),
+    }
 
 
 def expected_size(n_tools: int) -> int:

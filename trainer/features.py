@@ -20,10 +20,12 @@ its features in one fixed-size table of scalars, so memory does not depend on th
   fallback, offered at all), the same rows for every tool.
 - overlap: how the request's TF-IDF cosine with the tool's name and description ranks among
   the tools on offer, and how high it is: the same rows for every tool.
-- meaning (when a sentence encoder reads the request, `trainer/meaning.py`): each dimension of
-  the request's embedding, crossed with the action and the progress like the words are, its
-  row weighted by the dimension's value: a linear policy over what the request means, which
-  carries to wordings training never saw.
+- meaning (when a sentence encoder reads the request, `trainer/meaning.py`): the request's
+  embedding times a weight vector of the action at this progress, a row of a table of its own
+  (MEANING_SLOTS rows of MEANING_DIMENSIONS, a slot hashed from the action and the progress): a
+  linear policy over what the request means, which carries to wordings training never saw. An
+  episode's gradient of a slot is the embedding times a scalar, so it costs little however
+  many dimensions.
 
 Terms are stemmed, and for the TF-IDF cosine longer words also stand for their consonant
 skeleton, so that "pasword" meets "password". A task offering more than SHORTLIST tools is
@@ -43,7 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agentgym.weights import FEATURES, VALUE_FEATURES
+from agentgym.weights import FEATURES, MEANING_SLOTS, VALUE_FEATURES
 from trainer.text import name_terms_of, state_terms_of, terms_of
 
 Keys = NDArray[np.uint64]
@@ -58,10 +60,9 @@ SIMILARITY_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)  # lower bounds of co
 FAMILIAR = 5.0  # training tasks calling a tool that make its identity features count half
 # The description features' weight: per tool, DESCRIPTION_WEIGHT / sqrt(their count).
 DESCRIPTION_WEIGHT = 3.0
-# How much the meaning features count: each a unit vector's component times this, so that
+# How much the meaning features count: the embedding (a unit vector) times this, so that
 # together they move a score about as far per Adam step as a sentence's word features do.
 MEANING_WEIGHT = 2.0
-MEANING_DIMENSIONS = 384  # all-MiniLM-L6-v2's
 # Requests' contexts cached, by their arrays' bytes and by count (each also caches what its
 # episodes came to, which its bytes do not count); the cache is dropped whole past either.
 MAX_CONTEXT_BYTES = 16 << 20
@@ -118,7 +119,7 @@ _BIAS = key("bias")
 _MISTAKEN = np.array([key("mistaken")], dtype=np.uint64)
 _NO_ROWS = np.zeros(0, dtype=np.intp)
 _NOTHING_DONE = key("done:nothing")
-_MEANINGS = keys([f"meaning:{d}" for d in range(MEANING_DIMENSIONS)])
+_MEANING_SHIFT = np.uint64(64 - (MEANING_SLOTS.bit_length() - 1))
 # Per progress, the row of the gate on the description features: they are the same at every
 # step, and this says how much they count at each (1 + the row's weight).
 GATES = policy_rows(combine(_constant("description-gate"), _PROGRESS))
@@ -218,9 +219,8 @@ class Context:
     candidates: Rows  # the tools scored, in the scenario's order; action i is candidates[i]
     position: dict[int, int]  # tool index -> action
     action_keys: Keys  # per action (the candidates, then finish)
-    state_keys: Keys  # the text features, the bias and the meaning's, before the progress ...
-    state_scale: NDArray[np.float64]  # ... and each one's coefficient (1, but for meanings)
-    text_width: int  # how many are the text's and the bias (the value reads only those)
+    state_keys: Keys  # the text features and the bias, before joining with the progress
+    meaning: NDArray[np.float64] | None  # the embedding times MEANING_WEIGHT, if read
     description: Rows  # policy rows of request term x description term ...
     description_action: Rows  # ... the action each belongs to ...
     description_scale: NDArray[np.float64]  # ... and its coefficient
@@ -229,6 +229,7 @@ class Context:
     bucket: Rows  # ... and its similarity bucket
     _blocks: dict[int, tuple[Rows, Rows]] = field(default_factory=dict)
     _sets: dict[int, Rows] = field(default_factory=dict)
+    _slots: dict[int, Rows] = field(default_factory=dict)
     _shared: dict[int, tuple[Rows, Rows]] = field(default_factory=dict)
     _crossed: dict[tuple[str, int], tuple[Rows, int]] = field(default_factory=dict)
     # The learner's cache of StepRows by what happened so far (done, wrong, failed, mistaken).
@@ -254,6 +255,7 @@ class Context:
             familiarity=familiarity,
             _blocks=self._blocks,
             _sets=self._sets,
+            _slots=self._slots,
             _shared=self._shared,
             _crossed=self._crossed,
             steps=self.steps,
@@ -267,9 +269,17 @@ class Context:
             state = combine(self.state_keys, _PROGRESS[progress])
             cached = (
                 policy_rows(combine(self.action_keys[:, None], state[None, :])),
-                value_rows(state[: self.text_width]),
+                value_rows(state),
             )
             self._blocks[progress] = cached
+        return cached
+
+    def slots_at(self, progress: int) -> Rows:
+        """(A,) each action's slot of the meaning table at this progress."""
+        cached = self._slots.get(progress)
+        if cached is None:
+            joined = combine(self.action_keys, combine(_constant("meaning"), _PROGRESS[progress]))
+            cached = self._slots[progress] = (joined >> _MEANING_SHIFT).astype(np.intp)
         return cached
 
     def shared_at(self, progress: int) -> tuple[Rows, Rows]:
@@ -356,16 +366,13 @@ def build_context(
     rank = np.empty(n, dtype=np.intp)
     rank[np.argsort(-similarity, kind="stable")] = np.arange(n)
     bucket = np.searchsorted(SIMILARITY_BUCKETS, similarity, side="right") - 1
-    text_keys = np.append(keys(state_terms_of(text)), np.uint64(_BIAS))
-    meanings = np.zeros(0) if meaning is None else MEANING_WEIGHT * meaning.astype(np.float64)
     return Context(
         toolbox=toolbox,
         candidates=offered,
         position={int(t): i for i, t in enumerate(offered)},
         action_keys=np.append(toolbox.action_keys[offered], np.uint64(_FINISH)),
-        state_keys=np.concatenate([text_keys, _MEANINGS[: len(meanings)]]),
-        state_scale=np.concatenate([np.ones(len(text_keys)), meanings]),
-        text_width=len(text_keys),
+        state_keys=np.append(keys(state_terms_of(text)), np.uint64(_BIAS)),
+        meaning=None if meaning is None else MEANING_WEIGHT * meaning.astype(np.float64),
         description=policy_rows(crosses.ravel()),
         description_action=description_action,
         description_scale=scale[description_action],

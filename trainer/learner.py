@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 # The weights' layout is a fact the API checks imports against without numpy: it lives there.
-from agentgym.weights import FEATURES, PARAMS, VALUE_FEATURES
+from agentgym.weights import FEATURES, MEANING_DIMENSIONS, MEANING_SLOTS, PARAMS, VALUE_FEATURES
 from trainer.features import (
     GATES,
     MAX_CONTEXT_BYTES,
@@ -110,12 +110,12 @@ class Policy:
     @property
     def params(self) -> Params:
         """The weights (views of the tables)."""
-        return {name: table[:, 0] for name, table in self.tables.items()}
+        return {name: table[..., 0] for name, table in self.tables.items()}
 
     def load_params(self, params: Params) -> None:
         """Set the weights (the optimizer's state is untouched)."""
         for name, table in self.tables.items():
-            table[:, 0] = params[name]
+            table[..., 0] = params[name]
 
     def context(self, text: str, available: Sequence[int] | None = None) -> Context:
         """The context of a request offering `available` tools (indices; None: all)."""
@@ -169,7 +169,10 @@ class Policy:
         context's `description_logits`, if the caller has them)."""
         text, value_text = context.rows_at(rows.progress)
         w, w_v = self.params["w_pi"], self.params["w_v"]
-        z = (w[text] @ context.state_scale) * context.familiarity
+        z = w[text].sum(axis=1)
+        if context.meaning is not None:
+            z += self.params["w_mu"][context.slots_at(rows.progress)] @ context.meaning
+        z *= context.familiarity
         z += np.bincount(rows.dynamic_action, w[rows.dynamic], minlength=context.n_actions)
         if description is None:
             description = self.description_logits(context)
@@ -191,26 +194,31 @@ class Policy:
         """
         returns, advantages = returns_and_advantages(steps)
         batch = batch_of(context, steps, solved)
-        # (weights, first moments, second moments) of the rows read, each contiguous.
+        # (weights, first moments, second moments) of the rows read, each contiguous; the
+        # meaning table's only if the context has a meaning (its gradient is zero otherwise).
+        tables = [("w_pi", batch.rows_pi), ("w_v", batch.rows_v)]
+        if context.meaning is not None:
+            tables.append(("w_mu", batch.slots))
         read = [
-            np.ascontiguousarray(self.tables["w_pi"][batch.rows_pi].T),
-            np.ascontiguousarray(self.tables["w_v"][batch.rows_v].T),
+            np.ascontiguousarray(np.moveaxis(self.tables[name][rows], -1, 0))
+            for name, rows in tables
         ]
         w, w_v = read[0][0], read[1][0]
+        w_mu = read[2][0] if len(read) > 2 else np.zeros((1, MEANING_DIMENSIONS))
         schedule = LEARNING_RATE_SCALE * learning_rate / (1 + self.updates / DECAY_EPISODES)
         first_loss = 0.0
         for epoch in range(EPOCHS):
-            loss, grad_pi, grad_v = gradients(w, w_v, batch, returns, advantages)
+            loss, grad_pi, grad_v, grad_mu = gradients(w, w_v, w_mu, batch, returns, advantages)
             if epoch == 0:
                 first_loss = loss
             self.t += 1
             step_size = (
                 schedule * np.sqrt(1 - ADAM_BETAS[1] ** self.t) / (1 - ADAM_BETAS[0] ** self.t)
             )
-            for (p, m, v), grad in zip(read, (grad_pi, grad_v), strict=True):
+            for (p, m, v), grad in zip(read, (grad_pi, grad_v, grad_mu), strict=False):
                 p -= step_size * _adam_direction(m, v, grad)
-        self.tables["w_pi"][batch.rows_pi] = read[0].T
-        self.tables["w_v"][batch.rows_v] = read[1].T
+        for (name, rows), block in zip(tables, read, strict=True):
+            self.tables[name][rows] = np.moveaxis(block, 0, -1)
         self.updates += 1
         return first_loss
 
@@ -224,15 +232,19 @@ class Policy:
         self.load_params(params_of(data))
 
     def snapshot(self) -> Params:
-        """A copy of the parameters, to keep as they are now."""
-        return {name: table.copy() for name, table in self.params.items()}
+        """A copy of the parameters, to keep as they are now (a meaning table never used is
+        kept as fresh zeros, which take no memory until written)."""
+        return {
+            name: np.zeros(table.shape) if name == "w_mu" and self.meaning is None else table.copy()
+            for name, table in self.params.items()
+        }
 
     def arrays(self) -> dict[str, Any]:
         """Weights and optimizer state, for a checkpoint: only the rows ever updated (every
         other row is still all zeros), which keeps a checkpoint small and quick to write."""
         state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
         for name, table in self.tables.items():
-            rows = np.flatnonzero(table[:, 2])
+            rows = np.flatnonzero(table[..., 2].reshape(len(table), -1).any(axis=1))
             state[f"rows_{name}"] = rows
             state[f"state_{name}"] = table[rows]
         return state
@@ -245,7 +257,11 @@ class Policy:
 
 
 def shapes() -> dict[str, tuple[int, ...]]:
-    return {"w_pi": (FEATURES,), "w_v": (VALUE_FEATURES,)}
+    return {
+        "w_pi": (FEATURES,),
+        "w_v": (VALUE_FEATURES,),
+        "w_mu": (MEANING_SLOTS, MEANING_DIMENSIONS),
+    }
 
 
 def weights_of(params: Params) -> bytes:
@@ -280,9 +296,10 @@ def sparse(params: Params, prefix: str) -> dict[str, Any]:
     """The nonzero entries of parameters, as arrays a checkpoint can hold."""
     state: dict[str, Any] = {}
     for name in PARAMS:
-        rows = np.flatnonzero(params[name])
+        flat = params[name].reshape(-1)
+        rows = np.flatnonzero(flat)
         state[f"{prefix}rows_{name}"] = rows
-        state[f"{prefix}{name}"] = params[name][rows]
+        state[f"{prefix}{name}"] = flat[rows]
     return state
 
 
@@ -291,7 +308,7 @@ def dense(arrays: Any, prefix: str) -> Params:
     params: Params = {}
     for name, shape in shapes().items():
         table = np.zeros(shape)
-        table[arrays[f"{prefix}rows_{name}"]] = arrays[f"{prefix}{name}"]
+        table.reshape(-1)[arrays[f"{prefix}rows_{name}"]] = arrays[f"{prefix}{name}"]
         params[name] = table
     return params
 

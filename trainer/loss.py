@@ -13,6 +13,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
+from agentgym.weights import MEANING_DIMENSIONS
 from trainer.features import GATES, Context, Rows, StepRows
 
 GAMMA = 0.9
@@ -45,8 +46,10 @@ class Batch:
     """An episode laid out for the vectorized loss: T steps over the same A actions."""
 
     text: Rows  # (T, A, S): each step's text-and-progress rows of every action ...
-    familiarity: Array  # (A,) ... and their coefficient per action ...
-    state_scale: Array  # (S,) ... times each state feature's own (trainer/features.py)
+    familiarity: Array  # (A,) ... and their coefficient per action (the meaning's too)
+    meaning: Array  # (D,) the request's embedding, weighted (zeros if not read)
+    slots: Rows  # the meaning table's rows the episode read, sorted and unique ...
+    slots_at: Rows  # (T, A) ... and which of them each step's action reads
     dynamic: Rows  # rows of features that change within the episode ...
     dynamic_at: Rows  # ... and the (step * A + action) each belongs to
     description: Rows  # rows of the description features (the same at every step) ...
@@ -88,13 +91,23 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
     rows_pi, inverse_pi = np.unique(
         np.concatenate([text.ravel(), dynamic, context.description, gates]), return_inverse=True
     )
+    if context.meaning is None:  # nothing to read: one slot, whose gradient is zero
+        meaning = np.zeros(MEANING_DIMENSIONS)
+        slots, slots_at = np.zeros(1, dtype=np.intp), np.zeros(len(steps) * n, dtype=np.intp)
+    else:
+        meaning = context.meaning
+        slots, slots_at = np.unique(
+            np.concatenate([context.slots_at(p) for p in progress]), return_inverse=True
+        )
     rows_v, inverse_v = np.unique(
         np.concatenate([value_text.ravel(), value_dynamic, value_summed]), return_inverse=True
     )
     return Batch(
         text=text,
         familiarity=context.familiarity,
-        state_scale=context.state_scale,
+        meaning=meaning,
+        slots=slots,
+        slots_at=slots_at.reshape(len(steps), n),
         dynamic=dynamic,
         dynamic_at=dynamic_at,
         description=context.description,
@@ -121,19 +134,23 @@ def sums(index: Rows, weights: Array, n: int) -> Array:
     return cast(Array, np.bincount(index, weights, minlength=n))
 
 
-def logits(w_rows: Array, batch: Batch) -> Array:
+def logits(w_rows: Array, mu_rows: Array, batch: Batch) -> Array:
     """(T, A): LOGIT_SCALE times each action's score at each step, where `w_rows` are the
-    policy's weights of `batch.rows_pi`: the sum of its rows, but for the description
-    features, whose sum is multiplied by the step's gate."""
-    return _scores(w_rows, batch)[0]
+    policy's weights of `batch.rows_pi` and `mu_rows` the meaning table's of `batch.slots`:
+    the sum of its rows and its meaning (its slot's row times the embedding), times its
+    familiarity, but for the description features, whose sum is multiplied by the step's
+    gate."""
+    return _scores(w_rows, mu_rows, batch)[0]
 
 
-def _scores(w_rows: Array, batch: Batch) -> tuple[Array, Array, Array]:
+def _scores(w_rows: Array, mu_rows: Array, batch: Batch) -> tuple[Array, Array, Array]:
     """(logits (T, A), description sums (A,), gates (T,))."""
     steps, n, width = batch.text.shape
     entries = w_rows[batch.inverse_pi]
     text, dynamic = steps * n * width, len(batch.dynamic)
-    z = (entries[:text].reshape(steps, n, width) @ batch.state_scale) * batch.familiarity
+    z = entries[:text].reshape(steps, n, width).sum(axis=2)
+    z += (mu_rows @ batch.meaning)[batch.slots_at]
+    z *= batch.familiarity
     z += np.bincount(batch.dynamic_at, entries[text : text + dynamic], minlength=steps * n).reshape(
         steps, n
     )
@@ -194,11 +211,16 @@ def returns_and_advantages(steps: Sequence[Step]) -> tuple[Array, Array]:
 
 
 def gradients(
-    w_rows: Array, v_rows: Array, batch: Batch, returns: Array, advantages: Array
-) -> tuple[float, Array, Array]:
-    """(loss, gradient of `w_rows`, gradient of `v_rows`), all per step, of the episode's loss
-    under the policy weights `w_rows` (of `batch.rows_pi`) and value weights `v_rows` (of
-    `batch.rows_v`); pure. Per step: PPO's clipped surrogate of the
+    w_rows: Array,
+    v_rows: Array,
+    mu_rows: Array,
+    batch: Batch,
+    returns: Array,
+    advantages: Array,
+) -> tuple[float, Array, Array, Array]:
+    """(loss, gradients of `w_rows`, `v_rows` and `mu_rows`), all per step, of the episode's
+    loss under the policy weights `w_rows` (of `batch.rows_pi`), value weights `v_rows` (of
+    `batch.rows_v`) and meaning weights `mu_rows` (of `batch.slots`); pure. Per step: PPO's clipped surrogate of the
     probability ratio to the policy that acted (`batch.probs`) times the advantage, minus
     ENTROPY times the entropy, plus VALUE_WEIGHT times the value's squared error to the
     return, plus IMITATION times the negative log-probability of a right call. The loss
@@ -206,7 +228,7 @@ def gradients(
     """
     steps = batch.text.shape[0]
     at = np.arange(steps)
-    z, described, gate = _scores(w_rows, batch)
+    z, described, gate = _scores(w_rows, mu_rows, batch)
     probs = softmax(z)
     value, counts = values(v_rows, batch)
     ratio = probs[at, batch.actions] / batch.probs[at, batch.actions]
@@ -230,15 +252,21 @@ def gradients(
     d += IMITATION * batch.right[:, None] * probs
     d[at, batch.actions] -= IMITATION * batch.right
     d *= LOGIT_SCALE / steps
+    familiar = d * batch.familiarity  # what the text rows and the meaning get
     per_entry = np.concatenate(
         [
-            ((d * batch.familiarity)[:, :, None] * batch.state_scale).ravel(),
+            np.broadcast_to(familiar[:, :, None], batch.text.shape).ravel(),
             d.ravel()[batch.dynamic_at],
             (gate[:, None] * d).sum(axis=0)[batch.description_action] * batch.description_scale,
             (d * described).sum(axis=1),
         ]
     )
     grad_pi = sums(batch.inverse_pi, per_entry, len(batch.rows_pi))
+    # A slot's row meets the same embedding at every step: its gradient is the embedding times
+    # the sum of its steps' and actions' logit gradients.
+    grad_mu = np.outer(
+        sums(batch.slots_at.ravel(), familiar.ravel(), len(batch.slots)), batch.meaning
+    )
     d_value = VALUE_WEIGHT * 2.0 * (value - returns) / steps
     averaged = d_value / counts
     per_value = np.concatenate(
@@ -249,4 +277,4 @@ def gradients(
         ]
     )
     grad_v = sums(batch.inverse_v, per_value, len(batch.rows_v))
-    return loss, grad_pi, grad_v
+    return loss, grad_pi, grad_v, grad_mu

@@ -6,8 +6,8 @@ its advantage: -min(r A, clip(r, 1 - CLIP, 1 + CLIP) A) - ENTROPY * entropy
 + VALUE_WEIGHT * (return - value)^2 - IMITATION * log(probability of the action) if the step
 was right (the next one has more progress, or it is the last of a solved episode), averaged
 over the episode's steps. An action's logit is
-LOGIT_SCALE times the sum of its text rows (each times its state feature's coefficient: 1 for
-words, the embedding's component for a meaning) and dynamic rows plus (1 + the step's gate) times the
+LOGIT_SCALE times: its familiarity times (the sum of its text rows plus its meaning slot's
+row times the request's embedding), plus its dynamic rows, plus (1 + the step's gate) times the
 scaled sum of its description rows; the value is the mean of the step's value rows plus the
 sum of its summed rows.
 """
@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from agentgym.weights import MEANING_DIMENSIONS
 from trainer import learner
-from trainer.features import GATES, MEANING_DIMENSIONS, Context
+from trainer.features import GATES, Context
 from trainer.learner import ADAM_BETAS, ADAM_EPS, DECAY_EPISODES, LEARNING_RATE_SCALE, Policy
 from trainer.loss import (
     CLIP,
@@ -51,21 +52,24 @@ H = 1e-6  # central differences in float64: truncation ~H^2, rounding ~1e-16 / H
 RTOL, ATOL = 1e-5, 1e-9
 KINK_MARGIN = 0.01  # how far every ratio stays from the clip rule's kinks, so H never crosses one
 SOLVED = True  # the episodes below end solved: their last step is imitated too
+MEANT = 8  # the dimensions of the test's meanings that are not zero
 
 
 # --- the loss, from its statement -----------------------------------------------------------
 
 
-def stated_loss(w: Array, wv: Array, batch: Batch, returns: Array, advantages: Array) -> float:
-    """The loss of the policy with full tables `w` (policy) and `wv` (value)."""
+def stated_loss(
+    w: Array, wv: Array, wmu: Array, batch: Batch, returns: Array, advantages: Array
+) -> float:
+    """The loss of the policy with full tables `w` (policy), `wv` (value), `wmu` (meaning)."""
     steps, n, _ = batch.text.shape
     total = 0.0
     for t in range(steps):
         logits = []
         for a in range(n):
-            score = sum(
-                c * float(w[f]) for f, c in zip(batch.text[t, a], batch.state_scale, strict=True)
-            )
+            score = sum(float(w[f]) for f in batch.text[t, a])
+            score += float(wmu[batch.slots[batch.slots_at[t, a]]] @ batch.meaning)
+            score *= float(batch.familiarity[a])
             score += sum(
                 float(w[f])
                 for f, at in zip(batch.dynamic, batch.dynamic_at, strict=True)
@@ -111,22 +115,24 @@ def stated_loss(w: Array, wv: Array, batch: Batch, returns: Array, advantages: A
 
 def numeric_gradients(
     policy: Policy, batch: Batch, returns: Array, advantages: Array
-) -> tuple[Array, Array]:
-    """Central differences of `stated_loss` in every parameter the batch reads."""
-    w, wv = policy.params["w_pi"], policy.params["w_v"]
+) -> tuple[Array, Array, Array]:
+    """Central differences of `stated_loss` in every parameter the batch reads (of the meaning
+    table, the dimensions the test's meanings have: MEANT)."""
+    w, wv, wmu = policy.params["w_pi"], policy.params["w_v"], policy.params["w_mu"]
 
-    def derivative(table: Array, row: int) -> float:
-        original = float(table[row])
-        table[row] = original + H
-        up = stated_loss(w, wv, batch, returns, advantages)
-        table[row] = original - H
-        down = stated_loss(w, wv, batch, returns, advantages)
-        table[row] = original
+    def derivative(table: Array, index: tuple[int, ...]) -> float:
+        original = float(table[index])
+        table[index] = original + H
+        up = stated_loss(w, wv, wmu, batch, returns, advantages)
+        table[index] = original - H
+        down = stated_loss(w, wv, wmu, batch, returns, advantages)
+        table[index] = original
         return (up - down) / (2 * H)
 
     return (
-        np.array([derivative(w, int(r)) for r in batch.rows_pi]),
-        np.array([derivative(wv, int(r)) for r in batch.rows_v]),
+        np.array([derivative(w, (int(r),)) for r in batch.rows_pi]),
+        np.array([derivative(wv, (int(r),)) for r in batch.rows_v]),
+        np.array([[derivative(wmu, (int(r), d)) for d in range(MEANT)] for r in batch.slots]),
     )
 
 
@@ -134,9 +140,10 @@ def numeric_gradients(
 
 
 def meaning_of(text: str) -> NDArray[np.float16]:
-    """A unit vector standing for what `text` means (the gradients do not care which, nor how
-    many of an encoder's dimensions: a few keep the finite differences quick)."""
-    v = np.random.default_rng(len(text)).normal(size=MEANING_DIMENSIONS // 48)
+    """A unit vector standing for what `text` means: the gradients do not care which, and its
+    first MEANT dimensions alone keep the finite differences quick."""
+    v = np.zeros(MEANING_DIMENSIONS)
+    v[:MEANT] = np.random.default_rng(len(text)).normal(size=MEANT)
     return (v / np.linalg.norm(v)).astype(np.float16)
 
 
@@ -148,6 +155,9 @@ def new_policy() -> tuple[Policy, Context]:
 def randomize(rng: np.random.Generator, policy: Policy, batch: Batch, scale: float = 1.0) -> None:
     """Random weights on every row the batch reads (gates around 0: a gate of about 1)."""
     policy.params["w_pi"][batch.rows_pi] += rng.normal(0.0, 0.1 * scale, len(batch.rows_pi))
+    policy.params["w_mu"][batch.slots, :MEANT] += rng.normal(
+        0.0, 0.1 * scale, (len(batch.slots), MEANT)
+    )
     policy.params["w_v"][batch.rows_v] += rng.normal(0.0, 0.3 * scale, len(batch.rows_v))
 
 
@@ -199,8 +209,9 @@ def ratios(policy: Policy, context: Context, steps: list[Step]) -> Array:
     )
 
 
-def compact(policy: Policy, batch: Batch) -> tuple[Array, Array]:
-    return policy.params["w_pi"][batch.rows_pi], policy.params["w_v"][batch.rows_v]
+def compact(policy: Policy, batch: Batch) -> tuple[Array, Array, Array]:
+    params = policy.params
+    return params["w_pi"][batch.rows_pi], params["w_v"][batch.rows_v], params["w_mu"][batch.slots]
 
 
 def assert_matches_finite_differences(
@@ -210,16 +221,18 @@ def assert_matches_finite_differences(
     assert distance.min() > KINK_MARGIN, "a ratio sits on a kink of the clip rule"
     batch = batch_of(context, steps, SOLVED)
     returns, advantages = returns_and_advantages(steps)
-    loss, grad_pi, grad_v = gradients(*compact(policy, batch), batch, returns, advantages)
-    numeric_pi, numeric_v = numeric_gradients(policy, batch, returns, advantages)
+    loss, grad_pi, grad_v, grad_mu = gradients(*compact(policy, batch), batch, returns, advantages)
+    numeric_pi, numeric_v, numeric_mu = numeric_gradients(policy, batch, returns, advantages)
     np.testing.assert_allclose(grad_pi, numeric_pi, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(grad_v, numeric_v, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(grad_mu[:, :MEANT], numeric_mu, rtol=RTOL, atol=ATOL)
+    assert not grad_mu[:, MEANT:].any() and np.abs(numeric_mu).max() > 1e-4
     assert np.abs(numeric_pi).max() > 1e-3 and np.abs(numeric_v).max() > 1e-3  # not all zero
     gates = np.searchsorted(batch.rows_pi, batch.gates)
     assert np.abs(numeric_pi[gates]).max() > 1e-4  # the gates are checked for real
     if np.all(np.abs(ratios(policy, context, steps) - 1) < CLIP):  # the loss reported is unclipped
-        w, wv = policy.params["w_pi"], policy.params["w_v"]
-        stated = stated_loss(w, wv, batch, returns, advantages)
+        w, wv, wmu = policy.params["w_pi"], policy.params["w_v"], policy.params["w_mu"]
+        stated = stated_loss(w, wv, wmu, batch, returns, advantages)
         assert loss == pytest.approx(stated, rel=1e-9)
     return grad_pi, grad_v
 
@@ -237,7 +250,7 @@ def test_the_right_steps_are_those_that_made_progress_and_the_last_of_a_solved_e
 def test_the_batch_scores_each_step_as_the_policy_did_when_it_acted() -> None:
     policy, _, _, batch = acted(np.random.default_rng(10))
     np.testing.assert_allclose(
-        softmax(logits(compact(policy, batch)[0], batch)), batch.probs, rtol=1e-12
+        softmax(logits(*compact(policy, batch)[::2], batch)), batch.probs, rtol=1e-12
     )
 
 
@@ -280,7 +293,7 @@ def test_gradients_follow_the_clip_rule_outside_the_trust_region() -> None:
     returns, advantages = returns_and_advantages(steps)
     unclipped_batch = batch_of(context, unclipped, SOLVED)
     unclipped_batch.actions = batch.actions
-    _, unclipped_pi, _ = gradients(*compact(policy, batch), unclipped_batch, returns, advantages)
+    _, unclipped_pi, _, _ = gradients(*compact(policy, batch), unclipped_batch, returns, advantages)
     assert not np.allclose(grad_pi, unclipped_pi, rtol=RTOL, atol=ATOL)
 
 
@@ -289,8 +302,8 @@ def test_clipped_steps_leave_only_the_entropy_and_value_gradient() -> None:
     steps = [with_ratio(policy, context, steps[0], 1.4), with_ratio(policy, context, steps[1], 0.6)]
     batch = batch_of(context, steps, SOLVED)
     advantages, returns = np.array([1.0, -1.0]), np.array([0.3, -0.2])
-    _, grad_pi, _ = gradients(*compact(policy, batch), batch, returns, advantages)
-    _, no_advantage_pi, _ = gradients(*compact(policy, batch), batch, returns, np.zeros(2))
+    _, grad_pi, _, _ = gradients(*compact(policy, batch), batch, returns, advantages)
+    _, no_advantage_pi, _, _ = gradients(*compact(policy, batch), batch, returns, np.zeros(2))
     np.testing.assert_allclose(grad_pi, no_advantage_pi, rtol=1e-12, atol=1e-15)
     assert_matches_finite_differences(policy, context, steps)
 
@@ -301,8 +314,8 @@ def test_value_gradient_matches_finite_differences_with_summed_rows() -> None:
     assert len(batch.value_summed) > 0
     returns = np.array([2.0, -1.5, 0.7, 0.1, -0.4])  # far from the values: a large error
     advantages = np.zeros(len(steps))
-    _, _, grad_v = gradients(*compact(policy, batch), batch, returns, advantages)
-    _, numeric_v = numeric_gradients(policy, batch, returns, advantages)
+    _, _, grad_v, _ = gradients(*compact(policy, batch), batch, returns, advantages)
+    _, numeric_v, _ = numeric_gradients(policy, batch, returns, advantages)
     np.testing.assert_allclose(grad_v, numeric_v, rtol=RTOL, atol=ATOL)
     summed = np.searchsorted(batch.rows_v, batch.value_summed)
     assert np.abs(grad_v[summed]).min() > 1e-3
@@ -316,7 +329,7 @@ def test_update_applies_these_gradients_with_adam(monkeypatch: pytest.MonkeyPatc
     policy.updates = 150  # the schedule has decayed a third of the way
     before = {name: table.copy() for name, table in policy.params.items()}
     returns, advantages = returns_and_advantages(steps)
-    loss, grad_pi, grad_v = gradients(*compact(policy, batch), batch, returns, advantages)
+    loss, grad_pi, grad_v, grad_mu = gradients(*compact(policy, batch), batch, returns, advantages)
     learning_rate = 0.01
 
     assert policy.update(context, steps, learning_rate, SOLVED) == loss
@@ -329,10 +342,14 @@ def test_update_applies_these_gradients_with_adam(monkeypatch: pytest.MonkeyPatc
         * math.sqrt(1 - beta2)
         / (1 - beta1)
     )
-    for name, rows, grad in (("w_pi", batch.rows_pi, grad_pi), ("w_v", batch.rows_v, grad_v)):
+    for name, rows, grad in (
+        ("w_pi", batch.rows_pi, grad_pi),
+        ("w_v", batch.rows_v, grad_v),
+        ("w_mu", batch.slots, grad_mu),
+    ):
         m, v = (1 - beta1) * grad, (1 - beta2) * grad**2
         expected = before[name][rows] - step_size * m / (np.sqrt(v) + ADAM_EPS)
-        np.testing.assert_allclose(policy.params[name][rows], expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(policy.params[name][rows], expected, rtol=1e-12, atol=1e-14)
         untouched = np.ones(len(before[name]), dtype=bool)
         untouched[rows] = False
         assert np.array_equal(policy.params[name][untouched], before[name][untouched])
