@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 # Small intervals, so a fault test sees checkpoints, status writes and redeliveries quickly.
 FAST = {
+    "ENCODER": "off",  # words alone, as the rest of the suite (tests/conftest.py)
     "CHECKPOINT_EVERY": "200",
     "STATUS_INTERVAL_S": "0.2",
     "ACK_WAIT_S": "3",
