@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentgym import bundle
-from agentgym.weights import FEATURES, LEARNER_NAME
+from agentgym.weights import FEATURES, LEARNER_NAME, MEANING_DIMENSIONS, MEANING_SLOTS
 
 MIB = 1 << 20
 
@@ -101,10 +102,13 @@ def weights_bomb(n_tools: int, inflates_mib: int = 1024) -> bytes:
     assert columns != n_tools + 1
     pi_stream, pi_crc, pi_size = deflated(npy_header((FEATURES, columns)), columns * FEATURES * 8)
     v_stream, v_crc, v_size = deflated(npy_header((FEATURES,)), FEATURES * 8)
+    meaning = (MEANING_SLOTS, MEANING_DIMENSIONS)
+    mu_stream, mu_crc, mu_size = deflated(npy_header(meaning), math.prod(meaning) * 8)
     return zip_archive(
         [
             Member("w_pi.npy", pi_stream, pi_crc, pi_size),
             Member("w_v.npy", v_stream, v_crc, v_size),
+            Member("w_mu.npy", mu_stream, mu_crc, mu_size),
         ]
     )
 
