@@ -168,10 +168,11 @@ class Policy:
         """(probabilities of the context's actions, value) at a step (`description`: the
         context's `description_logits`, if the caller has them)."""
         text, value_text = context.rows_at(rows.progress)
-        w, w_v = self.params["w_pi"], self.params["w_v"]
+        params = self.params
+        w, w_v = params["w_pi"], params["w_v"]
         z = w[text].sum(axis=1)
         if context.meaning is not None:
-            z += self.params["w_mu"][context.slots_at(rows.progress)] @ context.meaning
+            z += params["w_mu"][context.slots_at(rows.progress)] @ context.meaning
         z *= context.familiarity
         z += np.bincount(rows.dynamic_action, w[rows.dynamic], minlength=context.n_actions)
         if description is None:
@@ -194,17 +195,14 @@ class Policy:
         """
         returns, advantages = returns_and_advantages(steps)
         batch = batch_of(context, steps, solved)
-        # (weights, first moments, second moments) of the rows read, each contiguous; the
-        # meaning table's only if the context has a meaning (its gradient is zero otherwise).
-        tables = [("w_pi", batch.rows_pi), ("w_v", batch.rows_v)]
-        if context.meaning is not None:
-            tables.append(("w_mu", batch.slots))
+        # (weights, first moments, second moments) of the rows read, each contiguous (of the
+        # meaning table, without a meaning, one slot whose gradient is zero: it stays as is).
+        tables = (("w_pi", batch.rows_pi), ("w_v", batch.rows_v), ("w_mu", batch.slots))
         read = [
             np.ascontiguousarray(np.moveaxis(self.tables[name][rows], -1, 0))
             for name, rows in tables
         ]
-        w, w_v = read[0][0], read[1][0]
-        w_mu = read[2][0] if len(read) > 2 else np.zeros((1, MEANING_DIMENSIONS))
+        w, w_v, w_mu = (block[0] for block in read)
         schedule = LEARNING_RATE_SCALE * learning_rate / (1 + self.updates / DECAY_EPISODES)
         first_loss = 0.0
         for epoch in range(EPOCHS):
@@ -215,7 +213,7 @@ class Policy:
             step_size = (
                 schedule * np.sqrt(1 - ADAM_BETAS[1] ** self.t) / (1 - ADAM_BETAS[0] ** self.t)
             )
-            for (p, m, v), grad in zip(read, (grad_pi, grad_v, grad_mu), strict=False):
+            for (p, m, v), grad in zip(read, (grad_pi, grad_v, grad_mu), strict=True):
                 p -= step_size * _adam_direction(m, v, grad)
         for (name, rows), block in zip(tables, read, strict=True):
             self.tables[name][rows] = np.moveaxis(block, 0, -1)
