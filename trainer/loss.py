@@ -28,6 +28,11 @@ VALUE_WEIGHT = 0.5
 # which is what carries to requests worded unlike any it trained on, and it learns the first
 # few hundred episodes faster.
 IMITATION = 0.5
+# The meaning table's own self-imitation: the same cross-entropy, of the meaning's scores alone
+# (each action's slot row times the embedding), weighted by this. Once the request's words fit
+# the training tasks, the combined loss leaves the meaning little to learn; this makes it a
+# classifier of the right calls by itself, which is what chooses where the words are new.
+MEANING_IMITATION = 0.5
 
 Array = NDArray[np.float64]
 
@@ -47,7 +52,8 @@ class Batch:
 
     text: Rows  # (T, A, S): each step's text-and-progress rows of every action ...
     familiarity: Array  # (A,) ... and their coefficient per action (the meaning's too)
-    meaning: Array  # (D,) the request's embedding, weighted (zeros if not read)
+    meaning: Array  # (D,) the request's embedding, weighted (zeros if not read) ...
+    meant: bool  # ... and whether it was read
     slots: Rows  # the meaning table's rows the episode read, sorted and unique ...
     slots_at: Rows  # (T, A) ... and which of them each step's action reads
     dynamic: Rows  # rows of features that change within the episode ...
@@ -106,6 +112,7 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
         text=text,
         familiarity=context.familiarity,
         meaning=meaning,
+        meant=context.meaning is not None,
         slots=slots,
         slots_at=slots_at.reshape(len(steps), n),
         dynamic=dynamic,
@@ -220,11 +227,13 @@ def gradients(
 ) -> tuple[float, Array, Array, Array]:
     """(loss, gradients of `w_rows`, `v_rows` and `mu_rows`), all per step, of the episode's
     loss under the policy weights `w_rows` (of `batch.rows_pi`), value weights `v_rows` (of
-    `batch.rows_v`) and meaning weights `mu_rows` (of `batch.slots`); pure. Per step: PPO's clipped surrogate of the
-    probability ratio to the policy that acted (`batch.probs`) times the advantage, minus
-    ENTROPY times the entropy, plus VALUE_WEIGHT times the value's squared error to the
-    return, plus IMITATION times the negative log-probability of a right call. The loss
-    reported is the unclipped surrogate's; the gradient is the clipped one's.
+    `batch.rows_v`) and meaning weights `mu_rows` (of `batch.slots`); pure. Per step: PPO's
+    clipped surrogate of the probability ratio to the policy that acted (`batch.probs`) times
+    the advantage, minus ENTROPY times the entropy, plus VALUE_WEIGHT times the value's
+    squared error to the return, plus IMITATION times the negative log-probability of a right
+    call, plus (where the request's meaning was read) MEANING_IMITATION times that of the
+    meaning's scores alone. The loss reported is the unclipped surrogate's; the gradient is
+    the clipped one's.
     """
     steps = batch.text.shape[0]
     at = np.arange(steps)
@@ -235,12 +244,14 @@ def gradients(
     log_probs = np.log(probs + 1e-12)
     entropy = -(probs * log_probs).sum(axis=1)
     imitated = -log_probs[at, batch.actions] * batch.right
+    meaning_imitated, d_meaning = _meaning_imitation(mu_rows, batch)
     loss = float(
         np.mean(
             -ratio * advantages
             - ENTROPY * entropy
             + VALUE_WEIGHT * (returns - value) ** 2
             + IMITATION * imitated
+            + meaning_imitated
         )
     )
     # The clipped objective has no gradient once the ratio left the trust region in the
@@ -265,7 +276,8 @@ def gradients(
     # A slot's row meets the same embedding at every step: its gradient is the embedding times
     # the sum of its steps' and actions' logit gradients.
     grad_mu = np.outer(
-        sums(batch.slots_at.ravel(), familiar.ravel(), len(batch.slots)), batch.meaning
+        sums(batch.slots_at.ravel(), (familiar + d_meaning).ravel(), len(batch.slots)),
+        batch.meaning,
     )
     d_value = VALUE_WEIGHT * 2.0 * (value - returns) / steps
     averaged = d_value / counts
@@ -278,3 +290,19 @@ def gradients(
     )
     grad_v = sums(batch.inverse_v, per_value, len(batch.rows_v))
     return loss, grad_pi, grad_v, grad_mu
+
+
+def _meaning_imitation(mu_rows: Array, batch: Batch) -> tuple[Array, Array]:
+    """((T,) MEANING_IMITATION times the negative log-probability of each right call under the
+    meaning's scores alone (what it adds to each action's, before the familiarity), (T, A) its
+    gradient in the logits of those scores, per step); zeros where no meaning was read."""
+    steps, n = batch.slots_at.shape
+    if not batch.meant:
+        return np.zeros(steps), np.zeros((steps, n))
+    at = np.arange(steps)
+    probs = softmax(LOGIT_SCALE * (mu_rows @ batch.meaning)[batch.slots_at])
+    weight: Array = np.where(batch.right, MEANING_IMITATION, 0.0)
+    d = weight[:, None] * probs
+    d[at, batch.actions] -= weight
+    imitated: Array = -weight * np.log(probs[at, batch.actions] + 1e-12)
+    return imitated, d * (LOGIT_SCALE / steps)

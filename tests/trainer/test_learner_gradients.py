@@ -4,8 +4,10 @@ docstring states, written out here from that statement alone.
 Per step, with r the probability ratio of the step's action to the policy that acted and A
 its advantage: -min(r A, clip(r, 1 - CLIP, 1 + CLIP) A) - ENTROPY * entropy
 + VALUE_WEIGHT * (return - value)^2 - IMITATION * log(probability of the action) if the step
-was right (the next one has more progress, or it is the last of a solved episode), averaged
-over the episode's steps. An action's logit is
+was right (the next one has more progress, or it is the last of a solved episode), and then
+also - MEANING_IMITATION * log(its probability under the meaning's scores alone: LOGIT_SCALE
+times each action's meaning slot's row times the request's embedding), averaged over the
+episode's steps. An action's logit is
 LOGIT_SCALE times: its familiarity times (the sum of its text rows plus its meaning slot's
 row times the request's embedding), plus its dynamic rows, plus (1 + the step's gate) times the
 scaled sum of its description rows; the value is the mean of the step's value rows plus the
@@ -29,6 +31,7 @@ from trainer.loss import (
     ENTROPY,
     IMITATION,
     LOGIT_SCALE,
+    MEANING_IMITATION,
     VALUE_WEIGHT,
     Array,
     Batch,
@@ -110,6 +113,13 @@ def stated_loss(
         total += -surrogate - ENTROPY * entropy + VALUE_WEIGHT * (returns[t] - value) ** 2
         if batch.right[t]:
             total -= IMITATION * math.log(probs[action])
+            meant = [
+                LOGIT_SCALE * float(wmu[batch.slots[batch.slots_at[t, a]]] @ batch.meaning)
+                for a in range(n)
+            ]
+            top = max(meant)
+            normalizer = sum(math.exp(z - top) for z in meant)
+            total -= MEANING_IMITATION * (meant[action] - top - math.log(normalizer))
     return total / steps
 
 
