@@ -22,9 +22,15 @@ import zipfile
 from agentgym.errors import BundleError
 from agentgym.unzip import read_member
 
-LEARNER_NAME = "agentgym-hashed-actor-critic/3"
-# Learners whose bundles this one cannot read (their layout differs): retrain those models.
-OLDER_LEARNERS = frozenset({"agentgym-linear-actor-critic/1", "agentgym-hashed-actor-critic/2"})
+LEARNER_NAME = "agentgym-hashed-actor-critic/4"
+# Learners whose bundles this one cannot read (their layout or scoring differs): retrain those.
+OLDER_LEARNERS = frozenset(
+    {
+        "agentgym-linear-actor-critic/1",
+        "agentgym-hashed-actor-critic/2",
+        "agentgym-hashed-actor-critic/3",
+    }
+)
 FEATURES = 1 << 20  # scalars of the policy's hashed table (a power of two)
 VALUE_FEATURES = 1 << 16  # scalars of the value's hashed table (a power of two)
 MEANING_SLOTS = 1 << 12  # rows of the meaning table, hashed from (action, progress) ...

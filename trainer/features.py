@@ -25,7 +25,8 @@ its features in one fixed-size table of scalars, so memory does not depend on th
   (MEANING_SLOTS rows of MEANING_DIMENSIONS, a slot hashed from the action and the progress): a
   linear policy over what the request means, which carries to wordings training never saw. An
   episode's gradient of a slot is the embedding times a scalar, so it costs little however
-  many dimensions.
+  many dimensions. It counts by the context's `voice`: how new the request's words are
+  (`trainer/learner.py`).
 
 Terms are stemmed, and for the TF-IDF cosine longer words also stand for their consonant
 skeleton, so that "pasword" meets "password". A task offering more than SHORTLIST tools is
@@ -227,6 +228,7 @@ class Context:
     familiarity: NDArray[np.float64]  # per action, the weight of its identity text features
     rank: Rows  # per candidate tool: its overlap rank bucket ...
     bucket: Rows  # ... and its similarity bucket
+    voice: float = 1.0  # how far the meaning counts in the scores (Policy.context sets it)
     _blocks: dict[int, tuple[Rows, Rows]] = field(default_factory=dict)
     _sets: dict[int, Rows] = field(default_factory=dict)
     _slots: dict[int, Rows] = field(default_factory=dict)
@@ -250,9 +252,17 @@ class Context:
         what an episode that must choose its tools by their descriptions reads."""
         familiarity = np.zeros(self.n_actions)
         familiarity[-1] = self.familiarity[-1]
+        return self._variant(familiarity=familiarity)
+
+    def voiced(self, voice: float) -> Context:
+        """This context with its meaning counting `voice` (0 to 1) in the scores."""
+        return self._variant(voice=voice)
+
+    def _variant(self, **changes: Any) -> Context:
+        """This context with `changes`, sharing its caches (none depends on them)."""
         return dataclasses.replace(
             self,
-            familiarity=familiarity,
+            **changes,
             _blocks=self._blocks,
             _sets=self._sets,
             _slots=self._slots,

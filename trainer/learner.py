@@ -72,6 +72,10 @@ DECAY_EPISODES = 300
 # seldom saw; at first, the identity features learn the common tools fastest.
 IDENTITY_DROPOUT = 0.2
 DROPOUT_EPISODES = 1000
+# The meaning counts fully in a request at least 1/NOVELTY_VOICE of whose words training never
+# read, and in proportion below (Policy.voice): requests from training's templates have a few
+# new words (names, numbers), ones worded as people write a third or more.
+NOVELTY_VOICE = 3.0
 
 Params = dict[str, Array]
 Indices = Sequence[int] | NDArray[np.intp]  # tool indices
@@ -133,7 +137,22 @@ class Policy:
                 self._cached = 0
             self._contexts[cache_key] = context
             self._cached += context.nbytes
-        return context
+        if context.meaning is None:
+            return context
+        return context.voiced(self.voice(context))
+
+    def voice(self, context: Context) -> float:
+        """How far the request's meaning counts now: NOVELTY_VOICE times the share of its
+        words (its text features) training never read, at most 1. The words choose best
+        where they are training's (held-out requests from the same templates), the meaning
+        where they are new; both learn from every episode that reads them (the meaning also
+        to choose alone, MEANING_IMITATION). A feature training read has a nonzero weight in
+        the row of "finish" at the first step: every episode's update writes that row."""
+        rows = context.rows_at(0)[0][-1, :-1]  # finish's rows of the text (not the bias)
+        if not len(rows):
+            return 1.0
+        novelty = float(np.count_nonzero(self.params["w_pi"][rows] == 0.0)) / len(rows)
+        return min(1.0, NOVELTY_VOICE * novelty)
 
     def observe(
         self,
@@ -172,7 +191,8 @@ class Policy:
         w, w_v = params["w_pi"], params["w_v"]
         z = w[text].sum(axis=1)
         if context.meaning is not None:
-            z += params["w_mu"][context.slots_at(rows.progress)] @ context.meaning
+            meaning = params["w_mu"][context.slots_at(rows.progress)] @ context.meaning
+            z += context.voice * meaning
         z *= context.familiarity
         z += np.bincount(rows.dynamic_action, w[rows.dynamic], minlength=context.n_actions)
         if description is None:

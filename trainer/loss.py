@@ -29,9 +29,10 @@ VALUE_WEIGHT = 0.5
 # few hundred episodes faster.
 IMITATION = 0.5
 # The meaning table's own self-imitation: the same cross-entropy, of the meaning's scores alone
-# (each action's slot row times the embedding), weighted by this. Once the request's words fit
-# the training tasks, the combined loss leaves the meaning little to learn; this makes it a
-# classifier of the right calls by itself, which is what chooses where the words are new.
+# (each action's slot row times the embedding), weighted by this. A training request's words
+# soon fit it, and its meaning then counts little in its scores (Policy.voice), so the combined
+# loss leaves the meaning little to learn; this makes it a classifier of the right calls by
+# itself, which is what chooses where the words are new.
 MEANING_IMITATION = 0.5
 
 Array = NDArray[np.float64]
@@ -53,7 +54,8 @@ class Batch:
     text: Rows  # (T, A, S): each step's text-and-progress rows of every action ...
     familiarity: Array  # (A,) ... and their coefficient per action (the meaning's too)
     meaning: Array  # (D,) the request's embedding, weighted (zeros if not read) ...
-    meant: bool  # ... and whether it was read
+    meant: bool  # ... whether it was read ...
+    voice: float  # ... and how far it counts in the scores
     slots: Rows  # the meaning table's rows the episode read, sorted and unique ...
     slots_at: Rows  # (T, A) ... and which of them each step's action reads
     dynamic: Rows  # rows of features that change within the episode ...
@@ -113,6 +115,7 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
         familiarity=context.familiarity,
         meaning=meaning,
         meant=context.meaning is not None,
+        voice=context.voice,
         slots=slots,
         slots_at=slots_at.reshape(len(steps), n),
         dynamic=dynamic,
@@ -144,8 +147,8 @@ def sums(index: Rows, weights: Array, n: int) -> Array:
 def logits(w_rows: Array, mu_rows: Array, batch: Batch) -> Array:
     """(T, A): LOGIT_SCALE times each action's score at each step, where `w_rows` are the
     policy's weights of `batch.rows_pi` and `mu_rows` the meaning table's of `batch.slots`:
-    the sum of its rows and its meaning (its slot's row times the embedding), times its
-    familiarity, but for the description features, whose sum is multiplied by the step's
+    the sum of its rows and its meaning (its slot's row times the embedding, times the
+    batch's voice), times its familiarity, but for the description features, whose sum is multiplied by the step's
     gate."""
     return _scores(w_rows, mu_rows, batch)[0]
 
@@ -156,7 +159,7 @@ def _scores(w_rows: Array, mu_rows: Array, batch: Batch) -> tuple[Array, Array, 
     entries = w_rows[batch.inverse_pi]
     text, dynamic = steps * n * width, len(batch.dynamic)
     z = entries[:text].reshape(steps, n, width).sum(axis=2)
-    z += (mu_rows @ batch.meaning)[batch.slots_at]
+    z += batch.voice * (mu_rows @ batch.meaning)[batch.slots_at]
     z *= batch.familiarity
     z += np.bincount(batch.dynamic_at, entries[text : text + dynamic], minlength=steps * n).reshape(
         steps, n
@@ -276,7 +279,9 @@ def gradients(
     # A slot's row meets the same embedding at every step: its gradient is the embedding times
     # the sum of its steps' and actions' logit gradients.
     grad_mu = np.outer(
-        sums(batch.slots_at.ravel(), (familiar + d_meaning).ravel(), len(batch.slots)),
+        sums(
+            batch.slots_at.ravel(), (batch.voice * familiar + d_meaning).ravel(), len(batch.slots)
+        ),
         batch.meaning,
     )
     d_value = VALUE_WEIGHT * 2.0 * (value - returns) / steps

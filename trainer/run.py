@@ -44,7 +44,7 @@ from trainer.scenarios.base import ScenarioSpec, Task
 
 WINDOW = 100  # accuracy, reward and loss are over the last 100 episodes
 EVAL_SEED = 2_147_483_647  # evaluations draw their tool failures from their own stream
-CHECKPOINT_FORMAT = "agentgym-checkpoint/3"
+CHECKPOINT_FORMAT = "agentgym-checkpoint/4"
 MAX_OFFERS = 4096  # distinct sets of offered tools remembered
 VALIDATION_SHARE = 0.125  # of each intent's training tasks, to choose the best policy by
 MAX_VALIDATION = 500  # validation tasks at most, so an evaluation's cost stays bounded

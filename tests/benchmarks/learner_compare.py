@@ -5,7 +5,7 @@
 
 The old learner is the trainer at git `--ref` (`git archive` of `trainer/` and `agentgym/`
 into a temporary directory), run in its own processes beside the working tree's, on the same
-built-in scenarios. Measured, old and new alike:
+built-in scenarios and in the same environment (its tree's fallback rule replaced by today's). Measured, old and new alike:
 
 - speed: episodes per second on one core (pinned), 2,000 episodes per scenario with a held-out
   evaluation every 100, as the worker trains; each learner twice, alternating, the better kept.
@@ -150,13 +150,28 @@ def worker(job: dict[str, Any]) -> None:
 # --- the comparison ------------------------------------------------------------------------------
 
 
+# The old learner trains and is scored in today's environment: its own accepted a fallback at
+# any time, a rule since fixed (trainer/env.py, falls_back) under which the scenarios are
+# harder; the comparison holds the environment fixed and changes the learner alone.
+LENIENT_RULE = (
+    "right = expected is not None and tool in (expected, self.spec_.fallbacks.get(expected))"
+)
+TODAYS_RULE = """fallback = self.spec_.fallbacks.get(expected) if expected is not None else None
+            right = expected is not None and (
+                tool == expected or (tool == fallback and episode.failed in (expected, fallback))
+            )"""
+
+
 def old_tree(ref: str, into: Path) -> Path:
-    """`trainer/` and `agentgym/` at `ref`, unpacked under `into`."""
+    """`trainer/` and `agentgym/` at `ref`, unpacked under `into`, its environment's fallback
+    rule made today's."""
     archive = subprocess.run(
         ["git", "archive", ref, "trainer", "agentgym"], cwd=ROOT, capture_output=True, check=True
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
+    env = into / "trainer" / "env.py"
+    env.write_text(env.read_text().replace(LENIENT_RULE, TODAYS_RULE))
     return into
 
 

@@ -8,8 +8,8 @@ was right (the next one has more progress, or it is the last of a solved episode
 also - MEANING_IMITATION * log(its probability under the meaning's scores alone: LOGIT_SCALE
 times each action's meaning slot's row times the request's embedding), averaged over the
 episode's steps. An action's logit is
-LOGIT_SCALE times: its familiarity times (the sum of its text rows plus its meaning slot's
-row times the request's embedding), plus its dynamic rows, plus (1 + the step's gate) times the
+LOGIT_SCALE times: its familiarity times (the sum of its text rows plus the voice times its
+meaning slot's row times the request's embedding), plus its dynamic rows, plus (1 + the step's gate) times the
 scaled sum of its description rows; the value is the mean of the step's value rows plus the
 sum of its summed rows.
 """
@@ -55,6 +55,7 @@ H = 1e-6  # central differences in float64: truncation ~H^2, rounding ~1e-16 / H
 RTOL, ATOL = 1e-5, 1e-9
 KINK_MARGIN = 0.01  # how far every ratio stays from the clip rule's kinks, so H never crosses one
 SOLVED = True  # the episodes below end solved: their last step is imitated too
+VOICE = 0.6  # how far the meaning counts (Policy.voice would give 1 under zero weights)
 MEANT = 8  # the dimensions of the test's meanings that are not zero
 
 
@@ -71,7 +72,7 @@ def stated_loss(
         logits = []
         for a in range(n):
             score = sum(float(w[f]) for f in batch.text[t, a])
-            score += float(wmu[batch.slots[batch.slots_at[t, a]]] @ batch.meaning)
+            score += batch.voice * float(wmu[batch.slots[batch.slots_at[t, a]]] @ batch.meaning)
             score *= float(batch.familiarity[a])
             score += sum(
                 float(w[f])
@@ -159,7 +160,7 @@ def meaning_of(text: str) -> NDArray[np.float16]:
 
 def new_policy() -> tuple[Policy, Context]:
     policy = Policy(TOOLS, None, DESCRIPTIONS, FALLBACKS, meaning=meaning_of)
-    return policy, policy.context(TEXT)
+    return policy, policy.context(TEXT).voiced(VOICE)
 
 
 def randomize(rng: np.random.Generator, policy: Policy, batch: Batch, scale: float = 1.0) -> None:

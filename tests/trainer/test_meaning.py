@@ -11,6 +11,7 @@ import pytest
 
 from agentgym.errors import BundleError
 from trainer import meaning, scenarios
+from trainer.learner import NOVELTY_VOICE, Policy
 from trainer.run import CheckpointError, Run
 
 ENCODED = "cant sign in, totally blanked on my passcode"
@@ -101,3 +102,21 @@ def test_a_model_that_read_meanings_says_how_to_install_the_encoder_where_it_is_
         Run.from_bundle(data)
     with pytest.raises(CheckpointError, match="all-MiniLM-L6-v2"):
         Run.restore(checkpoint, spec)
+
+
+def test_the_meaning_counts_by_how_new_the_requests_words_are() -> None:
+    """Policy.voice: none in a request whose words training read, fully in one whose words are
+    all new, and NOVELTY_VOICE times the share of new words in between."""
+    policy = Policy(("reset_password", "refund"), meaning=lambda text: np.ones(4, np.float16))
+    trained = policy.context("please reset my password")
+    assert trained.voice == 1.0  # nothing trained yet: every word is new
+    words = trained.rows_at(0)[0][-1, :-1]
+    policy.params["w_pi"][words] = 0.1  # as an update of an episode of this request leaves them
+    assert policy.context("please reset my password").voice == 0.0
+    assert policy.context("halp, locked out of everything").voice == 1.0
+    mixed = policy.context("please reset my password now")
+    rows = mixed.rows_at(0)[0][-1, :-1]
+    new = np.count_nonzero(policy.params["w_pi"][rows] == 0.0) / len(rows)
+    assert 0 < new < 1 / NOVELTY_VOICE
+    assert mixed.voice == pytest.approx(NOVELTY_VOICE * new)
+    assert Policy(("refund",)).context("please reset my password").voice == 1.0  # no meaning
