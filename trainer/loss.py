@@ -34,6 +34,9 @@ IMITATION = 0.5
 # loss leaves the meaning little to learn; this makes it a classifier of the right calls by
 # itself, which is what chooses where the words are new.
 MEANING_IMITATION = 0.5
+# ... until the meaning alone gives the right call this probability: its weights stay bounded,
+# so that over a long run it does not come to outvote the words where it counts only in part.
+MEANING_CONFIDENT = 0.98
 
 Array = NDArray[np.float64]
 
@@ -235,8 +238,8 @@ def gradients(
     the advantage, minus ENTROPY times the entropy, plus VALUE_WEIGHT times the value's
     squared error to the return, plus IMITATION times the negative log-probability of a right
     call, plus (where the request's meaning was read) MEANING_IMITATION times that of the
-    meaning's scores alone. The loss reported is the unclipped surrogate's; the gradient is
-    the clipped one's.
+    meaning's scores alone, where under MEANING_CONFIDENT. The loss reported is the unclipped
+    surrogate's; the gradient is the clipped one's.
     """
     steps = batch.text.shape[0]
     at = np.arange(steps)
@@ -299,14 +302,16 @@ def gradients(
 
 def _meaning_imitation(mu_rows: Array, batch: Batch) -> tuple[Array, Array]:
     """((T,) MEANING_IMITATION times the negative log-probability of each right call under the
-    meaning's scores alone (what it adds to each action's, before the familiarity), (T, A) its
-    gradient in the logits of those scores, per step); zeros where no meaning was read."""
+    meaning's scores alone (what it adds to each action's, before the voice and familiarity),
+    where that probability is under MEANING_CONFIDENT, (T, A) its gradient in the logits of
+    those scores, per step); zeros where no meaning was read."""
     steps, n = batch.slots_at.shape
     if not batch.meant:
         return np.zeros(steps), np.zeros((steps, n))
     at = np.arange(steps)
     probs = softmax(LOGIT_SCALE * (mu_rows @ batch.meaning)[batch.slots_at])
-    weight: Array = np.where(batch.right, MEANING_IMITATION, 0.0)
+    unsure = probs[at, batch.actions] < MEANING_CONFIDENT
+    weight: Array = np.where(batch.right & unsure, MEANING_IMITATION, 0.0)
     d = weight[:, None] * probs
     d[at, batch.actions] -= weight
     imitated: Array = -weight * np.log(probs[at, batch.actions] + 1e-12)

@@ -6,8 +6,8 @@ its advantage: -min(r A, clip(r, 1 - CLIP, 1 + CLIP) A) - ENTROPY * entropy
 + VALUE_WEIGHT * (return - value)^2 - IMITATION * log(probability of the action) if the step
 was right (the next one has more progress, or it is the last of a solved episode), and then
 also - MEANING_IMITATION * log(its probability under the meaning's scores alone: LOGIT_SCALE
-times each action's meaning slot's row times the request's embedding), averaged over the
-episode's steps. An action's logit is
+times each action's meaning slot's row times the request's embedding) if that probability is
+under MEANING_CONFIDENT, averaged over the episode's steps. An action's logit is
 LOGIT_SCALE times: its familiarity times (the sum of its text rows plus the voice times its
 meaning slot's row times the request's embedding), plus its dynamic rows, plus (1 + the step's gate) times the
 scaled sum of its description rows; the value is the mean of the step's value rows plus the
@@ -31,6 +31,7 @@ from trainer.loss import (
     ENTROPY,
     IMITATION,
     LOGIT_SCALE,
+    MEANING_CONFIDENT,
     MEANING_IMITATION,
     VALUE_WEIGHT,
     Array,
@@ -120,7 +121,9 @@ def stated_loss(
             ]
             top = max(meant)
             normalizer = sum(math.exp(z - top) for z in meant)
-            total -= MEANING_IMITATION * (meant[action] - top - math.log(normalizer))
+            log_meant = meant[action] - top - math.log(normalizer)
+            if math.exp(log_meant) < MEANING_CONFIDENT:
+                total -= MEANING_IMITATION * log_meant
     return total / steps
 
 
