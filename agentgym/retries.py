@@ -11,6 +11,7 @@ collided, or processes that lost NATS together, do not come back in lockstep:
   Each retry reads again, so it only loses while others keep winning. `CAS` gives up after 50
   tries or 10 s (well inside an HTTP request's time) with TooManyWritersError, which the API
   answers with 503 and Retry-After.
+- `while_locked`: another process is setting up the same new SQLite file (`SQLITE_SETUP`).
 
 stamina's test mode (`stamina.set_testing`) would turn these into single attempts; nothing in
 this project turns it on, and tests that need short bounds pass their own `Bound`.
@@ -19,15 +20,16 @@ this project turns it on, and tests that need short bounds pass their own `Bound
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from agentgym.errors import BusGaveUpError, ConflictError, TooManyWritersError
 
 if TYPE_CHECKING:
-    import stamina
+    from stamina._core import _RetryContextIterator
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +61,17 @@ NATS_OUTAGE = Bound(
 )
 # A conflict means another write just landed: try again almost at once, spreading out fast.
 CAS = Bound(attempts=50, timeout_s=10.0, wait_initial_s=0.005, wait_max_s=0.25, wait_jitter_s=0.05)
+# Another process setting up the same new SQLite file holds it for milliseconds.
+SQLITE_SETUP = Bound(
+    attempts=None, timeout_s=10.0, wait_initial_s=0.01, wait_max_s=0.5, wait_jitter_s=0.05
+)
 
 
 def _attempts(
-    bound: Bound, on: type[Exception] | tuple[type[Exception], ...]
-) -> AsyncIterable[stamina.Attempt]:
+    bound: Bound,
+    on: type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], bool],
+) -> _RetryContextIterator:
+    """stamina's attempts within `bound`, as a sync or an async iterator."""
     import stamina  # on first use: a Lambda cold start that writes nothing skips it
 
     return stamina.retry_context(
@@ -132,4 +140,18 @@ async def compare_and_set(
                 return await attempt_once()
     except on as exc:
         raise TooManyWritersError(key, tries, time.monotonic() - started) from exc
+    raise AssertionError("unreachable: stamina either returns or raises")
+
+
+def _locked(exc: Exception) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def while_locked(call: Callable[[], T], bound: Bound | None = None) -> T:
+    """`call()`, again while SQLite says "database is locked" (another process is setting up
+    the same new file, a lock its busy handler does not wait for), within `bound`
+    (SQLITE_SETUP when None); then that error. `call` must be safe to repeat."""
+    for attempt in _attempts(bound or SQLITE_SETUP, _locked):
+        with attempt:
+            return call()
     raise AssertionError("unreachable: stamina either returns or raises")

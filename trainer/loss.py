@@ -151,8 +151,8 @@ def logits(w_rows: Array, mu_rows: Array, batch: Batch) -> Array:
     """(T, A): LOGIT_SCALE times each action's score at each step, where `w_rows` are the
     policy's weights of `batch.rows_pi` and `mu_rows` the meaning table's of `batch.slots`:
     the sum of its rows and its meaning (its slot's row times the embedding, times the
-    batch's voice), times its familiarity, but for the description features, whose sum is multiplied by the step's
-    gate."""
+    batch's voice), times its familiarity, but for the description features, whose sum is
+    multiplied by the step's gate."""
     return _scores(w_rows, mu_rows, batch)[0]
 
 

@@ -23,6 +23,7 @@ from agentgym.errors import (
     KeyNotFoundError,
     StoreUnavailableError,
 )
+from agentgym.retries import while_locked
 from agentgym.store.base import Entry, check_key, check_prefix, check_value
 
 T = TypeVar("T")
@@ -36,8 +37,11 @@ BUSY_TIMEOUT_MS = 10_000
 READ_TIMEOUT_S = 0.5  # a reader only waits while WAL recovers after a crash
 
 
-def _locked(exc: Exception) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+def _set_up(conn: sqlite3.Connection) -> None:
+    """WAL, and the schema: each step idempotent."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)
 
 
 def _path_from_url(url: str) -> str:
@@ -68,23 +72,8 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN ourselves, so each transaction is explicit.
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            import stamina  # on first use, as in agentgym/retries.py
-
-            # Turning a new file to WAL can fail at once, "database is locked", while another
-            # process sets the same file up: SQLite's busy handler does not wait for that lock.
-            # Each step is idempotent, so the setup is tried again.
-            for attempt in stamina.retry_context(
-                on=_locked,
-                attempts=None,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                wait_initial=0.01,
-                wait_max=0.5,
-                wait_jitter=0.05,
-            ):
-                with attempt:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute("PRAGMA synchronous=NORMAL")
-                    conn.executescript(_SCHEMA)
+            # Turning a new file to WAL fails at once while another process sets it up.
+            while_locked(lambda: _set_up(conn))
             self._conn = conn
         return self._conn
 
