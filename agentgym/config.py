@@ -131,6 +131,7 @@ class LearnerSettings(EnvSettings):
     # Whether new runs read requests with the sentence encoder when it is installed
     # (trainer/meaning.py); "off": words alone. A run keeps what it started with.
     encoder: Literal["auto", "off"] = "auto"
+    data_dir: Path = DEFAULT_DATA_DIR  # the meanings it read are kept under it, as CommonSettings'
 
 
 class StreamerSettings(CommonSettings):

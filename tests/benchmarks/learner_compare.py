@@ -9,6 +9,8 @@ built-in scenarios and in the same environment (its tree's fallback rule replace
 
 - speed: episodes per second on one core (pinned), 2,000 episodes per scenario with a held-out
   evaluation every 100, as the worker trains; each learner twice, alternating, the better kept.
+  Apart: the seconds a run takes to set up before its first episode, the first time on a
+  machine (with the encoder: every text's meaning encoded, and kept on disk) and the next.
 - accuracy: held-out accuracy (greedy, on tasks training never sees) after 200 episodes at the
   seed UI's defaults (learning rate 0.001) and after 2,000, for every seed and scenario.
 - stability: customer_support held-out every 500 episodes up to `--long`, per seed: the best
@@ -98,24 +100,28 @@ def _plain(run: Any) -> dict[str, float] | None:
     return {"exact": 100.0 * exact / len(cases), "allowed": 100.0 * allowed / len(cases)}
 
 
-def speed_job(cpu: int) -> dict[str, float]:
-    """Episodes per second per scenario on core `cpu`, evaluating every EVAL_EVERY."""
+def speed_job(cpu: int) -> dict[str, dict[str, float]]:
+    """Per scenario on core `cpu`: episodes per second, evaluating every EVAL_EVERY
+    ("rates"), and the seconds a run took to set up before its first episode ("setup": with
+    the encoder, reading every text's meaning, from the machine's cache if kept there)."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
     from trainer import scenarios
 
     for scenario_id in SCENARIOS:
         scenarios.get(scenario_id)  # built outside the timing
-    rates = {}
+    rates, setup = {}, {}
     for scenario_id in SCENARIOS:
+        made = time.perf_counter()
         run = _run(scenario_id, 0.001, 0, SPEED_EPISODES)
         started = time.perf_counter()
+        setup[scenario_id] = started - made
         while not run.finished:
             run.train_episode()
             if run.episode % EVAL_EVERY == 0:
                 run.evaluate_heldout()
         rates[scenario_id] = SPEED_EPISODES / (time.perf_counter() - started)
-    return rates
+    return {"rates": rates, "setup": setup}
 
 
 def curve_job(scenario_id: str, seed: int, episodes: int) -> dict[str, Any]:
@@ -179,9 +185,14 @@ def old_tree(ref: str, into: Path) -> Path:
 
 
 def call(learner: str, old: Path, job: dict[str, Any]) -> Any:
-    """Run `job` in a fresh process of `learner` (one of LEARNERS)."""
+    """Run `job` in a fresh process of `learner` (one of LEARNERS), its data (the meanings the
+    encoder keeps) in `old`'s directory, which starts empty as a new machine's."""
     path = str(old) if learner == "old" else str(ROOT)
-    env = os.environ | {"PYTHONPATH": path, "AGENTGYM_ENCODER": ENCODER_SETTING.get(learner, "off")}
+    env = os.environ | {
+        "PYTHONPATH": path,
+        "AGENTGYM_ENCODER": ENCODER_SETTING.get(learner, "off"),
+        "AGENTGYM_DATA_DIR": str(old / "data"),
+    }
     done = subprocess.run(
         [sys.executable, __file__, "--worker", learner, "--job", json.dumps(job)],
         cwd=old if learner == "old" else ROOT,
@@ -223,11 +234,25 @@ def main() -> None:
         )
 
         speeds: dict[str, dict[str, float]] = {}
+        setups: dict[str, list[dict[str, float]]] = {}
         for learner in learners * 2:
-            rates = call(learner, old, {"kind": "speed", "cpu": cpu})
-            best = speeds.setdefault(learner, rates)
-            for scenario_id, rate in rates.items():
+            measured = call(learner, old, {"kind": "speed", "cpu": cpu})
+            best = speeds.setdefault(learner, measured["rates"])
+            for scenario_id, rate in measured["rates"].items():
                 best[scenario_id] = max(best[scenario_id], rate)
+            setups.setdefault(learner, []).append(measured["setup"])
+        print(
+            "setting a run up before its first episode, seconds (the first time on a machine, then):"
+        )
+        for scenario_id in SCENARIOS:
+            print(
+                f"  {scenario_id:<17}"
+                + "".join(
+                    f"  {learner} {setups[learner][0][scenario_id]:5.2f} / "
+                    f"{setups[learner][1][scenario_id]:5.2f}"
+                    for learner in learners
+                )
+            )
         print(f"speed, episodes/s on CPU {cpu} (2,000 episodes, evaluating every 100):")
         for scenario_id in SCENARIOS:
             o = speeds["old"][scenario_id]

@@ -223,6 +223,12 @@ def ratios(policy: Policy, context: Context, steps: list[Step]) -> Array:
     )
 
 
+def where(rows: Array, wanted: Array) -> list[int]:
+    """The positions of `wanted` in a batch's `rows` (distinct, in no particular order)."""
+    position = {int(row): i for i, row in enumerate(rows)}
+    return [position[int(row)] for row in wanted]
+
+
 def compact(policy: Policy, batch: Batch) -> tuple[Array, Array, Array]:
     params = policy.params
     return params["w_pi"][batch.rows_pi], params["w_v"][batch.rows_v], params["w_mu"][batch.slots]
@@ -242,7 +248,7 @@ def assert_matches_finite_differences(
     np.testing.assert_allclose(grad_mu[:, :MEANT], numeric_mu, rtol=RTOL, atol=ATOL)
     assert not grad_mu[:, MEANT:].any() and np.abs(numeric_mu).max() > 1e-4
     assert np.abs(numeric_pi).max() > 1e-3 and np.abs(numeric_v).max() > 1e-3  # not all zero
-    gates = np.searchsorted(batch.rows_pi, batch.gates)
+    gates = where(batch.rows_pi, batch.gates)
     assert np.abs(numeric_pi[gates]).max() > 1e-4  # the gates are checked for real
     if np.all(np.abs(ratios(policy, context, steps) - 1) < CLIP):  # the loss reported is unclipped
         w, wv, wmu = policy.params["w_pi"], policy.params["w_v"], policy.params["w_mu"]
@@ -331,7 +337,7 @@ def test_value_gradient_matches_finite_differences_with_summed_rows() -> None:
     _, _, grad_v, _ = gradients(*compact(policy, batch), batch, returns, advantages)
     _, numeric_v, _ = numeric_gradients(policy, batch, returns, advantages)
     np.testing.assert_allclose(grad_v, numeric_v, rtol=RTOL, atol=ATOL)
-    summed = np.searchsorted(batch.rows_v, batch.value_summed)
+    summed = where(batch.rows_v, batch.value_summed)
     assert np.abs(grad_v[summed]).min() > 1e-3
 
 

