@@ -288,7 +288,7 @@ class Run:
                     scored.accuracy,
                     scored.avg_reward,
                     self.heldout_accuracy,
-                    self.policy.snapshot(),
+                    self.policy.snapshot(into=None if best is None else best.params),
                 )
         return self.heldout_accuracy
 
