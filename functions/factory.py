@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentgym import __version__
@@ -52,7 +53,9 @@ def create_app(*routers: APIRouter, resources: Resources | None = None, **fastap
         yield
         await resources.close()  # under uvicorn; Mangum runs with lifespan off
 
-    app = FastAPI(
+    # Swagger UI and ReDoc load their scripts from the app itself (fastapi-offline ships them):
+    # FastAPI's own pages load them from a CDN, and are blank without internet.
+    app = FastAPIOffline(
         title=TITLE, description=DESCRIPTION, version=__version__, lifespan=lifespan, **fastapi
     )
     app.state.resources = resources

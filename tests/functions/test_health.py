@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from agentgym.config import ApiSettings
@@ -24,6 +26,18 @@ def test_docs_and_redoc_are_served(api: httpx.Client) -> None:
     assert "redoc" in api.get("/redoc").text.lower()
     paths = api.get("/openapi.json").json()["paths"]
     assert "/api/training/start" in paths and "/api/models/{model_id}/download" in paths
+
+
+def test_docs_and_redoc_load_nothing_from_elsewhere(api: httpx.Client) -> None:
+    """Every script, style sheet and icon the pages name is served by the API itself."""
+    for page, script in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = api.get(page).text
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assert any(a.endswith(script) for a in assets), assets
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            response = api.get(asset)
+            assert response.status_code == 200 and len(response.content) > 0, asset
 
 
 def test_ready_when_store_and_nats_answer(api: httpx.Client) -> None:
