@@ -21,6 +21,7 @@ every later one, in any process, reads them in a millisecond.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -180,14 +181,19 @@ def _load(path: Path, count: int) -> NDArray[np.float16] | None:
 
 
 def _store(path: Path, meanings: NDArray[np.float16]) -> None:
-    """Keep `meanings` at `path`; a cache that cannot be written is only slower."""
+    """Keep `meanings` at `path`; a cache that cannot be written is only slower (and keeps no
+    part-written file)."""
+    temp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
+            temp = out.name
             np.save(out, meanings, allow_pickle=False)
-        os.replace(out.name, path)
+        os.replace(temp, path)
     except OSError:
-        return
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
 
 def _unit(v: NDArray[np.float32]) -> NDArray[np.float32]:
