@@ -6,6 +6,7 @@ opened, so code that merely names the bus (the Lambda handlers at import) does n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from agentgym.messages import ControlMessage, EvaluateReply, StatusEvent, TrainCommand
@@ -33,8 +34,19 @@ class Bus(Protocol):
         """Recorded training updates with `seq` > `since`, in order, byte for byte."""
         ...
 
+    async def episodes(
+        self,
+        session_id: str,
+        after: int = 0,
+        limit: int | None = None,
+        keep: Callable[[bytes], bool] | None = None,
+    ) -> tuple[list[bytes], int | None]:
+        """Recorded episodes with `seq` > `after` that `keep` wants, in order, byte for byte,
+        and the seq to read on after (None: none recorded after them yet)."""
+        ...
+
     async def forget(self, session_id: str) -> None:
-        """Drop a session's recorded updates and status events."""
+        """Drop a session's recorded updates, status events and episodes."""
         ...
 
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:

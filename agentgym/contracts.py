@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from agentgym.state import Action, SessionStatus
 
@@ -116,6 +116,7 @@ class TrainingStatus(Schema):
     learning_rate: float
     seed: int
     heldout_accuracy: float = 0.0  # percent, on tasks training never sees
+    heldout_episode: int | None = None  # the episode it was last measured at (None: never)
     episodes_per_second: float = 0.0
     elapsed_seconds: float = 0.0
     model_id: str | None = None
@@ -127,12 +128,61 @@ class TrainingStatus(Schema):
     pending: Action | None = Field(
         default=None, validation_alias=AliasChoices("pending", "desired")
     )
+    # When it will reach max_episodes at its current speed (the trainer's estimate as of its
+    # last write); null unless it is running.
+    estimated_finish: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def progress(self) -> float:
+        """The share of its episodes done, 0 to 1."""
+        return min(1.0, self.current_episode / self.max_episodes) if self.max_episodes else 0.0
+
+    @field_serializer("estimated_finish")
+    def _only_while_running(self, value: str | None) -> str | None:
+        return value if self.status is SessionStatus.RUNNING else None
 
 
 class ActionResponse(Schema):
     """Pause, resume and stop answer `{"status": "paused" | "resumed" | "stopped"}` as the seed."""
 
     status: Literal["paused", "resumed", "stopped"]
+
+
+# --- recorded episodes ------------------------------------------------------------------------
+
+
+class EpisodeCall(Schema):
+    """One step of a recorded episode: a tool call, or the finish."""
+
+    tool: str  # the tool called, or "finish"
+    succeeded: bool  # False: the call failed transiently (a finish always succeeds)
+    expected: str  # what the solution expected at this step: a tool, or "finish"
+    right: bool  # whether it was the right choice (the expected tool, or its fallback)
+    probability: float  # the probability the policy gave this choice
+    reward: float
+
+
+class Episode(Schema):
+    """A recorded episode (`GET /api/training/{id}/episodes`): a training episode of the
+    sample, or one of a held-out evaluation's."""
+
+    seq: int  # its number among the session's recorded episodes: 1, 2, 3, ...
+    episode: int  # the training episode it is (train), or was evaluated after (heldout)
+    split: Literal["train", "heldout"]
+    task_id: str
+    text: str
+    intent: str
+    tools: list[str]  # the tools the task offered
+    solution: list[str]
+    calls: list[EpisodeCall]
+    reward: float
+    solved: bool
+
+
+class EpisodePage(Schema):
+    episodes: list[Episode]
+    next: int | None  # pass as `after` for the next page; None: there is no more yet
 
 
 # --- models -----------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
-"""Reading a session's recorded training updates back from JetStream, after a given `seq`.
+"""Reading a session's recorded training updates and episodes back from JetStream, after a
+given `seq`.
 
-The updates of one session sit on `agentgym.metrics.<id>` in the training stream, interleaved
-with every other session's. To start after `since` without replaying the whole subject, a
-binary search over stream sequences (each probe one "first message on this subject at or after
-stream sequence N" lookup) finds where the wanted updates begin; an ephemeral consumer then
-delivers them from there in bulk. Used by the REST history endpoint and the streamer.
+The updates of one session sit on `agentgym.metrics.<id>` in the training stream (its recorded
+episodes on `agentgym.episodes.<id>` in the episodes stream), interleaved with every other
+session's. To start after `since` without replaying the whole subject, a binary search over
+stream sequences (each probe one "first message on this subject at or after stream sequence N"
+lookup) finds where the wanted messages begin; an ephemeral consumer then delivers them from
+there in bulk. Used by the REST history endpoints and the streamer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import nats.errors
 import nats.js.errors
@@ -18,15 +22,86 @@ from agentgym import subjects
 from agentgym.messages import parse_update
 
 FETCH_BATCH = 1000
+# Recorded episodes one request reads at most while looking for those a filter wants: a page
+# of a rare kind may come back short, with the cursor to read on from.
+MAX_SCANNED = 5000
 
 
 async def _first_at_or_after(
-    js: JetStreamContext, subject: str, stream_seq: int
+    js: JetStreamContext, stream: str, subject: str, stream_seq: int
 ) -> tuple[int, int]:
-    """(stream sequence, update seq) of the first message on `subject` at or after `stream_seq`."""
-    found = await js.get_msg(subjects.TRAINING_STREAM, seq=stream_seq, subject=subject, next=True)
+    """(stream sequence, seq) of the first message on `subject` at or after `stream_seq`."""
+    found = await js.get_msg(stream, seq=stream_seq, subject=subject, next=True)
     assert found.seq is not None and found.data is not None
     return found.seq, parse_update(found.data)[0]
+
+
+async def _read(
+    js: JetStreamContext,
+    stream: str,
+    subject: str,
+    since: int,
+    limit: int | None,
+    keep: Callable[[bytes], bool] | None = None,
+    enough: int | None = None,
+) -> tuple[list[bytes], int, int]:
+    """The messages of `subject` with `seq` > `since`, in order, as published: at most `limit`
+    read, of those the ones `keep` wants (all: None), until `enough` are kept; the seq of the
+    last one read (`since` if none); and the seq of the last on the subject. Messages older than the stream keeps are gone: they
+    start at the oldest kept."""
+    try:
+        last = await js.get_last_msg(stream, subject)
+    except nats.js.errors.NotFoundError:
+        return [], since, 0
+    assert last.seq is not None and last.data is not None
+    last_seq = parse_update(last.data)[0]
+    if last_seq <= since:
+        return [], since, last_seq
+
+    # Binary search: the smallest stream sequence whose message on `subject` has seq > since.
+    low, high = 1, last.seq
+    while low < high:
+        middle = (low + high) // 2
+        stream_seq, seq = await _first_at_or_after(js, stream, subject, middle)
+        if seq > since:
+            high = middle
+        else:
+            low = stream_seq + 1
+
+    wanted = last_seq - since if limit is None else min(limit, last_seq - since)
+    enough = wanted if enough is None else enough
+    consumer = await js.pull_subscribe(
+        subject,
+        stream=stream,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=low,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=30.0,
+            mem_storage=True,
+        ),
+    )
+    kept: list[bytes] = []
+    read, read_seq = 0, since
+    try:
+        while read < wanted and len(kept) < enough:
+            size = min(FETCH_BATCH, wanted - read, max(enough - len(kept), 100))
+            try:
+                batch = await consumer.fetch(size, timeout=2)
+            except nats.errors.TimeoutError:
+                break  # fewer kept than counted (the cap dropped some meanwhile)
+            for msg in batch:
+                read += 1
+                read_seq = parse_update(msg.data)[0]
+                if keep is None or keep(msg.data):
+                    kept.append(msg.data)
+                    if len(kept) == enough:
+                        break
+            if batch and batch[-1].metadata.num_pending == 0:
+                break
+    finally:
+        await consumer.unsubscribe()
+    return kept, read_seq, last_seq
 
 
 async def read_updates(
@@ -38,48 +113,24 @@ async def read_updates(
     at the oldest kept.
     """
     subject = subjects.metrics_subject(session_id)
-    try:
-        last = await js.get_last_msg(subjects.TRAINING_STREAM, subject)
-    except nats.js.errors.NotFoundError:
-        return []
-    assert last.seq is not None and last.data is not None
-    last_seq = parse_update(last.data)[0]
-    if last_seq <= since:
-        return []
-
-    # Binary search: the smallest stream sequence whose message on `subject` has seq > since.
-    low, high = 1, last.seq
-    while low < high:
-        middle = (low + high) // 2
-        stream_seq, seq = await _first_at_or_after(js, subject, middle)
-        if seq > since:
-            high = middle
-        else:
-            low = stream_seq + 1
-    start = low
-
-    wanted = last_seq - since if limit is None else min(limit, last_seq - since)
-    consumer = await js.pull_subscribe(
-        subject,
-        stream=subjects.TRAINING_STREAM,
-        config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=30.0,
-            mem_storage=True,
-        ),
-    )
-    updates: list[bytes] = []
-    try:
-        while len(updates) < wanted:
-            try:
-                batch = await consumer.fetch(min(FETCH_BATCH, wanted - len(updates)), timeout=2)
-            except nats.errors.TimeoutError:
-                break  # fewer kept than counted (the cap dropped some meanwhile)
-            updates.extend(msg.data for msg in batch)
-            if batch and batch[-1].metadata.num_pending == 0:
-                break
-    finally:
-        await consumer.unsubscribe()
+    updates, _, _ = await _read(js, subjects.TRAINING_STREAM, subject, since, limit)
     return updates
+
+
+async def read_episodes(
+    js: JetStreamContext,
+    session_id: str,
+    after: int = 0,
+    limit: int | None = None,
+    keep: Callable[[bytes], bool] | None = None,
+) -> tuple[list[bytes], int | None]:
+    """The session's recorded episodes with `seq` > `after` that `keep` wants (all: None), in
+    order, at most `limit`; and the seq to read on after, None if none was recorded after the
+    last one read (yet). With a filter, at most MAX_SCANNED are read, so the list may be short
+    of `limit` while more follow."""
+    subject = subjects.episodes_subject(session_id)
+    scan = limit if keep is None else MAX_SCANNED
+    found, read_seq, last_seq = await _read(
+        js, subjects.EPISODES_STREAM, subject, after, scan, keep, limit
+    )
+    return found, read_seq if read_seq < last_seq else None

@@ -91,12 +91,52 @@ class ToolScore(Schema):
     recall: float
 
 
-class EvaluateReply(Message):
-    """A trainer's answer: the scores, or `error` saying why there are none."""
+class ConfusionCell(Schema):
+    """How often, at a step whose solution expected `expected` (a tool, or "finish"), the
+    agent chose `chosen` (a tool, "finish", or "unavailable": one the task does not offer)."""
 
-    model_id: str
+    expected: str
+    chosen: str
+    count: int
+
+
+class IntentScore(Schema):
+    tasks: int
+    accuracy: float  # percent solved exactly
+
+
+class Recovery(Schema):
+    """Transient failures of a right call, and how many the next call recovered from (a
+    retry, or the tool's fallback)."""
+
+    failures: int = 0
+    recovered: int = 0
+    rate: float | None = None  # percent; None: nothing failed
+
+
+class Scores(Schema):
+    """A held-out evaluation's figures (trainer.recorded.analyze)."""
+
     heldout_accuracy: float = 0.0  # percent solved exactly, acting greedily
     avg_reward: float = 0.0
     tasks: int = 0
     per_tool: dict[str, ToolScore] = Field(default_factory=dict)
+    confusion: list[ConfusionCell] = Field(default_factory=list)
+    per_intent: dict[str, IntentScore] = Field(default_factory=dict)
+    mean_calls: float = 0.0  # tool calls per task
+    recovery: Recovery = Field(default_factory=Recovery)
+
+
+class EvaluateReply(Message, Scores):
+    """A trainer's answer: the scores, or `error` saying why there are none."""
+
+    model_id: str
     error: str | None = None
+
+
+class SessionEvaluation(Scores):
+    """`GET /api/training/{id}/evaluation`: the latest held-out evaluation of a session, at
+    its `episode` (every eval_every episodes, and at its end)."""
+
+    episode: int
+    at: str = Field(default_factory=utc_now)

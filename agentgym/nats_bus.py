@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import nats.errors
@@ -78,13 +78,24 @@ class NatsBus:
         async with reachable():
             return await history.read_updates(self.js, session_id, since, limit)
 
+    async def episodes(
+        self,
+        session_id: str,
+        after: int = 0,
+        limit: int | None = None,
+        keep: Callable[[bytes], bool] | None = None,
+    ) -> tuple[list[bytes], int | None]:
+        async with reachable():
+            return await history.read_episodes(self.js, session_id, after, limit, keep)
+
     async def forget(self, session_id: str) -> None:
         async with reachable():
-            for subject in (
-                subjects.metrics_subject(session_id),
-                subjects.events_subject(session_id),
+            for stream, subject in (
+                (subjects.TRAINING_STREAM, subjects.metrics_subject(session_id)),
+                (subjects.TRAINING_STREAM, subjects.events_subject(session_id)),
+                (subjects.EPISODES_STREAM, subjects.episodes_subject(session_id)),
             ):
-                await self.js.purge_stream(subjects.TRAINING_STREAM, subject=subject)
+                await self.js.purge_stream(stream, subject=subject)
 
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         try:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, Self, TypeVar
 
@@ -78,6 +79,10 @@ class Keys:
     def checkpoint(self, session_id: str) -> str:
         """The artifact holding a session's latest checkpoint."""
         return f"{self.prefix}checkpoints/{session_id}.ckpt"
+
+    def evaluation(self, session_id: str) -> str:
+        """The artifact holding a session's latest held-out evaluation (SessionEvaluation)."""
+        return f"{self.prefix}evaluations/{session_id}.json"
 
     @property
     def scenarios(self) -> str:
@@ -198,7 +203,7 @@ class SessionRecord(TrainingStatus, Record):
         return self.model_dump_json(include=_STATUS_FIELDS).encode()
 
 
-_STATUS_FIELDS = set(TrainingStatus.model_fields)
+_STATUS_FIELDS = set(TrainingStatus.model_fields) | set(TrainingStatus.model_computed_fields)
 
 
 @lru_cache(maxsize=1024)
@@ -208,6 +213,15 @@ def status_json_of(raw: bytes) -> bytes:
     and skip parsing the record and writing its view; keyed by the value itself, not a
     revision, because a deleted and recreated key may restart its revisions in some stores."""
     return SessionRecord.load(raw).status_json()
+
+
+def default_name(manifest: Manifest, session_id: str = "") -> str:
+    """A model's name when it is given none, telling models apart at a glance: its scenario,
+    framework and time of making, and the session that trained it (or, imported, the start of
+    its weights' hash), e.g. `customer_support_langchain_20261202-045130_3f2a9c`."""
+    made = datetime.fromisoformat(manifest.created_at).strftime("%Y%m%d-%H%M%S")
+    tag = session_id.removeprefix("session_")[:6] if session_id else manifest.weights_sha256[:6]
+    return f"{manifest.scenario_id}_{manifest.framework.lower()}_{made}_{tag}"
 
 
 class ModelRecord(ModelInfo, Record):
@@ -244,7 +258,7 @@ class ModelRecord(ModelInfo, Record):
         tasks it never trained on."""
         return cls(
             id=model_id,
-            name=name or f"{manifest.scenario_id}_{manifest.framework.lower()}",
+            name=name or default_name(manifest, session_id),
             scenario=manifest.scenario_id,
             scenario_version=manifest.scenario_version,
             framework=manifest.framework,

@@ -1,4 +1,4 @@
-"""Every NATS name in one place: subjects, the two JetStream streams and the trainers' consumer.
+"""Every NATS name in one place: subjects, the JetStream streams and the trainers' consumer.
 
 | subject | carried by | who |
 |---|---|---|
@@ -7,8 +7,9 @@
 | `agentgym.metrics.<session_id>` | stream AGENTGYM_TRAINING (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.events.<session_id>` | stream AGENTGYM_TRAINING | trainer, functions -> streamer |
 | `agentgym.eval` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
+| `agentgym.episodes.<session_id>` | stream AGENTGYM_EPISODES (limits, per-subject cap) | trainer -> streamer, history |
 
-Who sets the streams up: the trainers own both streams and the consumer. A trainer creates
+Who sets the streams up: the trainers own the streams and the consumer. A trainer creates
 them, or updates them to its configuration, at every start (`ensure_streams`,
 `ensure_consumer`): it consumes the work queue, knows the ack wait, and is what gets deployed
 with a new configuration. Every other process only makes sure what it needs exists
@@ -60,6 +61,14 @@ CMD_DUPLICATE_WINDOW_S = 120.0
 UPDATES_PER_SESSION = 100_000
 TRAINING_MAX_BYTES = 1024**3
 
+EPISODES_STREAM = "AGENTGYM_EPISODES"
+EPISODES_ALL = f"{PREFIX}.episodes.*"
+# How many recorded episodes a session keeps (the oldest go first): a sample of its training
+# episodes and every episode of its held-out evaluations, about 1 KB each. Kept, like its
+# updates, until the session is deleted (or the stream's byte cap drops the oldest of all).
+EPISODES_PER_SESSION = 10_000
+EPISODES_MAX_BYTES = 1024**3
+
 
 def control_subject(session_id: str) -> str:
     return f"{PREFIX}.ctl.{session_id}"
@@ -71,6 +80,10 @@ def metrics_subject(session_id: str) -> str:
 
 def events_subject(session_id: str) -> str:
     return f"{PREFIX}.events.{session_id}"
+
+
+def episodes_subject(session_id: str) -> str:
+    return f"{PREFIX}.episodes.{session_id}"
 
 
 EVALUATE_SUBJECT = f"{PREFIX}.eval"
@@ -99,27 +112,46 @@ def cmd_consumer(ack_wait_s: float = CMD_ACK_WAIT_S) -> ConsumerConfig:
     )
 
 
-def training_stream(replicas: int = 1) -> StreamConfig:
+def _history(
+    name: str, kept: list[str], per_subject: int, max_bytes: int, replicas: int
+) -> StreamConfig:
+    """A stream of history: each subject keeps its last `per_subject` messages."""
     return StreamConfig(
-        name=TRAINING_STREAM,
-        subjects=[METRICS_ALL, EVENTS_ALL],
+        name=name,
+        subjects=kept,
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
-        max_msgs_per_subject=UPDATES_PER_SESSION,
-        max_bytes=TRAINING_MAX_BYTES,
+        max_msgs_per_subject=per_subject,
+        max_bytes=max_bytes,
         discard=DiscardPolicy.OLD,
         allow_direct=True,
         num_replicas=replicas,
     )
 
 
-def streams(replicas: int = 1) -> tuple[StreamConfig, StreamConfig]:
-    """Both streams' configurations, as this version has them."""
-    return cmd_stream(replicas), training_stream(replicas)
+def training_stream(replicas: int = 1) -> StreamConfig:
+    return _history(
+        TRAINING_STREAM,
+        [METRICS_ALL, EVENTS_ALL],
+        UPDATES_PER_SESSION,
+        TRAINING_MAX_BYTES,
+        replicas,
+    )
+
+
+def episodes_stream(replicas: int = 1) -> StreamConfig:
+    return _history(
+        EPISODES_STREAM, [EPISODES_ALL], EPISODES_PER_SESSION, EPISODES_MAX_BYTES, replicas
+    )
+
+
+def streams(replicas: int = 1) -> tuple[StreamConfig, ...]:
+    """Every stream's configuration, as this version has them."""
+    return cmd_stream(replicas), training_stream(replicas), episodes_stream(replicas)
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update both streams to this version's configuration: for the trainers only,
+    """Create or update every stream to this version's configuration: for the trainers only,
     the streams' owners (see the module's docstring). Idempotent."""
     for config in streams(replicas):
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from agentgym import bundle
 from agentgym import weights as learner_weights
 from agentgym.contracts import ModelInfo
-from agentgym.errors import ArtifactNotFoundError, CorruptRecordError
+from agentgym.errors import ArtifactNotFoundError, CorruptRecordError, KeyExistsError
 from agentgym.messages import EvaluateReply
 from agentgym.records import ModelRecord
 from functions import lambda_entry, lookups, quotas
@@ -94,9 +94,12 @@ async def import_model(
     keys: KeysDep,
     artifacts: ArtifactsDep,
     settings: SettingsDep,
+    response: Response,
     name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> ModelInfo:
-    """Import a bundle sent as the raw request body (`curl --data-binary @model.agm`).
+    """Import a bundle sent as the raw request body (`curl --data-binary @model.agm`): 201
+    with the new model, or 200 with the model the tenant already has of the same weights and
+    scenario version (imported before, or trained here).
 
     It is checked before anything is stored, off the event loop and without inflating more
     than it claims: its format, size (`AGENTGYM_MAX_BUNDLE_BYTES`) and checksum, that a
@@ -114,12 +117,22 @@ async def import_model(
     manifest, weights = await asyncio.to_thread(bundle.unpack, data, settings.max_bundle_bytes)
     scenario = await lookups.scenario(store, keys, manifest.scenario_id)
     await asyncio.to_thread(learner_weights.check, weights, manifest.learner, len(scenario.tools))
+    same = (manifest.weights_sha256, manifest.scenario_id, manifest.scenario_version)
+    for model in await lookups.models(store, keys):
+        if (model.sha256, model.scenario, model.scenario_version) == same:
+            response.status_code = 200  # imported before, or trained here: that model
+            return model.info()
     await quotas.check_models(store, keys, settings, len(data))
-    model_id = f"model_{secrets.token_hex(8)}"
+    # Named by what it is, so that two imports of it at once make one model, not two.
+    model_id = "model_" + hashlib.sha256(repr(same).encode()).hexdigest()[:16]
     record = ModelRecord.of_bundle(manifest, model_id, keys, len(data), name=name)
     await artifacts.put(record.bundle, data)
     try:
         await store.create(keys.model(model_id), record.dump())
+    except KeyExistsError:  # the same bundle, imported meanwhile: its bundle is this one
+        response.status_code = 200
+        existing, _ = await lookups.model(store, keys, model_id)
+        return existing.info()
     except Exception:
         # No record, no file: nothing could list or delete the bundle otherwise.
         with contextlib.suppress(Exception):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,6 +23,8 @@ from agentgym import lifecycle
 from agentgym.bus import Bus
 from agentgym.contracts import (
     ActionResponse,
+    Episode,
+    EpisodePage,
     TrainingStartRequest,
     TrainingStartResponse,
     TrainingStatus,
@@ -36,7 +39,7 @@ from agentgym.errors import (
     KeyNotFoundError,
 )
 from agentgym.lifecycle import Do
-from agentgym.messages import ControlMessage, StatusEvent, TrainCommand
+from agentgym.messages import ControlMessage, SessionEvaluation, StatusEvent, TrainCommand
 from agentgym.records import (
     Keys,
     ScenarioRecord,
@@ -248,6 +251,80 @@ async def get_metrics(
     return Response(b"[" + b",".join(updates) + b"]", media_type=JSON)
 
 
+Split = Literal["train", "heldout"]
+
+
+@router.get("/{session_id}/episodes", response_model=EpisodePage)
+async def list_episodes(
+    session_id: str,
+    store: StoreDep,
+    keys: KeysDep,
+    bus: BusDep,
+    split: Annotated[Split | None, Query(description="train or heldout")] = None,
+    solved: Annotated[bool | None, Query()] = None,
+    intent: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the cursor: a seq")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EpisodePage:
+    """The session's recorded episodes after `after`, in the order they were recorded (a
+    sample of its training episodes, and every episode of each held-out evaluation; the last
+    10,000 are kept), those of `split`, `solved` and `intent` only if given. `next` is the
+    cursor of the next page: a filtered page reads at most 5,000 episodes, so it may come back
+    short with a `next` to read on from."""
+    await lookups.session(store, keys, session_id)
+    wanted = {
+        name: value
+        for name, value in (("split", split), ("solved", solved), ("intent", intent))
+        if value is not None
+    }
+
+    def keep(raw: bytes) -> bool:
+        data = json.loads(raw)["data"]
+        return all(data.get(name) == value for name, value in wanted.items())
+
+    found, cursor = await bus.episodes(session_id, after, limit, keep if wanted else None)
+    return EpisodePage(episodes=[_episode(raw) for raw in found], next=cursor)
+
+
+@router.get("/{session_id}/episodes/{seq}", response_model=Episode)
+async def get_episode(
+    session_id: str, seq: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep,
+    keys: KeysDep, bus: BusDep,
+) -> Episode:  # fmt: skip
+    """One recorded episode, by its `seq`."""
+    await lookups.session(store, keys, session_id)
+    found, _ = await bus.episodes(session_id, seq - 1, 1)
+    if not found or (episode := _episode(found[0])).seq != seq:
+        raise ApiError(
+            404, f"session {session_id!r} has no recorded episode {seq} (the latest are "
+            f"kept; list them at /api/training/{session_id}/episodes)",
+        )  # fmt: skip
+    return episode
+
+
+def _episode(raw: bytes) -> Episode:
+    message = json.loads(raw)
+    return Episode.model_validate(message["data"] | {"seq": message["seq"]})
+
+
+@router.get("/{session_id}/evaluation", response_model=SessionEvaluation)
+async def get_evaluation(
+    session_id: str, store: StoreDep, keys: KeysDep, artifacts: ArtifactsDep
+) -> Response:
+    """The session's latest held-out evaluation: accuracy, per-tool precision and recall, the
+    confusion of expected against chosen tool, accuracy per intent, calls per task and
+    recoveries from transient failures."""
+    await lookups.session(store, keys, session_id)
+    try:
+        report = await artifacts.get(keys.evaluation(session_id))
+    except ArtifactNotFoundError:
+        raise ApiError(
+            404, f"session {session_id!r} has not been evaluated yet: it is, every "
+            "eval_every episodes and when it ends",
+        ) from None  # fmt: skip
+    return Response(report, media_type=JSON)
+
+
 async def _decide(
     store: KeyValueStore, keys: Keys, session_id: str, action: Action
 ) -> tuple[lifecycle.Decision, int]:
@@ -352,7 +429,7 @@ async def delete_session(
     session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep, artifacts: ArtifactsDep
 ) -> dict[str, str]:
     """Delete a session that no trainer holds or is about to take (paused or ended): its
-    checkpoint, its recorded updates, then its record, so that a retry after a failure still
+    checkpoint, its latest evaluation, its recorded updates and episodes, then its record, so that a retry after a failure still
     finds the record and finishes the job. Its model, if it saved one, stays."""
     found = await lookups.session_entry(store, keys, session_id)
     session = SessionRecord.load(found.value)
@@ -362,8 +439,9 @@ async def delete_session(
             409, f"session {session_id!r} is {session.status}{pending}; pause or stop it, and "
             "wait until it is paused or stopped, before deleting it",
         )  # fmt: skip
-    with contextlib.suppress(ArtifactNotFoundError):
-        await artifacts.delete(keys.checkpoint(session_id))
+    for artifact in (keys.checkpoint(session_id), keys.evaluation(session_id)):
+        with contextlib.suppress(ArtifactNotFoundError):
+            await artifacts.delete(artifact)
     await bus.forget(session_id)
     await store.delete(keys.session(session_id), found.revision)
     await mark_active(store, keys, session_id, False)  # one a crash may have left

@@ -8,6 +8,9 @@ Compression is off: for small JSON frames it costs more memory and CPU than it s
 
 - `WS /ws/training/{id}[?since=SEQ]`: a snapshot of the session's status, then its recorded
   updates after SEQ, then the live ones: each once, in `seq` order, as the trainer sent them.
+  With `episodes=1` (`&episodes_since=SEQ`), its recorded episodes too, the same way: those
+  after that SEQ of theirs, then the live ones (`{"type": "episode", ...}`, in their `seq`
+  order, which counts episodes apart from updates).
 - `WS /ws/training`: every session's status, then every status change.
 - `GET /healthz`, `GET /metrics` (Prometheus text).
 
@@ -171,7 +174,11 @@ class Streamer:
         query = parse_qs(parts.query)
         found = SESSION_PATH.fullmatch(parts.path)
         since_text = query.get("since", ["0"])[-1]
+        episodes_text = query.get("episodes_since", ["0"])[-1]
+        episodes = query.get("episodes", ["0"])[-1] in ("1", "true")
         refused = self._refused(request, found.group(1) if found else None, since_text)
+        if refused is None and found and not SINCE.fullmatch(episodes_text):
+            refused = CLOSE_BAD_REQUEST, "episodes_since must be a whole number (a seq)"
         if refused:
             await _close(connection, *refused)
             return
@@ -197,7 +204,8 @@ class Streamer:
         client.start()
         try:
             if found:
-                await self._session(connection, client, keys, found.group(1), int(since_text))
+                since = int(since_text), (int(episodes_text) if episodes else None)
+                await self._session(connection, client, keys, found.group(1), *since)
             else:
                 await self._dashboard(connection, client, keys)
         finally:
@@ -214,14 +222,17 @@ class Streamer:
         keys: Keys,
         session_id: str,
         since: int,
+        episodes_since: int | None,
     ) -> None:
+        """`episodes_since`: send its recorded episodes after that seq, then the live ones
+        (None: no episodes)."""
         started = time.perf_counter()
         try:
             record = SessionRecord.load((await self.store.get(keys.session(session_id))).value)
         except (KeyNotFoundError, InvalidKeyError):
             await _close(connection, CLOSE_UNKNOWN, f"unknown training session {session_id}")
             return
-        await self.hub.watch(session_id, client)
+        await self.hub.watch(session_id, client, episodes=episodes_since is not None)
         try:
             snapshot = {"type": "snapshot", "session_id": session_id, "seq": record.last_seq,
                         "data": record.status_view().model_dump(mode="json")}  # fmt: skip
@@ -231,6 +242,11 @@ class Streamer:
                 self.hub.js, session_id, since=client.last_seq
             ):
                 client.deliver(Frame(payload, parse_update(payload)[0]))
+            if episodes_since is not None:
+                client.last_episode = episodes_since
+                recorded, _ = await history.read_episodes(self.hub.js, session_id, episodes_since)
+                for payload in recorded:
+                    client.deliver(Frame(payload, parse_update(payload)[0], episode=True))
             client.go_live()
             self.metrics.caught_up("session", started)
             await _until_closed(connection)

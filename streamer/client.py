@@ -39,6 +39,7 @@ class Frame:
     payload: bytes
     seq: int = 0  # 0: not a numbered update (a snapshot or an event)
     vital: bool = False  # a status change or an event: never conflated away
+    episode: bool = False  # a recorded episode: `seq` counts the session's episodes
     wire: bytes = field(init=False)  # the whole WebSocket text frame, the same for every client
 
     def __post_init__(self) -> None:
@@ -75,6 +76,7 @@ class Client:
     queue_size: int
     slow_timeout_s: float
     last_seq: int = 0  # the seq of the last update sent (or skipped as already sent)
+    last_episode: int = 0  # the seq of the last recorded episode sent
     queue: deque[Frame] = field(default_factory=deque)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     tenant: str = DEFAULT_TENANT  # whose status changes a dashboard client sees
@@ -114,8 +116,12 @@ class Client:
         self.live = True
 
     def deliver(self, frame: Frame) -> None:
-        """Send or queue a frame; updates this client already has are skipped."""
-        if frame.seq:
+        """Send or queue a frame; updates (and episodes) this client already has are skipped."""
+        if frame.episode:
+            if frame.seq <= self.last_episode:
+                return
+            self.last_episode = frame.seq
+        elif frame.seq:
             if frame.seq <= self.last_seq:
                 return
             self.last_seq = frame.seq

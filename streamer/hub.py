@@ -32,13 +32,17 @@ PENDING_LIMIT = 1_000_000  # messages nats-py may buffer per subscription before
 
 @dataclass
 class Watched:
-    """One session's subscription and the browsers watching it."""
+    """One session's subscription and the browsers watching it; and, while some of them
+    asked for them, the subscription to its recorded episodes."""
 
     subscription: Subscription
     clients: set[Client] = field(default_factory=set)
     last_seq: int = 0
     last_status: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one gap fill at a time
+    episodes: Subscription | None = None
+    episode_clients: set[Client] = field(default_factory=set)
+    last_episode: int = 0
 
 
 class Hub:
@@ -52,8 +56,9 @@ class Hub:
 
     # --- one session ------------------------------------------------------------------------------
 
-    async def watch(self, session_id: str, client: Client) -> Watched:
-        """Add a watcher; the first one opens the session's subscription."""
+    async def watch(self, session_id: str, client: Client, episodes: bool = False) -> Watched:
+        """Add a watcher (of its episodes too, if `episodes`); the first one opens the
+        session's subscription (the first of its episodes, theirs)."""
         watched = self.sessions.get(session_id)
         if watched is None:
 
@@ -71,6 +76,19 @@ class Hub:
                 await subscription.unsubscribe()
             self.metrics.sessions_watched = len(self.sessions)
         watched.clients.add(client)
+        if episodes:
+            if watched.episodes is None:
+
+                async def on_episode(msg: Msg) -> None:
+                    await self._on_episode(session_id, msg)
+
+                watched.episodes = await self.nats.subscribe(
+                    subjects.episodes_subject(session_id),
+                    cb=on_episode,
+                    pending_msgs_limit=PENDING_LIMIT,
+                    pending_bytes_limit=-1,
+                )
+            watched.episode_clients.add(client)
         return watched
 
     async def unwatch(self, session_id: str, client: Client) -> None:
@@ -79,6 +97,11 @@ class Hub:
         if watched is None:
             return
         watched.clients.discard(client)
+        watched.episode_clients.discard(client)
+        if not watched.episode_clients and watched.episodes is not None:
+            episodes, watched.episodes = watched.episodes, None
+            watched.last_episode = 0  # the next subscription starts from what it is sent
+            await episodes.unsubscribe()
         if not watched.clients:
             del self.sessions[session_id]
             self.metrics.sessions_watched = len(self.sessions)
@@ -104,6 +127,33 @@ class Hub:
         for client in watched.clients:
             client.offer(frame)
 
+    async def _on_episode(self, session_id: str, msg: Msg) -> None:
+        self.metrics.messages_in += 1
+        watched = self.sessions.get(session_id)
+        if watched is None:
+            return
+        seq = parse_update(msg.data)[0]
+        if watched.last_episode and seq > watched.last_episode + 1:
+            await self.fill_episode_gap(session_id, watched)
+        self._fan_out_episode(watched, msg.data, seq)
+
+    def _fan_out_episode(self, watched: Watched, payload: bytes, seq: int) -> None:
+        if seq <= watched.last_episode:
+            return
+        frame = Frame(payload, seq, episode=True)
+        watched.last_episode = seq
+        for client in watched.episode_clients:
+            client.offer(frame)
+
+    async def fill_episode_gap(self, session_id: str, watched: Watched) -> None:
+        """Read back the recorded episodes this subscription missed, and deliver them."""
+        async with watched.lock:
+            missed, _ = await history.read_episodes(self.js, session_id, watched.last_episode)
+            if missed:
+                self.metrics.gap_fills += 1
+            for payload in missed:
+                self._fan_out_episode(watched, payload, parse_update(payload)[0])
+
     async def fill_gap(self, session_id: str, watched: Watched) -> None:
         """Read back from JetStream what this subscription missed, and deliver it in order."""
         async with watched.lock:
@@ -118,6 +168,8 @@ class Hub:
         for session_id, watched in list(self.sessions.items()):
             try:
                 await self.fill_gap(session_id, watched)
+                if watched.episodes is not None and watched.last_episode:
+                    await self.fill_episode_gap(session_id, watched)
             except Exception:  # the next update's seq jump retries it
                 logger.exception("%s: could not read back missed updates", session_id)
 

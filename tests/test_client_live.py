@@ -100,6 +100,14 @@ async def test_wait_sees_a_session_complete_and_refuses_another_ending(
     assert ended.value.status.status == "completed"
     scores = await client.models.evaluate(done.model_id)
     assert scores.model_id == done.model_id and scores.error is None and scores.tasks > 0
+    assert scores.confusion and scores.per_intent and scores.mean_calls > 0
+    heldout = await client.training.episodes(session_id, split="heldout", limit=3)
+    assert len(heldout.episodes) == 3 and {e.split for e in heldout.episodes} == {"heldout"}
+    assert heldout.next == heldout.episodes[-1].seq
+    first = heldout.episodes[0]
+    assert await client.training.episode(session_id, first.seq) == first
+    report = await client.training.evaluation(session_id)
+    assert report.episode == 300 and report.tasks == scores.tasks
 
     def in_a_thread() -> str:  # the sync client, off this loop (the trainer runs on it)
         with Client(system["api"], KEY) as sync:

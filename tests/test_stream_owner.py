@@ -100,7 +100,10 @@ async def test_create_missing_streams_creates_only_what_is_missing(js: JetStream
     await js.add_stream(
         dataclasses.replace(subjects.training_stream(), max_msgs_per_subject=NEWER_CAP)
     )
-    assert await subjects.create_missing_streams(js) == [subjects.CMD_STREAM]
+    assert await subjects.create_missing_streams(js) == [
+        subjects.CMD_STREAM,
+        subjects.EPISODES_STREAM,
+    ]
     assert await subjects.create_missing_streams(js) == []
     assert (await configs(js))[0] == NEWER_CAP
 

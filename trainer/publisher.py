@@ -1,4 +1,5 @@
-"""What a trainer puts on NATS: training updates and status events, into the training stream.
+"""What a trainer puts on NATS: training updates and status events into the training stream,
+recorded episodes into the episodes stream.
 
 A publish that NATS does not confirm (it restarted, or is busy) is retried, backing off with
 jitter, for as long as `bound` allows (about a minute by default: a restart pauses a session
@@ -10,6 +11,8 @@ retried: every seq is stored once.
 """
 
 from __future__ import annotations
+
+import json
 
 import nats.js.errors
 from nats.js import JetStreamContext
@@ -33,6 +36,19 @@ class Publisher:
             {"Nats-Msg-Id": f"{update.session_id}:{update.seq}"},
         )
 
+    async def episode(self, session_id: str, seq: int, data: bytes) -> None:
+        """Store a recorded episode (`data`: trainer.recorded's JSON) as the session's `seq`th."""
+        payload = b'{"type":"episode","session_id":%s,"seq":%d,"data":%s}' % (
+            json.dumps(session_id).encode(),
+            seq,
+            data,
+        )
+        await self._until_stored(
+            subjects.episodes_subject(session_id),
+            payload,
+            {"Nats-Msg-Id": f"{session_id}:episode:{seq}"},
+        )
+
     async def event(self, event: StatusEvent) -> None:
         await self._until_stored(subjects.events_subject(event.session_id), event.encode(), None)
 
@@ -47,13 +63,19 @@ class Publisher:
     async def last_seq(self, session_id: str, recorded: int) -> int:
         """The seq of the session's last published update: the stream's word, since a worker
         that died published past what it last wrote to the store."""
-        subject = subjects.metrics_subject(session_id)
+        seq = await self._last(subjects.TRAINING_STREAM, subjects.metrics_subject(session_id))
+        return max(recorded, seq)
 
+    async def last_episode_seq(self, session_id: str) -> int:
+        """The seq of the session's last recorded episode (0: none)."""
+        return await self._last(subjects.EPISODES_STREAM, subjects.episodes_subject(session_id))
+
+    async def _last(self, stream: str, subject: str) -> int:
         async def read() -> int:
             try:
-                last = await self.js.get_last_msg(subjects.TRAINING_STREAM, subject)
+                last = await self.js.get_last_msg(stream, subject)
             except nats.js.errors.NotFoundError:
-                return recorded
-            return max(recorded, parse_update(last.data)[0]) if last.data else recorded
+                return 0
+            return parse_update(last.data)[0] if last.data else 0
 
         return await retries.until_answered(subject, read, RETRYABLE, self.bound)

@@ -28,7 +28,7 @@ from agentgym.contracts import Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import meaning
-from trainer.env import ToolUseEnv, falls_back
+from trainer.env import ToolUseEnv
 from trainer.features import Context
 from trainer.learner import (
     Params,
@@ -40,6 +40,7 @@ from trainer.learner import (
     weights_of,
 )
 from trainer.loss import Step
+from trainer.recorded import Record, analyze, record
 from trainer.scenarios.base import ScenarioSpec, Task
 
 WINDOW = 100  # accuracy, reward and loss are over the last 100 episodes
@@ -51,6 +52,9 @@ MAX_VALIDATION = 500  # validation tasks at most, so an evaluation's cost stays 
 # Held-out tasks evaluated while training (a fixed sample, by task id hash, when there are
 # more); the evaluation of a finished run, and `evaluate()`, take them all.
 MAX_EVALUATED = 1000
+# Training episodes recorded (trainer.recorded): one in RECORD_EVERY, and whichever the worker
+# asks for (the last before each update it publishes).
+RECORD_EVERY = 50
 
 
 @dataclass
@@ -60,6 +64,10 @@ class Evaluation:
     # Per tool: precision (of its calls, the share that were the right choice; None if never
     # called) and recall (of the solution steps needing it, the share completed).
     per_tool: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # The rest of trainer.recorded.analyze's figures: confusion, per_intent, mean_calls,
+    # recovery (empty for an evaluation asked for its accuracy only).
+    analytics: dict[str, Any] = field(default_factory=dict)
+    episodes: list[Record] = field(default_factory=list)  # each task's record, in task order
 
 
 class CheckpointError(ValueError):
@@ -145,7 +153,13 @@ class Run:
         self.returns: deque[float] = deque(maxlen=WINDOW)
         self.losses: deque[float] = deque(maxlen=WINDOW)
         self.heldout_accuracy = 0.0
+        self.heldout_episode: int | None = None  # the episode it was last measured at
         self.best: Best | None = None
+        # What the worker has not taken yet (it drains both after every call into the slot):
+        # episodes recorded, and the report of the latest held-out evaluation.
+        self.recorded: list[Record] = []
+        self.report: dict[str, Any] | None = None
+        self._last: tuple[Task, list[Step], dict[str, Any]] | None = None  # unless recorded
         self.evaluated_at = -1  # the episode of the last validation
         self._eval_envs: dict[int, ToolUseEnv] = {}
         self._offers: dict[tuple[str, ...], tuple[int, ...]] = {}
@@ -213,8 +227,19 @@ class Run:
         self.solved.append(bool(info["solved"]))
         self.returns.append(sum(s.reward for s in steps))
         self.losses.append(loss)
+        assert self.env.episode is not None
+        self._last = (self.env.episode.task, steps, info)
+        if self.episode % RECORD_EVERY == 0:
+            self.record_last()
 
-    def metrics(self) -> dict[str, float | int]:
+    def record_last(self) -> None:
+        """Record the last training episode, unless it already is."""
+        if self._last is not None:
+            task, steps, info = self._last
+            self.recorded.append(record(self.spec, task, steps, info, "train", self.episode))
+            self._last = None
+
+    def metrics(self) -> dict[str, float | int | None]:
         """The session status fields this run owns."""
         return {
             "current_episode": self.episode,
@@ -222,62 +247,61 @@ class Run:
             "avg_reward": float(np.mean(self.returns)) if self.returns else 0.0,
             "loss": float(np.mean(self.losses)) if self.losses else 0.0,
             "heldout_accuracy": self.heldout_accuracy,
+            "heldout_episode": self.heldout_episode,
         }
 
-    def evaluate(self, tasks: tuple[Task, ...] | None = None) -> Evaluation:
-        """Act greedily on every held-out task (or `tasks`); changes nothing in the run."""
+    def evaluate(self, tasks: tuple[Task, ...] | None = None, analytics: bool = True) -> Evaluation:
+        """Act greedily on every held-out task (or `tasks`); changes nothing in the run. With
+        `analytics`, each episode is recorded and every figure of trainer.recorded.analyze is
+        counted; without, only the accuracy and the average reward."""
         tasks = tasks if tasks is not None else self.heldout
-        if not tasks:
-            return Evaluation(
-                0.0, 0.0, {t: {"precision": None, "recall": 0.0} for t in self.spec.tools}
-            )
         env = self._eval_envs.get(id(tasks))
         if env is None or env.tasks is not tasks:
             env = ToolUseEnv(self.spec, tasks=tasks)
             if any(tasks is t for t in (self.heldout, self.heldout_sample, self.validation)):
                 self._eval_envs[id(tasks)] = env
-        env.reset(seed=EVAL_SEED)
-        solved, total = 0, 0.0
-        calls = dict.fromkeys(self.spec.tools, 0)  # calls of each tool
-        right = dict.fromkeys(self.spec.tools, 0)  # ... that were the right choice
-        expected = dict.fromkeys(self.spec.tools, 0)  # solution steps needing each tool
-        completed = dict.fromkeys(self.spec.tools, 0)  # ... that the agent completed
+        if tasks:
+            env.reset(seed=EVAL_SEED)
+        records, solved, total = [], 0, 0.0
         for task in tasks:
             steps, info, _ = self._play(env, greedy=True, task=task)
-            solved += info["solved"]
-            total += sum(s.reward for s in steps)
-            progress, failed = 0, None
-            for tool, ok in info["calls"]:
-                calls[tool] += 1
-                want = task.solution[progress] if progress < len(task.solution) else None
-                if want is not None and (tool == want or falls_back(self.spec, tool, want, failed)):
-                    right[tool] += 1
-                    if ok:
-                        completed[want] += 1
-                        progress += 1
-                failed = None if ok else tool
-            for tool in task.solution:
-                expected[tool] += 1
-        per_tool = {
-            t: {
-                "precision": right[t] / calls[t] if calls[t] else None,
-                "recall": completed[t] / expected[t] if expected[t] else 0.0,
-            }
-            for t in self.spec.tools
-        }
-        count = max(len(tasks), 1)
-        return Evaluation(100.0 * solved / count, total / count, per_tool)
+            if analytics:
+                records.append(record(self.spec, task, steps, info, "heldout", self.episode))
+            else:
+                solved += info["solved"]
+                total += sum(s.reward for s in steps)
+        if not analytics:
+            count = max(len(tasks), 1)
+            return Evaluation(100.0 * solved / count, total / count)
+        figures = analyze(records, self.spec.tools)
+        accuracy, avg_reward, per_tool = (
+            figures.pop("accuracy"),
+            figures.pop("avg_reward"),
+            figures.pop("per_tool"),
+        )
+        return Evaluation(accuracy, avg_reward, per_tool, figures, records)
 
     def evaluate_heldout(self) -> float:
         """Evaluate the policy on the held-out tasks (the figure reported: while the run trains,
         on at most MAX_EVALUATED of them) and on the validation tasks, keeping it as the best
         if it did at least as well there as the best so far (later wins a tie: it has trained
         longer on the same evidence)."""
+        self.record_last()  # the episode before it, so that records stay in episode order
         tasks = self.heldout if self.finished else self.heldout_sample
-        self.heldout_accuracy = self.evaluate(tasks).accuracy
+        evaluation = self.evaluate(tasks)
+        self.heldout_accuracy, self.heldout_episode = evaluation.accuracy, self.episode
+        self.recorded += evaluation.episodes
+        self.report = {
+            "episode": self.episode,
+            "heldout_accuracy": evaluation.accuracy,
+            "avg_reward": evaluation.avg_reward,
+            "tasks": len(tasks),
+            "per_tool": evaluation.per_tool,
+            **evaluation.analytics,
+        }
         if self.evaluated_at != self.episode:
             self.evaluated_at = self.episode
-            scored = self.evaluate(self.validation)
+            scored = self.evaluate(self.validation, analytics=False)
             best = self.best
             if best is None or (scored.accuracy, scored.avg_reward) >= (
                 best.accuracy,
@@ -310,6 +334,7 @@ class Run:
             "returns": list(self.returns),
             "losses": list(self.losses),
             "heldout_accuracy": self.heldout_accuracy,
+            "heldout_episode": self.heldout_episode,
             "evaluated_at": self.evaluated_at,
             "best": None
             if best is None
@@ -363,6 +388,7 @@ class Run:
         run.returns.extend(meta["returns"])
         run.losses.extend(meta["losses"])
         run.heldout_accuracy = meta["heldout_accuracy"]
+        run.heldout_episode = meta.get("heldout_episode")  # None in earlier checkpoints
         run.evaluated_at = meta["evaluated_at"]
         run.rng.bit_generator.state = meta["rng"]
         run.env.np_random.bit_generator.state = meta["env_rng"]

@@ -19,7 +19,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from agentgym.bundle import Manifest
@@ -37,10 +37,14 @@ SLOT_NICENESS = 10
 class Progress:
     """Where a run is, as the slot reports it after each call."""
 
-    metrics: dict[str, float | int]  # Run.metrics(): the status fields the run owns
+    metrics: dict[str, float | int | None]  # Run.metrics(): the status fields the run owns
     episode: int
     finished: bool
     heldout_accuracy: float
+    # Since the last call: the episodes recorded (trainer.recorded, as JSON), and the report
+    # of the latest held-out evaluation, if one ran.
+    episodes: list[bytes] = field(default_factory=list)
+    report: dict[str, Any] | None = None
 
 
 def open_slot(kind: SlotKind) -> Executor:
@@ -77,9 +81,12 @@ class SlotRun:
         """The run of scenario `spec` from its checkpoint, or a new one."""
         return await self._call(_load, checkpoint, spec, learning_rate, seed, max_episodes)
 
-    async def train(self, seconds: float, eval_every: int, checkpoint_every: int) -> Progress:
-        """Train for about `seconds`, stopping early at a checkpoint's episode or the end."""
-        return await self._call(_train, seconds, eval_every, checkpoint_every)
+    async def train(
+        self, seconds: float, eval_every: int, checkpoint_every: int, record_last: bool = False
+    ) -> Progress:
+        """Train for about `seconds`, stopping early at a checkpoint's episode or the end;
+        `record_last`: record the slice's last episode (whatever the sample takes)."""
+        return await self._call(_train, seconds, eval_every, checkpoint_every, record_last)
 
     async def evaluate_heldout(self) -> Progress:
         return await self._call(_evaluate_heldout)
@@ -114,7 +121,13 @@ def _warm(niceness: int = 0) -> None:
 
 
 def _progress(run: Any) -> Progress:
-    return Progress(run.metrics(), run.episode, run.finished, run.heldout_accuracy)
+    import json
+
+    episodes = [json.dumps(episode).encode() for episode in run.recorded]
+    report, run.recorded, run.report = run.report, [], None
+    return Progress(
+        run.metrics(), run.episode, run.finished, run.heldout_accuracy, episodes, report
+    )
 
 
 def _load(
@@ -136,7 +149,9 @@ def _load(
     return _progress(run)
 
 
-def _train(key: str, seconds: float, eval_every: int, checkpoint_every: int) -> Progress:
+def _train(
+    key: str, seconds: float, eval_every: int, checkpoint_every: int, record_last: bool
+) -> Progress:
     import time
 
     run = _runs[key]
@@ -147,6 +162,8 @@ def _train(key: str, seconds: float, eval_every: int, checkpoint_every: int) -> 
             run.evaluate_heldout()
         if run.episode % checkpoint_every == 0:
             break
+    if record_last or run.finished:
+        run.record_last()
     return _progress(run)
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from agentgym import lifecycle
@@ -36,6 +37,7 @@ from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from trainer.definitions import Definitions
 from trainer.publisher import Publisher
+from trainer.recorder import Recorder
 from trainer.run import CheckpointError
 from trainer.runner import Progress, SlotRun, open_slot
 
@@ -84,6 +86,7 @@ class Session:
     action: lifecycle.CommandAction | None = None  # the command being carried out
     shutting_down: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    recorder: Recorder | None = None  # stores what its run records, while it is here
 
     def request(self, action: Action) -> None:
         if self.pending is not Action.STOP:  # a stop is final
@@ -109,6 +112,7 @@ class Session:
         if record is None or not (decision.does(Do.TRAIN) or decision.does(Do.CHECKPOINT)):
             return _outcome(decision)
         run = SlotRun(self.slot or _thread_slot(), f"{self.keys.tenant}/{self.session_id}")
+        self.recorder = Recorder(self.session_id, self.keys, self.ctx.publisher, self.ctx.artifacts)
         try:
             try:
                 progress = await self._load(run, record)
@@ -126,7 +130,13 @@ class Session:
                 return Outcome.LATER  # the record changed under us: decide again shortly
             return await self._train(run, progress, claimed)
         finally:
+            await self._recorder.close()
             await run.close()
+
+    @property
+    def _recorder(self) -> Recorder:
+        assert self.recorder is not None, "a session records only while it is handled"
+        return self.recorder
 
     def _decide(
         self, record: SessionRecord | None, action: lifecycle.CommandAction
@@ -187,9 +197,13 @@ class Session:
         try:
             while True:
                 # In the slot: the loop goes on with NATS and the other sessions meanwhile.
-                progress = await run.train(
-                    SLICE_S, ctx.settings.eval_every, ctx.settings.checkpoint_every
+                update_due = (
+                    time.monotonic() + SLICE_S - last_update >= ctx.settings.update_interval_s
                 )
+                progress = await run.train(
+                    SLICE_S, ctx.settings.eval_every, ctx.settings.checkpoint_every, update_due
+                )
+                await self._recorder.add(progress)
                 now = time.monotonic()
                 if now - rate_clock >= 1.0:
                     rate, rate_clock, rate_episode = (
@@ -219,6 +233,7 @@ class Session:
             status = ending.record.status
             if status is SessionStatus.COMPLETED:
                 progress = await run.evaluate_heldout()
+                await self._recorder.add(progress)
                 ran_s = time.monotonic() - started
                 if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
                     rate = (progress.episode - first_episode) / ran_s
@@ -237,10 +252,12 @@ class Session:
         self, record: SessionRecord, progress: Progress, elapsed: float, rate: float
     ) -> SessionRecord:
         """The record with the run's current numbers (in memory only)."""
+        remaining = max(record.max_episodes - progress.episode, 0)
         update = progress.metrics | {
             "elapsed_seconds": elapsed,
             "elapsed_time": format_elapsed(elapsed),
             "episodes_per_second": rate,
+            "estimated_finish": _after(remaining / rate) if rate > 0 else None,
         }
         return record.model_copy(update=update)
 
@@ -309,6 +326,7 @@ class Session:
         if decision.does(Do.SAVE_MODEL):
             changes["model_id"], progress = await self._save_model(run, record)
             record = record.model_copy(update=progress.metrics)
+        await self._recorder.flush()  # all it recorded is there when the status says it ended
         try:
             await self._end(record, decision, seq, **changes)
         except lifecycle.StopRequested:
@@ -344,12 +362,18 @@ class Session:
         run is (held-out accuracy measured, if it never was)."""
         model_id = model_id_for(self.session_id)
         manifest, data, progress = await run.bundle(record.framework)
+        await self._recorder.add(progress)
         await self.ctx.artifacts.put(self.keys.bundle(model_id), data)
         model = ModelRecord.of_bundle(
             manifest, model_id, self.keys, len(data), session_id=self.session_id
         )
         await self.ctx.store.put(self.keys.model(model_id), model.dump())
         return model_id, progress
+
+
+def _after(seconds: float) -> str:
+    """The ISO time `seconds` from now (capped: a crawl to a billion episodes has no date)."""
+    return (datetime.now(UTC) + timedelta(seconds=min(seconds, 100 * 365 * 86400))).isoformat()
 
 
 @functools.cache

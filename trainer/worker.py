@@ -34,7 +34,6 @@ from agentgym.messages import (
     ControlMessage,
     EvaluateReply,
     EvaluateRequest,
-    ToolScore,
     TrainCommand,
 )
 from agentgym.records import Keys, ModelRecord, scenario_key
@@ -245,10 +244,13 @@ class Worker:
 def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
     run, _ = Run.from_bundle(data, spec)
     result = run.evaluate()
-    return EvaluateReply(
-        model_id=model_id,
-        heldout_accuracy=result.accuracy,
-        avg_reward=result.avg_reward,
-        tasks=len(run.spec.split()[1]),
-        per_tool={t: ToolScore.model_validate(s) for t, s in result.per_tool.items()},
+    return EvaluateReply.model_validate(
+        {
+            "model_id": model_id,
+            "heldout_accuracy": result.accuracy,
+            "avg_reward": result.avg_reward,
+            "tasks": len(result.episodes),
+            "per_tool": result.per_tool,
+            **result.analytics,
+        }
     )

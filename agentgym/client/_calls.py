@@ -21,6 +21,8 @@ from pydantic import BaseModel, PrivateAttr
 from agentgym.config import ClientSettings
 from agentgym.contracts import (
     ActionResponse,
+    Episode,
+    EpisodePage,
     ModelInfo,
     Settings,
     SettingsUpdate,
@@ -28,7 +30,7 @@ from agentgym.contracts import (
     TrainingStartResponse,
     TrainingStatus,
 )
-from agentgym.messages import EvaluateReply, TrainingUpdate
+from agentgym.messages import EvaluateReply, SessionEvaluation, TrainingUpdate
 from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
 from agentgym.state import SessionStatus
@@ -346,6 +348,31 @@ def training_updates(session_id: str, since: int, limit: int | None) -> Call[lis
         params["limit"] = limit
     path = f"/api/training/{_id(session_id)}/metrics"
     return Call("GET", path, _many(TrainingUpdate), params)
+
+
+def training_episodes(
+    session_id: str,
+    after: int,
+    limit: int | None,
+    split: str | None,
+    solved: bool | None,
+    intent: str | None,
+) -> Call[EpisodePage]:
+    params = _query(split=split, intent=intent) | {"after": after}
+    if solved is not None:
+        params["solved"] = "true" if solved else "false"
+    if limit is not None:
+        params["limit"] = limit
+    path = f"/api/training/{_id(session_id)}/episodes"
+    return Call("GET", path, _one(EpisodePage), params)
+
+
+def training_episode(session_id: str, seq: int) -> Call[Episode]:
+    return Call("GET", f"/api/training/{_id(session_id)}/episodes/{seq}", _one(Episode))
+
+
+def training_evaluation(session_id: str) -> Call[SessionEvaluation]:
+    return Call("GET", f"/api/training/{_id(session_id)}/evaluation", _one(SessionEvaluation))
 
 
 def wanted_statuses(statuses: Statuses) -> frozenset[SessionStatus]:

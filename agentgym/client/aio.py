@@ -21,12 +21,14 @@ from websockets.typing import Subprotocol
 
 from agentgym.contracts import (
     ActionResponse,
+    Episode,
+    EpisodePage,
     ModelInfo,
     TrainingStartRequest,
     TrainingStartResponse,
     TrainingStatus,
 )
-from agentgym.messages import EvaluateReply, TrainingUpdate
+from agentgym.messages import EvaluateReply, SessionEvaluation, TrainingUpdate
 from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
 
@@ -235,6 +237,29 @@ class Training:
     ) -> builtins.list[TrainingUpdate]:
         """The recorded updates after `since`, in seq order (as the live feed sends them)."""
         return await self._t.send(calls.training_updates(session_id, since, limit))
+
+    async def episodes(
+        self,
+        session_id: str,
+        after: int = 0,
+        limit: int | None = None,
+        *,
+        split: str | None = None,
+        solved: bool | None = None,
+        intent: str | None = None,
+    ) -> EpisodePage:
+        """A page of the recorded episodes after `after` (those of `split`, `solved`, `intent`
+        if given); its `next` is the `after` of the next page."""
+        call = calls.training_episodes(session_id, after, limit, split, solved, intent)
+        return await self._t.send(call)
+
+    async def episode(self, session_id: str, seq: int) -> Episode:
+        """One recorded episode, by its seq."""
+        return await self._t.send(calls.training_episode(session_id, seq))
+
+    async def evaluation(self, session_id: str) -> SessionEvaluation:
+        """The session's latest held-out evaluation, with its tool analytics."""
+        return await self._t.send(calls.training_evaluation(session_id))
 
     async def wait(
         self,

@@ -12,9 +12,11 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -118,6 +120,82 @@ async def test_a_browser_watches_pauses_resumes_and_stops_a_run(system: System) 
         "status": "deleted"
     }
     assert requests.get(f"{system.api}/api/models/{model['id']}", timeout=10).status_code == 404
+
+
+def test_a_run_shows_its_progress_episodes_and_evaluations(system: System) -> None:
+    """While it runs: its share done and when it will be; after: its recorded episodes, paged
+    and filtered, each call by call, and its latest evaluation's analytics."""
+    session_id = post(
+        system, "/api/training/start", json=SEED_START | {"max_episodes": 200_000}
+    ).json()["session_id"]
+    running = wait_for(
+        system, session_id, lambda s: s["current_episode"] > 300 and s["estimated_finish"]
+    )
+    assert 0 < running["progress"] < 1
+    finish = datetime.fromisoformat(running["estimated_finish"])
+    assert finish > datetime.now(UTC) + timedelta(seconds=10)  # 200,000 episodes take a while
+    assert running["heldout_episode"] % 100 == 0  # measured every eval_every episodes
+    post(system, f"/api/training/{session_id}/stop")
+    stopped = wait_for(system, session_id, lambda s: s["status"] == "stopped")
+    assert stopped["estimated_finish"] is None
+    assert stopped["progress"] == stopped["current_episode"] / 200_000
+
+    url = f"{system.api}/api/training/{session_id}"
+    every: list[dict[str, Any]] = []
+    cursor: int | None = 0
+    while cursor is not None:  # page by page, to the end
+        page = requests.get(f"{url}/episodes", params={"after": cursor, "limit": 500}, timeout=10)
+        every += page.json()["episodes"]
+        cursor = page.json()["next"]
+    assert [e["seq"] for e in every] == list(range(1, len(every) + 1))
+    assert [e["episode"] for e in every] == sorted(e["episode"] for e in every)
+    heldout = [e for e in every if e["split"] == "heldout"]
+    evaluated_at = {e["episode"] for e in heldout}  # every 100 episodes, and at the stop
+    assert len(heldout) % 72 == 0 and evaluated_at - {stopped["current_episode"]}
+    assert all(n % 100 == 0 for n in evaluated_at - {stopped["current_episode"]})
+    train = [e for e in every if e["split"] == "train"]
+    assert train and all(e["task_id"].startswith("cs-") for e in train)
+    for episode in every:
+        calls = episode["calls"]
+        assert calls and all(0 < call["probability"] <= 1 for call in calls)
+        assert episode["reward"] == pytest.approx(sum(call["reward"] for call in calls))
+        solved = calls[-1]["tool"] == "finish" and all(call["right"] for call in calls)
+        assert episode["solved"] == solved
+        done = [
+            c["expected"] for c in calls if c["right"] and c["succeeded"] and c["tool"] != "finish"
+        ]
+        assert done == episode["solution"][: len(done)]
+
+    first = requests.get(
+        f"{url}/episodes", params={"limit": 5, "split": "heldout"}, timeout=10
+    ).json()
+    assert [e["seq"] for e in first["episodes"]] == [e["seq"] for e in heldout[:5]]
+    assert first["next"] == heldout[4]["seq"]
+    second = requests.get(
+        f"{url}/episodes", params={"limit": 5, "split": "heldout", "after": first["next"]},
+        timeout=10,
+    ).json()  # fmt: skip
+    assert [e["seq"] for e in second["episodes"]] == [e["seq"] for e in heldout[5:10]]
+    unsolved = requests.get(f"{url}/episodes", params={"solved": "false"}, timeout=10).json()
+    assert all(not e["solved"] for e in unsolved["episodes"])
+    intent = every[0]["intent"]
+    alike = requests.get(f"{url}/episodes", params={"intent": intent}, timeout=10).json()
+    assert alike["episodes"] and {e["intent"] for e in alike["episodes"]} == {intent}
+    one = requests.get(f"{url}/episodes/{every[3]['seq']}", timeout=10)
+    assert one.json() == every[3]
+    assert requests.get(f"{url}/episodes/{10**9}", timeout=10).status_code == 404
+    bad = requests.get(f"{url}/episodes", params={"split": "test"}, timeout=10)
+    assert bad.status_code == 422 and "split" in bad.text
+
+    report = requests.get(f"{url}/evaluation", timeout=10).json()
+    assert report["episode"] == stopped["current_episode"] and report["tasks"] == 72
+    last = [e for e in heldout if e["episode"] == report["episode"]]
+    steps = sum(cell["count"] for cell in report["confusion"])
+    assert len(last) == 72 and steps == sum(len(e["calls"]) for e in last)
+    assert sum(i["tasks"] for i in report["per_intent"].values()) == 72
+    assert report["mean_calls"] > 0 and report["recovery"]["failures"] >= 0
+    model = post(system, f"/api/models/{stopped['model_id']}/evaluate").json()
+    assert model["confusion"] and model["per_intent"] and "recovery" in model
 
 
 async def test_the_seed_websocket_example_works_on_the_api_port(system: System) -> None:

@@ -22,7 +22,7 @@ from functions.app import build
 from functions.resources import Resources
 
 from ..servers import serve_asgi
-from .test_models import make_bundle, post_bundle, saved_model
+from .test_models import make_bundle, post_bundle, saved_model, variant
 from .test_training import SEED_START, set_status, start
 
 JSON = {"Content-Type": "application/json"}
@@ -185,16 +185,16 @@ async def test_stored_sessions_are_bounded_per_tenant(
 def test_models_are_bounded_per_tenant_and_a_start_needs_room_for_one(
     limited: httpx.Client,
 ) -> None:
-    for _ in range(2):
-        assert post_bundle(limited, make_bundle()).status_code == 201
-    refused = post_bundle(limited, make_bundle())
+    for number in range(2):
+        assert post_bundle(limited, make_bundle(weights=variant(number))).status_code == 201
+    refused = post_bundle(limited, make_bundle(weights=variant(2)))
     assert refused.status_code == 409, refused.text
     assert "AGENTGYM_MAX_MODELS_PER_TENANT" in refused.json()["detail"]
     no_room = limited.post("/api/training/start", json=SEED_START)
     assert no_room.status_code == 409 and "MODELS" in no_room.json()["detail"]
     first = limited.get("/api/models").json()[0]["id"]
     assert limited.delete(f"/api/models/{first}").status_code == 200
-    assert post_bundle(limited, make_bundle()).status_code == 201
+    assert post_bundle(limited, make_bundle(weights=variant(2))).status_code == 201
 
 
 def test_bundle_bytes_are_bounded_per_tenant(settings: ApiSettings, store: KeyValueStore) -> None:
@@ -204,9 +204,9 @@ def test_bundle_bytes_are_bounded_per_tenant(settings: ApiSettings, store: KeyVa
         limited_api(settings, max_bundle_bytes_per_tenant=limit) as url,
         httpx.Client(base_url=url) as client,
     ):
-        for _ in range(2):
-            assert post_bundle(client, make_bundle()).status_code == 201
-        refused = post_bundle(client, make_bundle())
+        for number in range(2):
+            assert post_bundle(client, make_bundle(weights=variant(number))).status_code == 201
+        refused = post_bundle(client, make_bundle(weights=variant(2)))
     assert refused.status_code == 409, refused.text
     assert "AGENTGYM_MAX_BUNDLE_BYTES_PER_TENANT" in refused.json()["detail"]
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import datetime
 
 import httpx
 import numpy as np
@@ -17,12 +18,19 @@ from agentgym.errors import ArtifactNotFoundError
 from agentgym.records import Keys, ModelRecord
 from agentgym.store import KeyValueStore
 from agentgym.weights import LEARNER_NAME
-from trainer.learner import Policy
+from trainer.learner import Policy, params_of, weights_of
 
 from .conftest import TOOLS
 
 # Real weights of the learner's layout for the test scenarios' tools (an untrained policy).
 WEIGHTS = Policy(TOOLS, np.random.default_rng(0)).weights()
+
+
+def variant(number: int) -> bytes:
+    """Weights of another model (one weight apart): a bundle of them is not one imported yet."""
+    params = params_of(WEIGHTS)
+    params["w_v"][0] = float(number)
+    return weights_of(params)
 
 
 def make_bundle(scenario_id: str = "customer_support", weights: bytes = WEIGHTS) -> bytes:
@@ -107,6 +115,30 @@ def test_an_imported_bundle_becomes_a_model(api: httpx.Client) -> None:
     assert (model["accuracy"], model["episodes"]) == (90.0, 200)
     assert api.get(f"/api/models/{model['id']}/download").content == data
     assert model["id"] in [m["id"] for m in api.get("/api/models").json()]
+
+
+def test_importing_the_same_bundle_twice_finds_the_model_it_made(api: httpx.Client) -> None:
+    data = make_bundle()
+    first = post_bundle(api, data)
+    again = post_bundle(api, data)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert [m["id"] for m in api.get("/api/models").json()] == [first.json()["id"]]
+    other = post_bundle(api, make_bundle(scenario_id="code_review", weights=WEIGHTS))
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+def test_models_given_no_name_are_told_apart_by_scenario_framework_time_and_source(
+    api: httpx.Client,
+) -> None:
+    first = post_bundle(api, make_bundle()).json()
+    other_weights = variant(1)
+    second = post_bundle(api, make_bundle(weights=other_weights)).json()
+    assert first["name"] != second["name"]
+    for model, weights in ((first, WEIGHTS), (second, other_weights)):
+        made = datetime.fromisoformat(model["created_at"]).strftime("%Y%m%d-%H%M%S")
+        tag = hashlib.sha256(weights).hexdigest()[:6]
+        assert model["name"] == f"customer_support_autogen_{made}_{tag}"
 
 
 def _tampered(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -18,6 +19,7 @@ from agentgym.records import Keys, SessionRecord
 from agentgym.state import SessionStatus
 from agentgym.store import KeyValueStore, open_store
 from streamer.app import Streamer
+from trainer.publisher import Publisher
 
 from ..inprocess import running_streamer
 
@@ -67,6 +69,7 @@ class Trainer:
             status="running", max_episodes=1000, learning_rate=0.001, seed=1,
         )  # fmt: skip
         self.sent: list[bytes] = []
+        self.episode_seq = 0
 
     async def register(self) -> None:
         await self.store.put(Keys().session(self.session_id), self.record.dump())
@@ -89,6 +92,14 @@ class Trainer:
         for _ in range(count):
             payload = self.next_update(status, padding)
             await self.js.publish(subjects.metrics_subject(self.session_id), payload)
+
+    async def episodes(self, count: int) -> None:
+        """Record `count` episodes, as a trainer's publisher does."""
+        publisher = Publisher(self.js)
+        for _ in range(count):
+            self.episode_seq += 1
+            data = json.dumps({"episode": self.episode_seq, "split": "train"}).encode()
+            await publisher.episode(self.session_id, self.episode_seq, data)
 
     async def event(self, status: SessionStatus) -> bytes:
         payload = StatusEvent(session_id=self.session_id, status=status).encode()

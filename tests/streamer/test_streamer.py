@@ -71,6 +71,45 @@ async def test_since_resumes_after_a_reconnect_with_no_gap_and_no_duplicate(
         assert seqs(await receive(ws, 4)) == [7, 8, 9, 10]
 
 
+async def test_episodes_come_to_those_who_ask_replayed_then_live_in_order(
+    streamers: StreamerFactory, trainer: Trainer
+) -> None:
+    await trainer.publish(3)
+    await trainer.episodes(5)
+    session = f"ws/training/{trainer.session_id}"
+    async with (
+        streamers() as (url, _),
+        connect(f"{url}/{session}?since=1&episodes=1&episodes_since=2") as asked,
+        connect(f"{url}/{session}") as plain,
+    ):
+        await asked.recv(), await plain.recv()  # the snapshots
+        replayed = [json.loads(f) for f in await receive(asked, 5)]
+        assert [(f["type"], f["seq"]) for f in replayed] == [
+            ("training_update", 2), ("training_update", 3),
+            ("episode", 3), ("episode", 4), ("episode", 5),
+        ]  # fmt: skip
+        await trainer.episodes(2)
+        await trainer.publish(1)
+        live = [json.loads(f) for f in await receive(asked, 3)]
+        assert [(f["type"], f["seq"]) for f in live] == [
+            ("episode", 6), ("episode", 7), ("training_update", 4),
+        ]  # fmt: skip
+        assert live[0]["data"] == {"episode": 6, "split": "train"}
+        assert seqs(await receive(plain, 4)) == [1, 2, 3, 4]  # updates only
+        with pytest.raises(TimeoutError):
+            await receive(plain, 1, timeout=0.3)
+
+
+async def test_a_bad_episodes_since_is_closed_with_4400(
+    streamers: StreamerFactory, trainer: Trainer
+) -> None:
+    url_path = f"ws/training/{trainer.session_id}?episodes=1&episodes_since=-1"
+    async with streamers() as (url, _), connect(f"{url}/{url_path}") as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
 async def test_updates_published_while_a_client_joins_are_neither_lost_nor_repeated(
     streamers: StreamerFactory, trainer: Trainer
 ) -> None:

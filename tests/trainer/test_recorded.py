@@ -1,0 +1,133 @@
+"""Recorded episodes and an evaluation's analytics, counted off episodes the real
+environment played (a scripted agent, so every figure is known)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainer.env import ToolUseEnv
+from trainer.loss import Step
+from trainer.recorded import analyze, record
+from trainer.scenarios.base import ScenarioSpec, Task
+
+TOOLS = ("lookup", "backup", "reply", "other")
+SPEC = ScenarioSpec(
+    id="scripted",
+    version="1",
+    tools=TOOLS,
+    tasks=(
+        Task("t-1", "where is my order", ("lookup", "reply"), "order"),
+        Task("t-2", "thanks", ("reply",), "thanks", tools=("reply", "other")),
+    ),
+    failure_rates={"lookup": 1.0},  # it always fails: its fallback stands in
+    fallbacks={"lookup": "backup"},
+)
+
+
+def play(task: Task, script: list[str]) -> dict[str, object]:
+    """Play `script` (tool names, then "finish") in the environment; each choice given
+    probability 0.5."""
+    env = ToolUseEnv(SPEC, tasks=SPEC.tasks)
+    env.reset(seed=0, options={"task": task})
+    steps, info = [], {}
+    for name in script:
+        action = env.finish if name == "finish" else env.index[name]
+        _, reward, terminated, truncated, info = env.step(action)
+        steps.append(Step(rows=None, probs=np.array([0.5]), value=0.0, action=0, reward=reward))  # type: ignore[arg-type]
+        if terminated or truncated:
+            break
+    return record(SPEC, task, steps, info, "heldout", 7)
+
+
+def test_each_call_says_what_was_expected_and_whether_it_was_right() -> None:
+    played = play(SPEC.tasks[0], ["lookup", "backup", "other", "reply", "finish"])
+    calls = played["calls"]
+    assert isinstance(calls, list)
+    assert [(c["tool"], c["succeeded"], c["expected"], c["right"]) for c in calls] == [
+        ("lookup", False, "lookup", True),  # right, but it failed transiently
+        ("backup", True, "lookup", True),  # the fallback, right after the failure
+        ("other", True, "reply", False),  # a mistake
+        ("reply", True, "reply", True),
+        ("finish", True, "finish", True),
+    ]
+    assert played["solved"] is False  # the mistake
+    assert played["reward"] == pytest.approx(sum(c["reward"] for c in calls))
+    assert played["episode"] == 7 and played["split"] == "heldout"
+    assert played["tools"] == list(TOOLS) and played["solution"] == ["lookup", "reply"]
+    assert all(c["probability"] == 0.5 for c in calls)
+
+
+def test_a_fallback_before_its_tool_failed_is_a_mistake() -> None:
+    played = play(SPEC.tasks[0], ["backup", "finish"])
+    calls = played["calls"]
+    assert isinstance(calls, list)
+    assert [(c["expected"], c["right"]) for c in calls] == [("lookup", False), ("lookup", False)]
+
+
+def test_an_evaluation_counts_confusion_intents_calls_and_recoveries() -> None:
+    records = [
+        play(SPEC.tasks[0], ["lookup", "backup", "other", "reply", "finish"]),
+        play(SPEC.tasks[1], ["reply", "finish"]),
+        play(SPEC.tasks[1], ["lookup", "reply", "finish"]),  # lookup is not offered here
+    ]
+    figures = analyze(records, TOOLS)
+    assert figures["accuracy"] == pytest.approx(100 / 3)
+    assert figures["per_intent"] == {
+        "order": {"tasks": 1, "accuracy": 0.0},
+        "thanks": {"tasks": 2, "accuracy": 50.0},
+    }
+    assert {(c["expected"], c["chosen"]): c["count"] for c in figures["confusion"]} == {
+        ("lookup", "lookup"): 1,
+        ("lookup", "backup"): 1,
+        ("reply", "other"): 1,
+        ("reply", "reply"): 3,
+        ("finish", "finish"): 3,
+        ("reply", "unavailable"): 1,
+    }
+    assert figures["mean_calls"] == pytest.approx(7 / 3)
+    assert figures["recovery"] == {"failures": 1, "recovered": 1, "rate": 100.0}
+    per_tool = figures["per_tool"]
+    assert per_tool["lookup"] == {"precision": 0.5, "recall": 1.0}  # the fallback completed it
+    assert per_tool["backup"] == {"precision": 1.0, "recall": 0.0}
+    assert per_tool["other"]["precision"] == 0.0
+    assert per_tool["reply"] == {"precision": 1.0, "recall": 1.0}
+
+
+def test_a_tool_never_called_has_no_precision() -> None:
+    figures = analyze([play(SPEC.tasks[1], ["reply", "finish"])], TOOLS)
+    assert figures["per_tool"]["backup"]["precision"] is None
+    assert figures["recovery"]["rate"] is None
+
+
+def test_a_run_evaluates_the_same_with_and_without_analytics() -> None:
+    """Recording changes nothing the run measured before: same accuracy, same reward."""
+    from trainer import scenarios
+    from trainer.run import Run
+
+    run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=300, encoder=None)
+    for _ in range(300):
+        run.train_episode()
+    full, plain = run.evaluate(), run.evaluate(analytics=False)
+    assert (full.accuracy, full.avg_reward) == pytest.approx((plain.accuracy, plain.avg_reward))
+    assert len(full.episodes) == len(run.heldout) and not plain.episodes
+    assert sum(c["count"] for c in full.analytics["confusion"]) == sum(
+        len(e["calls"]) for e in full.episodes
+    )
+
+
+def test_a_run_records_a_sample_of_its_training_and_every_evaluation() -> None:
+    from trainer import scenarios
+    from trainer.run import RECORD_EVERY, Run
+
+    run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=300, encoder=None)
+    for _ in range(2 * RECORD_EVERY + 3):
+        run.train_episode()
+    assert [r["episode"] for r in run.recorded] == [RECORD_EVERY, 2 * RECORD_EVERY]
+    run.evaluate_heldout()  # the episode before it first, then each held-out task's
+    episodes = [(r["split"], r["episode"]) for r in run.recorded]
+    assert episodes[2] == ("train", 2 * RECORD_EVERY + 3)
+    assert episodes[3:] == [("heldout", 2 * RECORD_EVERY + 3)] * len(run.heldout)
+    assert run.report is not None and run.report["episode"] == 2 * RECORD_EVERY + 3
+    assert run.report["heldout_accuracy"] == run.heldout_accuracy
+    assert run.metrics()["heldout_episode"] == 2 * RECORD_EVERY + 3
