@@ -243,11 +243,20 @@ async def get_metrics(
     bus: BusDep,
     since: Annotated[int, Query(ge=0, description="return updates after this seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    points: Annotated[
+        int | None,
+        Query(ge=2, le=100_000, description="at most this many, evenly spaced, the last kept"),
+    ] = None,
 ) -> Response:
     """The recorded training updates after `since`, in `seq` order: the very objects the
-    WebSocket sends, for charts and for clients that reconnect."""
+    WebSocket sends, for charts and for clients that reconnect. With `points`, all of them
+    (`limit` aside) thinned to at most that many, evenly spaced, the first and the last kept:
+    a chart of a long session's whole history, in one small answer."""
     await lookups.session(store, keys, session_id)
-    updates = await bus.updates(session_id, since, limit)
+    updates = await bus.updates(session_id, since, None if points else limit)
+    if points is not None and len(updates) > points:
+        last = len(updates) - 1
+        updates = [updates[round(i * last / (points - 1))] for i in range(points)]
     return Response(b"[" + b",".join(updates) + b"]", media_type=JSON)
 
 

@@ -214,6 +214,10 @@ async def test_metrics_return_the_recorded_updates_after_since(
     assert everything[0]["type"] == "training_update" and everything[0]["session_id"] == session_id
     after = api.get(f"/api/training/{session_id}/metrics", params={"since": 3}).json()
     assert [u["data"]["current_episode"] for u in after] == [4, 5]
+    thinned = api.get(f"/api/training/{session_id}/metrics", params={"points": 3}).json()
+    assert [u["seq"] for u in thinned] == [1, 3, 5]  # evenly spaced, the first and last kept
+    whole = api.get(f"/api/training/{session_id}/metrics", params={"points": 9, "limit": 1})
+    assert len(whole.json()) == 5  # fewer than the points: all of them, whatever the limit
 
 
 async def test_an_ended_session_is_deleted_with_its_checkpoint_and_updates(
