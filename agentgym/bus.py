@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from agentgym.messages import ControlMessage, EvaluateReply, StatusEvent, TrainCommand
+from agentgym.messages import (
+    ActReply,
+    ActRequest,
+    ControlMessage,
+    EvaluateReply,
+    StatusEvent,
+    TrainCommand,
+)
 
 
 class Bus(Protocol):
@@ -51,6 +58,10 @@ class Bus(Protocol):
 
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         """Ask any trainer to score a saved model; BusUnavailableError when none answers."""
+        ...
+
+    async def act(self, request: ActRequest) -> ActReply:
+        """Ask any trainer for a model's next choice; BusUnavailableError when none answers."""
         ...
 
     async def ping(self) -> None:

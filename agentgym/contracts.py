@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
 
@@ -199,6 +199,34 @@ class ModelInfo(Schema):
     episodes: int
     created_at: str
     size_mb: float
+
+
+MAX_ACT_TEXT = 4000  # characters of a request to act on
+MAX_ACT_CALLS = 100  # calls made so far
+MAX_ACT_TOOLS = 1000  # tools on offer (as many as a scenario may have)
+
+
+class ActCall(Body):
+    tool: str = Field(min_length=1, max_length=200)
+    succeeded: bool = True
+
+
+class ActBody(Body):
+    """`POST /api/models/{id}/act`."""
+
+    text: str = Field(min_length=1, max_length=MAX_ACT_TEXT)
+    calls: list[ActCall] = Field(default_factory=list, max_length=MAX_ACT_CALLS)
+    tools: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=MAX_ACT_TOOLS
+    )
+
+
+class ActAnswer(Schema):
+    next: str  # a tool, or "finish"
+    probabilities: dict[str, float]  # of each tool on offer, and of "finish"
+    plan: list[str]  # the greedy sequence of tools from here, assuming each call succeeds
+    confidence: float  # the share of the request's word features the model trained on, 0-1
+    in_scope: bool  # whether the request is like those it trained on
 
 
 # --- settings ---------------------------------------------------------------------------------

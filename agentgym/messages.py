@@ -9,7 +9,7 @@ from typing import Literal, Self
 from pydantic import Field
 
 from agentgym.auth import DEFAULT_TENANT
-from agentgym.contracts import Schema, TrainingStatus, utc_now
+from agentgym.contracts import ActCall, Schema, TrainingStatus, utc_now
 from agentgym.state import SessionStatus
 
 
@@ -140,3 +140,26 @@ class SessionEvaluation(Scores):
 
     episode: int
     at: str = Field(default_factory=utc_now)
+
+
+class ActRequest(Message):
+    """`agentgym.act` (request-reply): a model's next choice for a request."""
+
+    model_id: str
+    tenant: str = DEFAULT_TENANT
+    text: str
+    calls: list[ActCall] = Field(default_factory=list)
+    tools: list[str] | None = None
+
+
+class ActReply(Message):
+    """A trainer's answer (`POST /api/models/{id}/act`): the decision, or `error` saying
+    why there is none (`status`: the HTTP status the API answers with)."""
+
+    next: str = ""  # a tool, or "finish"
+    probabilities: dict[str, float] = Field(default_factory=dict)
+    plan: list[str] = Field(default_factory=list)  # the greedy sequence from here
+    confidence: float = 0.0  # the share of the request's word features the model trained on
+    in_scope: bool = False  # whether the request is like those it trained on
+    error: str | None = None
+    status: int = 200

@@ -12,6 +12,8 @@ from nats.aio.client import Client
 from agentgym import history, nats_client, subjects
 from agentgym.errors import BusUnavailableError
 from agentgym.messages import (
+    ActReply,
+    ActRequest,
     ControlMessage,
     EvaluateReply,
     EvaluateRequest,
@@ -21,6 +23,7 @@ from agentgym.messages import (
 
 PUBLISH_TIMEOUT_S = 5.0
 EVALUATE_TIMEOUT_S = 30.0
+ACT_TIMEOUT_S = 10.0  # a cold bundle loads in well under a second; a decision takes a few ms
 _UNAVAILABLE = nats_client.UNAVAILABLE
 
 
@@ -109,6 +112,17 @@ class NatsBus:
         except _UNAVAILABLE as exc:
             raise BusUnavailableError(str(exc) or type(exc).__name__) from exc
         return EvaluateReply.decode(reply.data)
+
+    async def act(self, request: ActRequest) -> ActReply:
+        try:
+            reply = await self.client.request(
+                subjects.ACT_SUBJECT, request.encode(), timeout=ACT_TIMEOUT_S
+            )
+        except nats.errors.NoRespondersError:
+            raise BusUnavailableError("no trainer is running to act with the model") from None
+        except _UNAVAILABLE as exc:
+            raise BusUnavailableError(str(exc) or type(exc).__name__) from exc
+        return ActReply.decode(reply.data)
 
     async def ping(self) -> None:
         async with reachable():

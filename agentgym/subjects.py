@@ -7,6 +7,7 @@
 | `agentgym.metrics.<session_id>` | stream AGENTGYM_TRAINING (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.events.<session_id>` | stream AGENTGYM_TRAINING | trainer, functions -> streamer |
 | `agentgym.eval` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
+| `agentgym.act` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
 | `agentgym.episodes.<session_id>` | stream AGENTGYM_EPISODES (limits, per-subject cap) | trainer -> streamer, history |
 
 Who sets the streams up: the trainers own the streams and the consumer. A trainer creates
@@ -87,6 +88,7 @@ def episodes_subject(session_id: str) -> str:
 
 
 EVALUATE_SUBJECT = f"{PREFIX}.eval"
+ACT_SUBJECT = f"{PREFIX}.act"
 CONTROL_ALL = f"{PREFIX}.ctl.*"
 TRAINERS_QUEUE = "trainers"
 

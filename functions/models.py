@@ -12,9 +12,9 @@ from fastapi.responses import Response
 
 from agentgym import bundle
 from agentgym import weights as learner_weights
-from agentgym.contracts import ModelInfo
+from agentgym.contracts import ActAnswer, ActBody, ModelInfo
 from agentgym.errors import ArtifactNotFoundError, CorruptRecordError, KeyExistsError
-from agentgym.messages import EvaluateReply
+from agentgym.messages import ActRequest, EvaluateReply
 from agentgym.records import ModelRecord
 from functions import lambda_entry, lookups, quotas
 from functions.errors import ApiError
@@ -85,6 +85,21 @@ async def evaluate_model(
     if reply.error is not None:
         raise ApiError(422, f"the model could not be evaluated: {reply.error}")
     return reply
+
+
+@router.post("/{model_id}/act", response_model=ActAnswer)
+async def act(
+    model_id: str, body: ActBody, store: StoreDep, keys: KeysDep, bus: BusDep
+) -> ActAnswer:
+    """The model's next choice for a request after the calls made so far (each `tool` and
+    whether it `succeeded`), among `tools` if given (else all the model's): answered by a
+    trainer, which keeps the model loaded. `in_scope` is false for a request unlike those it
+    trained on, where its choice means little."""
+    await lookups.model(store, keys, model_id)
+    reply = await bus.act(ActRequest(model_id=model_id, tenant=keys.tenant, **body.model_dump()))
+    if reply.error is not None:
+        raise ApiError(reply.status if 400 <= reply.status < 500 else 422, reply.error)
+    return ActAnswer.model_validate(reply.model_dump())
 
 
 @router.post(IMPORT_PATH.removeprefix("/api/models"), status_code=201, response_model=ModelInfo)

@@ -108,6 +108,10 @@ async def test_wait_sees_a_session_complete_and_refuses_another_ending(
     assert await client.training.episode(session_id, first.seq) == first
     report = await client.training.evaluation(session_id)
     assert report.episode == 300 and report.tasks == scores.tasks
+    decision = await client.models.act(done.model_id, first.text)
+    assert decision.plan and decision.next == decision.plan[0]
+    after = await client.models.act(done.model_id, first.text, [decision.next])
+    assert after.plan == decision.plan[1:]
 
     def in_a_thread() -> str:  # the sync client, off this loop (the trainer runs on it)
         with Client(system["api"], KEY) as sync:

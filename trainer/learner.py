@@ -172,6 +172,15 @@ class Policy:
             rows = context.steps[cache_key] = step_rows(context, done, wrong, failed, mistaken)
         return rows
 
+    def familiarity(self, context: Context) -> float:
+        """The share of the request's word features (its terms and term pairs, at the first
+        step) that training touched for the actions on offer: near 1 for a request like those
+        it trained on, low for one unlike any (an unseen word's rows are zero but where
+        another feature's hash lands on them)."""
+        rows, _ = context.rows_at(0)
+        words = rows[:, :-1]  # the last state feature is the bias, trained by every request
+        return float((self.params["w_pi"][words] != 0).mean()) if words.size else 0.0
+
     def description_logits(self, context: Context) -> Array:
         """(A,) each action's description features, before the gate: the same at every step
         of an episode, while the weights do not change."""

@@ -40,7 +40,7 @@ from trainer.learner import (
     weights_of,
 )
 from trainer.loss import Step
-from trainer.recorded import Record, analyze, record
+from trainer.recorded import FINISH, Record, analyze, record
 from trainer.scenarios.base import ScenarioSpec, Task
 
 WINDOW = 100  # accuracy, reward and loss are over the last 100 episodes
@@ -68,6 +68,23 @@ class Evaluation:
     # recovery (empty for an evaluation asked for its accuracy only).
     analytics: dict[str, Any] = field(default_factory=dict)
     episodes: list[Record] = field(default_factory=list)  # each task's record, in task order
+
+
+# A request is in scope when at least this share of its words' features were trained (the
+# policy's own rows for them are not zero): measured on the built-in scenarios' held-out
+# requests against off-topic ones (tests/trainer/test_acting.py).
+IN_SCOPE = 0.6
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a model would do next for a request (`Run.act`)."""
+
+    next: str  # a tool, or "finish"
+    probabilities: dict[str, float]  # of each tool on offer, and of "finish"
+    plan: list[str]  # the greedy sequence of tools from here, assuming each call succeeds
+    confidence: float  # the share of the request's word features the model trained on
+    in_scope: bool  # whether the request is like those it trained on
 
 
 class CheckpointError(ValueError):
@@ -438,23 +455,51 @@ class Run:
         """The tools the policy would call, in order, for a new request offering `tools` (None:
         all of the scenario's): acting greedily and assuming each call succeeds, until it
         chooses to finish. ValueError for a tool the scenario does not have."""
+        return self.act(text, (), tools).plan
+
+    def act(
+        self,
+        text: str,
+        calls: Sequence[tuple[str, bool]],
+        tools: Sequence[str] | None = None,
+    ) -> Decision:
+        """The policy's next choice for a request after `calls` ((tool, succeeded), in order),
+        offering `tools` (None: all of the scenario's): the probability of each tool on offer
+        and of finishing, and the greedy plan from here, assuming each call succeeds. A call
+        that succeeded counts as done (no one here knows the solution); a failed last call is
+        the one that just failed. ValueError for a tool the scenario does not have."""
         index = self.env.index
-        unknown = [t for t in tools or () if t not in index]
+        unknown = [t for t in [*(tools or ()), *(tool for tool, _ in calls)] if t not in index]
         if unknown:
-            raise ValueError(f"{self.spec.id} has no tools {unknown}")
+            raise ValueError(f"{self.spec.id} has no tools {sorted(set(unknown))}")
         offered = sorted({index[t] for t in tools}) if tools is not None else None
-        context = self.policy.context(text, offered)
-        done: list[int] = []
+        policy = self.policy
+        context = policy.context(text, offered)
+        done = list(dict.fromkeys(index[tool] for tool, ok in calls if ok))
+        failed = index[calls[-1][0]] if calls and not calls[-1][1] else None
+        probs, _ = policy.forward(context, policy.observe(context, sorted(done), (), failed))
+        names = [self.spec.tools[int(t)] for t in context.candidates] + [FINISH]
+        probabilities = {name: float(p) for name, p in zip(names, probs, strict=True)}
+        plan: list[str] = []
+        step = probs
         while len(done) < ToolUseEnv.max_steps_for(len(context.candidates)):
-            probs, _ = self.policy.forward(context, self.policy.observe(context, done))
-            action = int(probs.argmax())
+            action = int(step.argmax())
             if action == len(context.candidates):  # finished
                 break
             tool = int(context.candidates[action])
             if tool in done:  # would repeat itself
                 break
             done.append(tool)
-        return [self.spec.tools[t] for t in done]
+            plan.append(self.spec.tools[tool])
+            step, _ = policy.forward(context, policy.observe(context, sorted(done)))
+        familiarity = policy.familiarity(context)
+        return Decision(
+            next=names[int(probs.argmax())],
+            probabilities=probabilities,
+            plan=plan,
+            confidence=familiarity,
+            in_scope=familiarity >= IN_SCOPE,
+        )
 
     @classmethod
     def from_bundle(cls, data: bytes, spec: ScenarioSpec | None = None) -> tuple[Run, Manifest]:

@@ -39,6 +39,7 @@ from agentgym.messages import (
 from agentgym.records import Keys, ModelRecord, scenario_key
 from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
+from trainer.acting import Acting
 from trainer.definitions import Definitions
 from trainer.publisher import Publisher
 from trainer.run import Run
@@ -80,6 +81,8 @@ class Worker:
             opened.push_async_callback(self.store.close)
             self.artifacts = open_artifacts(settings.artifacts_url)
             opened.push_async_callback(self.artifacts.close)
+            acting = Acting(self.store, self.artifacts)  # closed after NATS drains its callbacks
+            opened.callback(acting.close)
             client = await nats_client.connect(
                 settings.nats_url, f"agentgym-trainer-{self.worker_id}"
             )
@@ -96,6 +99,11 @@ class Worker:
             await client.subscribe(
                 subjects.EVALUATE_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=self._on_evaluate
             )
+
+            async def on_act(msg: Msg) -> None:
+                await msg.respond((await acting.answer(msg.data)).encode())
+
+            await client.subscribe(subjects.ACT_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=on_act)
             commands = await self.js.pull_subscribe_bind(
                 subjects.CMD_CONSUMER, stream=subjects.CMD_STREAM
             )

@@ -20,6 +20,9 @@ from pydantic import BaseModel, PrivateAttr
 
 from agentgym.config import ClientSettings
 from agentgym.contracts import (
+    ActAnswer,
+    ActBody,
+    ActCall,
     ActionResponse,
     Episode,
     EpisodePage,
@@ -422,6 +425,21 @@ def import_model(body: bytes, name: str | None) -> Call[ModelInfo]:
         "POST", "/api/models/import", _one(ModelInfo), _query(name=name),
         {"Content-Type": BUNDLE_TYPE}, body,
     )  # fmt: skip
+
+
+def act_with_model(
+    model_id: str,
+    text: str,
+    calls: Iterable[tuple[str, bool] | str],
+    tools: Iterable[str] | None,
+) -> Call[ActAnswer]:
+    made = [
+        ActCall(tool=call) if isinstance(call, str) else ActCall(tool=call[0], succeeded=call[1])
+        for call in calls
+    ]
+    body = ActBody(text=text, calls=made, tools=None if tools is None else list(tools))
+    path = f"/api/models/{_id(model_id)}/act"
+    return Call("POST", path, _one(ActAnswer), json=body.model_dump(mode="json"))
 
 
 def evaluate_model(model_id: str) -> Call[EvaluateReply]:

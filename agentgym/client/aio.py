@@ -10,7 +10,7 @@ import builtins
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 from websockets.typing import Subprotocol
 
 from agentgym.contracts import (
+    ActAnswer,
     ActionResponse,
     Episode,
     EpisodePage,
@@ -33,7 +34,16 @@ from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
 
 from . import _calls as calls
-from ._calls import BUSY, Call, Data, Options, ScenarioSource, SettingsWithETag, Statuses
+from ._calls import (
+    BUSY,
+    Call,
+    Data,
+    Options,
+    ScenarioSource,
+    SettingsWithETag,
+    Statuses,
+    act_with_model,
+)
 from ._feed import (
     FIRST_CONNECT,
     RECONNECT,
@@ -335,6 +345,18 @@ class Models:
         """Import a bundle (a path, bytes or an open file)."""
         body, _ = await asyncio.to_thread(calls.read_data, data)  # a file's read blocks
         return await self._t.send(calls.import_model(body, name))
+
+    async def act(
+        self,
+        model_id: str,
+        text: str,
+        calls: Iterable[tuple[str, bool] | str] = (),
+        tools: Iterable[str] | None = None,
+    ) -> ActAnswer:
+        """The model's next tool for `text` after `calls` (each a tool name, or (tool,
+        succeeded)), among `tools` if given: computed by a trainer (Unavailable when none
+        runs). `in_scope` is False for a request unlike those it trained on."""
+        return await self._t.send(act_with_model(model_id, text, calls, tools))
 
     async def evaluate(self, model_id: str) -> EvaluateReply:
         """Held-out accuracy, average reward and each tool's precision and recall, computed by

@@ -6,7 +6,7 @@ import builtins
 import contextlib
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from agentgym.contracts import (
+    ActAnswer,
     ActionResponse,
     Episode,
     EpisodePage,
@@ -29,7 +30,16 @@ from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
 
 from . import _calls as calls
-from ._calls import BUSY, Call, Data, Options, ScenarioSource, SettingsWithETag, Statuses
+from ._calls import (
+    BUSY,
+    Call,
+    Data,
+    Options,
+    ScenarioSource,
+    SettingsWithETag,
+    Statuses,
+    act_with_model,
+)
 from ._feed import (
     FIRST_CONNECT,
     RECONNECT,
@@ -316,6 +326,18 @@ class Models:
         """Import a bundle (a path, bytes or an open file)."""
         body, _ = calls.read_data(data)
         return self._t.send(calls.import_model(body, name))
+
+    def act(
+        self,
+        model_id: str,
+        text: str,
+        calls: Iterable[tuple[str, bool] | str] = (),
+        tools: Iterable[str] | None = None,
+    ) -> ActAnswer:
+        """The model's next tool for `text` after `calls` (each a tool name, or (tool,
+        succeeded)), among `tools` if given: computed by a trainer (Unavailable when none
+        runs). `in_scope` is False for a request unlike those it trained on."""
+        return self._t.send(act_with_model(model_id, text, calls, tools))
 
     def evaluate(self, model_id: str) -> EvaluateReply:
         """Held-out accuracy, average reward and each tool's precision and recall, computed by

@@ -198,6 +198,34 @@ def test_a_run_shows_its_progress_episodes_and_evaluations(system: System) -> No
     assert model["confusion"] and model["per_intent"] and "recovery" in model
 
 
+def test_a_trained_model_acts_over_the_api(system: System) -> None:
+    """The next tool for a request, as a trainer answers it; a request unlike any it trained
+    on says so; bad input is a 4xx naming it."""
+    session_id = post(system, "/api/training/start", json=SEED_START | {"max_episodes": 1500})
+    done = wait_for(system, session_id.json()["session_id"], lambda s: s["status"] == "completed")
+    act = f"/api/models/{done['model_id']}/act"
+    text = "I was charged twice for my order, please refund the second charge"
+    answer = post(system, act, json={"text": text})
+    assert answer.status_code == 200, answer.text
+    decision = answer.json()
+    assert decision["next"] == decision["plan"][0] and decision["in_scope"]
+    assert sum(decision["probabilities"].values()) == pytest.approx(1.0)
+    after = post(system, act, json={"text": text, "calls": [{"tool": decision["next"]}]}).json()
+    assert after["plan"] == decision["plan"][1:]
+    offered = decision["plan"][:1]
+    narrowed = post(system, act, json={"text": text, "tools": offered}).json()
+    assert set(narrowed["probabilities"]) == {*offered, "finish"}
+    weather = post(system, act, json={"text": "What's the weather in Paris tomorrow?"}).json()
+    assert weather["in_scope"] is False and weather["confidence"] < 0.6
+
+    unknown = post(system, act, json={"text": text, "calls": [{"tool": "teleport"}]})
+    assert unknown.status_code == 422 and "teleport" in unknown.json()["detail"]
+    too_long = post(system, act, json={"text": "x" * 5000})
+    assert too_long.status_code == 422 and "text" in too_long.text
+    missing = post(system, "/api/models/model_nope/act", json={"text": text})
+    assert missing.status_code == 404 and "model_nope" in missing.json()["detail"]
+
+
 async def test_the_seed_websocket_example_works_on_the_api_port(system: System) -> None:
     session_id = post(system, "/api/training/start", json=SEED_START).json()["session_id"]
     api_ws = system.api.replace("http://", "ws://")

@@ -189,3 +189,12 @@ def test_an_oversized_bundle_is_413(api: httpx.Client) -> None:
 def test_a_bundle_sent_as_json_is_415(api: httpx.Client) -> None:
     response = api.post("/api/models/import", json={"bundle": "x"})
     assert response.status_code == 415 and "application/zip" in response.json()["detail"]
+
+
+def test_act_with_no_trainer_running_is_503_with_retry_after(api: httpx.Client) -> None:
+    model = post_bundle(api, make_bundle()).json()
+    answer = api.post(f"/api/models/{model['id']}/act", json={"text": "refund my order"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert "no trainer" in answer.json()["detail"]
+    bad = api.post(f"/api/models/{model['id']}/act", json={"text": "x", "extra": 1})
+    assert bad.status_code == 422 and "extra" in bad.text
