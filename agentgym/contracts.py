@@ -96,6 +96,10 @@ class TrainingStartRequest(Body):
 class TrainingStartResponse(Schema):
     session_id: str
     status: Literal["started"] = "started"
+    # Beyond the seed: what will serve its model in the framework it names, and a word when
+    # that framework has no adapter of its own (the session trains all the same).
+    adapter: str | None = None
+    notice: str | None = None
 
 
 class TrainingStatus(Schema):
@@ -204,6 +208,14 @@ class ModelInfo(Schema):
 MAX_ACT_TEXT = 4000  # characters of a request to act on
 MAX_ACT_CALLS = 100  # calls made so far
 MAX_ACT_TOOLS = 1000  # tools on offer (as many as a scenario may have)
+
+
+class ModelDetail(ModelInfo):
+    """`GET /api/models/{id}`: the seed's fields, then what serves it and where it is from."""
+
+    adapter: str  # the module that puts it into an agent of its framework (agentgym.adapters)
+    session_id: str  # the session that trained it ("" if imported)
+    scenario_version: str | None = None
 
 
 class ActCall(Body):

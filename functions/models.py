@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from agentgym import bundle
+from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
-from agentgym.contracts import ActAnswer, ActBody, ModelInfo
+from agentgym.contracts import ActAnswer, ActBody, ModelDetail, ModelInfo
 from agentgym.errors import ArtifactNotFoundError, CorruptRecordError, KeyExistsError
 from agentgym.messages import ActRequest, EvaluateReply
 from agentgym.records import ModelRecord
@@ -33,10 +33,19 @@ async def list_models(store: StoreDep, keys: KeysDep) -> list[ModelInfo]:
     return [m.info() for m in sorted(models, key=lambda m: (m.created_at, m.id))]
 
 
-@router.get("/{model_id}", response_model=ModelInfo)
-async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelInfo:
+@router.get("/{model_id}", response_model=ModelDetail)
+async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetail:
+    """The model: the seed's fields, the adapter that serves it in its framework's agents
+    (agentgym.adapters), and the session and scenario version it is from."""
     model, _ = await lookups.model(store, keys, model_id)
-    return model.info()
+    return ModelDetail.model_validate(
+        model.info().model_dump()
+        | {
+            "adapter": adapters.adapter_for(model.framework),
+            "session_id": model.session_id,
+            "scenario_version": model.scenario_version,
+        }
+    )
 
 
 @router.delete("/{model_id}")

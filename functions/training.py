@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentgym import lifecycle
+from agentgym import adapters, lifecycle
 from agentgym.bus import Bus
 from agentgym.contracts import (
     ActionResponse,
@@ -170,7 +170,7 @@ async def start_training(
             # message id makes a second publish of the same start a no-op when it went through.
             await mark_active(store, keys, existing.session_id, True)
             await bus.send_command(command, command.msg_id())
-        return TrainingStartResponse(session_id=existing.session_id)
+        return _started(existing)
     try:
         await _carry_out(store, bus, keys, session.session_id, decision, 0)  # its id is its own
     except BusUnavailableError:
@@ -179,7 +179,16 @@ async def start_training(
         await quotas.forget_session(store, keys)
         raise
     await quotas.count_session(store, keys)
-    return TrainingStartResponse(session_id=session.session_id)
+    return _started(session)
+
+
+def _started(session: SessionRecord) -> TrainingStartResponse:
+    framework = session.framework
+    return TrainingStartResponse(
+        session_id=session.session_id,
+        adapter=adapters.adapter_for(framework),
+        notice=adapters.missing_adapter(framework),
+    )
 
 
 async def _exists(store: KeyValueStore, key: str) -> bool:

@@ -81,11 +81,10 @@ def test_bad_start_bodies_are_rejected(body: dict[str, object]) -> None:
         TrainingStartRequest.model_validate(body)
 
 
-def test_start_response_is_the_seeds() -> None:
-    assert TrainingStartResponse(session_id="s").model_dump() == {
-        "session_id": "s",
-        "status": "started",
-    }
+def test_start_response_is_the_seeds_then_ours() -> None:
+    dumped = TrainingStartResponse(session_id="s").model_dump()
+    assert list(dumped.items())[:2] == [("session_id", "s"), ("status", "started")]
+    assert list(dumped)[2:] == ["adapter", "notice"]  # which adapter serves its framework
 
 
 def test_status_has_the_seed_fields_in_order_and_numbers_from_the_start() -> None:

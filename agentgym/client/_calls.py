@@ -26,6 +26,7 @@ from agentgym.contracts import (
     ActionResponse,
     Episode,
     EpisodePage,
+    ModelDetail,
     ModelInfo,
     Settings,
     SettingsUpdate,
@@ -412,8 +413,8 @@ def list_models() -> Call[list[ModelInfo]]:
     return Call("GET", "/api/models", _many(ModelInfo))
 
 
-def get_model(model_id: str) -> Call[ModelInfo]:
-    return Call("GET", f"/api/models/{_id(model_id)}", _one(ModelInfo))
+def get_model(model_id: str) -> Call[ModelDetail]:
+    return Call("GET", f"/api/models/{_id(model_id)}", _one(ModelDetail))
 
 
 def download_model(model_id: str) -> Call[bytes]:

@@ -24,6 +24,7 @@ from agentgym.contracts import (
     ActionResponse,
     Episode,
     EpisodePage,
+    ModelDetail,
     ModelInfo,
     TrainingStartRequest,
     TrainingStartResponse,
@@ -334,7 +335,7 @@ class Models:
     async def list(self) -> list[ModelInfo]:
         return await self._t.send(calls.list_models())
 
-    async def get(self, model_id: str) -> ModelInfo:
+    async def get(self, model_id: str) -> ModelDetail:
         return await self._t.send(calls.get_model(model_id))
 
     async def download(self, model_id: str) -> bytes:

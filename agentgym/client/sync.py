@@ -20,6 +20,7 @@ from agentgym.contracts import (
     ActionResponse,
     Episode,
     EpisodePage,
+    ModelDetail,
     ModelInfo,
     TrainingStartRequest,
     TrainingStartResponse,
@@ -315,7 +316,7 @@ class Models:
     def list(self) -> list[ModelInfo]:
         return self._t.send(calls.list_models())
 
-    def get(self, model_id: str) -> ModelInfo:
+    def get(self, model_id: str) -> ModelDetail:
         return self._t.send(calls.get_model(model_id))
 
     def download(self, model_id: str) -> bytes:

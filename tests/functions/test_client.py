@@ -281,7 +281,9 @@ async def test_a_model_is_imported_read_downloaded_and_deleted(client: Any, tmp_
     imported = await client.models.import_(data, name="mine")
     assert isinstance(imported, ModelInfo) and imported.name == "mine"
     assert await client.models.list() == [imported]
-    assert await client.models.get(imported.id) == imported
+    detail = await client.models.get(imported.id)
+    assert ModelInfo.model_validate(detail.model_dump()) == imported
+    assert detail.adapter == "agentgym.adapters.tool_choice"  # AutoGen has none of its own
     assert await client.models.download(imported.id) == data
     path = tmp_path / "m.agm"
     path.write_bytes(data)

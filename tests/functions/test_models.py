@@ -83,7 +83,10 @@ async def test_a_saved_model_is_listed_read_and_downloaded(
     assert list(listed[0]) == [
         "id", "name", "scenario", "framework", "accuracy", "episodes", "created_at", "size_mb",
     ]  # fmt: skip
-    assert api.get("/api/models/model_a").json() == listed[0]
+    detail = api.get("/api/models/model_a").json()
+    assert {name: detail[name] for name in listed[0]} == listed[0]  # the seed's, then ours
+    assert detail["adapter"] == "agentgym.adapters.tool_choice"  # AutoGen has none of its own
+    assert detail["session_id"] == "session_x"
     download = api.get("/api/models/model_a/download")
     assert download.status_code == 200 and download.content == data
     assert "model_a.agm" in download.headers["content-disposition"]

@@ -55,6 +55,16 @@ async def test_start_queues_a_session_with_numbers_from_the_start(
     assert await commands.for_session(session_id) == [("start", session_id)]
 
 
+def test_a_start_says_which_adapter_serves_its_framework(api: httpx.Client) -> None:
+    body = {"scenario_id": "customer_support", "max_episodes": 200}
+    langchain = api.post("/api/training/start", json=body | {"framework": "LangChain"}).json()
+    assert langchain["adapter"] == "agentgym.adapters.langchain" and langchain["notice"] is None
+    crewai = api.post("/api/training/start", json=body | {"framework": "CrewAI"}).json()
+    assert crewai["status"] == "started" and crewai["adapter"] == "agentgym.adapters.tool_choice"
+    assert "no CrewAI adapter" in crewai["notice"] and "trains all the same" in crewai["notice"]
+    assert api.get(f"/api/training/{crewai['session_id']}").json()["status"] == "queued"
+
+
 async def test_omitted_or_null_numbers_take_the_settings_defaults(
     api: httpx.Client, store: KeyValueStore
 ) -> None:
