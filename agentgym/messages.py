@@ -150,6 +150,10 @@ class ActRequest(Message):
     text: str
     calls: list[ActCall] = Field(default_factory=list)
     tools: list[str] | None = None
+    # Where the model's bundle is and its weights' hash, as the API read them from its record:
+    # the trainer keeps loaded bundles by it, and reads nothing more for a warm one.
+    bundle: str
+    sha256: str
 
 
 class ActReply(Message):

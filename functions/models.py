@@ -104,8 +104,13 @@ async def act(
     whether it `succeeded`), among `tools` if given (else all the model's): answered by a
     trainer, which keeps the model loaded. `in_scope` is false for a request unlike those it
     trained on, where its choice means little."""
-    await lookups.model(store, keys, model_id)
-    reply = await bus.act(ActRequest(model_id=model_id, tenant=keys.tenant, **body.model_dump()))
+    model, _ = await lookups.model(store, keys, model_id)
+    request = ActRequest.model_validate(
+        body.model_dump()
+        | {"model_id": model_id, "tenant": keys.tenant}
+        | {"bundle": model.bundle, "sha256": model.sha256}
+    )
+    reply = await bus.act(request)
     if reply.error is not None:
         raise ApiError(reply.status if 400 <= reply.status < 500 else 422, reply.error)
     return ActAnswer.model_validate(reply.model_dump())

@@ -3,7 +3,8 @@
 Bundles are loaded once and kept, the last MAX_LOADED used, per trainer (a model's policy is
 some tens of MB). Loading and deciding run in one thread of their own: off the event loop, so
 training and acks go on, and one at a time, as a loaded run's caches are not shared safely.
-A request the model cannot answer (a tool it does not have, an unknown model) is answered
+Requests are answered concurrently (a cold bundle's load does not hold up a warm one's
+decision). A request the model cannot answer (a tool it does not have, an unknown model) is answered
 with the reason and the HTTP status the API gives it, never left to time out.
 """
 
@@ -14,18 +15,15 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from agentgym.artifacts import ArtifactStore
-from agentgym.errors import ArtifactNotFoundError, BundleError, CorruptRecordError, KeyNotFoundError
+from agentgym.errors import ArtifactNotFoundError, BundleError
 from agentgym.messages import ActReply, ActRequest
-from agentgym.records import Keys, ModelRecord
-from agentgym.store import KeyValueStore
 from trainer.run import Run
 
 MAX_LOADED = 4
 
 
 class Acting:
-    def __init__(self, store: KeyValueStore, artifacts: ArtifactStore) -> None:
-        self.store = store
+    def __init__(self, artifacts: ArtifactStore) -> None:
         self.artifacts = artifacts
         self.loaded: OrderedDict[tuple[str, str, str], Run] = OrderedDict()
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="agentgym-act")
@@ -45,9 +43,9 @@ class Acting:
             decision = await loop.run_in_executor(
                 self.thread, run.act, request.text, calls, request.tools
             )
-        except (KeyNotFoundError, ArtifactNotFoundError):
+        except ArtifactNotFoundError:
             return ActReply(error=f"model {request.model_id!r} not found", status=404)
-        except (BundleError, CorruptRecordError) as exc:
+        except BundleError as exc:
             return ActReply(error=f"the model cannot act: {exc}", status=422)
         except ValueError as exc:  # a tool the model does not have
             return ActReply(error=str(exc), status=422)
@@ -60,13 +58,12 @@ class Acting:
         )
 
     async def _run(self, request: ActRequest) -> Run:
-        """The model's run, loaded (and kept) if it was not. The key holds the bundle's hash:
-        a model deleted and imported again as another is loaded again."""
-        keys = Keys(request.tenant)
-        model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
-        key = (request.tenant, request.model_id, model.sha256)
+        """The model's run, loaded (and kept) if it was not. The key holds the bundle's hash
+        (as the API read it from the model's record): a model deleted and imported again as
+        another is loaded again."""
+        key = (request.tenant, request.bundle, request.sha256)
         if key not in self.loaded:
-            data = await self.artifacts.get(model.bundle)
+            data = await self.artifacts.get(request.bundle)
             loop = asyncio.get_running_loop()
             self.loaded[key], _ = await loop.run_in_executor(self.thread, Run.from_bundle, data)
             while len(self.loaded) > MAX_LOADED:

@@ -81,7 +81,7 @@ class Worker:
             opened.push_async_callback(self.store.close)
             self.artifacts = open_artifacts(settings.artifacts_url)
             opened.push_async_callback(self.artifacts.close)
-            acting = Acting(self.store, self.artifacts)  # closed after NATS drains its callbacks
+            acting = Acting(self.artifacts)  # closed after NATS drains its callbacks
             opened.callback(acting.close)
             client = await nats_client.connect(
                 settings.nats_url, f"agentgym-trainer-{self.worker_id}"
@@ -100,8 +100,16 @@ class Worker:
                 subjects.EVALUATE_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=self._on_evaluate
             )
 
-            async def on_act(msg: Msg) -> None:
+            answering: set[asyncio.Task[None]] = set()
+
+            async def answer(msg: Msg) -> None:
                 await msg.respond((await acting.answer(msg.data)).encode())
+
+            async def on_act(msg: Msg) -> None:
+                # A task each: nats-py runs a subscription's callbacks one after another.
+                task = asyncio.create_task(answer(msg))
+                answering.add(task)
+                task.add_done_callback(answering.discard)
 
             await client.subscribe(subjects.ACT_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=on_act)
             commands = await self.js.pull_subscribe_bind(
