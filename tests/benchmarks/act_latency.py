@@ -7,7 +7,8 @@ made in-process from the bundle.
 free ports), as a user runs it. A customer_support model is trained here (2,000 episodes,
 words alone), imported through the API, and warmed (the trainer loads its bundle on the first
 call). Then each concurrency level sends `--requests` act requests (held-out requests, some
-after a first call), from that many asyncio callers over keep-alive connections (httpx): the
+after a first call), from that many asyncio callers over keep-alive connections (a minimal
+HTTP/1.1 client: httpx would cost more CPU than the API on this small machine): the
 latency of each, p50 and p99, and the throughput the trainer gave. The in-process figure is
 `Run.act` on the same bundle, over the same requests: what the service path adds is the
 difference. Prints; never fails.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -24,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -44,25 +47,53 @@ def bodies(run: Any) -> list[dict[str, Any]]:
     return made
 
 
+class Poster:
+    """One keep-alive HTTP/1.1 connection posting JSON, written by hand: httpx spends more CPU
+    per request than the API does (as status_throughput found), so on a small machine it
+    would measure itself."""
+
+    def __init__(self, url: str, path: str) -> None:
+        parts = urlsplit(url)
+        self.address = parts.hostname or "127.0.0.1", parts.port or 80
+        self.head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n" + (
+            "Content-Type: application/json\r\nContent-Length: "
+        )
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, body: bytes) -> int:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(*self.address)
+        reader, writer = self.streams
+        writer.write(f"{self.head}{len(body)}\r\n\r\n".encode() + body)
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+        await reader.readexactly(length)
+        return int(head.split(" ", 2)[1])
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+
+
 async def load(url: str, model_id: str, requests: list[dict[str, Any]], callers: int) -> Any:
-    import httpx
-
     latencies: list[float] = []
-    queue = list(reversed(requests))
-    limits = httpx.Limits(max_connections=callers, max_keepalive_connections=callers)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    queue = [json.dumps(body).encode() for body in reversed(requests)]
 
-        async def caller() -> None:
+    async def caller() -> None:
+        poster = Poster(url, f"/api/models/{model_id}/act")
+        try:
             while queue:
                 body = queue.pop()
                 started = time.perf_counter()
-                answer = await client.post(f"/api/models/{model_id}/act", json=body)
+                status = await poster.post(body)
                 latencies.append(time.perf_counter() - started)
-                assert answer.status_code == 200, answer.text
+                assert status == 200, status
+        finally:
+            poster.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(caller() for _ in range(callers)))
-        return latencies, time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    return latencies, time.perf_counter() - started
 
 
 def main() -> None:
