@@ -151,6 +151,10 @@ def run(options: Options) -> int:
                 return 1
             time.sleep(0.2)
         _say("AgentGym is up")
+        if _answers(f"{api}/ui"):
+            _say(f"  dashboard  {api}/ui")
+        else:  # functions.dashboard's page says what to install; so does `make dashboard`
+            _say(f"  dashboard  not built: it needs Node 20 and npm, then `make up` ({api}/ui)")
         _say(f"  API        {api}  (docs: {api}/docs)")
         _say(f"  WebSocket  {streamer_ws}/ws/training/<session_id>")
         _say(f"  NATS       {nats_url}{'  (embedded)' if nats else ''}")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from agentgym import __version__
-from functions import models, scenarios, settings, training, ws_relay
+from functions import dashboard, models, scenarios, settings, training, ws_relay
 from functions.factory import create_app
 from functions.resources import Resources
 
@@ -36,7 +36,15 @@ async def index() -> dict[str, Any]:
 
 
 # Training first: its status read is the busiest route, and routes are matched in order.
-ROUTERS = (training.router, root, scenarios.router, models.router, settings.router, ws_relay.router)
+ROUTERS = (
+    training.router,
+    root,
+    scenarios.router,
+    models.router,
+    settings.router,
+    ws_relay.router,
+    dashboard.router,
+)
 
 
 def build(resources: Resources | None = None) -> Any:

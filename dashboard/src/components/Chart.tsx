@@ -1,0 +1,81 @@
+// A uPlot chart of lines (or points) over episodes; redrawn in place when its data changes.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface SeriesSpec {
+  label: string;
+  color: string;
+  /** Points, joined by a thin line (held-out accuracy, measured now and then). */
+  points?: boolean;
+  /** Drawn thin and pale: the raw curve behind a smoothed one. */
+  faint?: boolean;
+}
+
+interface Props {
+  title: string;
+  series: SeriesSpec[];
+  data: uPlot.AlignedData;
+  height?: number;
+  yRange?: [number, number];
+}
+
+function seriesOpts(spec: SeriesSpec): uPlot.Series {
+  if (spec.points) {
+    return {
+      label: spec.label,
+      stroke: spec.color,
+      width: 1,
+      spanGaps: true,
+      points: { show: true, size: 5, fill: spec.color },
+    };
+  }
+  return {
+    label: spec.label,
+    stroke: spec.faint ? spec.color + '40' : spec.color,
+    width: spec.faint ? 1 : 2,
+    spanGaps: true,
+    points: { show: false },
+  };
+}
+
+const format = (v: number | null) =>
+  v === null || v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+
+export function Chart({ title, series, data, height = 220, yRange }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = JSON.stringify(series) + JSON.stringify(yRange);
+
+  useEffect(() => {
+    const el = box.current!;
+    const opts: uPlot.Options = {
+      title,
+      width: Math.max(200, el.clientWidth),
+      height,
+      scales: { x: { time: false }, ...(yRange ? { y: { range: yRange } } : {}) },
+      axes: [{ label: 'episode' }, { size: 50 }],
+      legend: { live: true },
+      series: [{ label: 'episode', value: (_u, v) => (v === null ? '-' : String(v)) }, ...series.map(seriesOpts)],
+    };
+    opts.series.slice(1).forEach((s) => (s.value = (_u, v) => format(v)));
+    const chart = new uPlot(opts, data, el);
+    // A raw curve behind a smoothed one has no row of its own in the legend.
+    const rows = chart.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
+    series.forEach((spec, i) => spec.faint && rows[i + 1] && (rows[i + 1].style.display = 'none'));
+    plot.current = chart;
+    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      chart.destroy();
+      plot.current = null;
+    };
+  }, [shape, title, height]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [data]);
+
+  return <div class="chart" ref={box} data-title={title} data-points={data[0].length} />;
+}

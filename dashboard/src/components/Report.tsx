@@ -1,0 +1,135 @@
+// A held-out evaluation's report: headline figures, each tool's precision and recall, accuracy
+// per intent, and the confusion of expected against chosen tool as a heat map.
+import type { ConfusionCell, Report as ReportData } from '../api/types';
+import { count, fixed, percent, precision } from '../lib/format';
+import { Figure } from './ui';
+
+export function Confusion({ cells }: { cells: ConfusionCell[] }) {
+  if (!cells.length) return <p class="muted">No steps were scored.</p>;
+  const order = (labels: Set<string>) => [...labels].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const rank = (label: string) => (label === 'finish' ? 1 : label === 'unavailable' ? 2 : 0);
+  const rows = order(new Set(cells.map((c) => c.expected)));
+  const columns = order(new Set([...cells.map((c) => c.chosen), ...rows]));
+  const counts = new Map(cells.map((c) => [`${c.expected}\u0000${c.chosen}`, c.count]));
+  const totals = new Map(rows.map((r) => [r, cells.filter((c) => c.expected === r).reduce((t, c) => t + c.count, 0)]));
+  return (
+    <div class="confusion-wrap">
+      <table class="confusion" aria-label="confusion matrix">
+        <thead>
+          <tr>
+            <th class="corner">expected ↓ chosen →</th>
+            {columns.map((c) => (
+              <th class="vertical" title={c}>
+                <span>{c}</span>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr>
+              <th>{r}</th>
+              {columns.map((c) => {
+                const n = counts.get(`${r}\u0000${c}`) ?? 0;
+                const share = n / (totals.get(r) || 1); // shaded by the share of its row
+                const hue = r === c ? '142 70% 35%' : '0 75% 50%';
+                return (
+                  <td
+                    title={`expected ${r}, chose ${c}: ${n}`}
+                    style={
+                      n
+                        ? {
+                            background: `hsl(${hue} / ${0.12 + 0.88 * share})`,
+                            color: share > 0.5 ? '#fff' : undefined,
+                          }
+                        : undefined
+                    }
+                  >
+                    {n || ''}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Report({ report }: { report: ReportData }) {
+  if (report.error) return <p class="error">{report.error}</p>;
+  const accuracy = report.heldout_accuracy ?? report.accuracy;
+  const tools = Object.entries(report.per_tool ?? {});
+  const intents = Object.entries(report.per_intent ?? {});
+  const recovery = report.recovery;
+  return (
+    <div class="report">
+      <dl class="figures">
+        {report.episode !== undefined && <Figure label="after episode">{count(report.episode)}</Figure>}
+        <Figure label="held-out accuracy" name="accuracy">
+          {percent(accuracy)}
+        </Figure>
+        <Figure label="average reward">{fixed(report.avg_reward, 3)}</Figure>
+        {report.tasks !== undefined && <Figure label="tasks">{count(report.tasks)}</Figure>}
+        {report.mean_calls !== undefined && <Figure label="calls per task">{fixed(report.mean_calls, 2)}</Figure>}
+        {recovery && (
+          <Figure label="recovered from failures">
+            {recovery.recovered ?? 0} of {recovery.failures ?? 0} (
+            {recovery.rate == null ? '-' : percent(recovery.rate)})
+          </Figure>
+        )}
+      </dl>
+      <div class="report-tables">
+        {tools.length > 0 && (
+          <table class="per-tool">
+            <thead>
+              <tr>
+                <th>tool</th>
+                <th class="num">precision</th>
+                <th class="num">recall</th>
+              </tr>
+            </thead>
+            <tbody>
+              {tools.map(([tool, score]) => (
+                <tr>
+                  <td>{tool}</td>
+                  <td class="num" title={score.precision == null ? 'never called' : undefined}>
+                    {precision(score.precision)}
+                  </td>
+                  <td class="num">{fixed(score.recall)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {intents.length > 0 && (
+          <table class="per-intent">
+            <thead>
+              <tr>
+                <th>intent</th>
+                <th class="num">tasks</th>
+                <th class="num">accuracy</th>
+              </tr>
+            </thead>
+            <tbody>
+              {intents.map(([intent, score]) => (
+                <tr>
+                  <td>{intent}</td>
+                  <td class="num">{score.tasks}</td>
+                  <td class="num">{percent(score.accuracy)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      {report.confusion && (
+        <>
+          <h3>Expected against chosen tool, per step</h3>
+          <Confusion cells={report.confusion} />
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,211 @@
+// Run: one session live: its numbers, legal controls, charts, evaluation and episodes.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { messageOf } from '../api/client';
+import { training, type Action } from '../api/endpoints';
+import type { Report as ReportData, Snapshot, Status, Update } from '../api/types';
+import { COLORS, Curves, Smoothing } from '../components/Curves';
+import { Episodes } from '../components/Episodes';
+import { Report } from '../components/Report';
+import { ErrorBox, Figure, Progress, Section, StatusBadge } from '../components/ui';
+import { count, fixed, percent, shortId, time } from '../lib/format';
+import { live } from '../lib/live';
+import { go } from '../lib/router';
+import { MAX_POINTS, RunHistory } from '../lib/series';
+
+// Which user actions a status accepts (agentgym/state.py); a pending stop is final.
+const ACCEPTS: Record<Action, string[]> = {
+  pause: ['queued', 'running'],
+  resume: ['paused'],
+  stop: ['queued', 'running', 'paused'],
+};
+const ENDED = ['completed', 'stopped', 'failed'];
+
+export function legalActions(status: Status): Action[] {
+  if (status.pending === 'stop') return [];
+  return (Object.keys(ACCEPTS) as Action[]).filter(
+    (action) => ACCEPTS[action].includes(status.status) && status.pending !== action,
+  );
+}
+
+/** The session's status and history: read once from /metrics, then extended live. */
+function useRun(id: string) {
+  const history = useRef(new RunHistory()).current;
+  const [status, setStatus] = useState<Status | null>(null);
+  const [version, setVersion] = useState(0);
+  const [error, setError] = useState<unknown>(null);
+  const [connected, setConnected] = useState(false);
+
+  useEffect(() => {
+    let stop: (() => void) | null = null;
+    let frame = 0;
+    let gone = false;
+    // Updates arrive up to ten a second: charts redraw at most once an animation frame.
+    const redraw = () => {
+      if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
+    };
+    training.get(id).then((s) => !gone && setStatus(s), setError);
+    training.metrics(id, 0, MAX_POINTS).then((updates) => {
+      if (gone) return;
+      history.add(updates);
+      redraw();
+      stop = live({
+        path: () => `/ws/training/${encodeURIComponent(id)}?since=${history.lastSeq}`,
+        onState: setConnected,
+        onMessage: (message: Update | Snapshot) => {
+          if (message.type === 'snapshot') setStatus(message.data);
+          else if (message.type === 'training_update') {
+            if (history.add([message])) redraw();
+            setStatus(message.data);
+          }
+        },
+        onEnd: (reason) => setError(new Error(reason)),
+      });
+    }, setError);
+    return () => {
+      gone = true;
+      cancelAnimationFrame(frame);
+      stop?.();
+    };
+  }, [id]);
+  return { history, status, setStatus, version, error, connected };
+}
+
+function Controls({ status, onChange }: { status: Status; onChange: (s: Status) => void }) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const act = async (action: Action) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await training.act(status.session_id, action);
+      onChange(await training.get(status.session_id));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    try {
+      await training.remove(status.session_id);
+      go('#/runs');
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const legal = legalActions(status);
+  const deletable = status.status === 'paused' || ENDED.includes(status.status);
+  return (
+    <div class="controls">
+      {legal.map((action) => (
+        <button name={action} disabled={busy} onClick={() => act(action)}>
+          {action[0].toUpperCase() + action.slice(1)}
+        </button>
+      ))}
+      {deletable && (
+        <button name="delete" class="danger" disabled={busy} onClick={remove}>
+          Delete
+        </button>
+      )}
+      <ErrorBox error={error} />
+    </div>
+  );
+}
+
+function Summary({ status }: { status: Status }) {
+  return (
+    <dl class="figures">
+      <Figure label="episode" name="episode">
+        {count(status.current_episode)} of {count(status.max_episodes)}
+      </Figure>
+      <Figure label="accuracy" name="accuracy">
+        {percent(status.accuracy)}
+      </Figure>
+      <Figure label="held out">
+        {status.heldout_episode === null ? '-' : percent(status.heldout_accuracy)}
+        {status.heldout_episode != null && <small> at {count(status.heldout_episode)}</small>}
+      </Figure>
+      <Figure label="average reward">{fixed(status.avg_reward, 3)}</Figure>
+      <Figure label="loss">{fixed(status.loss, 4)}</Figure>
+      <Figure label="episodes/s">{fixed(status.episodes_per_second, 0)}</Figure>
+      <Figure label="started">{time(status.start_time)}</Figure>
+      <Figure label="elapsed">{status.elapsed_time}</Figure>
+      <Figure label="finishes">{status.estimated_finish ? time(status.estimated_finish) : '-'}</Figure>
+      <Figure label="learning rate, seed">
+        {status.learning_rate}, {status.seed}
+      </Figure>
+      <Figure label="model">{status.model_id ? <a href="#/models">{status.model_id}</a> : '-'}</Figure>
+    </dl>
+  );
+}
+
+/**
+ * The latest held-out evaluation, read again whenever the session measures a new one. The
+ * trainer stores the report just after the update that announces it, so it is read a moment
+ * later (and again if it is not there yet): before the first, the route is a 404.
+ */
+const EVALUATION_DELAY_MS = 1_000;
+
+function useEvaluation(status: Status | null) {
+  const [report, setReport] = useState<ReportData | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const measured = status?.heldout_episode;
+  const ended = status ? ENDED.includes(status.status) : false;
+  useEffect(() => {
+    if (!status || measured === null || (measured === undefined && !ended)) return;
+    let timer = 0;
+    let tries = 0;
+    const read = () =>
+      training.evaluation(status.session_id).then(
+        (found) => {
+          if (found) setReport(found);
+          else if (++tries < 3) timer = window.setTimeout(read, 2 * EVALUATION_DELAY_MS);
+        },
+        (e) => setError(new Error(`evaluation: ${messageOf(e)}`)),
+      );
+    timer = window.setTimeout(read, EVALUATION_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [status?.session_id, measured, ended]);
+  return { report, error };
+}
+
+export function RunPage({ id }: { id: string }) {
+  const { history, status, setStatus, version, error, connected } = useRun(id);
+  const [smoothing, setSmoothing] = useState(0.6);
+  const evaluation = useEvaluation(status);
+  const curves = useMemo(() => [{ label: 'training', color: COLORS[0], history }], [history]);
+  const intents = Object.keys(evaluation.report?.per_intent ?? {}).sort();
+
+  return (
+    <>
+      <Section
+        title={`Run ${shortId(id)}`}
+        actions={<span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting'}</span>}
+      >
+        <ErrorBox error={error} />
+        {status && (
+          <>
+            <p class="run-head">
+              <StatusBadge status={status.status} pending={status.pending} /> {status.scenario_id} · {status.framework}{' '}
+              · <code>{id}</code>
+            </p>
+            <Progress session={status} />
+            {status.error && <p class="error">{status.error}</p>}
+            <Controls status={status} onChange={setStatus} />
+            <Summary status={status} />
+          </>
+        )}
+      </Section>
+      <Section title="Curves" actions={<Smoothing value={smoothing} onChange={setSmoothing} />}>
+        <Curves curves={curves} smoothing={smoothing} version={version} />
+      </Section>
+      <Section title="Latest held-out evaluation">
+        <ErrorBox error={evaluation.error} />
+        {evaluation.report ? <Report report={evaluation.report} /> : <p class="muted">Not evaluated yet.</p>}
+      </Section>
+      <Section title="Episodes">
+        <Episodes sessionId={id} intents={intents} running={status?.status === 'running'} />
+      </Section>
+    </>
+  );
+}

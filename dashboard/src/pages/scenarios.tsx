@@ -1,0 +1,206 @@
+// Scenarios: built-in and custom, each with its tools and sample tasks; upload a scenario file,
+// read its validation report, push it (README: "Bring your own scenario").
+import { useState } from 'preact/hooks';
+import { ApiError } from '../api/client';
+import { scenarios as api, scenarioType, type Upload } from '../api/endpoints';
+import type { Scenario, ValidationReport } from '../api/types';
+import { ErrorBox, Section, useLoad } from '../components/ui';
+
+const SAMPLE_TASKS = 12;
+
+function Detail({ scenario }: { scenario: Scenario }) {
+  const file = useLoad(() => api.file(scenario.id), [scenario.id, scenario.version]);
+  const tools = file.value?.tools ?? [];
+  const tasks = file.value?.tasks ?? [];
+  return (
+    <div class="scenario-detail" data-scenario={scenario.id}>
+      <p>{scenario.description}</p>
+      <p class="muted">
+        version {scenario.version}
+        {scenario.counts && ` · ${scenario.counts.tasks} tasks, ${scenario.counts.heldout} held out`} · max episodes{' '}
+        {scenario.hyperparameters.max_episodes.min}–{scenario.hyperparameters.max_episodes.max} (default{' '}
+        {scenario.hyperparameters.max_episodes.default}) · learning rate {scenario.hyperparameters.learning_rate.min}–
+        {scenario.hyperparameters.learning_rate.max} (default {scenario.hyperparameters.learning_rate.default})
+      </p>
+      {(scenario.warnings ?? []).map((w) => (
+        <p class="warning">
+          {String(w.where ?? '')}: {String(w.msg ?? '')}
+        </p>
+      ))}
+      <ErrorBox error={file.error} />
+      <h3>Tools</h3>
+      <table class="tools">
+        <tbody>
+          {(tools.length ? tools : (scenario.tools ?? []).map((name) => ({ name }))).map(
+            (t: NonNullable<typeof tools>[number]) => (
+              <tr>
+                <td>
+                  <code>{t.name}</code>
+                </td>
+                <td>{t.description}</td>
+                <td class="muted">
+                  {t.failure_rate ? `fails ${Math.round(t.failure_rate * 100)}%` : ''}
+                  {t.fallback ? `, falls back to ${t.fallback}` : ''}
+                </td>
+              </tr>
+            ),
+          )}
+        </tbody>
+      </table>
+      {tasks.length > 0 && (
+        <>
+          <h3>
+            Sample tasks ({SAMPLE_TASKS} of {tasks.length})
+          </h3>
+          <table class="tasks">
+            <tbody>
+              {tasks.slice(0, SAMPLE_TASKS).map((t) => (
+                <tr>
+                  <td>{t.text}</td>
+                  <td class="muted">{t.intent}</td>
+                  <td>
+                    <code>{t.solution.join(' → ') || 'finish'}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
+
+function UploadForm({ known, onPushed }: { known: Set<string>; onPushed: (s: Scenario) => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [id, setId] = useState('');
+  const [report, setReport] = useState<ValidationReport | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const upload = (): Upload | null => file && { body: file, type: scenarioType(file.name), id: id.trim() || undefined };
+  const work = async (step: (u: Upload) => Promise<void>) => {
+    const u = upload();
+    if (!u) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await step(u);
+    } catch (e) {
+      setError(e);
+      if (e instanceof ApiError && e.status === 422) setReport(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const validate = () => work(async (u) => setReport(await api.validate(u)));
+  const push = () =>
+    work(async (u) => {
+      const target = report?.id ?? u.id;
+      const pushed = await api.push(u, target && known.has(target) ? target : undefined);
+      setReport(null);
+      onPushed(pushed);
+    });
+  const jsonl = file ? scenarioType(file.name) === 'application/x-ndjson' : false;
+  const exists = !!report?.id && known.has(report.id);
+  return (
+    <form class="upload" onSubmit={(e) => (e.preventDefault(), validate())} aria-label="Upload a scenario">
+      <label>
+        Scenario file (JSON, YAML or chat JSONL)
+        <input
+          name="scenario-file"
+          type="file"
+          accept=".json,.yaml,.yml,.jsonl,.ndjson"
+          onChange={(e) => (setFile(e.currentTarget.files?.[0] ?? null), setReport(null))}
+        />
+      </label>
+      <label>
+        Id {jsonl ? '(needed for JSONL)' : '(optional)'}
+        <input name="scenario-id" value={id} placeholder="shop_chats" onInput={(e) => setId(e.currentTarget.value)} />
+      </label>
+      <button type="submit" disabled={!file || busy}>
+        Validate
+      </button>
+      <button type="button" name="push" disabled={!report?.valid || busy} onClick={push}>
+        {exists ? 'Push a new version' : 'Push'}
+      </button>
+      <ErrorBox error={error} />
+      {report && <ReportView report={report} />}
+    </form>
+  );
+}
+
+function ReportView({ report }: { report: ValidationReport }) {
+  return (
+    <div class={`validation ${report.valid ? 'valid' : 'invalid'}`} data-valid={String(report.valid)}>
+      <p>
+        <strong>{report.valid ? 'Valid' : 'Not valid'}</strong>
+        {report.id && ` · ${report.id} version ${report.version}`}
+        {report.counts &&
+          ` · ${report.counts.tools} tools, ${report.counts.tasks} tasks, ${report.counts.heldout} held out`}
+      </p>
+      <ul>
+        {report.errors.map((p) => (
+          <li class="error">
+            <code>{p.where}</code> {p.msg}
+          </li>
+        ))}
+        {report.warnings.map((p) => (
+          <li class="warning">
+            <code>{p.where}</code> {p.msg}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function ScenariosPage() {
+  const list = useLoad(() => api.list(), []);
+  const [open, setOpen] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState('');
+  const all = list.value ?? [];
+  const remove = async (s: Scenario) => {
+    setError(null);
+    try {
+      await api.remove(s.id);
+      list.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <>
+      <Section title="Bring your own scenario">
+        <UploadForm
+          known={new Set(all.map((s) => s.id))}
+          onPushed={(s) => (setNote(`Pushed ${s.id}, version ${s.version}.`), setOpen(s.id), list.reload())}
+        />
+        {note && <p class="note">{note}</p>}
+      </Section>
+      <Section title={`Scenarios (${all.length})`}>
+        <ErrorBox error={list.error || error} />
+        {all.map((s) => (
+          <div class="scenario" data-scenario-id={s.id}>
+            <header>
+              <button class="link" onClick={() => setOpen(open === s.id ? null : s.id)} aria-expanded={open === s.id}>
+                {s.name}
+              </button>
+              <span class={`badge source-${s.source}`}>{s.source}</span>
+              <span class="muted">
+                {s.id} · {s.difficulty} · {s.counts?.tools ?? s.tools?.length ?? '?'} tools ·{' '}
+                {s.counts?.tasks ?? s.tasks} tasks
+              </span>
+              {s.source === 'custom' && (
+                <button class="danger small" onClick={() => remove(s)}>
+                  Delete
+                </button>
+              )}
+            </header>
+            {open === s.id && <Detail scenario={s} />}
+          </div>
+        ))}
+      </Section>
+    </>
+  );
+}
