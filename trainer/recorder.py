@@ -3,7 +3,8 @@ session trains on.
 
 Publishing an episode waits for JetStream to confirm it; a held-out evaluation brings one per
 task. Done between slices, that wait would stop training meanwhile; here a task of its own
-stores them, in order, while the next slice trains. It lags at most QUEUED slices behind:
+stores them, in order, while the next slice trains. The evaluation's report is written at
+once: the update that says a held-out accuracy was measured must find it. It lags at most QUEUED slices behind:
 past that, the session waits for it (NATS slow or away), so nothing recorded is dropped.
 """
 
@@ -38,7 +39,12 @@ class Recorder:
         storing an earlier one raised (NATS away past its bound, say)."""
         if self._task is not None and self._task.done():
             self._task.result()  # its error, here, in the session's loop
-        if not progress.episodes and progress.report is None:
+        if progress.report is not None:  # now: the next update says it was measured
+            report = SessionEvaluation.model_validate(progress.report)
+            await self.artifacts.put(
+                self.keys.evaluation(self.session_id), report.model_dump_json().encode()
+            )
+        if not progress.episodes:
             return
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"record {self.session_id}")
@@ -70,14 +76,8 @@ class Recorder:
             await self._store(progress)
 
     async def _store(self, progress: Progress) -> None:
-        if progress.episodes:
-            if self.seq is None:
-                self.seq = await self.publisher.last_episode_seq(self.session_id)
-            for data in progress.episodes:
-                await self.publisher.episode(self.session_id, self.seq + 1, data)
-                self.seq += 1
-        if progress.report is not None:
-            report = SessionEvaluation.model_validate(progress.report)
-            await self.artifacts.put(
-                self.keys.evaluation(self.session_id), report.model_dump_json().encode()
-            )
+        if self.seq is None:
+            self.seq = await self.publisher.last_episode_seq(self.session_id)
+        for data in progress.episodes:
+            await self.publisher.episode(self.session_id, self.seq + 1, data)
+            self.seq += 1

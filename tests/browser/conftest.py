@@ -52,7 +52,7 @@ def start_system(root: Path, env: dict[str, str] | None = None) -> System:
     return system
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down after the browser tests
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     require_chromium()
     system = start_system(tmp_path_factory.mktemp("browser"))
@@ -60,13 +60,13 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     system.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down after the browser tests
 def api(system: System) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.api, timeout=30) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed with its module: Playwright holds an event loop open
 def browser() -> Iterator[Any]:
     require_chromium()
     from playwright.sync_api import sync_playwright
@@ -152,7 +152,7 @@ def run_to_end(api: httpx.Client, episodes: int, seed: int) -> dict[str, Any]:
     return result
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down after the browser tests
 def two_runs(api: httpx.Client) -> list[dict[str, Any]]:
     """Two finished runs of a few hundred episodes, each with its model."""
     return [run_to_end(api, 400, seed) for seed in (1, 2)]
