@@ -41,6 +41,11 @@ class Bus(Protocol):
         """Recorded training updates with `seq` > `since`, in order, byte for byte."""
         ...
 
+    async def sampled_updates(self, session_id: str, points: int) -> list[bytes]:
+        """At most `points` recorded updates, evenly spaced from the first kept to the last
+        (both included), in `seq` order, byte for byte."""
+        ...
+
     async def episodes(
         self,
         session_id: str,

@@ -11,6 +11,7 @@ there in bulk. Used by the REST history endpoints and the streamer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import nats.errors
@@ -22,6 +23,7 @@ from agentgym import subjects
 from agentgym.messages import parse_update
 
 FETCH_BATCH = 1000
+SAMPLED_IN_FLIGHT = 500  # direct gets of a sample awaited together
 # Recorded episodes one request reads at most while looking for those a filter wants: a page
 # of a rare kind may come back short, with the cursor to read on from.
 MAX_SCANNED = 5000
@@ -115,6 +117,36 @@ async def read_updates(
     subject = subjects.metrics_subject(session_id)
     updates, _, _ = await _read(js, subjects.TRAINING_STREAM, subject, since, limit)
     return updates
+
+
+async def sample_updates(js: JetStreamContext, session_id: str, points: int) -> list[bytes]:
+    """At most `points` of the session's recorded updates, evenly spaced over the stream from
+    its first kept to its last (both included), in order: a chart of a long history without
+    reading all of it (a consumer delivers some 15,000 messages a second to Python here; a
+    direct get for each point, in flight together, is many times faster)."""
+    stream, subject = subjects.TRAINING_STREAM, subjects.metrics_subject(session_id)
+    try:
+        last = await js.get_last_msg(stream, subject)
+    except nats.js.errors.NotFoundError:
+        return []
+    assert last.seq is not None and last.data is not None
+    if parse_update(last.data)[0] <= points:
+        return await read_updates(js, session_id)
+    first, _ = await _first_at_or_after(js, stream, subject, 1)
+    span = last.seq - first
+    starts = sorted({first + round(i * span / (points - 1)) for i in range(points)})
+    found: dict[int, bytes] = {}
+    for chunk in range(0, len(starts), SAMPLED_IN_FLIGHT):
+        replies = await asyncio.gather(
+            *(
+                js.get_msg(stream, seq=start, subject=subject, next=True)
+                for start in starts[chunk : chunk + SAMPLED_IN_FLIGHT]
+            )
+        )
+        for reply in replies:
+            assert reply.seq is not None and reply.data is not None
+            found[reply.seq] = reply.data
+    return [found[seq] for seq in sorted(found)]
 
 
 async def read_episodes(

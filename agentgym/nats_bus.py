@@ -81,6 +81,10 @@ class NatsBus:
         async with reachable():
             return await history.read_updates(self.js, session_id, since, limit)
 
+    async def sampled_updates(self, session_id: str, points: int) -> list[bytes]:
+        async with reachable():
+            return await history.sample_updates(self.js, session_id, points)
+
     async def episodes(
         self,
         session_id: str,

@@ -262,10 +262,13 @@ async def get_metrics(
     (`limit` aside) thinned to at most that many, evenly spaced, the first and the last kept:
     a chart of a long session's whole history, in one small answer."""
     await lookups.session(store, keys, session_id)
-    updates = await bus.updates(session_id, since, None if points else limit)
-    if points is not None and len(updates) > points:
-        last = len(updates) - 1
-        updates = [updates[round(i * last / (points - 1))] for i in range(points)]
+    if points is not None and since == 0:
+        updates = await bus.sampled_updates(session_id, points)
+    else:
+        updates = await bus.updates(session_id, since, None if points else limit)
+        if points is not None and len(updates) > points:  # after `since`: read, then thinned
+            last = len(updates) - 1
+            updates = [updates[round(i * last / (points - 1))] for i in range(points)]
     return Response(b"[" + b",".join(updates) + b"]", media_type=JSON)
 
 
