@@ -278,6 +278,9 @@ def test_a_custom_scenario_trains_steers_and_evaluates_like_a_built_in_one(
     )  # fmt: skip
     assert acted.returncode == 0, acted.stderr
     assert acted.stdout.startswith("shop_support: ")
+    answer = post(system, f"/api/models/{model['id']}/act", json={"text": "My parcel is late"})
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()["probabilities"]) <= {*entry["tools"], "finish"}
     # A session of it is queued or running no more: the scenario may go; the model stays.
     assert (
         requests.delete(f"{system.api}/api/scenarios/shop_support", timeout=10).status_code == 200
