@@ -63,19 +63,23 @@ class Publisher:
     async def last_seq(self, session_id: str, recorded: int) -> int:
         """The seq of the session's last published update: the stream's word, since a worker
         that died published past what it last wrote to the store."""
-        seq = await self._last(subjects.TRAINING_STREAM, subjects.metrics_subject(session_id))
-        return max(recorded, seq)
+        data = await self._last(subjects.TRAINING_STREAM, subjects.metrics_subject(session_id))
+        return max(recorded, parse_update(data)[0]) if data else recorded
 
-    async def last_episode_seq(self, session_id: str) -> int:
-        """The seq of the session's last recorded episode (0: none)."""
-        return await self._last(subjects.EPISODES_STREAM, subjects.episodes_subject(session_id))
+    async def last_episode(self, session_id: str) -> tuple[int, int]:
+        """(seq, episode number) of the session's last recorded episode ((0, 0): none)."""
+        data = await self._last(subjects.EPISODES_STREAM, subjects.episodes_subject(session_id))
+        if data is None:
+            return 0, 0
+        message = json.loads(data)
+        return int(message["seq"]), int(message["data"]["episode"])
 
-    async def _last(self, stream: str, subject: str) -> int:
-        async def read() -> int:
+    async def _last(self, stream: str, subject: str) -> bytes | None:
+        async def read() -> bytes | None:
             try:
                 last = await self.js.get_last_msg(stream, subject)
             except nats.js.errors.NotFoundError:
-                return 0
-            return parse_update(last.data)[0] if last.data else 0
+                return None
+            return last.data or None
 
         return await retries.until_answered(subject, read, RETRYABLE, self.bound)

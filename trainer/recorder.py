@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from agentgym.artifacts import ArtifactStore
 from agentgym.messages import SessionEvaluation
@@ -31,6 +32,7 @@ class Recorder:
         self.publisher = publisher
         self.artifacts = artifacts
         self.seq: int | None = None  # of the last episode stored; read from the stream first
+        self._stored_up_to = 0  # the episode number of the last one a previous worker stored
         self._queue: asyncio.Queue[Progress | None] = asyncio.Queue(QUEUED)
         self._task: asyncio.Task[None] | None = None
 
@@ -77,7 +79,13 @@ class Recorder:
 
     async def _store(self, progress: Progress) -> None:
         if self.seq is None:
-            self.seq = await self.publisher.last_episode_seq(self.session_id)
+            self.seq, self._stored_up_to = await self.publisher.last_episode(self.session_id)
         for data in progress.episodes:
+            if self._stored_up_to:
+                # A run resumed from its checkpoint plays again what it played after it: what
+                # was recorded then stays, and its repeat is not recorded twice.
+                if json.loads(data)["episode"] < self._stored_up_to:
+                    continue
+                self._stored_up_to = 0
             await self.publisher.episode(self.session_id, self.seq + 1, data)
             self.seq += 1

@@ -71,6 +71,17 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
         # after a SIGTERM the worker checkpointed where it stopped, so nothing is repeated.
         assert all(episode >= 250 for episode in restarts)
         assert (restarts != []) is (how is signal.SIGKILL) or not restarts
+        # Its recorded episodes too: each once, in order, what the successor played again
+        # after the checkpoint not recorded twice.
+        recorded, cursor = [], 0
+        while cursor is not None:
+            page = (await api.get(f"/api/training/{session_id}/episodes",
+                                  params={"after": cursor, "limit": 500})).json()  # fmt: skip
+            recorded += page["episodes"]
+            cursor = page["next"]
+        assert [e["seq"] for e in recorded] == list(range(1, len(recorded) + 1))
+        numbers = [e["episode"] for e in recorded]
+        assert numbers == sorted(numbers) and numbers[-1] == EPISODES
 
         downloaded = await api.get(f"/api/models/{done['model_id']}/download")
         manifest, _ = bundle.unpack(downloaded.content)
