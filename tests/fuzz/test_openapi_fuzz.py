@@ -75,6 +75,8 @@ MIN_CASES = 1000  # across all operations
 TIMEOUT_S = 10
 IMPORT = "/api/models/import"
 EVALUATE = "/api/models/{model_id}/evaluate"
+ACT = "/api/models/{model_id}/act"
+NEEDS_TRAINER = (EVALUATE, ACT)  # a 503 without one: tried with a trainer on its own
 ERROR_FIELDS = {"detail": str, "code": str, "errors": list}
 
 # --- the schema --------------------------------------------------------------------------------
@@ -166,7 +168,7 @@ def flatmap_path_parameters(
     delete = operation.method.upper() == "DELETE"  # deletes take sessions and models of their own
     if "session_id" in path_parameters:
         name, pool = "session_id", KNOWN["deletable_session_id" if delete else "session_id"]
-    elif "model_id" in path_parameters and operation.path != EVALUATE:
+    elif "model_id" in path_parameters and operation.path not in NEEDS_TRAINER:
         name, pool = "model_id", KNOWN["deletable_model_id" if delete else "model_id"]
     else:
         return st.just(path_parameters)
@@ -245,9 +247,10 @@ def _seed(http: requests.Session, url: str) -> None:
         else:  # paused, so that a delete can take it
             http.post(f"{url}/api/training/{session_id}/pause", timeout=TIMEOUT_S)
             KNOWN["deletable_session_id"].append(session_id)
-    for pool in ("model_id", "deletable_model_id"):
+    for offset, pool in enumerate(("model_id", "deletable_model_id")):
         for n, scenario_id in enumerate(SCENARIO_IDS):
-            data = _bundle(scenario_id, 10, n)
+            # Each trained with a seed of its own: the same bundle again is the same model.
+            data = _bundle(scenario_id, 10, n + offset * len(SCENARIO_IDS))
             KNOWN[pool].append(import_bundle(http, url, data, f"{pool}-{n}"))
 
 
@@ -331,7 +334,8 @@ def test_the_served_schema_is_the_one_fuzzed(base_url: str, http: requests.Sessi
 
 
 async def test_evaluation_answers_as_documented(tmp_path: Path) -> None:
-    """Without a trainer an evaluation is a 503 to retry; with one, the documented reply."""
+    """Without a trainer an evaluation is a 503 to retry; with one, the documented reply (and
+    an act's)."""
     operation = schema[EVALUATE]["POST"]
     with serving(tmp_path) as (settings, url), requests.Session() as http:
         model_id = import_bundle(http, url, BUNDLE, "evaluated")
@@ -345,9 +349,17 @@ async def test_evaluation_answers_as_documented(tmp_path: Path) -> None:
         async with running_worker(trainer):
             # The trainer answers in this event loop: the request must not block it.
             scored = await asyncio.to_thread(case.call, base_url=url, session=http)
+            acting = schema[ACT]["POST"].Case(
+                path_parameters={"model_id": model_id},
+                body={"text": "I was charged twice", "calls": [{"tool": "lookup_user"}]},
+                media_type="application/json",
+            )
+            acted = await asyncio.to_thread(acting.call, base_url=url, session=http)
     assert scored.status_code == 200, scored.text
     case.validate_response(scored, checks=[schemathesis.checks.response_schema_conformance])
     assert scored.json()["model_id"] == model_id and scored.json()["tasks"] > 0
+    assert acted.status_code == 200, acted.text
+    acting.validate_response(acted, checks=[schemathesis.checks.response_schema_conformance])
 
 
 # --- findings, kept visible --------------------------------------------------------------------
@@ -431,11 +443,12 @@ def _sweep(base_url: str, http: requests.Session) -> list[str]:
         "session_id": KNOWN["session_id"][-1],
         "model_id": KNOWN["model_id"][0],
         "scenario_id": SCENARIO_IDS[0],
+        "seq": 1,  # a recorded episode: a 404 until one is
     }
     for path, methods in OPENAPI["paths"].items():
         for method in methods:
-            if method == "delete" or path == EVALUATE:
-                continue  # deletes would take the known models away; evaluate needs a trainer
+            if method == "delete" or path in NEEDS_TRAINER:
+                continue  # deletes would take the known models away; these need a trainer
             body = {
                 "/api/settings": {"maxEpisodes": 200},
                 "/api/training/start": {"scenario_id": SCENARIO_IDS[0]},
