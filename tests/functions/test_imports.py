@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,65 @@ BLOCKED = "import functions.app, sys; print(sys.modules.get('pydantic.v1', 'abse
 def test_pydantic_v1_is_blocked_on_lambda_only() -> None:
     assert _probe(BLOCKED) == "False"
     assert _probe(BLOCKED, clean_env() | {"AWS_LAMBDA_FUNCTION_NAME": "agentgym"}) == "True"
+
+
+# --- what the Lambda layer must hold -----------------------------------------------------------
+
+LAYER = Path(__file__).parents[2] / "infra" / "aws" / "lambda-layer" / "requirements.txt"
+ROOT = Path(__file__).parents[2]
+HANDLERS = {
+    "functions.scenarios": "/api/scenarios",
+    "functions.training": "/api/training",
+    "functions.models": "/api/models",
+    "functions.settings": "/api/settings",
+}
+# Run with `python -S` (no site-packages): only the layer and the code are on the path, as on
+# AWS, where the python3.11 runtime brings boto3 alone.
+INVOKE = """
+import json, sys
+sys.path[:0] = sys.argv[1].split(":")
+import {module} as module
+event = {{"version": "2.0", "routeKey": "$default", "rawPath": "{path}", "rawQueryString": "",
+         "headers": {{"host": "abc.execute-api.eu-west-1.amazonaws.com"}},
+         "requestContext": {{"http": {{"method": "GET", "path": "{path}", "protocol": "HTTP/1.1",
+                             "sourceIp": "203.0.113.7"}}, "stage": "$default"}},
+         "isBase64Encoded": False}}
+class Context:
+    def get_remaining_time_in_millis(self):
+        return 30_000
+response = module.handler(event, Context())
+print(json.dumps([response["statusCode"], response["body"]]))
+"""
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dependency layer, as `sam build` makes it from its requirements."""
+    into = tmp_path_factory.mktemp("layer")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--target", str(into), "-r", str(LAYER)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    return into
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_a_handler_answers_with_the_lambda_layer_alone(
+    module: str, layer: Path, tmp_path: Path
+) -> None:
+    """A dependency missing from the layer would be a 500 on AWS while every other test here,
+    with the whole virtualenv on its path, passes."""
+    env = clean_env(
+        store_url=f"sqlite:///{tmp_path / 'agentgym.db'}",
+        artifacts_url=f"file://{tmp_path / 'artifacts'}",
+        data_dir=str(tmp_path),
+    ) | {"AWS_LAMBDA_FUNCTION_NAME": "agentgym-test"}
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", INVOKE.format(module=module, path=HANDLERS[module]),
+         f"{layer}:{ROOT}"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    status, body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 200, body
