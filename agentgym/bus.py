@@ -52,9 +52,10 @@ class Bus(Protocol):
         after: int = 0,
         limit: int | None = None,
         keep: Callable[[bytes], bool] | None = None,
-    ) -> tuple[list[bytes], int | None]:
-        """Recorded episodes with `seq` > `after` that `keep` wants, in order, byte for byte,
-        and the seq to read on after (None: none recorded after them yet)."""
+    ) -> tuple[list[bytes], int | None, int]:
+        """Recorded episodes with `seq` > `after` that `keep` wants, in order, byte for byte;
+        the seq to read on after (None: none recorded after them yet); and the seq of the
+        last recorded (0: none)."""
         ...
 
     async def forget(self, session_id: str) -> None:

@@ -187,6 +187,7 @@ class Episode(Schema):
 class EpisodePage(Schema):
     episodes: list[Episode]
     next: int | None  # pass as `after` for the next page; None: there is no more yet
+    last: int = 0  # the seq of the last episode recorded (0: none): where a live feed starts
 
 
 # --- models -----------------------------------------------------------------------------------

@@ -155,14 +155,14 @@ async def read_episodes(
     after: int = 0,
     limit: int | None = None,
     keep: Callable[[bytes], bool] | None = None,
-) -> tuple[list[bytes], int | None]:
+) -> tuple[list[bytes], int | None, int]:
     """The session's recorded episodes with `seq` > `after` that `keep` wants (all: None), in
-    order, at most `limit`; and the seq to read on after, None if none was recorded after the
-    last one read (yet). With a filter, at most MAX_SCANNED are read, so the list may be short
+    order, at most `limit`; the seq to read on after, None if none was recorded after the
+    last one read (yet); and the seq of the last one recorded (0: none). With a filter, at most MAX_SCANNED are read, so the list may be short
     of `limit` while more follow."""
     subject = subjects.episodes_subject(session_id)
     scan = limit if keep is None else MAX_SCANNED
     found, read_seq, last_seq = await _read(
         js, subjects.EPISODES_STREAM, subject, after, scan, keep, limit
     )
-    return found, read_seq if read_seq < last_seq else None
+    return found, read_seq if read_seq < last_seq else None, last_seq

@@ -91,7 +91,7 @@ class NatsBus:
         after: int = 0,
         limit: int | None = None,
         keep: Callable[[bytes], bool] | None = None,
-    ) -> tuple[list[bytes], int | None]:
+    ) -> tuple[list[bytes], int | None, int]:
         async with reachable():
             return await history.read_episodes(self.js, session_id, after, limit, keep)
 

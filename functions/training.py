@@ -303,8 +303,8 @@ async def list_episodes(
         data = json.loads(raw)["data"]
         return all(data.get(name) == value for name, value in wanted.items())
 
-    found, cursor = await bus.episodes(session_id, after, limit, keep if wanted else None)
-    return EpisodePage(episodes=[_episode(raw) for raw in found], next=cursor)
+    found, cursor, last = await bus.episodes(session_id, after, limit, keep if wanted else None)
+    return EpisodePage(episodes=[_episode(raw) for raw in found], next=cursor, last=last)
 
 
 @router.get("/{session_id}/episodes/{seq}", response_model=Episode)
@@ -314,7 +314,7 @@ async def get_episode(
 ) -> Episode:  # fmt: skip
     """One recorded episode, by its `seq`."""
     await lookups.session(store, keys, session_id)
-    found, _ = await bus.episodes(session_id, seq - 1, 1)
+    found, _, _ = await bus.episodes(session_id, seq - 1, 1)
     if not found or (episode := _episode(found[0])).seq != seq:
         raise ApiError(
             404, f"session {session_id!r} has no recorded episode {seq} (the latest are "

@@ -244,7 +244,9 @@ class Streamer:
                 client.deliver(Frame(payload, parse_update(payload)[0]))
             if episodes_since is not None:
                 client.last_episode = episodes_since
-                recorded, _ = await history.read_episodes(self.hub.js, session_id, episodes_since)
+                recorded, _, _ = await history.read_episodes(
+                    self.hub.js, session_id, episodes_since
+                )
                 for payload in recorded:
                     client.deliver(Frame(payload, parse_update(payload)[0], episode=True))
             client.go_live()

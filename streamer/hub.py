@@ -148,7 +148,7 @@ class Hub:
     async def fill_episode_gap(self, session_id: str, watched: Watched) -> None:
         """Read back the recorded episodes this subscription missed, and deliver them."""
         async with watched.lock:
-            missed, _ = await history.read_episodes(self.js, session_id, watched.last_episode)
+            missed, _, _ = await history.read_episodes(self.js, session_id, watched.last_episode)
             if missed:
                 self.metrics.gap_fills += 1
             for payload in missed:

@@ -24,6 +24,8 @@ def points(page: Any, title: str) -> int:
 def test_start_a_run_watch_its_charts_grow_then_pause_resume_and_stop(
     system: System, page: Any, api: httpx.Client
 ) -> None:
+    frames: list[str] = []  # what the page's WebSockets receive
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
     page.goto(f"{system.api}/ui/")
     form = page.get_by_role("form", name="Start a run")
     form.locator('select[name="scenario"]').select_option("customer_support")
@@ -47,6 +49,8 @@ def test_start_a_run_watch_its_charts_grow_then_pause_resume_and_stop(
     wait_for(lambda: points(page, "Accuracy") > first + 5, 15, "the chart growing")
     for title in ("Average reward", "Loss", "Episodes per second"):
         assert points(page, title) > 0
+    # The recorded episodes come over the same feed, as they are recorded.
+    wait_for(lambda: any('"type":"episode"' in f for f in frames), 15, "an episode frame")
 
     controls = page.locator(".controls")
     expect(controls.get_by_role("button")).to_have_text(["Pause", "Stop"])  # legal moves only

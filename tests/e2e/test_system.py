@@ -171,6 +171,7 @@ def test_a_run_shows_its_progress_episodes_and_evaluations(system: System) -> No
     ).json()
     assert [e["seq"] for e in first["episodes"]] == [e["seq"] for e in heldout[:5]]
     assert first["next"] == heldout[4]["seq"]
+    assert first["last"] == every[-1]["seq"]  # where a live feed of them starts
     second = requests.get(
         f"{url}/episodes", params={"limit": 5, "split": "heldout", "after": first["next"]},
         timeout=10,

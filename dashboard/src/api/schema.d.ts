@@ -658,6 +658,11 @@ export interface components {
             episodes: components["schemas"]["Episode"][];
             /** Next */
             next: number | null;
+            /**
+             * Last
+             * @default 0
+             */
+            last: number;
         };
         /**
          * EvaluateReply

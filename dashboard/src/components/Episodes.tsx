@@ -5,10 +5,12 @@ import { ApiError } from '../api/client';
 import { training } from '../api/endpoints';
 import type { Episode, EpisodeCall } from '../api/types';
 import { count, fixed } from '../lib/format';
-import { ErrorBox, useInterval } from './ui';
+import { ErrorBox } from './ui';
 
 const LIMIT = 20;
-const REFRESH_MS = 4_000; // the last page of a running session is read again this often
+// The last page is read again when the live feed tells of new episodes, at most this often
+// (a held-out evaluation records one per task, all at once).
+const REFRESH_MS = 1_000;
 
 interface Filters {
   split: string;
@@ -79,7 +81,7 @@ export function EpisodeView({ episode, onClose }: { episode: Episode; onClose?: 
   );
 }
 
-export function Episodes({ sessionId, intents, running }: { sessionId: string; intents: string[]; running: boolean }) {
+export function Episodes({ sessionId, intents, recorded }: { sessionId: string; intents: string[]; recorded: number }) {
   const [filters, setFilters] = useState<Filters>({ split: '', solved: '', intent: '' });
   const [cursors, setCursors] = useState<number[]>([0]); // `after` of each page so far
   const [page, setPage] = useState<{ episodes: Episode[]; next: number | null } | null>(null);
@@ -90,7 +92,15 @@ export function Episodes({ sessionId, intents, running }: { sessionId: string; i
   const [seen, setSeen] = useState<string[]>([]); // intents on pages read so far, beside `intents`
   const after = cursors[cursors.length - 1];
   const atEnd = !page || page.next === null || page.episodes.length < LIMIT;
-  useInterval(() => setTick((t) => t + 1), REFRESH_MS, running && atEnd);
+  const read = useRef(0); // the `recorded` the last page was read after
+  useEffect(() => {
+    if (!atEnd || recorded <= read.current) return;
+    const timer = window.setTimeout(() => {
+      read.current = recorded;
+      setTick((t) => t + 1);
+    }, REFRESH_MS);
+    return () => window.clearTimeout(timer);
+  }, [recorded, atEnd]);
 
   useEffect(() => {
     let current = true;

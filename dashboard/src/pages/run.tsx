@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/client';
 import { training, type Action } from '../api/endpoints';
-import type { Report as ReportData, Snapshot, Status, Update } from '../api/types';
+import type { EpisodeFrame, Report as ReportData, Snapshot, Status, Update } from '../api/types';
 import { COLORS, Curves, Smoothing } from '../components/Curves';
 import { Episodes } from '../components/Episodes';
 import { Report } from '../components/Report';
@@ -34,6 +34,9 @@ function useRun(id: string) {
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const [connected, setConnected] = useState(false);
+  // The seq of the newest recorded episode the feed told of: the episode browser reads on
+  // when it moves (the feed asks for episodes from the newest one recorded when it opened).
+  const [recorded, setRecorded] = useState(0);
 
   useEffect(() => {
     let stop: (() => void) | null = null;
@@ -44,18 +47,31 @@ function useRun(id: string) {
       if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
     };
     training.get(id).then((s) => !gone && setStatus(s), setError);
-    training.metrics(id, 0, MAX_POINTS).then((updates) => {
+    let lastEpisode = 0;
+    Promise.all([
+      training.metrics(id, 0, MAX_POINTS),
+      // Only `last` is wanted: after every seq there is, no episode comes back.
+      training.episodes(id, { after: Number.MAX_SAFE_INTEGER, limit: 1 }).then(
+        (page) => page.last ?? 0,
+        () => 0, // no episodes route: the feed sends none
+      ),
+    ]).then(([updates, last]) => {
       if (gone) return;
       history.add(updates);
+      lastEpisode = last;
       redraw();
       stop = live({
-        path: () => `/ws/training/${encodeURIComponent(id)}?since=${history.lastSeq}`,
+        path: () =>
+          `/ws/training/${encodeURIComponent(id)}?since=${history.lastSeq}&episodes=1&episodes_since=${lastEpisode}`,
         onState: setConnected,
-        onMessage: (message: Update | Snapshot) => {
+        onMessage: (message: Update | Snapshot | EpisodeFrame) => {
           if (message.type === 'snapshot') setStatus(message.data);
           else if (message.type === 'training_update') {
             if (history.add([message])) redraw();
             setStatus(message.data);
+          } else if (message.type === 'episode' && message.seq > lastEpisode) {
+            lastEpisode = message.seq;
+            setRecorded(message.seq);
           }
         },
         onEnd: (reason) => setError(new Error(reason)),
@@ -67,7 +83,7 @@ function useRun(id: string) {
       stop?.();
     };
   }, [id]);
-  return { history, status, setStatus, version, error, connected };
+  return { history, status, setStatus, version, error, connected, recorded };
 }
 
 function Controls({ status, onChange }: { status: Status; onChange: (s: Status) => void }) {
@@ -170,7 +186,7 @@ function useEvaluation(status: Status | null) {
 }
 
 export function RunPage({ id }: { id: string }) {
-  const { history, status, setStatus, version, error, connected } = useRun(id);
+  const { history, status, setStatus, version, error, connected, recorded } = useRun(id);
   const [smoothing, setSmoothing] = useState(0.6);
   const evaluation = useEvaluation(status);
   const curves = useMemo(() => [{ label: 'training', color: COLORS[0], history }], [history]);
@@ -204,7 +220,7 @@ export function RunPage({ id }: { id: string }) {
         {evaluation.report ? <Report report={evaluation.report} /> : <p class="muted">Not evaluated yet.</p>}
       </Section>
       <Section title="Episodes">
-        <Episodes sessionId={id} intents={intents} running={status?.status === 'running'} />
+        <Episodes sessionId={id} intents={intents} recorded={recorded} />
       </Section>
     </>
   );
