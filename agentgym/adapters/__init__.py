@@ -13,6 +13,7 @@ extra) binds a LangChain chat model to the recommended tool.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ class Chooser:
             text: str, calls: Sequence[tuple[str, bool]], tools: Sequence[str] | None
         ) -> ActAnswer:
             decision = run.act(text, calls, tools)
-            return ActAnswer.model_validate(decision.__dict__)
+            return ActAnswer.model_validate(dataclasses.asdict(decision))
 
         return cls(decide)
 

@@ -143,6 +143,7 @@ async def live(
     from websockets.asyncio.client import connect
 
     from agentgym import nats_client
+    from agentgym.messages import TrainingUpdate
     from trainer.publisher import Publisher
 
     published: dict[int, float] = {}
@@ -162,13 +163,10 @@ async def live(
             listening = asyncio.create_task(listen())
             await asyncio.sleep(1.0)  # the page and the client are watching
             started = time.perf_counter()
-            from agentgym.messages import TrainingUpdate
-
             for i in range(count):
                 await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
                 episode = first + i
-                data = session.model_copy(update={"current_episode": episode}).status_view()
-                message = TrainingUpdate(session_id=session.session_id, seq=i + 1, data=data)
+                message = TrainingUpdate.decode(update(session, i + 1, episode))
                 published[episode] = time.time() * 1000
                 await publisher.update(message)
             await asyncio.sleep(2.0)
