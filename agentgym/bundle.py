@@ -45,6 +45,9 @@ class BundleHyperparameters(Schema):
     max_episodes: int = Field(ge=1)
     learning_rate: float = Field(gt=0)
     seed: int = Field(ge=0)
+    sources: list[str] = Field(default_factory=list, max_length=8)  # what it learned from
+    # Every hyperparameter of its learner, by name (trainer/model/config.py); {} before /5.
+    learner: dict[str, int | float] = Field(default_factory=dict, max_length=100)
 
 
 class BundleTool(Schema):

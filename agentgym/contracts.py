@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
 
@@ -82,6 +82,12 @@ class Scenario(Schema):
 # --- training ---------------------------------------------------------------------------------
 
 
+# Where a session's episodes come from (trainer/training/sources.py): the tasks' solutions,
+# imitated, and the tasks played on-policy in the scenario's environment.
+Source = Literal["demonstrations", "simulator"]
+SOURCES: tuple[Source, ...] = ("demonstrations", "simulator")
+
+
 class TrainingStartRequest(Body):
     """`POST /api/training/start`. Omitted or null numbers take the settings' defaults (the
     seed UI sends null when a number field is cleared)."""
@@ -91,6 +97,8 @@ class TrainingStartRequest(Body):
     max_episodes: int | None = Field(default=None, ge=1, le=MAX_EPISODES)
     learning_rate: float | None = Field(default=None, gt=0)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    # What it learns from (omitted: every source its scenario has data for).
+    sources: list[Source] | None = Field(default=None, min_length=1, max_length=len(SOURCES))
 
 
 class TrainingStartResponse(Schema):
@@ -126,6 +134,7 @@ class TrainingStatus(Schema):
     model_id: str | None = None
     error: str | None = None
     scenario_version: str | None = None  # the version it trains on, pinned at its start
+    sources: list[Source] | None = None  # what it learns from (None: all its scenario has)
     # What the user asked that the trainer has not carried out yet (pause or stop of a running
     # session, stop of a queued or paused one, resume until a trainer takes it): a pause
     # answers "paused" at once, as the seed does, while the status reads running until then.
@@ -217,6 +226,10 @@ class ModelDetail(ModelInfo):
     adapter: str  # the module that puts it into an agent of its framework (agentgym.adapters)
     session_id: str  # the session that trained it ("" if imported)
     scenario_version: str | None = None
+    learner: str | None = None  # the learner whose weights it holds (None: recorded before)
+    # Exactly how it was trained: the session's settings, its sources, and every hyperparameter
+    # of its learner by name (the bundle's manifest says the same).
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
 
 
 class ActCall(Body):

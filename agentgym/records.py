@@ -235,6 +235,8 @@ class ModelRecord(ModelInfo, Record):
     learning_rate: float = 0.0
     seed: int = 0
     heldout_accuracy: float = 0.0
+    learner: str | None = None
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)  # the bundle's, in full
     # Defaults for the seed's numbers too, so a damaged one can be read (Record.load).
     accuracy: float = 0.0
     episodes: int = 0
@@ -273,6 +275,8 @@ class ModelRecord(ModelInfo, Record):
             learning_rate=manifest.hyperparameters.learning_rate,
             seed=manifest.hyperparameters.seed,
             heldout_accuracy=manifest.metrics.heldout_accuracy,
+            learner=manifest.learner,
+            hyperparameters=manifest.hyperparameters.model_dump(),
         )
 
 

@@ -22,13 +22,14 @@ import zipfile
 from agentgym.errors import BundleError
 from agentgym.unzip import read_member
 
-LEARNER_NAME = "agentgym-hashed-actor-critic/4"
+LEARNER_NAME = "agentgym-hashed-policy/5"
 # Learners whose bundles this one cannot read (their layout or scoring differs): retrain those.
 OLDER_LEARNERS = frozenset(
     {
         "agentgym-linear-actor-critic/1",
         "agentgym-hashed-actor-critic/2",
         "agentgym-hashed-actor-critic/3",
+        "agentgym-hashed-actor-critic/4",
     }
 )
 FEATURES = 1 << 20  # scalars of the policy's hashed table (a power of two)

@@ -44,6 +44,8 @@ async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetai
             "adapter": adapters.adapter_for(model.framework),
             "session_id": model.session_id,
             "scenario_version": model.scenario_version,
+            "learner": model.learner,
+            "hyperparameters": model.hyperparameters,
         }
     )
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentgym import adapters, lifecycle
 from agentgym.bus import Bus
 from agentgym.contracts import (
+    SOURCES,
     ActionResponse,
     Episode,
     EpisodePage,
@@ -113,6 +114,7 @@ def _new_session(
         seed=body.seed if body.seed is not None else secrets.randbelow(2**32),
         start_time=utc_now(),
         scenario_version=scenario.version,  # trains on this one whatever is pushed later
+        sources=None if body.sources is None else sorted(set(body.sources), key=SOURCES.index),
     )
 
 

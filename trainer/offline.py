@@ -15,6 +15,8 @@ from agentgym.records import FloatRange, IntRange
 from trainer import scenarios
 from trainer.run import Run
 from trainer.scenarios.base import ScenarioSpec
+from trainer.training.loop import Callback, Evaluating
+from trainer.training.loop import train as train_loop
 
 BAR_WIDTH = 30
 EVAL_EVERY = 100
@@ -30,6 +32,21 @@ def _bar(run: Run, started: float) -> str:
         f"episode {run.episode}/{run.max_episodes}  accuracy {metrics['accuracy']:5.1f}%  "
         f"held-out {metrics['heldout_accuracy']:5.1f}%  {rate:,.0f} episodes/s"
     )
+
+
+class _Bar:
+    """The progress bar, redrawn at each whole percent."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.shown = -1
+
+    def after_update(self, run: Run, first: int) -> bool:
+        percent = 100 * run.episode // run.max_episodes
+        if percent != self.shown:
+            print(_bar(run, self.started), end="", file=sys.stderr, flush=True)
+            self.shown = percent
+        return False
 
 
 class ArgumentError(ValueError):
@@ -118,15 +135,10 @@ def train(
     )
     run = Run(spec, learning_rate, seed, episodes)
     started = time.perf_counter()
-    shown = -1
-    while not run.finished:
-        run.train_episode()
-        if run.episode % EVAL_EVERY == 0:
-            run.evaluate_heldout()
-        percent = 100 * run.episode // run.max_episodes
-        if percent != shown and sys.stderr.isatty():
-            print(_bar(run, started), end="", file=sys.stderr, flush=True)
-            shown = percent
+    callbacks: list[Callback] = [Evaluating(EVAL_EVERY)]
+    if sys.stderr.isatty():
+        callbacks.append(_Bar(started))
+    train_loop(run, callbacks)
     seconds = time.perf_counter() - started
     evaluation = run.evaluate()
     run.heldout_accuracy = evaluation.accuracy

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from trainer.env import falls_back
-from trainer.loss import Step
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec
+from trainer.training.sources import Episode
 
 FINISH = "finish"  # the action that ends an episode, and what a solved task expects last
 UNAVAILABLE = "unavailable"  # chosen: a tool the task does not offer
@@ -23,24 +23,19 @@ UNAVAILABLE = "unavailable"  # chosen: a tool the task does not offer
 Record = dict[str, Any]
 
 
-def record(
-    spec: ScenarioSpec,
-    task: Task,
-    steps: Sequence[Step],
-    info: dict[str, Any],
-    split: str,
-    episode: int,
-) -> Record:
-    """The record of one played episode: `steps` as the policy took them (the last may be the
-    finish), `info` the environment's at its end (its `calls`: (tool, succeeded) of each tool
-    call, in order, and whether it was `solved`)."""
-    calls: list[tuple[str, bool]] = info["calls"]
+def record(spec: ScenarioSpec, episode: Episode, split: str, number: int) -> Record:
+    """The record of one played episode (numbered `number` in its run): its calls, in order,
+    each with the probability the policy gave it and its reward, then the finish, if it
+    finished."""
+    task = episode.task
+    calls = episode.calls
     solution = task.solution
     available = spec.available(task)
     offered = set(available)
     progress, failed = 0, None
     out: list[Record] = []
-    for step, call in zip(steps, [*calls, (FINISH, True)], strict=False):
+    steps = zip(episode.probabilities, episode.rewards, strict=True)
+    for (probability, reward), call in zip(steps, [*calls, (FINISH, True)], strict=False):
         tool, succeeded = call
         expected = solution[progress] if progress < len(solution) else FINISH
         if tool == FINISH:
@@ -59,12 +54,12 @@ def record(
                 "succeeded": succeeded,
                 "expected": expected,
                 "right": right,
-                "probability": float(step.probs[step.action]),
-                "reward": step.reward,
+                "probability": probability,
+                "reward": reward,
             }
         )
     return {
-        "episode": episode,
+        "episode": number,
         "split": split,
         "task_id": task.id,
         "text": task.text,
@@ -72,8 +67,8 @@ def record(
         "tools": list(available),
         "solution": list(solution),
         "calls": out,
-        "reward": sum(step.reward for step in steps),
-        "solved": bool(info["solved"]),
+        "reward": episode.reward,
+        "solved": episode.solved,
     }
 
 

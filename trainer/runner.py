@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -41,6 +41,7 @@ class Progress:
     episode: int
     finished: bool
     heldout_accuracy: float
+    checkpoint_due: bool = False  # the slice reached a multiple of checkpoint_every
     # Since the last call: the episodes recorded (trainer.recorded, as JSON), and the report
     # of the latest held-out evaluation, if one ran.
     episodes: list[bytes] = field(default_factory=list)
@@ -77,9 +78,11 @@ class SlotRun:
         learning_rate: float,
         seed: int,
         max_episodes: int,
+        sources: Sequence[str] | None = None,
     ) -> Progress:
-        """The run of scenario `spec` from its checkpoint, or a new one."""
-        return await self._call(_load, checkpoint, spec, learning_rate, seed, max_episodes)
+        """The run of scenario `spec` from its checkpoint, or a new one (learning from
+        `sources`; None: all the scenario has)."""
+        return await self._call(_load, checkpoint, spec, learning_rate, seed, max_episodes, sources)
 
     async def train(
         self, seconds: float, eval_every: int, checkpoint_every: int, record_last: bool = False
@@ -120,13 +123,19 @@ def _warm(niceness: int = 0) -> None:
         os.nice(niceness)
 
 
-def _progress(run: Any) -> Progress:
+def _progress(run: Any, checkpoint_due: bool = False) -> Progress:
     import json
 
     episodes = [json.dumps(episode).encode() for episode in run.recorded]
     report, run.recorded, run.report = run.report, [], None
     return Progress(
-        run.metrics(), run.episode, run.finished, run.heldout_accuracy, episodes, report
+        run.metrics(),
+        run.episode,
+        run.finished,
+        run.heldout_accuracy,
+        checkpoint_due,
+        episodes,
+        report,
     )
 
 
@@ -137,13 +146,14 @@ def _load(
     learning_rate: float,
     seed: int,
     max_episodes: int,
+    sources: Sequence[str] | None,
 ) -> Progress:
     from trainer.run import Run
 
     run = (
         Run.restore(checkpoint, spec)
         if checkpoint
-        else Run(spec, learning_rate, seed, max_episodes)
+        else Run(spec, learning_rate, seed, max_episodes, sources=sources)
     )
     _runs[key] = run
     return _progress(run)
@@ -154,17 +164,21 @@ def _train(
 ) -> Progress:
     import time
 
+    from trainer.training.loop import Evaluating, Recording, StopAt, crossed, train
+
     run = _runs[key]
-    deadline = time.perf_counter() + seconds
-    while not run.finished and time.perf_counter() < deadline:
-        run.train_episode()
-        if run.episode % eval_every == 0:
-            run.evaluate_heldout()
-        if run.episode % checkpoint_every == 0:
-            break
+    first = run.episode
+    train(
+        run,
+        [
+            Evaluating(eval_every),
+            Recording(),
+            StopAt(checkpoint_every, time.perf_counter() + seconds),
+        ],
+    )
     if record_last or run.finished:
         run.record_last()
-    return _progress(run)
+    return _progress(run, crossed(first, run.episode, checkpoint_every))
 
 
 def _evaluate_heldout(key: str) -> Progress:

@@ -165,6 +165,7 @@ class Session:
             record.learning_rate,
             record.seed,
             record.max_episodes,
+            record.sources,
         )
 
     async def _claim(self, action: lifecycle.CommandAction) -> SessionRecord | None:
@@ -212,7 +213,7 @@ class Session:
                         progress.episode,
                     )
                 record = self._observe(record, progress, base_elapsed + now - started, rate)
-                if progress.episode % ctx.settings.checkpoint_every == 0 and not progress.finished:
+                if progress.checkpoint_due and not progress.finished:
                     record.checkpoint = await self._checkpoint(run)
                     last_status = 0.0  # write the status now: a successor must find it
                 if now - last_status >= ctx.settings.status_interval_s:

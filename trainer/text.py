@@ -67,11 +67,35 @@ def terms_of(text: str, skeletons: bool = False) -> list[str]:
     return list(terms)
 
 
-def state_terms_of(text: str) -> list[str]:
-    """The text features a state is made of: each word's stem and each pair of adjacent
-    stems (so "not locked" differs from "locked")."""
-    stems = [stem(w) for w in words_of(text)]
-    return stems + [f"{a} {b}" for a, b in itertools.pairwise(stems)]
+_TOKEN = re.compile(r"[#@\w][\w.@#'-]*\w|\w")
+_SHAPE = re.compile(r"[a-z]+|[0-9]+|[^a-z0-9]")
+MAX_REPEATS = 4  # a word or shape seen more often than this counts as this many
+
+
+def shape(token: str) -> str:
+    """A token's shape: letters as "a", digits as "0", runs collapsed ("#W5903620" is "#a0",
+    "ava.sato1034@example.com" is "a.a0@a.a"): what an id, an email or a number looks like,
+    whatever its value."""
+    return "".join(
+        "a" if part[0].isalpha() else "0" if part[0].isdigit() else part
+        for part in _SHAPE.findall(token.lower())
+    )
+
+
+def request_features(text: str) -> list[str]:
+    """What the policy reads of a request's words: each word's stem (a token with a digit, an
+    id or a number, by its shape instead: its value is the user's, not the request's kind),
+    each pair of adjacent ones (so "not locked" differs from "locked"), and how many times a
+    stem or shape recurs (three order numbers, two "for"s: how many times to do a thing)."""
+    stems = [
+        f"shape:{shape(token)}" if any(c.isdigit() for c in token) else stem(token)
+        for token in _TOKEN.findall(text.lower())
+    ]
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    repeats = [f"{s}*{min(n, MAX_REPEATS)}" for s, n in counts.items() if n > 1]
+    return stems + [f"{a} {b}" for a, b in itertools.pairwise(stems)] + repeats
 
 
 def name_terms_of(tool: str) -> list[str]:

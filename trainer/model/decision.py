@@ -1,0 +1,68 @@
+"""A model's next choice for a request, given the calls made so far: what `act` answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.model.features import FAILED, OK, State
+from trainer.model.model import Model
+
+FINISH = "finish"
+# A request is in scope when at least this share of its word features were trained (the
+# policy's rows for them are not zero): measured on the built-in scenarios' held-out
+# requests against off-topic ones (tests/trainer/test_acting.py).
+IN_SCOPE = 0.6
+
+
+@dataclass(frozen=True)
+class Decision:
+    next: str  # a tool, or "finish"
+    probabilities: dict[str, float]  # of each tool on offer, and of "finish"
+    plan: list[str]  # the greedy sequence of tools from here, assuming each call succeeds
+    confidence: float  # the share of the request's word features the model trained on
+    in_scope: bool  # whether the request is like those it trained on
+
+
+def decide(
+    model: Model,
+    text: str,
+    calls: Sequence[tuple[str, bool]],
+    tools: Sequence[str] | None = None,
+) -> Decision:
+    """The model's next choice for a request after `calls` ((tool, succeeded), in order),
+    offering `tools` (None: all the model's): the probability of each tool scored and of
+    finishing, and the greedy plan from here, assuming each call succeeds. ValueError for a
+    tool the model does not have."""
+    index = model.toolbox.index
+    unknown = [t for t in [*(tools or ()), *(tool for tool, _ in calls)] if t not in index]
+    if unknown:
+        raise ValueError(f"the model has no tools {sorted(set(unknown))}")
+    offered = sorted({index[t] for t in tools}) if tools is not None else None
+    context = model.context(text, offered)
+    n = len(model.tools)
+    history = [(index[tool], OK if ok else FAILED) for tool, ok in calls]
+    step, probs, _ = model.decide(context, State.of_calls(n, history))
+    names = [model.tools[int(t)] for t in context.candidates] + [FINISH]
+    plan: list[str] = []
+    following = probs
+    limit = model.config.max_progress + len(history)
+    while len(history) < limit:
+        action = int(following.argmax())
+        if action == len(context.candidates):
+            break
+        tool = int(context.candidates[action])
+        history.append((tool, OK))
+        plan.append(model.tools[tool])
+        _, following, _ = model.decide(context, State.of_calls(n, history))
+    words = step.rows[: step.words * step.n_actions]
+    confidence = float((model.params["w_pi"][words] != 0).mean()) if len(words) else 0.0
+    return Decision(
+        next=names[int(np.argmax(probs))],
+        probabilities={name: float(p) for name, p in zip(names, probs, strict=True)},
+        plan=plan,
+        confidence=confidence,
+        in_scope=confidence >= IN_SCOPE,
+    )

@@ -1,0 +1,472 @@
+"""What the policy reads, as rows of hashed tables: the request, the tools on offer (by name,
+description and meaning) and the calls made so far, in order and with counts.
+
+Pure and deterministic: every feature is a 64-bit key (a string's CRC32, or keys joined by a
+fixed mixing function), so a feature means the same row in every process, and memory does not
+depend on the number of tools. Per action on offer (the tools scored, then "finish"):
+
+- text: the request's stemmed words and word pairs, and a bias, crossed with the action and its
+  phase: for a tool, how many times it was called successfully so far (0 to max_count); for
+  finish, how many calls succeeded (0 to max_progress). This is what says "two orders: look up
+  an order a second time" and "after three calls, finish".
+- description: each request term crossed with each term of the tool's name and description, and
+  whether the tool was called yet: shared by every tool whose description has that term, so a
+  tool training seldom saw is still scored by what its description says.
+- history: the last call (tool and outcome), the calls made so far as a multiset, each tool
+  called wrongly since the last success, and whether any call was a mistake, each crossed with
+  the action.
+- shared: what is true of this tool now, the same rows for every tool: how often it was called,
+  whether it was the last call, just failed, is the failed tool's fallback, was called wrongly;
+  how its description matches the request (TF-IDF rank and cosine, and the sentence encoder's
+  cosine), each joined with the progress.
+- meaning: the request's sentence embedding times a row of a table of its own per action and
+  phase (`Context.slots`), a linear policy over what the request means.
+
+Each family's rows are scaled by its weight over the square root of its count, so that an
+optimizer step moves a score about as far whatever the request's length.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agentgym.weights import FEATURES, MEANING_SLOTS, VALUE_FEATURES
+from trainer.model.config import Config
+from trainer.text import name_terms_of, request_features, terms_of
+
+Keys = NDArray[np.uint64]
+Rows = NDArray[np.intp]
+Array = NDArray[np.float64]
+
+OK, FAILED, WRONG = 0, 1, 2  # a call's outcome as the policy reads it
+SIMILARITY_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)  # lower bounds of TF-IDF cosines
+MEANING_BUCKETS = (-1.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # ... of sentence-embedding cosines
+RANK_BUCKETS = 4  # rank 0, 1, 2, 3 or more
+
+_M0 = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_POLICY_SHIFT = np.uint64(64 - (FEATURES.bit_length() - 1))
+_VALUE_SHIFT = np.uint64(64 - (VALUE_FEATURES.bit_length() - 1))
+_SLOT_SHIFT = np.uint64(64 - (MEANING_SLOTS.bit_length() - 1))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def key(feature: str) -> int:
+    """A string's stable 32-bit key."""
+    return zlib.crc32(feature.encode())
+
+
+def keys(features: Sequence[str]) -> Keys:
+    return np.array([key(f) for f in features], dtype=np.uint64)
+
+
+def _mix(x: Keys) -> Keys:
+    """splitmix64's finalizer: every input bit reaches every output bit."""
+    x = x ^ (x >> _S30)
+    x = x * _M1
+    x = x ^ (x >> _S27)
+    x = x * _M2
+    return x ^ (x >> _S31)
+
+
+def combine(a: Keys | int, b: Keys | int) -> Keys:
+    """The keys of features a and b joined (broadcasting: an outer cross is a[:, None])."""
+    return _mix((np.asarray(a, dtype=np.uint64) * _M0) ^ np.asarray(b, dtype=np.uint64))
+
+
+def policy_rows(x: Keys) -> Rows:
+    return (x >> _POLICY_SHIFT).astype(np.intp)
+
+
+def value_rows(x: Keys) -> Rows:
+    return (x >> _VALUE_SHIFT).astype(np.intp)
+
+
+_FINISH = key("action:finish")
+_BIAS = key("bias")
+_START = key("last:start")
+_MISTAKEN = key("mistaken")
+_FRESH, _AGAIN = key("description:fresh"), key("description:again")
+_NOTHING = key("calls:none")
+_AFTER = 1 << 20  # text_rows' phases from here on say which tool was called last
+# What the shared rows read of a tool, whichever tool it is.
+_RANK_KEYS = keys([f"rank={r}" for r in range(RANK_BUCKETS)])
+_COSINE_KEYS = keys([f"cosine>={b}" for b in SIMILARITY_BUCKETS])
+_MEANT_KEYS = keys([f"meaning>={b}" for b in MEANING_BUCKETS])
+_COUNT_KEYS = [key(f"count={c}") for c in range(64)]
+_STATE_KEYS = {kind: key(kind) for kind in ("last", "failed", "fallback", "wrong")}
+_TOOL = key("tool")
+
+
+@dataclass
+class Toolbox:
+    """A scenario's tools as the policy reads them: names, description terms, TF-IDF, and what
+    each description means (`meanings`: unit embeddings, one row per tool, if encoded)."""
+
+    tools: tuple[str, ...]
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    fallbacks: Mapping[str, str] = field(default_factory=dict)
+    meanings: NDArray[np.float32] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.tools)
+        self.index = {tool: i for i, tool in enumerate(self.tools)}
+        self.action_keys = np.append(keys([f"action:{t}" for t in self.tools]), np.uint64(_FINISH))
+        self.call_keys = {
+            outcome: keys([f"call:{outcome}|{t}" for t in self.tools]) for outcome in range(3)
+        }
+        self.wrong_keys = keys([f"wrong|{t}" for t in self.tools])
+        self.count_keys = keys([f"count|{t}" for t in self.tools])
+        self.fallback = np.array(
+            [self.index.get(self.fallbacks.get(t, ""), -1) for t in self.tools], dtype=np.intp
+        )
+        self.doc_keys = [
+            keys(list(dict.fromkeys(name_terms_of(t) + terms_of(self.descriptions.get(t, "")))))
+            for t in self.tools
+        ]
+        documents = [
+            list(
+                dict.fromkeys(
+                    name_terms_of(t) + terms_of(self.descriptions.get(t, "") + " " + t, True)
+                )
+            )
+            for t in self.tools
+        ]
+        frequency: dict[str, int] = {}
+        for document in documents:
+            for term in document:
+                frequency[term] = frequency.get(term, 0) + 1
+        self.idf = {t: math.log((1 + n) / (1 + df)) + 1 for t, df in frequency.items()}
+        self.unseen_idf = math.log(1 + n) + 1
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for i, document in enumerate(documents):
+            norm = math.sqrt(sum(self.idf[t] ** 2 for t in document)) or 1.0
+            for term in document:
+                tools, weights = postings.setdefault(term, ([], []))
+                tools.append(i)
+                weights.append(self.idf[term] / norm)
+        self.postings = {
+            t: (np.array(ix, dtype=np.intp), np.array(w)) for t, (ix, w) in postings.items()
+        }
+
+    def similarity(self, terms: Sequence[str]) -> Array:
+        """Each tool's TF-IDF cosine with these request terms."""
+        scores = np.zeros(len(self.tools))
+        norm = math.sqrt(sum(self.idf.get(t, self.unseen_idf) ** 2 for t in terms)) or 1.0
+        for term in terms:
+            posting = self.postings.get(term)
+            if posting is not None:
+                scores[posting[0]] += posting[1] * (self.idf[term] / norm)
+        return scores
+
+
+@dataclass(frozen=True)
+class State:
+    """What has happened so far in an episode, as the policy reads it."""
+
+    counts: tuple[int, ...]  # per tool of the scenario: its successful calls
+    last: int  # the tool of the last call; -1: none yet
+    failed: int  # the tool whose call just failed; -1: none
+    wrong: tuple[int, ...]  # tools called wrongly since the last success
+    mistaken: bool  # whether any call was a mistake
+
+    @classmethod
+    def of_calls(cls, n_tools: int, calls: Sequence[tuple[int, int]]) -> State:
+        """The state after `calls`: (tool index, outcome: OK, FAILED or WRONG), in order."""
+        counts = [0] * n_tools
+        wrong: list[int] = []
+        for tool, outcome in calls:
+            if outcome == OK:
+                counts[tool] += 1
+                wrong = []
+            elif outcome == WRONG and tool not in wrong:
+                wrong.append(tool)
+        last, outcome = calls[-1] if calls else (-1, OK)
+        return cls(
+            tuple(counts),
+            last,
+            last if outcome == FAILED else -1,
+            tuple(sorted(wrong)),
+            any(o == WRONG for _, o in calls),
+        )
+
+    @property
+    def progress(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass
+class Step:
+    """One decision's rows: the policy's score of action i is the sum of `coef * w[rows]` where
+    `owner == i`, plus the meaning table's `slots[i]` row times `meaning`."""
+
+    n_actions: int
+    rows: Rows
+    owner: Rows
+    coef: Array
+    slots: Rows  # (A,) each action's row of the meaning table
+    meaning: Array | None  # the request's embedding, weighted; None where none was read
+    value_rows: Rows  # the value's rows (their weights are averaged)
+    width: int = 0  # the first width * n_actions rows are the request's word features' ...
+    words: int = 0  # ... `words` of them, once per block of them
+    alone: object | None = None  # its scoring.Layout, laid out once for acting
+
+    def dropped(self, keep: NDArray[np.bool_], scale: float) -> Step:
+        """This decision with only the request's word features `keep`s (per feature), scaled
+        by `scale`: what a training episode reads under dropout."""
+        coef = self.coef.copy()
+        coef[: self.width * self.n_actions] *= np.tile(keep * scale, self.n_actions)
+        return dataclasses.replace(self, coef=coef, alone=None)
+
+
+@dataclass
+class Context:
+    """One request with the tools it offers: what every decision about it shares."""
+
+    config: Config
+    toolbox: Toolbox
+    candidates: Rows  # the tools scored, in the scenario's order; action i is candidates[i]
+    text_keys: Keys  # the request's word features and the bias
+    terms: Keys  # its content terms, crossed with descriptions
+    meaning: Array | None
+    rank: Rows  # per candidate: its TF-IDF rank bucket ...
+    bucket: Rows  # ... its TF-IDF cosine bucket ...
+    meant: Rows  # ... and its sentence-embedding cosine bucket
+    _text: dict[int, Rows] = field(default_factory=dict)
+    _position: dict[int, int] | None = None
+    shared_keys: Keys = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    _described: tuple[Rows, Rows, Rows, Array] | None = None
+    _shared: dict[int, tuple[Rows, Rows]] = field(default_factory=dict)
+    steps: dict[State, Step] = field(default_factory=dict)
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.candidates) + 1
+
+    def position(self, tool: int) -> int | None:
+        """The action that calls `tool`, if it is scored here."""
+        if self._position is None:
+            self._position = {int(t): i for i, t in enumerate(self.candidates)}
+        return self._position.get(tool)
+
+    @property
+    def action_keys(self) -> Keys:
+        return np.append(self.toolbox.action_keys[self.candidates], np.uint64(_FINISH))
+
+    def text_rows(self, phase: int) -> Rows:
+        """(A, S) every action's text rows at this phase."""
+        cached = self._text.get(phase)
+        if cached is None:
+            joined = combine(self.text_keys, phase)
+            cached = self._text[phase] = policy_rows(
+                combine(self.action_keys[:, None], joined[None, :])
+            )
+        return cached
+
+    def described(self) -> tuple[Rows, Rows, Rows, Array]:
+        """Every candidate's description rows, fresh and called before (the same length),
+        the candidate each belongs to, and their coefficients."""
+        if self._described is None:
+            weight = self.config.description_weight
+            docs = [self.toolbox.doc_keys[tool] for tool in self.candidates]
+            lengths = np.array([len(d) for d in docs], dtype=np.intp) * len(self.terms)
+            owner = np.repeat(np.arange(len(docs), dtype=np.intp), lengths)
+            if lengths.sum():
+                crossed = np.concatenate(
+                    [combine(self.terms[:, None], d[None, :]).ravel() for d in docs]
+                )
+            else:
+                crossed = np.zeros(0, dtype=np.uint64)
+            self._described = (
+                policy_rows(combine(crossed, _FRESH)),
+                policy_rows(combine(crossed, _AGAIN)),
+                owner,
+                weight / np.sqrt(np.maximum(lengths, 1))[owner],
+            )
+        return self._described
+
+    def shared(self, progress: int) -> tuple[Rows, Rows]:
+        """The rows of what is true of each tool whatever was called (its match with the
+        request; that it is a tool) at this progress, and the candidate each belongs to."""
+        cached = self._shared.get(progress)
+        if cached is None:
+            n = len(self.candidates)
+            cached = self._shared[progress] = (
+                policy_rows(combine(self.shared_keys, progress)),
+                np.tile(np.arange(n, dtype=np.intp), 4),
+            )
+        return cached
+
+    def step(self, state: State) -> Step:
+        """The rows of a decision in `state` (kept: an episode's states recur)."""
+        cached = self.steps.get(state)
+        if cached is None:
+            cached = self.steps[state] = _step(self, state)
+        return cached
+
+
+def build_context(
+    config: Config,
+    toolbox: Toolbox,
+    text: str,
+    available: Sequence[int],
+    meaning: NDArray[np.float16] | None = None,
+) -> Context:
+    """The context of `text` offering the tools `available` (indices, in scenario order); a
+    decision over more than `config.shortlist` of them scores the shortlist that matches the
+    request best (by words and by meaning), and their fallbacks."""
+    similarity_all = toolbox.similarity(terms_of(text, skeletons=True))
+    offered = np.asarray(available, dtype=np.intp)
+    cosines_all = None
+    if meaning is not None and toolbox.meanings is not None:
+        cosines_all = toolbox.meanings @ meaning.astype(np.float32)
+    if len(offered) > config.shortlist:
+        match = similarity_all[offered]
+        if cosines_all is not None:
+            match = match + cosines_all[offered]
+        best = offered[np.argsort(-match, kind="stable")[: config.shortlist]]
+        fallbacks = toolbox.fallback[best]
+        offered = np.union1d(best, np.intersect1d(fallbacks[fallbacks >= 0], offered))
+    similarity = similarity_all[offered]
+    rank = np.empty(len(offered), dtype=np.intp)
+    rank[np.argsort(-similarity, kind="stable")] = np.arange(len(offered))
+    cosines = np.full(len(offered), -1.0) if cosines_all is None else cosines_all[offered]
+    rank = np.minimum(rank, RANK_BUCKETS - 1)
+    bucket = np.maximum(np.searchsorted(SIMILARITY_BUCKETS, similarity, side="right") - 1, 0)
+    meant = np.maximum(np.searchsorted(MEANING_BUCKETS, cosines, side="right") - 1, 0)
+    return Context(
+        config=config,
+        toolbox=toolbox,
+        candidates=offered,
+        text_keys=np.append(keys(request_features(text)), np.uint64(_BIAS)),
+        terms=keys(terms_of(text)[: config.max_terms]),
+        meaning=None if meaning is None else config.meaning_weight * meaning.astype(np.float64),
+        rank=rank,
+        bucket=bucket,
+        meant=meant,
+        shared_keys=np.concatenate(
+            [
+                _RANK_KEYS[rank],
+                _COSINE_KEYS[bucket],
+                _MEANT_KEYS[meant],
+                np.full(len(rank), _TOOL, dtype=np.uint64),
+            ]
+        ),
+    )
+
+
+def _step(context: Context, state: State) -> Step:
+    config, toolbox = context.config, context.toolbox
+    candidates = context.candidates
+    n = len(candidates)
+    progress = min(state.progress, config.max_progress)
+    counts = np.minimum(np.asarray(state.counts, dtype=np.intp)[candidates], config.max_count)
+    phases = np.append(counts, config.max_count + 1 + progress)  # finish's phase: the progress
+
+    rows: list[Rows] = []
+    owner: list[Rows] = []
+    coef: list[Array] = []
+
+    # The request's words, crossed with each action at its phase.
+    width = len(context.text_keys)
+    for phase in np.unique(phases):
+        actions = np.flatnonzero(phases == phase)
+        rows.append(context.text_rows(int(phase))[actions].ravel())
+        owner.append(np.repeat(actions, width))
+    coef.append(np.full(width * (n + 1), config.text_weight / math.sqrt(width)))
+    # ... and with each action after the last call ("after the order's details, its product's").
+    blocks = 1
+    if config.text_after_weight:
+        after = context.text_rows(_AFTER + state.last)
+        rows.append(after.ravel())
+        owner.append(np.repeat(np.arange(n + 1, dtype=np.intp), width))
+        coef.append(np.full(after.size, config.text_after_weight / math.sqrt(width)))
+        blocks = 2
+
+    # The tools' descriptions, fresh or called before.
+    fresh, again, described_owner, described_coef = context.described()
+    rows.append(np.where(counts[described_owner] > 0, again, fresh))
+    owner.append(described_owner)
+    coef.append(described_coef)
+
+    # What was called so far, crossed with every action.
+    history = [_START if state.last < 0 else int(toolbox.call_keys[OK][state.last])]
+    if state.failed >= 0:
+        history.append(int(toolbox.call_keys[FAILED][state.failed]))
+    done = np.flatnonzero(state.counts)
+    multiset = (
+        np.bitwise_xor.reduce(
+            combine(toolbox.count_keys[done], np.minimum(np.asarray(state.counts)[done], 9))
+        )
+        if len(done)
+        else np.uint64(_NOTHING)
+    )
+    history.append(int(multiset))
+    history += [int(toolbox.wrong_keys[t]) for t in state.wrong]
+    if state.mistaken:
+        history.append(_MISTAKEN)
+    crossed = policy_rows(
+        combine(context.action_keys[:, None], np.array(history, dtype=np.uint64)[None, :])
+    )
+    rows.append(crossed.ravel())
+    owner.append(np.repeat(np.arange(n + 1, dtype=np.intp), len(history)))
+    coef.append(np.full(crossed.size, config.history_weight / math.sqrt(len(history))))
+
+    # What is true of each tool now: the same rows for every tool.
+    shared_rows, shared_owner = context.shared(progress)
+    kinds = [_COUNT_KEYS[c] for c in counts]
+    tools = list(range(n))
+    position = context.position
+    for kind, tool in (("last", state.last), ("failed", state.failed)):
+        action = position(tool) if tool >= 0 else None
+        if action is not None:
+            kinds.append(_STATE_KEYS[kind])
+            tools.append(action)
+    if state.failed >= 0:
+        fallback = position(int(toolbox.fallback[state.failed]))
+        if fallback is not None:
+            kinds.append(_STATE_KEYS["fallback"])
+            tools.append(fallback)
+    for tool in state.wrong:
+        action = position(tool)
+        if action is not None:
+            kinds.append(_STATE_KEYS["wrong"])
+            tools.append(action)
+    now = policy_rows(combine(np.array(kinds, dtype=np.uint64), progress))
+    rows += [shared_rows, now]
+    owner += [shared_owner, np.array(tools, dtype=np.intp)]
+    coef.append(np.full(len(shared_rows) + len(now), config.shared_weight))
+
+    slots = (
+        combine(context.action_keys, combine(key("meaning"), phases.astype(np.uint64)))
+        >> _SLOT_SHIFT
+    ).astype(np.intp)
+    value = value_rows(
+        np.concatenate(
+            [
+                combine(context.text_keys, progress),
+                combine(np.array(history, dtype=np.uint64), progress),
+            ]
+        )
+    )
+    return Step(
+        n_actions=n + 1,
+        rows=np.concatenate(rows),
+        owner=np.concatenate(owner),
+        coef=np.concatenate(coef),
+        slots=slots,
+        meaning=context.meaning,
+        value_rows=value,
+        width=width * blocks,
+        words=width,
+    )

@@ -1,0 +1,216 @@
+"""The Model: a policy over a scenario's tools, how it scores, learns and is saved.
+
+It holds its `Config`, its toolbox (the tools it reads, with their descriptions), the sentence
+encoder it reads requests with (or none) and three tables: the policy's hashed weights, the
+value's, and the meaning table, each with Adam's moments beside the weights. It knows nothing
+of tasks, solutions or environments: `probabilities` scores a decision, `learn` takes a batch of
+decisions with their targets (trainer/training/ makes both), and it loads from a bundle alone.
+
+Adam is lazy: only the rows a batch read are stepped (their moments decay when they are used),
+so an update costs the same however large the tables.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agentgym.weights import FEATURES, MEANING_DIMENSIONS, MEANING_SLOTS, PARAMS, VALUE_FEATURES
+from trainer.model.config import Config
+from trainer.model.features import Array, Context, State, Step, Toolbox, build_context
+from trainer.model.scoring import (
+    Targets,
+    gradients,
+    layout,
+    logits,
+    softmax,
+    values,
+)
+
+MAX_CONTEXTS = 4096  # requests whose rows are kept; the cache is dropped whole past it
+Params = dict[str, Array]
+
+
+def shapes() -> dict[str, tuple[int, ...]]:
+    return {
+        "w_pi": (FEATURES,),
+        "w_v": (VALUE_FEATURES,),
+        "w_mu": (MEANING_SLOTS, MEANING_DIMENSIONS),
+    }
+
+
+class Model:
+    def __init__(
+        self,
+        config: Config,
+        toolbox: Toolbox,
+        meaning: Callable[[str], NDArray[np.float16]] | None = None,
+    ) -> None:
+        self.config = config
+        self.toolbox = toolbox
+        self.meaning = meaning  # a request's embedding, if a sentence encoder reads it
+        # Per table, each row's weight and Adam moments side by side ([:, 0], [:, 1], [:, 2]).
+        self.tables = {
+            name: np.zeros((shape[0], 3, *shape[1:])) for name, shape in shapes().items()
+        }
+        self.params: Params = {name: table[:, 0] for name, table in self.tables.items()}
+        self._scratch = np.empty(max(FEATURES, VALUE_FEATURES), dtype=np.int32)
+        self.t = 0  # Adam steps
+        self.updates = 0
+        self._contexts: dict[tuple[str, tuple[int, ...]], Context] = {}
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        return self.toolbox.tools
+
+    # --- scoring ---------------------------------------------------------------------------------
+
+    def context(self, text: str, available: Sequence[int] | None = None) -> Context:
+        """The context of a request offering `available` tools (indices; None: all)."""
+        offered = tuple(range(len(self.tools))) if available is None else tuple(available)
+        cache_key = (text, offered)
+        context = self._contexts.get(cache_key)
+        if context is None:
+            if len(self._contexts) >= MAX_CONTEXTS:
+                self._contexts.clear()
+            meaning = None if self.meaning is None else self.meaning(text)
+            context = build_context(self.config, self.toolbox, text, offered, meaning)
+            self._contexts[cache_key] = context
+        return context
+
+    def decide(self, context: Context, state: State) -> tuple[Step, Array, float]:
+        """(the decision's rows, each action's probability, the state's value)."""
+        step = context.step(state)
+        lay = layout([step], MEANING_DIMENSIONS)
+        probs = softmax(logits(self.params["w_pi"], self.params["w_mu"], lay), lay.offsets)
+        return step, probs, float(values(self.params["w_v"], lay)[0])
+
+    # --- learning --------------------------------------------------------------------------------
+
+    def learn(self, steps: Sequence[Step], targets: Targets, learning_rate: float) -> float:
+        """One Adam step on a batch of decisions; returns its loss."""
+        config = self.config
+        lay = layout(steps, MEANING_DIMENSIONS)
+        grads = gradients(
+            self.params["w_pi"],
+            self.params["w_mu"],
+            self.params["w_v"],
+            lay,
+            targets,
+            config.entropy,
+            config.value_weight,
+            self._scratch,
+        )
+        self.t += 1
+        self.updates += 1
+        beta1, beta2 = config.adam_beta1, config.adam_beta2
+        step = config.learning_step(learning_rate) / np.sqrt(
+            1 + self.updates / config.decay_updates
+        )
+        step *= np.sqrt(1 - beta2**self.t) / (1 - beta1**self.t)
+        for name, rows, grad in (
+            ("w_pi", grads.w_rows, grads.w),
+            ("w_v", grads.v_rows, grads.v),
+            ("w_mu", grads.mu_slots, grads.mu),
+        ):
+            if not len(rows):
+                continue
+            block = self.tables[name][rows]
+            m, v = block[:, 1], block[:, 2]
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * grad * grad
+            block[:, 0] -= step * m / (np.sqrt(v) + config.adam_eps)
+            self.tables[name][rows] = block
+        return grads.loss
+
+    # --- persistence -----------------------------------------------------------------------------
+
+    def load_params(self, params: Params) -> None:
+        """Set the weights (the optimizer's state is untouched)."""
+        for name, table in self.tables.items():
+            table[:, 0] = params[name]
+
+    def snapshot(self, into: Params | None = None) -> Params:
+        """A copy of the weights, written over `into` (an earlier snapshot no longer needed)
+        where given: fresh pages for tens of megabytes cost more than the copy."""
+        copies: Params = {}
+        for name, table in self.params.items():
+            if into is not None:
+                copies[name] = into[name]
+                np.copyto(copies[name], table)
+            else:
+                copies[name] = table.copy()
+        return copies
+
+    def weights(self) -> bytes:
+        return weights_of(self.params)
+
+    def arrays(self) -> dict[str, Any]:
+        """Weights and optimizer state, for a checkpoint: only the rows ever updated."""
+        state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
+        for name, table in self.tables.items():
+            rows = np.flatnonzero(table[:, 2].reshape(len(table), -1).any(axis=1))
+            state[f"rows_{name}"] = rows
+            state[f"state_{name}"] = table[rows]
+        return state
+
+    def load_arrays(self, arrays: Any) -> None:
+        for name, table in self.tables.items():
+            table[:] = 0.0
+            table[arrays[f"rows_{name}"]] = arrays[f"state_{name}"]
+        self.t, self.updates = (int(x) for x in arrays["adam_t"])
+
+
+def weights_of(params: Params) -> bytes:
+    """Parameters as an .npz archive whose bytes depend on the parameters only, so equal
+    policies have equal checksums."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in PARAMS:
+            member = io.BytesIO()
+            np.lib.format.write_array(member, params[name], allow_pickle=False)
+            archive.writestr(
+                zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                member.getvalue(),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+    return buffer.getvalue()
+
+
+def params_of(data: bytes) -> Params:
+    """The parameters of `weights_of`'s archive; ValueError if a table has another shape."""
+    params: Params = {}
+    with np.load(io.BytesIO(data)) as stored:
+        for name, shape in shapes().items():
+            if stored[name].shape != shape:
+                raise ValueError(f"weights for {name} have shape {stored[name].shape}")
+            params[name] = stored[name].astype(np.float64)
+    return params
+
+
+def sparse(params: Params, prefix: str) -> dict[str, Any]:
+    """The nonzero entries of parameters, as arrays a checkpoint can hold."""
+    state: dict[str, Any] = {}
+    for name in PARAMS:
+        flat = params[name].reshape(-1)
+        rows = np.flatnonzero(flat)
+        state[f"{prefix}rows_{name}"] = rows
+        state[f"{prefix}{name}"] = flat[rows]
+    return state
+
+
+def dense(arrays: Any, prefix: str) -> Params:
+    """`sparse`'s parameters back as tables."""
+    params: Params = {}
+    for name, shape in shapes().items():
+        table = np.zeros(shape)
+        table.reshape(-1)[arrays[f"{prefix}rows_{name}"]] = arrays[f"{prefix}{name}"]
+        params[name] = table
+    return params

@@ -1,0 +1,112 @@
+"""How a model is scored: greedily, on tasks it never trained on, in the scenario's environment.
+
+The validation split (to choose the best model by) is carved from the training tasks, the
+held-out split only reports. Both are stable by a hash of the task ids (CRC32, the same in every
+process), and an evaluation draws its tool failures from a stream of its own (EVAL_SEED), so
+the same model always scores the same on the same tasks.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainer.env import ToolUseEnv
+from trainer.model.model import Model
+from trainer.recorded import Record, analyze, record
+from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.training.sources import Simulator
+
+EVAL_SEED = 2_147_483_647
+
+
+@dataclass
+class Evaluation:
+    accuracy: float  # percent of tasks solved exactly, acting greedily
+    avg_reward: float
+    # Per tool: precision (of its calls, the share that were the right choice; None if never
+    # called) and recall (of the solution steps needing it, the share completed).
+    per_tool: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # The rest of trainer.recorded.analyze's figures: confusion, per_intent, mean_calls,
+    # recovery (empty for an evaluation asked for its accuracy only).
+    analytics: dict[str, Any] = field(default_factory=dict)
+    episodes: list[Record] = field(default_factory=list)  # each task's record, in task order
+
+
+def _rank(task: Task) -> tuple[int, str]:
+    return zlib.crc32(task.id.encode()), task.id
+
+
+def sample(tasks: tuple[Task, ...], size: int) -> tuple[Task, ...]:
+    """At most `size` of `tasks`, in task order: those whose ids hash lowest."""
+    if len(tasks) <= size:
+        return tasks
+    kept = {t.id for t in sorted(tasks, key=_rank)[:size]}
+    return tuple(t for t in tasks if t.id in kept)
+
+
+def validation_split(
+    tasks: Sequence[Task], share: float, limit: int
+) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
+    """(training tasks, validation tasks), each in task order: of each intent, the `share` of
+    tasks whose ids hash lowest; at most `limit`, the lowest hashes kept."""
+    by_intent: dict[str, list[Task]] = defaultdict(list)
+    for task in tasks:
+        by_intent[task.intent].append(task)
+    chosen: list[Task] = []
+    for group in by_intent.values():
+        chosen += sorted(group, key=_rank)[: int(len(group) * share + 0.5)]
+    held = {t.id for t in sorted(chosen, key=_rank)[:limit]}
+    return (
+        tuple(t for t in tasks if t.id not in held),
+        tuple(t for t in tasks if t.id in held),
+    )
+
+
+class Evaluator:
+    """Scores a model on fixed lists of tasks, each list with an environment of its own."""
+
+    def __init__(self, spec: ScenarioSpec, simulator: Simulator) -> None:
+        self.spec = spec
+        self.simulator = simulator
+        self._envs: dict[tuple[str, ...], ToolUseEnv] = {}
+
+    def _env(self, tasks: tuple[Task, ...]) -> ToolUseEnv:
+        ids = tuple(t.id for t in tasks)
+        env = self._envs.get(ids)
+        if env is None:
+            if len(self._envs) >= 4:  # the held-out tasks, their sample, validation, one more
+                self._envs.clear()
+            env = self._envs[ids] = ToolUseEnv(self.spec, tasks=tasks)
+        if tasks:
+            env.reset(seed=EVAL_SEED)
+        return env
+
+    def evaluate(
+        self, model: Model, tasks: tuple[Task, ...], number: int, analytics: bool = True
+    ) -> Evaluation:
+        """Act greedily on every task of `tasks`. With `analytics`, each episode is recorded
+        (as of the run's episode `number`) and every figure of trainer.recorded.analyze is
+        counted; without, only the accuracy and the average reward."""
+        env = self._env(tasks)
+        records: list[Record] = []
+        solved, total = 0, 0.0
+        for task in tasks:
+            episode = self.simulator.play(model, None, env, task)
+            if analytics:
+                records.append(record(self.spec, episode, "heldout", number))
+            solved += episode.solved
+            total += episode.reward
+        if not analytics:
+            count = max(len(tasks), 1)
+            return Evaluation(100.0 * solved / count, total / count)
+        figures = analyze(records, self.spec.tools)
+        accuracy, avg_reward, per_tool = (
+            figures.pop("accuracy"),
+            figures.pop("avg_reward"),
+            figures.pop("per_tool"),
+        )
+        return Evaluation(accuracy, avg_reward, per_tool, figures, records)

@@ -1,0 +1,77 @@
+"""The one training loop: draw a batch of episodes from the run's sources, learn from it, and
+let the callbacks look (evaluate, keep the best, record, stop). The slot of a trainer, `agentgym
+train`, the benchmarks and the tests all drive it, as Stable-Baselines3's `learn` drives its
+`BaseCallback`s (`EvalCallback`, `CheckpointCallback`): reporting, evaluation and checkpointing
+hang off it instead of living inside it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from trainer.run import Run
+
+
+class Callback(Protocol):
+    def after_update(self, run: Run, first: int) -> bool:
+        """Called after each update, which learned from the episodes numbered `first` + 1 to
+        `run.episode`; True stops the loop there."""
+        ...
+
+
+def train(run: Run, callbacks: Sequence[Callback] = ()) -> None:
+    """Train until the run has played its episodes or a callback stops it."""
+    while not run.finished:
+        first = run.episode
+        run.update()
+        stop = False
+        for callback in callbacks:  # every one sees every update, whichever stops
+            stop = callback.after_update(run, first) or stop
+        if stop:
+            return
+
+
+def crossed(first: int, last: int, every: int) -> bool:
+    """Whether episodes `first` + 1 to `last` include a multiple of `every`."""
+    return every > 0 and last // every > first // every
+
+
+class Evaluating:
+    """Evaluate on held-out and validation tasks every `every` episodes, keeping the best."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def after_update(self, run: Run, first: int) -> bool:
+        if crossed(first, run.episode, self.every):
+            run.evaluate_heldout()
+        return False
+
+
+class Recording:
+    """Record a training episode now and then (`Config.record_every`), and the last one."""
+
+    def __init__(self, last: bool = False) -> None:
+        self.last = last  # record the update's last episode, whatever the sample takes
+
+    def after_update(self, run: Run, first: int) -> bool:
+        if crossed(first, run.episode, run.config.record_every) or self.last or run.finished:
+            run.record_last()
+        return False
+
+
+class StopAt:
+    """Stop once a multiple of `every` episodes is reached (a checkpoint is due), or at
+    `deadline` (time.perf_counter's)."""
+
+    def __init__(self, every: int = 0, deadline: float | None = None) -> None:
+        self.every = every
+        self.deadline = deadline
+
+    def after_update(self, run: Run, first: int) -> bool:
+        if crossed(first, run.episode, self.every):
+            return True
+        return self.deadline is not None and time.perf_counter() >= self.deadline

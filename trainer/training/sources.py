@@ -1,0 +1,225 @@
+"""Where a model's training episodes come from: one protocol, a source per kind of data.
+
+- `Demonstrations`: a task's solution, imitated step by step (teacher forcing): the data's own
+  answer, learned as a classifier learns, with the tool failures the scenario says happen (a
+  failed call, then the same call again).
+- `Simulator`: the task played on-policy in the scenario's environment, learned from its reward
+  (the policy gradient, with the value as baseline) and from its own right calls.
+- Logged episodes (an agent's traces and their outcomes) are a source a later issue adds.
+
+Each gives an `Episode`: the decisions made, the action taken at each, the weight of its
+log-likelihood and the return the value should predict, which `Model.learn` takes as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from agentgym.contracts import SOURCES
+from trainer.env import ToolUseEnv
+from trainer.model.config import Config
+from trainer.model.features import FAILED, OK, Context, State, Step
+from trainer.model.model import Model
+from trainer.scenarios.base import ScenarioSpec, Task
+
+DEMONSTRATIONS, SIMULATOR = SOURCES  # their names, as the API takes them
+
+
+@dataclass
+class Episode:
+    """One episode to learn from, and what it came to."""
+
+    source: str
+    task: Task
+    steps: list[Step] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)  # within each step's actions
+    weights: list[float] = field(default_factory=list)  # of each action's log-likelihood
+    returns: list[float] = field(default_factory=list)  # what the value should predict ...
+    valued: list[bool] = field(default_factory=list)  # ... where it should
+    # What the episode did, as trainer.recorded records it: (tool, succeeded) per call, and
+    # per step (the last may be the finish) the probability the policy gave it and its reward.
+    calls: list[tuple[str, bool]] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    solved: bool = False
+
+    @property
+    def reward(self) -> float:
+        return sum(self.rewards)
+
+
+class Source(Protocol):
+    """Gives episodes to learn from; everything random is drawn from `rng` (the run's)."""
+
+    name: str
+
+    def episode(self, model: Model, rng: np.random.Generator) -> Episode: ...
+
+
+class Offers:
+    """The tool indices each task offers, kept per distinct offer (bounded)."""
+
+    LIMIT = 4096
+
+    def __init__(self, spec: ScenarioSpec, index: dict[str, int]) -> None:
+        self.spec = spec
+        self.index = index
+        self._known: dict[tuple[str, ...], tuple[int, ...]] = {}
+
+    def __call__(self, task: Task) -> tuple[int, ...]:
+        tools = self.spec.available(task)
+        offered = self._known.get(tools)
+        if offered is None:
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            offered = self._known[tools] = tuple(sorted(self.index[t] for t in tools))
+        return offered
+
+
+class Demonstrations:
+    name: str = DEMONSTRATIONS
+
+    def __init__(self, spec: ScenarioSpec, tasks: Sequence[Task], config: Config) -> None:
+        self.spec = spec
+        self.tasks = tuple(t for t in tasks)
+        self.config = config
+        self.index = {tool: i for i, tool in enumerate(spec.tools)}
+        self.offers = Offers(spec, self.index)
+
+    def episode(self, model: Model, rng: np.random.Generator) -> Episode:
+        task = self.tasks[int(rng.integers(len(self.tasks)))]
+        context = model.context(task.text, self.offers(task))
+        episode = Episode(self.source_name, task, solved=True)
+        calls: list[tuple[int, int]] = []
+        for tool in task.solution:
+            tool_index = self.index[tool]
+            # A call that fails transiently, as the scenario says it may, is made again.
+            if rng.random() < self.spec.failure_rates.get(tool, 0.0):
+                self._imitate(episode, context, calls, tool_index)
+                calls.append((tool_index, FAILED))
+                episode.calls.append((tool, False))
+            self._imitate(episode, context, calls, tool_index)
+            calls.append((tool_index, OK))
+            episode.calls.append((tool, True))
+        self._imitate(episode, context, calls, None)
+        return dropout(episode, context, self.config, rng)
+
+    @property
+    def source_name(self) -> str:
+        return self.name
+
+    def _imitate(
+        self,
+        episode: Episode,
+        context: Context,
+        calls: list[tuple[int, int]],
+        tool: int | None,
+    ) -> None:
+        """Learn to make call `tool` (None: finish) after `calls`; a tool the decision does
+        not score (left off its shortlist) teaches nothing there."""
+        action = context.n_actions - 1 if tool is None else context.position(tool)
+        if action is None:
+            return
+        episode.steps.append(context.step(State.of_calls(len(self.spec.tools), calls)))
+        episode.actions.append(action)
+        episode.weights.append(self.config.demonstration)
+        episode.returns.append(0.0)
+        episode.valued.append(False)
+        episode.probabilities.append(1.0)
+        episode.rewards.append(0.0)
+
+
+class Simulator:
+    name: str = SIMULATOR
+
+    def __init__(self, spec: ScenarioSpec, env: ToolUseEnv, config: Config) -> None:
+        self.spec = spec
+        self.env = env
+        self.config = config
+        self.offers = Offers(spec, env.index)
+
+    def episode(self, model: Model, rng: np.random.Generator) -> Episode:
+        return self.play(model, rng, self.env)
+
+    def play(
+        self,
+        model: Model,
+        rng: np.random.Generator | None,
+        env: ToolUseEnv,
+        task: Task | None = None,
+    ) -> Episode:
+        """Play one episode (of `task`, or one the environment draws): sampling the policy
+        with `rng`, or greedily where it is None."""
+        env.reset(options={"task": task} if task else None)
+        assert env.episode is not None
+        played = env.episode
+        context = model.context(played.task.text, self.offers(played.task))
+        episode = Episode(self.name, played.task)
+        n = len(self.spec.tools)
+        values: list[float] = []
+        rights: list[bool] = []
+        while True:
+            state = State.of_calls(n, played.history)
+            step, probs, value = model.decide(context, state)
+            if rng is None:
+                action = int(probs.argmax())
+            else:  # inverse-CDF sampling: what rng.choice does, without its overhead
+                action = min(int(np.searchsorted(np.cumsum(probs), rng.random())), len(probs) - 1)
+            tool = int(context.candidates[action]) if action < len(context.candidates) else n
+            before = state.progress
+            _, reward, terminated, truncated, info = env.step(tool)
+            episode.steps.append(step)
+            episode.actions.append(action)
+            episode.probabilities.append(float(probs[action]))
+            episode.rewards.append(float(reward))
+            values.append(value)
+            progressed = sum(1 for _, o in played.history if o == OK) > before
+            rights.append(progressed or (tool == n and bool(info["solved"])))
+            if terminated or truncated:
+                break
+        episode.calls = list(played.calls)
+        episode.solved = bool(played.solved)
+        advantages, returns = _advantages(episode.rewards, values, self.config)
+        config = self.config
+        episode.weights = [
+            config.advantage * a + (config.imitation if right else 0.0)
+            for a, right in zip(advantages, rights, strict=True)
+        ]
+        episode.returns = returns
+        episode.valued = [True] * len(returns)
+        return episode
+
+
+def dropout(
+    episode: Episode, context: Context, config: Config, rng: np.random.Generator
+) -> Episode:
+    """The episode as learned from: each of the request's word features left out with
+    probability `text_dropout` (the same ones at every step), so that no one word, a name or
+    an order number, can carry a decision alone."""
+    if config.text_dropout <= 0.0 or not episode.steps:
+        return episode
+    keep = rng.random(episode.steps[0].words) >= config.text_dropout
+    keep = np.tile(keep, episode.steps[0].width // len(keep))
+    scale = 1.0 / (1.0 - config.text_dropout)
+    episode.steps = [step.dropped(keep, scale) for step in episode.steps]
+    return episode
+
+
+def _advantages(
+    rewards: Sequence[float], values: Sequence[float], config: Config
+) -> tuple[list[float], list[float]]:
+    """Each step's advantage (generalized advantage estimation: mostly the step's own reward
+    and the value of where it led, so a right call is credited at once rather than through
+    the noise of all that followed) and its value target."""
+    advantages = [0.0] * len(rewards)
+    running, following = 0.0, 0.0
+    for i in range(len(rewards) - 1, -1, -1):
+        delta = rewards[i] + config.gamma * following - values[i]
+        running = delta + config.gamma * config.gae_lambda * running
+        advantages[i] = running
+        following = values[i]
+    return advantages, [a + v for a, v in zip(advantages, values, strict=True)]
