@@ -16,6 +16,7 @@ finishes right after the last tool of the solution.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,15 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         self.episode: Episode | None = None
         self._available: frozenset[str] = frozenset()
         self._mask = np.zeros(n, dtype=np.int8)
+
+    def twin(self) -> ToolUseEnv:
+        """Another environment of the same tasks that draws from this one's generator (and
+        shares its spaces, which take long to build for large scenarios): episodes played in
+        step draw from one stream, as one environment's would."""
+        twin = copy.copy(self)
+        twin.episode = None
+        twin._np_random = self.np_random
+        return twin
 
     @staticmethod
     def max_steps_for(solution_length: int) -> int:

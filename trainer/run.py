@@ -62,8 +62,8 @@ class Best:
     """The model that did best on the validation tasks so far."""
 
     episode: int
-    accuracy: float  # on the validation tasks
-    avg_reward: float  # on the validation tasks: breaks ties of accuracy
+    accuracy: float  # on the validation tasks: breaks ties of reward
+    avg_reward: float  # on the validation tasks
     heldout_accuracy: float
     params: Params
 
@@ -150,12 +150,19 @@ class Run:
 
     # --- training --------------------------------------------------------------------------------
 
-    def update(self) -> None:
-        """Play a batch of episodes, each from a source drawn by its share, and learn from
-        them in one step."""
+    def update(self, until: int | None = None) -> None:
+        """Play a batch of episodes (ending at episode `until` at the latest), each from a
+        source drawn by its share, and learn from them in one step."""
         config = self.config
         size = min(config.batch, self.max_episodes - self.episode)
-        episodes = [self._source().episode(self.model, self.rng) for _ in range(size)]
+        if until is not None:
+            size = max(1, min(size, until - self.episode))
+        drawn = [self._source() for _ in range(size)]
+        episodes = [
+            episode
+            for source in self.sources
+            for episode in source.episodes(self.model, self.rng, drawn.count(source))
+        ]
         steps = [step for e in episodes for step in e.steps]
         if steps:
             targets = Targets(
@@ -224,9 +231,11 @@ class Run:
             self.evaluated_at = self.episode
             scored = self.evaluate(self.validation, analytics=False)
             best = self.best
-            if best is None or (scored.accuracy, scored.avg_reward) >= (
-                best.accuracy,
+            # By reward first: it counts each right step, so it tells models apart on a
+            # few long tasks where the share solved whole barely moves.
+            if best is None or (scored.avg_reward, scored.accuracy) >= (
                 best.avg_reward,
+                best.accuracy,
             ):
                 self.best = Best(
                     self.episode,

@@ -69,32 +69,54 @@ def terms_of(text: str, skeletons: bool = False) -> list[str]:
 
 _TOKEN = re.compile(r"[#@\w][\w.@#'-]*\w|\w")
 _SHAPE = re.compile(r"[a-z]+|[0-9]+|[^a-z0-9]")
+# Small numbers as people write them, which say how many times to do a thing.
+NUMBERS = {
+    **{str(n): n for n in range(2, 10)},
+    **dict(zip("two three four five six seven eight nine".split(), range(2, 10), strict=True)),
+    "both": 2, "couple": 2, "pair": 2, "twice": 2, "thrice": 3,
+}  # fmt: skip
 MAX_REPEATS = 4  # a word or shape seen more often than this counts as this many
 
 
 def shape(token: str) -> str:
-    """A token's shape: letters as "a", digits as "0", runs collapsed ("#W5903620" is "#a0",
+    """A token's shape: letters as "a", digits as "0", runs collapsed ("#W5903620" and "W5903620" are "a0",
     "ava.sato1034@example.com" is "a.a0@a.a"): what an id, an email or a number looks like,
     whatever its value."""
     return "".join(
         "a" if part[0].isalpha() else "0" if part[0].isdigit() else part
-        for part in _SHAPE.findall(token.lower())
+        for part in _SHAPE.findall(token.lower().lstrip("#"))
     )
 
 
-def request_features(text: str) -> list[str]:
-    """What the policy reads of a request's words: each word's stem (a token with a digit, an
-    id or a number, by its shape instead: its value is the user's, not the request's kind),
-    each pair of adjacent ones (so "not locked" differs from "locked"), and how many times a
-    stem or shape recurs (three order numbers, two "for"s: how many times to do a thing)."""
-    stems = [
+def _stems(text: str) -> list[str]:
+    """Each word's stem; a token with a digit (an id, a number) by its shape instead: its
+    value is the user's, not the request's kind."""
+    return [
         f"shape:{shape(token)}" if any(c.isdigit() for c in token) else stem(token)
         for token in _TOKEN.findall(text.lower())
     ]
+
+
+def counted(text: str) -> dict[str, int]:
+    """How many of a thing the request has or says: each shape and each stem that recurs,
+    by its count (three order numbers, two "for"s), and the largest small number it says
+    ("said": "my last three orders", "both", "2 items")."""
     counts: dict[str, int] = {}
-    for s in stems:
+    for s in _stems(text):
         counts[s] = counts.get(s, 0) + 1
-    repeats = [f"{s}*{min(n, MAX_REPEATS)}" for s, n in counts.items() if n > 1]
+    found = {s: n for s, n in counts.items() if n > 1 or s.startswith("shape:")}
+    said = [NUMBERS[w] for w in words_of(text) if w in NUMBERS]
+    if said:
+        found["said"] = max(said)
+    return found
+
+
+def request_features(text: str) -> list[str]:
+    """What the policy reads of a request's words: each word's stem (`_stems`), each pair of
+    adjacent ones (so "not locked" differs from "locked"), and how many times a shape or a
+    stem recurs (up to MAX_REPEATS)."""
+    stems = _stems(text)
+    repeats = [f"{s}*{min(n, MAX_REPEATS)}" for s, n in counted(text).items() if n > 1]
     return stems + [f"{a} {b}" for a, b in itertools.pairwise(stems)] + repeats
 
 

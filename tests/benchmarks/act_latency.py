@@ -110,10 +110,10 @@ def main() -> None:
     from tests.e2e.conftest import System
     from trainer import scenarios
     from trainer.run import Run
+    from trainer.training.loop import train
 
     run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=2000, encoder=None)
-    while not run.finished:
-        run.train_episode()
+    train(run)
     data = run.bundle(Framework.LANGCHAIN)[1]
     loaded, _ = Run.from_bundle(data)
     requests = (bodies(run) * (args.requests // (2 * len(run.heldout)) + 1))[: args.requests]

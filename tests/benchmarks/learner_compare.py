@@ -75,6 +75,21 @@ def _run(scenario_id: str, learning_rate: float, seed: int, episodes: int) -> An
     return make(scenario_id, learning_rate, seed, episodes)
 
 
+def _crossed(first: int, last: int, every: int) -> bool:
+    return last // every > first // every
+
+
+def _advance(run: Any) -> bool:
+    """Train either learner on (an episode of the old one, a batch of the new one); whether
+    it reached a multiple of EVAL_EVERY, where a worker evaluates."""
+    first = run.episode
+    if hasattr(run, "train_episode"):
+        run.train_episode()
+    else:
+        run.update()
+    return _crossed(first, run.episode, EVAL_EVERY)
+
+
 def _plain(run: Any) -> dict[str, float] | None:
     """The run's saved model on the plain-words requests: (exact, fallbacks allowed) percent."""
     if not PLAIN.exists():
@@ -117,8 +132,7 @@ def speed_job(cpu: int) -> dict[str, dict[str, float]]:
         started = time.perf_counter()
         setup[scenario_id] = started - made
         while not run.finished:
-            run.train_episode()
-            if run.episode % EVAL_EVERY == 0:
+            if _advance(run):
                 run.evaluate_heldout()
         rates[scenario_id] = SPEED_EPISODES / (time.perf_counter() - started)
     return {"rates": rates, "setup": setup}
@@ -130,11 +144,13 @@ def curve_job(scenario_id: str, seed: int, episodes: int) -> dict[str, Any]:
     curve: dict[int, float] = {}
     plain = saved = None
     while not run.finished:
-        run.train_episode()
-        if run.episode % EVAL_EVERY == 0:
+        first = run.episode
+        if _advance(run):
             run.evaluate_heldout()  # as the worker does: the new learner keeps its best
-            if run.episode == SHORT or run.episode % 500 == 0:
-                curve[run.episode] = run.heldout_accuracy
+            if _crossed(first, run.episode, SHORT) or _crossed(first, run.episode, 500):
+                curve[
+                    SHORT if _crossed(first, run.episode, SHORT) else run.episode // 500 * 500
+                ] = run.heldout_accuracy
         if run.episode == AT:
             if scenario_id == "customer_support":
                 plain = _plain(run)

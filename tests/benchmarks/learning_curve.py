@@ -57,8 +57,9 @@ def train(seed: int, args: argparse.Namespace) -> Curve:
     best = 0.0
     started = time.perf_counter()
     while not run.finished:
-        run.train_episode()
-        evaluated = run.episode % args.eval_every == 0 or run.finished
+        first = run.episode
+        run.update()
+        evaluated = run.episode // args.eval_every > first // args.eval_every or run.finished
         if evaluated:
             heldout = run.evaluate_heldout()
             best = max(best, heldout)

@@ -201,13 +201,11 @@ def train(spec: Any, seed: int, episodes: int, learning_rate: float) -> tuple[fl
     """(held-out accuracy at the end, the saved model's, seconds) of one run."""
     from agentgym.contracts import Framework
     from trainer.run import Run
+    from trainer.training.loop import Evaluating, train
 
     run = Run(spec, learning_rate, seed, episodes)
     started = time.perf_counter()
-    while not run.finished:
-        run.train_episode()
-        if run.episode % 500 == 0:
-            run.evaluate_heldout()
+    train(run, [Evaluating(500)])
     final = run.evaluate_heldout()
     _, data = run.bundle(Framework.LANGCHAIN)
     saved, _ = Run.from_bundle(data, spec)

@@ -41,13 +41,11 @@ def measure(
     """(seconds, episodes/s, training accuracy, held-out accuracy) of one plain run."""
     from trainer import scenarios
     from trainer.run import Run
+    from trainer.training.loop import Evaluating, train
 
     run = Run(scenarios.get(scenario_id), learning_rate, seed, episodes)
     started = time.perf_counter()
-    while not run.finished:
-        run.train_episode()
-        if run.episode % eval_every == 0:
-            run.evaluate_heldout()
+    train(run, [Evaluating(eval_every)])
     seconds = time.perf_counter() - started
     accuracy = float(run.metrics()["accuracy"])
     return seconds, episodes / seconds, accuracy, run.heldout_accuracy

@@ -23,7 +23,7 @@ events as this script received them (this one includes saving the model).
 The two alternate `--repeats` times; the best of each is compared (the machine is small and
 noisy). The overhead is (best alone rate / best worker rate - 1), against a target of at most
 5%. Because other load on a small machine moves both rates by more than that, each run also
-accounts for its own time: the share spent inside `Run.train_episode`, `evaluate_heldout` and
+accounts for its own time: the share spent inside `Run.update`, `evaluate_heldout` and
 `checkpoint` (the worker's `Run` is swapped for a subclass that times them). The difference of
 that share between the two ways is the overhead measured within each run, which drift in the
 machine's speed between runs does not touch. The final policy weights must be the same both
@@ -69,9 +69,9 @@ class TimedRun(Run):
         self.final_checkpoints = 0.0  # made once training was over (by the worker, after timing)
         TimedRun.latest = self
 
-    def train_episode(self) -> None:
+    def update(self) -> None:
         started = time.perf_counter()
-        super().train_episode()
+        super().update()
         self.compute += time.perf_counter() - started
 
     def evaluate_heldout(self) -> float:
@@ -121,10 +121,11 @@ def train_alone(args: argparse.Namespace) -> Measurement:
     checkpoint_bytes = 0
     started = time.perf_counter()
     while not run.finished:
-        run.train_episode()
-        if run.episode % EVAL_EVERY == 0:
+        first = run.episode
+        run.update()
+        if run.episode // EVAL_EVERY > first // EVAL_EVERY:
             run.evaluate_heldout()
-        if run.episode % CHECKPOINT_EVERY == 0 and not run.finished:
+        if run.episode // CHECKPOINT_EVERY > first // CHECKPOINT_EVERY and not run.finished:
             checkpoint_bytes = len(run.checkpoint())
     run.evaluate_heldout()  # the worker evaluates once more after its loop
     seconds = time.perf_counter() - started

@@ -10,7 +10,9 @@ import httpx
 from agentgym import bundle, subjects
 from agentgym.contracts import Framework
 from agentgym.messages import TrainCommand
+from agentgym.weights import LEARNER_NAME
 from trainer import scenarios
+from trainer.model.config import Config
 from trainer.run import Run
 
 from ..inprocess import settled
@@ -180,8 +182,26 @@ async def test_a_model_is_evaluated_by_a_trainer(
     # saved with (the status says the last evaluation's, which may be another episode's).
     saved = (await api.get(f"/api/models/{status['model_id']}")).json()
     assert scores["heldout_accuracy"] == saved["accuracy"] and scores["tasks"] >= 60
+    # It says exactly how it was trained: every hyperparameter of its learner, by name.
+    assert saved["learner"] == LEARNER_NAME
+    assert saved["hyperparameters"]["learner"] == Config().to_dict()
+    assert saved["hyperparameters"]["sources"] == ["demonstrations", "simulator"]
+    assert saved["hyperparameters"]["seed"] == 1
     assert set(scores["per_tool"]) >= {"lookup_user", "refund"}
     assert (await api.post("/api/models/model_nope/evaluate")).status_code == 404
+
+
+async def test_a_session_learns_from_the_sources_it_names(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    async with workers():
+        session_id = await start(api, max_episodes=300, seed=2, sources=["simulator"])
+        status = await wait_for(api, session_id, lambda s: s["status"] == "completed")
+    assert status["sources"] == ["simulator"] and status["heldout_accuracy"] > 0
+    saved = (await api.get(f"/api/models/{status['model_id']}")).json()
+    assert saved["hyperparameters"]["sources"] == ["simulator"]
+    wrong = await api.post("/api/training/start", json=SEED_START | {"sources": ["oracle"]})
+    assert wrong.status_code == 422 and "sources" in wrong.text
 
 
 async def test_evaluation_without_a_trainer_is_503(

@@ -20,9 +20,10 @@ class Config:
     shortlist: int = 32  # tools scored in one decision at most (the best retrieved, + fallbacks)
     max_progress: int = 12  # successful calls beyond this read as this many
     max_count: int = 3  # calls of one tool beyond this read as this many
-    max_terms: int = 24  # request terms crossed with each tool's description terms
+    max_terms: int = 12  # request terms crossed with each tool's description terms
     text_weight: float = 1.0  # the request's words crossed with the action, per 1/sqrt(count)
     description_weight: float = 1.0  # request terms x description terms, per 1/sqrt(count)
+    count_weight: float = 0.5  # a tool's calls against what the request counts, per pair
     history_weight: float = 0.5  # what was called so far, crossed with the action
     shared_weight: float = 0.5  # what is true of any tool now (called, failed, its match)
     text_after_weight: float = 1.0  # ... and crossed with the action and the last call
@@ -49,7 +50,7 @@ class Config:
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
     # --- the sources (trainer/training/sources.py) ---
-    demonstration_share: float = 0.5  # of episodes, where the scenario's tasks have solutions
+    demonstration_share: float = 0.75  # of episodes, where the scenario's tasks have solutions
     # --- evaluation and keeping the best (trainer/training/callbacks.py) ---
     window: int = 100  # training accuracy, reward and loss are over the last this many episodes
     validation_share: float = 0.125  # of each intent's training tasks, to choose the best by

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 
 from agentgym.weights import FEATURES, MEANING_SLOTS, VALUE_FEATURES
 from trainer.model.config import Config
-from trainer.text import name_terms_of, request_features, terms_of
+from trainer.text import counted, name_terms_of, request_features, terms_of
 
 Keys = NDArray[np.uint64]
 Rows = NDArray[np.intp]
@@ -239,6 +239,11 @@ class Context:
     text_keys: Keys  # the request's word features and the bias
     terms: Keys  # its content terms, crossed with descriptions
     meaning: Array | None
+    # What the request counts (shapes, recurring words), and how many of each: the calls of a
+    # tool are compared with each (fewer, as many, more), so "three orders" reads as "look
+    # one up again" after two lookups, whatever counts training saw.
+    counted_keys: Keys
+    counts: Rows
     rank: Rows  # per candidate: its TF-IDF rank bucket ...
     bucket: Rows  # ... its TF-IDF cosine bucket ...
     meant: Rows  # ... and its sentence-embedding cosine bucket
@@ -350,6 +355,8 @@ def build_context(
         candidates=offered,
         text_keys=np.append(keys(request_features(text)), np.uint64(_BIAS)),
         terms=keys(terms_of(text)[: config.max_terms]),
+        counted_keys=keys(list(numbers := counted(text))),
+        counts=np.array(list(numbers.values()), dtype=np.intp),
         meaning=None if meaning is None else config.meaning_weight * meaning.astype(np.float64),
         rank=rank,
         bucket=bucket,
@@ -421,6 +428,16 @@ def _step(context: Context, state: State) -> Step:
     rows.append(crossed.ravel())
     owner.append(np.repeat(np.arange(n + 1, dtype=np.intp), len(history)))
     coef.append(np.full(crossed.size, config.history_weight / math.sqrt(len(history))))
+
+    # How often each tool was called, against how many of each thing the request counts.
+    if len(context.counts) and config.count_weight:
+        calls = np.asarray(state.counts, dtype=np.intp)[candidates]
+        relation = np.sign(calls[:, None] - context.counts[None, :]) + 1  # 0: fewer, 1, 2
+        compared = combine(context.counted_keys[None, :], relation.astype(np.uint64))
+        crossed_counts = policy_rows(combine(context.action_keys[:n, None], compared))
+        rows.append(crossed_counts.ravel())
+        owner.append(np.repeat(np.arange(n, dtype=np.intp), len(context.counts)))
+        coef.append(np.full(crossed_counts.size, config.count_weight))
 
     # What is true of each tool now: the same rows for every tool.
     shared_rows, shared_owner = context.shared(progress)

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from agentgym.weights import FEATURES, MEANING_DIMENSIONS, MEANING_SLOTS, PARAMS, VALUE_FEATURES
 from trainer.model.config import Config
-from trainer.model.features import Array, Context, State, Step, Toolbox, build_context
+from trainer.model.features import Array, Context, Rows, State, Step, Toolbox, build_context
 from trainer.model.scoring import (
     Targets,
     gradients,
@@ -89,6 +89,13 @@ class Model:
         lay = layout([step], MEANING_DIMENSIONS)
         probs = softmax(logits(self.params["w_pi"], self.params["w_mu"], lay), lay.offsets)
         return step, probs, float(values(self.params["w_v"], lay)[0])
+
+    def decide_many(self, steps: Sequence[Step]) -> tuple[Array, Rows, Array]:
+        """Many decisions at once: (every action's probability, flat, where each decision's
+        start (and the end), each decision's value)."""
+        lay = layout(steps, MEANING_DIMENSIONS)
+        probs = softmax(logits(self.params["w_pi"], self.params["w_mu"], lay), lay.offsets)
+        return probs, lay.offsets, values(self.params["w_v"], lay)
 
     # --- learning --------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from trainer.scenarios.base import ScenarioSpec, Task
 from trainer.training.sources import Simulator
 
 EVAL_SEED = 2_147_483_647
+LOCKSTEP = 64  # episodes an evaluation plays in step, deciding for all at once
 
 
 @dataclass
@@ -72,18 +73,23 @@ class Evaluator:
     def __init__(self, spec: ScenarioSpec, simulator: Simulator) -> None:
         self.spec = spec
         self.simulator = simulator
-        self._envs: dict[tuple[str, ...], ToolUseEnv] = {}
+        self._envs: dict[tuple[str, ...], list[ToolUseEnv]] = {}
 
-    def _env(self, tasks: tuple[Task, ...]) -> ToolUseEnv:
+    def _envs_of(self, tasks: tuple[Task, ...]) -> list[ToolUseEnv]:
+        """Environments to play `tasks` in, LOCKSTEP at a time, drawing their tool failures
+        from EVAL_SEED's stream anew."""
         ids = tuple(t.id for t in tasks)
-        env = self._envs.get(ids)
-        if env is None:
+        envs = self._envs.get(ids)
+        if envs is None:
             if len(self._envs) >= 4:  # the held-out tasks, their sample, validation, one more
                 self._envs.clear()
-            env = self._envs[ids] = ToolUseEnv(self.spec, tasks=tasks)
+            env = ToolUseEnv(self.spec, tasks=tasks)
+            envs = self._envs[ids] = [env] + [env.twin() for _ in range(LOCKSTEP - 1)]
         if tasks:
-            env.reset(seed=EVAL_SEED)
-        return env
+            envs[0].reset(seed=EVAL_SEED)
+            for twin in envs[1:]:
+                twin._np_random = envs[0].np_random
+        return envs
 
     def evaluate(
         self, model: Model, tasks: tuple[Task, ...], number: int, analytics: bool = True
@@ -91,11 +97,15 @@ class Evaluator:
         """Act greedily on every task of `tasks`. With `analytics`, each episode is recorded
         (as of the run's episode `number`) and every figure of trainer.recorded.analyze is
         counted; without, only the accuracy and the average reward."""
-        env = self._env(tasks)
+        envs = self._envs_of(tasks)
+        played = [
+            episode
+            for start in range(0, len(tasks), LOCKSTEP)
+            for episode in self.simulator.play(model, None, envs, tasks[start : start + LOCKSTEP])
+        ]
         records: list[Record] = []
         solved, total = 0, 0.0
-        for task in tasks:
-            episode = self.simulator.play(model, None, env, task)
+        for episode in played:
             if analytics:
                 records.append(record(self.spec, episode, "heldout", number))
             solved += episode.solved

@@ -21,12 +21,19 @@ class Callback(Protocol):
         `run.episode`; True stops the loop there."""
         ...
 
+    def due(self, episode: int) -> int | None:
+        """The next episode after `episode` at which it acts (an update ends there), if any."""
+        ...
+
 
 def train(run: Run, callbacks: Sequence[Callback] = ()) -> None:
-    """Train until the run has played its episodes or a callback stops it."""
+    """Train until the run has played its episodes or a callback stops it. An update ends
+    at every episode a callback is due at, so that evaluations and checkpoints happen at the
+    episodes they name (every 100, say), whatever the batch."""
     while not run.finished:
         first = run.episode
-        run.update()
+        dues = [d for c in callbacks if (d := c.due(first)) is not None]
+        run.update(min(dues, default=None))
         stop = False
         for callback in callbacks:  # every one sees every update, whichever stops
             stop = callback.after_update(run, first) or stop
@@ -39,11 +46,18 @@ def crossed(first: int, last: int, every: int) -> bool:
     return every > 0 and last // every > first // every
 
 
+def next_multiple(episode: int, every: int) -> int | None:
+    return (episode // every + 1) * every if every > 0 else None
+
+
 class Evaluating:
     """Evaluate on held-out and validation tasks every `every` episodes, keeping the best."""
 
     def __init__(self, every: int) -> None:
         self.every = every
+
+    def due(self, episode: int) -> int | None:
+        return next_multiple(episode, self.every)
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):
@@ -56,6 +70,9 @@ class Recording:
 
     def __init__(self, last: bool = False) -> None:
         self.last = last  # record the update's last episode, whatever the sample takes
+
+    def due(self, episode: int) -> int | None:
+        return None  # the last simulated episode of the update that reached the multiple
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, run.config.record_every) or self.last or run.finished:
@@ -70,6 +87,9 @@ class StopAt:
     def __init__(self, every: int = 0, deadline: float | None = None) -> None:
         self.every = every
         self.deadline = deadline
+
+    def due(self, episode: int) -> int | None:
+        return next_multiple(episode, self.every)
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):

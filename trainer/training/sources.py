@@ -53,11 +53,12 @@ class Episode:
 
 
 class Source(Protocol):
-    """Gives episodes to learn from; everything random is drawn from `rng` (the run's)."""
+    """Gives episodes to learn from; everything random is drawn from `rng` (the run's, or
+    the environment's)."""
 
     name: str
 
-    def episode(self, model: Model, rng: np.random.Generator) -> Episode: ...
+    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Episode]: ...
 
 
 class Offers:
@@ -90,10 +91,13 @@ class Demonstrations:
         self.index = {tool: i for i, tool in enumerate(spec.tools)}
         self.offers = Offers(spec, self.index)
 
+    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Episode]:
+        return [self.episode(model, rng) for _ in range(count)]
+
     def episode(self, model: Model, rng: np.random.Generator) -> Episode:
         task = self.tasks[int(rng.integers(len(self.tasks)))]
         context = model.context(task.text, self.offers(task))
-        episode = Episode(self.source_name, task, solved=True)
+        episode = Episode(self.name, task, solved=True)
         calls: list[tuple[int, int]] = []
         for tool in task.solution:
             tool_index = self.index[tool]
@@ -107,10 +111,6 @@ class Demonstrations:
             episode.calls.append((tool, True))
         self._imitate(episode, context, calls, None)
         return dropout(episode, context, self.config, rng)
-
-    @property
-    def source_name(self) -> str:
-        return self.name
 
     def _imitate(
         self,
@@ -139,59 +139,90 @@ class Simulator:
     def __init__(self, spec: ScenarioSpec, env: ToolUseEnv, config: Config) -> None:
         self.spec = spec
         self.env = env
+        self.envs: list[ToolUseEnv] = [env]
         self.config = config
         self.offers = Offers(spec, env.index)
 
-    def episode(self, model: Model, rng: np.random.Generator) -> Episode:
-        return self.play(model, rng, self.env)
+    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Episode]:
+        while len(self.envs) < count:  # twins of the environment, drawing from its generator
+            self.envs.append(self.env.twin())
+        return self.play(model, rng, self.envs[:count])
 
     def play(
         self,
         model: Model,
         rng: np.random.Generator | None,
-        env: ToolUseEnv,
-        task: Task | None = None,
-    ) -> Episode:
-        """Play one episode (of `task`, or one the environment draws): sampling the policy
-        with `rng`, or greedily where it is None."""
-        env.reset(options={"task": task} if task else None)
-        assert env.episode is not None
-        played = env.episode
-        context = model.context(played.task.text, self.offers(played.task))
-        episode = Episode(self.name, played.task)
+        envs: Sequence[ToolUseEnv],
+        tasks: Sequence[Task] | None = None,
+    ) -> list[Episode]:
+        """Play an episode in each environment (of `tasks`, or ones the environments draw),
+        all in step: one scoring call a step decides for every episode still going. Sampling
+        the policy with `rng`, or greedily where it is None."""
         n = len(self.spec.tools)
-        values: list[float] = []
-        rights: list[bool] = []
-        while True:
-            state = State.of_calls(n, played.history)
-            step, probs, value = model.decide(context, state)
-            if rng is None:
-                action = int(probs.argmax())
-            else:  # inverse-CDF sampling: what rng.choice does, without its overhead
-                action = min(int(np.searchsorted(np.cumsum(probs), rng.random())), len(probs) - 1)
-            tool = int(context.candidates[action]) if action < len(context.candidates) else n
-            before = state.progress
-            _, reward, terminated, truncated, info = env.step(tool)
-            episode.steps.append(step)
-            episode.actions.append(action)
-            episode.probabilities.append(float(probs[action]))
-            episode.rewards.append(float(reward))
-            values.append(value)
-            progressed = sum(1 for _, o in played.history if o == OK) > before
-            rights.append(progressed or (tool == n and bool(info["solved"])))
-            if terminated or truncated:
-                break
-        episode.calls = list(played.calls)
-        episode.solved = bool(played.solved)
-        advantages, returns = _advantages(episode.rewards, values, self.config)
-        config = self.config
+        games: list[_Game] = []
+        if tasks is not None:
+            envs = envs[: len(tasks)]
+        for i, env in enumerate(envs):
+            env.reset(options={"task": tasks[i]} if tasks is not None else None)
+            assert env.episode is not None
+            task = env.episode.task
+            games.append(
+                _Game(env, model.context(task.text, self.offers(task)), Episode(self.name, task))
+            )
+        going = games
+        while going:
+            states = [State.of_calls(n, game.env.episode.history) for game in going]  # type: ignore[union-attr]
+            steps = [game.context.step(state) for game, state in zip(going, states, strict=True)]
+            probs, offsets, values = model.decide_many(steps)
+            draws = rng.random(len(going)) if rng is not None else None
+            still = []
+            for k, game in enumerate(going):
+                p = probs[offsets[k] : offsets[k + 1]]
+                if draws is None:
+                    action = int(p.argmax())
+                else:  # inverse-CDF sampling: what rng.choice does, without its overhead
+                    action = min(int(np.searchsorted(np.cumsum(p), draws[k])), len(p) - 1)
+                candidates = game.context.candidates
+                tool = int(candidates[action]) if action < len(candidates) else n
+                _, reward, terminated, truncated, info = game.env.step(tool)
+                episode = game.episode
+                episode.steps.append(steps[k])
+                episode.actions.append(action)
+                episode.probabilities.append(float(p[action]))
+                episode.rewards.append(float(reward))
+                game.values.append(float(values[k]))
+                history = game.env.episode.history  # type: ignore[union-attr]
+                right = history[-1][1] == OK if tool < n else bool(info["solved"])
+                game.rights.append(right)
+                if not (terminated or truncated):
+                    still.append(game)
+            going = still
+        return [self._finish(game) for game in games]
+
+    def _finish(self, game: _Game) -> Episode:
+        episode, config = game.episode, self.config
+        assert game.env.episode is not None
+        episode.calls = list(game.env.episode.calls)
+        episode.solved = bool(game.env.episode.solved)
+        advantages, returns = _advantages(episode.rewards, game.values, config)
         episode.weights = [
             config.advantage * a + (config.imitation if right else 0.0)
-            for a, right in zip(advantages, rights, strict=True)
+            for a, right in zip(advantages, game.rights, strict=True)
         ]
         episode.returns = returns
         episode.valued = [True] * len(returns)
         return episode
+
+
+@dataclass
+class _Game:
+    """An episode being played: its environment, its request, and what it came to so far."""
+
+    env: ToolUseEnv
+    context: Context
+    episode: Episode
+    values: list[float] = field(default_factory=list)
+    rights: list[bool] = field(default_factory=list)
 
 
 def dropout(
