@@ -135,9 +135,15 @@ class Run:
         self._last: tuple[Episode, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation
 
-    def _model(self) -> Model:
+    def _model(self, usage: dict[str, int] | None = None) -> Model:
         spec, encoder = self.spec, self.encoder
-        toolbox = Toolbox(spec.tools, spec.descriptions, spec.fallbacks)
+        toolbox = Toolbox(
+            spec.tools,
+            spec.descriptions,
+            spec.fallbacks,
+            usage=self.usage if usage is None else usage,
+            familiar=self.config.familiar,
+        )
         return Model(self.config, toolbox, None if encoder is None else encoder.meaning)
 
     @property
@@ -407,6 +413,8 @@ class Run:
             run = cls(spec, hp.learning_rate, hp.seed, hp.max_episodes, manifest.encoder, config)
         except (LookupError, ValueError) as exc:
             raise BundleError(str(exc)) from None
+        if manifest.tools:  # it reads the tools exactly as it did when it trained
+            run.model = run._model({tool.name: tool.uses for tool in manifest.tools})
         run.model.load_params(params_of(weights))
         run.episode = manifest.metrics.episodes
         return run, manifest

@@ -72,7 +72,7 @@ _SHAPE = re.compile(r"[a-z]+|[0-9]+|[^a-z0-9]")
 # Small numbers as people write them, which say how many times to do a thing.
 NUMBERS = {
     **{str(n): n for n in range(2, 10)},
-    **dict(zip("two three four five six seven eight nine".split(), range(2, 10), strict=True)),
+    **dict(zip(["two", "three", "four", "five", "six", "seven", "eight", "nine"], range(2, 10), strict=True)),
     "both": 2, "couple": 2, "pair": 2, "twice": 2, "thrice": 3,
 }  # fmt: skip
 MAX_REPEATS = 4  # a word or shape seen more often than this counts as this many

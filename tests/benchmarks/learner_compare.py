@@ -44,18 +44,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-# The last commit with the learner this one replaced (learner 2 came in the next).
-OLD_LEARNER = "0019dd3"
+# The last commit with the learner this one replaced (learner 4, and the numpy encoder).
+OLD_LEARNER = "5248476"
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN = ROOT / "tests" / "data" / "customer_support_plain.json"
 SCENARIOS = ("customer_support", "code_review", "data_analysis")
 SPEED_EPISODES = 2000
 EVAL_EVERY = 100
 SHORT, AT = 200, 2000
-# The old learner, the new one reading words alone, and the new one with the sentence encoder
+# The old learner as it shipped (with its numpy encoder where installed), the new one reading
+# words alone, and the new one with the sentence encoder
 # (trainer/meaning.py; measured only where it is installed).
 LEARNERS = ("old", "new", "encoder")
-ENCODER_SETTING = {"new": "off", "encoder": "auto"}
+ENCODER_SETTING = {"old": "auto", "new": "off", "encoder": "auto"}
 
 
 # --- in a learner's own process ------------------------------------------------------------------

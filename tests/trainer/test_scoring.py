@@ -31,7 +31,7 @@ ENTROPY, VALUE_WEIGHT = 0.01, 0.5
 
 def _decisions(meaning: bool) -> list:  # type: ignore[type-arg]
     config = Config()
-    toolbox = Toolbox(TOOLS, DESCRIPTIONS, {"refund": "lookup_user"})
+    toolbox = Toolbox(TOOLS, DESCRIPTIONS, {"refund": "lookup_user"}, usage={"refund": 3})
     rng = np.random.default_rng(3)
     embedding = rng.normal(size=MEANING_DIMENSIONS).astype(np.float16) if meaning else None
     context = build_context(
@@ -61,7 +61,7 @@ def _loss(w, mu, v, steps, targets: Targets) -> float:  # type: ignore[no-untype
         z = np.zeros(step.n_actions)
         np.add.at(z, step.owner, step.coef * w[step.rows])
         if step.meaning is not None:
-            z += mu[step.slots] @ step.meaning
+            z += step.slot_scale * (mu[step.slots] @ step.meaning)
         p = np.exp(z - z.max())
         p /= p.sum()
         total -= targets.weights[k] * np.log(p[targets.actions[k]] + 1e-12)
@@ -110,7 +110,9 @@ def test_the_gradient_matches_finite_differences_of_the_stated_loss(meaning: boo
 
 def test_acting_and_learning_score_a_decision_alike() -> None:
     """One scoring function: a decision scored alone (acting) and inside a batch (learning)."""
-    model = Model(Config(), Toolbox(TOOLS, DESCRIPTIONS))
+    model = Model(
+        Config(), Toolbox(TOOLS, DESCRIPTIONS, {"refund": "lookup_user"}, usage={"refund": 3})
+    )
     w, mu, v = _tables(np.random.default_rng(1))
     model.load_params({"w_pi": w, "w_mu": mu, "w_v": v})
     steps = _decisions(False)

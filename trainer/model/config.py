@@ -23,10 +23,13 @@ class Config:
     max_terms: int = 12  # request terms crossed with each tool's description terms
     text_weight: float = 1.0  # the request's words crossed with the action, per 1/sqrt(count)
     description_weight: float = 1.0  # request terms x description terms, per 1/sqrt(count)
+    description_boost: float = 5.0  # ... up to 1 + this times as much for an unfamiliar tool
     count_weight: float = 0.5  # a tool's calls against what the request counts, per pair
     history_weight: float = 0.5  # what was called so far, crossed with the action
     shared_weight: float = 0.5  # what is true of any tool now (called, failed, its match)
     text_after_weight: float = 1.0  # ... and crossed with the action and the last call
+    familiar: float = 5.0  # training tasks calling a tool that make its words count half
+    identity_dropout: float = 0.2  # of learned episodes, the tools read by description alone
     text_dropout: float = 0.3  # of a learned episode's word features, left out (as dropout does)
     meaning_weight: float = 1.0  # the request's sentence embedding (unit length) times this
     # --- the objective (trainer/model/scoring.py) ---

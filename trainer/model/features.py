@@ -117,10 +117,20 @@ class Toolbox:
     descriptions: Mapping[str, str] = field(default_factory=dict)
     fallbacks: Mapping[str, str] = field(default_factory=dict)
     meanings: NDArray[np.float32] | None = None
+    usage: Mapping[str, int] | None = None  # training tasks whose solution calls each tool
+    familiar: float = 5.0  # Config.familiar
 
     def __post_init__(self) -> None:
         n = len(self.tools)
         self.index = {tool: i for i, tool in enumerate(self.tools)}
+        # How far a tool's identity features (its words, crossed with it) count: a tool few
+        # training tasks call is read by its description instead of what its name learned
+        # (mostly that it was not the one). Finish always counts fully.
+        used = np.array(
+            [(self.usage or {}).get(t, 0) for t in self.tools] + [self.familiar], dtype=float
+        )
+        self.familiarity = np.ones(n + 1) if self.usage is None else used / (used + self.familiar)
+        self.familiarity[-1] = 1.0
         self.action_keys = np.append(keys([f"action:{t}" for t in self.tools]), np.uint64(_FINISH))
         self.call_keys = {
             outcome: keys([f"call:{outcome}|{t}" for t in self.tools]) for outcome in range(3)
@@ -214,19 +224,27 @@ class Step:
     rows: Rows
     owner: Rows
     coef: Array
-    slots: Rows  # (A,) each action's row of the meaning table
+    slots: Rows  # (A,) each action's row of the meaning table ...
+    slot_scale: Array  # ... and how far it counts (the action's familiarity)
     meaning: Array | None  # the request's embedding, weighted; None where none was read
     value_rows: Rows  # the value's rows (their weights are averaged)
     width: int = 0  # the first width * n_actions rows are the request's word features' ...
     words: int = 0  # ... `words` of them, once per block of them
     alone: object | None = None  # its scoring.Layout, laid out once for acting
 
-    def dropped(self, keep: NDArray[np.bool_], scale: float) -> Step:
+    def dropped(self, keep: NDArray[np.bool_], scale: float, identity: bool = True) -> Step:
         """This decision with only the request's word features `keep`s (per feature), scaled
-        by `scale`: what a training episode reads under dropout."""
+        by `scale`, and without `identity`, none of the tools' (finish keeps its own): what a
+        training episode reads under dropout."""
         coef = self.coef.copy()
-        coef[: self.width * self.n_actions] *= np.tile(keep * scale, self.n_actions)
-        return dataclasses.replace(self, coef=coef, alone=None)
+        words = slice(0, self.width * self.n_actions)
+        coef[words] *= np.tile(keep * scale, self.n_actions)
+        slot_scale = self.slot_scale
+        if not identity:
+            coef[words] *= self.owner[words] == self.n_actions - 1
+            slot_scale = np.zeros(self.n_actions)
+            slot_scale[-1] = self.slot_scale[-1]
+        return dataclasses.replace(self, coef=coef, slot_scale=slot_scale, alone=None)
 
 
 @dataclass
@@ -282,7 +300,12 @@ class Context:
         """Every candidate's description rows, fresh and called before (the same length),
         the candidate each belongs to, and their coefficients."""
         if self._described is None:
-            weight = self.config.description_weight
+            # A tool training seldom saw is read by its description more: up to
+            # 1 + description_boost times as far as a familiar one.
+            unfamiliar = 1.0 - self.toolbox.familiarity[self.candidates]
+            weight = self.config.description_weight * (
+                1.0 + self.config.description_boost * unfamiliar
+            )
             docs = [self.toolbox.doc_keys[tool] for tool in self.candidates]
             lengths = np.array([len(d) for d in docs], dtype=np.intp) * len(self.terms)
             owner = np.repeat(np.arange(len(docs), dtype=np.intp), lengths)
@@ -296,7 +319,7 @@ class Context:
                 policy_rows(combine(crossed, _FRESH)),
                 policy_rows(combine(crossed, _AGAIN)),
                 owner,
-                weight / np.sqrt(np.maximum(lengths, 1))[owner],
+                (weight / np.sqrt(np.maximum(lengths, 1)))[owner],
             )
         return self._described
 
@@ -386,18 +409,21 @@ def _step(context: Context, state: State) -> Step:
 
     # The request's words, crossed with each action at its phase.
     width = len(context.text_keys)
+    familiarity = toolbox.familiarity[np.append(candidates, len(toolbox.tools))]
     for phase in np.unique(phases):
         actions = np.flatnonzero(phases == phase)
         rows.append(context.text_rows(int(phase))[actions].ravel())
         owner.append(np.repeat(actions, width))
-    coef.append(np.full(width * (n + 1), config.text_weight / math.sqrt(width)))
+        coef.append(
+            np.repeat(familiarity[actions], width) * (config.text_weight / math.sqrt(width))
+        )
     # ... and with each action after the last call ("after the order's details, its product's").
     blocks = 1
     if config.text_after_weight:
         after = context.text_rows(_AFTER + state.last)
         rows.append(after.ravel())
         owner.append(np.repeat(np.arange(n + 1, dtype=np.intp), width))
-        coef.append(np.full(after.size, config.text_after_weight / math.sqrt(width)))
+        coef.append(np.repeat(familiarity, width) * (config.text_after_weight / math.sqrt(width)))
         blocks = 2
 
     # The tools' descriptions, fresh or called before.
@@ -482,6 +508,7 @@ def _step(context: Context, state: State) -> Step:
         owner=np.concatenate(owner),
         coef=np.concatenate(coef),
         slots=slots,
+        slot_scale=familiarity,
         meaning=context.meaning,
         value_rows=value,
         width=width * blocks,

@@ -54,11 +54,12 @@ class Model:
         self.config = config
         self.toolbox = toolbox
         self.meaning = meaning  # a request's embedding, if a sentence encoder reads it
-        # Per table, each row's weight and Adam moments side by side ([:, 0], [:, 1], [:, 2]).
-        self.tables = {
-            name: np.zeros((shape[0], 3, *shape[1:])) for name, shape in shapes().items()
+        # Per table, the weights and Adam's two moments, each an array of its own (gathering
+        # and scattering rows of one array is three times as quick as of rows of three).
+        self.params: Params = {name: np.zeros(shape) for name, shape in shapes().items()}
+        self.moments: dict[str, tuple[Array, Array]] = {
+            name: (np.zeros(shape), np.zeros(shape)) for name, shape in shapes().items()
         }
-        self.params: Params = {name: table[:, 0] for name, table in self.tables.items()}
         self._scratch = np.empty(max(FEATURES, VALUE_FEATURES), dtype=np.int32)
         self.t = 0  # Adam steps
         self.updates = 0
@@ -127,22 +128,20 @@ class Model:
         ):
             if not len(rows):
                 continue
-            block = self.tables[name][rows]
-            m, v = block[:, 1], block[:, 2]
-            m *= beta1
-            m += (1 - beta1) * grad
-            v *= beta2
-            v += (1 - beta2) * grad * grad
-            block[:, 0] -= step * m / (np.sqrt(v) + config.adam_eps)
-            self.tables[name][rows] = block
+            first, second = self.moments[name]
+            m = first[rows] * beta1 + (1 - beta1) * grad
+            v = second[rows] * beta2 + (1 - beta2) * grad * grad
+            first[rows] = m
+            second[rows] = v
+            self.params[name][rows] -= step * m / (np.sqrt(v) + config.adam_eps)
         return grads.loss
 
     # --- persistence -----------------------------------------------------------------------------
 
     def load_params(self, params: Params) -> None:
         """Set the weights (the optimizer's state is untouched)."""
-        for name, table in self.tables.items():
-            table[:, 0] = params[name]
+        for name, table in self.params.items():
+            table[:] = params[name]
 
     def snapshot(self, into: Params | None = None) -> Params:
         """A copy of the weights, written over `into` (an earlier snapshot no longer needed)
@@ -162,16 +161,19 @@ class Model:
     def arrays(self) -> dict[str, Any]:
         """Weights and optimizer state, for a checkpoint: only the rows ever updated."""
         state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
-        for name, table in self.tables.items():
-            rows = np.flatnonzero(table[:, 2].reshape(len(table), -1).any(axis=1))
+        for name, weights in self.params.items():
+            first, second = self.moments[name]
+            rows = np.flatnonzero(second.reshape(len(second), -1).any(axis=1))
             state[f"rows_{name}"] = rows
-            state[f"state_{name}"] = table[rows]
+            state[f"state_{name}"] = np.stack([weights[rows], first[rows], second[rows]], axis=1)
         return state
 
     def load_arrays(self, arrays: Any) -> None:
-        for name, table in self.tables.items():
-            table[:] = 0.0
-            table[arrays[f"rows_{name}"]] = arrays[f"state_{name}"]
+        for name, weights in self.params.items():
+            rows, stored = arrays[f"rows_{name}"], arrays[f"state_{name}"]
+            for table, column in zip((weights, *self.moments[name]), range(3), strict=True):
+                table[:] = 0.0
+                table[rows] = stored[:, column]
         self.t, self.updates = (int(x) for x in arrays["adam_t"])
 
 

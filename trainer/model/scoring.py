@@ -36,7 +36,8 @@ class Layout:
     rows: Rows  # the policy rows read ...
     owner: Rows  # ... the flat action each adds to ...
     coef: Array  # ... and its coefficient
-    slots: Rows  # (N,) each flat action's meaning row
+    slots: Rows  # (N,) each flat action's meaning row ...
+    slot_scale: Array  # (N,) ... and how far it counts
     meanings: Array  # (K, D) each decision's embedding (zeros where none)
     meant: bool  # whether any decision read a meaning
     value_rows: Rows  # the value rows read ...
@@ -78,6 +79,7 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
             step.owner,
             step.coef,
             step.slots,
+            step.slot_scale,
             meanings,
             meant,
             step.value_rows,
@@ -91,6 +93,7 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
         owner=np.concatenate([s.owner + offsets[k] for k, s in enumerate(steps)]),
         coef=np.concatenate([s.coef for s in steps]),
         slots=np.concatenate([s.slots for s in steps]),
+        slot_scale=np.concatenate([s.slot_scale for s in steps]),
         meanings=meanings,
         meant=meant,
         value_rows=np.concatenate([s.value_rows for s in steps]),
@@ -120,9 +123,10 @@ def logits(w: Array, mu: Array, lay: Layout) -> Array:
     z = sums(lay.owner, lay.coef * w[lay.rows], lay.size)
     if lay.meant:
         if lay.decisions == 1:
-            z += mu[lay.slots] @ lay.meanings[0]
+            z += lay.slot_scale * (mu[lay.slots] @ lay.meanings[0])
         else:
-            z += np.einsum("nd,nd->n", mu[lay.slots], lay.meanings[lay.decision_of()])
+            meant = np.einsum("nd,nd->n", mu[lay.slots], lay.meanings[lay.decision_of()])
+            z += lay.slot_scale * meant
     return z
 
 
@@ -200,7 +204,7 @@ def gradients(
     if lay.meant:
         mu_slots, slot_inverse = np.unique(lay.slots, return_inverse=True)
         grad_mu = np.zeros((len(mu_slots), mu.shape[1]))
-        np.add.at(grad_mu, slot_inverse, dz[:, None] * lay.meanings[decision])
+        np.add.at(grad_mu, slot_inverse, (dz * lay.slot_scale)[:, None] * lay.meanings[decision])
     else:
         mu_slots, grad_mu = np.zeros(0, dtype=np.intp), np.zeros((0, mu.shape[1]))
     dv = 2.0 * value_weight * errors / k / np.maximum(lay.value_counts, 1)

@@ -230,13 +230,16 @@ def dropout(
 ) -> Episode:
     """The episode as learned from: each of the request's word features left out with
     probability `text_dropout` (the same ones at every step), so that no one word, a name or
-    an order number, can carry a decision alone."""
+    an order number, can carry a decision alone; and with probability `identity_dropout`, the
+    tools read by their descriptions alone (their words crossed with each tool left out), which
+    is what scores a tool training seldom saw."""
     if config.text_dropout <= 0.0 or not episode.steps:
         return episode
     keep = rng.random(episode.steps[0].words) >= config.text_dropout
     keep = np.tile(keep, episode.steps[0].width // len(keep))
     scale = 1.0 / (1.0 - config.text_dropout)
-    episode.steps = [step.dropped(keep, scale) for step in episode.steps]
+    identity = rng.random() >= config.identity_dropout
+    episode.steps = [step.dropped(keep, scale, identity) for step in episode.steps]
     return episode
 
 
