@@ -41,9 +41,6 @@ class _Bar:
         self.started = started
         self.shown = -1
 
-    def due(self, episode: int) -> int | None:
-        return None
-
     def after_update(self, run: Run, first: int) -> bool:
         percent = 100 * run.episode // run.max_episodes
         if percent != self.shown:

@@ -156,13 +156,12 @@ class Run:
 
     # --- training --------------------------------------------------------------------------------
 
-    def update(self, until: int | None = None) -> None:
-        """Play a batch of episodes (ending at episode `until` at the latest), each from a
-        source drawn by its share, and learn from them in one step."""
+    def update(self) -> None:
+        """Play a batch of episodes, each from a source drawn by its share, and learn from
+        them in one step. Batches end at multiples of `batch` (and at the last episode): where
+        a run stops and resumes changes nothing in what it learns."""
         config = self.config
-        size = min(config.batch, self.max_episodes - self.episode)
-        if until is not None:
-            size = max(1, min(size, until - self.episode))
+        size = min(config.batch - self.episode % config.batch, self.max_episodes - self.episode)
         drawn = [self._source() for _ in range(size)]
         episodes = [
             episode

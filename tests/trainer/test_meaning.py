@@ -108,7 +108,7 @@ def test_a_run_reads_meanings_checkpoints_and_bundles_say_so_and_resume_exactly(
     straight = train(Run(spec, 0.001, seed=3, max_episodes=300), 300)
     assert straight.encoder_name == meaning.NAME
     assert straight.evaluate_heldout() > 50.0  # it learns with them
-    interrupted = train(Run(spec, 0.001, seed=3, max_episodes=300), 152)
+    interrupted = train(Run(spec, 0.001, seed=3, max_episodes=300), 150)
     resumed = train(Run.restore(interrupted.checkpoint(), spec), 300)
     assert resumed.encoder_name == meaning.NAME
     assert resumed.model.weights() == straight.model.weights()

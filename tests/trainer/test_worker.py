@@ -195,7 +195,7 @@ async def test_a_session_learns_from_the_sources_it_names(
     api: httpx.AsyncClient, workers: WorkerFactory
 ) -> None:
     async with workers():
-        session_id = await start(api, max_episodes=300, seed=2, sources=["simulator"])
+        session_id = await start(api, max_episodes=800, seed=2, sources=["simulator"])
         status = await wait_for(api, session_id, lambda s: s["status"] == "completed")
     assert status["sources"] == ["simulator"] and status["heldout_accuracy"] > 0
     saved = (await api.get(f"/api/models/{status['model_id']}")).json()

@@ -41,7 +41,7 @@ class Config:
     gamma: float = 0.9  # the discount of later rewards
     gae_lambda: float = 0.5  # generalized advantage estimation's trade of bias for variance
     # --- the optimizer (trainer/model/model.py) ---
-    batch: int = 8  # episodes per update
+    batch: int = 10  # episodes per update (a divisor of the worker's intervals: 100 and more)
     step: float = 0.05  # Adam's step at the reference learning rate ...
     reference_learning_rate: float = 0.001  # ... the API's default
     # How the step follows the session's learning rate: step * (rate / reference) ** this. Below

@@ -21,19 +21,15 @@ class Callback(Protocol):
         `run.episode`; True stops the loop there."""
         ...
 
-    def due(self, episode: int) -> int | None:
-        """The next episode after `episode` at which it acts (an update ends there), if any."""
-        ...
-
 
 def train(run: Run, callbacks: Sequence[Callback] = ()) -> None:
-    """Train until the run has played its episodes or a callback stops it. An update ends
-    at every episode a callback is due at, so that evaluations and checkpoints happen at the
-    episodes they name (every 100, say), whatever the batch."""
+    """Train until the run has played its episodes or a callback stops it. Updates end at
+    multiples of the batch whatever the callbacks, so that a run stopped anywhere and
+    resumed learns exactly as one never stopped; a callback acts after the update that
+    reached its episode (every 100 is every 100 with batches of 10)."""
     while not run.finished:
         first = run.episode
-        dues = [d for c in callbacks if (d := c.due(first)) is not None]
-        run.update(min(dues, default=None))
+        run.update()
         stop = False
         for callback in callbacks:  # every one sees every update, whichever stops
             stop = callback.after_update(run, first) or stop
@@ -46,18 +42,11 @@ def crossed(first: int, last: int, every: int) -> bool:
     return every > 0 and last // every > first // every
 
 
-def next_multiple(episode: int, every: int) -> int | None:
-    return (episode // every + 1) * every if every > 0 else None
-
-
 class Evaluating:
     """Evaluate on held-out and validation tasks every `every` episodes, keeping the best."""
 
     def __init__(self, every: int) -> None:
         self.every = every
-
-    def due(self, episode: int) -> int | None:
-        return next_multiple(episode, self.every)
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):
@@ -66,16 +55,11 @@ class Evaluating:
 
 
 class Recording:
-    """Record a training episode now and then (`Config.record_every`), and the last one."""
-
-    def __init__(self, last: bool = False) -> None:
-        self.last = last  # record the update's last episode, whatever the sample takes
-
-    def due(self, episode: int) -> int | None:
-        return None  # the last simulated episode of the update that reached the multiple
+    """Record a training episode now and then (`Config.record_every`: the last simulated one
+    of the update that reached each multiple), and the run's last."""
 
     def after_update(self, run: Run, first: int) -> bool:
-        if crossed(first, run.episode, run.config.record_every) or self.last or run.finished:
+        if crossed(first, run.episode, run.config.record_every) or run.finished:
             run.record_last()
         return False
 
@@ -87,9 +71,6 @@ class StopAt:
     def __init__(self, every: int = 0, deadline: float | None = None) -> None:
         self.every = every
         self.deadline = deadline
-
-    def due(self, episode: int) -> int | None:
-        return next_multiple(episode, self.every)
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):

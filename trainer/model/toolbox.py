@@ -1,0 +1,141 @@
+"""A scenario's tools as the policy reads them, and the hashing every feature goes through.
+
+Every feature is a 64-bit key (a string's CRC32, or keys joined by a fixed mixing function:
+splitmix64's finalizer), so a feature means the same row of a table in every process, and the
+tables' size does not depend on the number of tools.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agentgym.weights import FEATURES, MEANING_SLOTS, VALUE_FEATURES
+from trainer.text import name_terms_of, terms_of
+
+Keys = NDArray[np.uint64]
+Rows = NDArray[np.intp]
+Array = NDArray[np.float64]
+
+_M0 = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_POLICY_SHIFT = np.uint64(64 - (FEATURES.bit_length() - 1))
+_VALUE_SHIFT = np.uint64(64 - (VALUE_FEATURES.bit_length() - 1))
+SLOT_SHIFT = np.uint64(64 - (MEANING_SLOTS.bit_length() - 1))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def key(feature: str) -> int:
+    """A string's stable 32-bit key."""
+    return zlib.crc32(feature.encode())
+
+
+def keys(features: Sequence[str]) -> Keys:
+    return np.array([key(f) for f in features], dtype=np.uint64)
+
+
+def _mix(x: Keys) -> Keys:
+    """splitmix64's finalizer: every input bit reaches every output bit."""
+    x = x ^ (x >> _S30)
+    x = x * _M1
+    x = x ^ (x >> _S27)
+    x = x * _M2
+    return x ^ (x >> _S31)
+
+
+def combine(a: Keys | int, b: Keys | int) -> Keys:
+    """The keys of features a and b joined (broadcasting: an outer cross is a[:, None])."""
+    return _mix((np.asarray(a, dtype=np.uint64) * _M0) ^ np.asarray(b, dtype=np.uint64))
+
+
+def policy_rows(x: Keys) -> Rows:
+    return (x >> _POLICY_SHIFT).astype(np.intp)
+
+
+def value_rows(x: Keys) -> Rows:
+    return (x >> _VALUE_SHIFT).astype(np.intp)
+
+
+FINISH_KEY = key("action:finish")
+
+
+@dataclass
+class Toolbox:
+    """A scenario's tools as the policy reads them: names, description terms, TF-IDF, and what
+    each description means (`meanings`: unit embeddings, one row per tool, if encoded)."""
+
+    tools: tuple[str, ...]
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    fallbacks: Mapping[str, str] = field(default_factory=dict)
+    meanings: NDArray[np.float32] | None = None
+    usage: Mapping[str, int] | None = None  # training tasks whose solution calls each tool
+    familiar: float = 5.0  # Config.familiar
+
+    def __post_init__(self) -> None:
+        n = len(self.tools)
+        self.index = {tool: i for i, tool in enumerate(self.tools)}
+        # How far a tool's identity features (its words, crossed with it) count: a tool few
+        # training tasks call is read by its description instead of what its name learned
+        # (mostly that it was not the one). Finish always counts fully.
+        used = np.array(
+            [(self.usage or {}).get(t, 0) for t in self.tools] + [self.familiar], dtype=float
+        )
+        self.familiarity = np.ones(n + 1) if self.usage is None else used / (used + self.familiar)
+        self.familiarity[-1] = 1.0
+        self.action_keys = np.append(
+            keys([f"action:{t}" for t in self.tools]), np.uint64(FINISH_KEY)
+        )
+        self.call_keys = {
+            outcome: keys([f"call:{outcome}|{t}" for t in self.tools]) for outcome in range(3)
+        }
+        self.wrong_keys = keys([f"wrong|{t}" for t in self.tools])
+        self.count_keys = keys([f"count|{t}" for t in self.tools])
+        self.fallback = np.array(
+            [self.index.get(self.fallbacks.get(t, ""), -1) for t in self.tools], dtype=np.intp
+        )
+        self.doc_keys = [
+            keys(list(dict.fromkeys(name_terms_of(t) + terms_of(self.descriptions.get(t, "")))))
+            for t in self.tools
+        ]
+        documents = [
+            list(
+                dict.fromkeys(
+                    name_terms_of(t) + terms_of(self.descriptions.get(t, "") + " " + t, True)
+                )
+            )
+            for t in self.tools
+        ]
+        frequency: dict[str, int] = {}
+        for document in documents:
+            for term in document:
+                frequency[term] = frequency.get(term, 0) + 1
+        self.idf = {t: math.log((1 + n) / (1 + df)) + 1 for t, df in frequency.items()}
+        self.unseen_idf = math.log(1 + n) + 1
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for i, document in enumerate(documents):
+            norm = math.sqrt(sum(self.idf[t] ** 2 for t in document)) or 1.0
+            for term in document:
+                tools, weights = postings.setdefault(term, ([], []))
+                tools.append(i)
+                weights.append(self.idf[term] / norm)
+        self.postings = {
+            t: (np.array(ix, dtype=np.intp), np.array(w)) for t, (ix, w) in postings.items()
+        }
+
+    def similarity(self, terms: Sequence[str]) -> Array:
+        """Each tool's TF-IDF cosine with these request terms."""
+        scores = np.zeros(len(self.tools))
+        norm = math.sqrt(sum(self.idf.get(t, self.unseen_idf) ** 2 for t in terms)) or 1.0
+        for term in terms:
+            posting = self.postings.get(term)
+            if posting is not None:
+                scores[posting[0]] += posting[1] * (self.idf[term] / norm)
+        return scores
