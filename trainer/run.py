@@ -301,7 +301,7 @@ class Run:
         arrays: dict[str, Any] = {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             **self.model.arrays(),
-            **(sparse(best.params, "best_") if best is not None else {}),
+            **(sparse(best.params, "best_", self.model.touched) if best is not None else {}),
         }
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)

@@ -148,10 +148,9 @@ def curve_job(scenario_id: str, seed: int, episodes: int) -> dict[str, Any]:
         first = run.episode
         if _advance(run):
             run.evaluate_heldout()  # as the worker does: the new learner keeps its best
-            if _crossed(first, run.episode, SHORT) or _crossed(first, run.episode, 500):
-                curve[
-                    SHORT if _crossed(first, run.episode, SHORT) else run.episode // 500 * 500
-                ] = run.heldout_accuracy
+            for mark in (SHORT, *range(500, episodes + 1, 500)):
+                if first < mark <= run.episode:
+                    curve[mark] = run.heldout_accuracy
         if run.episode == AT:
             if scenario_id == "customer_support":
                 plain = _plain(run)

@@ -60,6 +60,8 @@ class Model:
         self.moments: dict[str, tuple[Array, Array]] = {
             name: (np.zeros(shape), np.zeros(shape)) for name, shape in shapes().items()
         }
+        # The rows ever updated, per table: all a checkpoint needs to hold (the rest are zeros).
+        self.touched = {name: np.zeros(shape[0], dtype=bool) for name, shape in shapes().items()}
         self._scratch = np.empty(max(FEATURES, VALUE_FEATURES), dtype=np.int32)
         self.t = 0  # Adam steps
         self.updates = 0
@@ -128,6 +130,7 @@ class Model:
         ):
             if not len(rows):
                 continue
+            self.touched[name][rows] = True
             first, second = self.moments[name]
             m = first[rows] * beta1 + (1 - beta1) * grad
             v = second[rows] * beta2 + (1 - beta2) * grad * grad
@@ -163,7 +166,7 @@ class Model:
         state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
         for name, weights in self.params.items():
             first, second = self.moments[name]
-            rows = np.flatnonzero(second.reshape(len(second), -1).any(axis=1))
+            rows = np.flatnonzero(self.touched[name])
             state[f"rows_{name}"] = rows
             state[f"state_{name}"] = np.stack([weights[rows], first[rows], second[rows]], axis=1)
         return state
@@ -171,6 +174,8 @@ class Model:
     def load_arrays(self, arrays: Any) -> None:
         for name, weights in self.params.items():
             rows, stored = arrays[f"rows_{name}"], arrays[f"state_{name}"]
+            self.touched[name][:] = False
+            self.touched[name][rows] = True
             for table, column in zip((weights, *self.moments[name]), range(3), strict=True):
                 table[:] = 0.0
                 table[rows] = stored[:, column]
@@ -204,14 +209,19 @@ def params_of(data: bytes) -> Params:
     return params
 
 
-def sparse(params: Params, prefix: str) -> dict[str, Any]:
-    """The nonzero entries of parameters, as arrays a checkpoint can hold."""
+def sparse(params: Params, prefix: str, touched: dict[str, NDArray[np.bool_]]) -> dict[str, Any]:
+    """The nonzero entries of parameters, as arrays a checkpoint can hold: looked for in the
+    `touched` rows only (every other row of them is zero)."""
     state: dict[str, Any] = {}
     for name in PARAMS:
-        flat = params[name].reshape(-1)
-        rows = np.flatnonzero(flat)
-        state[f"{prefix}rows_{name}"] = rows
-        state[f"{prefix}{name}"] = flat[rows]
+        table = params[name]
+        rows = np.flatnonzero(touched[name])
+        width = table[0].size
+        entries = (rows[:, None] * width + np.arange(width)).ravel()
+        flat = table.reshape(-1)
+        entries = entries[flat[entries] != 0]
+        state[f"{prefix}rows_{name}"] = entries
+        state[f"{prefix}{name}"] = flat[entries]
     return state
 
 
