@@ -52,6 +52,7 @@ MAX_STARTS = 4  # "start" calls among the 200: new sessions, a handful at most
 IN_FLIGHT = 32  # calls of the storm under way at once
 WORKER_SLOTS = 4
 MAX_EPISODES = 1_000_000  # never completes: sessions run until they are stopped
+STORM_ACK_WAIT_S = 10.0  # how long an owner may be silent before it is taken for dead
 SETTLE_S = 30.0  # how long any session may take to reach the state it was asked for
 START_BODY = {"framework": "LangChain", "learning_rate": 0.001, "max_episodes": MAX_EPISODES}
 SCENARIOS = ("customer_support", "code_review", "data_analysis")
@@ -112,8 +113,15 @@ def worker(
     one that does not return in time has its sessions handed back and fails the test, so a
     regression of test_a_worker_told_to_stop_while_it_fetches_a_command_returns ends the test
     instead of hanging it)."""
+    # 20 sessions in 8 slots on a 2-core machine: a slot call (an evaluation, then a
+    # checkpoint) can keep an owner from writing for seconds, which the suite's 3 s ack wait
+    # would take for a dead owner, and another trainer would take the session over.
     settings = TrainerSettings(
-        data_dir=tmp_path, worker_id=worker_id, concurrency=slots, **urls, **TRAINER_DEFAULTS
+        data_dir=tmp_path,
+        worker_id=worker_id,
+        concurrency=slots,
+        **urls,
+        **(TRAINER_DEFAULTS | {"ack_wait_s": STORM_ACK_WAIT_S}),
     )
     return running_worker(settings, **options)
 
