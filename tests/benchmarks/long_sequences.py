@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tfidf import TfIdf  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
@@ -90,25 +91,8 @@ def nearest_task(
     train: Sequence[Any], heldout: Sequence[Any], words: Callable[[str], list[str]]
 ) -> list[Solution]:
     """For each held-out task, the solution of the training task of highest TF-IDF cosine."""
-    documents = [words(t.text) for t in train]
-    vocabulary = {w: i for i, w in enumerate(sorted({w for d in documents for w in d}))}
-    counts = np.zeros((len(documents), len(vocabulary)))
-    for row, document in enumerate(documents):
-        for w in document:
-            counts[row, vocabulary[w]] += 1
-    idf = np.log((1 + len(documents)) / (1 + (counts > 0).sum(axis=0))) + 1
-    matrix = counts * idf
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    copied = []
-    for task in heldout:
-        query = np.zeros(len(vocabulary))
-        for w in words(task.text):
-            if w in vocabulary:
-                query[vocabulary[w]] += 1
-        query *= idf
-        query /= max(float(np.linalg.norm(query)), 1e-12)
-        copied.append(train[int(np.argmax(matrix @ query))].solution)
-    return copied
+    index = TfIdf([words(t.text) for t in train])
+    return [train[int(np.argmax(index.cosines(words(task.text))))].solution for task in heldout]
 
 
 def score_copies(heldout: Sequence[Any], copied: Sequence[Solution]) -> tuple[float, float]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tfidf import TfIdf  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
@@ -163,26 +164,12 @@ def generate(seed: int = 0) -> Any:
 def tfidf_baseline(spec: Any, tasks: Sequence[Any], words: Callable[[str], list[str]]) -> float:
     """Percent of `tasks` whose offered tool of highest TF-IDF cosine (request vs. the tool's
     name and description, `words` tokenizing) is the solution: numpy, no library."""
-    documents = [words(f"{t.replace('_', ' ')} {spec.descriptions[t]}") for t in spec.tools]
-    vocabulary = {w: i for i, w in enumerate(sorted({w for d in documents for w in d}))}
-    counts = np.zeros((len(documents), len(vocabulary)))
-    for row, document in enumerate(documents):
-        for w in document:
-            counts[row, vocabulary[w]] += 1
-    idf = np.log((1 + len(documents)) / (1 + (counts > 0).sum(axis=0))) + 1
-    matrix = counts * idf
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    tfidf = TfIdf([words(f"{t.replace('_', ' ')} {spec.descriptions[t]}") for t in spec.tools])
     index = {t: i for i, t in enumerate(spec.tools)}
     right = 0
     for task in tasks:
-        query = np.zeros(len(vocabulary))
-        for w in words(task.text):
-            if w in vocabulary:
-                query[vocabulary[w]] += 1
-        query *= idf
-        query /= max(float(np.linalg.norm(query)), 1e-12)
         offered = [index[t] for t in task.tools]
-        scores = matrix[offered] @ query
+        scores = tfidf.cosines(words(task.text))[offered]
         right += spec.tools[offered[int(np.argmax(scores))]] == task.solution[0]
     return 100.0 * right / len(tasks)
 
