@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
@@ -58,6 +58,10 @@ class BundleTool(Schema):
     description: str = Field(default="", max_length=4096)
     fallback: str | None = Field(default=None, max_length=64)
     uses: int = Field(default=0, ge=0)  # training tasks whose solution calls it
+    # The terms of those tasks' requests (the learner's stems), and in how many of them.
+    terms: dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, max_length=256
+    )
 
 
 class Manifest(Schema):

@@ -22,7 +22,7 @@ import zipfile
 from agentgym.errors import BundleError
 from agentgym.unzip import read_member
 
-LEARNER_NAME = "agentgym-hashed-policy/5"
+LEARNER_NAME = "agentgym-hashed-policy/6"
 # Learners whose bundles this one cannot read (their layout or scoring differs): retrain those.
 OLDER_LEARNERS = frozenset(
     {
@@ -30,6 +30,7 @@ OLDER_LEARNERS = frozenset(
         "agentgym-hashed-actor-critic/2",
         "agentgym-hashed-actor-critic/3",
         "agentgym-hashed-actor-critic/4",
+        "agentgym-hashed-policy/5",
     }
 )
 FEATURES = 1 << 20  # scalars of the policy's hashed table (a power of two)

@@ -33,10 +33,11 @@ from trainer.env import ToolUseEnv
 from trainer.model.config import Config
 from trainer.model.decision import FINISH, IN_SCOPE, Decision, decide
 from trainer.model.features import Toolbox
-from trainer.model.model import Model, Params, dense, params_of, sparse, weights_of
+from trainer.model.model import Model, Params, params_of, weights_of
 from trainer.model.scoring import Targets
 from trainer.recorded import Record, record
 from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.text import terms_of
 from trainer.training.evaluation import Evaluation, Evaluator, sample, validation_split
 from trainer.training.sources import (
     DEMONSTRATIONS,
@@ -47,7 +48,7 @@ from trainer.training.sources import (
     Source,
 )
 
-CHECKPOINT_FORMAT = "agentgym-checkpoint/5"
+CHECKPOINT_FORMAT = "agentgym-checkpoint/6"
 AUTO = "auto"  # a new run's encoder: the sentence encoder if it reads this scenario
 
 __all__ = ["AUTO", "FINISH", "IN_SCOPE", "CheckpointError", "Decision", "Evaluation", "Run"]
@@ -98,7 +99,7 @@ class Run:
             meaning.for_tasks(len(spec.tasks)) if encoder == AUTO else meaning.named(encoder)
         )
         if self.encoder is not None:
-            self.encoder.read([task.text for task in spec.tasks])
+            self.encoder.read([task.text for task in spec.tasks] + tool_texts(spec))
         train, self.heldout = spec.split()
         self.heldout_sample = sample(self.heldout, config.max_evaluated)
         self.training_tasks, self.validation = validation_split(
@@ -113,6 +114,7 @@ class Run:
             self.env.reset(seed=seed)
         self.rng = np.random.default_rng([seed, 1])  # sources, action sampling, dropout
         self.usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
+        self.usage_terms = usage_terms(self.training_tasks, config.usage_terms)
         self.model = self._model()
         self.simulator = Simulator(spec, self.env, config)
         self.sources: list[Source] = []
@@ -135,14 +137,22 @@ class Run:
         self._last: tuple[Episode, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation
 
-    def _model(self, usage: dict[str, int] | None = None) -> Model:
+    def _model(
+        self,
+        usage: dict[str, int] | None = None,
+        terms: dict[str, dict[str, int]] | None = None,
+    ) -> Model:
         spec, encoder = self.spec, self.encoder
         toolbox = Toolbox(
             spec.tools,
             spec.descriptions,
             spec.fallbacks,
             usage=self.usage if usage is None else usage,
+            usage_terms=self.usage_terms if terms is None else terms,
             familiar=self.config.familiar,
+            meanings=None
+            if encoder is None
+            else np.stack([encoder.meaning(text) for text in tool_texts(spec)]).astype(np.float32),
         )
         return Model(self.config, toolbox, None if encoder is None else encoder.meaning)
 
@@ -300,8 +310,7 @@ class Run:
         }
         arrays: dict[str, Any] = {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            **self.model.arrays(),
-            **(sparse(best.params, "best_", self.model.touched) if best is not None else {}),
+            **self.model.arrays(None if best is None else best.params),
         }
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -336,10 +345,10 @@ class Run:
                 )
             except (LookupError, ValueError) as exc:
                 raise CheckpointError(f"the session cannot continue here: {exc}") from None
-            run.model.load_arrays(stored)
-            if meta["best"] is not None:
+            best = run.model.load_arrays(stored)
+            if meta["best"] is not None and best is not None:
                 episode, accuracy, avg_reward, heldout = meta["best"]
-                run.best = Best(episode, accuracy, avg_reward, heldout, dense(stored, "best_"))
+                run.best = Best(episode, accuracy, avg_reward, heldout, best)
         run.episode = meta["episode"]
         run.solved.extend(meta["solved"])
         run.returns.extend(meta["returns"])
@@ -387,6 +396,7 @@ class Run:
                     "description": self.spec.descriptions.get(tool, ""),
                     "fallback": self.spec.fallbacks.get(tool),
                     "uses": self.usage.get(tool, 0),
+                    "terms": self.usage_terms.get(tool, {}),
                 }
                 for tool in self.spec.tools
             ],
@@ -413,10 +423,28 @@ class Run:
         except (LookupError, ValueError) as exc:
             raise BundleError(str(exc)) from None
         if manifest.tools:  # it reads the tools exactly as it did when it trained
-            run.model = run._model({tool.name: tool.uses for tool in manifest.tools})
+            run.model = run._model(
+                {tool.name: tool.uses for tool in manifest.tools},
+                {tool.name: tool.terms for tool in manifest.tools},
+            )
         run.model.load_params(params_of(weights))
         run.episode = manifest.metrics.episodes
         return run, manifest
+
+
+def tool_texts(spec: ScenarioSpec) -> list[str]:
+    """What the sentence encoder reads of each tool: its name's words and its description."""
+    return [f"{tool.replace('_', ' ')}: {spec.descriptions.get(tool, '')}" for tool in spec.tools]
+
+
+def usage_terms(tasks: Sequence[Task], limit: int) -> dict[str, dict[str, int]]:
+    """Per tool, the `limit` terms most of the requests calling it have, and in how many."""
+    counts: dict[str, Counter[str]] = {}
+    for task in tasks:
+        terms = terms_of(task.text, skeletons=True)
+        for tool in set(task.solution):
+            counts.setdefault(tool, Counter()).update(terms)
+    return {tool: dict(c.most_common(limit)) for tool, c in counts.items()}
 
 
 def _spec_of_manifest(manifest: Manifest) -> ScenarioSpec:

@@ -91,16 +91,16 @@ def generate(n_tools: int, n_tasks: int, available: int, seed: int = 0) -> dict[
             description = tools[tool]["description"].replace("(", "").replace(").", "")
             words += rng.sample(description.lower().split(), 3) + rng.sample(FILLER, 2)
         offered = set(solution)
-        while len(offered) < max(available, len(solution)):
+        while len(offered) < min(max(available, len(solution)), n_tools):
             offered.add(rng.randrange(n_tools))
-        tasks.append(
-            {
-                "id": f"t{i:06d}",
-                "text": " ".join(words),
-                "solution": [names[t] for t in solution],
-                "tools": [names[t] for t in sorted(offered)],
-            }
-        )
+        task = {
+            "id": f"t{i:06d}",
+            "text": " ".join(words),
+            "solution": [names[t] for t in solution],
+        }
+        if available < n_tools:  # otherwise a task offers every tool, as the format's default
+            task["tools"] = [names[t] for t in sorted(offered)]
+        tasks.append(task)
     return {"id": "scale", "name": "Generated at scale", "tools": tools, "tasks": tasks}
 
 

@@ -27,11 +27,12 @@ the start to the finish) is in some training solution: `check` makes sure.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from scenario_json import dump  # beside this script
 
 SEED = 20240611
 OUT = Path(__file__).with_name("retail_support.json")
@@ -567,19 +568,6 @@ def check(made: Made) -> None:
             raise AssertionError(f"{text!r}: training never shows {sorted(missing)}")
     if len({text for text, *_ in made}) != len(made):
         raise AssertionError("two tasks have the same text")
-
-
-def dump(scenario: dict[str, object]) -> str:
-    """JSON with one tool or task a line, as the built-in scenarios are kept."""
-    head = {k: v for k, v in scenario.items() if k not in ("tools", "tasks")}
-    lines = json.dumps(head, indent=1, ensure_ascii=False)[:-2].split("\n")
-    for key in ("tools", "tasks"):
-        listed = scenario[key]
-        assert isinstance(listed, list)
-        rows = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in listed]
-        lines[-1] += ","
-        lines += [f' "{key}": [', *(f"  {row}," for row in rows[:-1]), f"  {rows[-1]}", " ]"]
-    return "\n".join(lines) + "\n}\n"
 
 
 def main() -> None:

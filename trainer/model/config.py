@@ -29,6 +29,7 @@ class Config:
     shared_weight: float = 0.5  # what is true of any tool now (called, failed, its match)
     text_after_weight: float = 1.0  # ... and crossed with the action and the last call
     familiar: float = 5.0  # training tasks calling a tool that make its words count half
+    usage_terms: int = 64  # a tool's most frequent terms in the training requests calling it
     identity_dropout: float = 0.2  # of learned episodes, the tools read by description alone
     text_dropout: float = 0.3  # of a learned episode's word features, left out (as dropout does)
     meaning_weight: float = 1.0  # the request's sentence embedding (unit length) times this

@@ -23,7 +23,8 @@ Pure and deterministic (the keys and rows are trainer/model/toolbox.py's). Per a
 - shared: what is true of this tool now, the same rows for every tool: how often it was called,
   whether it was the last call, just failed, is the failed tool's fallback, was called wrongly;
   how its description matches the request (TF-IDF rank and cosine, and the sentence encoder's
-  cosine), each joined with the progress.
+  cosine) and how the training requests that called it do (`Toolbox.used`), as buckets and as
+  numbers, each joined with the progress.
 - meaning: the request's sentence embedding times a row of a table of its own per action and
   phase (`Context.slots`), a linear policy over what the request means.
 
@@ -48,6 +49,7 @@ from trainer.model.toolbox import (
     Array,
     Keys,
     Rows,
+    Table,
     Toolbox,
     combine,
     key,
@@ -75,6 +77,9 @@ _AFTER = 1 << 20  # text_rows' phases from here on say which tool was called las
 _RANK_KEYS = keys([f"rank={r}" for r in range(RANK_BUCKETS)])
 _COSINE_KEYS = keys([f"cosine>={b}" for b in SIMILARITY_BUCKETS])
 _MEANT_KEYS = keys([f"meaning>={b}" for b in MEANING_BUCKETS])
+_USED_RANK_KEYS = keys([f"used:rank={r}" for r in range(RANK_BUCKETS)])
+_USED_KEYS = keys([f"used:cosine>={b}" for b in SIMILARITY_BUCKETS])
+_MATCH_KEYS = keys(["match:described", "match:used", "match:meaning"])
 _COUNT_KEYS = [key(f"count={c}") for c in range(64)]
 _STATE_KEYS = {kind: key(kind) for kind in ("last", "failed", "fallback", "wrong")}
 _TOOL = key("tool")
@@ -169,7 +174,10 @@ class Context:
     _position: dict[int, int] | None = None
     shared_keys: Keys = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     _described: tuple[Rows, Rows, Rows, Array] | None = None
-    _shared: dict[int, tuple[Rows, Rows]] = field(default_factory=dict)
+    # Per candidate, how well it matches the request, as numbers: by description, by the
+    # requests that called it in training, by meaning (each row one; read times the number).
+    matches: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    _shared: dict[int, tuple[Rows, Rows, Array]] = field(default_factory=dict)
     steps: dict[State, Step] = field(default_factory=dict)
 
     @property
@@ -223,15 +231,23 @@ class Context:
             )
         return self._described
 
-    def shared(self, progress: int) -> tuple[Rows, Rows]:
+    def shared(self, progress: int) -> tuple[Rows, Rows, Array]:
         """The rows of what is true of each tool whatever was called (its match with the
-        request; that it is a tool) at this progress, and the candidate each belongs to."""
+        request; that it is a tool) at this progress, the candidate each belongs to, and
+        their coefficients."""
         cached = self._shared.get(progress)
         if cached is None:
             n = len(self.candidates)
+            groups = len(self.shared_keys) // max(n, 1)
+            weight = self.config.shared_weight
             cached = self._shared[progress] = (
-                policy_rows(combine(self.shared_keys, progress)),
-                np.tile(np.arange(n, dtype=np.intp), 4),
+                policy_rows(
+                    combine(np.concatenate([self.shared_keys, _MATCH_KEYS.repeat(n)]), progress)
+                ),
+                np.tile(np.arange(n, dtype=np.intp), groups + len(_MATCH_KEYS)),
+                np.concatenate(
+                    [np.full(len(self.shared_keys), weight), weight * self.matches.ravel()]
+                ),
             )
         return cached
 
@@ -249,39 +265,57 @@ def build_context(
     text: str,
     available: Sequence[int],
     meaning: NDArray[np.float16] | None = None,
+    w_pi: NDArray[np.float32] | None = None,
+    must: Sequence[int] = (),
 ) -> Context:
     """The context of `text` offering the tools `available` (indices, in scenario order); a
-    decision over more than `config.shortlist` of them scores the shortlist that matches the
-    request best (by words and by meaning), and their fallbacks."""
-    similarity_all = toolbox.similarity(terms_of(text, skeletons=True))
+    decision over more than `config.shortlist` of them scores a shortlist: the tools `must`
+    (training's right ones), those the policy `w_pi` learned to call first for such words
+    (half of it at most), then those that match the request best (by words and by meaning),
+    and their fallbacks."""
+    text_keys = np.append(keys(request_features(text)), np.uint64(_BIAS))
+    query = terms_of(text, skeletons=True)
+    similarity_all = toolbox.similarity(query)
+    used_all = toolbox.used.similarity(query)
+    for tool in must:  # a training request is not its own neighbour
+        used_all[tool] = toolbox.used.similarity_without(tool, query)
     offered = np.asarray(available, dtype=np.intp)
     cosines_all = None
     if meaning is not None and toolbox.meanings is not None:
         cosines_all = toolbox.meanings @ meaning.astype(np.float32)
     if len(offered) > config.shortlist:
-        match = similarity_all[offered]
+        match = similarity_all[offered] + used_all[offered]
         if cosines_all is not None:
             match = match + cosines_all[offered]
-        best = offered[np.argsort(-match, kind="stable")[: config.shortlist]]
+        ranked = [offered[np.argsort(-match, kind="stable")]]
+        if w_pi is not None:
+            learned = first_scores(toolbox, offered, text_keys, w_pi)
+            top = np.argsort(-learned, kind="stable")[: config.shortlist // 2]
+            ranked.insert(0, offered[top[learned[top] > 0]])
+        picked = list(dict.fromkeys([*map(int, must), *map(int, np.concatenate(ranked))]))
+        best = np.array(picked[: max(config.shortlist, len(must))], dtype=np.intp)
         fallbacks = toolbox.fallback[best]
         offered = np.union1d(best, np.intersect1d(fallbacks[fallbacks >= 0], offered))
     similarity = similarity_all[offered]
-    rank = np.empty(len(offered), dtype=np.intp)
-    rank[np.argsort(-similarity, kind="stable")] = np.arange(len(offered))
+    rank = _ranks(similarity)
+    used = used_all[offered]
+    used_rank = _ranks(used)
     cosines = np.full(len(offered), -1.0) if cosines_all is None else cosines_all[offered]
     rank = np.minimum(rank, RANK_BUCKETS - 1)
     bucket = np.maximum(np.searchsorted(SIMILARITY_BUCKETS, similarity, side="right") - 1, 0)
     meant = np.maximum(np.searchsorted(MEANING_BUCKETS, cosines, side="right") - 1, 0)
+    used_bucket = np.maximum(np.searchsorted(SIMILARITY_BUCKETS, used, side="right") - 1, 0)
     return Context(
         config=config,
         toolbox=toolbox,
         candidates=offered,
-        text_keys=np.append(keys(request_features(text)), np.uint64(_BIAS)),
+        text_keys=text_keys,
         terms=keys(terms_of(text)[: config.max_terms]),
         counted_keys=keys(list(numbers := counted(text))),
         counts=np.array(list(numbers.values()), dtype=np.intp),
         meaning=None if meaning is None else config.meaning_weight * meaning.astype(np.float64),
         rank=rank,
+        matches=np.stack([similarity, used, np.maximum(cosines, 0.0)]),
         bucket=bucket,
         meant=meant,
         shared_keys=np.concatenate(
@@ -289,10 +323,28 @@ def build_context(
                 _RANK_KEYS[rank],
                 _COSINE_KEYS[bucket],
                 _MEANT_KEYS[meant],
+                _USED_RANK_KEYS[np.minimum(used_rank, RANK_BUCKETS - 1)],
+                _USED_KEYS[used_bucket],
                 np.full(len(rank), _TOOL, dtype=np.uint64),
             ]
         ),
     )
+
+
+def _ranks(scores: Array) -> Rows:
+    """Each score's rank, best first (ties in order)."""
+    rank = np.empty(len(scores), dtype=np.intp)
+    rank[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return rank
+
+
+def first_scores(toolbox: Toolbox, tools: Rows, text_keys: Keys, w_pi: Table) -> Array:
+    """Each of `tools`' score by the request's words before any call, as the policy learned
+    it (the text block of a decision's first step): what retrieves a tool whose description
+    says little, from what training called it for."""
+    rows = policy_rows(combine(toolbox.action_keys[tools][:, None], combine(text_keys, 0)[None, :]))
+    scores: Array = w_pi[rows].sum(axis=1, dtype=np.float64) * toolbox.familiarity[tools]
+    return scores
 
 
 def _step(context: Context, state: State) -> Step:
@@ -366,7 +418,7 @@ def _step(context: Context, state: State) -> Step:
         coef.append(np.full(crossed_counts.size, config.count_weight))
 
     # What is true of each tool now: the same rows for every tool.
-    shared_rows, shared_owner = context.shared(progress)
+    shared_rows, shared_owner, shared_coef = context.shared(progress)
     kinds = [_COUNT_KEYS[c] for c in counts]
     tools = list(range(n))
     position = context.position
@@ -388,7 +440,7 @@ def _step(context: Context, state: State) -> Step:
     now = policy_rows(combine(np.array(kinds, dtype=np.uint64), progress))
     rows += [shared_rows, now]
     owner += [shared_owner, np.array(tools, dtype=np.intp)]
-    coef.append(np.full(len(shared_rows) + len(now), config.shared_weight))
+    coef += [shared_coef, np.full(len(now), config.shared_weight)]
 
     slots = (
         combine(context.action_keys, combine(key("meaning"), phases.astype(np.uint64)))

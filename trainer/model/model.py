@@ -31,9 +31,15 @@ from trainer.model.scoring import (
     softmax,
     values,
 )
+from trainer.model.toolbox import Table
 
 MAX_CONTEXTS = 4096  # requests whose rows are kept; the cache is dropped whole past it
-Params = dict[str, Array]
+SHORTLIST_EPOCH = 50  # updates a shortlist is kept for, while the policy learns
+# The tables and Adam's moments are single precision: half the memory and half the checkpoint
+# of double, and a run restored from a checkpoint still continues bit for bit (scores and
+# gradients are summed in double; only what is stored is rounded). Bundles hold doubles.
+DTYPE = np.float32
+Params = dict[str, Table]
 
 
 def shapes() -> dict[str, tuple[int, ...]]:
@@ -56,16 +62,17 @@ class Model:
         self.meaning = meaning  # a request's embedding, if a sentence encoder reads it
         # Per table, the weights and Adam's two moments, each an array of its own (gathering
         # and scattering rows of one array is three times as quick as of rows of three).
-        self.params: Params = {name: np.zeros(shape) for name, shape in shapes().items()}
-        self.moments: dict[str, tuple[Array, Array]] = {
-            name: (np.zeros(shape), np.zeros(shape)) for name, shape in shapes().items()
+        self.params: Params = {name: np.zeros(shape, DTYPE) for name, shape in shapes().items()}
+        self.moments: dict[str, tuple[Table, Table]] = {
+            name: (np.zeros(shape, DTYPE), np.zeros(shape, DTYPE))
+            for name, shape in shapes().items()
         }
         # The rows ever updated, per table: all a checkpoint needs to hold (the rest are zeros).
         self.touched = {name: np.zeros(shape[0], dtype=bool) for name, shape in shapes().items()}
         self._scratch = np.empty(max(FEATURES, VALUE_FEATURES), dtype=np.int32)
         self.t = 0  # Adam steps
         self.updates = 0
-        self._contexts: dict[tuple[str, tuple[int, ...]], Context] = {}
+        self._contexts: dict[tuple[str, tuple[int, ...], tuple[int, ...], int], Context] = {}
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -73,16 +80,23 @@ class Model:
 
     # --- scoring ---------------------------------------------------------------------------------
 
-    def context(self, text: str, available: Sequence[int] | None = None) -> Context:
-        """The context of a request offering `available` tools (indices; None: all)."""
+    def context(
+        self, text: str, available: Sequence[int] | None = None, must: Sequence[int] = ()
+    ) -> Context:
+        """The context of a request offering `available` tools (indices; None: all), with the
+        tools `must` among those it scores (training's right ones)."""
         offered = tuple(range(len(self.tools))) if available is None else tuple(available)
-        cache_key = (text, offered)
+        # A shortlist is chosen by what the policy learned too: chosen anew as it learns on.
+        epoch = self.updates // SHORTLIST_EPOCH if len(offered) > self.config.shortlist else 0
+        cache_key = (text, offered, tuple(must), epoch)
         context = self._contexts.get(cache_key)
         if context is None:
             if len(self._contexts) >= MAX_CONTEXTS:
                 self._contexts.clear()
             meaning = None if self.meaning is None else self.meaning(text)
-            context = build_context(self.config, self.toolbox, text, offered, meaning)
+            context = build_context(
+                self.config, self.toolbox, text, offered, meaning, self.params["w_pi"], must
+            )
             self._contexts[cache_key] = context
         return context
 
@@ -161,17 +175,22 @@ class Model:
     def weights(self) -> bytes:
         return weights_of(self.params)
 
-    def arrays(self) -> dict[str, Any]:
-        """Weights and optimizer state, for a checkpoint: only the rows ever updated."""
+    def arrays(self, best: Params | None = None) -> dict[str, Any]:
+        """Weights and optimizer state, for a checkpoint, and `best`, an earlier snapshot:
+        only the rows ever updated (the rest are zeros, in a snapshot too)."""
         state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
         for name, weights in self.params.items():
             first, second = self.moments[name]
-            rows = np.flatnonzero(self.touched[name])
+            rows = np.flatnonzero(self.touched[name]).astype(np.int32)
             state[f"rows_{name}"] = rows
             state[f"state_{name}"] = np.stack([weights[rows], first[rows], second[rows]], axis=1)
+            if best is not None:
+                state[f"best_{name}"] = best[name][rows]
         return state
 
-    def load_arrays(self, arrays: Any) -> None:
+    def load_arrays(self, arrays: Any) -> Params | None:
+        """Restore what `arrays` wrote; returns its `best` (None if it held none)."""
+        best: Params | None = {} if "best_w_pi" in arrays else None
         for name, weights in self.params.items():
             rows, stored = arrays[f"rows_{name}"], arrays[f"state_{name}"]
             self.touched[name][:] = False
@@ -179,7 +198,11 @@ class Model:
             for table, column in zip((weights, *self.moments[name]), range(3), strict=True):
                 table[:] = 0.0
                 table[rows] = stored[:, column]
+            if best is not None:
+                best[name] = np.zeros_like(weights)
+                best[name][rows] = arrays[f"best_{name}"]
         self.t, self.updates = (int(x) for x in arrays["adam_t"])
+        return best
 
 
 def weights_of(params: Params) -> bytes:
@@ -189,7 +212,8 @@ def weights_of(params: Params) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in PARAMS:
             member = io.BytesIO()
-            np.lib.format.write_array(member, params[name], allow_pickle=False)
+            table = params[name].astype(np.float64, copy=False)  # the bundle format's
+            np.lib.format.write_array(member, table, allow_pickle=False)
             archive.writestr(
                 zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
                 member.getvalue(),
@@ -205,31 +229,5 @@ def params_of(data: bytes) -> Params:
         for name, shape in shapes().items():
             if stored[name].shape != shape:
                 raise ValueError(f"weights for {name} have shape {stored[name].shape}")
-            params[name] = stored[name].astype(np.float64)
-    return params
-
-
-def sparse(params: Params, prefix: str, touched: dict[str, NDArray[np.bool_]]) -> dict[str, Any]:
-    """The nonzero entries of parameters, as arrays a checkpoint can hold: looked for in the
-    `touched` rows only (every other row of them is zero)."""
-    state: dict[str, Any] = {}
-    for name in PARAMS:
-        table = params[name]
-        rows = np.flatnonzero(touched[name])
-        width = table[0].size
-        entries = (rows[:, None] * width + np.arange(width)).ravel()
-        flat = table.reshape(-1)
-        entries = entries[flat[entries] != 0]
-        state[f"{prefix}rows_{name}"] = entries
-        state[f"{prefix}{name}"] = flat[entries]
-    return state
-
-
-def dense(arrays: Any, prefix: str) -> Params:
-    """`sparse`'s parameters back as tables."""
-    params: Params = {}
-    for name, shape in shapes().items():
-        table = np.zeros(shape)
-        table.reshape(-1)[arrays[f"{prefix}rows_{name}"]] = arrays[f"{prefix}{name}"]
-        params[name] = table
+            params[name] = stored[name].astype(DTYPE)
     return params

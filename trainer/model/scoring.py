@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trainer.model.features import Array, Rows, Step
+from trainer.model.toolbox import Table
 
 
 @dataclass
@@ -118,7 +119,7 @@ def sums(index: Rows, weights: Array, n: int) -> Array:
     return cast(Array, np.bincount(index, weights, minlength=n))
 
 
-def logits(w: Array, mu: Array, lay: Layout) -> Array:
+def logits(w: Table, mu: Table, lay: Layout) -> Array:
     """(N,) every action's score: `w` the policy table, `mu` the meaning table."""
     z = sums(lay.owner, lay.coef * w[lay.rows], lay.size)
     if lay.meant:
@@ -141,9 +142,10 @@ def softmax(z: Array, offsets: Rows) -> Array:
     return cast(Array, e / np.repeat(np.add.reduceat(e, starts), sizes))
 
 
-def values(v: Array, lay: Layout) -> Array:
+def values(v: Table, lay: Layout) -> Array:
     """(K,) each decision's value: the mean of its rows of the value table."""
-    return sums(lay.value_owner, v[lay.value_rows], lay.decisions) / np.maximum(lay.value_counts, 1)
+    weights = v[lay.value_rows].astype(np.float64)  # summed in double, as everything is
+    return sums(lay.value_owner, weights, lay.decisions) / np.maximum(lay.value_counts, 1)
 
 
 @dataclass
@@ -169,9 +171,9 @@ class Gradients:
 
 
 def gradients(
-    w: Array,
-    mu: Array,
-    v: Array,
+    w: Table,
+    mu: Table,
+    v: Table,
     lay: Layout,
     targets: Targets,
     entropy: float,

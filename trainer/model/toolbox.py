@@ -8,7 +8,6 @@ tables' size does not depend on the number of tools.
 from __future__ import annotations
 
 import functools
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +16,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agentgym.weights import FEATURES, MEANING_SLOTS, VALUE_FEATURES
+from trainer.model.term_index import TermIndex
 from trainer.text import name_terms_of, terms_of
 
 Keys = NDArray[np.uint64]
 Rows = NDArray[np.intp]
 Array = NDArray[np.float64]
+Table = NDArray[np.float32]  # a table of weights, or of Adam's moments (trainer/model/model.py)
 
 _M0 = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -77,6 +78,8 @@ class Toolbox:
     fallbacks: Mapping[str, str] = field(default_factory=dict)
     meanings: NDArray[np.float32] | None = None
     usage: Mapping[str, int] | None = None  # training tasks whose solution calls each tool
+    # The terms of the training requests that call each tool, and in how many of them.
+    usage_terms: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     familiar: float = 5.0  # Config.familiar
 
     def __post_init__(self) -> None:
@@ -105,37 +108,16 @@ class Toolbox:
             keys(list(dict.fromkeys(name_terms_of(t) + terms_of(self.descriptions.get(t, "")))))
             for t in self.tools
         ]
-        documents = [
-            list(
+        self.described = TermIndex(
+            [
                 dict.fromkeys(
-                    name_terms_of(t) + terms_of(self.descriptions.get(t, "") + " " + t, True)
+                    name_terms_of(t) + terms_of(self.descriptions.get(t, "") + " " + t, True), 1
                 )
-            )
-            for t in self.tools
-        ]
-        frequency: dict[str, int] = {}
-        for document in documents:
-            for term in document:
-                frequency[term] = frequency.get(term, 0) + 1
-        self.idf = {t: math.log((1 + n) / (1 + df)) + 1 for t, df in frequency.items()}
-        self.unseen_idf = math.log(1 + n) + 1
-        postings: dict[str, tuple[list[int], list[float]]] = {}
-        for i, document in enumerate(documents):
-            norm = math.sqrt(sum(self.idf[t] ** 2 for t in document)) or 1.0
-            for term in document:
-                tools, weights = postings.setdefault(term, ([], []))
-                tools.append(i)
-                weights.append(self.idf[term] / norm)
-        self.postings = {
-            t: (np.array(ix, dtype=np.intp), np.array(w)) for t, (ix, w) in postings.items()
-        }
+                for t in self.tools
+            ]
+        )
+        self.used = TermIndex([self.usage_terms.get(t, {}) for t in self.tools])
 
     def similarity(self, terms: Sequence[str]) -> Array:
-        """Each tool's TF-IDF cosine with these request terms."""
-        scores = np.zeros(len(self.tools))
-        norm = math.sqrt(sum(self.idf.get(t, self.unseen_idf) ** 2 for t in terms)) or 1.0
-        for term in terms:
-            posting = self.postings.get(term)
-            if posting is not None:
-                scores[posting[0]] += posting[1] * (self.idf[term] / norm)
-        return scores
+        """Each tool's TF-IDF cosine with these request terms, by its name and description."""
+        return self.described.similarity(terms)

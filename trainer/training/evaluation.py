@@ -101,7 +101,9 @@ class Evaluator:
         played = [
             episode
             for start in range(0, len(tasks), LOCKSTEP)
-            for episode in self.simulator.play(model, None, envs, tasks[start : start + LOCKSTEP])
+            for episode in self.simulator.play(
+                model, None, envs, tasks[start : start + LOCKSTEP], taught=False
+            )
         ]
         records: list[Record] = []
         solved, total = 0, 0.0

@@ -80,6 +80,12 @@ class Offers:
             offered = self._known[tools] = tuple(sorted(self.index[t] for t in tools))
         return offered
 
+    def right(self, task: Task) -> tuple[int, ...]:
+        """The tools of `task`'s solution: training scores them whatever a shortlist holds
+        (as a retriever's training adds the positives), so that they are learned and the
+        policy's own retrieval finds them after (trainer/model/features.py)."""
+        return tuple(sorted({self.index[t] for t in task.solution}))
+
 
 class Demonstrations:
     name: str = DEMONSTRATIONS
@@ -96,7 +102,7 @@ class Demonstrations:
 
     def episode(self, model: Model, rng: np.random.Generator) -> Episode:
         task = self.tasks[int(rng.integers(len(self.tasks)))]
-        context = model.context(task.text, self.offers(task))
+        context = model.context(task.text, self.offers(task), self.offers.right(task))
         episode = Episode(self.name, task, solved=True)
         calls: list[tuple[int, int]] = []
         for tool in task.solution:
@@ -154,10 +160,13 @@ class Simulator:
         rng: np.random.Generator | None,
         envs: Sequence[ToolUseEnv],
         tasks: Sequence[Task] | None = None,
+        taught: bool = True,
     ) -> list[Episode]:
         """Play an episode in each environment (of `tasks`, or ones the environments draw),
         all in step: one scoring call a step decides for every episode still going. Sampling
-        the policy with `rng`, or greedily where it is None."""
+        the policy with `rng`, or greedily where it is None. `taught`: the solution's tools
+        are among those scored (training); otherwise only what the shortlist finds (an
+        evaluation, as acting is)."""
         n = len(self.spec.tools)
         games: list[_Game] = []
         if tasks is not None:
@@ -166,9 +175,9 @@ class Simulator:
             env.reset(options={"task": tasks[i]} if tasks is not None else None)
             assert env.episode is not None
             task = env.episode.task
-            games.append(
-                _Game(env, model.context(task.text, self.offers(task)), Episode(self.name, task))
-            )
+            shown = self.offers.right(task) if taught else ()
+            context = model.context(task.text, self.offers(task), shown)
+            games.append(_Game(env, context, Episode(self.name, task)))
         going = games
         while going:
             states = [State.of_calls(n, game.env.episode.history) for game in going]  # type: ignore[union-attr]
