@@ -24,6 +24,7 @@ class Config:
     text_weight: float = 1.0  # the request's words crossed with the action, per 1/sqrt(count)
     description_weight: float = 1.0  # request terms x description terms, per 1/sqrt(count)
     description_boost: float = 5.0  # ... up to 1 + this times as much for an unfamiliar tool
+    description_later: float = 0.1  # ... and this times as much once any call was made
     count_weight: float = 0.5  # a tool's calls against what the request counts, per pair
     history_weight: float = 0.5  # what was called so far, crossed with the action
     shared_weight: float = 0.5  # what is true of any tool now (called, failed, its match)

@@ -16,7 +16,8 @@ Pure and deterministic (the keys and rows are trainer/model/toolbox.py's). Per a
 - description: each request term crossed with each term of the tool's name and description, and
   whether the tool was called yet: shared by every tool whose description has that term, so a
   tool training seldom saw is still scored by what its description says (the more so, the
-  fewer tasks called it: `description_boost`).
+  fewer tasks called it: `description_boost`; and less after the first call:
+  `description_later`).
 - history: the last call (tool and outcome), the calls made so far as a multiset, each tool
   called wrongly since the last success, and whether any call was a mistake, each crossed with
   the action.
@@ -382,7 +383,9 @@ def _step(context: Context, state: State) -> Step:
     fresh, again, described_owner, described_coef = context.described()
     rows.append(np.where(counts[described_owner] > 0, again, fresh))
     owner.append(described_owner)
-    coef.append(described_coef)
+    # A description says which tool to start with; once calls were made, what they were says
+    # more of what comes next (and a long flow's descriptions, all alike, would drown it).
+    coef.append(described_coef if progress == 0 else described_coef * config.description_later)
 
     # What was called so far, crossed with every action.
     history = [_START if state.last < 0 else int(toolbox.call_keys[OK][state.last])]
