@@ -28,6 +28,7 @@ class Config:
     count_weight: float = 0.5  # a tool's calls against what the request counts, per pair
     history_weight: float = 0.5  # what was called so far, crossed with the action
     shared_weight: float = 0.5  # what is true of any tool now (called, failed, its match)
+    match_weight: float = 4.0  # ... its matches with the request as numbers, times this
     text_after_weight: float = 1.0  # ... and crossed with the action and the last call
     familiar: float = 5.0  # training tasks calling a tool that make its words count half
     usage_terms: int = 64  # a tool's most frequent terms in the training requests calling it

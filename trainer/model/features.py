@@ -247,7 +247,10 @@ class Context:
                 ),
                 np.tile(np.arange(n, dtype=np.intp), groups + len(_MATCH_KEYS)),
                 np.concatenate(
-                    [np.full(len(self.shared_keys), weight), weight * self.matches.ravel()]
+                    [
+                        np.full(len(self.shared_keys), weight),
+                        self.config.match_weight * self.matches.ravel(),
+                    ]
                 ),
             )
         return cached
