@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,28 +49,43 @@ class Progress:
     report: dict[str, Any] | None = None
 
 
-def open_slot(kind: SlotKind) -> Executor:
+@dataclass
+class Slot:
+    """Where a session's run lives, and how to cut its current call short: `interrupt`, set,
+    ends a training call at its next update (a pause or a stop is then carried out at once,
+    not after the slice)."""
+
+    executor: Executor
+    interrupt: Any  # a multiprocessing.Event for a process slot, a threading.Event for a thread
+
+
+def open_slot(kind: SlotKind) -> Slot:
     """A slot: one process (spawned, so it shares nothing with the worker but what it is
     sent) or one thread."""
     if kind == "process":
-        return ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_warm,
-            initargs=(SLOT_NICENESS,),
+        context = multiprocessing.get_context("spawn")
+        interrupt: Any = context.Event()  # a process inherits it at its start, or never
+        executor: Executor = ProcessPoolExecutor(
+            1, mp_context=context, initializer=_warm, initargs=(interrupt, SLOT_NICENESS)
         )
-    return ThreadPoolExecutor(1, thread_name_prefix="agentgym-slot", initializer=_warm)
+    else:
+        interrupt = threading.Event()
+        executor = ThreadPoolExecutor(
+            1, thread_name_prefix="agentgym-slot", initializer=_warm, initargs=(interrupt,)
+        )
+    return Slot(executor, interrupt)
 
 
 class SlotRun:
     """A session's run inside a slot: each method is one call into it."""
 
-    def __init__(self, slot: Executor, key: str) -> None:
+    def __init__(self, slot: Slot, key: str) -> None:
         self.slot = slot
         self.key = key  # names the run among those the slot holds (tenant and session)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.slot, fn, self.key, *args)
+        executor = self.slot.executor
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, self.key, *args)
 
     async def load(
         self,
@@ -88,7 +104,8 @@ class SlotRun:
         self, seconds: float, eval_every: int, checkpoint_every: int, record_last: bool = False
     ) -> Progress:
         """Train for about `seconds`, stopping early at a checkpoint's episode or the end;
-        `record_last`: record the slice's last episode (whatever the sample takes)."""
+        `record_last`: record the slice's last episode (whatever the sample takes). Cut short
+        by `Slot.interrupt`."""
         return await self._call(_train, seconds, eval_every, checkpoint_every, record_last)
 
     async def evaluate_heldout(self) -> Progress:
@@ -111,14 +128,16 @@ class SlotRun:
 # Module functions, so that a process slot can run them: each finds its run by key.
 
 _runs: dict[str, Any] = {}
+_slot = threading.local()  # the slot's interrupt, in the thread that runs its calls
 
 
-def _warm(niceness: int = 0) -> None:
+def _warm(interrupt: Any, niceness: int = 0) -> None:
     """Import the training code at the slot's start, not at its first session's."""
     import os
 
     import trainer.run  # noqa: F401
 
+    _slot.interrupt = interrupt
     if niceness:
         os.nice(niceness)
 
@@ -173,7 +192,7 @@ def _train(
         [
             Evaluating(eval_every),
             Recording(),
-            StopAt(checkpoint_every, time.perf_counter() + seconds),
+            StopAt(checkpoint_every, time.perf_counter() + seconds, _slot.interrupt.is_set),
         ],
     )
     if record_last or run.finished:

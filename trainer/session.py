@@ -15,7 +15,6 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -39,7 +38,7 @@ from trainer.definitions import Definitions
 from trainer.publisher import Publisher
 from trainer.recorder import Recorder
 from trainer.run import CheckpointError
-from trainer.runner import Progress, SlotRun, open_slot
+from trainer.runner import Progress, Slot, SlotRun, open_slot
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class Session:
     session_id: str
     ctx: Context
     keys: Keys = field(default_factory=Keys)  # the session's tenant
-    slot: Executor | None = None  # where its run lives (trainer.runner); a thread by default
+    slot: Slot | None = None  # where its run lives (trainer.runner); a thread by default
     pending: Action | None = None  # what a control message asked, until it is carried out
     action: lifecycle.CommandAction | None = None  # the command being carried out
     shutting_down: bool = False
@@ -91,11 +90,17 @@ class Session:
     def request(self, action: Action) -> None:
         if self.pending is not Action.STOP:  # a stop is final
             self.pending = action
-        self.wake.set()
+        self._interrupt()
 
     def shutdown(self) -> None:
         self.shutting_down = True
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        """Look up now: the slice training in the slot ends at its next update."""
         self.wake.set()
+        if self.slot is not None:
+            self.slot.interrupt.set()
 
     # --- the decision ----------------------------------------------------------------------------
 
@@ -111,7 +116,8 @@ class Session:
         decision = self._decide(record, action)
         if record is None or not (decision.does(Do.TRAIN) or decision.does(Do.CHECKPOINT)):
             return _outcome(decision)
-        run = SlotRun(self.slot or _thread_slot(), f"{self.keys.tenant}/{self.session_id}")
+        self.slot = self.slot or _thread_slot()
+        run = SlotRun(self.slot, f"{self.keys.tenant}/{self.session_id}")
         self.recorder = Recorder(self.session_id, self.keys, self.ctx.publisher, self.ctx.artifacts)
         try:
             try:
@@ -219,6 +225,8 @@ class Session:
                 if now - last_status >= ctx.settings.status_interval_s:
                     record = await self._write_status(record)
                     last_status = now
+                # Every request from here on is either read now or cuts the next slice short.
+                run.slot.interrupt.clear()
                 ending = lifecycle.between_slices(
                     record, self.pending, self.shutting_down, progress.finished
                 )
@@ -378,7 +386,7 @@ def _after(seconds: float) -> str:
 
 
 @functools.cache
-def _thread_slot() -> Executor:
+def _thread_slot() -> Slot:
     """For a session given no slot (a test's own): one shared thread."""
     return open_slot("thread")
 

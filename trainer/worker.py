@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import socket
-from concurrent.futures import Executor
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -43,7 +42,7 @@ from trainer.acting import Acting
 from trainer.definitions import Definitions
 from trainer.publisher import Publisher
 from trainer.run import Run
-from trainer.runner import open_slot
+from trainer.runner import Slot, open_slot
 from trainer.scenarios.base import ScenarioSpec
 from trainer.session import Context, Outcome, Session
 
@@ -60,7 +59,7 @@ class Worker:
         self.settings = settings
         self.worker_id = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.sessions: dict[str, Session] = {}
-        self.free_slots: list[Executor] = []  # trainer.runner: where sessions' runs live
+        self.free_slots: list[Slot] = []  # trainer.runner: where sessions' runs live
         self.ready = asyncio.Event()
         self.idle = asyncio.Event()  # set while the worker holds no session
         self.idle.set()
@@ -119,9 +118,9 @@ class Worker:
             # The slots, warm (training code imported) before the worker says it is ready.
             slots = [open_slot(settings.slot) for _ in range(settings.concurrency)]
             for slot in slots:
-                opened.callback(slot.shutdown, True, cancel_futures=True)
+                opened.callback(slot.executor.shutdown, True, cancel_futures=True)
             await asyncio.gather(
-                *(asyncio.get_running_loop().run_in_executor(slot, bool) for slot in slots)
+                *(asyncio.get_running_loop().run_in_executor(slot.executor, bool) for slot in slots)
             )
             self.free_slots = slots
             logger.info(

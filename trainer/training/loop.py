@@ -8,7 +8,7 @@ hang off it instead of living inside it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -65,14 +65,22 @@ class Recording:
 
 
 class StopAt:
-    """Stop once a multiple of `every` episodes is reached (a checkpoint is due), or at
-    `deadline` (time.perf_counter's)."""
+    """Stop once a multiple of `every` episodes is reached (a checkpoint is due), at
+    `deadline` (time.perf_counter's), or once `interrupted` says so."""
 
-    def __init__(self, every: int = 0, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        every: int = 0,
+        deadline: float | None = None,
+        interrupted: Callable[[], bool] | None = None,
+    ) -> None:
         self.every = every
         self.deadline = deadline
+        self.interrupted = interrupted
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):
+            return True
+        if self.interrupted is not None and self.interrupted():
             return True
         return self.deadline is not None and time.perf_counter() >= self.deadline
