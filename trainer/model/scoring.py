@@ -204,9 +204,13 @@ def gradients(
     w_rows, inverse = unique_rows(lay.rows, scratch)
     grad_w = sums(inverse, lay.coef * dz[lay.owner], len(w_rows))
     if lay.meant:
+        # Summed per slot by sorting and np.add.reduceat: np.add.at is many times slower.
         mu_slots, slot_inverse = np.unique(lay.slots, return_inverse=True)
-        grad_mu = np.zeros((len(mu_slots), mu.shape[1]))
-        np.add.at(grad_mu, slot_inverse, (dz * lay.slot_scale)[:, None] * lay.meanings[decision])
+        order = np.argsort(slot_inverse, kind="stable")
+        grouped = slot_inverse[order]
+        starts = np.flatnonzero(np.diff(grouped, prepend=-1))
+        terms = (dz * lay.slot_scale)[order, None] * lay.meanings[decision[order]]
+        grad_mu = np.add.reduceat(terms, starts, axis=0)
     else:
         mu_slots, grad_mu = np.zeros(0, dtype=np.intp), np.zeros((0, mu.shape[1]))
     dv = 2.0 * value_weight * errors / k / np.maximum(lay.value_counts, 1)
