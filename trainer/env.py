@@ -119,6 +119,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             }
         )
         self.episode: Episode | None = None
+        self._offer: tuple[str, ...] | None = None  # the tools the mask and set below are of
         self._available: frozenset[str] = frozenset()
         self._mask = np.zeros(n, dtype=np.int8)
 
@@ -176,9 +177,11 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.episode = Episode(task=task)
         available = self.spec_.available(task)
-        self._available = frozenset(available)
-        self._mask = np.zeros(len(self.tools), dtype=np.int8)
-        self._mask[[self.index[tool] for tool in available]] = 1
+        if available is not self._offer:  # tasks offering the same tools share one tuple
+            self._offer = available
+            self._available = frozenset(available)
+            self._mask = np.zeros(len(self.tools), dtype=np.int8)
+            self._mask[[self.index[tool] for tool in available]] = 1
         return self.observe(), self.info()
 
     def step(self, action: int) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:

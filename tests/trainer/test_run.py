@@ -78,11 +78,22 @@ def test_same_seed_and_hyperparameters_give_the_same_run_bit_for_bit() -> None:
     assert weights_of(other) != weights_of(runs[0])
 
 
-def test_a_run_restored_from_a_checkpoint_continues_exactly_and_keeps_its_best() -> None:
-    straight = Run(spec("customer_support"), 0.001, seed=4, max_episodes=600)
-    interrupted = train(Run(spec("customer_support"), 0.001, seed=4, max_episodes=600), 350)
+# A shortlist of 4: its decisions score the tools the policy chose as it was at the start of
+# the shortlists' epoch (model.SHORTLIST_EPOCH), here one begun before the checkpoint.
+@pytest.mark.parametrize(
+    ("config", "until", "total"),
+    [(Config(), 350, 600), (dataclasses.replace(Config(), shortlist=4), 650, 900)],
+    ids=["every-tool", "shortlist"],
+)
+def test_a_run_restored_from_a_checkpoint_continues_exactly_and_keeps_its_best(
+    config: Config, until: int, total: int
+) -> None:
+    straight = Run(spec("customer_support"), 0.001, seed=4, max_episodes=total, config=config)
+    interrupted = train(
+        Run(spec("customer_support"), 0.001, seed=4, max_episodes=total, config=config), until
+    )
     resumed = Run.restore(interrupted.checkpoint(), spec("customer_support"))
-    assert resumed.episode == 350 and resumed.metrics() == interrupted.metrics()
+    assert resumed.episode == until and resumed.metrics() == interrupted.metrics()
     assert resumed.best is not None and interrupted.best is not None
     assert resumed.best.episode == interrupted.best.episode
     for run in (straight, resumed):

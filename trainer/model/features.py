@@ -138,6 +138,11 @@ class Step:
     words: int = 0  # ... `words` of them, once per block of them
     alone: object | None = None  # its scoring.Layout, laid out once for acting
 
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.rows, self.owner, self.coef, self.slots, self.slot_scale, self.value_rows)
+        return sum(a.nbytes for a in arrays)
+
     def dropped(self, keep: NDArray[np.bool_], scale: float, identity: bool = True) -> Step:
         """This decision with only the request's word features `keep`s (per feature), scaled
         by `scale`, and without `identity`, none of the tools' (finish keeps its own): what a
@@ -180,6 +185,8 @@ class Context:
     matches: Array = field(default_factory=lambda: np.zeros((0, 0)))
     _shared: dict[int, tuple[Rows, Rows, Array]] = field(default_factory=dict)
     steps: dict[State, Step] = field(default_factory=dict)
+    _action_keys: Keys | None = None
+    nbytes: int = 0  # what the rows it keeps hold (Model.context bounds its cache by it)
 
     @property
     def n_actions(self) -> int:
@@ -193,7 +200,11 @@ class Context:
 
     @property
     def action_keys(self) -> Keys:
-        return np.append(self.toolbox.action_keys[self.candidates], np.uint64(_FINISH))
+        if self._action_keys is None:
+            self._action_keys = np.append(
+                self.toolbox.action_keys[self.candidates], np.uint64(_FINISH)
+            )
+        return self._action_keys
 
     def text_rows(self, phase: int) -> Rows:
         """(A, S) every action's text rows at this phase."""
@@ -203,6 +214,7 @@ class Context:
             cached = self._text[phase] = policy_rows(
                 combine(self.action_keys[:, None], joined[None, :])
             )
+            self.nbytes += cached.nbytes
         return cached
 
     def described(self) -> tuple[Rows, Rows, Rows, Array]:
@@ -215,21 +227,23 @@ class Context:
             weight = self.config.description_weight * (
                 1.0 + self.config.description_boost * unfamiliar
             )
-            docs = [self.toolbox.doc_keys[tool] for tool in self.candidates]
-            lengths = np.array([len(d) for d in docs], dtype=np.intp) * len(self.terms)
-            owner = np.repeat(np.arange(len(docs), dtype=np.intp), lengths)
-            if lengths.sum():
-                crossed = np.concatenate(
-                    [combine(self.terms[:, None], d[None, :]).ravel() for d in docs]
-                )
-            else:
-                crossed = np.zeros(0, dtype=np.uint64)
+            # Each candidate's block, every term crossed with every key of its description
+            # (term by term), all blocks in one go rather than tool by tool.
+            toolbox = self.toolbox
+            sizes = toolbox.doc_lengths[self.candidates]
+            lengths = sizes * len(self.terms)
+            owner = np.repeat(np.arange(len(sizes), dtype=np.intp), lengths)
+            at = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            term, within = np.divmod(at, sizes[owner])
+            starts = toolbox.doc_starts[self.candidates][owner]
+            crossed = combine(self.terms[term], toolbox.doc_flat[starts + within])
             self._described = (
                 policy_rows(combine(crossed, _FRESH)),
                 policy_rows(combine(crossed, _AGAIN)),
                 owner,
                 (weight / np.sqrt(np.maximum(lengths, 1)))[owner],
             )
+            self.nbytes += sum(a.nbytes for a in self._described)
         return self._described
 
     def shared(self, progress: int) -> tuple[Rows, Rows, Array]:
@@ -253,6 +267,7 @@ class Context:
                     ]
                 ),
             )
+            self.nbytes += sum(a.nbytes for a in cached)
         return cached
 
     def step(self, state: State) -> Step:
@@ -260,6 +275,7 @@ class Context:
         cached = self.steps.get(state)
         if cached is None:
             cached = self.steps[state] = _step(self, state)
+            self.nbytes += cached.nbytes + 8 * len(state.counts)  # and its state, a key
         return cached
 
 
@@ -288,18 +304,24 @@ def build_context(
     if meaning is not None and toolbox.meanings is not None:
         cosines_all = toolbox.meanings @ meaning.astype(np.float32)
     if len(offered) > config.shortlist:
+        size, learnt = max(config.shortlist, len(must)), config.shortlist // 2
         match = similarity_all[offered] + used_all[offered]
         if cosines_all is not None:
             match = match + cosines_all[offered]
-        ranked = [offered[np.argsort(-match, kind="stable")]]
+        # Only the first `size` distinct picks count: of the best matches, `size` more than the
+        # picks before them (must, learned) could repeat.
+        ranked = [offered[_best(match, size + len(must) + learnt)]]
         if w_pi is not None:
             learned = first_scores(toolbox, offered, text_keys, w_pi)
-            top = np.argsort(-learned, kind="stable")[: config.shortlist // 2]
+            top = _best(learned, learnt)
             ranked.insert(0, offered[top[learned[top] > 0]])
         picked = list(dict.fromkeys([*map(int, must), *map(int, np.concatenate(ranked))]))
-        best = np.array(picked[: max(config.shortlist, len(must))], dtype=np.intp)
+        best = np.array(picked[:size], dtype=np.intp)
         fallbacks = toolbox.fallback[best]
-        offered = np.union1d(best, np.intersect1d(fallbacks[fallbacks >= 0], offered))
+        fallbacks = fallbacks[fallbacks >= 0]
+        if len(fallbacks):
+            best = np.append(best, np.intersect1d(fallbacks, offered))
+        offered = np.unique(best)
     similarity = similarity_all[offered]
     rank = _ranks(similarity)
     used = used_all[offered]
@@ -335,6 +357,15 @@ def build_context(
     )
 
 
+def _best(scores: Array, k: int) -> Rows:
+    """The indices of the `k` highest scores, best first (ties in order): a stable argsort's
+    first `k`, without sorting them all."""
+    chosen = np.arange(len(scores))
+    if 0 < k < len(scores):
+        chosen = np.flatnonzero(scores >= np.partition(scores, -k)[-k])
+    return chosen[np.argsort(-scores[chosen], kind="stable")][:k]
+
+
 def _ranks(scores: Array) -> Rows:
     """Each score's rank, best first (ties in order)."""
     rank = np.empty(len(scores), dtype=np.intp)
@@ -356,7 +387,8 @@ def _step(context: Context, state: State) -> Step:
     candidates = context.candidates
     n = len(candidates)
     progress = min(state.progress, config.max_progress)
-    counts = np.minimum(np.asarray(state.counts, dtype=np.intp)[candidates], config.max_count)
+    called = np.asarray(state.counts, dtype=np.intp)  # per tool of the scenario: read once
+    counts = np.minimum(called[candidates], config.max_count)
     phases = np.append(counts, config.max_count + 1 + progress)  # finish's phase: the progress
 
     rows: list[Rows] = []
@@ -394,11 +426,9 @@ def _step(context: Context, state: State) -> Step:
     history = [_START if state.last < 0 else int(toolbox.call_keys[OK][state.last])]
     if state.failed >= 0:
         history.append(int(toolbox.call_keys[FAILED][state.failed]))
-    done = np.flatnonzero(state.counts)
+    done = np.flatnonzero(called)
     multiset = (
-        np.bitwise_xor.reduce(
-            combine(toolbox.count_keys[done], np.minimum(np.asarray(state.counts)[done], 9))
-        )
+        np.bitwise_xor.reduce(combine(toolbox.count_keys[done], np.minimum(called[done], 9)))
         if len(done)
         else np.uint64(_NOTHING)
     )
@@ -415,7 +445,7 @@ def _step(context: Context, state: State) -> Step:
 
     # How often each tool was called, against how many of each thing the request counts.
     if len(context.counts) and config.count_weight:
-        calls = np.asarray(state.counts, dtype=np.intp)[candidates]
+        calls = called[candidates]
         relation = np.sign(calls[:, None] - context.counts[None, :]) + 1  # 0: fewer, 1, 2
         compared = combine(context.counted_keys[None, :], relation.astype(np.uint64))
         crossed_counts = policy_rows(combine(context.action_keys[:n, None], compared))

@@ -33,7 +33,9 @@ from trainer.model.scoring import (
 )
 from trainer.model.toolbox import Table
 
-MAX_CONTEXTS = 4096  # requests whose rows are kept; the cache is dropped whole past it
+# What the rows of the requests kept may hold; the cache is dropped whole past it. By bytes, not
+# requests: what a request keeps grows with the tools it scores and the words it has.
+MAX_CONTEXT_BYTES = 128 << 20
 SHORTLIST_EPOCH = 50  # updates a shortlist is kept for, while the policy learns
 # The tables and Adam's moments are single precision: half the memory and half the checkpoint
 # of double, and a run restored from a checkpoint still continues bit for bit (scores and
@@ -73,6 +75,7 @@ class Model:
         self.t = 0  # Adam steps
         self.updates = 0
         self._contexts: dict[tuple[str, tuple[int, ...], tuple[int, ...], int], Context] = {}
+        self._chooser: tuple[int, Table] | None = None  # (epoch, the policy shortlists read)
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -87,18 +90,28 @@ class Model:
         tools `must` among those it scores (training's right ones)."""
         offered = tuple(range(len(self.tools))) if available is None else tuple(available)
         # A shortlist is chosen by what the policy learned too: chosen anew as it learns on.
-        epoch = self.updates // SHORTLIST_EPOCH if len(offered) > self.config.shortlist else 0
+        shortlisted = len(offered) > self.config.shortlist
+        epoch = self.updates // SHORTLIST_EPOCH if shortlisted else 0
         cache_key = (text, offered, tuple(must), epoch)
         context = self._contexts.get(cache_key)
         if context is None:
-            if len(self._contexts) >= MAX_CONTEXTS:
+            if sum(kept.nbytes for kept in self._contexts.values()) >= MAX_CONTEXT_BYTES:
                 self._contexts.clear()
             meaning = None if self.meaning is None else self.meaning(text)
+            chooser = self._chosen_by(epoch) if shortlisted else None
             context = build_context(
-                self.config, self.toolbox, text, offered, meaning, self.params["w_pi"], must
+                self.config, self.toolbox, text, offered, meaning, chooser, must
             )
             self._contexts[cache_key] = context
         return context
+
+    def _chosen_by(self, epoch: int) -> Table:
+        """The policy an epoch's shortlists are chosen by: as it was when the epoch's first was
+        chosen (right after the update that began it), so that a context dropped from the
+        cache and built again is the same one, whenever it is."""
+        if self._chooser is None or self._chooser[0] != epoch:
+            self._chooser = (epoch, self.params["w_pi"].copy())
+        return self._chooser[1]
 
     def decide(self, context: Context, state: State) -> tuple[Step, Array, float]:
         """(the decision's rows, each action's probability, the state's value)."""
@@ -193,6 +206,10 @@ class Model:
             state[f"state_{name}"] = np.stack([weights[rows], first[rows], second[rows]], axis=1)
             if best is not None:
                 state[f"best_{name}"] = best[name][rows]
+        if self._chooser is not None:  # a restored run chooses its shortlists as this one does
+            epoch, chooser = self._chooser
+            state["chooser"] = chooser[state["rows_w_pi"]]
+            state["chooser_epoch"] = np.array([epoch])
         return state
 
     def load_arrays(self, arrays: Any) -> Params | None:
@@ -209,6 +226,11 @@ class Model:
                 best[name] = np.zeros_like(weights)
                 best[name][rows] = arrays[f"best_{name}"]
         self.t, self.updates = (int(x) for x in arrays["adam_t"])
+        self._chooser = None
+        if "chooser" in arrays:
+            chooser = np.zeros_like(self.params["w_pi"])
+            chooser[arrays["rows_w_pi"]] = arrays["chooser"]
+            self._chooser = (int(arrays["chooser_epoch"][0]), chooser)
         return best
 
 

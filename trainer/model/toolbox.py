@@ -104,10 +104,15 @@ class Toolbox:
         self.fallback = np.array(
             [self.index.get(self.fallbacks.get(t, ""), -1) for t in self.tools], dtype=np.intp
         )
-        self.doc_keys = [
+        docs = [
             keys(list(dict.fromkeys(name_terms_of(t) + terms_of(self.descriptions.get(t, "")))))
             for t in self.tools
         ]
+        # Each tool's name and description terms end to end, with each tool's length and
+        # start: a shortlist's are crossed with a request's terms in one go.
+        self.doc_lengths = np.array([len(d) for d in docs], dtype=np.intp)
+        self.doc_starts = np.cumsum(self.doc_lengths) - self.doc_lengths
+        self.doc_flat = np.concatenate([np.zeros(0, dtype=np.uint64), *docs])
         self.described = TermIndex(
             [
                 dict.fromkeys(

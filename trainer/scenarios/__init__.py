@@ -5,6 +5,7 @@ definition, the built-in ones shipped with the core (`agentgym.catalog`) or a te
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from agentgym import catalog
 from agentgym.scenario_file import ScenarioDefinition
@@ -27,18 +28,28 @@ def all_specs() -> list[ScenarioSpec]:
 def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
     """The scenario a definition describes, as the environment and the learner read it."""
     tools = definition.tools
+    names = tuple(tool.name for tool in tools)
+    # One string per tool and one tuple per distinct list of them, whichever tasks name them:
+    # a copy per task is much of what a scenario of many tasks, or of many tools offered, holds.
+    strings = {name: name for name in names}
+    lists = {names: names}
+
+    def shared(given: Sequence[str]) -> tuple[str, ...]:
+        listed = tuple(strings.get(name, name) for name in given)
+        return lists.setdefault(listed, listed)
+
     return ScenarioSpec(
         id=definition.id,
         version=definition.version,
-        tools=tuple(tool.name for tool in tools),
+        tools=names,
         tasks=tuple(
             Task(
                 task.id,
                 task.text,
-                tuple(task.solution),
+                shared(task.solution),
                 task.intent or "",
                 task.split,
-                None if task.tools is None else tuple(task.tools),
+                None if task.tools is None else shared(task.tools),
             )
             for task in definition.tasks
         ),

@@ -64,20 +64,23 @@ class Source(Protocol):
 class Offers:
     """The tool indices each task offers, kept per distinct offer (bounded)."""
 
-    LIMIT = 4096
+    LIMIT = 1 << 18  # indices kept at most, whatever the offers' lengths; dropped whole past it
 
     def __init__(self, spec: ScenarioSpec, index: dict[str, int]) -> None:
         self.spec = spec
         self.index = index
         self._known: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._held = 0
 
     def __call__(self, task: Task) -> tuple[int, ...]:
         tools = self.spec.available(task)
         offered = self._known.get(tools)
         if offered is None:
-            if len(self._known) >= self.LIMIT:
+            if self._held + len(tools) > self.LIMIT:
                 self._known.clear()
+                self._held = 0
             offered = self._known[tools] = tuple(sorted(self.index[t] for t in tools))
+            self._held += len(offered)
         return offered
 
     def right(self, task: Task) -> tuple[int, ...]:
