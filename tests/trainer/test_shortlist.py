@@ -10,7 +10,8 @@ import numpy as np
 
 from agentgym.weights import FEATURES
 from trainer.model.config import Config
-from trainer.model.features import build_context, first_scores
+from trainer.model.features import build_context
+from trainer.model.shortlist import first_scores
 from trainer.model.term_index import TermIndex
 from trainer.model.toolbox import Toolbox, combine, keys, policy_rows
 from trainer.text import request_features

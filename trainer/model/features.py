@@ -44,13 +44,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trainer.model.config import Config
+from trainer.model.shortlist import shortlist
 from trainer.model.toolbox import (
     FINISH_KEY,
     SLOT_SHIFT,
     Array,
     Keys,
     Rows,
-    Table,
     Toolbox,
     combine,
     key,
@@ -304,24 +304,10 @@ def build_context(
     if meaning is not None and toolbox.meanings is not None:
         cosines_all = toolbox.meanings @ meaning.astype(np.float32)
     if len(offered) > config.shortlist:
-        size, learnt = max(config.shortlist, len(must)), config.shortlist // 2
         match = similarity_all[offered] + used_all[offered]
         if cosines_all is not None:
             match = match + cosines_all[offered]
-        # Only the first `size` distinct picks count: of the best matches, `size` more than the
-        # picks before them (must, learned) could repeat.
-        ranked = [offered[_best(match, size + len(must) + learnt)]]
-        if w_pi is not None:
-            learned = first_scores(toolbox, offered, text_keys, w_pi)
-            top = _best(learned, learnt)
-            ranked.insert(0, offered[top[learned[top] > 0]])
-        picked = list(dict.fromkeys([*map(int, must), *map(int, np.concatenate(ranked))]))
-        best = np.array(picked[:size], dtype=np.intp)
-        fallbacks = toolbox.fallback[best]
-        fallbacks = fallbacks[fallbacks >= 0]
-        if len(fallbacks):
-            best = np.append(best, np.intersect1d(fallbacks, offered))
-        offered = np.unique(best)
+        offered = shortlist(config, toolbox, offered, match, text_keys, w_pi, must)
     similarity = similarity_all[offered]
     rank = _ranks(similarity)
     used = used_all[offered]
@@ -357,29 +343,11 @@ def build_context(
     )
 
 
-def _best(scores: Array, k: int) -> Rows:
-    """The indices of the `k` highest scores, best first (ties in order): a stable argsort's
-    first `k`, without sorting them all."""
-    chosen = np.arange(len(scores))
-    if 0 < k < len(scores):
-        chosen = np.flatnonzero(scores >= np.partition(scores, -k)[-k])
-    return chosen[np.argsort(-scores[chosen], kind="stable")][:k]
-
-
 def _ranks(scores: Array) -> Rows:
     """Each score's rank, best first (ties in order)."""
     rank = np.empty(len(scores), dtype=np.intp)
     rank[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
     return rank
-
-
-def first_scores(toolbox: Toolbox, tools: Rows, text_keys: Keys, w_pi: Table) -> Array:
-    """Each of `tools`' score by the request's words before any call, as the policy learned
-    it (the text block of a decision's first step): what retrieves a tool whose description
-    says little, from what training called it for."""
-    rows = policy_rows(combine(toolbox.action_keys[tools][:, None], combine(text_keys, 0)[None, :]))
-    scores: Array = w_pi[rows].sum(axis=1, dtype=np.float64) * toolbox.familiarity[tools]
-    return scores
 
 
 def _step(context: Context, state: State) -> Step:
