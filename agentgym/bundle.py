@@ -26,6 +26,7 @@ WEIGHTS = "weights.bin"
 SUFFIX = ".agm"
 # A manifest names its scenario's tools and what they do: up to 2,000 of 4 KiB descriptions.
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_TERM = 64  # characters of a term a bundle's tool keeps (BundleTool.terms)
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # a bundle's bound when its reader names none
 # Fixed member timestamps, so the same policy always packs to the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -59,7 +60,7 @@ class BundleTool(Schema):
     fallback: str | None = Field(default=None, max_length=64)
     uses: int = Field(default=0, ge=0)  # training tasks whose solution calls it
     # The terms of those tasks' requests (the learner's stems), and in how many of them.
-    terms: dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1)]] = Field(
+    terms: dict[Annotated[str, Field(max_length=MAX_TERM)], Annotated[int, Field(ge=1)]] = Field(
         default_factory=dict, max_length=256
     )
 

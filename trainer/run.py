@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from agentgym import weights as learner_weights
-from agentgym.bundle import Manifest, describe, pack, unpack
+from agentgym.bundle import MAX_TERM, Manifest, describe, pack, unpack
 from agentgym.contracts import SOURCES, Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
@@ -438,10 +438,11 @@ def tool_texts(spec: ScenarioSpec) -> list[str]:
 
 
 def usage_terms(tasks: Sequence[Task], limit: int) -> dict[str, dict[str, int]]:
-    """Per tool, the `limit` terms most of the requests calling it have, and in how many."""
+    """Per tool, the `limit` terms most of the requests calling it have, and in how many
+    (none longer than a bundle keeps: a word that long, a token or a hash, is no one's usage)."""
     counts: dict[str, Counter[str]] = {}
     for task in tasks:
-        terms = terms_of(task.text, skeletons=True)
+        terms = [term for term in terms_of(task.text, skeletons=True) if len(term) <= MAX_TERM]
         for tool in set(task.solution):
             counts.setdefault(tool, Counter()).update(terms)
     return {tool: dict(c.most_common(limit)) for tool, c in counts.items()}

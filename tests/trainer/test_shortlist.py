@@ -8,13 +8,16 @@ import dataclasses
 
 import numpy as np
 
+from agentgym.bundle import MAX_TERM, BundleTool
 from agentgym.weights import FEATURES
 from trainer.model.config import Config
 from trainer.model.features import build_context
 from trainer.model.shortlist import first_scores
 from trainer.model.term_index import TermIndex
 from trainer.model.toolbox import Toolbox, combine, keys, policy_rows
-from trainer.text import request_features
+from trainer.run import usage_terms
+from trainer.scenarios.base import Task
+from trainer.text import request_features, terms_of
 
 N = 100
 TOOLS = tuple(f"tool_{i}" for i in range(N))
@@ -51,3 +54,15 @@ def test_the_shortlist_holds_the_right_tools_and_what_usage_and_learning_found()
     assert first_scores(toolbox, np.arange(N), text_keys, w_pi).argmax() == 13
     learned = build_context(CONFIG, toolbox, text, range(N), w_pi=w_pi)
     assert 13 in learned.candidates and 77 not in learned.candidates
+
+
+def test_a_bundle_keeps_the_usage_terms_it_can_hold() -> None:
+    token = "ab1" * 40  # a hash or a token pasted into a request: no term a bundle keeps
+    tasks = [
+        Task("t1", f"refund order 1182 {token}", ("refund",), "refund"),
+        Task("t2", "refund my last order please", ("refund",), "refund"),
+    ]
+    terms = usage_terms(tasks, 64)["refund"]
+    assert terms[terms_of("refund")[0]] == 2 and terms[terms_of("order")[0]] == 2
+    assert all(len(term) <= MAX_TERM for term in terms)
+    BundleTool(name="refund", terms=terms)  # valid as a manifest holds it
