@@ -28,6 +28,9 @@ RETRYABLE: tuple[type[Exception], ...] = (
     nats.errors.OutboundBufferLimitError,
     nats.errors.ConnectionReconnectingError,
     nats.js.errors.ServiceUnavailableError,
+    # A JetStream publish no stream answered: a server that restarted and has not recovered
+    # its streams yet (the no-responders of a stream).
+    nats.js.errors.NoStreamResponseError,
 )
 # What NATS raises when it cannot be reached or did not answer (a request may succeed later):
 # RETRYABLE, and a connection that is closed, never connected, or whose socket failed. The
