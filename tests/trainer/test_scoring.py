@@ -39,10 +39,10 @@ def _decisions(meaning: bool) -> list:  # type: ignore[type-arg]
     )
     other = build_context(config, toolbox, "refund order 1182 twice", (0, 2), None)
     return [
-        context.step(State.of_calls(3, [])),
-        context.step(State.of_calls(3, [(0, OK)])),
-        context.step(State.of_calls(3, [(0, OK), (1, FAILED)])),
-        other.step(State.of_calls(3, [(1, WRONG), (0, OK)])),
+        context.step(State.of_calls([])),
+        context.step(State.of_calls([(0, OK)])),
+        context.step(State.of_calls([(0, OK), (1, FAILED)])),
+        other.step(State.of_calls([(1, WRONG), (0, OK)])),
     ]
 
 
@@ -120,13 +120,13 @@ def test_acting_and_learning_score_a_decision_alike() -> None:
     together = softmax(logits(w, mu, batch), batch.offsets)
     context = model.context("forgot my password, email me a reset link", (0, 1, 2))
     for k, calls in enumerate([[], [(0, OK)], [(0, OK), (1, FAILED)]]):
-        _, alone, _ = model.decide(context, State.of_calls(3, calls))
+        _, alone, _ = model.decide(context, State.of_calls(calls))
         assert np.allclose(alone, together[batch.offsets[k] : batch.offsets[k + 1]])
         assert alone.sum() == pytest.approx(1.0)
 
 
 def test_the_state_reads_the_calls_in_order_and_with_counts() -> None:
-    state = State.of_calls(3, [(0, OK), (1, OK), (1, OK), (2, WRONG), (2, FAILED)])
-    assert state.counts == (1, 2, 0) and state.progress == 3
+    state = State.of_calls([(0, OK), (1, OK), (1, OK), (2, WRONG), (2, FAILED)])
+    assert state.counts == ((0, 1), (1, 2)) and state.progress == 3
     assert state.last == 2 and state.failed == 2 and state.wrong == (2,) and state.mistaken
-    assert State.of_calls(3, [(1, OK), (0, OK)]) != State.of_calls(3, [(0, OK), (1, OK)])
+    assert State.of_calls([(1, OK), (0, OK)]) != State.of_calls([(0, OK), (1, OK)])

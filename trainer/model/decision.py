@@ -42,9 +42,8 @@ def decide(
         raise ValueError(f"the model has no tools {sorted(set(unknown))}")
     offered = sorted({index[t] for t in tools}) if tools is not None else None
     context = model.context(text, offered)
-    n = len(model.tools)
     history = [(index[tool], OK if ok else FAILED) for tool, ok in calls]
-    step, probs, _ = model.decide(context, State.of_calls(n, history))
+    step, probs, _ = model.decide(context, State.of_calls(history))
     names = [model.tools[int(t)] for t in context.candidates] + [FINISH]
     plan: list[str] = []
     following = probs
@@ -56,7 +55,7 @@ def decide(
         tool = int(context.candidates[action])
         history.append((tool, OK))
         plan.append(model.tools[tool])
-        _, following, _ = model.decide(context, State.of_calls(n, history))
+        _, following, _ = model.decide(context, State.of_calls(history))
     words = step.rows[: step.words * step.n_actions]
     confidence = float((model.params["w_pi"][words] != 0).mean()) if len(words) else 0.0
     return Decision(

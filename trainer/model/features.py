@@ -51,6 +51,7 @@ from trainer.model.toolbox import (
     Array,
     Keys,
     Rows,
+    Table,
     Toolbox,
     combine,
     key,
@@ -73,7 +74,7 @@ _START = key("last:start")
 _MISTAKEN = key("mistaken")
 _FRESH, _AGAIN = key("description:fresh"), key("description:again")
 _NOTHING = key("calls:none")
-_AFTER = 1 << 20  # text_rows' phases from here on say which tool was called last
+_AFTER = 1 << 20  # the text's phases from here on say which tool was called last
 # What the shared rows read of a tool, whichever tool it is.
 _RANK_KEYS = keys([f"rank={r}" for r in range(RANK_BUCKETS)])
 _COSINE_KEYS = keys([f"cosine>={b}" for b in SIMILARITY_BUCKETS])
@@ -90,26 +91,28 @@ _TOOL = key("tool")
 class State:
     """What has happened so far in an episode, as the policy reads it."""
 
-    counts: tuple[int, ...]  # per tool of the scenario: its successful calls
+    # (tool index, its successful calls) per tool called successfully, by tool: as long as the
+    # calls, not the scenario's tools (a state is a cache key, hashed at every step).
+    counts: tuple[tuple[int, int], ...]
     last: int  # the tool of the last call; -1: none yet
     failed: int  # the tool whose call just failed; -1: none
     wrong: tuple[int, ...]  # tools called wrongly since the last success
     mistaken: bool  # whether any call was a mistake
 
     @classmethod
-    def of_calls(cls, n_tools: int, calls: Sequence[tuple[int, int]]) -> State:
+    def of_calls(cls, calls: Sequence[tuple[int, int]]) -> State:
         """The state after `calls`: (tool index, outcome: OK, FAILED or WRONG), in order."""
-        counts = [0] * n_tools
+        counts: dict[int, int] = {}
         wrong: list[int] = []
         for tool, outcome in calls:
             if outcome == OK:
-                counts[tool] += 1
+                counts[tool] = counts.get(tool, 0) + 1
                 wrong = []
             elif outcome == WRONG and tool not in wrong:
                 wrong.append(tool)
         last, outcome = calls[-1] if calls else (-1, OK)
         return cls(
-            tuple(counts),
+            tuple(sorted(counts.items())),
             last,
             last if outcome == FAILED else -1,
             tuple(sorted(wrong)),
@@ -118,7 +121,7 @@ class State:
 
     @property
     def progress(self) -> int:
-        return sum(self.counts)
+        return sum(count for _, count in self.counts)
 
 
 @dataclass
@@ -132,7 +135,7 @@ class Step:
     coef: Array
     slots: Rows  # (A,) each action's row of the meaning table ...
     slot_scale: Array  # ... and how far it counts (the action's familiarity)
-    meaning: Array | None  # the request's embedding, weighted; None where none was read
+    meaning: Table | None  # the request's embedding, weighted; None where none was read
     value_rows: Rows  # the value's rows (their weights are averaged)
     width: int = 0  # the first width * n_actions rows are the request's word features' ...
     words: int = 0  # ... `words` of them, once per block of them
@@ -167,7 +170,7 @@ class Context:
     candidates: Rows  # the tools scored, in the scenario's order; action i is candidates[i]
     text_keys: Keys  # the request's word features and the bias
     terms: Keys  # its content terms, crossed with descriptions
-    meaning: Array | None
+    meaning: Table | None
     # What the request counts (shapes, recurring words), and how many of each: the calls of a
     # tool are compared with each (fewer, as many, more), so "three orders" reads as "look
     # one up again" after two lookups, whatever counts training saw.
@@ -176,7 +179,6 @@ class Context:
     rank: Rows  # per candidate: its TF-IDF rank bucket ...
     bucket: Rows  # ... its TF-IDF cosine bucket ...
     meant: Rows  # ... and its sentence-embedding cosine bucket
-    _text: dict[int, Rows] = field(default_factory=dict)
     _position: dict[int, int] | None = None
     shared_keys: Keys = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     _described: tuple[Rows, Rows, Rows, Array] | None = None
@@ -205,17 +207,6 @@ class Context:
                 self.toolbox.action_keys[self.candidates], np.uint64(_FINISH)
             )
         return self._action_keys
-
-    def text_rows(self, phase: int) -> Rows:
-        """(A, S) every action's text rows at this phase."""
-        cached = self._text.get(phase)
-        if cached is None:
-            joined = combine(self.text_keys, phase)
-            cached = self._text[phase] = policy_rows(
-                combine(self.action_keys[:, None], joined[None, :])
-            )
-            self.nbytes += cached.nbytes
-        return cached
 
     def described(self) -> tuple[Rows, Rows, Rows, Array]:
         """Every candidate's description rows, fresh and called before (the same length),
@@ -275,7 +266,7 @@ class Context:
         cached = self.steps.get(state)
         if cached is None:
             cached = self.steps[state] = _step(self, state)
-            self.nbytes += cached.nbytes + 8 * len(state.counts)  # and its state, a key
+            self.nbytes += cached.nbytes + 16 * len(state.counts)  # and its state, a key
         return cached
 
 
@@ -325,7 +316,7 @@ def build_context(
         terms=keys(terms_of(text)[: config.max_terms]),
         counted_keys=keys(list(numbers := counted(text))),
         counts=np.array(list(numbers.values()), dtype=np.intp),
-        meaning=None if meaning is None else config.meaning_weight * meaning.astype(np.float64),
+        meaning=None if meaning is None else (config.meaning_weight * meaning).astype(np.float32),
         rank=rank,
         matches=np.stack([similarity, used, np.maximum(cosines, 0.0)]),
         bucket=bucket,
@@ -355,7 +346,9 @@ def _step(context: Context, state: State) -> Step:
     candidates = context.candidates
     n = len(candidates)
     progress = min(state.progress, config.max_progress)
-    called = np.asarray(state.counts, dtype=np.intp)  # per tool of the scenario: read once
+    called = np.zeros(len(toolbox.tools), dtype=np.intp)  # per tool of the scenario
+    for tool, count in state.counts:
+        called[tool] = count
     counts = np.minimum(called[candidates], config.max_count)
     phases = np.append(counts, config.max_count + 1 + progress)  # finish's phase: the progress
 
@@ -363,24 +356,24 @@ def _step(context: Context, state: State) -> Step:
     owner: list[Rows] = []
     coef: list[Array] = []
 
-    # The request's words, crossed with each action at its phase.
+    # The request's words, crossed with each action at its phase, and again with each action
+    # after the last call ("after the order's details, its product's"): a block of rows each.
     width = len(context.text_keys)
     familiarity = toolbox.familiarity[np.append(candidates, len(toolbox.tools))]
-    for phase in np.unique(phases):
-        actions = np.flatnonzero(phases == phase)
-        rows.append(context.text_rows(int(phase))[actions].ravel())
-        owner.append(np.repeat(actions, width))
-        coef.append(
-            np.repeat(familiarity[actions], width) * (config.text_weight / math.sqrt(width))
-        )
-    # ... and with each action after the last call ("after the order's details, its product's").
-    blocks = 1
+    weights, joined = [config.text_weight], [phases]
     if config.text_after_weight:
-        after = context.text_rows(_AFTER + state.last)
-        rows.append(after.ravel())
-        owner.append(np.repeat(np.arange(n + 1, dtype=np.intp), width))
-        coef.append(np.repeat(familiarity, width) * (config.text_after_weight / math.sqrt(width)))
-        blocks = 2
+        weights.append(config.text_after_weight)
+        joined.append(np.full(n + 1, _AFTER + state.last))
+    blocks = len(weights)
+    text = combine(
+        np.tile(context.action_keys, blocks)[:, None],
+        combine(context.text_keys[None, :], np.concatenate(joined).astype(np.uint64)[:, None]),
+    )
+    rows.append(policy_rows(text).ravel())
+    owner.append(np.repeat(np.tile(np.arange(n + 1, dtype=np.intp), blocks), width))
+    coef.append(
+        np.repeat(np.concatenate([familiarity * (w / math.sqrt(width)) for w in weights]), width)
+    )
 
     # The tools' descriptions, fresh or called before.
     fresh, again, described_owner, described_coef = context.described()

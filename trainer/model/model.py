@@ -34,8 +34,11 @@ from trainer.model.scoring import (
 from trainer.model.toolbox import Table
 
 # What the rows of the requests kept may hold; the cache is dropped whole past it. By bytes, not
-# requests: what a request keeps grows with the tools it scores and the words it has.
+# requests: what a request keeps grows with the tools it scores and the words it has. Counted
+# every CONTEXT_CHECK new requests (what each holds grows after it is kept: its steps), not on
+# each, which would cost as much as the cache is long.
 MAX_CONTEXT_BYTES = 128 << 20
+CONTEXT_CHECK = 64
 SHORTLIST_EPOCH = 50  # updates a shortlist is kept for, while the policy learns
 # The tables and Adam's moments are single precision: half the memory and half the checkpoint
 # of double, and a run restored from a checkpoint still continues bit for bit (scores and
@@ -95,7 +98,10 @@ class Model:
         cache_key = (text, offered, tuple(must), epoch)
         context = self._contexts.get(cache_key)
         if context is None:
-            if sum(kept.nbytes for kept in self._contexts.values()) >= MAX_CONTEXT_BYTES:
+            full = len(self._contexts) % CONTEXT_CHECK == CONTEXT_CHECK - 1 and (
+                sum(kept.nbytes for kept in self._contexts.values()) >= MAX_CONTEXT_BYTES
+            )
+            if full:
                 self._contexts.clear()
             meaning = None if self.meaning is None else self.meaning(text)
             chooser = self._chosen_by(epoch) if shortlisted else None

@@ -39,7 +39,7 @@ class Layout:
     coef: Array  # ... and its coefficient
     slots: Rows  # (N,) each flat action's meaning row ...
     slot_scale: Array  # (N,) ... and how far it counts
-    meanings: Array  # (K, D) each decision's embedding (zeros where none)
+    meanings: Table  # (K, D) each decision's embedding (zeros where none)
     meant: bool  # whether any decision read a meaning
     value_rows: Rows  # the value rows read ...
     value_owner: Rows  # ... the decision each belongs to
@@ -65,7 +65,7 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
     sizes = np.array([s.n_actions for s in steps], dtype=np.intp)
     offsets = np.zeros(len(steps) + 1, dtype=np.intp)
     np.cumsum(sizes, out=offsets[1:])
-    meanings = np.zeros((len(steps), dimensions))
+    meanings = np.zeros((len(steps), dimensions), dtype=np.float32)  # as the table's rows
     meant = False
     for k, step in enumerate(steps):
         if step.meaning is not None:
@@ -91,7 +91,8 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
     return Layout(
         offsets=offsets,
         rows=np.concatenate([s.rows for s in steps]),
-        owner=np.concatenate([s.owner + offsets[k] for k, s in enumerate(steps)]),
+        owner=np.concatenate([s.owner for s in steps])
+        + np.repeat(offsets[:-1], [len(s.owner) for s in steps]),
         coef=np.concatenate([s.coef for s in steps]),
         slots=np.concatenate([s.slots for s in steps]),
         slot_scale=np.concatenate([s.slot_scale for s in steps]),
@@ -209,7 +210,9 @@ def gradients(
         order = np.argsort(slot_inverse, kind="stable")
         grouped = slot_inverse[order]
         starts = np.flatnonzero(np.diff(grouped, prepend=-1))
-        terms = (dz * lay.slot_scale)[order, None] * lay.meanings[decision[order]]
+        terms = (dz * lay.slot_scale).astype(np.float32)[order, None] * lay.meanings[
+            decision[order]
+        ]
         grad_mu = np.add.reduceat(terms, starts, axis=0)
     else:
         mu_slots, grad_mu = np.zeros(0, dtype=np.intp), np.zeros((0, mu.shape[1]))

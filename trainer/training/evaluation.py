@@ -21,7 +21,7 @@ from trainer.scenarios.base import ScenarioSpec, Task
 from trainer.training.sources import Simulator
 
 EVAL_SEED = 2_147_483_647
-LOCKSTEP = 64  # episodes an evaluation plays in step, deciding for all at once
+LOCKSTEP = 128  # episodes an evaluation plays in step, deciding for all at once
 
 
 @dataclass

@@ -133,7 +133,7 @@ class Demonstrations:
         action = context.n_actions - 1 if tool is None else context.position(tool)
         if action is None:
             return
-        episode.steps.append(context.step(State.of_calls(len(self.spec.tools), calls)))
+        episode.steps.append(context.step(State.of_calls(calls)))
         episode.actions.append(action)
         episode.weights.append(self.config.demonstration)
         episode.returns.append(0.0)
@@ -183,7 +183,7 @@ class Simulator:
             games.append(_Game(env, context, Episode(self.name, task)))
         going = games
         while going:
-            states = [State.of_calls(n, game.env.episode.history) for game in going]  # type: ignore[union-attr]
+            states = [State.of_calls(game.env.episode.history) for game in going]  # type: ignore[union-attr]
             steps = [game.context.step(state) for game, state in zip(going, states, strict=True)]
             probs, offsets, values = model.decide_many(steps)
             draws = rng.random(len(going)) if rng is not None else None
