@@ -39,6 +39,7 @@ from trainer.recorded import Record, record
 from trainer.scenarios.base import ScenarioSpec, Task
 from trainer.text import terms_of
 from trainer.training.evaluation import Evaluation, Evaluator, sample, validation_split
+from trainer.training.loop import crossed
 from trainer.training.sources import (
     DEMONSTRATIONS,
     SIMULATOR,
@@ -228,12 +229,17 @@ class Run:
     def evaluate_heldout(self) -> float:
         """Evaluate the model on the held-out tasks (while the run trains, on at most
         `max_evaluated` of them) and on the validation tasks, keeping it as the best if it did
-        at least as well there as the best so far (later wins a tie: it trained longer)."""
+        at least as well there as the best so far (later wins a tie: it trained longer). Its
+        episodes are recorded at the first evaluation, every `record_heldout_every` episodes
+        and at the end."""
         self.record_last()  # the episode before it, so that records stay in episode order
         tasks = self.heldout if self.finished else self.heldout_sample
         evaluation = self.evaluate(tasks)
+        previous = self.heldout_episode
         self.heldout_accuracy, self.heldout_episode = evaluation.accuracy, self.episode
-        self.recorded += evaluation.episodes
+        every = self.config.record_heldout_every
+        if previous is None or self.finished or crossed(previous, self.episode, every):
+            self.recorded += evaluation.episodes
         self.report = {
             "episode": self.episode,
             "heldout_accuracy": evaluation.accuracy,

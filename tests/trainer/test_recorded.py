@@ -3,6 +3,8 @@ environment played (a scripted agent, so every figure is known)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from trainer.env import ToolUseEnv
@@ -118,7 +120,7 @@ def test_a_run_evaluates_the_same_with_and_without_analytics() -> None:
     )
 
 
-def test_a_run_records_a_sample_of_its_training_and_every_evaluation() -> None:
+def test_a_run_records_a_sample_of_its_training_and_its_evaluations_now_and_then() -> None:
     from trainer import scenarios
     from trainer.run import Run
 
@@ -138,3 +140,15 @@ def test_a_run_records_a_sample_of_its_training_and_every_evaluation() -> None:
     assert run.report is not None and run.report["episode"] == last
     assert run.report["heldout_accuracy"] == run.heldout_accuracy
     assert run.metrics()["heldout_episode"] == last
+
+    # Later evaluations are reported each time, their episodes recorded once in
+    # record_heldout_every episodes (each is a message on the bus) and at the end.
+    run.recorded.clear()
+    run.update()
+    run.evaluate_heldout()
+    assert [r["split"] for r in run.recorded] == ["train"]
+    assert run.report["episode"] == run.episode
+    run.config = dataclasses.replace(run.config, record_heldout_every=run.episode + 5)
+    run.update()
+    run.evaluate_heldout()
+    assert [r["split"] for r in run.recorded].count("heldout") == len(run.heldout)

@@ -63,6 +63,10 @@ class Config:
     max_validation: int = 500  # validation tasks at most
     max_evaluated: int = 1000  # held-out tasks evaluated while training (all at the end)
     record_every: int = 50  # one training episode in this many is recorded
+    # An evaluation's episodes (one per held-out task) are recorded the first time, once in
+    # this many episodes, and at the end: each is a message on the bus, and every evaluation's
+    # would be hundreds a second.
+    record_heldout_every: int = 1000
 
     def learning_step(self, learning_rate: float) -> float:
         """Adam's step before its decay, for a session's learning rate."""
