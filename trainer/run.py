@@ -134,6 +134,7 @@ class Run:
         # What the worker has not taken yet (it drains both after every call into the slot):
         # episodes recorded, and the report of the latest held-out evaluation.
         self.recorded: list[Record] = []
+        self._evaluated: list[Record] = []  # the latest evaluation's episodes, if not recorded
         self.report: dict[str, Any] | None = None
         self._last: tuple[Episode, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation
@@ -201,6 +202,11 @@ class Run:
         demonstrations = self.rng.random() < self.config.demonstration_share
         return self.sources[0 if demonstrations else 1]
 
+    def record_evaluation(self) -> None:
+        """Record the episodes of the latest held-out evaluation, unless they already are."""
+        self.recorded += self._evaluated
+        self._evaluated = []
+
     def record_last(self) -> None:
         """Record the last simulated training episode, unless it already is."""
         if self._last is not None:
@@ -230,16 +236,17 @@ class Run:
         """Evaluate the model on the held-out tasks (while the run trains, on at most
         `max_evaluated` of them) and on the validation tasks, keeping it as the best if it did
         at least as well there as the best so far (later wins a tie: it trained longer). Its
-        episodes are recorded at the first evaluation, every `record_heldout_every` episodes
-        and at the end."""
+        episodes are recorded at the first evaluation, every `record_heldout_every` episodes,
+        at the end and where its model is saved (`bundle`)."""
         self.record_last()  # the episode before it, so that records stay in episode order
         tasks = self.heldout if self.finished else self.heldout_sample
         evaluation = self.evaluate(tasks)
         previous = self.heldout_episode
         self.heldout_accuracy, self.heldout_episode = evaluation.accuracy, self.episode
+        self._evaluated = evaluation.episodes
         every = self.config.record_heldout_every
         if previous is None or self.finished or crossed(previous, self.episode, every):
-            self.recorded += evaluation.episodes
+            self.record_evaluation()
         self.report = {
             "episode": self.episode,
             "heldout_accuracy": evaluation.accuracy,
@@ -371,6 +378,7 @@ class Run:
         evaluated first if it was not)."""
         if self.evaluated_at != self.episode:
             self.evaluate_heldout()
+        self.record_evaluation()  # what the model saved was measured on
         best = self.best
         assert best is not None
         weights = weights_of(best.params)

@@ -7,8 +7,10 @@ The old learner is the trainer at git `--ref` (`git archive` of `trainer/` and `
 into a temporary directory), run in its own processes beside the working tree's, on the same
 built-in scenarios and in the same environment (its tree's fallback rule replaced by today's). Measured, old and new alike:
 
-- speed: episodes per second on one core (pinned), 2,000 episodes per scenario with a held-out
-  evaluation every 100, as the worker trains; each learner twice, alternating, the better kept.
+- speed: episodes per second on one core (pinned), with a held-out evaluation every 100, as the
+  worker trains: over a run's first 2,000 episodes per scenario, and over its next 2,000 (warm:
+  what either learner keeps of the requests it saw is kept by then); each learner twice,
+  alternating, the better kept.
   Apart: the seconds a run takes to set up before its first episode, the first time on a
   machine (with the encoder: every text's meaning encoded, and kept on disk) and the next.
 - accuracy: held-out accuracy (greedy, on tasks training never sees) after 200 episodes at the
@@ -117,26 +119,33 @@ def _plain(run: Any) -> dict[str, float] | None:
 
 
 def speed_job(cpu: int) -> dict[str, dict[str, float]]:
-    """Per scenario on core `cpu`: episodes per second, evaluating every EVAL_EVERY
-    ("rates"), and the seconds a run took to set up before its first episode ("setup": with
-    the encoder, reading every text's meaning, from the machine's cache if kept there)."""
+    """Per scenario on core `cpu`: episodes per second, evaluating every EVAL_EVERY, over a
+    run's first SPEED_EPISODES ("rates") and over its next SPEED_EPISODES, warm: what it
+    keeps of the requests it saw (both learners keep some) is kept by then ("warm"); and the
+    seconds a run took to set up before its first episode ("setup": with the encoder, reading
+    every text's meaning, from the machine's cache if kept there)."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
     from trainer import scenarios
 
     for scenario_id in SCENARIOS:
         scenarios.get(scenario_id)  # built outside the timing
-    rates, setup = {}, {}
+    rates, warm, setup = {}, {}, {}
     for scenario_id in SCENARIOS:
         made = time.perf_counter()
-        run = _run(scenario_id, 0.001, 0, SPEED_EPISODES)
+        run = _run(scenario_id, 0.001, 0, 2 * SPEED_EPISODES)
         started = time.perf_counter()
         setup[scenario_id] = started - made
+        halfway = None
         while not run.finished:
             if _advance(run):
                 run.evaluate_heldout()
-        rates[scenario_id] = SPEED_EPISODES / (time.perf_counter() - started)
-    return {"rates": rates, "setup": setup}
+            if halfway is None and run.episode >= SPEED_EPISODES:
+                halfway = time.perf_counter()
+        assert halfway is not None
+        rates[scenario_id] = SPEED_EPISODES / (halfway - started)
+        warm[scenario_id] = SPEED_EPISODES / (time.perf_counter() - halfway)
+    return {"rates": rates, "warm": warm, "setup": setup}
 
 
 def curve_job(scenario_id: str, seed: int, episodes: int) -> dict[str, Any]:
@@ -250,12 +259,14 @@ def main() -> None:
         )
 
         speeds: dict[str, dict[str, float]] = {}
+        warm: dict[str, dict[str, float]] = {}
         setups: dict[str, list[dict[str, float]]] = {}
         for learner in learners * 2:
             measured = call(learner, old, {"kind": "speed", "cpu": cpu})
-            best = speeds.setdefault(learner, measured["rates"])
-            for scenario_id, rate in measured["rates"].items():
-                best[scenario_id] = max(best[scenario_id], rate)
+            for kept, figures in ((speeds, measured["rates"]), (warm, measured["warm"])):
+                best = kept.setdefault(learner, dict(figures))
+                for scenario_id, rate in figures.items():
+                    best[scenario_id] = max(best[scenario_id], rate)
             setups.setdefault(learner, []).append(measured["setup"])
         print(
             "setting a run up before its first episode, seconds (the first time on a machine, then):"
@@ -269,17 +280,18 @@ def main() -> None:
                     for learner in learners
                 )
             )
-        print(f"speed, episodes/s on CPU {cpu} (2,000 episodes, evaluating every 100):")
-        for scenario_id in SCENARIOS:
-            o = speeds["old"][scenario_id]
-            print(
-                f"  {scenario_id:<17} old {o:7,.0f}"
-                + "".join(
-                    f"  {learner} {speeds[learner][scenario_id]:7,.0f} "
-                    f"({speeds[learner][scenario_id] / o:.2f}x)"
-                    for learner in learners[1:]
+        for label, kept in (("a run's first", speeds), ("warm: the next", warm)):
+            print(f"speed, episodes/s on CPU {cpu}, {label} 2,000 episodes (evaluating every 100):")
+            for scenario_id in SCENARIOS:
+                o = kept["old"][scenario_id]
+                print(
+                    f"  {scenario_id:<17} old {o:7,.0f}"
+                    + "".join(
+                        f"  {learner} {kept[learner][scenario_id]:7,.0f} "
+                        f"({kept[learner][scenario_id] / o:.2f}x)"
+                        for learner in learners[1:]
+                    )
                 )
-            )
 
         jobs = [
             (learner, scenario_id, seed)

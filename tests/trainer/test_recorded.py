@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from agentgym.contracts import Framework
 from trainer.env import ToolUseEnv
 from trainer.recorded import analyze, record
 from trainer.scenarios.base import ScenarioSpec, Task
@@ -148,7 +149,9 @@ def test_a_run_records_a_sample_of_its_training_and_its_evaluations_now_and_then
     run.evaluate_heldout()
     assert [r["split"] for r in run.recorded] == ["train"]
     assert run.report["episode"] == run.episode
+    run.bundle(Framework.LANGCHAIN)  # the model saved: what it was measured on is recorded
+    assert [r["split"] for r in run.recorded].count("heldout") == len(run.heldout)
     run.config = dataclasses.replace(run.config, record_heldout_every=run.episode + 5)
     run.update()
     run.evaluate_heldout()
-    assert [r["split"] for r in run.recorded].count("heldout") == len(run.heldout)
+    assert [r["split"] for r in run.recorded].count("heldout") == 2 * len(run.heldout)
