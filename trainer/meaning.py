@@ -17,10 +17,10 @@ batched with or on how the work was split, and rounded to float16: the same bits
 process of this machine.
 
 A request of 30 tokens costs 3 to 7 ms to encode on one core, by the CPU's 8-bit arithmetic
-(18 to 23 ms in the numpy encoder this replaced; tests/benchmarks/encoder.py), so a scenario's texts are kept on disk once
-encoded (`Encoder.read`, beside the model): a scenario's first session on a machine waits a
-second or two for them, on every core, and every later one, in any process, reads them in a
-millisecond.
+(18 to 23 ms in the numpy encoder this replaced; tests/benchmarks/encoder.py), so a
+scenario's texts are kept on disk once encoded (`Encoder.read`, beside the model): a
+scenario's first session on a machine waits a second or two for them, on every core, and
+every later one, in any process, reads them in a millisecond.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Encoder:
         from tokenizers import Tokenizer
 
         kept = None if cache is None else cache / NAME / _MODEL_FILE
-        self.session = _session(directory, [p for p in (installed, kept) if p is not None])
+        self.session = _session(directory, [p for p in (installed, kept) if p is not None], kept)
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()  # its file pads to 128: one text needs no padding
@@ -132,10 +132,10 @@ class Encoder:
         self._known.update(meanings)
 
 
-def _session(directory: Path, kept: Sequence[Path]) -> Any:
-    """An onnxruntime session of the model: from the first file of `kept` that holds it (built
-    by an install or an earlier process), else built from `directory`'s weights (and kept in
-    the last of `kept`)."""
+def _session(directory: Path, found: Sequence[Path], keep: Path | None) -> Any:
+    """An onnxruntime session of the model: from the first file of `found` that holds it
+    (built by an install or an earlier process), else built from `directory`'s weights (and
+    kept at `keep`, if given)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -145,15 +145,15 @@ def _session(directory: Path, kept: Sequence[Path]) -> Any:
     # SkipLayerNormalization (trainer/minilm.py).
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     providers = ["CPUExecutionProvider"]
-    for path in kept:
+    for path in found:
         if path.exists():
             try:
                 return onnxruntime.InferenceSession(str(path), options, providers=providers)
             except Exception as error:  # onnxruntime's errors have no base class of their own
                 _log.warning("the encoder's model %s is damaged (%s): not read", path, error)
     model = _build(directory)
-    if kept:
-        _store(kept[-1], model)
+    if keep is not None:
+        _store(keep, model)
     return onnxruntime.InferenceSession(model, options, providers=providers)
 
 

@@ -115,6 +115,12 @@ def test_the_model_an_install_built_is_read_by_every_session_without_building_it
     assert session.encode(ENCODED).tobytes() == encoder_on.encode(ENCODED).tobytes()
     assert not (tmp_path / "data" / meaning.NAME / "model.onnx").exists()
 
+    nowhere = tmp_path / "not-installed" / "model.onnx"  # no cache: built, kept nowhere
+    assert meaning.Encoder(model, None, installed=nowhere).encode(ENCODED).tobytes() == (
+        encoder_on.encode(ENCODED).tobytes()
+    )
+    assert not nowhere.exists()
+
     installed.write_bytes(installed.read_bytes()[:1000])
     rebuilt = meaning.Encoder(model, tmp_path / "data", installed=installed)
     assert rebuilt.encode(ENCODED).tobytes() == encoder_on.encode(ENCODED).tobytes()
