@@ -1,9 +1,9 @@
 """Storing what a session's slot recorded (its episodes, its latest evaluation) while the
 session trains on.
 
-Publishing an episode waits for JetStream to confirm it; a held-out evaluation brings one per
-task. Done between slices, that wait would stop training meanwhile; here a task of its own
-stores them, in order, while the next slice trains. The evaluation's report is written at
+Publishing episodes waits for JetStream to confirm them (a slice's together); a held-out
+evaluation brings one per task. Done between slices, that wait would stop training meanwhile;
+here a task of its own stores them, in order, while the next slice trains. The evaluation's report is written at
 once: the update that says a held-out accuracy was measured must find it. It lags at most QUEUED slices behind:
 past that, the session waits for it (NATS slow or away), so nothing recorded is dropped.
 """
@@ -80,6 +80,7 @@ class Recorder:
     async def _store(self, progress: Progress) -> None:
         if self.seq is None:
             self.seq, self._stored_up_to = await self.publisher.last_episode(self.session_id)
+        fresh = []
         for data in progress.episodes:
             if self._stored_up_to:
                 # A run resumed from its checkpoint plays again what it played after it: what
@@ -87,5 +88,6 @@ class Recorder:
                 if json.loads(data)["episode"] < self._stored_up_to:
                     continue
                 self._stored_up_to = 0
-            await self.publisher.episode(self.session_id, self.seq + 1, data)
-            self.seq += 1
+            fresh.append(data)
+        await self.publisher.episodes(self.session_id, self.seq + 1, fresh)
+        self.seq += len(fresh)

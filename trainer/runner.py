@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from agentgym.bundle import Manifest
@@ -112,7 +113,7 @@ class SlotRun:
         return await self._call(_evaluate_heldout)
 
     async def checkpoint(self) -> bytes:
-        return await self._call(_checkpoint)
+        return await asyncio.to_thread(_take, Path(await self._call(_checkpoint)))
 
     async def bundle(self, framework: Framework) -> tuple[Manifest, bytes, Progress]:
         """The model bundle as the run is now (evaluated on held-out tasks first if it never
@@ -122,6 +123,14 @@ class SlotRun:
     async def close(self) -> None:
         """Drop the run from the slot (the session left this worker)."""
         await self._call(_drop)
+
+
+def _take(path: Path) -> bytes:
+    """The file's bytes; the file is gone."""
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink()
 
 
 # --- inside the slot ---------------------------------------------------------------------------
@@ -187,6 +196,8 @@ def _train(
 
     run = _runs[key]
     first = run.episode
+    if _slot.interrupt.is_set():  # asked before it began (while the last checkpoint was stored)
+        return _progress(run)
     train(
         run,
         [
@@ -206,9 +217,15 @@ def _evaluate_heldout(key: str) -> Progress:
     return _progress(run)
 
 
-def _checkpoint(key: str) -> bytes:
-    data: bytes = _runs[key].checkpoint()
-    return data
+def _checkpoint(key: str) -> str:
+    """The run's checkpoint, in a file whose path it returns (the caller removes it). Not
+    through the slot's pipe: 64 KiB at a time, megabytes take a hundred turns of a busy
+    scheduler, and a pause waits for them."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="agentgym-checkpoint-", delete=False) as out:
+        out.write(_runs[key].checkpoint())
+    return out.name
 
 
 def _bundle(key: str, framework: Framework) -> tuple[Manifest, bytes, Progress]:

@@ -201,6 +201,7 @@ class Session:
         last_update = last_status = last_ack = rate_clock = started
         first_episode = rate_episode = progress.episode
         rate = 0.0
+        saved_at = -1  # the episode of the run's last checkpoint
         try:
             while True:
                 # In the slot: the loop goes on with NATS and the other sessions meanwhile.
@@ -219,19 +220,20 @@ class Session:
                         progress.episode,
                     )
                 record = self._observe(record, progress, base_elapsed + now - started, rate)
-                if progress.checkpoint_due and not progress.finished:
-                    record.checkpoint = await self._checkpoint(run)
-                    last_status = 0.0  # write the status now: a successor must find it
-                if now - last_status >= ctx.settings.status_interval_s:
-                    record = await self._write_status(record)
-                    last_status = now
                 # Every request from here on is either read now or cuts the next slice short.
                 run.slot.interrupt.clear()
                 ending = lifecycle.between_slices(
                     record, self.pending, self.shutting_down, progress.finished
                 )
                 if ending is not None:
-                    break
+                    break  # leaving checkpoints and writes the status: not twice
+                if progress.checkpoint_due:
+                    record.checkpoint = await self._checkpoint(run)
+                    saved_at = progress.episode
+                    last_status = 0.0  # write the status now: a successor must find it
+                if now - last_status >= ctx.settings.status_interval_s:
+                    record = await self._write_status(record)  # reads the user's `pending` too
+                    last_status = now
                 if now - last_update >= ctx.settings.update_interval_s:
                     seq = await self._publish(record, seq)
                     last_update = now
@@ -242,12 +244,15 @@ class Session:
             status = ending.record.status
             if status is SessionStatus.COMPLETED:
                 progress = await run.evaluate_heldout()
+                saved_at = -1  # the evaluation changed the run (its best, its numbers)
                 await self._recorder.add(progress)
                 ran_s = time.monotonic() - started
                 if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
                     rate = (progress.episode - first_episode) / ran_s
                 record = self._observe(record, progress, base_elapsed + ran_s, rate)
-            return await self._leave(run, record, status, seq)
+            # A pause asked while the run's checkpoint was stored finds it as it is.
+            saved = record.checkpoint if saved_at == progress.episode else None
+            return await self._leave(run, record, status, seq, saved)
         except BusUnavailableError:
             raise  # NATS away past its bound: the command comes back, and the checkpoint with it
         except Exception as exc:  # a bug or a broken checkpoint: fail the session, not the worker
@@ -325,13 +330,19 @@ class Session:
     # --- endings ---------------------------------------------------------------------------------
 
     async def _leave(
-        self, run: SlotRun, record: SessionRecord, status: SessionStatus, seq: int | None = None
+        self,
+        run: SlotRun,
+        record: SessionRecord,
+        status: SessionStatus,
+        seq: int | None = None,
+        saved: str | None = None,
     ) -> Outcome:
-        """Carry out `lifecycle.leave`: checkpoint, save the model when it ends, then write the
-        record and tell watchers. A stop asked meanwhile wins over a pause or a hand-back, and
-        ends it stopped with its model instead."""
+        """Carry out `lifecycle.leave`: checkpoint (unless `saved` names one of the run as it
+        is), save the model when it ends, then write the record and tell watchers. A stop
+        asked meanwhile wins over a pause or a hand-back, and ends it stopped with its model
+        instead."""
         decision = lifecycle.leave(record, status)
-        changes: dict[str, object] = {"checkpoint": await self._checkpoint(run)}
+        changes: dict[str, object] = {"checkpoint": saved or await self._checkpoint(run)}
         if decision.does(Do.SAVE_MODEL):
             changes["model_id"], progress = await self._save_model(run, record)
             record = record.model_copy(update=progress.metrics)
