@@ -138,6 +138,7 @@ class Run:
         self.report: dict[str, Any] | None = None
         self._last: tuple[Episode, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation
+        self.evaluation_due = False  # one was put off (training.loop.Evaluating)
 
     def _model(
         self,
@@ -239,6 +240,7 @@ class Run:
         episodes are recorded at the first evaluation, every `record_heldout_every` episodes,
         at the end and where its model is saved (`bundle`)."""
         self.record_last()  # the episode before it, so that records stay in episode order
+        self.evaluation_due = False
         tasks = self.heldout if self.finished else self.heldout_sample
         evaluation = self.evaluate(tasks)
         previous = self.heldout_episode
@@ -314,6 +316,7 @@ class Run:
             "heldout_accuracy": self.heldout_accuracy,
             "heldout_episode": self.heldout_episode,
             "evaluated_at": self.evaluated_at,
+            "evaluation_due": self.evaluation_due,
             "best": None
             if best is None
             else [best.episode, best.accuracy, best.avg_reward, best.heldout_accuracy],
@@ -369,6 +372,7 @@ class Run:
         run.heldout_accuracy = meta["heldout_accuracy"]
         run.heldout_episode = meta["heldout_episode"]
         run.evaluated_at = meta["evaluated_at"]
+        run.evaluation_due = meta.get("evaluation_due", False)  # none before it was kept
         run.rng.bit_generator.state = meta["rng"]
         run.env.np_random.bit_generator.state = meta["env_rng"]
         return run

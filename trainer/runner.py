@@ -196,12 +196,10 @@ def _train(
 
     run = _runs[key]
     first = run.episode
-    if _slot.interrupt.is_set():  # asked before it began (while the last checkpoint was stored)
-        return _progress(run)
     train(
         run,
         [
-            Evaluating(eval_every),
+            Evaluating(eval_every, _slot.interrupt.is_set),
             Recording(),
             StopAt(checkpoint_every, time.perf_counter() + seconds, _slot.interrupt.is_set),
         ],

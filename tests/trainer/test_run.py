@@ -105,6 +105,32 @@ def test_a_run_restored_from_a_checkpoint_continues_exactly_and_keeps_its_best(
     assert packed.metrics == expected.metrics
 
 
+def test_an_evaluation_a_pause_put_off_is_made_on_resuming_as_if_never_paused() -> None:
+    straight = train(Run(spec("customer_support"), 0.001, seed=2, max_episodes=500))
+    paused = Run(spec("customer_support"), 0.001, seed=2, max_episodes=500)
+    train(paused, 200)
+    # A pause arrives during the update that reaches 300: its evaluation waits.
+    asked = lambda: paused.episode >= 300  # noqa: E731
+    train_loop(paused, [Evaluating(EVAL_EVERY, asked), StopAt(interrupted=asked)])
+    assert paused.episode == 300 and paused.evaluation_due
+    assert paused.heldout_episode == 200
+    resumed = Run.restore(paused.checkpoint(), spec("customer_support"))
+    assert resumed.evaluation_due
+    train_loop(resumed, [Evaluating(EVAL_EVERY), StopAt(310)])
+    assert resumed.heldout_episode == 300 and not resumed.evaluation_due
+    train(resumed)
+    assert weights_of(resumed) == weights_of(straight)
+    packed, expected = resumed.bundle("CrewAI")[0], straight.bundle("CrewAI")[0]
+    assert packed.weights_sha256 == expected.weights_sha256
+    assert packed.metrics == expected.metrics
+
+
+def test_a_run_asked_to_stop_before_it_began_trains_nothing() -> None:
+    run = train(Run(spec("customer_support"), 0.001, seed=2, max_episodes=500), 100)
+    train_loop(run, [Evaluating(EVAL_EVERY), StopAt(interrupted=lambda: True)])
+    assert run.episode == 100
+
+
 def test_a_checkpoint_is_only_restored_for_its_own_scenario() -> None:
     data = train(Run(spec("customer_support"), 0.001, seed=4, max_episodes=20)).checkpoint()
     with pytest.raises(ValueError, match="customer_support"):

@@ -26,15 +26,18 @@ def train(run: Run, callbacks: Sequence[Callback] = ()) -> None:
     """Train until the run has played its episodes or a callback stops it. Updates end at
     multiples of the batch whatever the callbacks, so that a run stopped anywhere and
     resumed learns exactly as one never stopped; a callback acts after the update that
-    reached its episode (every 100 is every 100 with batches of 10)."""
-    while not run.finished:
-        first = run.episode
-        run.update()
+    reached its episode (every 100 is every 100 with batches of 10). The callbacks look once
+    before the first update too, as after one of no episodes (`first` is `run.episode`): a
+    run asked to stop before it began stops at once, and what a stop put off is done first."""
+    first = run.episode
+    while True:
         stop = False
         for callback in callbacks:  # every one sees every update, whichever stops
             stop = callback.after_update(run, first) or stop
-        if stop:
+        if stop or run.finished:
             return
+        first = run.episode
+        run.update()
 
 
 def crossed(first: int, last: int, every: int) -> bool:
@@ -43,13 +46,21 @@ def crossed(first: int, last: int, every: int) -> bool:
 
 
 class Evaluating:
-    """Evaluate on held-out and validation tasks every `every` episodes, keeping the best."""
+    """Evaluate on held-out and validation tasks every `every` episodes, keeping the best.
 
-    def __init__(self, every: int) -> None:
+    Once `interrupted` says so (a pause or a stop is waiting), an evaluation due is put off
+    (`Run.evaluation_due`, kept in its checkpoint) until the run trains on: a pause does not
+    wait for it, and the model evaluated, at the same episode, is the one a run never paused
+    evaluates."""
+
+    def __init__(self, every: int, interrupted: Callable[[], bool] | None = None) -> None:
         self.every = every
+        self.interrupted = interrupted
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):
+            run.evaluation_due = True
+        if run.evaluation_due and not (self.interrupted is not None and self.interrupted()):
             run.evaluate_heldout()
         return False
 
