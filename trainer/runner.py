@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ SlotKind = Literal["process", "thread"]
 # A slot's process yields the CPU to the worker's loop: with every core training, a pause or a
 # stop still gets its turn at once (the loop's work is short; training takes what is left).
 SLOT_NICENESS = 10
+TRAINER_CHECK_S = 0.5  # how often a slot's process looks whether its trainer still runs
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,10 @@ def open_slot(kind: SlotKind) -> Slot:
         context = multiprocessing.get_context("spawn")
         interrupt: Any = context.Event()  # a process inherits it at its start, or never
         executor: Executor = ProcessPoolExecutor(
-            1, mp_context=context, initializer=_warm, initargs=(interrupt, SLOT_NICENESS)
+            1,
+            mp_context=context,
+            initializer=_warm,
+            initargs=(interrupt, SLOT_NICENESS, os.getpid()),
         )
     else:
         interrupt = threading.Event()
@@ -140,15 +146,25 @@ _runs: dict[str, Any] = {}
 _slot = threading.local()  # the slot's interrupt, in the thread that runs its calls
 
 
-def _warm(interrupt: Any, niceness: int = 0) -> None:
-    """Import the training code at the slot's start, not at its first session's."""
-    import os
-
+def _warm(interrupt: Any, niceness: int = 0, parent: int | None = None) -> None:
+    """Import the training code at the slot's start, not at its first session's; a process
+    slot watches its `parent` (the trainer that opened it)."""
     import trainer.run  # noqa: F401
 
     _slot.interrupt = interrupt
     if niceness:
         os.nice(niceness)
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this process once `parent` is gone, however it died (kill -9 too): its pool's
+    worker waits for calls on a queue whose writing end it holds itself, so it would never
+    see the trainer go, and would live on, orphaned."""
+    while os.getppid() == parent:
+        time.sleep(TRAINER_CHECK_S)
+    os._exit(0)
 
 
 def _progress(run: Any, checkpoint_due: bool = False) -> Progress:
@@ -190,8 +206,6 @@ def _load(
 def _train(
     key: str, seconds: float, eval_every: int, checkpoint_every: int, record_last: bool
 ) -> Progress:
-    import time
-
     from trainer.training.loop import Evaluating, Recording, StopAt, crossed, train
 
     run = _runs[key]
