@@ -1,6 +1,6 @@
 """What the key-value store holds, one pydantic model per kind of value, and where.
 
-Keys (ARCHITECTURE.md): `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`. With
+Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`. With
 authentication on, each tenant's sessions, models and settings live under `tenants/<name>/`
 (the `default` tenant, the only one when auth is off, keeps the plain keys); the scenario
 catalog is shared. Every value is the JSON of one of these models.

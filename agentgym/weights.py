@@ -43,9 +43,9 @@ MAGIC = b"\x93NUMPY"
 MAX_HEADER = 4096  # numpy's own headers are ~128 bytes
 
 
-def layout(n_tools: int) -> dict[str, tuple[int, ...]]:
-    """Each member of a policy's weights, and its shape: the same for any number of tools."""
-    del n_tools  # the tables are hashed: a scenario's tool count does not size them
+def layout() -> dict[str, tuple[int, ...]]:
+    """Each member of a policy's weights, and its shape: the same for any scenario (the
+    tables are hashed, so its number of tools does not size them)."""
     return {
         "w_pi.npy": (FEATURES,),
         "w_v.npy": (VALUE_FEATURES,),
@@ -53,14 +53,8 @@ def layout(n_tools: int) -> dict[str, tuple[int, ...]]:
     }
 
 
-def expected_size(n_tools: int) -> int:
-    """The weights' unpacked size: the bound on what loading them can take."""
-    return sum(8 * math.prod(shape) for shape in layout(n_tools).values())
-
-
-def check(data: bytes, learner: str, n_tools: int) -> None:
-    """Raise BundleError unless `data` is exactly this learner's weights (for a scenario of
-    `n_tools` tools: any count, as the layout does not depend on it)."""
+def check(data: bytes, learner: str) -> None:
+    """Raise BundleError unless `data` is exactly this learner's weights."""
     if learner in OLDER_LEARNERS:
         raise BundleError(
             f"this model was trained by an older learner ({learner}) whose weights this trainer "
@@ -68,7 +62,7 @@ def check(data: bytes, learner: str, n_tools: int) -> None:
         )
     if learner != LEARNER_NAME:
         raise BundleError(f"weights of learner {learner!r} cannot be loaded; use {LEARNER_NAME}")
-    wanted = layout(n_tools)
+    wanted = layout()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))  # shares `data`, no copy
     except zipfile.BadZipFile:

@@ -2,10 +2,10 @@
 
 Bundles are loaded once and kept, the last MAX_LOADED used, per trainer (a model's policy is
 some tens of MB). Loading and deciding run in one thread of their own: off the event loop, so
-training and acks go on, and one at a time, as a loaded run's caches are not shared safely.
-Requests are answered concurrently (a cold bundle's load does not hold up a warm one's
-decision). A request the model cannot answer (a tool it does not have, an unknown model) is answered
-with the reason and the HTTP status the API gives it, never left to time out.
+training and acks go on, and one at a time, as a loaded run's caches are not shared safely:
+a cold bundle's load holds up the decisions asked after it (a trainer's act requests share
+that thread). A request the model cannot answer (a tool it does not have, an unknown model)
+is answered with the reason and the HTTP status the API gives it, never left to time out.
 """
 
 from __future__ import annotations

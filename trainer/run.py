@@ -433,7 +433,7 @@ class Run:
         if spec.id != manifest.scenario_id:
             raise BundleError(f"a bundle of {manifest.scenario_id}, not of {spec.id}")
         # Checked before numpy sees them, whatever wrote the bundle (imports are checked too).
-        learner_weights.check(weights, manifest.learner, len(spec.tools))
+        learner_weights.check(weights, manifest.learner)
         hp = manifest.hyperparameters
         try:
             config = Config.from_dict(hp.learner)
