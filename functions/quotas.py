@@ -16,9 +16,7 @@ limits keep one tenant from exhausting what all share, they are not exact to the
 
 from __future__ import annotations
 
-import contextlib
-
-from agentgym import lifecycle
+from agentgym import lifecycle, retries
 from agentgym.config import ApiSettings
 from agentgym.errors import KeyExistsError, KeyNotFoundError
 from agentgym.records import (
@@ -108,14 +106,13 @@ async def _change_usage(store: KeyValueStore, keys: Keys, sessions: int) -> None
     def change(usage: UsageRecord) -> UsageRecord:
         return usage.model_copy(update={"sessions": max(0, usage.sessions + sessions)})
 
-    while True:
+    async def once() -> None:
         try:
             await modify(store, keys.usage, UsageRecord, change)
-            return
-        except KeyNotFoundError:
-            with contextlib.suppress(KeyExistsError):  # the first: someone may create it too
-                await store.create(keys.usage, change(UsageRecord()).dump())
-                return
+        except KeyNotFoundError:  # the first: another may create it meanwhile (then again)
+            await store.create(keys.usage, change(UsageRecord()).dump())
+
+    await retries.compare_and_set(keys.usage, once, on=KeyExistsError)
 
 
 async def check_models(

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentgym import adapters, lifecycle
+from agentgym import adapters, lifecycle, retries
 from agentgym.bus import Bus
 from agentgym.contracts import (
     SOURCES,
@@ -34,7 +34,6 @@ from agentgym.contracts import (
 from agentgym.errors import (
     ArtifactNotFoundError,
     BusUnavailableError,
-    ConflictError,
     InvalidKeyError,
     KeyExistsError,
     KeyNotFoundError,
@@ -354,7 +353,8 @@ async def _decide(
     """Record what `lifecycle.act` decides for `action` (compare-and-set on the latest record):
     the decision and the revision written (or read, when nothing was to be written)."""
     key = keys.session(session_id)
-    while True:
+
+    async def once() -> tuple[lifecycle.Decision, int]:
         try:
             entry = await store.get(key)
         except (KeyNotFoundError, InvalidKeyError):
@@ -363,10 +363,10 @@ async def _decide(
         if decision.record is None:
             return decision, entry.revision
         decision.record.updated_at = utc_now()
-        try:
-            return decision, await store.update(key, decision.record.dump(), entry.revision)
-        except ConflictError:
-            continue  # someone wrote first: decide again on what they wrote
+        return decision, await store.update(key, decision.record.dump(), entry.revision)
+
+    # Someone wrote first: decide again on what they wrote (bounded, with jitter).
+    return await retries.compare_and_set(key, once)
 
 
 async def _carry_out(
