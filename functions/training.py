@@ -211,24 +211,20 @@ async def list_sessions(store: StoreDep, keys: KeysDep) -> Response:
 
 @router.get("/{session_id}", response_model=TrainingStatus)
 async def get_session(session_id: str, store: StoreDep, keys: KeysDep) -> Response:
-    """A session's status: what dashboards poll. Served by `status`, the same read as a plain
-    Starlette endpoint; this route documents it (and serves it wherever `status` is absent)."""
+    """A session's status: what dashboards poll (served through `status`, below)."""
     found = await lookups.session_entry(store, keys, session_id)
     return Response(status_json_of(found.value), media_type=JSON)
 
 
 async def status(scope: Scope, receive: Receive, send: Send) -> None:
-    """`GET /api/training/{session_id}` as a bare ASGI endpoint, without FastAPI's
-    per-request dependency solving or Starlette's request wrapper, which cost more than the
-    read itself on the API's busiest route. The same steps as `get_session`: the caller's
-    tenant (401 without credentials), then its session; an ApiError reaches the app's error
-    handlers like any other."""
+    """`get_session`, called without FastAPI's per-request dependency solving or Starlette's
+    request wrapper, which cost more than the read itself on the API's busiest route: its
+    dependencies are the same calls (the caller's tenant, 401 without credentials; the
+    store), and an ApiError reaches the app's error handlers like any other."""
     request = Request(scope)
-    keys = await keys_of(request)
-    found = await lookups.session_entry(
-        await store_of(request), keys, scope["path_params"]["session_id"]
-    )
-    await Response(status_json_of(found.value), media_type=JSON)(scope, receive, send)
+    keys, store = await keys_of(request), await store_of(request)
+    response = await get_session(scope["path_params"]["session_id"], store, keys)
+    await response(scope, receive, send)
 
 
 class _Endpoint:
@@ -241,7 +237,7 @@ class _Endpoint:
         await self.app(scope, receive, send)
 
 
-# Matched before the documenting route above (routes match in order).
+# Matched before get_session's own route (routes match in order), which documents it.
 router.routes.insert(0, Route("/api/training/{session_id}", _Endpoint(status), methods=["GET"]))
 
 
