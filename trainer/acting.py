@@ -11,8 +11,9 @@ is answered with the reason and the HTTP status the API gives it, never left to 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+
+from cachetools import LRUCache
 
 from agentgym.artifacts import ArtifactStore
 from agentgym.errors import ArtifactNotFoundError, BundleError
@@ -25,7 +26,7 @@ MAX_LOADED = 4
 class Acting:
     def __init__(self, artifacts: ArtifactStore) -> None:
         self.artifacts = artifacts
-        self.loaded: OrderedDict[tuple[str, str, str], Run] = OrderedDict()
+        self.loaded: LRUCache[tuple[str, str, str], Run] = LRUCache(MAX_LOADED)
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="agentgym-act")
 
     def close(self) -> None:
@@ -62,11 +63,10 @@ class Acting:
         (as the API read it from the model's record): a model deleted and imported again as
         another is loaded again."""
         key = (request.tenant, request.bundle, request.sha256)
-        if key not in self.loaded:
-            data = await self.artifacts.get(request.bundle)
-            loop = asyncio.get_running_loop()
-            self.loaded[key], _ = await loop.run_in_executor(self.thread, Run.from_bundle, data)
-            while len(self.loaded) > MAX_LOADED:
-                self.loaded.popitem(last=False)
-        self.loaded.move_to_end(key)
-        return self.loaded[key]
+        if (kept := self.loaded.get(key)) is not None:
+            return kept
+        data = await self.artifacts.get(request.bundle)
+        loop = asyncio.get_running_loop()
+        run, _ = await loop.run_in_executor(self.thread, Run.from_bundle, data)
+        self.loaded[key] = run
+        return run

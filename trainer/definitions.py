@@ -5,7 +5,8 @@ pinned at its start. The last few are kept: one of 100,000 tasks takes a second 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+
+from cachetools import LRUCache
 
 from agentgym import catalog
 from agentgym.artifacts import ArtifactStore
@@ -21,8 +22,7 @@ KEEP = 4  # custom scenarios held at once per worker
 class Definitions:
     def __init__(self, artifacts: ArtifactStore, keep: int = KEEP) -> None:
         self.artifacts = artifacts
-        self.keep = keep
-        self._specs: OrderedDict[tuple[str, str, str], ScenarioSpec] = OrderedDict()
+        self._specs: LRUCache[tuple[str, str, str], ScenarioSpec] = LRUCache(keep)
 
     async def spec(self, tenant: str, scenario_id: str, version: str | None) -> ScenarioSpec:
         """The scenario as the learner runs it. ScenarioGoneError when a custom one's version
@@ -32,9 +32,8 @@ class Definitions:
         if version is None:
             raise ScenarioGoneError(scenario_id, version)
         key = (tenant, scenario_id, version)
-        if key in self._specs:
-            self._specs.move_to_end(key)
-            return self._specs[key]
+        if (kept := self._specs.get(key)) is not None:
+            return kept
         try:
             data = await self.artifacts.get(Keys(tenant).scenario_definition(scenario_id, version))
         except ArtifactNotFoundError:
@@ -42,8 +41,6 @@ class Definitions:
         # The API stored it normalized, after validating it: reading it back is parsing alone.
         spec = await asyncio.to_thread(_read, data)
         self._specs[key] = spec
-        while len(self._specs) > self.keep:
-            self._specs.popitem(last=False)
         return spec
 
 
