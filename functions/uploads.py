@@ -11,9 +11,7 @@ pickling): the catalog entry, the report and the file to store, or the refusal.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +19,8 @@ from agentgym import catalog
 from agentgym.records import ScenarioRecord
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from agentgym.scenario_file import Problem, Report
 
 IN_PROCESS_BYTES = 1024 * 1024  # smaller bodies parse in milliseconds: a thread is enough
@@ -72,6 +72,11 @@ async def read_off_loop(
 
 
 def _process() -> ProcessPoolExecutor:
+    # Imported here: a Lambda handler never takes this path, and its cold start would pay for
+    # multiprocessing's import.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _pool
     if _pool is None:
         _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))

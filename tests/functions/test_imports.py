@@ -1,4 +1,5 @@
-"""The functions stay light: importing a handler never pulls in training code or AWS SDKs.
+"""The functions stay light: importing a handler never pulls in training code, AWS SDKs or
+multiprocessing (only a large upload under uvicorn needs a process of its own).
 
 Each import runs in a fresh interpreter, so nothing another test imported can hide a heavy
 import (or be blamed for one).
@@ -21,7 +22,7 @@ MODULES = (
     "functions.models",
     "functions.settings",
 )
-HEAVY = ("numpy", "gymnasium", "trainer", "boto3")
+HEAVY = ("numpy", "gymnasium", "trainer", "boto3", "multiprocessing")
 AWS_ONLY = ("boto3",)
 
 PROBE = """
