@@ -50,6 +50,14 @@ class Do(StrEnum):
     RETRY_LATER = "retry_later"  # the work message comes back after the ack wait
 
 
+# What each side carries out: the API the decisions of a user's request (`start`, `act`,
+# `start_again`, `resume_unsent`), a trainer those of its events. Each side's executor handles
+# exactly its set, and tests/test_lifecycle.py checks every decision against it.
+API_EFFECTS = frozenset(
+    {Do.SEND_COMMAND, Do.SEND_CONTROL, Do.ANNOUNCE, Do.MARK_ACTIVE, Do.UNMARK_ACTIVE}
+)
+
+
 @dataclass(frozen=True)
 class Effect:
     do: Do
@@ -101,6 +109,15 @@ def start(record: SessionRecord) -> Decision:
         record,
         (*_activity(None, S.QUEUED), Effect(Do.SEND_COMMAND, "start"), _announce(S.QUEUED, None)),
     )
+
+
+def start_again(record: SessionRecord) -> Decision:
+    """A start repeated with its Idempotency-Key: if the session is still queued, the first
+    request may have failed before sending its command (or marking it active), so both are
+    done again (a command's message id drops it if the first went out); watchers were told."""
+    if record.status is not S.QUEUED:
+        return Decision(None)
+    return Decision(None, (*_activity(None, S.QUEUED), Effect(Do.SEND_COMMAND, "start")))
 
 
 def act(record: SessionRecord, action: Action) -> Decision:

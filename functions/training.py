@@ -154,7 +154,6 @@ async def start_training(
     session.idempotency_key, session.tenant = idempotency_key, keys.tenant
     key = keys.session(session.session_id)
     decision = lifecycle.start(session)
-    command = TrainCommand(session_id=session.session_id, action="start", tenant=keys.tenant)
     if idempotency_key is None or not await _exists(store, key):
         await quotas.check_new_session(store, keys, settings)
     try:
@@ -166,11 +165,8 @@ async def start_training(
                 422, "this Idempotency-Key was already used for a different request; "
                 "use a new key for a new session",
             ) from None  # fmt: skip
-        if existing.status is SessionStatus.QUEUED:
-            # The first request may have failed before publishing (or marking it active); the
-            # message id makes a second publish of the same start a no-op when it went through.
-            await mark_active(store, keys, existing.session_id, True)
-            await bus.send_command(command, command.msg_id())
+        again = lifecycle.start_again(existing)
+        await _carry_out(store, bus, keys, existing.session_id, again, 0)
         return _started(existing)
     try:
         await _carry_out(store, bus, keys, session.session_id, decision, 0)  # its id is its own
@@ -373,24 +369,28 @@ async def _carry_out(
     decision: lifecycle.Decision,
     revision: int,
 ) -> None:
-    """The decision's effects, in order. A command's message id names the revision it was
+    """The decision's effects, in order: every one of `lifecycle.API_EFFECTS`, and no other
+    (a trainer's effect here is a bug). A command's message id names the revision it was
     decided at, so a retried publish is dropped while a resume after another pause is new."""
     for effect in decision.effects:
-        if effect.do is Do.SEND_COMMAND:
-            command = TrainCommand.model_validate(
-                {"session_id": session_id, "action": effect.action, "tenant": keys.tenant}
-            )
-            await bus.send_command(command, command.msg_id(revision))
-        elif effect.do is Do.SEND_CONTROL:
-            control = ControlMessage.model_validate(
-                {"session_id": session_id, "action": effect.action}
-            )
-            await bus.send_control(control)
-        elif effect.do is Do.ANNOUNCE:
-            assert effect.status is not None
-            await _announce(bus, keys, session_id, effect.status, effect.previous)
-        elif effect.do in (Do.MARK_ACTIVE, Do.UNMARK_ACTIVE):
-            await mark_active(store, keys, session_id, effect.do is Do.MARK_ACTIVE)
+        match effect.do:
+            case Do.SEND_COMMAND:
+                command = TrainCommand.model_validate(
+                    {"session_id": session_id, "action": effect.action, "tenant": keys.tenant}
+                )
+                await bus.send_command(command, command.msg_id(revision))
+            case Do.SEND_CONTROL:
+                control = ControlMessage.model_validate(
+                    {"session_id": session_id, "action": effect.action}
+                )
+                await bus.send_control(control)
+            case Do.ANNOUNCE:
+                assert effect.status is not None
+                await _announce(bus, keys, session_id, effect.status, effect.previous)
+            case Do.MARK_ACTIVE | Do.UNMARK_ACTIVE:
+                await mark_active(store, keys, session_id, effect.do is Do.MARK_ACTIVE)
+            case _:
+                raise AssertionError(f"the API does not carry out {effect.do}: a trainer does")
 
 
 @router.post("/{session_id}/pause", response_model=ActionResponse)

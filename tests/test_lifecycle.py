@@ -3,6 +3,7 @@ and trainer event, with what the record becomes and what must be done."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -97,6 +98,43 @@ def test_a_user_action_in_each_status(
 def test_every_status_and_action_is_in_the_table() -> None:
     covered = {(status, action) for status, _, action, _ in USER}
     assert covered == {(status, action) for status in S for action in A}
+
+
+def api_decisions() -> list[lifecycle.Decision]:
+    """Every decision a user's request can lead to."""
+    decisions = [lifecycle.start(record(S.QUEUED))]
+    for status in S:
+        decisions.append(lifecycle.start_again(record(status)))
+        for pending in (None, *A):
+            decisions.append(lifecycle.resume_unsent(record(status, pending)))
+            for action in A:
+                with contextlib.suppress(IllegalTransitionError):  # a 409: no decision
+                    decisions.append(lifecycle.act(record(status, pending), action))
+    return decisions
+
+
+def test_the_api_is_only_asked_for_what_it_carries_out() -> None:
+    done = {effect.do for decision in api_decisions() for effect in decision.effects}
+    assert done == lifecycle.API_EFFECTS  # all of them, and no trainer's
+
+
+async def test_the_api_refuses_an_effect_it_does_not_carry_out() -> None:
+    from functions.training import _carry_out
+
+    decision = lifecycle.Decision(None, (lifecycle.Effect(Do.TRAIN),))
+    with pytest.raises(AssertionError, match="train"):
+        await _carry_out(None, None, None, "session_t", decision, 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_a_start_repeated_sends_its_command_again_only_while_queued(status: S) -> None:
+    decision = lifecycle.start_again(record(status))
+    assert decision.record is None and announces(decision) is None
+    if status is S.QUEUED:
+        assert [e.do for e in decision.effects] == [Do.MARK_ACTIVE, Do.SEND_COMMAND]
+        assert sends(decision) == "command:start"
+    else:
+        assert decision.effects == ()
 
 
 def test_a_start_queues_sends_its_command_and_announces() -> None:
