@@ -7,7 +7,7 @@ number from the moment a session exists, and `elapsed_time` stays the seed's "H:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
@@ -15,6 +15,18 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field,
 from agentgym.state import Action, SessionStatus
 
 MAX_EPISODES = 10**9  # a bound for any run, so no number too large to mean anything is stored
+
+
+class FeedClose(IntEnum):
+    """How the live feed's WebSocket refuses a browser (the streamer, and the API's relay and
+    guard in front of it): 4000 plus the HTTP status the request would have had. The
+    dashboard stops reconnecting on each but UNAUTHORIZED and TOO_MANY."""
+
+    BAD_REQUEST = 4400  # a session id or `since` out of shape
+    UNAUTHORIZED = 4401  # no valid credential
+    FORBIDDEN = 4403  # a page's origin not allowed
+    UNKNOWN = 4404  # no such session (or another tenant's)
+    TOO_MANY = 4429  # the tenant's connections are at their limit
 
 
 class Framework(StrEnum):

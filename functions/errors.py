@@ -13,10 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentgym.contracts import ErrorBody
+from agentgym.contracts import ErrorBody, FeedClose
 from agentgym.errors import (
     ArtifactNotFoundError,
     ArtifactUnavailableError,
@@ -77,14 +78,17 @@ DOCUMENTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _document_error_body(app: FastAPI) -> None:
-    """Put the ErrorBody schema that DOCUMENTED refers to into the app's OpenAPI components."""
+def _document_schemas(app: FastAPI) -> None:
+    """Put the schemas no route's signature names into the app's OpenAPI components: ErrorBody
+    (DOCUMENTED refers to it), and FeedClose (the live feed's WebSocket routes are not in the
+    document; the dashboard's types are generated from it)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schemas = build().setdefault("components", {}).setdefault("schemas", {})
             schemas["ErrorBody"] = ErrorBody.model_json_schema()
+            schemas["FeedClose"] = TypeAdapter(FeedClose).json_schema()
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -192,7 +196,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ValueTooLargeError, too_large)
     app.add_exception_handler(BundleError, bad_bundle)
     app.add_exception_handler(Exception, internal)
-    _document_error_body(app)
+    _document_schemas(app)
 
 
 class BodyLimit:

@@ -17,9 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentgym import origins
 from agentgym.config import ApiSettings
+from agentgym.contracts import FeedClose
 from functions.errors import error_response
 
-CLOSE_FORBIDDEN = 4403
 WS_REASON = "this page's origin is not allowed: add it to AGENTGYM_CORS_ORIGINS"
 
 
@@ -63,7 +63,7 @@ async def _close_websocket(receive: Receive, send: Send) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN, "reason": WS_REASON})
+    await send({"type": "websocket.close", "code": FeedClose.FORBIDDEN, "reason": WS_REASON})
 
 
 def _relative_redirects(send: Send) -> Send:

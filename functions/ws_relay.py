@@ -26,6 +26,7 @@ from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
 from agentgym.auth import SUBPROTOCOL
+from agentgym.contracts import FeedClose
 from agentgym.ids import SESSION_ID_RULE, is_session_id
 from functions.resources import Resources
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["websocket"])
 
-CLOSE_BAD_REQUEST = 4400  # as the streamer closes it
 # The streamer is next door: a handshake this slow will not make a healthy stream.
 UPSTREAM_OPEN_TIMEOUT_S = 10.0
 UNREACHABLE = "the streamer is not reachable; try again shortly"
@@ -85,7 +85,7 @@ def _ending(upstream: ClientConnection) -> tuple[int, str]:
 async def relay(browser: WebSocket) -> None:
     session_id = browser.path_params.get("session_id")
     if session_id is not None and not is_session_id(session_id):
-        await _refuse(browser, CLOSE_BAD_REQUEST, SESSION_ID_RULE)
+        await _refuse(browser, FeedClose.BAD_REQUEST, SESSION_ID_RULE)
         return
     resources: Resources = browser.app.state.resources
     query = f"?{browser.url.query}" if browser.url.query else ""
@@ -100,7 +100,7 @@ async def relay(browser: WebSocket) -> None:
             proxy=None,  # the streamer is reached directly, whatever HTTP(S)_PROXY says
         )
     except InvalidURI:  # a query string no URL may hold
-        await _refuse(browser, CLOSE_BAD_REQUEST, "the query string is not a valid one")
+        await _refuse(browser, FeedClose.BAD_REQUEST, "the query string is not a valid one")
         return
     except (OSError, TimeoutError, WebSocketException) as exc:  # down, slow, or refusing us
         # Said here, as a browser only sees 1013: a wrong AGENTGYM_STREAMER_URL shows up so.

@@ -47,6 +47,7 @@ from agentgym.auth import (
     from_subprotocols,
 )
 from agentgym.config import StreamerSettings
+from agentgym.contracts import FeedClose
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.ids import SESSION_ID_RULE, is_session_id
 from agentgym.messages import parse_update
@@ -61,11 +62,6 @@ logger = logging.getLogger(__name__)
 
 SESSION_PATH = re.compile(r"/ws/training/([^/]+)")
 SINCE = re.compile(r"[0-9]{1,19}")  # a seq fits 64 bits; int() of 4,301 digits raises
-CLOSE_BAD_REQUEST = 4400
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN_ORIGIN = 4403
-CLOSE_UNKNOWN = 4404
-CLOSE_TOO_MANY = 4429
 # A close frame's payload is at most 125 bytes, two of them the code: a longer reason makes
 # the close itself fail (1011, "control frame too long") instead of saying what was wrong.
 MAX_CLOSE_REASON = 123
@@ -160,11 +156,11 @@ class Streamer:
         origin = _header(request, "Origin")
         if not origin_allowed(origin, _header(request, "Host"), self.settings.cors_origins):
             assert origin is not None  # no Origin (not a page) is allowed
-            return CLOSE_FORBIDDEN_ORIGIN, refusal(origin)
+            return FeedClose.FORBIDDEN, refusal(origin)
         if session_id is not None and not is_session_id(session_id):
-            return CLOSE_BAD_REQUEST, SESSION_ID_RULE
+            return FeedClose.BAD_REQUEST, SESSION_ID_RULE
         if session_id is not None and not SINCE.fullmatch(since):
-            return CLOSE_BAD_REQUEST, "since must be a whole number (a seq)"
+            return FeedClose.BAD_REQUEST, "since must be a whole number (a seq)"
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -178,7 +174,7 @@ class Streamer:
         episodes = query.get("episodes", ["0"])[-1] in ("1", "true")
         refused = self._refused(request, found.group(1) if found else None, since_text)
         if refused is None and found and not SINCE.fullmatch(episodes_text):
-            refused = CLOSE_BAD_REQUEST, "episodes_since must be a whole number (a seq)"
+            refused = FeedClose.BAD_REQUEST, "episodes_since must be a whole number (a seq)"
         if refused:
             await _close(connection, *refused)
             return
@@ -188,12 +184,14 @@ class Streamer:
         try:
             keys = Keys((await authenticate(self.auth, credential)).tenant)
         except AuthError as exc:
-            await _close(connection, CLOSE_UNAUTHORIZED, str(exc))
+            await _close(connection, FeedClose.UNAUTHORIZED, str(exc))
             return
         if self.per_tenant.get(keys.tenant, 0) >= self.settings.max_connections_per_tenant:
             limit = self.settings.max_connections_per_tenant
             await _close(
-                connection, CLOSE_TOO_MANY, f"too many connections for this tenant (limit {limit})"
+                connection,
+                FeedClose.TOO_MANY,
+                f"too many connections for this tenant (limit {limit})",
             )
             return
         client = Client(
@@ -230,7 +228,7 @@ class Streamer:
         try:
             record = SessionRecord.load((await self.store.get(keys.session(session_id))).value)
         except (KeyNotFoundError, InvalidKeyError):
-            await _close(connection, CLOSE_UNKNOWN, f"unknown training session {session_id}")
+            await _close(connection, FeedClose.UNKNOWN, f"unknown training session {session_id}")
             return
         await self.hub.watch(session_id, client, episodes=episodes_since is not None)
         try:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode, Opcode
 from websockets.frames import Frame as WireFrame
-from websockets.frames import Opcode
 from websockets.protocol import State
 
 from agentgym.auth import DEFAULT_TENANT
@@ -30,7 +30,6 @@ WRITE_HIGH_WATER = 64 * 1024  # bytes in the socket buffer before frames queue i
 # A relay waiting for room is woken once the buffer is down to this, with frames still in it
 # for the socket: the browser never waits for the relay (the server's `write_limit`).
 WRITE_LOW_WATER = WRITE_HIGH_WATER // 2
-CLOSE_SLOW = 1013  # "try again later"
 WEBSOCKETS_MAJOR = 17  # the websockets release whose internals `write_frame` relies on
 
 
@@ -170,7 +169,9 @@ class Client:
         self.queue.clear()
         if self._closing is None:
             self._closing = asyncio.create_task(
-                self.connection.close(CLOSE_SLOW, "too slow: reconnect with ?since=<last seq>")
+                self.connection.close(
+                    CloseCode.TRY_AGAIN_LATER, "too slow: reconnect with ?since=<last seq>"
+                )
             )
 
     async def _run_relay(self) -> None:

@@ -50,8 +50,7 @@ export interface paths {
         };
         /**
          * Get Session
-         * @description A session's status: what dashboards poll. Served by `status`, the same read as a plain
-         *     Starlette endpoint; this route documents it (and serves it wherever `status` is absent).
+         * @description A session's status: what dashboards poll (served through `status`, below).
          */
         get: operations["get_session_api_training__session_id__get"];
         put?: never;
@@ -769,6 +768,12 @@ export interface components {
             session_id: string;
             /** Scenario Version */
             scenario_version?: string | null;
+            /** Learner */
+            learner?: string | null;
+            /** Hyperparameters */
+            hyperparameters?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * ModelInfo
@@ -1003,6 +1008,8 @@ export interface components {
             learning_rate?: number | null;
             /** Seed */
             seed?: number | null;
+            /** Sources */
+            sources?: ("demonstrations" | "simulator")[] | null;
         };
         /** TrainingStartResponse */
         TrainingStartResponse: {
@@ -1086,6 +1093,8 @@ export interface components {
             error?: string | null;
             /** Scenario Version */
             scenario_version?: string | null;
+            /** Sources */
+            sources?: ("demonstrations" | "simulator")[] | null;
             pending?: components["schemas"]["Action"] | null;
             /** Estimated Finish */
             estimated_finish?: string | null;
@@ -1109,6 +1118,14 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * FeedClose
+         * @description How the live feed's WebSocket refuses a browser (the streamer, and the API's relay and
+         *     guard in front of it): 4000 plus the HTTP status the request would have had. The
+         *     dashboard stops reconnecting on each but UNAUTHORIZED and TOO_MANY.
+         * @enum {integer}
+         */
+        FeedClose: 4400 | 4401 | 4403 | 4404 | 4429;
     };
     responses: never;
     parameters: never;

@@ -15,6 +15,7 @@ export type EpisodePage = Schemas['EpisodePage'];
 export type ToolScore = Schemas['ToolScore'];
 export type ConfusionCell = Schemas['ConfusionCell'];
 export type StartRequest = Schemas['TrainingStartRequest'];
+export type FeedClose = Schemas['FeedClose'];
 
 /** A held-out evaluation: a session's latest (GET /evaluation) or a model's (POST /evaluate). */
 export type Report = Partial<Schemas['SessionEvaluation']> & {

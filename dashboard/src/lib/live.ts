@@ -1,9 +1,11 @@
 // A WebSocket on the page's own origin that reconnects, with the API key as a subprotocol.
 import { askForKey, currentKey } from '../api/key';
+import type { FeedClose } from '../api/types';
 
 const SUBPROTOCOL = 'agentgym';
-const CLOSE_UNAUTHORIZED = 4401;
-const FINAL_CLOSES = new Set([4400, 4403, 4404]); // bad request, origin refused, unknown session
+// The API's own codes (typed by its OpenAPI document: a code it no longer sends is an error).
+const CLOSE_UNAUTHORIZED: FeedClose = 4401;
+const FINAL_CLOSES = new Set<number>([4400, 4403, 4404] satisfies FeedClose[]); // bad request, origin refused, unknown session
 const MAX_BACKOFF_MS = 10_000;
 
 export interface LiveOptions {
