@@ -91,6 +91,25 @@ class Scenario(Schema):
     features: list[str]
 
 
+class IntRange(Schema):
+    min: int
+    max: int
+    default: int
+
+
+class FloatRange(Schema):
+    min: float
+    max: float
+    default: float
+
+
+class Hyperparameters(Schema):
+    """The ranges a scenario accepts for a run; functions check start requests against them."""
+
+    max_episodes: IntRange
+    learning_rate: FloatRange
+
+
 # --- training ---------------------------------------------------------------------------------
 
 

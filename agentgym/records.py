@@ -22,7 +22,15 @@ from agentgym import retries
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
 from agentgym.bundle import Manifest
-from agentgym.contracts import ModelInfo, Scenario, Schema, Settings, TrainingStatus, utc_now
+from agentgym.contracts import (
+    Hyperparameters,
+    ModelInfo,
+    Scenario,
+    Schema,
+    Settings,
+    TrainingStatus,
+    utc_now,
+)
 from agentgym.errors import ConflictError, CorruptRecordError, KeyNotFoundError
 from agentgym.store import KeyValueStore
 
@@ -138,25 +146,6 @@ class Record(Schema):
             raise CorruptRecordError(kind, problems) from None
         logger.warning("reading a damaged %s with defaults for %s", kind, problems)
         return cls.model_validate({k: v for k, v in data.items() if k not in at_fault})
-
-
-class IntRange(Schema):
-    min: int
-    max: int
-    default: int
-
-
-class FloatRange(Schema):
-    min: float
-    max: float
-    default: float
-
-
-class Hyperparameters(Schema):
-    """The ranges a scenario accepts for a run; functions check start requests against them."""
-
-    max_episodes: IntRange
-    learning_rate: FloatRange
 
 
 class ScenarioCounts(Schema):

@@ -33,8 +33,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from agentgym.chat_jsonl import read_jsonl
-from agentgym.contracts import Framework
-from agentgym.records import FloatRange, Hyperparameters, IntRange
+from agentgym.contracts import FloatRange, Framework, Hyperparameters, IntRange
 from agentgym.safe_json import loads as json_loads
 from agentgym.scenario_checks import (
     Context,

@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from agentgym.contracts import Difficulty, Framework, Schema
-from agentgym.records import FloatRange, Hyperparameters, IntRange
+from agentgym.contracts import Difficulty, FloatRange, Framework, Hyperparameters, IntRange, Schema
 
 Split = Literal["train", "heldout"]
 

@@ -723,3 +723,14 @@ def test_the_garbage_collector_is_back_on_after_a_parse_that_fails() -> None:
 def test_the_module_imports_without_numpy() -> None:
     code = "import sys, agentgym.scenario_file; assert 'numpy' not in sys.modules, 'numpy imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_format_imports_no_store_auth_or_bundle() -> None:
+    # The format is pure: reading a file needs none of what keeps or guards the records.
+    code = (
+        "import sys, agentgym.scenario_file, agentgym.chat_jsonl\n"
+        "kept = ('agentgym.records', 'agentgym.store', 'agentgym.auth', 'agentgym.bundle')\n"
+        "found = [name for name in kept if name in sys.modules]\n"
+        "assert not found, found"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

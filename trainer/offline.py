@@ -10,8 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from agentgym.contracts import Framework, TrainingStartRequest
-from agentgym.records import FloatRange, IntRange
+from agentgym.contracts import FloatRange, Framework, IntRange, TrainingStartRequest
 from trainer import scenarios
 from trainer.run import Run
 from trainer.scenarios.base import ScenarioSpec

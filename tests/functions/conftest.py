@@ -14,7 +14,8 @@ import pytest
 from agentgym import nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.config import ApiSettings
-from agentgym.records import Hyperparameters, ScenarioRecord, scenario_key
+from agentgym.contracts import Hyperparameters
+from agentgym.records import ScenarioRecord, scenario_key
 from agentgym.store import KeyValueStore, open_store
 from functions.app import build
 from functions.resources import Resources

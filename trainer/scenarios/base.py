@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agentgym.records import Hyperparameters
+from agentgym.contracts import Hyperparameters
 from agentgym.scenario_models import DEFAULT_HYPERPARAMETERS, Rewards
 
 
