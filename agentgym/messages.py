@@ -9,7 +9,7 @@ from typing import Literal, Self
 from pydantic import Field
 
 from agentgym.auth import DEFAULT_TENANT
-from agentgym.contracts import ActCall, Schema, TrainingStatus, utc_now
+from agentgym.contracts import ActAnswer, ActCall, Schema, TrainingStatus, utc_now
 from agentgym.state import SessionStatus
 
 
@@ -160,10 +160,6 @@ class ActReply(Message):
     """A trainer's answer (`POST /api/models/{id}/act`): the decision, or `error` saying
     why there is none (`status`: the HTTP status the API answers with)."""
 
-    next: str = ""  # a tool, or "finish"
-    probabilities: dict[str, float] = Field(default_factory=dict)
-    plan: list[str] = Field(default_factory=list)  # the greedy sequence from here
-    confidence: float = 0.0  # the share of the request's word features the model trained on
-    in_scope: bool = False  # whether the request is like those it trained on
+    answer: ActAnswer | None = None
     error: str | None = None
     status: int = 200

@@ -113,9 +113,10 @@ async def act(
         | {"bundle": model.bundle, "sha256": model.sha256}
     )
     reply = await bus.act(request)
-    if reply.error is not None:
-        raise ApiError(reply.status if 400 <= reply.status < 500 else 422, reply.error)
-    return ActAnswer.model_validate(reply.model_dump())
+    if reply.answer is None:
+        error = reply.error or "the trainer gave no answer"
+        raise ApiError(reply.status if 400 <= reply.status < 500 else 422, error)
+    return reply.answer
 
 
 @router.post(IMPORT_PATH.removeprefix("/api/models"), status_code=201, response_model=ModelInfo)

@@ -50,13 +50,7 @@ class Acting:
             return ActReply(error=f"the model cannot act: {exc}", status=422)
         except ValueError as exc:  # a tool the model does not have
             return ActReply(error=str(exc), status=422)
-        return ActReply(
-            next=decision.next,
-            probabilities=decision.probabilities,
-            plan=decision.plan,
-            confidence=decision.confidence,
-            in_scope=decision.in_scope,
-        )
+        return ActReply(answer=decision)
 
     async def _run(self, request: ActRequest) -> Run:
         """The model's run, loaded (and kept) if it was not. The key holds the bundle's hash

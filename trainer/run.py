@@ -25,13 +25,13 @@ import numpy as np
 
 from agentgym import weights as learner_weights
 from agentgym.bundle import MAX_TERM, Manifest, describe, pack, unpack
-from agentgym.contracts import SOURCES, Framework, utc_now
+from agentgym.contracts import SOURCES, ActAnswer, Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import meaning
 from trainer.env import ToolUseEnv
 from trainer.model.config import Config
-from trainer.model.decision import FINISH, IN_SCOPE, Decision, decide
+from trainer.model.decision import FINISH, IN_SCOPE, decide
 from trainer.model.features import Toolbox
 from trainer.model.model import Model, Params, params_of, weights_of
 from trainer.model.scoring import Targets
@@ -52,7 +52,7 @@ from trainer.training.sources import (
 CHECKPOINT_FORMAT = "agentgym-checkpoint/6"
 AUTO = "auto"  # a new run's encoder: the sentence encoder if it reads this scenario
 
-__all__ = ["AUTO", "FINISH", "IN_SCOPE", "CheckpointError", "Decision", "Evaluation", "Run"]
+__all__ = ["AUTO", "FINISH", "IN_SCOPE", "CheckpointError", "Evaluation", "Run"]
 
 
 class CheckpointError(ValueError):
@@ -283,7 +283,7 @@ class Run:
         text: str,
         calls: Sequence[tuple[str, bool]],
         tools: Sequence[str] | None = None,
-    ) -> Decision:
+    ) -> ActAnswer:
         """The model's next choice for a request after `calls` (trainer/model/decision.py)."""
         try:
             return decide(self.model, text, calls, tools)

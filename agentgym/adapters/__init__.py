@@ -13,7 +13,6 @@ extra) binds a LangChain chat model to the recommended tool.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,13 +73,7 @@ class Chooser:
 
         run, _ = Run.from_bundle(Path(path).read_bytes())
 
-        def decide(
-            text: str, calls: Sequence[tuple[str, bool]], tools: Sequence[str] | None
-        ) -> ActAnswer:
-            decision = run.act(text, calls, tools)
-            return ActAnswer.model_validate(dataclasses.asdict(decision))
-
-        return cls(decide)
+        return cls(run.act)
 
     def choose(
         self, text: str, calls: Iterable[Call] = (), tools: Sequence[str] | None = None

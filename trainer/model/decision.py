@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from agentgym.contracts import ActAnswer
 from trainer.model.features import FAILED, OK, State
 from trainer.model.model import Model
 
@@ -17,21 +17,12 @@ FINISH = "finish"
 IN_SCOPE = 0.6
 
 
-@dataclass(frozen=True)
-class Decision:
-    next: str  # a tool, or "finish"
-    probabilities: dict[str, float]  # of each tool on offer, and of "finish"
-    plan: list[str]  # the greedy sequence of tools from here, assuming each call succeeds
-    confidence: float  # the share of the request's word features the model trained on
-    in_scope: bool  # whether the request is like those it trained on
-
-
 def decide(
     model: Model,
     text: str,
     calls: Sequence[tuple[str, bool]],
     tools: Sequence[str] | None = None,
-) -> Decision:
+) -> ActAnswer:
     """The model's next choice for a request after `calls` ((tool, succeeded), in order),
     offering `tools` (None: all the model's): the probability of each tool scored and of
     finishing, and the greedy plan from here, assuming each call succeeds. ValueError for a
@@ -58,7 +49,7 @@ def decide(
         _, following, _ = model.decide(context, State.of_calls(history))
     words = step.rows[: step.words * step.n_actions]
     confidence = float((model.params["w_pi"][words] != 0).mean()) if len(words) else 0.0
-    return Decision(
+    return ActAnswer(
         next=names[int(np.argmax(probs))],
         probabilities={name: float(p) for name, p in zip(names, probs, strict=True)},
         plan=plan,
