@@ -207,13 +207,17 @@ class EpisodeCall(Schema):
     reward: float
 
 
+# Which of a scenario's tasks a task is: trained on, or held out to measure the model.
+Split = Literal["train", "heldout"]
+
+
 class Episode(Schema):
     """A recorded episode (`GET /api/training/{id}/episodes`): a training episode of the
     sample, or one of a held-out evaluation's."""
 
     seq: int  # its number among the session's recorded episodes: 1, 2, 3, ...
     episode: int  # the training episode it is (train), or was evaluated after (heldout)
-    split: Literal["train", "heldout"]
+    split: Split
     task_id: str
     text: str
     intent: str

@@ -18,9 +18,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agentgym.contracts import Split
 from agentgym.scenario_input import Suggester, TaskIn, ToolIn, ToolRead
 from agentgym.scenario_limits import Limits
-from agentgym.scenario_models import Split
 from agentgym.scenario_problems import Collector, Loc, where
 from agentgym.scenario_split import HELDOUT_SHARE
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationError, field_validator
 
-from agentgym.contracts import Difficulty, Framework, Schema
+from agentgym.contracts import Difficulty, Framework, Schema, Split
 from agentgym.scenario_models import (
     EPISODES_BOUNDS,
     LEARNING_RATE_BOUNDS,
@@ -24,7 +24,6 @@ from agentgym.scenario_models import (
     TASK_ID,
     TOOL_NAME,
     Rewards,
-    Split,
     ToolDef,
 )
 from agentgym.scenario_problems import Collector, Loc

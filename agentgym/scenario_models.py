@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
-from agentgym.contracts import Difficulty, FloatRange, Framework, Hyperparameters, IntRange, Schema
-
-Split = Literal["train", "heldout"]
+from agentgym.contracts import (
+    Difficulty,
+    FloatRange,
+    Framework,
+    Hyperparameters,
+    IntRange,
+    Schema,
+    Split,
+)
 
 SCENARIO_ID = r"^[A-Za-z0-9_-]{1,64}$"
 TOOL_NAME = r"^[A-Za-z0-9_.-]{1,64}$"  # OpenAI's rule for function names

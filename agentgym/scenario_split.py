@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Literal
 
-Split = Literal["train", "heldout"]
+from agentgym.contracts import Split
+
 HELDOUT_SHARE = 5  # one task in five is held out
 
 

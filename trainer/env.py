@@ -19,12 +19,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from agentgym.contracts import Split
 from trainer import scenarios
 from trainer.model.features import FAILED, OK, WRONG
 from trainer.scenarios.base import ScenarioSpec, Task
@@ -90,8 +91,8 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
     ) -> None:
         self.spec_ = spec  # `spec` is Gymnasium's (the registration's)
         if tasks is None:
-            if split not in ("train", "heldout"):
-                raise ValueError("split is 'train' or 'heldout'")
+            if split not in get_args(Split):
+                raise ValueError(f"split is one of {get_args(Split)}")
             train, heldout = spec.split()
             tasks = train if split == "train" else heldout
         self.tasks = tuple(tasks)
