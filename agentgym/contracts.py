@@ -211,11 +211,10 @@ class EpisodeCall(Schema):
 Split = Literal["train", "heldout"]
 
 
-class Episode(Schema):
-    """A recorded episode (`GET /api/training/{id}/episodes`): a training episode of the
-    sample, or one of a held-out evaluation's."""
+class EpisodeRecord(Schema):
+    """What a trainer records of an episode it played: a training episode of the sample, or
+    one of a held-out evaluation's (trainer/recorded.py builds it)."""
 
-    seq: int  # its number among the session's recorded episodes: 1, 2, 3, ...
     episode: int  # the training episode it is (train), or was evaluated after (heldout)
     split: Split
     task_id: str
@@ -226,6 +225,13 @@ class Episode(Schema):
     calls: list[EpisodeCall]
     reward: float
     solved: bool
+
+
+class Episode(EpisodeRecord):
+    """A recorded episode (`GET /api/training/{id}/episodes`), as the session's stream
+    numbers it."""
+
+    seq: int  # its number among the session's recorded episodes: 1, 2, 3, ...
 
 
 class EpisodePage(Schema):

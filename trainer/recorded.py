@@ -1,7 +1,7 @@
 """What an episode did, call by call, and the analytics of an evaluation read off those records.
 
-A record is the API's `Episode` (agentgym.contracts) as plain data: built in the slot that
-played the episode, sent as JSON. Each call says which tool the solution expected at that
+A record is the API's `EpisodeRecord` (agentgym.contracts): built in the slot that played the
+episode (without validation: it is ours), sent as JSON. Each call says which tool the solution expected at that
 step, so everything an evaluation reports (per-tool precision and recall, the confusion of
 expected against chosen tool, accuracy per intent, recoveries) is counted from the records,
 by the rules the environment rewards by (`trainer.env.falls_back`).
@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from agentgym.contracts import EpisodeCall, EpisodeRecord, Split
 from trainer.env import falls_back
 from trainer.scenarios.base import ScenarioSpec
 from trainer.training.sources import Episode
@@ -20,10 +21,8 @@ from trainer.training.sources import Episode
 FINISH = "finish"  # the action that ends an episode, and what a solved task expects last
 UNAVAILABLE = "unavailable"  # chosen: a tool the task does not offer
 
-Record = dict[str, Any]
 
-
-def record(spec: ScenarioSpec, episode: Episode, split: str, number: int) -> Record:
+def record(spec: ScenarioSpec, episode: Episode, split: Split, number: int) -> EpisodeRecord:
     """The record of one played episode (numbered `number` in its run): its calls, in order,
     each with the probability the policy gave it and its reward, then the finish, if it
     finished."""
@@ -33,7 +32,7 @@ def record(spec: ScenarioSpec, episode: Episode, split: str, number: int) -> Rec
     available = spec.available(task)
     offered = set(available)
     progress, failed = 0, None
-    out: list[Record] = []
+    out: list[EpisodeCall] = []
     steps = zip(episode.probabilities, episode.rewards, strict=True)
     for (probability, reward), call in zip(steps, [*calls, (FINISH, True)], strict=False):
         tool, succeeded = call
@@ -49,30 +48,30 @@ def record(spec: ScenarioSpec, episode: Episode, split: str, number: int) -> Rec
             progress += right and succeeded
             failed = tool if right and not succeeded else None
         out.append(
-            {
-                "tool": tool,
-                "succeeded": succeeded,
-                "expected": expected,
-                "right": right,
-                "probability": probability,
-                "reward": reward,
-            }
+            EpisodeCall.model_construct(
+                tool=tool,
+                succeeded=succeeded,
+                expected=expected,
+                right=right,
+                probability=probability,
+                reward=reward,
+            )
         )
-    return {
-        "episode": number,
-        "split": split,
-        "task_id": task.id,
-        "text": task.text,
-        "intent": task.intent,
-        "tools": list(available),
-        "solution": list(solution),
-        "calls": out,
-        "reward": episode.reward,
-        "solved": episode.solved,
-    }
+    return EpisodeRecord.model_construct(
+        episode=number,
+        split=split,
+        task_id=task.id,
+        text=task.text,
+        intent=task.intent,
+        tools=list(available),
+        solution=list(solution),
+        calls=out,
+        reward=episode.reward,
+        solved=episode.solved,
+    )
 
 
-def analyze(records: Sequence[Record], tools: Sequence[str]) -> dict[str, Any]:
+def analyze(records: Sequence[EpisodeRecord], tools: Sequence[str]) -> dict[str, Any]:
     """An evaluation's figures from its records: accuracy (percent solved exactly), average
     reward, per-tool precision (of its calls, the share that were right; None if never called)
     and recall (of the solution steps needing it, the share completed), the confusion of
@@ -87,35 +86,35 @@ def analyze(records: Sequence[Record], tools: Sequence[str]) -> dict[str, Any]:
     intents: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])  # [tasks, solved]
     failures = recovered = tool_calls = 0
     for rec in records:
-        offered = set(rec["tools"])
-        for tool in rec["solution"]:
+        offered = set(rec.tools)
+        for tool in rec.solution:
             needed[tool] += 1
         after_failure = False
-        for call in rec["calls"]:
-            tool = call["tool"]
+        for call in rec.calls:
+            tool = call.tool
             chosen = tool if tool == FINISH or tool in offered else UNAVAILABLE
-            confusion[call["expected"], chosen] += 1
+            confusion[call.expected, chosen] += 1
             if after_failure:
-                recovered += call["right"]
+                recovered += call.right
             after_failure = False
             if tool == FINISH:
                 continue
             tool_calls += 1
             calls[tool] += 1
-            if call["right"]:
+            if call.right:
                 right[tool] += 1
-                if call["succeeded"]:
-                    completed[call["expected"]] += 1
+                if call.succeeded:
+                    completed[call.expected] += 1
                 else:
                     failures += 1
                     after_failure = True
-        counts = intents[rec["intent"]]
+        counts = intents[rec.intent]
         counts[0] += 1
-        counts[1] += rec["solved"]
+        counts[1] += rec.solved
     count = max(len(records), 1)
     return {
-        "accuracy": 100.0 * sum(rec["solved"] for rec in records) / count,
-        "avg_reward": sum(rec["reward"] for rec in records) / count,
+        "accuracy": 100.0 * sum(rec.solved for rec in records) / count,
+        "avg_reward": sum(rec.reward for rec in records) / count,
         "per_tool": {
             t: {
                 "precision": right[t] / calls[t] if calls[t] else None,

@@ -25,7 +25,7 @@ import numpy as np
 
 from agentgym import weights as learner_weights
 from agentgym.bundle import MAX_TERM, Manifest, describe, pack, unpack
-from agentgym.contracts import SOURCES, ActAnswer, Framework, utc_now
+from agentgym.contracts import SOURCES, ActAnswer, EpisodeRecord, Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import meaning
@@ -35,7 +35,7 @@ from trainer.model.decision import FINISH, IN_SCOPE, decide
 from trainer.model.features import Toolbox
 from trainer.model.model import Model, Params, params_of, weights_of
 from trainer.model.scoring import Targets
-from trainer.recorded import Record, record
+from trainer.recorded import record
 from trainer.scenarios.base import ScenarioSpec, Task
 from trainer.text import terms_of
 from trainer.training.evaluation import Evaluation, Evaluator, sample, validation_split
@@ -133,8 +133,10 @@ class Run:
         self.best: Best | None = None
         # What the worker has not taken yet (it drains both after every call into the slot):
         # episodes recorded, and the report of the latest held-out evaluation.
-        self.recorded: list[Record] = []
-        self._evaluated: list[Record] = []  # the latest evaluation's episodes, if not recorded
+        self.recorded: list[EpisodeRecord] = []
+        self._evaluated: list[
+            EpisodeRecord
+        ] = []  # the latest evaluation's episodes, if not recorded
         self.report: dict[str, Any] | None = None
         self._last: tuple[Episode, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation

@@ -168,9 +168,7 @@ def _end_with(parent: int) -> None:
 
 
 def _progress(run: Any, checkpoint_due: bool = False) -> Progress:
-    import json
-
-    episodes = [json.dumps(episode).encode() for episode in run.recorded]
+    episodes = [episode.model_dump_json().encode() for episode in run.recorded]
     report, run.recorded, run.report = run.report, [], None
     return Progress(
         run.metrics(),

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from agentgym.contracts import Framework
+from agentgym.contracts import EpisodeRecord, Framework
 from trainer.env import ToolUseEnv
 from trainer.recorded import analyze, record
 from trainer.scenarios.base import ScenarioSpec, Task
@@ -48,27 +48,29 @@ def play(task: Task, script: list[str]) -> dict[str, object]:
 
 def test_each_call_says_what_was_expected_and_whether_it_was_right() -> None:
     played = play(SPEC.tasks[0], ["lookup", "backup", "other", "reply", "finish"])
-    calls = played["calls"]
+    calls = played.calls
     assert isinstance(calls, list)
-    assert [(c["tool"], c["succeeded"], c["expected"], c["right"]) for c in calls] == [
+    assert [(c.tool, c.succeeded, c.expected, c.right) for c in calls] == [
         ("lookup", False, "lookup", True),  # right, but it failed transiently
         ("backup", True, "lookup", True),  # the fallback, right after the failure
         ("other", True, "reply", False),  # a mistake
         ("reply", True, "reply", True),
         ("finish", True, "finish", True),
     ]
-    assert played["solved"] is False  # the mistake
-    assert played["reward"] == pytest.approx(sum(c["reward"] for c in calls))
-    assert played["episode"] == 7 and played["split"] == "heldout"
-    assert played["tools"] == list(TOOLS) and played["solution"] == ["lookup", "reply"]
-    assert all(c["probability"] == 0.5 for c in calls)
+    assert played.solved is False  # the mistake
+    assert played.reward == pytest.approx(sum(c.reward for c in calls))
+    assert played.episode == 7 and played.split == "heldout"
+    assert played.tools == list(TOOLS) and played.solution == ["lookup", "reply"]
+    assert all(c.probability == 0.5 for c in calls)
+    # Built without validation (it is ours), it is what the API validates it as.
+    assert EpisodeRecord.model_validate_json(played.model_dump_json()) == played
 
 
 def test_a_fallback_before_its_tool_failed_is_a_mistake() -> None:
     played = play(SPEC.tasks[0], ["backup", "finish"])
-    calls = played["calls"]
+    calls = played.calls
     assert isinstance(calls, list)
-    assert [(c["expected"], c["right"]) for c in calls] == [("lookup", False), ("lookup", False)]
+    assert [(c.expected, c.right) for c in calls] == [("lookup", False), ("lookup", False)]
 
 
 def test_an_evaluation_counts_confusion_intents_calls_and_recoveries() -> None:
@@ -117,7 +119,7 @@ def test_a_run_evaluates_the_same_with_and_without_analytics() -> None:
     assert (full.accuracy, full.avg_reward) == pytest.approx((plain.accuracy, plain.avg_reward))
     assert len(full.episodes) == len(run.heldout) and not plain.episodes
     assert sum(c["count"] for c in full.analytics["confusion"]) == sum(
-        len(e["calls"]) for e in full.episodes
+        len(e.calls) for e in full.episodes
     )
 
 
@@ -128,14 +130,14 @@ def test_a_run_records_a_sample_of_its_training_and_its_evaluations_now_and_then
     run = Run(scenarios.get("customer_support"), 0.05, seed=0, max_episodes=300, encoder=None)
     every = run.config.record_every
     train(run, [Recording(), StopAt(2 * every + 10)])
-    numbers = [r["episode"] for r in run.recorded]
+    numbers = [r.episode for r in run.recorded]
     # The last simulated episode of the update that reached each multiple of record_every.
     assert len(numbers) == 2 and every - 20 < numbers[0] <= every
     assert 2 * every - 20 < numbers[1] <= 2 * every
     run.update()
     last = run.episode
     run.evaluate_heldout()  # the episode before it first, then each held-out task's
-    episodes = [(r["split"], r["episode"]) for r in run.recorded]
+    episodes = [(r.split, r.episode) for r in run.recorded]
     assert episodes[2][0] == "train" and last - 10 < episodes[2][1] <= last
     assert episodes[3:] == [("heldout", last)] * len(run.heldout)
     assert run.report is not None and run.report["episode"] == last
@@ -147,11 +149,11 @@ def test_a_run_records_a_sample_of_its_training_and_its_evaluations_now_and_then
     run.recorded.clear()
     run.update()
     run.evaluate_heldout()
-    assert [r["split"] for r in run.recorded] == ["train"]
+    assert [r.split for r in run.recorded] == ["train"]
     assert run.report["episode"] == run.episode
     run.bundle(Framework.LANGCHAIN)  # the model saved: what it was measured on is recorded
-    assert [r["split"] for r in run.recorded].count("heldout") == len(run.heldout)
+    assert [r.split for r in run.recorded].count("heldout") == len(run.heldout)
     run.config = dataclasses.replace(run.config, record_heldout_every=run.episode + 5)
     run.update()
     run.evaluate_heldout()
-    assert [r["split"] for r in run.recorded].count("heldout") == 2 * len(run.heldout)
+    assert [r.split for r in run.recorded].count("heldout") == 2 * len(run.heldout)

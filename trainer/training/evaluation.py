@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentgym.contracts import EpisodeRecord
 from trainer.env import ToolUseEnv
 from trainer.model.model import Model
-from trainer.recorded import Record, analyze, record
+from trainer.recorded import analyze, record
 from trainer.scenarios.base import ScenarioSpec, Task
 from trainer.training.sources import Simulator
 
@@ -34,7 +35,7 @@ class Evaluation:
     # The rest of trainer.recorded.analyze's figures: confusion, per_intent, mean_calls,
     # recovery (empty for an evaluation asked for its accuracy only).
     analytics: dict[str, Any] = field(default_factory=dict)
-    episodes: list[Record] = field(default_factory=list)  # each task's record, in task order
+    episodes: list[EpisodeRecord] = field(default_factory=list)  # each task's record, in task order
 
 
 def _rank(task: Task) -> tuple[int, str]:
@@ -105,7 +106,7 @@ class Evaluator:
                 model, None, envs, tasks[start : start + LOCKSTEP], taught=False
             )
         ]
-        records: list[Record] = []
+        records: list[EpisodeRecord] = []
         solved, total = 0, 0.0
         for episode in played:
             if analytics:

@@ -603,12 +603,10 @@ export interface components {
         Difficulty: "beginner" | "intermediate" | "advanced";
         /**
          * Episode
-         * @description A recorded episode (`GET /api/training/{id}/episodes`): a training episode of the
-         *     sample, or one of a held-out evaluation's.
+         * @description A recorded episode (`GET /api/training/{id}/episodes`), as the session's stream
+         *     numbers it.
          */
         Episode: {
-            /** Seq */
-            seq: number;
             /** Episode */
             episode: number;
             /**
@@ -632,6 +630,8 @@ export interface components {
             reward: number;
             /** Solved */
             solved: boolean;
+            /** Seq */
+            seq: number;
         };
         /**
          * EpisodeCall
