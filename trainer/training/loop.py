@@ -77,7 +77,8 @@ class Recording:
 
 class StopAt:
     """Stop once a multiple of `every` episodes is reached (a checkpoint is due), at
-    `deadline` (time.perf_counter's), or once `interrupted` says so."""
+    `deadline` (time.perf_counter's) once an update was made, or once `interrupted` says so:
+    a call begun late (a busy machine) still trains, unless it is asked to stop."""
 
     def __init__(
         self,
@@ -94,4 +95,5 @@ class StopAt:
             return True
         if self.interrupted is not None and self.interrupted():
             return True
-        return self.deadline is not None and time.perf_counter() >= self.deadline
+        trained = run.episode > first
+        return trained and self.deadline is not None and time.perf_counter() >= self.deadline
