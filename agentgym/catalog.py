@@ -7,9 +7,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentgym.records import ScenarioCounts, ScenarioRecord
-
 if TYPE_CHECKING:  # the parser is imported when a definition is read: listings never need it
+    from agentgym.records import ScenarioRecord
     from agentgym.scenario_file import Problem, ScenarioDefinition
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
@@ -44,6 +43,10 @@ def entry(
 ) -> ScenarioRecord:
     """The catalog entry listing `definition`: the seed's fields, its version, counts and the
     validation report's warnings. A built-in one's source says so."""
+    # Imported here: the records pull in the store's world, which a trainer reading the
+    # built-in scenarios (`agentgym train`) never needs.
+    from agentgym.records import ScenarioCounts, ScenarioRecord
+
     counts = definition.counts()
     return ScenarioRecord(
         id=definition.id,

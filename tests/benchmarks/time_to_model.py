@@ -2,7 +2,7 @@
 this one, in the same run.
 
     .venv/bin/python tests/benchmarks/time_to_model.py [--ref REV] [--seeds 0 1 2 3 4]
-        [--scenario customer_support] [--episodes 250 500 1000 2000] [--repeats 2]
+        [--scenario customer_support] [--episodes 250 500 1000 1500 2000] [--repeats 2]
 
 Each run is `agentgym train --scenario S --seed N --episodes E --save model.agm --json` in a
 fresh process with a data directory of its own, empty as a new machine's (with the sentence
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--ref", default=OLD_LEARNER, help="the git revision of the old learner")
     parser.add_argument("--scenario", default="customer_support")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--episodes", type=int, nargs="+", default=[250, 500, 1000, 2000])
+    parser.add_argument("--episodes", type=int, nargs="+", default=[250, 500, 1000, 1500, 2000])
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 

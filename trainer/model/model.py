@@ -244,7 +244,9 @@ def weights_of(params: Params) -> bytes:
     """Parameters as an .npz archive whose bytes depend on the parameters only, so equal
     policies have equal checksums."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Deflate's fastest level: the tables are mostly zeros, which any level packs small,
+    # and saving a model (every stop, every `agentgym train`) waits for it.
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in PARAMS:
             member = io.BytesIO()
             table = params[name].astype(np.float64, copy=False)  # the bundle format's
@@ -253,6 +255,7 @@ def weights_of(params: Params) -> bytes:
                 zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
                 member.getvalue(),
                 compress_type=zipfile.ZIP_DEFLATED,
+                compresslevel=1,
             )
     return buffer.getvalue()
 
