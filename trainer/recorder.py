@@ -3,9 +3,10 @@ session trains on.
 
 Publishing episodes waits for JetStream to confirm them (a slice's together); a held-out
 evaluation brings one per task. Done between slices, that wait would stop training meanwhile;
-here a task of its own stores them, in order, while the next slice trains. The evaluation's report is written at
-once: the update that says a held-out accuracy was measured must find it. It lags at most QUEUED slices behind:
-past that, the session waits for it (NATS slow or away), so nothing recorded is dropped.
+here a task of its own stores them, in order, while the next slice trains. The evaluation's
+report is written at once: the update that says a held-out accuracy was measured must find
+it. It lags at most QUEUED slices behind: past that, the session waits for it (NATS slow or
+away), so nothing recorded is dropped.
 """
 
 from __future__ import annotations
