@@ -56,6 +56,12 @@ class Do(StrEnum):
 API_EFFECTS = frozenset(
     {Do.SEND_COMMAND, Do.SEND_CONTROL, Do.ANNOUNCE, Do.MARK_ACTIVE, Do.UNMARK_ACTIVE}
 )
+TRAINER_EFFECTS = frozenset(
+    {
+        *(Do.TRAIN, Do.CHECKPOINT, Do.SAVE_MODEL, Do.PUBLISH_LAST, Do.ANNOUNCE),
+        *(Do.UNMARK_ACTIVE, Do.ACK, Do.HAND_BACK, Do.RETRY_LATER),
+    }
+)
 
 
 @dataclass(frozen=True)

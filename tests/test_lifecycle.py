@@ -185,6 +185,42 @@ COMMANDS: list[tuple[S, A | None, dict[str, Any], str, str]] = [
 ]
 
 
+def trainer_decisions() -> list[lifecycle.Decision]:
+    """Every decision a trainer's events can lead to: a command in any state; between slices
+    of a running session; a stop that wins over an ending; a failure."""
+    decisions = []
+    for status in S:
+        for pending in (None, *A):
+            for owner in ({}, LIVE, DEAD, MINE):
+                for action in ("start", "resume", "stop"):
+                    held = record(status, pending, **owner)
+                    decisions.append(lifecycle.command(held, action, ME, NOW, ACK_WAIT))
+            if status is S.RUNNING:
+                for shutting_down in (False, True):
+                    for finished in (False, True):
+                        ending = lifecycle.between_slices(
+                            record(status, pending), pending, shutting_down, finished
+                        )
+                        decisions += [] if ending is None else [ending]
+            if not status.terminal:
+                decisions.append(lifecycle.leave(record(status, pending), S.STOPPED))
+                with contextlib.suppress(IllegalTransitionError):  # a paused one cannot fail
+                    decisions.append(lifecycle.failed(record(status, pending), "broken"))
+    return decisions
+
+
+def test_a_trainer_is_only_asked_for_what_it_carries_out() -> None:
+    done = {effect.do for decision in trainer_decisions() for effect in decision.effects}
+    assert done == lifecycle.TRAINER_EFFECTS  # all of them, and no other
+
+
+def test_every_decision_a_session_leaves_a_trainer_with_says_what_becomes_of_its_message() -> None:
+    messages = {Do.ACK, Do.HAND_BACK, Do.RETRY_LATER}
+    for decision in trainer_decisions():
+        said = [effect.do for effect in decision.effects if effect.do in messages]
+        assert len(said) == (0 if decision.does(Do.TRAIN) else 1), decision
+
+
 def what_the_trainer_does(decision: lifecycle.Decision) -> str:
     if decision.does(Do.TRAIN):
         return "train"

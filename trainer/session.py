@@ -317,15 +317,19 @@ class Session:
     async def _announce(self, decision: lifecycle.Decision) -> None:
         for effect in decision.effects:
             if effect.do is Do.ANNOUNCE:
-                assert effect.status is not None
-                await self.ctx.publisher.event(
-                    StatusEvent(
-                        session_id=self.session_id,
-                        tenant=self.keys.tenant,
-                        status=effect.status,
-                        previous=effect.previous,
-                    )
-                )
+                await self._tell(effect)
+
+    async def _tell(self, effect: lifecycle.Effect) -> None:
+        """Tell watchers of an ANNOUNCE effect's status change."""
+        assert effect.status is not None
+        await self.ctx.publisher.event(
+            StatusEvent(
+                session_id=self.session_id,
+                tenant=self.keys.tenant,
+                status=effect.status,
+                previous=effect.previous,
+            )
+        )
 
     # --- endings ---------------------------------------------------------------------------------
 
@@ -363,18 +367,29 @@ class Session:
         seq: int | None,
         **changes: object,
     ) -> None:
-        """Write the decision's status, then publish it as the session's last update and an
-        event."""
+        """Write the decision's status, then carry out its effects, in order: every one of
+        `lifecycle.TRAINER_EFFECTS` is either done here or was done before the record was
+        written (`_leave`), or is what becomes of the work message (`_outcome`)."""
         assert decision.record is not None
         status = decision.record.status
         if seq is None:
             seq = await self.ctx.publisher.last_seq(self.session_id, record.last_seq)
         record = record.model_copy(update={"last_seq": seq + 1})
         written = await self._write_status(record, status, **changes)
-        if decision.does(Do.UNMARK_ACTIVE):  # it no longer counts against the tenant's limit
-            await mark_active(self.ctx.store, self.keys, self.session_id, False)
-        await self._publish(written, seq)
-        await self._announce(decision)
+        for effect in decision.effects:
+            match effect.do:
+                case Do.CHECKPOINT | Do.SAVE_MODEL:  # before the record (`_leave`)
+                    pass
+                case Do.UNMARK_ACTIVE:  # it no longer counts against the tenant's limit
+                    await mark_active(self.ctx.store, self.keys, self.session_id, False)
+                case Do.PUBLISH_LAST:
+                    await self._publish(written, seq)
+                case Do.ANNOUNCE:
+                    await self._tell(effect)
+                case Do.ACK | Do.HAND_BACK | Do.RETRY_LATER:  # the message's (`_outcome`)
+                    pass
+                case _:
+                    raise AssertionError(f"a trainer does not carry out {effect.do} at an end")
         logger.info("%s: %s at episode %d", self.session_id, status, written.current_episode)
 
     async def _save_model(self, run: SlotRun, record: SessionRecord) -> tuple[str, Progress]:
@@ -402,10 +417,11 @@ def _thread_slot() -> Slot:
     return open_slot("thread")
 
 
+_OUTCOMES = {Do.ACK: Outcome.DONE, Do.HAND_BACK: Outcome.REQUEUE, Do.RETRY_LATER: Outcome.LATER}
+
+
 def _outcome(decision: lifecycle.Decision) -> Outcome:
-    """What becomes of the work message, as the decision says."""
-    if decision.does(Do.HAND_BACK):
-        return Outcome.REQUEUE
-    if decision.does(Do.RETRY_LATER):
-        return Outcome.LATER
-    return Outcome.DONE
+    """What becomes of the work message: the one of ACK, HAND_BACK and RETRY_LATER that the
+    decision says (lifecycle gives every decision a session leaves the worker with one)."""
+    (outcome,) = (_OUTCOMES[effect.do] for effect in decision.effects if effect.do in _OUTCOMES)
+    return outcome
