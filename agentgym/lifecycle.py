@@ -229,6 +229,22 @@ def between_slices(
     return None
 
 
+def unrunnable(record: SessionRecord, error: str) -> Decision:
+    """Its run cannot be rebuilt (its scenario was deleted, its checkpoint is another trainer
+    format's). A session to train fails, saying why; a paused one asked to stop ends stopped,
+    saying why it has no model (nothing ran, so it did not fail: paused never becomes failed)."""
+    if record.status is not S.PAUSED:
+        return failed(record, error)
+    ended = _moved(record, S.STOPPED, pending=None, owner=None, error=error)
+    effects = (
+        *_activity(record.status, S.STOPPED),
+        Effect(Do.PUBLISH_LAST),
+        _announce(S.STOPPED, record.status),
+        Effect(Do.ACK),
+    )
+    return Decision(ended, effects)
+
+
 def failed(record: SessionRecord, error: str) -> Decision:
     """Training could not go on (a bug, a broken checkpoint): the session ends failed."""
     ended = _moved(record, S.FAILED, pending=None, owner=None, error=error)

@@ -204,9 +204,22 @@ def trainer_decisions() -> list[lifecycle.Decision]:
                         decisions += [] if ending is None else [ending]
             if not status.terminal:
                 decisions.append(lifecycle.leave(record(status, pending), S.STOPPED))
+                decisions.append(lifecycle.unrunnable(record(status, pending), "gone"))
                 with contextlib.suppress(IllegalTransitionError):  # a paused one cannot fail
                     decisions.append(lifecycle.failed(record(status, pending), "broken"))
     return decisions
+
+
+@pytest.mark.parametrize(
+    ("status", "ends"), [(S.QUEUED, S.FAILED), (S.RUNNING, S.FAILED), (S.PAUSED, S.STOPPED)]
+)
+def test_a_session_whose_run_cannot_be_rebuilt_ends_saying_why(status: S, ends: S) -> None:
+    # A paused one is being stopped: it never ran here, so it stops, without a model.
+    decision = lifecycle.unrunnable(record(status, A.STOP if status is S.PAUSED else None), "gone")
+    assert decision.record is not None
+    assert (decision.record.status, decision.record.error) == (ends, "gone")
+    assert decision.record.pending is None and announces(decision) is ends
+    assert decision.does(Do.PUBLISH_LAST) and decision.does(Do.ACK)
 
 
 def test_a_trainer_is_only_asked_for_what_it_carries_out() -> None:

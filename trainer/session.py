@@ -125,9 +125,9 @@ class Session:
             except (ScenarioGoneError, CheckpointError) as exc:
                 # Nothing to train on: its scenario was deleted, or its checkpoint is one this
                 # trainer cannot continue. The session says why, and keeps what it had.
-                failure = lifecycle.failed(record, str(exc))
-                await self._end(record, failure, None, error=str(exc))
-                return _outcome(failure)
+                ending = lifecycle.unrunnable(record, str(exc))
+                await self._end(record, ending, None, error=str(exc))
+                return _outcome(ending)
             if decision.does(Do.CHECKPOINT):  # it ends without training: paused or stopped
                 assert decision.record is not None
                 return await self._leave(run, record, decision.record.status)

@@ -15,6 +15,7 @@ from trainer import scenarios
 from trainer.model.config import Config
 from trainer.run import Run
 
+from ..functions.test_custom_scenarios import scenario_file
 from ..inprocess import settled
 from .conftest import WorkerFactory, until, wait_for
 
@@ -220,3 +221,25 @@ async def test_evaluation_without_a_trainer_is_503(
     response = await api.post(f"/api/models/{imported['id']}/evaluate")
     assert response.status_code == 503 and "no trainer" in response.json()["detail"]
     assert response.headers["retry-after"] == "1"
+
+
+async def test_stop_of_a_paused_session_whose_scenario_was_deleted_ends_stopped_saying_why(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    pushed = await api.post(
+        "/api/scenarios",
+        content=json.dumps(scenario_file("shop_gone")),
+        headers={"Content-Type": "application/json"},
+    )
+    assert pushed.status_code == 201, pushed.text
+    async with workers():
+        session_id = await start(api, scenario_id="shop_gone", max_episodes=100_000)
+        await wait_for(api, session_id, lambda s: s["current_episode"] > 50)
+        await api.post(f"/api/training/{session_id}/pause")
+        await wait_for(api, session_id, lambda s: s["status"] == "paused")
+    assert (await api.delete("/api/scenarios/shop_gone")).status_code == 200
+    async with workers():  # a trainer that never read the scenario takes the stop
+        await api.post(f"/api/training/{session_id}/stop")
+        stopped = await wait_for(api, session_id, lambda s: s["status"] == "stopped")
+    assert stopped["model_id"] is None and "shop_gone" in stopped["error"]
+    assert stopped["pending"] is None
