@@ -235,23 +235,21 @@ def unrunnable(record: SessionRecord, error: str) -> Decision:
     saying why it has no model (nothing ran, so it did not fail: paused never becomes failed)."""
     if record.status is not S.PAUSED:
         return failed(record, error)
-    ended = _moved(record, S.STOPPED, pending=None, owner=None, error=error)
-    effects = (
-        *_activity(record.status, S.STOPPED),
-        Effect(Do.PUBLISH_LAST),
-        _announce(S.STOPPED, record.status),
-        Effect(Do.ACK),
-    )
-    return Decision(ended, effects)
+    return _ended_with(record, S.STOPPED, error)
 
 
 def failed(record: SessionRecord, error: str) -> Decision:
     """Training could not go on (a bug, a broken checkpoint): the session ends failed."""
-    ended = _moved(record, S.FAILED, pending=None, owner=None, error=error)
+    return _ended_with(record, S.FAILED, error)
+
+
+def _ended_with(record: SessionRecord, status: SessionStatus, error: str) -> Decision:
+    """Ended `status` where it stands, saying why (`error`), without a checkpoint or a model."""
+    ended = _moved(record, status, pending=None, owner=None, error=error)
     effects = (
-        *_activity(record.status, S.FAILED),
+        *_activity(record.status, status),
         Effect(Do.PUBLISH_LAST),
-        _announce(S.FAILED, record.status),
+        _announce(status, record.status),
         Effect(Do.ACK),
     )
     return Decision(ended, effects)
