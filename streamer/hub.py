@@ -9,6 +9,7 @@ missing (NATS restarted, say): the hub then reads them back from JetStream befor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -22,12 +23,14 @@ from nats.js import JetStreamContext
 from agentgym import history, subjects
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.messages import parse_update
+from agentgym.nats_client import UNAVAILABLE
 from streamer.client import Client, Frame
 from streamer.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
 PENDING_LIMIT = 1_000_000  # messages nats-py may buffer per subscription before dropping
+FLUSH_S = 2  # a PING answered locally in well under a millisecond; a restart takes longer
 
 
 @dataclass
@@ -58,7 +61,11 @@ class Hub:
 
     async def watch(self, session_id: str, client: Client, episodes: bool = False) -> Watched:
         """Add a watcher (of its episodes too, if `episodes`); the first one opens the
-        session's subscription (the first of its episodes, theirs)."""
+        session's subscription (the first of its episodes, theirs). Returns once NATS has the
+        subscriptions (a SUB waits in the client's buffer until flushed; a watcher that did not
+        open them waits for them too): the history read after it then overlaps what arrives
+        live (duplicates are dropped by seq), so an update published meanwhile is never missed
+        by both."""
         watched = self.sessions.get(session_id)
         if watched is None:
 
@@ -89,7 +96,14 @@ class Hub:
                     pending_bytes_limit=-1,
                 )
             watched.episode_clients.add(client)
+        await self._registered()
         return watched
+
+    async def _registered(self) -> None:
+        """Wait until NATS has every subscription made so far (a PING answered after them).
+        NATS away: its reconnect subscribes again; the watcher goes on, as it would have."""
+        with contextlib.suppress(*UNAVAILABLE):
+            await self.nats.flush(FLUSH_S)
 
     async def unwatch(self, session_id: str, client: Client) -> None:
         """Remove a watcher; the last one closes the session's subscription."""
@@ -183,6 +197,7 @@ class Hub:
                 pending_msgs_limit=PENDING_LIMIT,
                 pending_bytes_limit=-1,
             )
+        await self._registered()  # as `watch`: the listing read after it misses no event
         self.dashboards.add(client)
 
     async def unwatch_all(self, client: Client) -> None:
