@@ -77,7 +77,14 @@ def _process() -> ProcessPoolExecutor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from agentgym import orphans
+
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=orphans.watch_parent,  # it ends with the API, however that ends
+            initargs=(os.getpid(),),
+        )
     return _pool

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from agentgym import orphans
 from agentgym.bundle import Manifest
 from agentgym.contracts import Framework
 from trainer.scenarios.base import ScenarioSpec
@@ -35,7 +36,6 @@ SlotKind = Literal["process", "thread"]
 # A slot's process yields the CPU to the worker's loop: with every core training, a pause or a
 # stop still gets its turn at once (the loop's work is short; training takes what is left).
 SLOT_NICENESS = 10
-TRAINER_CHECK_S = 0.5  # how often a slot's process looks whether its trainer still runs
 
 
 @dataclass(frozen=True)
@@ -148,23 +148,14 @@ _slot = threading.local()  # the slot's interrupt, in the thread that runs its c
 
 def _warm(interrupt: Any, niceness: int = 0, parent: int | None = None) -> None:
     """Import the training code at the slot's start, not at its first session's; a process
-    slot watches its `parent` (the trainer that opened it)."""
+    slot ends with its `parent`, the trainer that opened it (agentgym.orphans)."""
     import trainer.run  # noqa: F401
 
     _slot.interrupt = interrupt
     if niceness:
         os.nice(niceness)
     if parent is not None:
-        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
-
-
-def _end_with(parent: int) -> None:
-    """End this process once `parent` is gone, however it died (kill -9 too): its pool's
-    worker waits for calls on a queue whose writing end it holds itself, so it would never
-    see the trainer go, and would live on, orphaned."""
-    while os.getppid() == parent:
-        time.sleep(TRAINER_CHECK_S)
-    os._exit(0)
+        orphans.watch_parent(parent)
 
 
 def _progress(run: Any, checkpoint_due: bool = False) -> Progress:
