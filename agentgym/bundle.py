@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 
 from agentgym.contracts import Framework, Schema, utc_now
 from agentgym.errors import BundleError
+from agentgym.scenario.definition import Tool
 from agentgym.unzip import read_member
 
 FORMAT = "agentgym-bundle/1"
@@ -51,13 +52,10 @@ class BundleHyperparameters(Schema):
     learner: dict[str, int | float] = Field(default_factory=dict, max_length=100)
 
 
-class BundleTool(Schema):
-    """A tool of the bundle's scenario, as the policy reads it: so that a bundle alone can act,
-    whatever became of its scenario."""
+class BundleTool(Tool):
+    """A tool of the bundle's scenario and what training learned of it: so that a bundle alone
+    can act, whatever became of its scenario."""
 
-    name: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=4096)
-    fallback: str | None = Field(default=None, max_length=64)
     uses: int = Field(default=0, ge=0)  # training tasks whose solution calls it
     # The terms of those tasks' requests (the learner's stems), and in how many of them.
     terms: dict[Annotated[str, Field(max_length=MAX_TERM)], Annotated[int, Field(ge=1)]] = Field(

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parser is imported when a definition is read: listings never need it
     from agentgym.records import ScenarioRecord
-    from agentgym.scenario_file import Problem, ScenarioDefinition
+    from agentgym.scenario.parse import Problem, ScenarioDefinition
 
-BUILTIN_DIR = Path(__file__).parent / "scenarios"
+BUILTIN_DIR = Path(__file__).parent / "scenario" / "builtin"
 # In the order the catalog lists them.
 BUILTIN_IDS = ("customer_support", "code_review", "data_analysis")
 
@@ -28,7 +28,7 @@ def builtin(scenario_id: str) -> ScenarioDefinition:
         raise KeyError(
             f"unknown scenario {scenario_id!r}; the built-in scenarios are {', '.join(BUILTIN_IDS)}"
         )
-    from agentgym.scenario_file import parse_scenario
+    from agentgym.scenario.parse import parse_scenario
 
     data = (BUILTIN_DIR / f"{scenario_id}.json").read_bytes()
     definition, _ = parse_scenario(data, "application/json")

@@ -160,14 +160,14 @@ def _act(args: argparse.Namespace) -> int:
 
 
 def _scenarios(args: argparse.Namespace) -> int:
-    from agentgym import scenario_commands
+    from agentgym import scenario_cli
     from agentgym.config import ClientSettings
 
     if args.scenarios_command == "validate":
-        return scenario_commands.validate(args.file, args.id)
+        return scenario_cli.validate(args.file, args.id)
     if args.scenarios_command == "push":
-        return scenario_commands.push(args.file, args.id, ClientSettings())
-    return scenario_commands.list_scenarios(ClientSettings())
+        return scenario_cli.push(args.file, args.id, ClientSettings())
+    return scenario_cli.list_scenarios(ClientSettings())
 
 
 def build_parser() -> argparse.ArgumentParser:

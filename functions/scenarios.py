@@ -23,6 +23,7 @@ from agentgym.errors import (
     KeyNotFoundError,
 )
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, modify
+from agentgym.scenario import media
 from agentgym.store import KeyValueStore
 from functions import lambda_entry, lookups, quotas, uploads
 from functions.errors import ApiError
@@ -30,19 +31,10 @@ from functions.resources import ArtifactsDep, Authenticated, KeysDep, SettingsDe
 
 if TYPE_CHECKING:  # the parser is imported where a body is read (functions.uploads): a
     # Lambda cold start that lists the catalog does not pay for it
-    from agentgym.scenario_file import Report
+    from agentgym.scenario.parse import Report
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"], dependencies=[Authenticated])
 
-# The bodies a scenario may come in, by Content-Type (parameters such as charset aside).
-MEDIA_TYPES = (
-    "application/json",
-    "application/yaml",
-    "application/x-yaml",
-    "text/yaml",
-    "application/x-ndjson",
-    "application/jsonl",
-)
 IdQuery = Annotated[
     str | None, Query(max_length=64, description="the scenario's id (required for JSONL)")
 ]
@@ -228,7 +220,7 @@ async def _read(
     """The body read and validated off the event loop (functions.uploads); 415 for a
     Content-Type that is no scenario's. The body's size is BodyLimit's."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in MEDIA_TYPES:
+    if media_type not in media.FORMATS:
         raise ApiError(
             415, f"send a scenario file as application/json or application/yaml, or OpenAI "
             f"chat JSONL as application/x-ndjson; got {media_type or 'no Content-Type'}",

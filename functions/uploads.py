@@ -21,7 +21,7 @@ from agentgym.records import ScenarioRecord
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-    from agentgym.scenario_file import Problem, Report
+    from agentgym.scenario.parse import Problem, Report
 
 IN_PROCESS_BYTES = 1024 * 1024  # smaller bodies parse in milliseconds: a thread is enough
 _pool: ProcessPoolExecutor | None = None
@@ -50,7 +50,7 @@ def read(
     body: bytes, media_type: str, scenario_id: str | None, name: str | None
 ) -> Upload | Refusal:
     """Parse and validate `body` (pure: runs wherever it is sent)."""
-    from agentgym.scenario_file import ScenarioFileError, parse_scenario
+    from agentgym.scenario.parse import ScenarioFileError, parse_scenario
 
     try:
         definition, report = parse_scenario(body, media_type, scenario_id=scenario_id, name=name)

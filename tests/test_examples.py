@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agentgym.scenario_commands import media_type
-from agentgym.scenario_file import parse_scenario
+from agentgym.scenario.media import media_type
+from agentgym.scenario.parse import parse_scenario
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples" / "scenarios").iterdir())
 

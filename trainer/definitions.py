@@ -12,7 +12,7 @@ from agentgym import catalog
 from agentgym.artifacts import ArtifactStore
 from agentgym.errors import ArtifactNotFoundError, ScenarioGoneError
 from agentgym.records import Keys
-from agentgym.scenario_file import ScenarioDefinition
+from agentgym.scenario.parse import ScenarioDefinition
 from trainer import scenarios
 from trainer.scenarios.base import ScenarioSpec
 

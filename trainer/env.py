@@ -28,7 +28,7 @@ from gymnasium import spaces
 from agentgym.contracts import Split
 from trainer import scenarios
 from trainer.model.features import FAILED, OK, WRONG
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
 # Rewards (a scenario's `rewards`; these are their defaults): a solved task is worth 1 and
 # each step of progress half that; a failed call or a wrong tool costs a little (time
@@ -67,7 +67,7 @@ GYM_IDS = {scenario_id: gym_id(scenario_id) for scenario_id in scenarios.SCENARI
 class Episode:
     """What has happened so far in one episode: the policy reads it, with the task's text."""
 
-    task: Task
+    task: TaskSpec
     done: list[str] = field(default_factory=list)  # solution tools completed, in order
     failed: str | None = None  # the tool whose call just failed, if the last call failed
     wrong: set[str] = field(default_factory=set)  # tools called wrongly since the last progress
@@ -86,7 +86,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         self,
         spec: ScenarioSpec,
         split: str = "train",
-        tasks: Sequence[Task] | None = None,
+        tasks: Sequence[TaskSpec] | None = None,
         render_mode: str | None = None,
     ) -> None:
         self.spec_ = spec  # `spec` is Gymnasium's (the registration's)

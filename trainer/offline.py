@@ -75,8 +75,8 @@ def scenario(scenario_id: str | None, scenario_file: Path | None) -> ScenarioSpe
             return scenarios.get(scenario_id)
         except KeyError as exc:
             raise ArgumentError("--scenario", exc.args[0]) from None
-    from agentgym.scenario_commands import media_type
-    from agentgym.scenario_file import ScenarioFileError, parse_scenario
+    from agentgym.scenario.media import media_type
+    from agentgym.scenario.parse import ScenarioFileError, parse_scenario
 
     kind = media_type(scenario_file)
     if scenario_id is None and kind == "application/x-ndjson":  # chat logs name no scenario

@@ -36,7 +36,7 @@ from trainer.model.features import Toolbox
 from trainer.model.model import Model, Params, params_of, weights_of
 from trainer.model.scoring import Targets
 from trainer.recorded import record
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.text import terms_of
 from trainer.training.evaluation import Evaluation, Evaluator, sample, validation_split
 from trainer.training.loop import crossed
@@ -230,7 +230,9 @@ class Run:
 
     # --- evaluation ------------------------------------------------------------------------------
 
-    def evaluate(self, tasks: tuple[Task, ...] | None = None, analytics: bool = True) -> Evaluation:
+    def evaluate(
+        self, tasks: tuple[TaskSpec, ...] | None = None, analytics: bool = True
+    ) -> Evaluation:
         """Act greedily on every held-out task (or `tasks`); changes nothing in the run."""
         tasks = tasks if tasks is not None else self.heldout
         return self.evaluator.evaluate(self.model, tasks, self.episode, analytics)
@@ -457,7 +459,7 @@ def tool_texts(spec: ScenarioSpec) -> list[str]:
     return [f"{tool.replace('_', ' ')}: {spec.descriptions.get(tool, '')}" for tool in spec.tools]
 
 
-def usage_terms(tasks: Sequence[Task], limit: int) -> dict[str, dict[str, int]]:
+def usage_terms(tasks: Sequence[TaskSpec], limit: int) -> dict[str, dict[str, int]]:
     """Per tool, the `limit` terms most of the requests calling it have, and in how many
     (none longer than a bundle keeps: a word that long, a token or a hash, is no one's usage)."""
     counts: dict[str, Counter[str]] = {}

@@ -37,6 +37,7 @@ from agentgym.contracts import (
 from agentgym.messages import EvaluateReply, SessionEvaluation, TrainingUpdate
 from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
+from agentgym.scenario import media
 from agentgym.state import SessionStatus
 
 from .errors import SessionEndedError
@@ -60,7 +61,6 @@ ScenarioSource = Data | Mapping[str, Any]
 Statuses = SessionStatus | str | Iterable[SessionStatus | str]
 
 BUNDLE_TYPE = "application/zip"
-DEFAULT_SCENARIO_TYPE = "application/yaml"  # YAML reads JSON too, as the CLI assumes
 
 
 def retrying(
@@ -268,10 +268,8 @@ def scenario_body(source: ScenarioSource, media_type: str | None) -> tuple[bytes
         return json.dumps(source).encode(), media_type or "application/json"
     body, name = read_data(source)
     if media_type is None and name is not None:
-        from agentgym.scenario_commands import media_type as media_type_of
-
-        media_type = media_type_of(Path(name))
-    return body, media_type or DEFAULT_SCENARIO_TYPE
+        media_type = media.media_type(Path(name))
+    return body, media_type or media.DEFAULT
 
 
 def scenario_id_of(body: bytes, media_type: str) -> str | None:
@@ -283,7 +281,7 @@ def scenario_id_of(body: bytes, media_type: str) -> str | None:
         if media_type == "application/json":
             data = json.loads(body)
         else:
-            from agentgym import safe_yaml
+            from agentgym.scenario import safe_yaml
 
             data = safe_yaml.load(body.decode())
     except Exception:  # unreadable: the API said why when it answered the push

@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--compare-heldout", type=int, default=500, help="held-out tasks scored")
     args = parser.parse_args()
 
-    from agentgym.scenario_file import parse_scenario
+    from agentgym.scenario.parse import parse_scenario
 
     body = json.dumps(
         generate(args.tools, args.tasks, args.available), separators=(",", ":")
@@ -263,7 +263,7 @@ def main() -> None:
 def compare(args: argparse.Namespace) -> None:
     """Held-out accuracy with the default shortlist against scoring every tool, on a scenario
     small enough for both."""
-    from agentgym.scenario_file import parse_scenario
+    from agentgym.scenario.parse import parse_scenario
     from trainer import scenarios
 
     body = json.dumps(

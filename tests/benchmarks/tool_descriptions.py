@@ -99,7 +99,7 @@ WORD = re.compile(r"[a-z0-9]+")
 def generate(seed: int = 0) -> Any:
     """The scenario (a ScenarioSpec): training tasks for every tool but rarely the rare ones,
     held-out tasks for the rare ones only."""
-    from trainer.scenarios.base import ScenarioSpec, Task
+    from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
     rng = random.Random(seed)
     tools, descriptions, parts = [], {}, {}
@@ -148,7 +148,7 @@ def generate(seed: int = 0) -> Any:
             tasks += [(tool, "heldout")] * HELDOUT_TASKS
     rng.shuffle(tasks)
     made = tuple(
-        Task(f"td-{i:05d}", request(tool), (tool,), tool, split, offered(tool))
+        TaskSpec(f"td-{i:05d}", request(tool), (tool,), tool, split, offered(tool))
         for i, (tool, split) in enumerate(tasks)
     )
     return ScenarioSpec(

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentgym import scenario_commands
+from agentgym import scenario_cli
 from agentgym.config import ClientSettings
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "scenarios" / "shop_support.yaml"
@@ -17,19 +17,19 @@ def test_push_creates_then_stores_the_next_version(
     base_url: str, api: httpx.Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = ClientSettings(api_url=base_url)
-    assert scenario_commands.push(EXAMPLE, None, settings) == 0
+    assert scenario_cli.push(EXAMPLE, None, settings) == 0
     assert "created scenario 'shop_support'" in capsys.readouterr().out
     first = api.get("/api/scenarios/shop_support").json()
 
     changed = tmp_path / "shop_support.yaml"
     changed.write_text(EXAMPLE.read_text().replace("Shop support", "Shop support, v2"))
-    assert scenario_commands.push(changed, None, settings) == 0
+    assert scenario_cli.push(changed, None, settings) == 0
     assert "stored version 2 of scenario 'shop_support'" in capsys.readouterr().out
     second = api.get("/api/scenarios/shop_support").json()
     assert second["name"] == "Shop support, v2"
     assert second["versions"] == [first["version"], second["version"]]
 
-    assert scenario_commands.list_scenarios(settings) == 0
+    assert scenario_cli.list_scenarios(settings) == 0
     listing = capsys.readouterr().out
     assert "shop_support" in listing and "customer_support" in listing
 
@@ -39,7 +39,7 @@ def test_push_of_an_invalid_file_stores_nothing(
 ) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(EXAMPLE.read_text().replace("solution: [lookup_order]", "solution: [lookup]"))
-    assert scenario_commands.push(broken, None, ClientSettings(api_url=base_url)) == 1
+    assert scenario_cli.push(broken, None, ClientSettings(api_url=base_url)) == 1
     assert "did you mean 'lookup_order'" in capsys.readouterr().err
     assert api.get("/api/scenarios/shop_support").status_code == 404
 
@@ -48,5 +48,5 @@ def test_push_to_an_api_that_is_not_there_says_where(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = ClientSettings(api_url="http://127.0.0.1:9")
-    assert scenario_commands.push(EXAMPLE, None, settings) == 2
+    assert scenario_cli.push(EXAMPLE, None, settings) == 2
     assert "127.0.0.1:9" in capsys.readouterr().err

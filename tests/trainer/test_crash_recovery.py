@@ -13,7 +13,7 @@ import pytest
 
 from agentgym import bundle
 from agentgym.records import Keys, SessionRecord
-from agentgym.scenario_file import parse_scenario
+from agentgym.scenario.parse import parse_scenario
 from agentgym.store import open_store
 from trainer import scenarios
 from trainer.run import Run

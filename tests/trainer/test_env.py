@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 from trainer import scenarios
 from trainer.env import GYM_IDS, REWARD_MISTAKE, REWARD_PROGRESS, REWARD_SOLVED, ToolUseEnv
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
 
 @pytest.mark.parametrize("gym_id", sorted(GYM_IDS.values()))
@@ -21,7 +21,7 @@ def test_each_scenario_is_a_registered_gymnasium_env_that_passes_the_checker(gym
     assert isinstance(obs["task"], str) and info["solution"]
 
 
-def play(env: ToolUseEnv, task: Task, tools: list[str]) -> tuple[float, dict[str, object]]:
+def play(env: ToolUseEnv, task: TaskSpec, tools: list[str]) -> tuple[float, dict[str, object]]:
     env.reset(seed=0, options={"task": task})
     total, info = 0.0, {}
     for tool in [*tools, "finish"]:

@@ -10,7 +10,7 @@ import pytest
 from agentgym.contracts import EpisodeRecord, Framework
 from trainer.env import ToolUseEnv
 from trainer.recorded import analyze, record
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.training.loop import Recording, StopAt, train
 from trainer.training.sources import Episode
 
@@ -20,15 +20,15 @@ SPEC = ScenarioSpec(
     version="1",
     tools=TOOLS,
     tasks=(
-        Task("t-1", "where is my order", ("lookup", "reply"), "order"),
-        Task("t-2", "thanks", ("reply",), "thanks", tools=("reply", "other")),
+        TaskSpec("t-1", "where is my order", ("lookup", "reply"), "order"),
+        TaskSpec("t-2", "thanks", ("reply",), "thanks", tools=("reply", "other")),
     ),
     failure_rates={"lookup": 1.0},  # it always fails: its fallback stands in
     fallbacks={"lookup": "backup"},
 )
 
 
-def play(task: Task, script: list[str]) -> dict[str, object]:
+def play(task: TaskSpec, script: list[str]) -> dict[str, object]:
     """Play `script` (tool names, then "finish") in the environment; each choice given
     probability 0.5."""
     env = ToolUseEnv(SPEC, tasks=SPEC.tasks)

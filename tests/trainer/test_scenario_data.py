@@ -8,7 +8,7 @@ import pytest
 
 from agentgym import catalog
 from agentgym.records import ScenarioRecord
-from agentgym.scenario_file import parse_scenario
+from agentgym.scenario.parse import parse_scenario
 from trainer import scenarios
 from trainer.scenarios.base import ScenarioSpec
 

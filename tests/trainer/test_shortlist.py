@@ -16,7 +16,7 @@ from trainer.model.shortlist import first_scores
 from trainer.model.term_index import TermIndex
 from trainer.model.toolbox import Toolbox, combine, keys, policy_rows
 from trainer.run import usage_terms
-from trainer.scenarios.base import Task
+from trainer.scenarios.base import TaskSpec
 from trainer.text import request_features, terms_of
 
 N = 100
@@ -59,8 +59,8 @@ def test_the_shortlist_holds_the_right_tools_and_what_usage_and_learning_found()
 def test_a_bundle_keeps_the_usage_terms_it_can_hold() -> None:
     token = "ab1" * 40  # a hash or a token pasted into a request: no term a bundle keeps
     tasks = [
-        Task("t1", f"refund order 1182 {token}", ("refund",), "refund"),
-        Task("t2", "refund my last order please", ("refund",), "refund"),
+        TaskSpec("t1", f"refund order 1182 {token}", ("refund",), "refund"),
+        TaskSpec("t2", "refund my last order please", ("refund",), "refund"),
     ]
     terms = usage_terms(tasks, 64)["refund"]
     assert terms[terms_of("refund")[0]] == 2 and terms[terms_of("order")[0]] == 2

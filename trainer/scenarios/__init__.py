@@ -8,8 +8,8 @@ import functools
 from collections.abc import Sequence
 
 from agentgym import catalog
-from agentgym.scenario_file import ScenarioDefinition
-from trainer.scenarios.base import ScenarioSpec, Task
+from agentgym.scenario.parse import ScenarioDefinition
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
 SCENARIOS = catalog.BUILTIN_IDS  # the built-in ones, in catalog order
 
@@ -43,7 +43,7 @@ def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
         version=definition.version,
         tools=names,
         tasks=tuple(
-            Task(
+            TaskSpec(
                 task.id,
                 task.text,
                 shared(task.solution),

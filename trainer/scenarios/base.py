@@ -13,11 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agentgym.contracts import Hyperparameters
-from agentgym.scenario_models import DEFAULT_HYPERPARAMETERS, Rewards
+from agentgym.scenario.definition import DEFAULT_HYPERPARAMETERS, Rewards
 
 
 @dataclass(frozen=True, slots=True)
-class Task:
+class TaskSpec:
+    """A scenario's `Task` (agentgym.scenario.definition) as the trainer runs it: immutable,
+    hashable, its solution and tools tuples shared between tasks (100,000 tasks offering
+    the same 1,000 tools hold one tuple of them, not 100,000 lists)."""
+
     id: str  # stable and unique within the scenario, e.g. "cs-0042"
     text: str  # the request as its author wrote it
     solution: tuple[str, ...]  # the tools that resolve it, in order
@@ -31,7 +35,7 @@ class ScenarioSpec:
     id: str
     version: str
     tools: tuple[str, ...]
-    tasks: tuple[Task, ...]
+    tasks: tuple[TaskSpec, ...]
     name: str = ""
     hyperparameters: Hyperparameters = field(default_factory=lambda: DEFAULT_HYPERPARAMETERS)
     failure_rates: dict[str, float] = field(default_factory=dict)
@@ -39,11 +43,11 @@ class ScenarioSpec:
     descriptions: dict[str, str] = field(default_factory=dict)  # what each tool does
     rewards: Rewards = field(default_factory=Rewards)  # what each event of an episode earns
 
-    def split(self) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
+    def split(self) -> tuple[tuple[TaskSpec, ...], tuple[TaskSpec, ...]]:
         """(training tasks, held-out tasks), each in task order."""
         train = tuple(t for t in self.tasks if t.split == "train")
         return train, tuple(t for t in self.tasks if t.split == "heldout")
 
-    def available(self, task: Task) -> tuple[str, ...]:
+    def available(self, task: TaskSpec) -> tuple[str, ...]:
         """The tools the agent may call in `task`, in the scenario's order."""
         return self.tools if task.tools is None else task.tools

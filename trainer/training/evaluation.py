@@ -18,7 +18,7 @@ from agentgym.contracts import EpisodeRecord
 from trainer.env import ToolUseEnv
 from trainer.model.model import Model
 from trainer.recorded import analyze, record
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.training.sources import Simulator
 
 EVAL_SEED = 2_147_483_647
@@ -38,11 +38,11 @@ class Evaluation:
     episodes: list[EpisodeRecord] = field(default_factory=list)  # each task's record, in task order
 
 
-def _rank(task: Task) -> tuple[int, str]:
+def _rank(task: TaskSpec) -> tuple[int, str]:
     return zlib.crc32(task.id.encode()), task.id
 
 
-def sample(tasks: tuple[Task, ...], size: int) -> tuple[Task, ...]:
+def sample(tasks: tuple[TaskSpec, ...], size: int) -> tuple[TaskSpec, ...]:
     """At most `size` of `tasks`, in task order: those whose ids hash lowest."""
     if len(tasks) <= size:
         return tasks
@@ -51,14 +51,14 @@ def sample(tasks: tuple[Task, ...], size: int) -> tuple[Task, ...]:
 
 
 def validation_split(
-    tasks: Sequence[Task], share: float, limit: int
-) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
+    tasks: Sequence[TaskSpec], share: float, limit: int
+) -> tuple[tuple[TaskSpec, ...], tuple[TaskSpec, ...]]:
     """(training tasks, validation tasks), each in task order: of each intent, the `share` of
     tasks whose ids hash lowest; at most `limit`, the lowest hashes kept."""
-    by_intent: dict[str, list[Task]] = defaultdict(list)
+    by_intent: dict[str, list[TaskSpec]] = defaultdict(list)
     for task in tasks:
         by_intent[task.intent].append(task)
-    chosen: list[Task] = []
+    chosen: list[TaskSpec] = []
     for group in by_intent.values():
         chosen += sorted(group, key=_rank)[: int(len(group) * share + 0.5)]
     held = {t.id for t in sorted(chosen, key=_rank)[:limit]}
@@ -76,7 +76,7 @@ class Evaluator:
         self.simulator = simulator
         self._envs: dict[tuple[str, ...], list[ToolUseEnv]] = {}
 
-    def _envs_of(self, tasks: tuple[Task, ...]) -> list[ToolUseEnv]:
+    def _envs_of(self, tasks: tuple[TaskSpec, ...]) -> list[ToolUseEnv]:
         """Environments to play `tasks` in, LOCKSTEP at a time, drawing their tool failures
         from EVAL_SEED's stream anew."""
         ids = tuple(t.id for t in tasks)
@@ -93,7 +93,7 @@ class Evaluator:
         return envs
 
     def evaluate(
-        self, model: Model, tasks: tuple[Task, ...], number: int, analytics: bool = True
+        self, model: Model, tasks: tuple[TaskSpec, ...], number: int, analytics: bool = True
     ) -> Evaluation:
         """Act greedily on every task of `tasks`. With `analytics`, each episode is recorded
         (as of the run's episode `number`) and every figure of trainer.recorded.analyze is

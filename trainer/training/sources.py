@@ -24,7 +24,7 @@ from trainer.env import ToolUseEnv
 from trainer.model.config import Config
 from trainer.model.features import FAILED, OK, Context, State, Step
 from trainer.model.model import Model
-from trainer.scenarios.base import ScenarioSpec, Task
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
 DEMONSTRATIONS, SIMULATOR = SOURCES  # their names, as the API takes them
 
@@ -34,7 +34,7 @@ class Episode:
     """One episode to learn from, and what it came to."""
 
     source: str
-    task: Task
+    task: TaskSpec
     steps: list[Step] = field(default_factory=list)
     actions: list[int] = field(default_factory=list)  # within each step's actions
     weights: list[float] = field(default_factory=list)  # of each action's log-likelihood
@@ -72,7 +72,7 @@ class Offers:
         self._known: dict[tuple[str, ...], tuple[int, ...]] = {}
         self._held = 0
 
-    def __call__(self, task: Task) -> tuple[int, ...]:
+    def __call__(self, task: TaskSpec) -> tuple[int, ...]:
         tools = self.spec.available(task)
         offered = self._known.get(tools)
         if offered is None:
@@ -83,7 +83,7 @@ class Offers:
             self._held += len(offered)
         return offered
 
-    def right(self, task: Task) -> tuple[int, ...]:
+    def right(self, task: TaskSpec) -> tuple[int, ...]:
         """The tools of `task`'s solution: training scores them whatever a shortlist holds
         (as a retriever's training adds the positives), so that they are learned and the
         policy's own retrieval finds them after (trainer/model/features.py)."""
@@ -93,7 +93,7 @@ class Offers:
 class Demonstrations:
     name: str = DEMONSTRATIONS
 
-    def __init__(self, spec: ScenarioSpec, tasks: Sequence[Task], config: Config) -> None:
+    def __init__(self, spec: ScenarioSpec, tasks: Sequence[TaskSpec], config: Config) -> None:
         self.spec = spec
         self.tasks = tuple(t for t in tasks)
         self.config = config
@@ -162,7 +162,7 @@ class Simulator:
         model: Model,
         rng: np.random.Generator | None,
         envs: Sequence[ToolUseEnv],
-        tasks: Sequence[Task] | None = None,
+        tasks: Sequence[TaskSpec] | None = None,
         taught: bool = True,
     ) -> list[Episode]:
         """Play an episode in each environment (of `tasks`, or ones the environments draw),

@@ -5,7 +5,7 @@
 - plain (and normalized): `{"name", "description", "parameters"}`
 
 Each may also carry `failure_rate` and `fallback` (for OpenAI, beside `"function"`). Reading
-only moves fields: their types and values are checked afterwards, against ToolDef, and
+only moves fields: their types and values are checked afterwards, against Tool, and
 `paths` says where each field was so a problem names the place in the file as sent.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentgym.scenario_problems import Loc
+from agentgym.scenario.problems import Loc
 
 FIELDS = ("name", "description", "parameters", "failure_rate", "fallback")
 OURS = ("failure_rate", "fallback")

@@ -1,4 +1,4 @@
-"""`agentgym.scenario_file`: scenario files read, checked, split, versioned and written back,
+"""`agentgym.scenario.parse`: scenario files read, checked, split, versioned and written back,
 and what is refused (JSON here; YAML in test_safe_yaml.py, JSONL in test_chat_jsonl.py)."""
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from typing import Any
 import pytest
 
 from agentgym.contracts import Difficulty, Framework
-from agentgym.scenario_file import (
+from agentgym.scenario.definition import compute_version
+from agentgym.scenario.parse import (
     MAX_SCENARIO_BYTES,
     InvalidScenarioError,
     Limits,
     MalformedScenarioError,
     ScenarioDefinition,
     ScenarioTooLargeError,
-    ToolDef,
+    Tool,
     UnsupportedScenarioTypeError,
     definition_from_dict,
     parse_scenario,
 )
-from agentgym.scenario_models import compute_version
-from agentgym.scenario_split import assign_splits
+from agentgym.scenario.split import assign_splits
 
 SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"}}}
 
@@ -112,7 +112,7 @@ def errors(data: object, **kwargs: Any) -> list[str]:
 )
 def test_every_tool_shape_reads_as_the_same_tool(entry: dict[str, Any]) -> None:
     definition, _ = parse(scenario(tools=[entry, *tools()[1:]]))
-    assert definition.tools[0] == ToolDef(
+    assert definition.tools[0] == Tool(
         name="lookup_order",
         description="Find",
         parameters=SCHEMA,
@@ -123,7 +123,7 @@ def test_every_tool_shape_reads_as_the_same_tool(entry: dict[str, Any]) -> None:
 
 def test_a_tool_without_description_or_parameters_gets_the_defaults() -> None:
     definition, _ = parse(scenario(tools=[{"name": "lookup_order"}, *tools()[1:]]))
-    assert definition.tools[0] == ToolDef(name="lookup_order")
+    assert definition.tools[0] == Tool(name="lookup_order")
 
 
 def test_an_unknown_key_of_a_pasted_shape_is_a_warning_of_ours_an_error() -> None:
@@ -209,7 +209,7 @@ def test_splits_are_stable_stratified_and_hold_out_a_fifth() -> None:
 
 def test_splits_use_sha256_so_they_do_not_change_between_processes() -> None:
     code = (
-        "from agentgym.scenario_split import assign_splits as a;"
+        "from agentgym.scenario.split import assign_splits as a;"
         "print(a([f't{i}' for i in range(50)], [None] * 50, [None] * 50))"
     )
     runs = {
@@ -721,14 +721,16 @@ def test_the_garbage_collector_is_back_on_after_a_parse_that_fails() -> None:
 
 
 def test_the_module_imports_without_numpy() -> None:
-    code = "import sys, agentgym.scenario_file; assert 'numpy' not in sys.modules, 'numpy imported'"
+    code = (
+        "import sys, agentgym.scenario.parse; assert 'numpy' not in sys.modules, 'numpy imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_format_imports_no_store_auth_or_bundle() -> None:
     # The format is pure: reading a file needs none of what keeps or guards the records.
     code = (
-        "import sys, agentgym.scenario_file, agentgym.chat_jsonl\n"
+        "import sys, agentgym.scenario.parse, agentgym.scenario.chat_jsonl\n"
         "kept = ('agentgym.records', 'agentgym.store', 'agentgym.auth', 'agentgym.bundle')\n"
         "found = [name for name in kept if name in sys.modules]\n"
         "assert not found, found"

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agentgym.contracts import Split
-from agentgym.scenario_input import Suggester, TaskIn, ToolIn, ToolRead
-from agentgym.scenario_limits import Limits
-from agentgym.scenario_problems import Collector, Loc, where
-from agentgym.scenario_split import HELDOUT_SHARE
+from agentgym.scenario.inputs import Suggester, TaskIn, ToolIn, ToolRead
+from agentgym.scenario.limits import Limits
+from agentgym.scenario.problems import Collector, Loc, where
+from agentgym.scenario.split import HELDOUT_SHARE
 
 TaskRead = tuple[int, TaskIn]  # (index in the file, the task)
 GENERATED_ID = "task-{:05d}"  # the id of a task that has none: its 1-based position

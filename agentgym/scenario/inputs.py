@@ -17,17 +17,17 @@ from typing import Annotated, Any, TypeVar
 from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationError, field_validator
 
 from agentgym.contracts import Difficulty, Framework, Schema, Split
-from agentgym.scenario_models import (
+from agentgym.scenario.definition import (
     EPISODES_BOUNDS,
     LEARNING_RATE_BOUNDS,
     SCENARIO_ID,
     TASK_ID,
     TOOL_NAME,
     Rewards,
-    ToolDef,
+    Tool,
 )
-from agentgym.scenario_problems import Collector, Loc
-from agentgym.scenario_tools import KNOWN_KEYS, ToolEntry, read_tool
+from agentgym.scenario.problems import Collector, Loc
+from agentgym.scenario.tool_shapes import KNOWN_KEYS, ToolEntry, read_tool
 
 MAX_NAME = 128  # characters of a scenario's name
 SUGGESTIONS = 20  # distinct names a closest match is searched for, per file
@@ -45,7 +45,7 @@ class _In(Schema):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-class ToolIn(ToolDef):
+class ToolIn(Tool):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 

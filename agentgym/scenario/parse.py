@@ -5,17 +5,17 @@ A file is a JSON object or YAML mapping:
 
     id, name, description, difficulty, duration, rating,
     metrics, features, frameworks           catalog fields, all optional (defaults below)
-    tools: [...]                            each in OpenAI, MCP or plain shape (scenario_tools)
+    tools: [...]                            each in OpenAI, MCP or plain shape (tool_shapes)
     tasks: [{id?, text, solution, intent?, split?, tools?}, ...]
     hyperparameters: {max_episodes: {min, max, default}, learning_rate: {...}}   optional
     rewards: {solved, progress, failed_call, mistake, unfinished}                optional
 
-or OpenAI chat fine-tuning JSONL (agentgym.chat_jsonl). Defaults: `name` is the id in
+or OpenAI chat fine-tuning JSONL (agentgym.scenario.chat_jsonl). Defaults: `name` is the id in
 words ("customer_support": "Customer Support"); `duration` follows the default episode
 count; `metrics` are what every run measures; `features` count the tasks, tools and intents;
 `frameworks` are all three; a task without an id gets `task-00001` and so on by its
 position (give ids to keep a task's id, and so its split, when tasks are added before it);
-splits as agentgym.scenario_split says; a hyperparameter range's missing bound is the outer
+splits as agentgym.scenario.split says; a hyperparameter range's missing bound is the outer
 bound, and its missing default the usual one moved inside the range. A file's `version` is
 ignored: it is always recomputed.
 
@@ -32,10 +32,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from agentgym.chat_jsonl import read_jsonl
 from agentgym.contracts import FloatRange, Framework, Hyperparameters, IntRange
-from agentgym.safe_json import loads as json_loads
-from agentgym.scenario_checks import (
+from agentgym.scenario.chat_jsonl import read_jsonl
+from agentgym.scenario.checks import (
     Context,
     assign_ids,
     check_splits,
@@ -45,7 +44,17 @@ from agentgym.scenario_checks import (
     warn_untaught,
     warn_unused,
 )
-from agentgym.scenario_input import (
+from agentgym.scenario.definition import (
+    DEFAULT_HYPERPARAMETERS,
+    SCENARIO_ID,
+    Rewards,
+    ScenarioDefinition,
+    Task,
+    Tool,
+    canonical_json,
+    digest,
+)
+from agentgym.scenario.inputs import (
     MAX_NAME,
     CatalogIn,
     FloatRangeIn,
@@ -57,18 +66,9 @@ from agentgym.scenario_input import (
     read_tasks,
     read_tools,
 )
-from agentgym.scenario_limits import DEFAULT_LIMITS, MAX_SCENARIO_BYTES, Limits
-from agentgym.scenario_models import (
-    DEFAULT_HYPERPARAMETERS,
-    SCENARIO_ID,
-    Rewards,
-    ScenarioDefinition,
-    TaskDef,
-    ToolDef,
-    canonical_json,
-    digest,
-)
-from agentgym.scenario_problems import (
+from agentgym.scenario.limits import DEFAULT_LIMITS, MAX_SCENARIO_BYTES, Limits
+from agentgym.scenario.media import FORMATS
+from agentgym.scenario.problems import (
     Collector,
     InvalidScenarioError,
     Loc,
@@ -79,11 +79,11 @@ from agentgym.scenario_problems import (
     ScenarioTooLargeError,
     UnsupportedScenarioTypeError,
 )
-from agentgym.scenario_split import assign_splits
+from agentgym.scenario.safe_json import loads as json_loads
+from agentgym.scenario.split import assign_splits
 
 __all__ = [
     "MAX_SCENARIO_BYTES",
-    "MEDIA_TYPES",
     "InvalidScenarioError",
     "Limits",
     "MalformedScenarioError",
@@ -93,22 +93,13 @@ __all__ = [
     "ScenarioDefinition",
     "ScenarioFileError",
     "ScenarioTooLargeError",
-    "TaskDef",
-    "ToolDef",
+    "Task",
+    "Tool",
     "UnsupportedScenarioTypeError",
     "definition_from_dict",
     "parse_scenario",
 ]
 
-MEDIA_TYPES = {
-    "application/json": "json",
-    "application/yaml": "yaml",
-    "application/x-yaml": "yaml",
-    "text/yaml": "yaml",
-    "text/x-yaml": "yaml",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-}
 DEFAULT_METRICS = ("Accuracy", "Held-out Accuracy", "Average Reward")
 _SCENARIO_ID = re.compile(SCENARIO_ID)
 
@@ -128,9 +119,9 @@ def parse_scenario(
     and `name` its name. Raises ScenarioTooLargeError (413), UnsupportedScenarioTypeError
     (415), MalformedScenarioError (400) or InvalidScenarioError (422, whose `.report` has
     the warnings too)."""
-    kind = MEDIA_TYPES.get(media_type.split(";", 1)[0].strip().lower())
+    kind = FORMATS.get(media_type.split(";", 1)[0].strip().lower())
     if kind is None:
-        raise UnsupportedScenarioTypeError(media_type, sorted(MEDIA_TYPES))
+        raise UnsupportedScenarioTypeError(media_type, sorted(FORMATS))
     if len(body) > limits.max_bytes:
         raise ScenarioTooLargeError(len(body), limits.max_bytes)
     if kind == "jsonl" and scenario_id is None:
@@ -142,7 +133,9 @@ def parse_scenario(
         if kind == "json":
             data = json_loads(text, max_depth=limits.max_depth)
         elif kind == "yaml":
-            from agentgym import safe_yaml  # PyYAML only when a body is YAML: ~10 ms a cold start
+            from agentgym.scenario import (
+                safe_yaml,  # PyYAML only when a body is YAML: ~10 ms a cold start
+            )
 
             data = safe_yaml.load(text, limits)
         else:

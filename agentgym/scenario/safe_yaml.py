@@ -22,8 +22,8 @@ from typing import Any, cast
 import yaml
 from yaml.nodes import ScalarNode
 
-from agentgym.scenario_limits import DEFAULT_LIMITS, Limits
-from agentgym.scenario_problems import MalformedScenarioError
+from agentgym.scenario.limits import DEFAULT_LIMITS, Limits
+from agentgym.scenario.problems import MalformedScenarioError
 
 _Parser = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 _TAG = "tag:yaml.org,2002:"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
-from agentgym.scenario_problems import MalformedScenarioError
+from agentgym.scenario.problems import MalformedScenarioError
 
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'  # a JSON string, escapes included, without backtracking
 _STRINGS = re.compile(_STRING)

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentgym import safe_json
-from agentgym.scenario_limits import Limits
-from agentgym.scenario_problems import Collector, InvalidScenarioError, Loc, Problem, Report
-from agentgym.scenario_tools import read_tool
+from agentgym.scenario import safe_json
+from agentgym.scenario.limits import Limits
+from agentgym.scenario.problems import Collector, InvalidScenarioError, Loc, Problem, Report
+from agentgym.scenario.tool_shapes import read_tool
 
 LINE_KEYS = frozenset({"messages", "tools", "functions", "parallel_tool_calls", "id", "split"})
 LINES_NAMED = 5  # lines a drift warning lists before "and N more"

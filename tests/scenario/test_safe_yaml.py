@@ -1,4 +1,4 @@
-"""`agentgym.safe_yaml`: YAML read as plain data, with tags, bombs, depth, duplicate keys and
+"""`agentgym.scenario.safe_yaml`: YAML read as plain data, with tags, bombs, depth, duplicate keys and
 non-numbers refused, each with its line and column."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from agentgym.safe_yaml import load
-from agentgym.scenario_file import Limits, MalformedScenarioError, parse_scenario
+from agentgym.scenario.parse import Limits, MalformedScenarioError, parse_scenario
+from agentgym.scenario.safe_yaml import load
 
-from .test_scenario_file import scenario
+from .test_parse import scenario
 
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

@@ -3,7 +3,7 @@
 A definition is complete (every default filled in, every task's id and split explicit) and
 canonical: `dump()` writes the scenario file that reads back to the same definition, and
 `version` is the hash of that content, so the same scenario has the same version wherever
-it is read. How a file becomes one is agentgym.scenario_file.
+it is read. How a file becomes one is agentgym.scenario.parse.
 """
 
 from __future__ import annotations
@@ -40,15 +40,15 @@ DEFAULT_HYPERPARAMETERS = Hyperparameters(
 )
 
 
-class ToolDef(Schema):
+class Tool(Schema):
     name: str = Field(pattern=TOOL_NAME)
-    description: str = ""
+    description: str = ""  # at most limits.max_description_bytes in a file
     parameters: dict[str, Any] | None = None  # the JSON schema of its arguments, if given
     failure_rate: float = Field(default=0.0, ge=0.0, le=MAX_FAILURE_RATE)  # transient failures
     fallback: str | None = None  # the tool that stands in for it when it fails
 
 
-class TaskDef(Schema):
+class Task(Schema):
     id: str = Field(pattern=TASK_ID)
     text: str = Field(min_length=1)
     solution: list[str]  # tool names, in order; [] means finishing at once is right
@@ -78,8 +78,8 @@ class ScenarioDefinition(Schema):
     metrics: list[str]
     features: list[str]
     frameworks: list[Framework]
-    tools: list[ToolDef]
-    tasks: list[TaskDef]
+    tools: list[Tool]
+    tasks: list[Task]
     hyperparameters: Hyperparameters
     rewards: Rewards
     version: str  # the hash of everything else: see compute_version
@@ -116,7 +116,7 @@ def file_content(definition: ScenarioDefinition) -> dict[str, Any]:
     return content
 
 
-def _tool(tool: ToolDef) -> dict[str, Any]:
+def _tool(tool: Tool) -> dict[str, Any]:
     item: dict[str, Any] = {"name": tool.name, "description": tool.description}
     if tool.parameters is not None:
         item["parameters"] = tool.parameters
@@ -127,7 +127,7 @@ def _tool(tool: ToolDef) -> dict[str, Any]:
     return item
 
 
-def _task(task: TaskDef) -> dict[str, Any]:
+def _task(task: Task) -> dict[str, Any]:
     item: dict[str, Any] = {"id": task.id, "text": task.text, "solution": task.solution}
     if task.intent is not None:
         item["intent"] = task.intent

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentgym.config import ClientSettings
-from agentgym.scenario_file import (
+from agentgym.scenario.media import media_type
+from agentgym.scenario.parse import (
     Problem,
     Report,
     ScenarioDefinition,
@@ -21,19 +22,6 @@ if TYPE_CHECKING:  # the client (httpx) is imported by the commands that call th
     from agentgym.client import Client
 
 T = TypeVar("T")
-
-# A file's media type by its suffix; anything else is read as a JSON or YAML scenario file.
-SUFFIX_TYPES = {
-    ".json": "application/json",
-    ".yaml": "application/yaml",
-    ".yml": "application/yaml",
-    ".jsonl": "application/x-ndjson",
-    ".ndjson": "application/x-ndjson",
-}
-
-
-def media_type(path: Path) -> str:
-    return SUFFIX_TYPES.get(path.suffix.lower(), "application/yaml")  # YAML reads JSON too
 
 
 def _show(problems: list[dict[str, Any]], kind: str) -> None:

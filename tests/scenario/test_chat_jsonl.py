@@ -1,4 +1,4 @@
-"""`agentgym.chat_jsonl`: OpenAI chat fine-tuning JSONL read as a scenario, one task a line,
+"""`agentgym.scenario.chat_jsonl`: OpenAI chat fine-tuning JSONL read as a scenario, one task a line,
 with drifting tool definitions reconciled and every problem located by its line."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentgym.scenario_file import (
+from agentgym.scenario.parse import (
     InvalidScenarioError,
     Limits,
     MalformedScenarioError,
