@@ -1,9 +1,9 @@
 """What the key-value store holds, one pydantic model per kind of value, and where.
 
-Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`. With
-authentication on, each tenant's sessions, models and settings live under `tenants/<name>/`
-(the `default` tenant, the only one when auth is off, keeps the plain keys); the scenario
-catalog is shared. Every value is the JSON of one of these models.
+Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`. With authentication on,
+each tenant's keys live under `tenants/<name>/` (the `default` tenant, the only one when auth
+is off, keeps the plain keys). `scenarios/` holds a tenant's own scenarios only: the built-ins'
+entries ship with the package. Every value is the JSON of one of these models.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ class Keys:
 
     @property
     def scenarios(self) -> str:
-        """The tenant's custom scenarios' catalog entries (the default tenant's share the
-        built-ins' prefix: each entry says its `source`)."""
+        """The tenant's custom scenarios' catalog entries (the built-ins' are never stored:
+        agentgym.catalog)."""
         return f"{self.prefix}scenarios/"
 
     def scenario(self, scenario_id: str) -> str:
@@ -105,11 +105,6 @@ class Keys:
         """The artifact holding one version of a custom scenario's definition: too large for a
         key-value entry, and never changed once written (its name is its content's hash)."""
         return f"{self.prefix}scenarios/{scenario_id}/{version}.json"
-
-
-def scenario_key(scenario_id: str) -> str:
-    """A built-in scenario's catalog entry, shared by every tenant."""
-    return f"scenarios/{scenario_id}"
 
 
 class Record(Schema):
@@ -155,7 +150,7 @@ class ScenarioCounts(Schema):
 
 
 class ScenarioRecord(Scenario, Record):
-    """A scenario's catalog entry: a built-in one registered by each trainer when it starts,
+    """A scenario's catalog entry: a built-in one shipped with the package (agentgym.catalog),
     a custom one written by the API when a tenant pushes it."""
 
     version: str

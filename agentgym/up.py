@@ -10,7 +10,6 @@ behind; if any process dies, the others are stopped too.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import subprocess
@@ -25,7 +24,6 @@ from types import FrameType
 
 from agentgym.config import DEFAULT_HOST, DEFAULT_NATS_PORT, local_artifacts_url, local_store_url
 from agentgym.nats_server import NatsServer, port_is_free
-from agentgym.store import open_store
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -93,23 +91,6 @@ def _answers(url: str, check: Callable[[bytes], bool] = lambda _: True) -> bool:
         return False
 
 
-def _trainer_ready(store_url: str) -> bool:
-    """Whether a trainer registered its scenarios in the store (read there, not through the
-    API: with authentication on, the API asks for a key)."""
-
-    async def registered() -> bool:
-        store = await open_store(store_url)
-        try:
-            return bool(await store.list("scenarios/"))
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(registered())
-    except Exception:  # not there yet (a store that opens with the first process, say)
-        return False
-
-
 def _say(message: str) -> None:
     print(f"[agentgym] {message}", flush=True)
 
@@ -161,7 +142,6 @@ def run(options: Options) -> int:
         checks: list[Callable[[], bool]] = [
             lambda: _answers(f"{api}/readyz"),
             lambda: _answers(f"{streamer}/healthz"),
-            lambda: _trainer_ready(env["AGENTGYM_STORE_URL"]),
         ]
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not all(check() for check in checks):

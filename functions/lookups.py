@@ -6,9 +6,11 @@ tenant's session or model is simply not found: its existence is never revealed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TypeVar
 
+from agentgym import catalog
 from agentgym.errors import CorruptRecordError, InvalidKeyError, KeyNotFoundError
 from agentgym.records import (
     Keys,
@@ -17,7 +19,6 @@ from agentgym.records import (
     ScenarioRecord,
     SessionRecord,
     SettingsRecord,
-    scenario_key,
 )
 from agentgym.store import Entry, KeyValueStore
 from functions.errors import ApiError
@@ -47,35 +48,24 @@ def readable(kind: type[R], entries: list[Entry]) -> list[R]:
 
 async def scenarios(store: KeyValueStore, keys: Keys) -> list[ScenarioRecord]:
     """The built-in scenarios, then the tenant's own (in id order each)."""
-    shared = readable(ScenarioRecord, await store.list("scenarios/"))
-    # The default tenant's custom scenarios share the built-ins' prefix: only it sees them.
-    builtin = [s for s in shared if s.source == "builtin"]
-    if keys.prefix:
-        own = readable(ScenarioRecord, await store.list(keys.scenarios))
-    else:
-        own = [s for s in shared if s.source == "custom"]
-    return builtin + own
-
-
-async def scenario_entry(
-    store: KeyValueStore, keys: Keys, scenario_id: str
-) -> tuple[ScenarioRecord, int]:
-    """The scenario the tenant means by `scenario_id` (its own, else a built-in) and its
-    revision; 404 naming the known ones otherwise."""
-    for key in dict.fromkeys((keys.scenario(scenario_id), scenario_key(scenario_id))):
-        try:
-            entry = await store.get(key)
-        except (KeyNotFoundError, InvalidKeyError):
-            continue
-        record = ScenarioRecord.load(entry.value)
-        if key == keys.scenario(scenario_id) or record.source == "builtin":
-            return record, entry.revision
-    known = ", ".join(s.id for s in await scenarios(store, keys)) or "none yet (start a trainer)"
-    raise ApiError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
+    own = readable(ScenarioRecord, await store.list(keys.scenarios))
+    # Trainers before this version registered the built-ins under the default tenant's keys:
+    # such an entry is ignored, and the shipped one listed.
+    return catalog.builtin_entries() + [s for s in own if s.source == "custom"]
 
 
 async def scenario(store: KeyValueStore, keys: Keys, scenario_id: str) -> ScenarioRecord:
-    return (await scenario_entry(store, keys, scenario_id))[0]
+    """The scenario the tenant means by `scenario_id` (a built-in, else its own); 404 naming
+    the known ones otherwise."""
+    builtin = catalog.builtin_entry(scenario_id)
+    if builtin is not None:
+        return builtin
+    with contextlib.suppress(KeyNotFoundError, InvalidKeyError):
+        record = ScenarioRecord.load((await store.get(keys.scenario(scenario_id))).value)
+        if record.source == "custom":
+            return record
+    known = ", ".join(s.id for s in await scenarios(store, keys))
+    raise ApiError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
 
 
 def session_missing(session_id: str) -> ApiError:

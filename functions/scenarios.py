@@ -195,7 +195,7 @@ async def download_scenario(
         known = ", ".join(record.versions or [record.version])
         raise ApiError(404, f"scenario {scenario_id!r} has no version {wanted!r}; it has {known}")
     if record.source == "builtin":
-        data = catalog.builtin(scenario_id).dump()
+        data = catalog.builtin_file(scenario_id)
     else:
         try:
             data = await artifacts.get(keys.scenario_definition(scenario_id, wanted))

@@ -3,8 +3,8 @@
 Any number of workers share the durable consumer `trainers`; each trains up to `concurrency`
 sessions at once and pulls another command only when a slot is free. A command is acked when
 its session leaves the worker (paused, stopped, completed, failed), kept alive with in-progress
-acks while it trains, and redelivered to another worker if this one dies. At start the worker
-registers the scenarios it can run in the store, where the API lists them.
+acks while it trains, and redelivered to another worker if this one dies. The scenarios it
+runs are the built-ins it ships with (agentgym.catalog) and the tenants' own, from artifacts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from agentgym import catalog, nats_client, subjects
+from agentgym import nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.config import TrainerSettings
 from agentgym.errors import (
@@ -35,7 +35,7 @@ from agentgym.messages import (
     EvaluateRequest,
     TrainCommand,
 )
-from agentgym.records import Keys, ModelRecord, scenario_key
+from agentgym.records import Keys, ModelRecord
 from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
 from trainer.acting import Acting
@@ -90,9 +90,6 @@ class Worker:
             self.js = client.jetstream()
             await subjects.ensure_streams(self.js, settings.nats_replicas)  # the owner
             await subjects.ensure_consumer(self.js, settings.ack_wait_s)
-            for scenario_id in catalog.BUILTIN_IDS:
-                entry = catalog.entry(catalog.builtin(scenario_id))
-                await self.store.put(scenario_key(scenario_id), entry.dump())
             self.definitions = Definitions(self.artifacts)
             await client.subscribe(subjects.CONTROL_ALL, cb=self._on_control)
             await client.subscribe(

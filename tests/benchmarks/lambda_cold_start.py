@@ -8,7 +8,7 @@ interpreter starts without site-packages (`-S`), its path the layer and the repo
 (our packages byte-compiled first, as a bundle ships them). For each handler, N fresh
 interpreters each time (time.perf_counter) the import of the handler module and its first
 invocation with an HTTP API (payload 2.0) event, which opens the clients the route needs (a
-real SQLite store with the catalog registered; NATS is a real nats-server this script starts).
+real SQLite store; NATS is a real nats-server this script starts).
 Interpreter start-up itself is not counted: Lambda pays it before the handler's module is
 imported. The floor, importing FastAPI and Mangum alone in the same way, is printed beside the
 figures: it is what any handler built on them pays. Prints median, min and max per handler
@@ -33,7 +33,6 @@ if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmark
     sys.path.insert(0, str(ROOT))
 
 from agentgym.nats_server import NatsServer  # noqa: E402
-from agentgym.records import scenario_key  # noqa: E402
 from agentgym.store import open_store  # noqa: E402
 
 TARGET_MS = 300.0
@@ -107,19 +106,10 @@ print(json.dumps({
 """
 
 
-def catalog() -> list[tuple[str, bytes]]:
-    from tests.functions.conftest import SCENARIO_IDS, scenario
-
-    return [(scenario_key(s), scenario(s).dump()) for s in SCENARIO_IDS]
-
-
-async def seed(store_url: str) -> None:
+async def create(store_url: str) -> None:
+    """The store's file and tables, as a running system has them before any handler starts."""
     store = await open_store(store_url)
-    try:
-        for key, value in catalog():
-            await store.put(key, value)
-    finally:
-        await store.close()
+    await store.close()
 
 
 def build_layer(into: Path) -> None:
@@ -192,7 +182,7 @@ def main() -> None:
     ):
         data = Path(tmp) / "data"
         store_url = f"sqlite:///{data / 'agentgym.db'}"
-        asyncio.run(seed(store_url))
+        asyncio.run(create(store_url))
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTGYM_")} | {
             "AGENTGYM_DATA_DIR": str(data),
             "AGENTGYM_STORE_URL": store_url,

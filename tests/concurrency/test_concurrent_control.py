@@ -364,8 +364,6 @@ async def test_a_409_after_a_stop_names_the_current_status(
     apis: list[httpx.AsyncClient], urls: dict[str, str], tmp_path: Path
 ) -> None:
     api = apis[0]
-    async with worker(urls, tmp_path, "catalog"):
-        pass  # a trainer came and went: the catalog is registered, no trainer runs now
     session_id = await start(api, "customer_support", seed=1)
     assert (await api.post(f"/api/training/{session_id}/stop")).status_code == 200
     response = await api.post(f"/api/training/{session_id}/pause")

@@ -137,8 +137,11 @@ class Services:
     def trainer(
         self, nats_url: str, name: str = "trainer", store_url: str | None = None, **extra: str
     ) -> Service:
+        """A trainer, once it says it is ready (its slots warm, its subscriptions made)."""
         env = self.env(nats_url, store_url, WORKER_ID=name, **extra)
-        return self.start(name, ["trainer"], env)
+        service = self.start(name, ["trainer"], env)
+        wait_log(service, f"trainer {name} ready")
+        return service
 
     def close(self) -> list[str]:
         """End every process; returns those that had died on their own, with their code."""
@@ -172,6 +175,17 @@ def wait_http(service: Service, path: str, timeout: float = START_TIMEOUT_S) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"{service.name} did not answer {path}:\n{service.log_tail()}")
         time.sleep(0.1)  # another process: asking it is the only way to know
+
+
+def wait_log(service: Service, text: str, timeout: float = START_TIMEOUT_S) -> None:
+    """Wait until a freshly started service's log says `text`."""
+    deadline = time.monotonic() + timeout
+    while text not in service.log_path.read_text(errors="replace"):
+        if not service.alive():
+            raise AssertionError(f"{service.name} exited at start:\n{service.log_tail()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{service.name} did not say {text!r}:\n{service.log_tail()}")
+        time.sleep(0.1)  # another process: its log is how it says so
 
 
 @pytest.fixture

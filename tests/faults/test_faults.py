@@ -47,16 +47,6 @@ async def wait_status(
     return await eventually(lambda: status_of(api, session_id), check, timeout, what)
 
 
-async def wait_scenarios(api: httpx.AsyncClient, timeout: float = 30) -> None:
-    async def scenarios() -> list[Any]:
-        response = await api.get("/api/scenarios")
-        response.raise_for_status()
-        found: list[Any] = response.json()
-        return found
-
-    await eventually(scenarios, lambda s: len(s) >= 3, timeout, "the trainer's scenario catalog")
-
-
 async def recorded_seqs(api: httpx.AsyncClient, session_id: str) -> list[int]:
     response = await api.get(f"/api/training/{session_id}/metrics")
     assert response.status_code == 200, response.text
@@ -92,7 +82,6 @@ async def test_a_nats_restart_mid_run_loses_no_command_update_session_or_model(
     services.trainer(nats.url, CONCURRENCY="2")
     streamer = services.streamer(nats.url)
     async with httpx.AsyncClient(base_url=api_service.http, timeout=15) as api:
-        await wait_scenarios(api)
         first = await start_session(api, LONG, seed=1)
         await wait_status(
             api, first, lambda s: s["status"] == "running", 30, "the first session to run"
@@ -192,7 +181,7 @@ async def test_a_nats_restart_keeps_a_streamer_watcher_connected_with_no_gap(
     streamer = services.streamer(nats.url)
     async with httpx.AsyncClient(base_url=api_service.http, timeout=15) as api:
         # No trainer: the session stays queued, and the test publishes its updates.
-        session_id = await synthetic_session(api, services, nats)
+        session_id = await synthetic_session(api)
         status = TrainingStatus.model_validate(await status_of(api, session_id))
         seq = 0
 
@@ -237,12 +226,8 @@ async def test_a_nats_restart_keeps_a_streamer_watcher_connected_with_no_gap(
         print("streamer:", [line for line in metrics.splitlines() if "gap_fills_total " in line])
 
 
-async def synthetic_session(api: httpx.AsyncClient, services: Services, nats: NatsServer) -> str:
-    """A session the API queued, with no trainer to take it (the catalog comes from a trainer
-    that registers it and is stopped before the session starts)."""
-    trainer = services.trainer(nats.url, name="catalog")
-    await wait_scenarios(api)
-    assert trainer.stop() == 0
+async def synthetic_session(api: httpx.AsyncClient) -> str:
+    """A session the API queued, with no trainer to take it."""
     return await start_session(api, LONG, seed=9)
 
 
@@ -256,7 +241,6 @@ async def test_a_killed_streamer_clients_reconnect_with_since_and_see_no_gap(
     services.trainer(nats.url)
     streamer_a = services.streamer(nats.url, "streamer-a")
     async with httpx.AsyncClient(base_url=api_service.http, timeout=15) as api:
-        await wait_scenarios(api)
         session_id = await start_session(api, LONG, seed=3)
         await wait_status(
             api, session_id, lambda s: s["status"] == "running", 30, "the session to run"
@@ -307,10 +291,6 @@ async def test_an_unreachable_store_is_503_with_retry_after_and_recovers(
         store_url = f"nats://127.0.0.1:{store_nats.port}/agentgym"
         api_service = services.api(nats.url, store_url)
         async with httpx.AsyncClient(base_url=api_service.http, timeout=20) as api:
-            trainer = services.trainer(nats.url, store_url=store_url)
-            await wait_scenarios(api)
-            assert trainer.stop() == 0
-
             # Data written before the outage: a (queued) session and changed settings.
             session_id = await start_session(api, 500, seed=4)
             put = await api.put("/api/settings", json={"maxEpisodes": 777, "llmProvider": "Faults"})

@@ -11,43 +11,16 @@ import httpx
 import nats.js.errors
 import pytest
 
-from agentgym import nats_client, subjects
+from agentgym import catalog, nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.config import ApiSettings
-from agentgym.contracts import Hyperparameters
-from agentgym.records import ScenarioRecord, scenario_key
 from agentgym.store import KeyValueStore, open_store
 from functions.app import build
 from functions.resources import Resources
 
 from ..servers import serve_asgi
 
-SCENARIO_IDS = ("customer_support", "code_review", "data_analysis")
-TOOLS = ("lookup_order", "issue_refund", "escalate")  # each test scenario's tools
-
-
-def scenario(scenario_id: str) -> ScenarioRecord:
-    """A catalog entry as a trainer registers it (test data: the trainer owns the real ones)."""
-    return ScenarioRecord(
-        id=scenario_id,
-        name=scenario_id.replace("_", " ").title(),
-        description=f"Train agents for {scenario_id}.",
-        difficulty="beginner",
-        duration="2-3 hours",
-        rating=4.8,
-        tasks=300,
-        frameworks=["LangChain", "AutoGen", "CrewAI"],
-        metrics=["Tool Reliability"],
-        features=["300 tasks"],
-        version="1",
-        tools=list(TOOLS),
-        hyperparameters=Hyperparameters.model_validate(
-            {
-                "max_episodes": {"min": 1, "max": 100_000, "default": 200},
-                "learning_rate": {"min": 1e-5, "max": 1.0, "default": 0.001},
-            }
-        ),
-    )
+SCENARIO_IDS = catalog.BUILTIN_IDS
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +46,8 @@ def settings(tmp_path: Path, nats_server_for_module: str) -> ApiSettings:
 
 @pytest.fixture
 async def store(settings: ApiSettings) -> AsyncIterator[KeyValueStore]:
-    """The same store the API uses, opened separately, with the catalog registered."""
+    """The same store the API uses, opened separately."""
     opened = await open_store(settings.store_url)
-    for scenario_id in SCENARIO_IDS:
-        await opened.put(scenario_key(scenario_id), scenario(scenario_id).dump())
     yield opened
     await opened.close()
 

@@ -107,7 +107,7 @@ async def test_scenarios_are_listed_and_read_as_catalog_entries(client: Any) -> 
     assert all(isinstance(s, ScenarioRecord) for s in listed)
     assert {s.id for s in listed} >= {"customer_support", "code_review", "data_analysis"}
     one = await client.scenarios.get("customer_support")
-    assert one.source == "builtin" and one.hyperparameters.max_episodes.max == 100_000
+    assert one.source == "builtin" and one.hyperparameters.max_episodes.max == 1_000_000
 
 
 async def test_a_push_creates_then_stores_the_next_version(client: Any) -> None:
@@ -212,8 +212,8 @@ async def test_start_refusals_raise_with_what_to_change(client: Any) -> None:
         await client.training.start("no_such_scenario")
     assert unknown.value.code == "not_found" and "no_such_scenario" in unknown.value.detail
     with pytest.raises(Invalid) as too_many:
-        await client.training.start("customer_support", max_episodes=10**6)
-    assert "max_episodes" in too_many.value.detail and "100000" in too_many.value.detail
+        await client.training.start("customer_support", max_episodes=10**6 + 1)
+    assert "max_episodes" in too_many.value.detail and "1000000" in too_many.value.detail
     with pytest.raises(pydantic.ValidationError):  # checked here: nothing is sent
         await client.training.start("customer_support", seed=-1)
 

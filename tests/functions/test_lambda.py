@@ -1,7 +1,7 @@
 """The four Lambda entry points, invoked as Lambda invokes them: Mangum over API Gateway events.
 
 Each test gets a fresh "container": the AGENTGYM_* environment points at a temporary SQLite
-store (with the catalog registered), file artifacts and the session's nats-server, and every
+store, file artifacts and the session's nats-server, and every
 handler module gets new `Resources`, opened lazily on the first invocation. Mangum runs each
 invocation on the thread's current event loop (`run_until_complete`), so these tests are
 synchronous, as the Lambda runtime is.
@@ -27,12 +27,11 @@ import functions.models
 import functions.scenarios
 import functions.settings
 import functions.training
+from agentgym import catalog
 from agentgym.config import get_api_settings
-from agentgym.records import scenario_key
-from agentgym.store import open_store
 from functions.resources import Resources
 
-from .conftest import SCENARIO_IDS, scenario
+from .conftest import SCENARIO_IDS
 
 HANDLERS: dict[str, ModuleType] = {
     "scenarios": functions.scenarios,
@@ -221,15 +220,6 @@ def invoke(handler_name: str, event: dict[str, Any]) -> Reply:
     return Reply(raw["statusCode"], headers, json.loads(raw["body"]), raw)
 
 
-async def _register_catalog(store_url: str) -> None:
-    store = await open_store(store_url)
-    try:
-        for scenario_id in SCENARIO_IDS:
-            await store.put(scenario_key(scenario_id), scenario(scenario_id).dump())
-    finally:
-        await store.close()
-
-
 @pytest.fixture
 def container(tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A fresh Lambda container for every handler: new settings, new lazily opened clients."""
@@ -239,9 +229,7 @@ def container(tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AGENTGYM_ARTIFACTS_URL", f"file://{tmp_path / 'artifacts'}")
     monkeypatch.setenv("AGENTGYM_DATA_DIR", str(tmp_path))
     get_api_settings.cache_clear()
-    asyncio.run(_register_catalog(store_url))  # a trainer registered it before any request
-    # The loop Mangum runs every invocation on (on Lambda, the one set up at import). Set it
-    # after asyncio.run, which leaves the thread without a current loop.
+    # The loop Mangum runs every invocation on (on Lambda, the one set up at import).
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     saved = {name: module.app.state.resources for name, module in HANDLERS.items()}
@@ -271,20 +259,20 @@ def event(request: pytest.FixtureRequest) -> EventFactory:
 pytestmark = pytest.mark.usefixtures("container")
 
 
-def test_list_scenarios_is_the_registered_catalog(event: EventFactory) -> None:
+def test_list_scenarios_is_the_shipped_catalog(event: EventFactory) -> None:
     reply = invoke("scenarios", event("GET", "/api/scenarios"))
     assert reply.status == 200
     assert sorted(s["id"] for s in reply.body) == sorted(SCENARIO_IDS)
     by_id = {s["id"]: s for s in reply.body}
-    assert by_id["code_review"] == scenario("code_review").model_dump(mode="json")
+    assert by_id["code_review"] == catalog.builtin_entry("code_review").model_dump(mode="json")  # type: ignore[union-attr]
 
 
 def test_get_one_scenario(event: EventFactory) -> None:
     reply = invoke("scenarios", event("GET", "/api/scenarios/customer_support"))
     assert reply.status == 200
-    assert reply.body == scenario("customer_support").model_dump(mode="json")
+    assert reply.body == catalog.builtin_entry("customer_support").model_dump(mode="json")  # type: ignore[union-attr]
     assert reply.body["name"] == "Customer Support"
-    assert reply.body["hyperparameters"]["max_episodes"]["default"] == 200
+    assert reply.body["hyperparameters"]["max_episodes"]["default"] == 2000
 
 
 def test_unknown_scenario_is_404_naming_the_known_ones(event: EventFactory) -> None:

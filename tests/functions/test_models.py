@@ -21,9 +21,8 @@ from trainer.model.config import Config
 from trainer.model.features import Toolbox
 from trainer.model.model import Model, params_of, weights_of
 
-from .conftest import TOOLS
-
 # Real weights of the learner's layout for the test scenarios' tools (an untrained policy).
+TOOLS = ("lookup_order", "issue_refund", "escalate")  # the test bundles' tools
 WEIGHTS = Model(Config(), Toolbox(TOOLS)).weights()
 
 

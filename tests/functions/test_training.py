@@ -91,7 +91,7 @@ def test_unknown_scenario_is_404_listing_the_known_ones(api: httpx.Client) -> No
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"max_episodes": 100_001}, "max_episodes"),
+        ({"max_episodes": 1_000_001}, "max_episodes"),
         ({"learning_rate": 2.0}, "learning_rate"),
         ({"max_episodes": 0}, "max_episodes"),
         ({"framework": "Haystack"}, "framework"),

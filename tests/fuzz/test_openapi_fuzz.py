@@ -1,8 +1,7 @@
 """Fuzzing the REST API from its own OpenAPI schema with schemathesis.
 
 The combined app (`functions.app.build`) runs under uvicorn over real parts: SQLite, a
-nats-server of this module's own and file artifacts, with the test scenario catalog registered
-and a few real sessions and models created first, so that generated requests hit existing ids
+nats-server of this module's own and file artifacts, and a few real sessions and models created first, so that generated requests hit existing ids
 as well as random ones. No trainer runs, so sessions stay where the API puts them.
 
 Every generated request must get an answer that is not a server error and, when its status is
@@ -36,7 +35,6 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,12 +47,9 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
-from agentgym import catalog
 from agentgym.config import ApiSettings, TrainerSettings
 from agentgym.contracts import Framework
 from agentgym.nats_server import NatsServer
-from agentgym.records import scenario_key
-from agentgym.store import open_store
 from functions.app import build
 from functions.resources import Resources
 from trainer import scenarios
@@ -189,20 +184,9 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
 # --- the system --------------------------------------------------------------------------------
 
 
-async def _register_catalog(store_url: str) -> None:
-    """The built-in scenarios, as a trainer registers them: imported bundles are checked
-    against their tools."""
-    store = await open_store(store_url)
-    try:
-        for spec in scenarios.all_specs():
-            await store.put(scenario_key(spec.id), catalog.entry(catalog.builtin(spec.id)).dump())
-    finally:
-        await store.close()
-
-
 @contextmanager
 def serving(data_dir: Path) -> Iterator[tuple[ApiSettings, str]]:
-    """nats-server, SQLite, file artifacts, the catalog, and the API under uvicorn."""
+    """nats-server, SQLite, file artifacts and the API under uvicorn."""
     with NatsServer(data_dir / "nats") as nats:
         settings = ApiSettings(
             data_dir=data_dir,
@@ -212,9 +196,6 @@ def serving(data_dir: Path) -> Iterator[tuple[ApiSettings, str]]:
             max_body_bytes=64 * 1024,
             max_bundle_bytes=2 * 1024 * 1024,
         )
-        # In a thread of its own: async tests call this from inside their event loop.
-        with ThreadPoolExecutor(1) as thread:
-            thread.submit(lambda: asyncio.run(_register_catalog(settings.store_url))).result()
         with serve_asgi(build(Resources(settings))) as url:
             yield settings, url
 

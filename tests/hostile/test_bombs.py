@@ -53,8 +53,6 @@ def test_weights_that_inflate_to_a_gigabyte_are_refused_at_import(
     services: Services, nats: NatsServer
 ) -> None:
     api = services.api(nats.url)
-    services.trainer(nats.url)  # registers the scenarios the import is checked against
-    wait_catalog(api.http)
     bomb = bombs.bundle_of(bombs.weights_bomb(n_tools=3))  # well formed, 1 GiB inside
     response = import_under_watch(api.http, api.process.pid, bomb)
     assert response.status_code == 400, response.text
@@ -69,7 +67,6 @@ async def test_a_trainer_asked_to_evaluate_a_bomb_answers_at_once_in_bounded_mem
     """A bomb already in the store (imported before imports were checked) reaches a trainer."""
     api = services.api(nats.url)
     trainer = services.trainer(nats.url)
-    wait_catalog(api.http)
     await bombs.plant(services.tmp_path, bombs.bundle_of(bombs.weights_bomb(n_tools=3)))
     idle = reset_peak(trainer.process.pid)
     started = time.monotonic()
@@ -82,10 +79,3 @@ async def test_a_trainer_asked_to_evaluate_a_bomb_answers_at_once_in_bounded_mem
     grew = rss_mb(trainer.process.pid, "VmHWM") - idle
     assert grew < MEMORY_BOUND_MB, f"the trainer's peak memory grew {grew:.0f} MB"
     assert trainer.alive()
-
-
-def wait_catalog(api_url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while len(httpx.get(f"{api_url}/api/scenarios").json()) < 3:
-        assert time.monotonic() < deadline, "the trainer did not register its scenarios"
-        time.sleep(0.1)  # another process: asking the API is the only way to know

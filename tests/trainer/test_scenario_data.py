@@ -133,6 +133,14 @@ def test_the_catalog_entry_counts_the_tasks_and_says_builtin(spec: ScenarioSpec)
     assert record.counts.heldout == len(spec.split()[1])
     assert record.tools == list(spec.tools)
     assert ScenarioRecord.load(record.dump()) == record
+    assert catalog.builtin_entry(spec.id) == record  # as shipped for the API to list
+
+
+def test_the_shipped_catalog_is_the_built_in_files_entries() -> None:
+    """`python -m agentgym.catalog` rewrites it after a built-in scenario's file changes."""
+    assert catalog.BUILTIN_ENTRIES.read_bytes() == catalog.entries_file()
+    assert [entry.id for entry in catalog.builtin_entries()] == list(catalog.BUILTIN_IDS)
+    assert catalog.builtin_entry("nope") is None
 
 
 def test_every_tool_is_described(spec: ScenarioSpec) -> None:

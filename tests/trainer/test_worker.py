@@ -36,12 +36,10 @@ async def updates(
     return result
 
 
-async def test_a_worker_registers_the_scenarios(
-    api: httpx.AsyncClient, workers: WorkerFactory
+async def test_the_built_in_scenarios_are_listed_before_any_worker_runs(
+    api: httpx.AsyncClient,
 ) -> None:
-    assert (await api.get("/api/scenarios")).json() == []
-    async with workers():
-        listed = {s["id"]: s for s in (await api.get("/api/scenarios")).json()}
+    listed = {s["id"]: s for s in (await api.get("/api/scenarios")).json()}
     assert set(listed) == {"customer_support", "code_review", "data_analysis"}
     support = listed["customer_support"]
     assert support["tasks"] >= 300 and len(support["tools"]) == 11
@@ -107,8 +105,6 @@ async def test_pause_stops_updates_and_resume_continues_from_the_same_episode(
 async def test_a_pause_recorded_before_any_worker_took_the_session_is_honoured(
     api: httpx.AsyncClient, workers: WorkerFactory
 ) -> None:
-    async with workers():
-        pass  # a worker came and went: the catalog is registered, no trainer runs now
     session_id = await start(api, max_episodes=300)
     await api.post(f"/api/training/{session_id}/pause")
     async with workers() as worker:
@@ -205,11 +201,7 @@ async def test_a_session_learns_from_the_sources_it_names(
     assert wrong.status_code == 422 and "sources" in wrong.text
 
 
-async def test_evaluation_without_a_trainer_is_503(
-    api: httpx.AsyncClient, workers: WorkerFactory
-) -> None:
-    async with workers():
-        pass  # registers the catalog
+async def test_evaluation_without_a_trainer_is_503(api: httpx.AsyncClient) -> None:
     run = Run(scenarios.get("customer_support"), 0.001, seed=1, max_episodes=10)
     imported = (
         await api.post(
