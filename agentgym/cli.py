@@ -124,9 +124,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from agentgym.up import Options, run
+    from agentgym.up import UpOptions, run
 
-    return run(Options.from_args(args))
+    return run(UpOptions.from_args(args))
 
 
 def _keys_create(args: argparse.Namespace) -> int:

@@ -50,7 +50,7 @@ class Do(StrEnum):
     RETRY_LATER = "retry_later"  # the work message comes back after the ack wait
 
 
-# What each side carries out: the API the decisions of a user's request (`start`, `act`,
+# What each side carries out: the API the decisions of a user's request (`start`, `control`,
 # `start_again`, `resume_unsent`), a trainer those of its events. Each side's executor handles
 # exactly its set, and tests/test_lifecycle.py checks every decision against it.
 API_EFFECTS = frozenset(
@@ -126,7 +126,7 @@ def start_again(record: SessionRecord) -> Decision:
     return Decision(None, (*_activity(None, S.QUEUED), Effect(Do.SEND_COMMAND, "start")))
 
 
-def act(record: SessionRecord, action: Action) -> Decision:
+def control(record: SessionRecord, action: Action) -> Decision:
     """The user asks `action` of the session (IllegalTransitionError when it may not be)."""
     status = record.status
     if action is record.pending and status in _REPEATABLE[action]:
@@ -303,9 +303,9 @@ __all__ = [
     "Effect",
     "IllegalTransitionError",
     "StopRequested",
-    "act",
     "between_slices",
     "command",
+    "control",
     "ended",
     "failed",
     "leave",

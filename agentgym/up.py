@@ -30,7 +30,7 @@ STOP_TIMEOUT_S = 20.0
 
 
 @dataclass
-class Options:
+class UpOptions:
     """`agentgym up`'s arguments (agentgym.cli), one field each; None: the local default."""
 
     data_dir: Path
@@ -42,7 +42,7 @@ class Options:
     artifacts_url: str | None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
+    def from_args(cls, args: argparse.Namespace) -> UpOptions:
         return cls(**{field.name: getattr(args, field.name) for field in fields(cls)})
 
 
@@ -99,7 +99,7 @@ class Stop(Exception):
     """Ctrl-C or SIGTERM."""
 
 
-def run(options: Options) -> int:
+def run(options: UpOptions) -> int:
     data_dir = options.data_dir.resolve()
     for name, port in (("API", options.api_port), ("streamer", options.streamer_port)):
         if not port_is_free(options.host, port):

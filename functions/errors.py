@@ -94,7 +94,7 @@ def _document_schemas(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-class ApiError(HTTPException):
+class HttpError(HTTPException):
     """An HTTP error with our code and optional details; raise it from handlers."""
 
     def __init__(
@@ -145,8 +145,8 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        code = exc.code if isinstance(exc, ApiError) else None
-        errors = exc.errors if isinstance(exc, ApiError) else None
+        code = exc.code if isinstance(exc, HttpError) else None
+        errors = exc.errors if isinstance(exc, HttpError) else None
         return error_response(
             exc.status_code, str(exc.detail), code, dict(exc.headers or {}), errors
         )
@@ -203,7 +203,7 @@ class BodyLimit:
     """Refuse request bodies over a limit with 413, whether or not they declare a length.
 
     `limit_for(scope)` names each request's limit (a model import may be larger). A body that
-    grows past it while being read raises ApiError(413), which FastAPI passes through to the
+    grows past it while being read raises HttpError(413), which FastAPI passes through to the
     error handlers like any HTTP error.
     """
 
@@ -229,7 +229,7 @@ class BodyLimit:
             if received["type"] == "http.request":
                 seen += len(received.get("body", b""))
                 if seen > limit:
-                    raise ApiError(413, message)
+                    raise HttpError(413, message)
             return received
 
         await self.app(scope, counting_receive, send)

@@ -21,7 +21,7 @@ from agentgym.records import (
     SettingsRecord,
 )
 from agentgym.store import Entry, KeyValueStore
-from functions.errors import ApiError
+from functions.errors import HttpError
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R", bound=Record)
@@ -31,7 +31,7 @@ async def read_entry(store: KeyValueStore, key: str, missing: str) -> Entry:
     try:
         return await store.get(key)
     except (KeyNotFoundError, InvalidKeyError):  # an id no key can hold names nothing
-        raise ApiError(404, missing) from None
+        raise HttpError(404, missing) from None
 
 
 def readable(kind: type[R], entries: list[Entry]) -> list[R]:
@@ -65,11 +65,11 @@ async def scenario(store: KeyValueStore, keys: Keys, scenario_id: str) -> Scenar
         if record.source == "custom":
             return record
     known = ", ".join(s.id for s in await scenarios(store, keys))
-    raise ApiError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
+    raise HttpError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
 
 
-def session_missing(session_id: str) -> ApiError:
-    return ApiError(404, f"training session {session_id!r} not found")
+def session_missing(session_id: str) -> HttpError:
+    return HttpError(404, f"training session {session_id!r} not found")
 
 
 async def session_entry(store: KeyValueStore, keys: Keys, session_id: str) -> Entry:

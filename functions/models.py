@@ -17,7 +17,7 @@ from agentgym.errors import ArtifactNotFoundError, CorruptRecordError, KeyExists
 from agentgym.messages import ActRequest, EvaluateReply
 from agentgym.records import ModelRecord
 from functions import lambda_entry, lookups, quotas
-from functions.errors import ApiError
+from functions.errors import HttpError
 from functions.factory import IMPORT_PATH
 from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
 
@@ -77,7 +77,7 @@ async def download_model(
     try:
         data = await artifacts.get(model.bundle)
     except ArtifactNotFoundError:
-        raise ApiError(404, f"model {model_id!r} has no bundle stored") from None
+        raise HttpError(404, f"model {model_id!r} has no bundle stored") from None
     return Response(
         data,
         media_type=BUNDLE_TYPE,
@@ -94,7 +94,7 @@ async def evaluate_model(
     await lookups.model(store, keys, model_id)
     reply = await bus.evaluate(model_id, keys.tenant)
     if reply.error is not None:
-        raise ApiError(422, f"the model could not be evaluated: {reply.error}")
+        raise HttpError(422, f"the model could not be evaluated: {reply.error}")
     return reply
 
 
@@ -115,7 +115,7 @@ async def act(
     reply = await bus.act(request)
     if reply.answer is None:
         error = reply.error or "the trainer gave no answer"
-        raise ApiError(reply.status if 400 <= reply.status < 500 else 422, error)
+        raise HttpError(reply.status if 400 <= reply.status < 500 else 422, error)
     return reply.answer
 
 
@@ -140,7 +140,7 @@ async def import_model(
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in ACCEPTED_TYPES:
-        raise ApiError(
+        raise HttpError(
             415, f"send the bundle as the raw body with Content-Type {BUNDLE_TYPE}; "
             f"got {content_type or 'none'}",
         )  # fmt: skip

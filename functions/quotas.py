@@ -29,7 +29,7 @@ from agentgym.records import (
 )
 from agentgym.store import KeyValueStore
 from functions import lookups
-from functions.errors import ApiError
+from functions.errors import HttpError
 
 RETRY_AFTER_S = "30"
 MIB = 1024 * 1024
@@ -41,7 +41,7 @@ async def check_active(store: KeyValueStore, keys: Keys, settings: ApiSettings) 
     limit = settings.max_sessions_per_tenant
     active = await _active(store, keys, limit)
     if active >= limit:
-        raise ApiError(
+        raise HttpError(
             429, f"{active} sessions are queued or running; the limit is {limit} "
             "(AGENTGYM_MAX_SESSIONS_PER_TENANT). Pause or stop one, or wait for one to finish",
             headers={"Retry-After": RETRY_AFTER_S},
@@ -75,7 +75,7 @@ async def check_new_session(store: KeyValueStore, keys: Keys, settings: ApiSetti
     await check_active(store, keys, settings)
     stored = await _usage(store, keys)
     if stored.sessions >= settings.max_stored_sessions_per_tenant:
-        raise ApiError(
+        raise HttpError(
             409, f"{stored.sessions} sessions are stored; the limit is "
             f"{settings.max_stored_sessions_per_tenant} "
             "(AGENTGYM_MAX_STORED_SESSIONS_PER_TENANT). Delete one that has ended "
@@ -121,14 +121,14 @@ async def check_models(
     """Room for one more model whose bundle takes `incoming_bytes`."""
     models = await lookups.models(store, keys)
     if len(models) >= settings.max_models_per_tenant:
-        raise ApiError(
+        raise HttpError(
             409, f"{len(models)} models are stored; the limit is {settings.max_models_per_tenant} "
             "(AGENTGYM_MAX_MODELS_PER_TENANT). Delete a model first",
             code=QUOTA,
         )  # fmt: skip
     stored = sum(round(m.size_mb * MIB) for m in models)
     if stored + incoming_bytes > settings.max_bundle_bytes_per_tenant:
-        raise ApiError(
+        raise HttpError(
             409, f"the tenant's model bundles take {stored} bytes; with {incoming_bytes} more "
             f"that passes the limit of {settings.max_bundle_bytes_per_tenant} "
             "(AGENTGYM_MAX_BUNDLE_BYTES_PER_TENANT). Delete a model first",
@@ -149,14 +149,14 @@ async def check_scenarios(
     own = [s for s in await lookups.scenarios(store, keys) if s.source == "custom"]
     limit = settings.max_scenarios_per_tenant
     if replacing is None and len(own) >= limit:
-        raise ApiError(
+        raise HttpError(
             409, f"{len(own)} custom scenarios are stored; the limit is {limit} "
             "(AGENTGYM_MAX_SCENARIOS_PER_TENANT). Delete one first",
             code=QUOTA,
         )  # fmt: skip
     stored = sum(s.stored_bytes for s in own)
     if stored + incoming_bytes > settings.max_scenario_bytes_per_tenant:
-        raise ApiError(
+        raise HttpError(
             409, f"the tenant's scenario definitions take {stored} bytes; with "
             f"{incoming_bytes} more that passes the limit of "
             f"{settings.max_scenario_bytes_per_tenant} (AGENTGYM_MAX_SCENARIO_BYTES_PER_TENANT). "
@@ -169,7 +169,7 @@ def check_versions(scenario: ScenarioRecord, settings: ApiSettings) -> None:
     """Room for one more stored version of `scenario`."""
     limit = settings.max_scenario_versions
     if len(scenario.versions) >= limit:
-        raise ApiError(
+        raise HttpError(
             409, f"scenario {scenario.id!r} has {len(scenario.versions)} stored versions; the "
             f"limit is {limit} (AGENTGYM_MAX_SCENARIO_VERSIONS). Delete it and push it anew",
             code=QUOTA,

@@ -18,7 +18,7 @@ from agentgym.bus import Bus
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
 from agentgym.store import KeyValueStore, open_store
-from functions.errors import ApiError
+from functions.errors import HttpError
 
 
 class Resources:
@@ -108,7 +108,7 @@ async def keys_of(request: Request) -> Keys:
     try:
         principal = await authenticate((await _resources(request)).authenticator, credential)
     except AuthError as exc:
-        raise ApiError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        raise HttpError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     return Keys(principal.tenant)
 
 

@@ -26,7 +26,7 @@ from agentgym.records import Keys, ScenarioRecord, SessionRecord, modify
 from agentgym.scenario import media
 from agentgym.store import KeyValueStore
 from functions import lambda_entry, lookups, quotas, uploads
-from functions.errors import ApiError
+from functions.errors import HttpError
 from functions.resources import ArtifactsDep, Authenticated, KeysDep, SettingsDep, StoreDep
 
 if TYPE_CHECKING:  # the parser is imported where a body is read (functions.uploads): a
@@ -93,7 +93,7 @@ async def create_scenario(
         existing = await _own(store, keys, record.id)
         if written and record.version not in existing[0].versions:
             await _forget_definition(artifacts, keys, record.id, record.version)
-        raise ApiError(
+        raise HttpError(
             409, f"scenario {record.id!r} exists; PUT /api/scenarios/{record.id} "
             "stores a new version of it",
         ) from None  # fmt: skip
@@ -164,14 +164,14 @@ async def delete_scenario(
     record, revision = await _own(store, keys, scenario_id)
     busy = await _active_sessions_of(store, keys, scenario_id)
     if busy:
-        raise ApiError(
+        raise HttpError(
             409, f"session {busy[0]!r} of scenario {scenario_id!r} is queued or running; "
             "pause or stop it, and wait until it is, before deleting the scenario",
         )  # fmt: skip
     try:
         await store.delete(keys.scenario(scenario_id), revision)
     except ConflictError:
-        raise ApiError(
+        raise HttpError(
             409, f"scenario {scenario_id!r} changed while it was being deleted; try again"
         ) from None
     for version in record.versions:
@@ -193,14 +193,14 @@ async def download_scenario(
     wanted = version or record.version
     if wanted not in (record.versions or [record.version]):
         known = ", ".join(record.versions or [record.version])
-        raise ApiError(404, f"scenario {scenario_id!r} has no version {wanted!r}; it has {known}")
+        raise HttpError(404, f"scenario {scenario_id!r} has no version {wanted!r}; it has {known}")
     if record.source == "builtin":
         data = catalog.builtin_file(scenario_id)
     else:
         try:
             data = await artifacts.get(keys.scenario_definition(scenario_id, wanted))
         except ArtifactNotFoundError:
-            raise ApiError(
+            raise HttpError(
                 409, f"version {wanted!r} of scenario {scenario_id!r} is missing from the "
                 "artifact store; push the scenario again",
             ) from None  # fmt: skip
@@ -221,7 +221,7 @@ async def _read(
     Content-Type that is no scenario's. The body's size is BodyLimit's."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in media.FORMATS:
-        raise ApiError(
+        raise HttpError(
             415, f"send a scenario file as application/json or application/yaml, or OpenAI "
             f"chat JSONL as application/x-ndjson; got {media_type or 'no Content-Type'}",
         )  # fmt: skip
@@ -229,7 +229,7 @@ async def _read(
 
 
 async def _parse(request: Request, scenario_id: str | None, name: str | None) -> uploads.Upload:
-    """The valid upload, or ApiError: 400 for a body that is not JSON, YAML or JSONL (with its
+    """The valid upload, or HttpError: 400 for a body that is not JSON, YAML or JSONL (with its
     line), 422 for a definition with errors (each saying where it is)."""
     read = await _read(request, scenario_id, name)
     if isinstance(read, uploads.Refusal):
@@ -237,8 +237,10 @@ async def _parse(request: Request, scenario_id: str | None, name: str | None) ->
     return read
 
 
-def _refused(refusal: uploads.Refusal) -> ApiError:
-    return ApiError(refusal.status, refusal.message, errors=[p.to_dict() for p in refusal.problems])
+def _refused(refusal: uploads.Refusal) -> HttpError:
+    return HttpError(
+        refusal.status, refusal.message, errors=[p.to_dict() for p in refusal.problems]
+    )
 
 
 def _report(report: Report) -> dict[str, Any]:
@@ -250,11 +252,11 @@ def _report(report: Report) -> dict[str, Any]:
 
 def _refuse_builtin(scenario_id: str, why: str) -> None:
     if catalog.is_builtin(scenario_id):
-        raise ApiError(409, f"{scenario_id!r} {why}")
+        raise HttpError(409, f"{scenario_id!r} {why}")
 
 
-def _missing(scenario_id: str) -> ApiError:
-    return ApiError(
+def _missing(scenario_id: str) -> HttpError:
+    return HttpError(
         404, f"custom scenario {scenario_id!r} not found; POST /api/scenarios creates one"
     )
 

@@ -17,7 +17,7 @@ from agentgym import retries
 from agentgym.contracts import Settings, SettingsUpdate
 from agentgym.records import SettingsRecord
 from functions import lambda_entry, lookups
-from functions.errors import ApiError
+from functions.errors import HttpError
 from functions.resources import KeysDep, StoreDep
 
 router = APIRouter(prefix="/api/settings", tags=["settings"])
@@ -46,7 +46,7 @@ def _expected_version(if_match: str | None) -> int | None:
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
     if not tag.isdigit():
-        raise ApiError(412, f"If-Match must be an ETag from GET /api/settings, like {etag(3)}")
+        raise HttpError(412, f"If-Match must be an ETag from GET /api/settings, like {etag(3)}")
     return int(tag)
 
 
@@ -70,7 +70,7 @@ async def update_settings(
     async def write_once() -> SettingsRecord:
         current, revision = await lookups.settings(store, keys)
         if expected is not None and expected != current.version:
-            raise ApiError(
+            raise HttpError(
                 412, f"the settings changed since you read them (now {etag(current.version)}); "
                 "GET them again and reapply your change",
             )  # fmt: skip

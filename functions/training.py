@@ -52,7 +52,7 @@ from agentgym.records import (
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
 from functions import lambda_entry, lookups, quotas
-from functions.errors import ApiError
+from functions.errors import HttpError
 from functions.resources import (
     ArtifactsDep,
     BusDep,
@@ -83,10 +83,10 @@ def _session_id(keys: Keys, idempotency_key: str | None) -> str:
 def _new_session(
     body: TrainingStartRequest, scenario: ScenarioRecord, defaults: SettingsRecord, session_id: str
 ) -> SessionRecord:
-    """The queued session a start request asks for, or ApiError(422) saying what to change."""
+    """The queued session a start request asks for, or HttpError(422) saying what to change."""
     framework = body.framework or defaults.framework
     if framework not in scenario.frameworks:
-        raise ApiError(
+        raise HttpError(
             422, f"framework {framework} is not offered by {scenario.id}; use one of "
             f"{', '.join(scenario.frameworks)}",
         )  # fmt: skip
@@ -99,7 +99,7 @@ def _new_session(
     ):
         if not allowed.min <= value <= allowed.max:
             source = "" if getattr(body, name) is not None else " (from the settings)"
-            raise ApiError(
+            raise HttpError(
                 422, f"{name}{source} must be between {allowed.min} and {allowed.max} for "
                 f"{scenario.id}; got {value}",
             )  # fmt: skip
@@ -161,7 +161,7 @@ async def start_training(
     except KeyExistsError:
         existing, _ = await lookups.session(store, keys, session.session_id)
         if not _same_request(existing, body):
-            raise ApiError(
+            raise HttpError(
                 422, "this Idempotency-Key was already used for a different request; "
                 "use a new key for a new session",
             ) from None  # fmt: skip
@@ -216,7 +216,7 @@ async def status(scope: Scope, receive: Receive, send: Send) -> None:
     """`get_session`, called without FastAPI's per-request dependency solving or Starlette's
     request wrapper, which cost more than the read itself on the API's busiest route: its
     dependencies are the same calls (the caller's tenant, 401 without credentials; the
-    store), and an ApiError reaches the app's error handlers like any other."""
+    store), and an HttpError reaches the app's error handlers like any other."""
     request = Request(scope)
     keys, store = await keys_of(request), await store_of(request)
     response = await get_session(scope["path_params"]["session_id"], store, keys)
@@ -309,7 +309,7 @@ async def get_episode(
     await lookups.session(store, keys, session_id)
     found, _, _ = await bus.episodes(session_id, seq - 1, 1)
     if not found or (episode := _episode(found[0])).seq != seq:
-        raise ApiError(
+        raise HttpError(
             404, f"session {session_id!r} has no recorded episode {seq} (the latest are "
             f"kept; list them at /api/training/{session_id}/episodes)",
         )  # fmt: skip
@@ -332,7 +332,7 @@ async def get_evaluation(
     try:
         report = await artifacts.get(keys.evaluation(session_id))
     except ArtifactNotFoundError:
-        raise ApiError(
+        raise HttpError(
             404, f"session {session_id!r} has not been evaluated yet: it is, every "
             "eval_every episodes and when it ends",
         ) from None  # fmt: skip
@@ -342,7 +342,7 @@ async def get_evaluation(
 async def _decide(
     store: KeyValueStore, keys: Keys, session_id: str, action: Action
 ) -> tuple[lifecycle.Decision, int]:
-    """Record what `lifecycle.act` decides for `action` (compare-and-set on the latest record):
+    """Record what `lifecycle.control` decides for `action` (compare-and-set on the latest record):
     the decision and the revision written (or read, when nothing was to be written)."""
     key = keys.session(session_id)
 
@@ -351,7 +351,7 @@ async def _decide(
             entry = await store.get(key)
         except (KeyNotFoundError, InvalidKeyError):
             raise lookups.session_missing(session_id) from None
-        decision = lifecycle.act(SessionRecord.load(entry.value), action)
+        decision = lifecycle.control(SessionRecord.load(entry.value), action)
         if decision.record is None:
             return decision, entry.revision
         decision.record.updated_at = utc_now()
@@ -454,7 +454,7 @@ async def delete_session(
     session = SessionRecord.load(found.value)
     if session.status in lifecycle.ACTIVE or session.pending is not None:
         pending = f" ({session.pending} requested)" if session.pending else ""
-        raise ApiError(
+        raise HttpError(
             409, f"session {session_id!r} is {session.status}{pending}; pause or stop it, and "
             "wait until it is paused or stopped, before deleting it",
         )  # fmt: skip

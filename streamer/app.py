@@ -54,9 +54,9 @@ from agentgym.messages import parse_update
 from agentgym.origins import host_allowed, host_refusal, origin_allowed, refusal
 from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
-from streamer.client import WRITE_HIGH_WATER, WRITE_LOW_WATER, Client, Frame
 from streamer.hub import Hub
 from streamer.metrics import CONTENT_TYPE, Metrics
+from streamer.subscriber import WRITE_HIGH_WATER, WRITE_LOW_WATER, Frame, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class Streamer:
                 f"too many connections for this tenant (limit {limit})",
             )
             return
-        client = Client(
+        client = Subscriber(
             connection, self.metrics, self.settings.queue_size, self.settings.slow_client_timeout_s
         )
         self.metrics.connections += 1
@@ -216,7 +216,7 @@ class Streamer:
     async def _session(
         self,
         connection: ServerConnection,
-        client: Client,
+        client: Subscriber,
         keys: Keys,
         session_id: str,
         since: int,
@@ -253,7 +253,9 @@ class Streamer:
         finally:
             await self.hub.unwatch(session_id, client)
 
-    async def _dashboard(self, connection: ServerConnection, client: Client, keys: Keys) -> None:
+    async def _dashboard(
+        self, connection: ServerConnection, client: Subscriber, keys: Keys
+    ) -> None:
         client.tenant = keys.tenant  # it sees its own tenant's status changes only
         started = time.perf_counter()
         await self.hub.watch_all(client)

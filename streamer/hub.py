@@ -24,8 +24,8 @@ from agentgym import history, subjects
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.messages import parse_update
 from agentgym.nats_client import UNAVAILABLE
-from streamer.client import Client, Frame
 from streamer.metrics import Metrics
+from streamer.subscriber import Frame, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,12 @@ class Watched:
     asked for them, the subscription to its recorded episodes."""
 
     subscription: Subscription
-    clients: set[Client] = field(default_factory=set)
+    clients: set[Subscriber] = field(default_factory=set)
     last_seq: int = 0
     last_status: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one gap fill at a time
     episodes: Subscription | None = None
-    episode_clients: set[Client] = field(default_factory=set)
+    episode_clients: set[Subscriber] = field(default_factory=set)
     last_episode: int = 0
 
 
@@ -54,12 +54,12 @@ class Hub:
         self.js: JetStreamContext = nats.jetstream()
         self.metrics = metrics
         self.sessions: dict[str, Watched] = {}
-        self.dashboards: set[Client] = set()
+        self.dashboards: set[Subscriber] = set()
         self._events: Subscription | None = None
 
     # --- one session ------------------------------------------------------------------------------
 
-    async def watch(self, session_id: str, client: Client, episodes: bool = False) -> Watched:
+    async def watch(self, session_id: str, client: Subscriber, episodes: bool = False) -> Watched:
         """Add a watcher (of its episodes too, if `episodes`); the first one opens the
         session's subscription (the first of its episodes, theirs). Returns once NATS has the
         subscriptions (a SUB waits in the client's buffer until flushed; a watcher that did not
@@ -105,7 +105,7 @@ class Hub:
         with contextlib.suppress(*UNAVAILABLE):
             await self.nats.flush(FLUSH_S)
 
-    async def unwatch(self, session_id: str, client: Client) -> None:
+    async def unwatch(self, session_id: str, client: Subscriber) -> None:
         """Remove a watcher; the last one closes the session's subscription."""
         watched = self.sessions.get(session_id)
         if watched is None:
@@ -189,7 +189,7 @@ class Hub:
 
     # --- every session's status changes ------------------------------------------------------------
 
-    async def watch_all(self, client: Client) -> None:
+    async def watch_all(self, client: Subscriber) -> None:
         if self._events is None:
             self._events = await self.nats.subscribe(
                 subjects.EVENTS_ALL,
@@ -200,7 +200,7 @@ class Hub:
         await self._registered()  # as `watch`: the listing read after it misses no event
         self.dashboards.add(client)
 
-    async def unwatch_all(self, client: Client) -> None:
+    async def unwatch_all(self, client: Subscriber) -> None:
         self.dashboards.discard(client)
         if not self.dashboards and self._events is not None:
             events, self._events = self._events, None

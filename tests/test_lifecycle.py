@@ -81,10 +81,10 @@ def test_a_user_action_in_each_status(
     before = record(status, pending)
     if expected is None:
         with pytest.raises(IllegalTransitionError) as caught:
-            lifecycle.act(before, action)
+            lifecycle.control(before, action)
         assert f"a session that is {status}" in str(caught.value)  # names the status
         return
-    decision = lifecycle.act(before, action)
+    decision = lifecycle.control(before, action)
     new_status, new_pending, message, announced = expected
     if new_status is None:
         assert decision.record is None
@@ -109,7 +109,7 @@ def api_decisions() -> list[lifecycle.Decision]:
             decisions.append(lifecycle.resume_unsent(record(status, pending)))
             for action in A:
                 with contextlib.suppress(IllegalTransitionError):  # a 409: no decision
-                    decisions.append(lifecycle.act(record(status, pending), action))
+                    decisions.append(lifecycle.control(record(status, pending), action))
     return decisions
 
 
@@ -143,7 +143,7 @@ def test_a_start_queues_sends_its_command_and_announces() -> None:
 
 
 def test_a_resume_that_could_not_be_sent_goes_back_to_paused() -> None:
-    resumed = lifecycle.act(record(S.PAUSED), A.RESUME).record
+    resumed = lifecycle.control(record(S.PAUSED), A.RESUME).record
     assert resumed is not None
     back = lifecycle.resume_unsent(resumed).record
     assert back is not None and (back.status, back.pending) == (S.PAUSED, None)
@@ -328,7 +328,7 @@ def test_between_slices(
 @pytest.mark.parametrize("leaving", [S.PAUSED, S.QUEUED])
 def test_a_stop_accepted_while_the_trainer_lets_go_wins(leaving: S) -> None:
     """The trainer decided to pause (or hand back); the user's stop was written meanwhile."""
-    stored = lifecycle.act(record(S.RUNNING, A.PAUSE, owner=ME), A.STOP).record
+    stored = lifecycle.control(record(S.RUNNING, A.PAUSE, owner=ME), A.STOP).record
     assert stored is not None and stored.pending is A.STOP
     with pytest.raises(lifecycle.StopRequested):
         lifecycle.ended(stored, leaving)
@@ -337,7 +337,7 @@ def test_a_stop_accepted_while_the_trainer_lets_go_wins(leaving: S) -> None:
 
 
 def test_a_pause_of_a_queued_session_beats_the_start_waiting_in_the_queue() -> None:
-    paused = lifecycle.act(record(S.QUEUED), A.PAUSE).record
+    paused = lifecycle.control(record(S.QUEUED), A.PAUSE).record
     assert paused is not None
     assert what_the_trainer_does(lifecycle.command(paused, "start", ME, NOW, ACK_WAIT)) == "ack"
 
@@ -346,7 +346,7 @@ def test_a_claim_decided_again_on_a_record_changed_meanwhile_does_not_train() ->
     """The trainer re-decides inside its compare-and-set: a stop written since wins."""
     queued = record(S.QUEUED)
     assert what_the_trainer_does(lifecycle.command(queued, "start", ME, NOW, ACK_WAIT)) == "train"
-    stopped = lifecycle.act(queued, A.STOP).record
+    stopped = lifecycle.control(queued, A.STOP).record
     assert stopped is not None
     decided = lifecycle.command(stopped, "start", ME, NOW, ACK_WAIT)
     assert what_the_trainer_does(decided) == "leave:stopped"
@@ -354,11 +354,11 @@ def test_a_claim_decided_again_on_a_record_changed_meanwhile_does_not_train() ->
 
 def test_a_pause_answers_paused_and_the_status_shows_it_pending() -> None:
     """What a pause answers agrees with what a GET right after shows."""
-    paused = lifecycle.act(record(S.RUNNING, owner=ME), A.PAUSE).record
+    paused = lifecycle.control(record(S.RUNNING, owner=ME), A.PAUSE).record
     assert paused is not None
     view = paused.status_view()
     assert (view.status, view.pending) == (S.RUNNING, A.PAUSE)
-    resumed = lifecycle.act(record(S.PAUSED), A.RESUME).record
+    resumed = lifecycle.control(record(S.PAUSED), A.RESUME).record
     assert resumed is not None
     assert (resumed.status_view().status, resumed.status_view().pending) == (S.QUEUED, A.RESUME)
 
@@ -375,9 +375,9 @@ def marks(decision: lifecycle.Decision) -> str:
     ("decide", "expected"),
     [
         (lambda: lifecycle.start(record(S.QUEUED)), "mark"),
-        (lambda: lifecycle.act(record(S.QUEUED), A.PAUSE), "unmark"),
-        (lambda: lifecycle.act(record(S.PAUSED), A.RESUME), "mark"),
-        (lambda: lifecycle.act(record(S.RUNNING), A.STOP), "-"),  # until its trainer stops it
+        (lambda: lifecycle.control(record(S.QUEUED), A.PAUSE), "unmark"),
+        (lambda: lifecycle.control(record(S.PAUSED), A.RESUME), "mark"),
+        (lambda: lifecycle.control(record(S.RUNNING), A.STOP), "-"),  # until its trainer stops it
         (lambda: lifecycle.resume_unsent(record(S.QUEUED, A.RESUME)), "unmark"),
         (lambda: lifecycle.command(record(S.QUEUED), "start", ME, NOW, ACK_WAIT), "-"),
         (lambda: lifecycle.leave(record(S.RUNNING), S.PAUSED), "unmark"),

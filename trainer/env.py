@@ -64,7 +64,7 @@ GYM_IDS = {scenario_id: gym_id(scenario_id) for scenario_id in scenarios.SCENARI
 
 
 @dataclass
-class Episode:
+class EpisodeState:
     """What has happened so far in one episode: the policy reads it, with the task's text."""
 
     task: TaskSpec
@@ -119,7 +119,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
                 "mistakes": spaces.Discrete(self.max_steps_for(longest) + 1),
             }
         )
-        self.episode: Episode | None = None
+        self.episode: EpisodeState | None = None
         self._offer: tuple[str, ...] | None = None  # the tools the mask and set below are of
         self._available: frozenset[str] = frozenset()
         self._mask = np.zeros(n, dtype=np.int8)
@@ -176,7 +176,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             task = options["task"]
         else:
             task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
-        self.episode = Episode(task=task)
+        self.episode = EpisodeState(task=task)
         available = self.spec_.available(task)
         if available is not self._offer:  # tasks offering the same tools share one tuple
             self._offer = available
@@ -257,7 +257,7 @@ register()
 
 __all__ = [
     "GYM_IDS",
-    "Episode",
+    "EpisodeState",
     "ScenarioSpec",
     "ToolUseEnv",
     "falls_back",

@@ -16,13 +16,13 @@ from typing import Any
 from agentgym.contracts import EpisodeCall, EpisodeRecord, Split
 from trainer.env import falls_back
 from trainer.scenarios.base import ScenarioSpec
-from trainer.training.sources import Episode
+from trainer.training.sources import Trajectory
 
 FINISH = "finish"  # the action that ends an episode, and what a solved task expects last
 UNAVAILABLE = "unavailable"  # chosen: a tool the task does not offer
 
 
-def record(spec: ScenarioSpec, episode: Episode, split: Split, number: int) -> EpisodeRecord:
+def record(spec: ScenarioSpec, episode: Trajectory, split: Split, number: int) -> EpisodeRecord:
     """The record of one played episode (numbered `number` in its run): its calls, in order,
     each with the probability the policy gave it and its reward, then the finish, if it
     finished."""

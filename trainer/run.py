@@ -44,9 +44,9 @@ from trainer.training.sources import (
     DEMONSTRATIONS,
     SIMULATOR,
     Demonstrations,
-    Episode,
     Simulator,
     Source,
+    Trajectory,
 )
 
 CHECKPOINT_FORMAT = "agentgym-checkpoint/6"
@@ -138,7 +138,7 @@ class Run:
             EpisodeRecord
         ] = []  # the latest evaluation's episodes, if not recorded
         self.report: dict[str, Any] | None = None
-        self._last: tuple[Episode, int] | None = None  # the last simulated one, unless recorded
+        self._last: tuple[Trajectory, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation
         self.evaluation_due = False  # one was put off (training.loop.Evaluating)
 

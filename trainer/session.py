@@ -59,7 +59,7 @@ def model_id_for(session_id: str) -> str:
 
 
 @dataclass
-class Context:
+class SessionContext:
     """What a session needs from its worker."""
 
     worker_id: str
@@ -78,7 +78,7 @@ class Session:
     `agentgym.lifecycle`'s decision; this class carries the decisions out."""
 
     session_id: str
-    ctx: Context
+    ctx: SessionContext
     keys: Keys = field(default_factory=Keys)  # the session's tenant
     slot: Slot | None = None  # where its run lives (trainer.runner); a thread by default
     pending: Action | None = None  # what a control message asked, until it is carried out

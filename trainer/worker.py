@@ -44,7 +44,7 @@ from trainer.publisher import Publisher
 from trainer.run import Run
 from trainer.runner import Slot, open_slot
 from trainer.scenarios.base import ScenarioSpec
-from trainer.session import Context, Outcome, Session
+from trainer.session import Outcome, Session, SessionContext
 
 logger = logging.getLogger(__name__)
 # How soon a command for a session this worker is still carrying out another command of comes
@@ -161,8 +161,8 @@ class Worker:
                 session.shutdown()
             await asyncio.gather(watcher, *tasks, return_exceptions=True)
 
-    def _context(self, msg: Msg) -> Context:
-        return Context(
+    def _context(self, msg: Msg) -> SessionContext:
+        return SessionContext(
             worker_id=self.worker_id,
             store=self.store,
             artifacts=self.artifacts,

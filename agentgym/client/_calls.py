@@ -92,7 +92,7 @@ def _limits(bound: Bound, attempts: int | None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Options:
+class ClientOptions:
     """Where the API is and how every request authenticates, resolved once per client."""
 
     base_url: str
@@ -103,7 +103,7 @@ class Options:
     @classmethod
     def resolve(
         cls, base_url: str | None, api_key: str | None, timeout: float, retries: int
-    ) -> Options:
+    ) -> ClientOptions:
         """The arguments given; for those not given, AGENTGYM_API_URL and AGENTGYM_API_KEY."""
         if retries < 0:
             raise ValueError(f"retries must be 0 or more; got {retries}")
@@ -336,7 +336,7 @@ def list_sessions() -> Call[list[TrainingStatus]]:
     return Call("GET", "/api/training", _many(TrainingStatus))
 
 
-def act(session_id: str, action: str) -> Call[ActionResponse]:
+def control(session_id: str, action: str) -> Call[ActionResponse]:
     return Call("POST", f"/api/training/{_id(session_id)}/{action}", _one(ActionResponse))
 
 

@@ -38,8 +38,8 @@ from . import _calls as calls
 from ._calls import (
     BUSY,
     Call,
+    ClientOptions,
     Data,
-    Options,
     ScenarioSource,
     SettingsWithETag,
     Statuses,
@@ -63,7 +63,7 @@ T = TypeVar("T")
 
 
 class _Transport:
-    def __init__(self, options: Options, http: httpx.AsyncClient | None) -> None:
+    def __init__(self, options: ClientOptions, http: httpx.AsyncClient | None) -> None:
         self.options = options
         self.owns_http = http is None
         self.http = http if http is not None else httpx.AsyncClient()
@@ -232,13 +232,13 @@ class Training:
         return await self._t.send(calls.list_sessions())
 
     async def pause(self, session_id: str) -> ActionResponse:
-        return await self._t.send(calls.act(session_id, "pause"))
+        return await self._t.send(calls.control(session_id, "pause"))
 
     async def resume(self, session_id: str) -> ActionResponse:
-        return await self._t.send(calls.act(session_id, "resume"))
+        return await self._t.send(calls.control(session_id, "resume"))
 
     async def stop(self, session_id: str) -> ActionResponse:
-        return await self._t.send(calls.act(session_id, "stop"))
+        return await self._t.send(calls.control(session_id, "stop"))
 
     async def delete(self, session_id: str) -> None:
         await self._t.send(calls.delete_session(session_id))
@@ -367,10 +367,6 @@ class Models:
     async def delete(self, model_id: str) -> None:
         await self._t.send(calls.delete_model(model_id))
 
-    # act(model_id, text): the tools a model chooses for a request. Not here yet: the API has
-    # no such route (`agentgym act --model m.agm` runs a bundle locally). Add it here, and
-    # beside it in sync.py, once it has.
-
 
 class SettingsResource:
     """`/api/settings`: the caller's settings, secrets masked."""
@@ -402,7 +398,9 @@ class AsyncClient:
         retries: int = 3,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._transport = _Transport(Options.resolve(base_url, api_key, timeout, retries), http)
+        self._transport = _Transport(
+            ClientOptions.resolve(base_url, api_key, timeout, retries), http
+        )
         self.scenarios = Scenarios(self._transport)
         self.training = Training(self._transport)
         self.models = Models(self._transport)

@@ -34,8 +34,8 @@ from . import _calls as calls
 from ._calls import (
     BUSY,
     Call,
+    ClientOptions,
     Data,
-    Options,
     ScenarioSource,
     SettingsWithETag,
     Statuses,
@@ -59,7 +59,7 @@ T = TypeVar("T")
 
 
 class _Transport:
-    def __init__(self, options: Options, http: httpx.Client | None) -> None:
+    def __init__(self, options: ClientOptions, http: httpx.Client | None) -> None:
         self.options = options
         self.owns_http = http is None
         self.http = http if http is not None else httpx.Client()
@@ -219,13 +219,13 @@ class Training:
         return self._t.send(calls.list_sessions())
 
     def pause(self, session_id: str) -> ActionResponse:
-        return self._t.send(calls.act(session_id, "pause"))
+        return self._t.send(calls.control(session_id, "pause"))
 
     def resume(self, session_id: str) -> ActionResponse:
-        return self._t.send(calls.act(session_id, "resume"))
+        return self._t.send(calls.control(session_id, "resume"))
 
     def stop(self, session_id: str) -> ActionResponse:
-        return self._t.send(calls.act(session_id, "stop"))
+        return self._t.send(calls.control(session_id, "stop"))
 
     def delete(self, session_id: str) -> None:
         self._t.send(calls.delete_session(session_id))
@@ -348,10 +348,6 @@ class Models:
     def delete(self, model_id: str) -> None:
         self._t.send(calls.delete_model(model_id))
 
-    # act(model_id, text): the tools a model chooses for a request. Not here yet: the API has
-    # no such route (`agentgym act --model m.agm` runs a bundle locally). Add it here, and
-    # beside it in aio.py, once it has.
-
 
 class SettingsResource:
     """`/api/settings`: the caller's settings, secrets masked."""
@@ -383,7 +379,9 @@ class Client:
         retries: int = 3,
         http: httpx.Client | None = None,
     ) -> None:
-        self._transport = _Transport(Options.resolve(base_url, api_key, timeout, retries), http)
+        self._transport = _Transport(
+            ClientOptions.resolve(base_url, api_key, timeout, retries), http
+        )
         self.scenarios = Scenarios(self._transport)
         self.training = Training(self._transport)
         self.models = Models(self._transport)

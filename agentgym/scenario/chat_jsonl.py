@@ -61,7 +61,7 @@ class _LineTools:
 
 
 @dataclass
-class _Reader:
+class _ChatReader:
     limits: Limits
     out: Collector
     variants: dict[str, list[_Variant]] = field(default_factory=dict)  # name -> in order seen
@@ -220,7 +220,7 @@ def read_jsonl(
     count = sum(1 for line in lines if line.strip())
     if count > limits.max_tasks:
         _refuse(f"{count} tasks (lines); the limit is {limits.max_tasks} (max_tasks)")
-    reader = _Reader(limits, out)
+    reader = _ChatReader(limits, out)
     for number, line in enumerate(lines, 1):
         if line.strip():
             reader.line(

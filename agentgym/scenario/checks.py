@@ -29,7 +29,7 @@ GENERATED_ID = "task-{:05d}"  # the id of a task that has none: its 1-based posi
 
 
 @dataclass(slots=True)
-class Context:
+class Checking:
     out: Collector
     limits: Limits
     known: set[str]  # every tool name given, valid entry or not (so no error cascades)
@@ -43,7 +43,7 @@ class Context:
         self.out.error(loc, lambda: f"unknown tool {name!r}{self.suggest(name)}")
 
 
-def check_tools(reads: Sequence[ToolRead], ctx: Context) -> None:
+def check_tools(reads: Sequence[ToolRead], ctx: Checking) -> None:
     first: dict[str, ToolRead] = {}
     for read in reads:
         tool = read.tool
@@ -61,7 +61,7 @@ def check_tools(reads: Sequence[ToolRead], ctx: Context) -> None:
     _cycles(first, ctx)
 
 
-def _sizes(read: ToolRead, tool: ToolIn, ctx: Context) -> None:
+def _sizes(read: ToolRead, tool: ToolIn, ctx: Checking) -> None:
     limits = ctx.limits
     size = len(tool.description.encode())
     if size > limits.max_description_bytes:
@@ -85,7 +85,7 @@ def _sizes(read: ToolRead, tool: ToolIn, ctx: Context) -> None:
         )
 
 
-def _cycles(tools: dict[str, ToolRead], ctx: Context) -> None:
+def _cycles(tools: dict[str, ToolRead], ctx: Checking) -> None:
     """Fallbacks that lead back to where they started (each tool has at most one fallback,
     so following them from every tool once finds every cycle)."""
     step = {
@@ -109,7 +109,7 @@ def _cycles(tools: dict[str, ToolRead], ctx: Context) -> None:
         done.update(path)
 
 
-def assign_ids(tasks: Sequence[TaskRead], ctx: Context) -> list[str]:
+def assign_ids(tasks: Sequence[TaskRead], ctx: Checking) -> list[str]:
     """Each task's id: its own, or GENERATED_ID by its position. A duplicate is an error."""
     ids = [task.id or GENERATED_ID.format(index + 1) for index, task in tasks]
     first: dict[str, int] = {}
@@ -128,7 +128,7 @@ def assign_ids(tasks: Sequence[TaskRead], ctx: Context) -> list[str]:
     return ids
 
 
-def check_tasks(tasks: Sequence[TaskRead], ctx: Context) -> None:
+def check_tasks(tasks: Sequence[TaskRead], ctx: Checking) -> None:
     limits, out = ctx.limits, ctx.out
     for index, task in tasks:
         loc: Loc = ("tasks", index)
@@ -156,7 +156,7 @@ def check_tasks(tasks: Sequence[TaskRead], ctx: Context) -> None:
                 )
 
 
-def _available(loc: Loc, tools: list[str], ctx: Context) -> set[str]:
+def _available(loc: Loc, tools: list[str], ctx: Checking) -> set[str]:
     seen: set[str] = set()
     for position, name in enumerate(tools):
         if name not in ctx.known:
@@ -167,7 +167,7 @@ def _available(loc: Loc, tools: list[str], ctx: Context) -> set[str]:
     return seen
 
 
-def check_splits(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Context) -> None:
+def check_splits(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checking) -> None:
     """A training task and a held-out one at least (`tasks` are the valid ones, not none)."""
     out = ctx.out
     heldout = sum(split == "heldout" for split in splits)
@@ -187,7 +187,7 @@ def check_splits(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Contex
         )
 
 
-def warn_unused(reads: Sequence[ToolRead], tasks: Sequence[TaskRead], ctx: Context) -> None:
+def warn_unused(reads: Sequence[ToolRead], tasks: Sequence[TaskRead], ctx: Checking) -> None:
     """A tool neither a solution nor a fallback uses: it can only ever be a mistake."""
     used = {name for _, task in tasks for name in task.solution}
     fallbacks = {read.tool.fallback for read in reads if read.tool}
@@ -196,7 +196,7 @@ def warn_unused(reads: Sequence[ToolRead], tasks: Sequence[TaskRead], ctx: Conte
             ctx.out.warn(read.loc("name"), f"no task's solution uses {read.tool.name!r}")
 
 
-def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Context) -> None:
+def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checking) -> None:
     """A held-out task that needs a tool no training task calls: evaluating it measures what
     training could not teach (one warning a tool, at its first such task)."""
     taught = {
@@ -223,7 +223,7 @@ def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Conte
         )
 
 
-def warn_ambiguous(tasks: Sequence[TaskRead], ctx: Context) -> None:
+def warn_ambiguous(tasks: Sequence[TaskRead], ctx: Checking) -> None:
     """The same text asked with different solutions: no agent can tell which is meant."""
     first: dict[str, TaskRead] = {}
     for index, task in tasks:

@@ -35,7 +35,7 @@ from typing import Any
 from agentgym.contracts import FloatRange, Framework, Hyperparameters, IntRange
 from agentgym.scenario.chat_jsonl import read_jsonl
 from agentgym.scenario.checks import (
-    Context,
+    Checking,
     assign_ids,
     check_splits,
     check_tasks,
@@ -212,7 +212,7 @@ def _normalize(
     hyperparameters = _hyperparameters(catalog.hyperparameters if catalog else None, out)
     given = ((r.entry.fields or {}).get("name") for r in tools)
     known = {tool for tool in given if isinstance(tool, str)}
-    ctx = Context(out, limits, known, Suggester(known))
+    ctx = Checking(out, limits, known, Suggester(known))
     for key, what in (("tools", "a tool"), ("tasks", "tasks to train on and to hold out")):
         if data.get(key) == []:
             out.error((key,), f"is empty: a scenario needs {what}")

@@ -58,7 +58,7 @@ class _Anchored:
 
 
 @dataclass
-class _Reader:
+class _YamlReader:
     limits: Limits
     stack: list[_Open] = field(default_factory=list)
     anchors: dict[str, _Anchored] = field(default_factory=dict)
@@ -176,7 +176,7 @@ def load(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     None for an empty one. MalformedScenarioError with the line and column otherwise."""
     parser = _Parser(text)
     try:
-        return _Reader(limits).read(parser)
+        return _YamlReader(limits).read(parser)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = exc.problem or exc.context or "not readable YAML"

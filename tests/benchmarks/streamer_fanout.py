@@ -78,7 +78,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script, sys.path[0] is tests/benchmarks
     sys.path.insert(0, str(ROOT))
 
-from streamer.client import WRITE_HIGH_WATER  # noqa: E402
+from streamer.subscriber import WRITE_HIGH_WATER  # noqa: E402
 from tests.benchmarks.update_feed import Publisher, Updates, paced, record  # noqa: E402
 from tests.benchmarks.ws_clients import Clients, raise_fd_limit  # noqa: E402
 

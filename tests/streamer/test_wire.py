@@ -21,8 +21,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
-from streamer.client import WEBSOCKETS_MAJOR, Client, Frame, write_frame
 from streamer.metrics import Metrics
+from streamer.subscriber import WEBSOCKETS_MAJOR, Frame, Subscriber, write_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -141,7 +141,7 @@ async def test_a_client_refuses_a_connection_that_negotiated_compression() -> No
 
     async def handler(connection: ServerConnection) -> None:
         try:
-            Client(connection, Metrics(), queue_size=1, slow_timeout_s=1.0)
+            Subscriber(connection, Metrics(), queue_size=1, slow_timeout_s=1.0)
         except ValueError as exc:  # the frames written raw would not be compressed
             refused.append(str(exc))
 

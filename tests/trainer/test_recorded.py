@@ -12,7 +12,7 @@ from trainer.env import ToolUseEnv
 from trainer.recorded import analyze, record
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.training.loop import Recording, StopAt, train
-from trainer.training.sources import Episode
+from trainer.training.sources import Trajectory
 
 TOOLS = ("lookup", "backup", "reply", "other")
 SPEC = ScenarioSpec(
@@ -33,7 +33,7 @@ def play(task: TaskSpec, script: list[str]) -> dict[str, object]:
     probability 0.5."""
     env = ToolUseEnv(SPEC, tasks=SPEC.tasks)
     env.reset(seed=0, options={"task": task})
-    episode = Episode("simulator", task)
+    episode = Trajectory("simulator", task)
     for name in script:
         action = env.finish if name == "finish" else env.index[name]
         _, reward, terminated, truncated, _ = env.step(action)

@@ -7,7 +7,7 @@
   (the policy gradient, with the value as baseline) and from its own right calls.
 - Logged episodes (an agent's traces and their outcomes) are a source a later issue adds.
 
-Each gives an `Episode`: the decisions made, the action taken at each, the weight of its
+Each gives a `Trajectory`: the decisions made, the action taken at each, the weight of its
 log-likelihood and the return the value should predict, which `Model.learn` takes as they are.
 """
 
@@ -30,7 +30,7 @@ DEMONSTRATIONS, SIMULATOR = SOURCES  # their names, as the API takes them
 
 
 @dataclass
-class Episode:
+class Trajectory:
     """One episode to learn from, and what it came to."""
 
     source: str
@@ -58,7 +58,7 @@ class Source(Protocol):
 
     name: str
 
-    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Episode]: ...
+    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Trajectory]: ...
 
 
 class Offers:
@@ -100,13 +100,13 @@ class Demonstrations:
         self.index = {tool: i for i, tool in enumerate(spec.tools)}
         self.offers = Offers(spec, self.index)
 
-    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Episode]:
+    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Trajectory]:
         return [self.episode(model, rng) for _ in range(count)]
 
-    def episode(self, model: Model, rng: np.random.Generator) -> Episode:
+    def episode(self, model: Model, rng: np.random.Generator) -> Trajectory:
         task = self.tasks[int(rng.integers(len(self.tasks)))]
         context = model.context(task.text, self.offers(task), self.offers.right(task))
-        episode = Episode(self.name, task, solved=True)
+        episode = Trajectory(self.name, task, solved=True)
         calls: list[tuple[int, int]] = []
         for tool in task.solution:
             tool_index = self.index[tool]
@@ -123,7 +123,7 @@ class Demonstrations:
 
     def _imitate(
         self,
-        episode: Episode,
+        episode: Trajectory,
         context: Context,
         calls: list[tuple[int, int]],
         tool: int | None,
@@ -152,7 +152,7 @@ class Simulator:
         self.config = config
         self.offers = Offers(spec, env.index)
 
-    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Episode]:
+    def episodes(self, model: Model, rng: np.random.Generator, count: int) -> list[Trajectory]:
         while len(self.envs) < count:  # twins of the environment, drawing from its generator
             self.envs.append(self.env.twin())
         return self.play(model, rng, self.envs[:count])
@@ -164,7 +164,7 @@ class Simulator:
         envs: Sequence[ToolUseEnv],
         tasks: Sequence[TaskSpec] | None = None,
         taught: bool = True,
-    ) -> list[Episode]:
+    ) -> list[Trajectory]:
         """Play an episode in each environment (of `tasks`, or ones the environments draw),
         all in step: one scoring call a step decides for every episode still going. Sampling
         the policy with `rng`, or greedily where it is None. `taught`: the solution's tools
@@ -180,7 +180,7 @@ class Simulator:
             task = env.episode.task
             shown = self.offers.right(task) if taught else ()
             context = model.context(task.text, self.offers(task), shown)
-            games.append(_Game(env, context, Episode(self.name, task)))
+            games.append(_Game(env, context, Trajectory(self.name, task)))
         going = games
         while going:
             states = [State.of_calls(game.env.episode.history) for game in going]  # type: ignore[union-attr]
@@ -211,7 +211,7 @@ class Simulator:
             going = still
         return [self._finish(game) for game in games]
 
-    def _finish(self, game: _Game) -> Episode:
+    def _finish(self, game: _Game) -> Trajectory:
         episode, config = game.episode, self.config
         assert game.env.episode is not None
         episode.calls = list(game.env.episode.calls)
@@ -232,14 +232,14 @@ class _Game:
 
     env: ToolUseEnv
     context: Context
-    episode: Episode
+    episode: Trajectory
     values: list[float] = field(default_factory=list)
     rights: list[bool] = field(default_factory=list)
 
 
 def dropout(
-    episode: Episode, context: Context, config: Config, rng: np.random.Generator
-) -> Episode:
+    episode: Trajectory, context: Context, config: Config, rng: np.random.Generator
+) -> Trajectory:
     """The episode as learned from: each of the request's word features left out with
     probability `text_dropout` (the same ones at every step), so that no one word, a name or
     an order number, can carry a decision alone; and with probability `identity_dropout`, the

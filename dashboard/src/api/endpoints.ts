@@ -36,7 +36,7 @@ export const training = {
   get: (id: string) => getJson<Status>(`/api/training/${e(id)}`),
   start: (body: StartRequest, idempotencyKey: string) =>
     postJson<{ session_id: string }>('/api/training/start', body, { 'Idempotency-Key': idempotencyKey }),
-  act: (id: string, action: Action) => postJson<{ status: string }>(`/api/training/${e(id)}/${action}`),
+  control: (id: string, action: Action) => postJson<{ status: string }>(`/api/training/${e(id)}/${action}`),
   remove: (id: string) => send(`/api/training/${e(id)}`, { method: 'DELETE' }),
   /**
    * The recorded updates after `since`, however many pages that takes; with `points`, thinned

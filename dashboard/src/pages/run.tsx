@@ -89,11 +89,11 @@ function useRun(id: string) {
 function Controls({ status, onChange }: { status: Status; onChange: (s: Status) => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const act = async (action: Action) => {
+  const control = async (action: Action) => {
     setBusy(true);
     setError(null);
     try {
-      await training.act(status.session_id, action);
+      await training.control(status.session_id, action);
       onChange(await training.get(status.session_id));
     } catch (e) {
       setError(e);
@@ -114,7 +114,7 @@ function Controls({ status, onChange }: { status: Status; onChange: (s: Status) 
   return (
     <div class="controls">
       {legal.map((action) => (
-        <button name={action} disabled={busy} onClick={() => act(action)}>
+        <button name={action} disabled={busy} onClick={() => control(action)}>
           {action[0].toUpperCase() + action.slice(1)}
         </button>
       ))}

@@ -58,7 +58,7 @@ def write_frame(connection: ServerConnection, wire: bytes) -> bool:
     - websockets writing all its protocol has to send (`send()`'s frames, pings, pongs, a
       close) to that transport before control returns to the event loop, so that none of its
       frames is pending, or half written, while this one goes in;
-    - no extension negotiated (`Client` checks) and no fragmented message ever sent on the
+    - no extension negotiated (`Subscriber` checks) and no fragmented message ever sent on the
       connection: a server's text frame is then the same bytes on every connection, valid
       at any moment the connection is open.
     """
@@ -69,7 +69,7 @@ def write_frame(connection: ServerConnection, wire: bytes) -> bool:
 
 
 @dataclass(eq=False)  # a client is itself, held in sets: compared and hashed by identity
-class Client:
+class Subscriber:
     connection: ServerConnection
     metrics: Metrics
     queue_size: int
@@ -87,7 +87,9 @@ class Client:
 
     def __post_init__(self) -> None:
         if self.connection.protocol.extensions:  # they would re-encode each frame
-            raise ValueError("a Client needs a connection without extensions (compression=None)")
+            raise ValueError(
+                "a Subscriber needs a connection without extensions (compression=None)"
+            )
 
     def start(self) -> None:
         self._relay = asyncio.create_task(self._run_relay())
