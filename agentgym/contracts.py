@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
 
+from agentgym import state
 from agentgym.state import Action, SessionStatus
 
 MAX_EPISODES = 10**9  # a bound for any run, so no number too large to mean anything is stored
@@ -181,6 +182,19 @@ class TrainingStatus(Schema):
     def progress(self) -> float:
         """The share of its episodes done, 0 to 1."""
         return min(1.0, self.current_episode / self.max_episodes) if self.max_episodes else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def actions(self) -> list[Action]:
+        """What it may be asked now (`POST /api/training/{id}/{action}`)."""
+        return state.allowed_actions(self.status, self.pending)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deletable(self) -> bool:
+        """Whether `DELETE /api/training/{id}` deletes it now (paused or ended, nothing
+        pending)."""
+        return state.deletable(self.status, self.pending)
 
     @field_serializer("estimated_finish")
     def _only_while_running(self, value: str | None) -> str | None:

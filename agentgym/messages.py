@@ -1,19 +1,32 @@
-"""What crosses NATS: commands to trainers, control of a running session, training updates
-and status events. Subjects and streams are in `agentgym.subjects`."""
+"""What crosses NATS and the live feed: commands to trainers, control of a running session,
+and the frames a feed carries (training updates, recorded episodes and status events as NATS
+has them, the snapshots a streamer opens a feed with). Subjects and streams are in
+`agentgym.subjects`; the frames are in the API's OpenAPI document, for the dashboard's types."""
 
 from __future__ import annotations
 
 import json
 from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from agentgym.auth import DEFAULT_TENANT
-from agentgym.contracts import ActAnswer, ActCall, Schema, TrainingStatus, utc_now
+from agentgym.contracts import (
+    ActAnswer,
+    ActCall,
+    EpisodeRecord,
+    Schema,
+    TrainingStatus,
+    utc_now,
+)
 from agentgym.state import SessionStatus
 
 
 class Message(Schema):
+    # Serialized, every field is there: the dashboard's types (from the OpenAPI document)
+    # may count on a frame's `type`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     def encode(self) -> bytes:
         return self.model_dump_json().encode()
 
@@ -60,6 +73,28 @@ class TrainingUpdate(Message):
     data: TrainingStatus
 
 
+class Snapshot(Message):
+    """The first frame of a session's feed (`/ws/training/<id>`): its status when the streamer
+    read it, and the seq of its last update then (a trainer records an ending before it
+    publishes it, so `seq` may be one ahead of the updates that follow)."""
+
+    type: Literal["snapshot"] = "snapshot"
+    session_id: str
+    seq: int
+    data: TrainingStatus
+
+
+class EpisodeFrame(Message):
+    """A recorded episode (`agentgym.episodes.<id>`, and a session's feed with `episodes=1`):
+    the `seq`th of the session's. trainer/publisher.py writes these bytes itself, around the
+    episode's JSON as trainer.recorded encoded it."""
+
+    type: Literal["episode"] = "episode"
+    session_id: str
+    seq: int
+    data: EpisodeRecord
+
+
 def parse_update(payload: bytes) -> tuple[int, str | None]:
     """An encoded TrainingUpdate's `seq` and status, read without validating the rest: the
     one reader of updates others encoded (history, the trainer's next seq, the streamer, which
@@ -77,6 +112,18 @@ class StatusEvent(Message):
     status: SessionStatus
     previous: SessionStatus | None = None
     at: str = Field(default_factory=utc_now)
+
+
+class Sessions(Message):
+    """The first frame of the dashboard's feed (`/ws/training`): every session's status; each
+    change follows as a StatusEvent."""
+
+    type: Literal["sessions"] = "sessions"
+    data: list[TrainingStatus]
+
+
+# What a feed sends, by `type`: the dashboard's types are generated from these.
+FEED_FRAMES = (Snapshot, TrainingUpdate, EpisodeFrame, Sessions, StatusEvent)
 
 
 class EvaluateRequest(Message):

@@ -87,6 +87,21 @@ def accepts(status: SessionStatus, action: Action) -> bool:
     return status in _ACCEPTS[action]
 
 
+def allowed_actions(status: SessionStatus, pending: Action | None) -> list[Action]:
+    """What a session in `status` whose pending request is `pending` may be asked now: the
+    controls a dashboard offers (a pending stop is final; a pending action is not offered
+    again)."""
+    if pending is Action.STOP:
+        return []
+    return [action for action in Action if accepts(status, action) and action is not pending]
+
+
+def deletable(status: SessionStatus, pending: Action | None) -> bool:
+    """Whether a session may be deleted: paused or ended (no trainer holds it or is about to
+    take it), with nothing it was asked still pending."""
+    return (status is SessionStatus.PAUSED or status.terminal) and pending is None
+
+
 def check_action(status: SessionStatus, action: Action, desired: Action | None = None) -> None:
     """Raise IllegalTransitionError unless `action` may be asked of a session in `status`
     whose pending request is `desired` (a pending stop is final: only stop may follow)."""

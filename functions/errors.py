@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,15 +81,23 @@ DOCUMENTED: dict[int | str, dict[str, Any]] = {
 
 def _document_schemas(app: FastAPI) -> None:
     """Put the schemas no route's signature names into the app's OpenAPI components: ErrorBody
-    (DOCUMENTED refers to it), and FeedClose (the live feed's WebSocket routes are not in the
-    document; the dashboard's types are generated from it)."""
+    (DOCUMENTED refers to it), and the live feed's frames and close codes (its WebSocket
+    routes are not in the document; the dashboard's types are generated from it)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            from agentgym.messages import FEED_FRAMES
+
             schemas = build().setdefault("components", {}).setdefault("schemas", {})
             schemas["ErrorBody"] = ErrorBody.model_json_schema()
             schemas["FeedClose"] = TypeAdapter(FeedClose).json_schema()
+            _, frames = models_json_schema(
+                [(frame, "serialization") for frame in FEED_FRAMES],
+                ref_template="#/components/schemas/{model}",
+            )
+            for name, schema in frames.get("$defs", {}).items():
+                schemas.setdefault(name, schema)  # a route's own schema of it stays
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

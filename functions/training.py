@@ -452,7 +452,7 @@ async def delete_session(
     finds the record and finishes the job. Its model, if it saved one, stays."""
     found = await lookups.session_entry(store, keys, session_id)
     session = SessionRecord.load(found.value)
-    if session.status in lifecycle.ACTIVE or session.pending is not None:
+    if not session.deletable:
         pending = f" ({session.pending} requested)" if session.pending else ""
         raise HttpError(
             409, f"session {session_id!r} is {session.status}{pending}; pause or stop it, and "

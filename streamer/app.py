@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import re
 import time
@@ -50,7 +49,7 @@ from agentgym.config import StreamerSettings
 from agentgym.contracts import FeedClose
 from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.ids import SESSION_ID_RULE, is_session_id
-from agentgym.messages import parse_update
+from agentgym.messages import Sessions, Snapshot, parse_update
 from agentgym.origins import host_allowed, host_refusal, origin_allowed, refusal
 from agentgym.records import Keys, SessionRecord
 from agentgym.store import KeyValueStore, open_store
@@ -232,9 +231,10 @@ class Streamer:
             return
         await self.hub.watch(session_id, client, episodes=episodes_since is not None)
         try:
-            snapshot = {"type": "snapshot", "session_id": session_id, "seq": record.last_seq,
-                        "data": record.status_view().model_dump(mode="json")}  # fmt: skip
-            client.deliver(Frame(json.dumps(snapshot).encode()))
+            snapshot = Snapshot(
+                session_id=session_id, seq=record.last_seq, data=record.status_view()
+            )
+            client.deliver(Frame(snapshot.encode()))
             client.last_seq = since
             for payload in await history.read_updates(
                 self.hub.js, session_id, since=client.last_seq
@@ -264,8 +264,7 @@ class Streamer:
                 SessionRecord.load(e.value).status_view()
                 for e in await self.store.list(keys.sessions)
             ]
-            snapshot = {"type": "sessions", "data": [s.model_dump(mode="json") for s in sessions]}
-            client.deliver(Frame(json.dumps(snapshot).encode()))
+            client.deliver(Frame(Sessions(data=sessions).encode()))
             client.go_live()
             self.metrics.caught_up("dashboard", started)
             await _until_closed(connection)

@@ -102,7 +102,8 @@ def test_status_view_leaves_out_what_only_processes_need() -> None:
     view = record.status_view().model_dump()
     assert view["pending"] == "pause"  # shown: a pause answered before the trainer acts on it
     assert "idempotency_key" not in view and "last_seq" not in view and "owner" not in view
-    assert set(view) == set(TrainingStatus.model_fields) | {"progress"}
+    assert set(view) == set(TrainingStatus.model_fields) | set(TrainingStatus.model_computed_fields)
+    assert view["actions"] == ["stop"] and view["deletable"] is False  # a pause is pending
 
 
 def test_records_round_trip_through_bytes() -> None:

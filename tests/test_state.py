@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from agentgym import state
 from agentgym.state import (
     TRANSITIONS,
     Action,
@@ -58,3 +59,23 @@ def test_terminal_statuses_go_nowhere() -> None:
         assert (not TRANSITIONS[status]) is status.terminal
     with pytest.raises(IllegalTransitionError):
         check_transition(S.COMPLETED, S.RUNNING)
+
+
+@pytest.mark.parametrize(
+    ("status", "pending", "offered", "deletable"),
+    [
+        (S.QUEUED, None, ["pause", "stop"], False),
+        (S.RUNNING, None, ["pause", "stop"], False),
+        (S.RUNNING, Action.PAUSE, ["stop"], False),  # asked once: not offered again
+        (S.RUNNING, Action.STOP, [], False),  # a pending stop is final
+        (S.PAUSED, None, ["resume", "stop"], True),
+        (S.PAUSED, Action.STOP, [], False),  # a trainer is about to take it
+        (S.COMPLETED, None, [], True),
+        (S.FAILED, None, [], True),
+    ],
+)
+def test_what_a_session_offers_its_controls(
+    status: S, pending: Action | None, offered: list[str], deletable: bool
+) -> None:
+    assert state.allowed_actions(status, pending) == offered
+    assert state.deletable(status, pending) is deletable

@@ -19,8 +19,10 @@ from the last seq it saw, so that no update is missed or repeated.
 
 from __future__ import annotations
 
+from agentgym.messages import Snapshot
+
 from ._calls import SettingsWithETag
-from ._feed import Frame, Snapshot
+from ._feed import Frame
 from .aio import AsyncClient
 from .errors import (
     ApiConnectionError,

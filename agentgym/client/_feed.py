@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Literal
 from urllib.parse import quote, urlencode
 
 from agentgym.auth import SUBPROTOCOL
-from agentgym.contracts import Schema, TrainingStatus
-from agentgym.messages import TrainingUpdate
+from agentgym.messages import Snapshot, TrainingUpdate
 from agentgym.retries import Bound
 
 from .errors import ApiError, from_close, from_response
@@ -34,17 +32,6 @@ RECONNECT = Bound(
 )
 # RFC 9110's token: what a credential must be to ride as a WebSocket subprotocol.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-class Snapshot(Schema):
-    """The first frame of a session's feed: its status when the streamer read it, and the seq
-    of its last update then (a trainer records an ending before it publishes it, so `seq`
-    may be one ahead of the updates that follow)."""
-
-    type: Literal["snapshot"] = "snapshot"
-    session_id: str
-    seq: int
-    data: TrainingStatus
 
 
 Frame = Snapshot | TrainingUpdate

@@ -8,7 +8,9 @@ import dataclasses
 import pytest
 
 from agentgym.contracts import EpisodeRecord, Framework
+from agentgym.messages import EpisodeFrame
 from trainer.env import ToolUseEnv
+from trainer.publisher import _episode as publisher_episode
 from trainer.recorded import analyze, record
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.training.loop import Recording, StopAt, train
@@ -157,3 +159,11 @@ def test_a_run_records_a_sample_of_its_training_and_its_evaluations_now_and_then
     run.update()
     run.evaluate_heldout()
     assert [r.split for r in run.recorded].count("heldout") == 2 * len(run.heldout)
+
+
+def test_a_recorded_episode_goes_out_as_the_feed_declares_its_frame() -> None:
+    """The publisher writes an episode's message bytes itself: they read as an EpisodeFrame."""
+    played = play(SPEC.tasks[1], ["reply", "finish"])
+    _, payload, _ = publisher_episode("s-1", 3, played.model_dump_json().encode())
+    frame = EpisodeFrame.decode(payload)
+    assert (frame.type, frame.session_id, frame.seq, frame.data) == ("episode", "s-1", 3, played)

@@ -1,6 +1,7 @@
 // The API's routes, one function each (README.md, "The REST API").
 import { ApiError, getJson, postJson, send } from './client';
 import type {
+  Action,
   Episode,
   EpisodePage,
   Model,
@@ -15,8 +16,6 @@ import type {
 
 const e = encodeURIComponent;
 const METRICS_PAGE = 10_000; // the most /metrics returns at once (its `limit`)
-
-export type Action = 'pause' | 'resume' | 'stop';
 
 export interface EpisodeQuery {
   split?: string;

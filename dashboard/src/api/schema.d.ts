@@ -684,13 +684,13 @@ export interface components {
              */
             tasks: number;
             /** Per Tool */
-            per_tool?: {
+            per_tool: {
                 [key: string]: components["schemas"]["ToolScore"];
             };
             /** Confusion */
-            confusion?: components["schemas"]["ConfusionCell"][];
+            confusion: components["schemas"]["ConfusionCell"][];
             /** Per Intent */
-            per_intent?: {
+            per_intent: {
                 [key: string]: components["schemas"]["IntentScore"];
             };
             /**
@@ -698,11 +698,11 @@ export interface components {
              * @default 0
              */
             mean_calls: number;
-            recovery?: components["schemas"]["Recovery"];
+            recovery: components["schemas"]["Recovery"];
             /** Model Id */
             model_id: string;
             /** Error */
-            error?: string | null;
+            error: string | null;
         };
         /** FloatRange */
         FloatRange: {
@@ -835,7 +835,7 @@ export interface components {
         };
         /**
          * ScenarioRecord
-         * @description A scenario's catalog entry: a built-in one registered by each trainer when it starts,
+         * @description A scenario's catalog entry: a built-in one shipped with the package (agentgym.catalog),
          *     a custom one written by the API when a tenant pushes it.
          */
         ScenarioRecord: {
@@ -1103,6 +1103,17 @@ export interface components {
              * @description The share of its episodes done, 0 to 1.
              */
             readonly progress: number;
+            /**
+             * Actions
+             * @description What it may be asked now (`POST /api/training/{id}/{action}`).
+             */
+            readonly actions: components["schemas"]["Action"][];
+            /**
+             * Deletable
+             * @description Whether `DELETE /api/training/{id}` deletes it now (paused or ended, nothing
+             *     pending).
+             */
+            readonly deletable: boolean;
         };
         /**
          * ErrorBody
@@ -1126,6 +1137,133 @@ export interface components {
          * @enum {integer}
          */
         FeedClose: 4400 | 4401 | 4403 | 4404 | 4429;
+        /**
+         * EpisodeFrame
+         * @description A recorded episode (`agentgym.episodes.<id>`, and a session's feed with `episodes=1`):
+         *     the `seq`th of the session's. trainer/publisher.py writes these bytes itself, around the
+         *     episode's JSON as trainer.recorded encoded it.
+         */
+        EpisodeFrame: {
+            /**
+             * Type
+             * @default episode
+             * @constant
+             */
+            type: "episode";
+            /** Session Id */
+            session_id: string;
+            /** Seq */
+            seq: number;
+            data: components["schemas"]["EpisodeRecord"];
+        };
+        /**
+         * EpisodeRecord
+         * @description What a trainer records of an episode it played: a training episode of the sample, or
+         *     one of a held-out evaluation's (trainer/recorded.py builds it).
+         */
+        EpisodeRecord: {
+            /** Episode */
+            episode: number;
+            /**
+             * Split
+             * @enum {string}
+             */
+            split: "train" | "heldout";
+            /** Task Id */
+            task_id: string;
+            /** Text */
+            text: string;
+            /** Intent */
+            intent: string;
+            /** Tools */
+            tools: string[];
+            /** Solution */
+            solution: string[];
+            /** Calls */
+            calls: components["schemas"]["EpisodeCall"][];
+            /** Reward */
+            reward: number;
+            /** Solved */
+            solved: boolean;
+        };
+        /**
+         * Sessions
+         * @description The first frame of the dashboard's feed (`/ws/training`): every session's status; each
+         *     change follows as a StatusEvent.
+         */
+        Sessions: {
+            /**
+             * Type
+             * @default sessions
+             * @constant
+             */
+            type: "sessions";
+            /** Data */
+            data: components["schemas"]["TrainingStatus"][];
+        };
+        /**
+         * Snapshot
+         * @description The first frame of a session's feed (`/ws/training/<id>`): its status when the streamer
+         *     read it, and the seq of its last update then (a trainer records an ending before it
+         *     publishes it, so `seq` may be one ahead of the updates that follow).
+         */
+        Snapshot: {
+            /**
+             * Type
+             * @default snapshot
+             * @constant
+             */
+            type: "snapshot";
+            /** Session Id */
+            session_id: string;
+            /** Seq */
+            seq: number;
+            data: components["schemas"]["TrainingStatus"];
+        };
+        /**
+         * StatusEvent
+         * @description A status change (`agentgym.events.<id>`), for dashboards watching every session.
+         */
+        StatusEvent: {
+            /**
+             * Type
+             * @default status
+             * @constant
+             */
+            type: "status";
+            /** Session Id */
+            session_id: string;
+            /**
+             * Tenant
+             * @default default
+             */
+            tenant: string;
+            status: components["schemas"]["SessionStatus"];
+            /** @default null */
+            previous: components["schemas"]["SessionStatus"] | null;
+            /** At */
+            at: string;
+        };
+        /**
+         * TrainingUpdate
+         * @description What a browser receives, byte for byte (`agentgym.metrics.<id>`).
+         *
+         *     `seq` counts a session's updates 1, 2, 3, ... with no hole, across pauses, resumes and
+         *     crashes; `data` is the session's status at that moment.
+         */
+        TrainingUpdate: {
+            /**
+             * Type
+             * @default training_update
+             * @constant
+             */
+            type: "training_update";
+            /** Session Id */
+            session_id: string;
+            /** Seq */
+            seq: number;
+            data: components["schemas"]["TrainingStatus"];
+        };
     };
     responses: never;
     parameters: never;

@@ -6,6 +6,7 @@ type Schemas = components['schemas'];
 
 export type Status = Schemas['TrainingStatus'];
 export type SessionStatus = Schemas['SessionStatus'];
+export type Action = Schemas['Action'];
 export type Framework = Schemas['Framework'];
 export type Scenario = Schemas['ScenarioRecord'];
 export type Model = Schemas['ModelInfo'];
@@ -23,32 +24,14 @@ export type Report = Partial<Schemas['SessionEvaluation']> & {
   error?: string | null;
 };
 
-/** What `/ws/training/<id>` sends and `/metrics` returns. */
-export interface Update {
-  type: 'training_update';
-  session_id: string;
-  seq: number;
-  data: Status;
-}
-
-export interface Snapshot {
-  type: 'snapshot';
-  session_id: string;
-  seq: number;
-  data: Status;
-}
-
-export interface EpisodeFrame {
-  type: 'episode';
-  session_id: string;
-  seq: number;
-  data: Episode;
-}
+/** The live feed's frames (agentgym/messages.py): `/ws/training/<id>` sends a Snapshot, then
+ * each Update (as `/metrics` returns them) and, with `episodes=1`, each EpisodeFrame. */
+export type Update = Schemas['TrainingUpdate'];
+export type Snapshot = Schemas['Snapshot'];
+export type EpisodeFrame = Schemas['EpisodeFrame'];
 
 /** What `/ws/training` sends: every session's status, then each change. */
-export type DashboardFrame =
-  | { type: 'sessions'; data: Status[] }
-  | { type: 'status'; session_id: string; status: SessionStatus; previous?: SessionStatus | null };
+export type DashboardFrame = Schemas['Sessions'] | Schemas['StatusEvent'];
 
 export interface ValidationProblem {
   where?: string;

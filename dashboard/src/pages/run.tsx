@@ -1,8 +1,8 @@
 // Run: one session live: its numbers, legal controls, charts, evaluation and episodes.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { messageOf } from '../api/client';
-import { training, type Action } from '../api/endpoints';
-import type { EpisodeFrame, Report as ReportData, Snapshot, Status, Update } from '../api/types';
+import { training } from '../api/endpoints';
+import type { Action, EpisodeFrame, Report as ReportData, SessionStatus, Snapshot, Status, Update } from '../api/types';
 import { COLORS, Curves, Smoothing } from '../components/Curves';
 import { Episodes } from '../components/Episodes';
 import { Report } from '../components/Report';
@@ -12,20 +12,7 @@ import { live } from '../lib/live';
 import { go } from '../lib/router';
 import { MAX_POINTS, RunHistory } from '../lib/series';
 
-// Which user actions a status accepts (agentgym/state.py); a pending stop is final.
-const ACCEPTS: Record<Action, string[]> = {
-  pause: ['queued', 'running'],
-  resume: ['paused'],
-  stop: ['queued', 'running', 'paused'],
-};
-const ENDED = ['completed', 'stopped', 'failed'];
-
-export function legalActions(status: Status): Action[] {
-  if (status.pending === 'stop') return [];
-  return (Object.keys(ACCEPTS) as Action[]).filter(
-    (action) => ACCEPTS[action].includes(status.status) && status.pending !== action,
-  );
-}
+const ENDED: SessionStatus[] = ['completed', 'stopped', 'failed'];
 
 /** The session's status and history: read once from /metrics, then extended live. */
 function useRun(id: string) {
@@ -109,16 +96,14 @@ function Controls({ status, onChange }: { status: Status; onChange: (s: Status) 
       setError(e);
     }
   };
-  const legal = legalActions(status);
-  const deletable = status.status === 'paused' || ENDED.includes(status.status);
   return (
     <div class="controls">
-      {legal.map((action) => (
+      {status.actions.map((action) => (
         <button name={action} disabled={busy} onClick={() => control(action)}>
           {action[0].toUpperCase() + action.slice(1)}
         </button>
       ))}
-      {deletable && (
+      {status.deletable && (
         <button name="delete" class="danger" disabled={busy} onClick={remove}>
           Delete
         </button>
