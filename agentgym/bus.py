@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from agentgym.contracts import ActAnswer
 from agentgym.messages import (
-    ActReply,
     ActRequest,
     ControlMessage,
     EvaluateReply,
@@ -63,11 +63,13 @@ class Bus(Protocol):
         ...
 
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
-        """Ask any trainer to score a saved model; BusUnavailableError when none answers."""
+        """Ask any trainer to score a saved model; BusUnavailableError when none answers,
+        TrainerRefusedError when it cannot."""
         ...
 
-    async def act(self, request: ActRequest) -> ActReply:
-        """Ask any trainer for a model's next choice; BusUnavailableError when none answers."""
+    async def act(self, request: ActRequest) -> ActAnswer:
+        """Ask any trainer for a model's next choice; BusUnavailableError when none answers,
+        TrainerRefusedError when it cannot."""
         ...
 
     async def ping(self) -> None:

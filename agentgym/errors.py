@@ -120,6 +120,16 @@ class BundleError(AgentGymError, ValueError):
 # --- bus ---------------------------------------------------------------------------------------
 
 
+class TrainerRefusedError(AgentGymError):
+    """A trainer answered a request with a refusal: `status` is the HTTP status the API
+    gives it (a 4xx: the request cannot be answered as it is; 500: the trainer failed)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(reason)
+
+
 class BusUnavailableError(AgentGymError):
     """NATS cannot be reached or did not answer; the request may be retried."""
 

@@ -12,7 +12,6 @@ from pydantic import ConfigDict, Field
 
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.contracts import (
-    ActAnswer,
     ActCall,
     EpisodeRecord,
     Schema,
@@ -175,10 +174,9 @@ class Scores(Schema):
 
 
 class EvaluateReply(Message, Scores):
-    """A trainer's answer: the scores, or `error` saying why there are none."""
+    """A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores."""
 
     model_id: str
-    error: str | None = None
 
 
 class SessionEvaluation(Scores):
@@ -201,12 +199,3 @@ class ActRequest(Message):
     # the trainer keeps loaded bundles by it, and reads nothing more for a warm one.
     bundle: str
     sha256: str
-
-
-class ActReply(Message):
-    """A trainer's answer (`POST /api/models/{id}/act`): the decision, or `error` saying
-    why there is none (`status`: the HTTP status the API answers with)."""
-
-    answer: ActAnswer | None = None
-    error: str | None = None
-    status: int = 200

@@ -10,9 +10,9 @@ import nats.js.errors
 from nats.aio.client import Client
 
 from agentgym import history, nats_client, subjects
-from agentgym.errors import BusUnavailableError
+from agentgym.contracts import ActAnswer
+from agentgym.errors import BusUnavailableError, TrainerRefusedError
 from agentgym.messages import (
-    ActReply,
     ActRequest,
     ControlMessage,
     EvaluateReply,
@@ -105,28 +105,32 @@ class NatsBus:
                 await self.js.purge_stream(stream, subject=subject)
 
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
-        try:
-            reply = await self.client.request(
-                subjects.EVALUATE_SUBJECT,
-                EvaluateRequest(model_id=model_id, tenant=tenant).encode(),
-                timeout=EVALUATE_TIMEOUT_S,
-            )
-        except nats.errors.NoRespondersError:
-            raise BusUnavailableError("no trainer is running to evaluate the model") from None
-        except _UNAVAILABLE as exc:
-            raise BusUnavailableError(str(exc) or type(exc).__name__) from exc
-        return EvaluateReply.decode(reply.data)
+        request = EvaluateRequest(model_id=model_id, tenant=tenant)
+        data = await self._call(
+            subjects.EVALUATE_SUBJECT, request.encode(), EVALUATE_TIMEOUT_S, "evaluate the model"
+        )
+        return EvaluateReply.decode(data)
 
-    async def act(self, request: ActRequest) -> ActReply:
+    async def act(self, request: ActRequest) -> ActAnswer:
+        data = await self._call(
+            subjects.ACT_SUBJECT, request.encode(), ACT_TIMEOUT_S, "act with the model"
+        )
+        return ActAnswer.model_validate_json(data)
+
+    async def _call(self, subject: str, payload: bytes, wait_s: float, what: str) -> bytes:
+        """A trainer service's answer (trainer/services.py), or the refusal in its headers."""
         try:
-            reply = await self.client.request(
-                subjects.ACT_SUBJECT, request.encode(), timeout=ACT_TIMEOUT_S
-            )
+            reply = await self.client.request(subject, payload, timeout=wait_s)
         except nats.errors.NoRespondersError:
-            raise BusUnavailableError("no trainer is running to act with the model") from None
+            raise BusUnavailableError(f"no trainer is running to {what}") from None
         except _UNAVAILABLE as exc:
             raise BusUnavailableError(str(exc) or type(exc).__name__) from exc
-        return ActReply.decode(reply.data)
+        headers = reply.headers or {}
+        code = headers.get(subjects.SERVICE_ERROR_CODE)
+        if code is not None:
+            status = int(code) if code.isdigit() else 500
+            raise TrainerRefusedError(status, headers.get(subjects.SERVICE_ERROR, "refused"))
+        return reply.data
 
     async def ping(self) -> None:
         async with reachable():

@@ -6,8 +6,8 @@
 | `agentgym.ctl.<session_id>` | core NATS | functions -> the trainer running it |
 | `agentgym.metrics.<session_id>` | stream AGENTGYM_TRAINING (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.events.<session_id>` | stream AGENTGYM_TRAINING | trainer, functions -> streamer |
-| `agentgym.eval` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
-| `agentgym.act` | core NATS request-reply, queue group `trainers` | functions -> any trainer |
+| `agentgym.eval` | nats.micro service `agentgym-trainer`, queue group `trainers` | functions -> any trainer |
+| `agentgym.act` | nats.micro service `agentgym-trainer`, queue group `trainers` | functions -> any trainer |
 | `agentgym.episodes.<session_id>` | stream AGENTGYM_EPISODES (limits, per-subject cap) | trainer -> streamer, history |
 
 Who sets the streams up: the trainers own the streams and the consumer. A trainer creates
@@ -91,6 +91,13 @@ EVALUATE_SUBJECT = f"{PREFIX}.eval"
 ACT_SUBJECT = f"{PREFIX}.act"
 CONTROL_ALL = f"{PREFIX}.ctl.*"
 TRAINERS_QUEUE = "trainers"
+# The trainers' request-reply service (trainer/services.py): `act` and `evaluate`, found on
+# `$SRV.PING|INFO|STATS.agentgym-trainer`; a refusal's HTTP status rides in the reply's
+# SERVICE_ERROR_CODE header, its sentence in SERVICE_ERROR.
+TRAINER_SERVICE = "agentgym-trainer"
+TRAINER_SERVICE_VERSION = "1.0.0"
+SERVICE_ERROR = "Nats-Service-Error"
+SERVICE_ERROR_CODE = "Nats-Service-Error-Code"
 
 
 def cmd_stream(replicas: int = 1) -> StreamConfig:

@@ -13,7 +13,12 @@ from fastapi.responses import Response
 from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
 from agentgym.contracts import ActAnswer, ActBody, ModelDetail, ModelInfo
-from agentgym.errors import ArtifactNotFoundError, CorruptRecordError, KeyExistsError
+from agentgym.errors import (
+    ArtifactNotFoundError,
+    CorruptRecordError,
+    KeyExistsError,
+    TrainerRefusedError,
+)
 from agentgym.messages import ActRequest, EvaluateReply
 from agentgym.records import ModelRecord
 from functions import lambda_entry, lookups, quotas
@@ -92,10 +97,10 @@ async def evaluate_model(
     """Score the model on its scenario's held-out tasks, computed by a trainer: accuracy,
     average reward, and each tool's precision and recall."""
     await lookups.model(store, keys, model_id)
-    reply = await bus.evaluate(model_id, keys.tenant)
-    if reply.error is not None:
-        raise HttpError(422, f"the model could not be evaluated: {reply.error}")
-    return reply
+    try:
+        return await bus.evaluate(model_id, keys.tenant)
+    except TrainerRefusedError as exc:
+        raise HttpError(422, f"the model could not be evaluated: {exc.reason}") from None
 
 
 @router.post("/{model_id}/act", response_model=ActAnswer)
@@ -112,11 +117,10 @@ async def act(
         | {"model_id": model_id, "tenant": keys.tenant}
         | {"bundle": model.bundle, "sha256": model.sha256}
     )
-    reply = await bus.act(request)
-    if reply.answer is None:
-        error = reply.error or "the trainer gave no answer"
-        raise HttpError(reply.status if 400 <= reply.status < 500 else 422, error)
-    return reply.answer
+    try:
+        return await bus.act(request)
+    except TrainerRefusedError as exc:
+        raise HttpError(exc.status if 400 <= exc.status < 500 else 422, exc.reason) from None
 
 
 @router.post(IMPORT_PATH.removeprefix("/api/models"), status_code=201, response_model=ModelInfo)

@@ -5,7 +5,7 @@ some tens of MB). Loading and deciding run in one thread of their own: off the e
 training and acks go on, and one at a time, as a loaded run's caches are not shared safely:
 a cold bundle's load holds up the decisions asked after it (a trainer's act requests share
 that thread). A request the model cannot answer (a tool it does not have, an unknown model)
-is answered with the reason and the HTTP status the API gives it, never left to time out.
+is refused with the reason and the HTTP status the API gives it (trainer/services.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from cachetools import LRUCache
 
 from agentgym.artifacts import ArtifactStore
 from agentgym.errors import ArtifactNotFoundError, BundleError
-from agentgym.messages import ActReply, ActRequest
+from agentgym.messages import ActRequest
 from trainer.run import Run
+from trainer.services import Refused
 
 MAX_LOADED = 4
 
@@ -32,11 +33,12 @@ class Acting:
     def close(self) -> None:
         self.thread.shutdown(wait=False, cancel_futures=True)
 
-    async def answer(self, raw: bytes) -> ActReply:
+    async def answer(self, raw: bytes) -> bytes:
+        """The ActAnswer to an encoded ActRequest; Refused when there is none."""
         try:
             request = ActRequest.decode(raw)
         except ValueError:
-            return ActReply(error="malformed request", status=400)
+            raise Refused(400, "malformed request") from None
         try:
             run = await self._run(request)
             calls = [(call.tool, call.succeeded) for call in request.calls]
@@ -45,12 +47,12 @@ class Acting:
                 self.thread, run.act, request.text, calls, request.tools
             )
         except ArtifactNotFoundError:
-            return ActReply(error=f"model {request.model_id!r} not found", status=404)
+            raise Refused(404, f"model {request.model_id!r} not found") from None
         except BundleError as exc:
-            return ActReply(error=f"the model cannot act: {exc}", status=422)
+            raise Refused(422, f"the model cannot act: {exc}") from None
         except ValueError as exc:  # a tool the model does not have
-            return ActReply(error=str(exc), status=422)
-        return ActReply(answer=decision)
+            raise Refused(422, str(exc)) from None
+        return decision.model_dump_json().encode()
 
     async def _run(self, request: ActRequest) -> Run:
         """The model's run, loaded (and kept) if it was not. The key holds the bundle's hash

@@ -44,6 +44,7 @@ from trainer.publisher import Publisher
 from trainer.run import Run
 from trainer.runner import Slot, open_slot
 from trainer.scenarios.base import ScenarioSpec
+from trainer.services import Refused, Services
 from trainer.session import Outcome, Session, SessionContext
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 # back (the command consumer redelivers without limit).
 BUSY_RETRY_S = 0.2
 
+EVALUATIONS = 2  # held-out evaluations of saved models a trainer runs at once
 FETCH_WAIT_S = 1.0  # how long one pull waits for a command before looking at `stop` again
 
 
@@ -61,6 +63,7 @@ class Worker:
         self.sessions: dict[str, Session] = {}
         self.free_slots: list[Slot] = []  # trainer.runner: where sessions' runs live
         self.ready = asyncio.Event()
+        self.evaluating = asyncio.Semaphore(EVALUATIONS)
         self.idle = asyncio.Event()  # set while the worker holds no session
         self.idle.set()
         self.store: KeyValueStore
@@ -92,22 +95,10 @@ class Worker:
             await subjects.ensure_consumer(self.js, settings.ack_wait_s)
             self.definitions = Definitions(self.artifacts)
             await client.subscribe(subjects.CONTROL_ALL, cb=self._on_control)
-            await client.subscribe(
-                subjects.EVALUATE_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=self._on_evaluate
-            )
-
-            answering: set[asyncio.Task[None]] = set()
-
-            async def answer(msg: Msg) -> None:
-                await msg.respond((await acting.answer(msg.data)).encode())
-
-            async def on_act(msg: Msg) -> None:
-                # A task each: nats-py runs a subscription's callbacks one after another.
-                task = asyncio.create_task(answer(msg))
-                answering.add(task)
-                task.add_done_callback(answering.discard)
-
-            await client.subscribe(subjects.ACT_SUBJECT, queue=subjects.TRAINERS_QUEUE, cb=on_act)
+            services = Services()
+            # Stopped before NATS closes: the requests being answered get their replies.
+            opened.push_async_callback(services.stop)
+            await services.start(client, acting.answer, self._evaluate)
             commands = await self.js.pull_subscribe_bind(
                 subjects.CMD_CONSUMER, stream=subjects.CMD_STREAM
             )
@@ -219,14 +210,13 @@ class Worker:
         if session is not None:
             session.request(Action(control.action))
 
-    async def _on_evaluate(self, msg: Msg) -> None:
-        """Answer an evaluate request, always and at once: with the scores, or with the
-        reason there are none (a caller must never be left to time out)."""
+    async def _evaluate(self, raw: bytes) -> bytes:
+        """The EvaluateReply to an encoded EvaluateRequest; Refused (422) when the model
+        cannot be scored."""
         try:
-            request = EvaluateRequest.decode(msg.data)
+            request = EvaluateRequest.decode(raw)
         except ValueError:
-            await msg.respond(EvaluateReply(model_id="", error="malformed request").encode())
-            return
+            raise Refused(400, "malformed request") from None
         try:
             keys = Keys(request.tenant)
             model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
@@ -235,8 +225,10 @@ class Worker:
             spec = await self.definitions.spec(
                 request.tenant, model.scenario, model.scenario_version
             )
-            # Loading and scoring are CPU work: off the loop, so training and acks go on.
-            reply = await asyncio.to_thread(_evaluate, request.model_id, data, spec)
+            # Loading and scoring are CPU work: off the loop, so training and acks go on; a
+            # few at once, each holding a model.
+            async with self.evaluating:
+                reply = await asyncio.to_thread(_evaluate, request.model_id, data, spec)
         except (
             KeyNotFoundError,
             ArtifactNotFoundError,
@@ -244,13 +236,8 @@ class Worker:
             CorruptRecordError,
             ScenarioGoneError,
         ) as exc:
-            reply = EvaluateReply(model_id=request.model_id, error=str(exc))
-        except Exception as exc:
-            logger.exception("evaluating %s failed", request.model_id)
-            reply = EvaluateReply(
-                model_id=request.model_id, error=f"the trainer failed to evaluate it: {exc}"
-            )
-        await msg.respond(reply.encode())
+            raise Refused(422, str(exc)) from None
+        return reply.encode()
 
 
 def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:

@@ -7,9 +7,9 @@ import json
 
 import httpx
 
-from agentgym import bundle, subjects
+from agentgym import bundle, nats_client, subjects
 from agentgym.contracts import Framework
-from agentgym.messages import TrainCommand
+from agentgym.messages import EvaluateRequest, TrainCommand
 from agentgym.weights import LEARNER_NAME
 from trainer import scenarios
 from trainer.model.config import Config
@@ -213,6 +213,33 @@ async def test_evaluation_without_a_trainer_is_503(api: httpx.AsyncClient) -> No
     response = await api.post(f"/api/models/{imported['id']}/evaluate")
     assert response.status_code == 503 and "no trainer" in response.json()["detail"]
     assert response.headers["retry-after"] == "1"
+
+
+async def test_act_and_evaluate_are_a_discoverable_service_whose_refusals_ride_in_headers(
+    urls: dict[str, str], workers: WorkerFactory
+) -> None:
+    client = await nats_client.connect(urls["nats_url"], "test-service")
+    try:
+        async with workers(worker_id="w-service"):
+            ping = await client.request(f"$SRV.PING.{subjects.TRAINER_SERVICE}", b"", timeout=5)
+            info = json.loads(
+                (await client.request(f"$SRV.INFO.{subjects.TRAINER_SERVICE}", timeout=5)).data
+            )
+            refused = await client.request(subjects.ACT_SUBJECT, b"not json", timeout=5)
+            missing = EvaluateRequest(model_id="nope").encode()
+            unknown = await client.request(subjects.EVALUATE_SUBJECT, missing, timeout=5)
+    finally:
+        await client.close()
+    assert json.loads(ping.data)["name"] == subjects.TRAINER_SERVICE
+    assert {e["subject"] for e in info["endpoints"]} == {
+        subjects.ACT_SUBJECT,
+        subjects.EVALUATE_SUBJECT,
+    }
+    assert refused.headers is not None and refused.data == b""
+    assert refused.headers[subjects.SERVICE_ERROR_CODE] == "400"
+    assert "malformed" in refused.headers[subjects.SERVICE_ERROR]
+    assert unknown.headers is not None
+    assert unknown.headers[subjects.SERVICE_ERROR_CODE] == "422"
 
 
 async def test_stop_of_a_paused_session_whose_scenario_was_deleted_ends_stopped_saying_why(

@@ -665,7 +665,7 @@ export interface components {
         };
         /**
          * EvaluateReply
-         * @description A trainer's answer: the scores, or `error` saying why there are none.
+         * @description A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores.
          */
         EvaluateReply: {
             /**
@@ -701,8 +701,6 @@ export interface components {
             recovery: components["schemas"]["Recovery"];
             /** Model Id */
             model_id: string;
-            /** Error */
-            error: string | null;
         };
         /** FloatRange */
         FloatRange: {
