@@ -67,11 +67,12 @@ SQLITE_SETUP = Bound(
 )
 
 
-def _attempts(
+def attempts(
     bound: Bound,
-    on: type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], bool],
+    on: type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], bool | float],
 ) -> _RetryContextIterator:
-    """stamina's attempts within `bound`, as a sync or an async iterator."""
+    """stamina's attempts within `bound`, retrying `on`: for `for` and `async for` alike (the
+    one retry loop here and in the client)."""
     import stamina  # on first use: a Lambda cold start that writes nothing skips it
 
     return stamina.retry_context(
@@ -98,7 +99,7 @@ async def until_answered(
     started = time.monotonic()
     tries = 0
     try:
-        async for attempt in _attempts(bound, on):
+        async for attempt in attempts(bound, on):
             with attempt:
                 tries += 1
                 try:
@@ -134,7 +135,7 @@ async def compare_and_set(
     started = time.monotonic()
     tries = 0
     try:
-        async for attempt in _attempts(bound, on):
+        async for attempt in attempts(bound, on):
             with attempt:
                 tries += 1
                 return await attempt_once()
@@ -151,7 +152,7 @@ def while_locked(call: Callable[[], T], bound: Bound | None = None) -> T:
     """`call()`, again while SQLite says "database is locked" (another process is setting up
     the same new file, a lock its busy handler does not wait for), within `bound`
     (SQLITE_SETUP when None); then that error. `call` must be safe to repeat."""
-    for attempt in _attempts(bound or SQLITE_SETUP, _locked):
+    for attempt in attempts(bound or SQLITE_SETUP, _locked):
         with attempt:
             return call()
     raise AssertionError("unreachable: stamina either returns or raises")

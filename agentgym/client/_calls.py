@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
@@ -40,19 +40,28 @@ from agentgym.retries import Bound
 from agentgym.scenario import media
 from agentgym.state import SessionStatus
 
-from .errors import SessionEndedError
+from .errors import SessionEndedError, Unavailable
 
 if TYPE_CHECKING:
-    import stamina
+    pass
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 # A 503 (the store, NATS or the trainers unreachable) is safe to send again: the API undid
 # what it had begun, or answers a repeat as the first (a start carries an Idempotency-Key; a
-# second pause, resume or stop is the first one's). Backoff from 0.5 s, about the 1 s the
-# API's Retry-After says; stamina's hooks for honouring it exactly need a newer stamina.
+# second pause, resume or stop is the first one's). After the Retry-After it names, else
+# with backoff from 0.5 s.
 BUSY = Bound(attempts=None, timeout_s=30.0, wait_initial_s=0.5, wait_max_s=4.0, wait_jitter_s=0.5)
+
+
+def busy(exc: Exception) -> bool | float:
+    """Whether to send again after `exc`, and when: a 503's Retry-After seconds (at most
+    BUSY's longest wait), or True for BUSY's backoff; False for anything else."""
+    if not isinstance(exc, Unavailable):
+        return False
+    return True if exc.retry_after is None else min(exc.retry_after, BUSY.wait_max_s)
+
 
 # What a scenario or a bundle may be given as: a path, the bytes, or an open binary file
 # (a scenario also as its definition, a dict sent as JSON).
@@ -61,34 +70,6 @@ ScenarioSource = Data | Mapping[str, Any]
 Statuses = SessionStatus | str | Iterable[SessionStatus | str]
 
 BUNDLE_TYPE = "application/zip"
-
-
-def retrying(
-    bound: Bound, on: type[Exception], attempts: int | None = None
-) -> Iterable[stamina.Attempt]:
-    """stamina's attempts within `bound` (`attempts` in place of its own), retrying `on`."""
-    import stamina  # on first use: a client that never needs it does not load tenacity
-
-    return stamina.retry_context(on, **_limits(bound, attempts))
-
-
-def retrying_async(
-    bound: Bound, on: type[Exception], attempts: int | None = None
-) -> AsyncIterable[stamina.Attempt]:
-    """`retrying`, for `async for`."""
-    import stamina
-
-    return stamina.retry_context(on, **_limits(bound, attempts))
-
-
-def _limits(bound: Bound, attempts: int | None) -> dict[str, Any]:
-    return {
-        "attempts": attempts if attempts is not None else bound.attempts,
-        "timeout": bound.timeout_s,
-        "wait_initial": bound.wait_initial_s,
-        "wait_max": bound.wait_max_s,
-        "wait_jitter": bound.wait_jitter_s,
-    }
 
 
 @dataclass(frozen=True)

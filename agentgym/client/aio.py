@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Iterable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 from websockets.typing import Subprotocol
 
+from agentgym import retries
 from agentgym.contracts import (
     ActAnswer,
     ActionResponse,
@@ -56,7 +58,7 @@ from ._feed import (
     refusal_or_drop,
     session_url,
 )
-from .errors import ApiConnectionError, ApiError, Conflict, NotFound, Unavailable, from_response
+from .errors import ApiConnectionError, ApiError, Conflict, NotFound, from_response
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,7 +72,9 @@ class _Transport:
 
     async def send(self, call: Call[T]) -> T:
         """The call's answer, parsed; a 503 sent again within `BUSY` and `retries`."""
-        async for attempt in calls.retrying_async(BUSY, Unavailable, self.options.retries + 1):
+        async for attempt in retries.attempts(
+            replace(BUSY, attempts=self.options.retries + 1), calls.busy
+        ):
             with attempt:
                 return call.parse(await self._once(call))
         raise AssertionError("unreachable: stamina either returns or raises")
@@ -96,7 +100,7 @@ class _Transport:
         subprotocols, token = credentials(self.options.api_key)
         shown = session_url(base, session_id, feed.last_seq, None)  # no token in errors
         try:
-            async for attempt in calls.retrying_async(bound, Dropped):
+            async for attempt in retries.attempts(bound, Dropped):
                 with attempt:
                     url = session_url(base, session_id, feed.last_seq, token)
                     return await self._open_once(url, subprotocols)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Generator, Iterable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from agentgym import retries
 from agentgym.contracts import (
     ActAnswer,
     ActionResponse,
@@ -52,7 +54,7 @@ from ._feed import (
     refusal_or_drop,
     session_url,
 )
-from .errors import ApiConnectionError, ApiError, Conflict, NotFound, Unavailable, from_response
+from .errors import ApiConnectionError, ApiError, Conflict, NotFound, from_response
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,7 +68,9 @@ class _Transport:
 
     def send(self, call: Call[T]) -> T:
         """The call's answer, parsed; a 503 sent again within `BUSY` and `retries`."""
-        for attempt in calls.retrying(BUSY, Unavailable, self.options.retries + 1):
+        for attempt in retries.attempts(
+            replace(BUSY, attempts=self.options.retries + 1), calls.busy
+        ):
             with attempt:
                 return call.parse(self._once(call))
         raise AssertionError("unreachable: stamina either returns or raises")
@@ -92,7 +96,7 @@ class _Transport:
         subprotocols, token = credentials(self.options.api_key)
         shown = session_url(base, session_id, feed.last_seq, None)  # no token in errors
         try:
-            for attempt in calls.retrying(bound, Dropped):
+            for attempt in retries.attempts(bound, Dropped):
                 with attempt:
                     url = session_url(base, session_id, feed.last_seq, token)
                     return self._open_once(url, subprotocols)

@@ -297,9 +297,11 @@ async def test_a_model_is_imported_read_downloaded_and_deleted(client: Any, tmp_
 async def test_a_503_is_retried_then_raised_with_retry_after(make_client: MakeClient) -> None:
     from .test_models import make_bundle
 
-    retried: list[int] = []
+    retried: list[tuple[int, float]] = []
     hooks = stamina.instrumentation.get_on_retry_hooks()
-    stamina.instrumentation.set_on_retry_hooks([lambda details: retried.append(details.retry_num)])
+    stamina.instrumentation.set_on_retry_hooks(
+        [lambda details: retried.append((details.retry_num, details.wait_for))]
+    )
     try:
         client = make_client(api_key="", retries=2)
         model = await client.models.import_(make_bundle())
@@ -309,7 +311,7 @@ async def test_a_503_is_retried_then_raised_with_retry_after(make_client: MakeCl
         stamina.instrumentation.set_on_retry_hooks(hooks)
     assert unavailable.value.status == 503 and unavailable.value.retry_after == 1.0
     assert "no trainer" in unavailable.value.detail
-    assert retried == [1, 2]
+    assert retried == [(1, 1.0), (2, 1.0)]  # each after the Retry-After the API named
 
 
 # --- settings ----------------------------------------------------------------------------------
