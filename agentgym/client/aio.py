@@ -1,16 +1,15 @@
-"""`AsyncClient`: the AgentGym API from asyncio code (httpx, and websockets' asyncio client).
-
-The same calls as `Client` (agentgym.client.sync), each awaited; `watch()` is an async
-iterator."""
+"""The AgentGym API client, written once, in aio.py: `AsyncClient`, for asyncio code (httpx,
+websockets' asyncio client). The blocking `Client` in sync.py is generated from it by unasync
+(`make client`: every `await` dropped, `_async_io` swapped for `_sync_io`, websockets' sync
+client), so the two make the same calls by construction. Edit aio.py, never sync.py."""
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
@@ -36,6 +35,7 @@ from agentgym.messages import EvaluateReply, SessionEvaluation, TrainingUpdate
 from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
 
+from . import _async_io as io
 from . import _calls as calls
 from ._calls import (
     BUSY,
@@ -129,8 +129,7 @@ class _Transport:
             except (OSError, TimeoutError, WebSocketException) as exc:
                 raise Dropped(f"{type(exc).__name__}: {exc}") from exc
             try:
-                async with asyncio.timeout(self.options.timeout):
-                    first = await connection.recv()
+                first = await io.recv(connection, self.options.timeout)
             except ConnectionClosed as exc:
                 raise _closed(exc) from exc
             except TimeoutError as exc:
@@ -149,8 +148,8 @@ def _closed(exc: ConnectionClosed) -> ApiError | Dropped:
 
 
 async def _read_scenario(source: ScenarioSource, media_type: str | None) -> tuple[bytes, str]:
-    if calls.blocks(source):  # reading a file: off the event loop
-        return await asyncio.to_thread(calls.scenario_body, source, media_type)
+    if calls.blocks(source):  # reading a file
+        return await io.off_loop(calls.scenario_body, source, media_type)
     return calls.scenario_body(source, media_type)
 
 
@@ -280,7 +279,7 @@ class Training:
         self,
         session_id: str,
         statuses: Statuses,
-        timeout: float = 600.0,  # noqa: ASYNC109 (as Client.wait; each poll is a bounded request)
+        timeout: float = 600.0,  # noqa: ASYNC109 (each poll is a bounded request)
         poll: float = 0.5,
     ) -> TrainingStatus:
         """Poll the status every `poll` seconds until it is one of `statuses`, and return it.
@@ -294,19 +293,19 @@ class Training:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(calls.timed_out(current, wanted, timeout))
-            await asyncio.sleep(min(poll, remaining))  # the API announces no change over HTTP
+            await io.sleep(min(poll, remaining))  # the API announces no change over HTTP
 
     async def watch(
         self, session_id: str, since: int = 0, url: str | None = None
-    ) -> AsyncGenerator[Frame, None]:
+    ) -> AsyncIterator[Frame]:
         """The session's live feed: a `Snapshot`, then each `TrainingUpdate` after `since`
         once, in seq order, until one says the session ended (a paused one's goes on). A
         dropped connection is opened again from the last seq seen, so that none is missed or
         repeated; only a consumer far behind has plain updates conflated by the streamer
         (never a status change; `updates()` has them all). `url` is the streamer's
-        (`ws://host:8001`); by default the API's port, which relays it. Breaking out closes the connection once the
-        iterator is closed: `async with contextlib.aclosing(client.training.watch(id))`
-        closes it at once."""
+        (`ws://host:8001`); by default the API's port, which relays it. Breaking out of the
+        loop closes the connection when the iterator is closed (at once within
+        `contextlib.aclosing`, or `closing` for the blocking client)."""
         feed = Feed(since)
         base = url or self._t.options.base_url
         bound = FIRST_CONNECT
@@ -348,7 +347,7 @@ class Models:
 
     async def import_(self, data: Data, name: str | None = None) -> ModelInfo:
         """Import a bundle (a path, bytes or an open file)."""
-        body, _ = await asyncio.to_thread(calls.read_data, data)  # a file's read blocks
+        body, _ = await io.off_loop(calls.read_data, data)  # a file's read blocks
         return await self._t.send(calls.import_model(body, name))
 
     async def act(
@@ -388,10 +387,10 @@ class SettingsResource:
 
 
 class AsyncClient:
-    """The AgentGym API, for asyncio. `base_url` and `api_key` default to AGENTGYM_API_URL and
+    """The AgentGym API. `base_url` and `api_key` default to AGENTGYM_API_URL and
     AGENTGYM_API_KEY; the key (or a JWT) is sent as `Authorization: Bearer`. Every request
     times out after `timeout` seconds; a 503 is sent again up to `retries` times. `http` is
-    an httpx.AsyncClient of your own (proxies, TLS), left open by `close()`."""
+    an httpx client of your own (proxies, TLS), left open by `close()`."""
 
     def __init__(
         self,

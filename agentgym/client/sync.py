@@ -1,4 +1,8 @@
-"""`Client`: the AgentGym API from blocking code (httpx, and websockets' sync client)."""
+# Generated from aio.py by `make client` (agentgym/client/_generate.py): edit aio.py.
+"""The AgentGym API client, written once, in aio.py: `AsyncClient`, for asyncio code (httpx,
+websockets' asyncio client). The blocking `Client` in sync.py is generated from it by unasync
+(`make client`: every `await` dropped, `_async_io` swapped for `_sync_io`, websockets' sync
+client), so the two make the same calls by construction. Edit aio.py, never sync.py."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import builtins
 import contextlib
 import logging
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
@@ -33,6 +37,7 @@ from agentgym.records import ScenarioRecord
 from agentgym.retries import Bound
 
 from . import _calls as calls
+from . import _sync_io as io
 from ._calls import (
     BUSY,
     Call,
@@ -123,7 +128,7 @@ class _Transport:
             except (OSError, TimeoutError, WebSocketException) as exc:
                 raise Dropped(f"{type(exc).__name__}: {exc}") from exc
             try:
-                first = connection.recv(timeout=self.options.timeout)
+                first = io.recv(connection, self.options.timeout)
             except ConnectionClosed as exc:
                 raise _closed(exc) from exc
             except TimeoutError as exc:
@@ -139,6 +144,12 @@ class _Transport:
 def _closed(exc: ConnectionClosed) -> ApiError | Dropped:
     rcvd = exc.rcvd
     return refusal_or_drop(rcvd.code if rcvd else None, rcvd.reason if rcvd else "")
+
+
+def _read_scenario(source: ScenarioSource, media_type: str | None) -> tuple[bytes, str]:
+    if calls.blocks(source):  # reading a file
+        return io.off_loop(calls.scenario_body, source, media_type)
+    return calls.scenario_body(source, media_type)
 
 
 class Scenarios:
@@ -163,7 +174,7 @@ class Scenarios:
     ) -> ScenarioRecord:
         """Create a custom scenario from a scenario file (a path, bytes, an open file, or a
         dict), or store its next version when it exists. Chat JSONL needs `id`."""
-        body, kind = calls.scenario_body(source, media_type)
+        body, kind = _read_scenario(source, media_type)
         try:
             return self._t.send(calls.create_scenario(body, kind, id, name))
         except Conflict as taken:
@@ -185,7 +196,7 @@ class Scenarios:
     ) -> dict[str, Any]:
         """The API's report on a scenario file, storing nothing: `valid`, `errors`,
         `warnings`, and for a valid one its `id`, `version` and `counts`."""
-        body, kind = calls.scenario_body(source, media_type)
+        body, kind = _read_scenario(source, media_type)
         return self._t.send(calls.validate_scenario(body, kind, id, name))
 
     def download(self, scenario_id: str, version: str | None = None) -> bytes:
@@ -264,7 +275,11 @@ class Training:
         return self._t.send(calls.training_evaluation(session_id))
 
     def wait(
-        self, session_id: str, statuses: Statuses, timeout: float = 600.0, poll: float = 0.5
+        self,
+        session_id: str,
+        statuses: Statuses,
+        timeout: float = 600.0,  # noqa: ASYNC109 (each poll is a bounded request)
+        poll: float = 0.5,
     ) -> TrainingStatus:
         """Poll the status every `poll` seconds until it is one of `statuses`, and return it.
         SessionEndedError when it ends in another; TimeoutError after `timeout` seconds."""
@@ -277,17 +292,17 @@ class Training:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(calls.timed_out(current, wanted, timeout))
-            time.sleep(min(poll, remaining))  # the API announces no change over HTTP
+            io.sleep(min(poll, remaining))  # the API announces no change over HTTP
 
-    def watch(
-        self, session_id: str, since: int = 0, url: str | None = None
-    ) -> Generator[Frame, None, None]:
+    def watch(self, session_id: str, since: int = 0, url: str | None = None) -> Iterator[Frame]:
         """The session's live feed: a `Snapshot`, then each `TrainingUpdate` after `since`
         once, in seq order, until one says the session ended (a paused one's goes on). A
         dropped connection is opened again from the last seq seen, so that none is missed or
         repeated; only a consumer far behind has plain updates conflated by the streamer
         (never a status change; `updates()` has them all). `url` is the streamer's
-        (`ws://host:8001`); by default the API's port, which relays it. Breaking out of the loop closes the connection."""
+        (`ws://host:8001`); by default the API's port, which relays it. Breaking out of the
+        loop closes the connection when the iterator is closed (at once within
+        `contextlib.aclosing`, or `closing` for the blocking client)."""
         feed = Feed(since)
         base = url or self._t.options.base_url
         bound = FIRST_CONNECT
@@ -329,7 +344,7 @@ class Models:
 
     def import_(self, data: Data, name: str | None = None) -> ModelInfo:
         """Import a bundle (a path, bytes or an open file)."""
-        body, _ = calls.read_data(data)
+        body, _ = io.off_loop(calls.read_data, data)  # a file's read blocks
         return self._t.send(calls.import_model(body, name))
 
     def act(
@@ -372,7 +387,7 @@ class Client:
     """The AgentGym API. `base_url` and `api_key` default to AGENTGYM_API_URL and
     AGENTGYM_API_KEY; the key (or a JWT) is sent as `Authorization: Bearer`. Every request
     times out after `timeout` seconds; a 503 is sent again up to `retries` times. `http` is
-    an httpx.Client of your own (proxies, TLS), left open by `close()`."""
+    an httpx client of your own (proxies, TLS), left open by `close()`."""
 
     def __init__(
         self,
