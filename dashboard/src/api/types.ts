@@ -1,5 +1,4 @@
 // The API's shapes, from its OpenAPI document (schema.d.ts, made by `make dashboard-types`).
-// Fields the backend may not send yet are read with a fallback where they are used.
 import type { components } from './schema';
 
 type Schemas = components['schemas'];
@@ -19,10 +18,7 @@ export type StartRequest = Schemas['TrainingStartRequest'];
 export type FeedClose = Schemas['FeedClose'];
 
 /** A held-out evaluation: a session's latest (GET /evaluation) or a model's (POST /evaluate). */
-export type Report = Partial<Schemas['SessionEvaluation']> & {
-  accuracy?: number;
-  error?: string | null;
-};
+export type Report = Schemas['SessionEvaluation'] | Schemas['EvaluateReply'];
 
 /** The live feed's frames (agentgym/messages.py): `/ws/training/<id>` sends a Snapshot, then
  * each Update (as `/metrics` returns them) and, with `episodes=1`, each EpisodeFrame. */

@@ -1,9 +1,8 @@
 // The episode browser: recorded episodes filtered by split, solved and intent, paged with the
 // API's cursor, and one episode call by call with the expected tool beside the chosen one.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from '../api/client';
 import { training } from '../api/endpoints';
-import type { Episode, EpisodeCall } from '../api/types';
+import type { Episode } from '../api/types';
 import { count, fixed } from '../lib/format';
 import { ErrorBox } from './ui';
 
@@ -17,9 +16,6 @@ interface Filters {
   solved: string;
   intent: string;
 }
-
-/** Whether a call was the right choice (the API says; else: the tool the solution expected). */
-const rightCall = (call: EpisodeCall) => call.right ?? call.tool === call.expected;
 
 export function EpisodeView({ episode, onClose }: { episode: Episode; onClose?: () => void }) {
   const box = useRef<HTMLDivElement>(null);
@@ -59,15 +55,14 @@ export function EpisodeView({ episode, onClose }: { episode: Episode; onClose?: 
         </thead>
         <tbody>
           {episode.calls.map((call, i) => {
-            const right = rightCall(call);
-            const classes = [right ? 'right' : 'mistake', call.succeeded ? '' : 'failed'].join(' ');
+            const classes = [call.right ? 'right' : 'mistake', call.succeeded ? '' : 'failed'].join(' ');
             return (
               <tr class={classes}>
                 <td class="num">{i + 1}</td>
                 <td>{call.tool}</td>
-                <td>{call.expected ?? '-'}</td>
+                <td>{call.expected}</td>
                 <td>
-                  {right ? '✓ right' : '✗ mistake'}
+                  {call.right ? '✓ right' : '✗ mistake'}
                   {!call.succeeded && ' · failed (transient)'}
                 </td>
                 <td class="num">{(call.probability * 100).toFixed(1)}%</td>
@@ -87,7 +82,6 @@ export function Episodes({ sessionId, intents, recorded }: { sessionId: string; 
   const [page, setPage] = useState<{ episodes: Episode[]; next: number | null } | null>(null);
   const [open, setOpen] = useState<Episode | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [missing, setMissing] = useState(false);
   const [tick, setTick] = useState(0);
   const [seen, setSeen] = useState<string[]>([]); // intents on pages read so far, beside `intents`
   const after = cursors[cursors.length - 1];
@@ -111,19 +105,13 @@ export function Episodes({ sessionId, intents, recorded }: { sessionId: string; 
         setError(null);
         setSeen((known) => [...new Set([...known, ...p.episodes.map((e) => e.intent)])]);
       },
-      (e) => {
-        if (!current) return;
-        // No such route (a backend without recorded episodes): say so once, quietly.
-        if (e instanceof ApiError && e.status === 404 && e.message === 'Not Found') setMissing(true);
-        else setError(e);
-      },
+      (e) => current && setError(e),
     );
     return () => {
       current = false;
     };
   }, [sessionId, filters, after, tick]);
 
-  if (missing) return <p class="muted">This API does not record episodes (no /episodes route).</p>;
   const set = (name: keyof Filters) => (event: Event) => {
     setFilters({ ...filters, [name]: (event.currentTarget as HTMLSelectElement).value });
     setCursors([0]);

@@ -58,17 +58,15 @@ export function Confusion({ cells }: { cells: ConfusionCell[] }) {
 }
 
 export function Report({ report }: { report: ReportData }) {
-  if (report.error) return <p class="error">{report.error}</p>;
-  const accuracy = report.heldout_accuracy ?? report.accuracy;
   const tools = Object.entries(report.per_tool ?? {});
   const intents = Object.entries(report.per_intent ?? {});
   const recovery = report.recovery;
   return (
     <div class="report">
       <dl class="figures">
-        {report.episode !== undefined && <Figure label="after episode">{count(report.episode)}</Figure>}
+        {'episode' in report && <Figure label="after episode">{count(report.episode)}</Figure>}
         <Figure label="held-out accuracy" name="accuracy">
-          {percent(accuracy)}
+          {percent(report.heldout_accuracy)}
         </Figure>
         <Figure label="average reward">{fixed(report.avg_reward, 3)}</Figure>
         {report.tasks !== undefined && <Figure label="tasks">{count(report.tasks)}</Figure>}

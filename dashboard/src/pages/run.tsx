@@ -38,10 +38,7 @@ function useRun(id: string) {
     Promise.all([
       training.metrics(id, 0, MAX_POINTS),
       // Only `last` is wanted: after every seq there is, no episode comes back.
-      training.episodes(id, { after: Number.MAX_SAFE_INTEGER, limit: 1 }).then(
-        (page) => page.last ?? 0,
-        () => 0, // no episodes route: the feed sends none
-      ),
+      training.episodes(id, { after: Number.MAX_SAFE_INTEGER, limit: 1 }).then((page) => page.last ?? 0),
     ]).then(([updates, last]) => {
       if (gone) return;
       history.add(updates);
