@@ -12,7 +12,10 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentgym import __version__
-from functions import errors
+from functions import (
+    errors,
+    pydantic_v2_only,  # noqa: F401 (before any route is built)
+)
 from functions.guard import BrowserGuard
 from functions.health import router as health_router
 from functions.resources import Resources

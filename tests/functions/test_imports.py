@@ -1,5 +1,6 @@
-"""The functions stay light: importing a handler never pulls in training code, AWS SDKs or
-multiprocessing (only a large upload under uvicorn needs a process of its own).
+"""The functions stay light: importing a handler never pulls in training code, AWS SDKs,
+multiprocessing (only a large upload under uvicorn needs a process of its own) or pydantic.v1
+(functions/pydantic_v2_only.py).
 
 Each import runs in a fresh interpreter, so nothing another test imported can hide a heavy
 import (or be blamed for one).
@@ -22,7 +23,7 @@ MODULES = (
     "functions.models",
     "functions.settings",
 )
-HEAVY = ("numpy", "gymnasium", "trainer", "boto3", "multiprocessing")
+HEAVY = ("numpy", "gymnasium", "trainer", "boto3", "multiprocessing", "pydantic.v1")
 AWS_ONLY = ("boto3",)
 
 PROBE = """
