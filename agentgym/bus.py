@@ -1,7 +1,12 @@
-"""The message bus between functions, trainers and streamers: its Protocol.
+"""What the functions ask of NATS, as three Protocols, one for each thing it is to them:
 
-The NATS implementation is `agentgym.nats_bus.NatsBus`, imported only where a connection is
-opened, so code that merely names the bus (the Lambda handlers at import) does not load nats.
+- `Bus`: messages to trainers and watchers (commands, control, status events);
+- `History`: what the streams recorded (a session's updates and episodes);
+- `Trainers`: the trainers' request-reply service (a model's choice, its scores).
+
+`Connection` is all three over one connection: `agentgym.nats_bus.NatsBus`, imported only
+where a connection is opened, so code that merely names them (the Lambda handlers at import)
+does not load nats.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from agentgym.messages import (
 
 
 class Bus(Protocol):
-    """What the functions need of the bus. A conforming bus guarantees:
+    """Messages to trainers and watchers. A conforming bus guarantees:
 
     - `send_command` returns only once the command is stored durably (JetStream acked it);
       a second send with the same `msg_id` within the stream's window is dropped;
@@ -34,6 +39,10 @@ class Bus(Protocol):
     async def send_control(self, message: ControlMessage) -> None: ...
 
     async def publish_event(self, event: StatusEvent) -> None: ...
+
+
+class History(Protocol):
+    """What the streams recorded of a session, read back byte for byte."""
 
     async def updates(
         self, session_id: str, since: int = 0, limit: int | None = None
@@ -62,6 +71,10 @@ class Bus(Protocol):
         """Drop a session's recorded updates, status events and episodes."""
         ...
 
+
+class Trainers(Protocol):
+    """The trainers' service (trainer/services.py), any trainer answering."""
+
     async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
         """Ask any trainer to score a saved model; BusUnavailableError when none answers,
         TrainerRefusedError when it cannot."""
@@ -71,6 +84,10 @@ class Bus(Protocol):
         """Ask any trainer for a model's next choice; BusUnavailableError when none answers,
         TrainerRefusedError when it cannot."""
         ...
+
+
+class Connection(Bus, History, Trainers, Protocol):
+    """All three over one connection, as the functions open it."""
 
     async def ping(self) -> None:
         """Return when the server answered a round trip; raise when it does not."""

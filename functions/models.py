@@ -24,7 +24,7 @@ from agentgym.records import ModelRecord
 from functions import lambda_entry, lookups, quotas
 from functions.errors import HttpError
 from functions.factory import IMPORT_PATH
-from functions.resources import ArtifactsDep, BusDep, KeysDep, SettingsDep, StoreDep
+from functions.resources import ArtifactsDep, KeysDep, SettingsDep, StoreDep, TrainersDep
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -92,20 +92,20 @@ async def download_model(
 
 @router.post("/{model_id}/evaluate", response_model=EvaluateReply)
 async def evaluate_model(
-    model_id: str, store: StoreDep, keys: KeysDep, bus: BusDep
+    model_id: str, store: StoreDep, keys: KeysDep, trainers: TrainersDep
 ) -> EvaluateReply:
     """Score the model on its scenario's held-out tasks, computed by a trainer: accuracy,
     average reward, and each tool's precision and recall."""
     await lookups.model(store, keys, model_id)
     try:
-        return await bus.evaluate(model_id, keys.tenant)
+        return await trainers.evaluate(model_id, keys.tenant)
     except TrainerRefusedError as exc:
         raise HttpError(422, f"the model could not be evaluated: {exc.reason}") from None
 
 
 @router.post("/{model_id}/act", response_model=ActAnswer)
 async def act(
-    model_id: str, body: ActBody, store: StoreDep, keys: KeysDep, bus: BusDep
+    model_id: str, body: ActBody, store: StoreDep, keys: KeysDep, trainers: TrainersDep
 ) -> ActAnswer:
     """The model's next choice for a request after the calls made so far (each `tool` and
     whether it `succeeded`), among `tools` if given (else all the model's): answered by a
@@ -118,7 +118,7 @@ async def act(
         | {"bundle": model.bundle, "sha256": model.sha256}
     )
     try:
-        return await bus.act(request)
+        return await trainers.act(request)
     except TrainerRefusedError as exc:
         raise HttpError(exc.status if 400 <= exc.status < 500 else 422, exc.reason) from None
 

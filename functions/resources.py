@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.auth import Authenticator, AuthError, authenticate, authenticator_for, bearer
-from agentgym.bus import Bus
+from agentgym.bus import Bus, Connection, History, Trainers
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
 from agentgym.store import KeyValueStore, open_store
@@ -27,7 +27,7 @@ class Resources:
         settings: ApiSettings | None = None,
         *,
         store: KeyValueStore | None = None,
-        bus: Bus | None = None,
+        bus: Connection | None = None,
         artifacts: ArtifactStore | None = None,
     ) -> None:
         self._settings = settings
@@ -56,7 +56,7 @@ class Resources:
                     self._store = await open_store(self.settings.store_url)
         return self._store
 
-    async def bus(self) -> Bus:
+    async def bus(self) -> Connection:
         if self._bus is None:
             async with self._lock:
                 if self._bus is None:
@@ -90,7 +90,7 @@ async def store_of(request: Request) -> KeyValueStore:
     return await (await _resources(request)).store()
 
 
-async def _bus(request: Request) -> Bus:
+async def _bus(request: Request) -> Connection:
     return await (await _resources(request)).bus()
 
 
@@ -114,6 +114,8 @@ async def keys_of(request: Request) -> Keys:
 
 StoreDep = Annotated[KeyValueStore, Depends(store_of)]
 BusDep = Annotated[Bus, Depends(_bus)]
+HistoryDep = Annotated[History, Depends(_bus)]
+TrainersDep = Annotated[Trainers, Depends(_bus)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ResourcesDep = Annotated[Resources, Depends(_resources)]

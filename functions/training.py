@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import secrets
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -26,6 +26,7 @@ from agentgym.contracts import (
     ActionResponse,
     Episode,
     EpisodePage,
+    Split,
     TrainingStartRequest,
     TrainingStartResponse,
     TrainingStatus,
@@ -56,6 +57,7 @@ from functions.errors import HttpError
 from functions.resources import (
     ArtifactsDep,
     BusDep,
+    HistoryDep,
     KeysDep,
     SettingsDep,
     StoreDep,
@@ -242,7 +244,7 @@ async def get_metrics(
     session_id: str,
     store: StoreDep,
     keys: KeysDep,
-    bus: BusDep,
+    history: HistoryDep,
     since: Annotated[int, Query(ge=0, description="return updates after this seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
     points: Annotated[
@@ -256,16 +258,13 @@ async def get_metrics(
     a chart of a long session's whole history, in one small answer."""
     await lookups.session(store, keys, session_id)
     if points is not None and since == 0:
-        updates = await bus.sampled_updates(session_id, points)
+        updates = await history.sampled_updates(session_id, points)
     else:
-        updates = await bus.updates(session_id, since, None if points else limit)
+        updates = await history.updates(session_id, since, None if points else limit)
         if points is not None and len(updates) > points:  # after `since`: read, then thinned
             last = len(updates) - 1
             updates = [updates[round(i * last / (points - 1))] for i in range(points)]
     return Response(b"[" + b",".join(updates) + b"]", media_type=JSON)
-
-
-Split = Literal["train", "heldout"]
 
 
 @router.get("/{session_id}/episodes", response_model=EpisodePage)
@@ -273,7 +272,7 @@ async def list_episodes(
     session_id: str,
     store: StoreDep,
     keys: KeysDep,
-    bus: BusDep,
+    history: HistoryDep,
     split: Annotated[Split | None, Query(description="train or heldout")] = None,
     solved: Annotated[bool | None, Query()] = None,
     intent: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -296,18 +295,18 @@ async def list_episodes(
         data = json.loads(raw)["data"]
         return all(data.get(name) == value for name, value in wanted.items())
 
-    found, cursor, last = await bus.episodes(session_id, after, limit, keep if wanted else None)
+    found, cursor, last = await history.episodes(session_id, after, limit, keep if wanted else None)
     return EpisodePage(episodes=[_episode(raw) for raw in found], next=cursor, last=last)
 
 
 @router.get("/{session_id}/episodes/{seq}", response_model=Episode)
 async def get_episode(
     session_id: str, seq: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep,
-    keys: KeysDep, bus: BusDep,
+    keys: KeysDep, history: HistoryDep,
 ) -> Episode:  # fmt: skip
     """One recorded episode, by its `seq`."""
     await lookups.session(store, keys, session_id)
-    found, _, _ = await bus.episodes(session_id, seq - 1, 1)
+    found, _, _ = await history.episodes(session_id, seq - 1, 1)
     if not found or (episode := _episode(found[0])).seq != seq:
         raise HttpError(
             404, f"session {session_id!r} has no recorded episode {seq} (the latest are "
@@ -445,7 +444,7 @@ async def stop_training(
 
 @router.delete("/{session_id}")
 async def delete_session(
-    session_id: str, store: StoreDep, keys: KeysDep, bus: BusDep, artifacts: ArtifactsDep
+    session_id: str, store: StoreDep, keys: KeysDep, history: HistoryDep, artifacts: ArtifactsDep
 ) -> dict[str, str]:
     """Delete a session that no trainer holds or is about to take (paused or ended): its
     checkpoint, its latest evaluation, its recorded updates and episodes, then its record, so that a retry after a failure still
@@ -461,7 +460,7 @@ async def delete_session(
     for artifact in (keys.checkpoint(session_id), keys.evaluation(session_id)):
         with contextlib.suppress(ArtifactNotFoundError):
             await artifacts.delete(artifact)
-    await bus.forget(session_id)
+    await history.forget(session_id)
     await store.delete(keys.session(session_id), found.revision)
     await mark_active(store, keys, session_id, False)  # one a crash may have left
     await quotas.forget_session(store, keys)
