@@ -45,7 +45,8 @@ class EnvSettings(BaseModel):
     pydantic-settings does the same, but importing it costs ~17 ms of every Lambda cold start.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    # Built on first use: a process builds the settings it reads (a Lambda cold start, its own).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

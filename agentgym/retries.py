@@ -20,7 +20,6 @@ this project turns it on, and tests that need short bounds pass their own `Bound
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -145,6 +144,8 @@ async def compare_and_set(
 
 
 def _locked(exc: Exception) -> bool:
+    import sqlite3  # here: a process on another store (a Lambda on DynamoDB) never loads it
+
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
