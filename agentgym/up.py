@@ -10,6 +10,7 @@ behind; if any process dies, the others are stopped too.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from types import FrameType
 
+from agentgym import nats_client, subjects
 from agentgym.config import DEFAULT_HOST, DEFAULT_NATS_PORT, local_artifacts_url, local_store_url
 from agentgym.nats_server import NatsServer, port_is_free
 
@@ -91,6 +93,23 @@ def _answers(url: str, check: Callable[[bytes], bool] = lambda _: True) -> bool:
         return False
 
 
+def _trainer_answers(nats_url: str) -> bool:
+    """Whether a trainer answers its service's PING (nats.micro discovery: trainer/services.py)."""
+
+    async def ping() -> None:
+        client = await nats_client.connect(nats_url, "agentgym-up")
+        try:
+            await client.request(f"$SRV.PING.{subjects.TRAINER_SERVICE}", b"", timeout=1)
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(ping())
+    except Exception:  # no trainer yet (no responders), or NATS not up yet
+        return False
+    return True
+
+
 def _say(message: str) -> None:
     print(f"[agentgym] {message}", flush=True)
 
@@ -142,6 +161,7 @@ def run(options: UpOptions) -> int:
         checks: list[Callable[[], bool]] = [
             lambda: _answers(f"{api}/readyz"),
             lambda: _answers(f"{streamer}/healthz"),
+            lambda: _trainer_answers(nats_url),
         ]
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not all(check() for check in checks):
