@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 BUSY_RETRY_S = 0.2
 
 EVALUATIONS = 2  # held-out evaluations of saved models a trainer runs at once
+FETCH_RETRY_S = 0.2  # how soon a fetch JetStream could not answer is asked again
 FETCH_WAIT_S = 1.0  # how long one pull waits for a command before looking at `stop` again
 
 
@@ -134,6 +135,11 @@ class Worker:
                     messages = await commands.fetch(1, timeout=FETCH_WAIT_S)
                 except nats.errors.TimeoutError:
                     slots.release()
+                    continue
+                except nats_client.RETRYABLE as exc:  # NATS restarting: JetStream not back yet
+                    slots.release()
+                    logger.info("fetching a command: %s; asking again", type(exc).__name__)
+                    await asyncio.sleep(FETCH_RETRY_S)
                     continue
                 except BaseException:
                     slots.release()
