@@ -21,7 +21,7 @@ from nats.micro import add_service
 from nats.micro.request import Request, ServiceError
 from nats.micro.service import Service
 
-from agentgym import subjects
+from agentgym import nats_client, subjects
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,12 @@ class Services:
             )
 
     async def stop(self) -> None:
-        """Take no more requests, and let those being answered finish."""
+        """Take no more requests, and let those being answered finish (within the time NATS
+        gives a draining connection's callbacks)."""
         if self.service is not None:
             await self.service.stop()
         if self.answering:
-            await asyncio.wait(self.answering)
+            await asyncio.wait(self.answering, timeout=nats_client.DRAIN_TIMEOUT_S)
 
     def _concurrently(self, name: str, answer: Answer) -> Callable[[Request], Awaitable[None]]:
         async def handle(request: Request) -> None:
@@ -81,9 +82,13 @@ async def _respond(name: str, request: Request, answer: Answer) -> None:
         data = await answer(request.data)
     except ServiceError as exc:
         logger.info("%s refused (%s): %s", name, exc.code, exc.description)
-        await request.respond_error(exc.code, exc.description)
+        reply = request.respond_error(exc.code, exc.description)
     except Exception as exc:
         logger.exception("%s failed", name)
-        await request.respond_error("500", f"the trainer failed to {name}: {exc}")
+        reply = request.respond_error("500", f"the trainer failed to {name}: {exc}")
     else:
-        await request.respond(data)
+        reply = request.respond(data)
+    try:
+        await reply
+    except nats_client.UNAVAILABLE as exc:  # NATS went away meanwhile: the caller times out
+        logger.warning("%s: the answer was not sent (%s)", name, type(exc).__name__)
