@@ -54,7 +54,10 @@ def builtin_entries() -> list[ScenarioRecord]:
 
 def builtin_entry(scenario_id: str) -> ScenarioRecord | None:
     """A built-in scenario's catalog entry; None for an id that is not one."""
-    return next((entry for entry in builtin_entries() if entry.id == scenario_id), None)
+    if not is_builtin(scenario_id):
+        return None
+    found = next(entry for entry in _shipped_entries() if entry.id == scenario_id)
+    return found.model_copy(deep=True)
 
 
 @functools.cache
