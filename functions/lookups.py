@@ -6,7 +6,6 @@ tenant's session or model is simply not found: its existence is never revealed.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import TypeVar
 
@@ -54,18 +53,28 @@ async def scenarios(store: KeyValueStore, keys: Keys) -> list[ScenarioRecord]:
     return catalog.builtin_entries() + [s for s in own if s.source == "custom"]
 
 
+async def own_scenario(
+    store: KeyValueStore, keys: Keys, scenario_id: str
+) -> tuple[ScenarioRecord, int] | None:
+    """The tenant's own custom scenario and its revision; None when it has none by that id."""
+    try:
+        entry = await store.get(keys.scenario(scenario_id))
+    except (KeyNotFoundError, InvalidKeyError):
+        return None
+    record = ScenarioRecord.load(entry.value)
+    return (record, entry.revision) if record.source == "custom" else None
+
+
 async def scenario(store: KeyValueStore, keys: Keys, scenario_id: str) -> ScenarioRecord:
     """The scenario the tenant means by `scenario_id` (a built-in, else its own); 404 naming
     the known ones otherwise."""
-    builtin = catalog.builtin_entry(scenario_id)
-    if builtin is not None:
-        return builtin
-    with contextlib.suppress(KeyNotFoundError, InvalidKeyError):
-        record = ScenarioRecord.load((await store.get(keys.scenario(scenario_id))).value)
-        if record.source == "custom":
-            return record
-    known = ", ".join(s.id for s in await scenarios(store, keys))
-    raise HttpError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
+    found = catalog.builtin_entry(scenario_id)
+    if found is None and (own := await own_scenario(store, keys, scenario_id)) is not None:
+        found = own[0]
+    if found is None:
+        known = ", ".join(s.id for s in await scenarios(store, keys))
+        raise HttpError(404, f"scenario {scenario_id!r} not found; known scenarios: {known}")
+    return found
 
 
 def session_missing(session_id: str) -> HttpError:

@@ -263,14 +263,10 @@ def _missing(scenario_id: str) -> HttpError:
 
 async def _own(store: KeyValueStore, keys: Keys, scenario_id: str) -> tuple[ScenarioRecord, int]:
     """The tenant's own custom scenario and its revision (404 otherwise)."""
-    try:
-        entry = await store.get(keys.scenario(scenario_id))
-    except KeyNotFoundError:
-        raise _missing(scenario_id) from None
-    record = ScenarioRecord.load(entry.value)
-    if record.source != "custom":
+    found = await lookups.own_scenario(store, keys, scenario_id)
+    if found is None:
         raise _missing(scenario_id)
-    return record, entry.revision
+    return found
 
 
 async def _put_definition(
