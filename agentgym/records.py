@@ -14,14 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from pydantic import Field, ValidationError
 
 from agentgym import retries
 from agentgym.auth import DEFAULT_TENANT
-from agentgym.bundle import SUFFIX as BUNDLE_SUFFIX
-from agentgym.bundle import Manifest
 from agentgym.contracts import (
     Hyperparameters,
     ModelInfo,
@@ -33,6 +31,9 @@ from agentgym.contracts import (
 )
 from agentgym.errors import ConflictError, CorruptRecordError, KeyNotFoundError
 from agentgym.store import KeyValueStore
+
+if TYPE_CHECKING:
+    from agentgym.bundle import Manifest
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class Keys:
 
     def bundle(self, model_id: str) -> str:
         """The artifact holding a model's bundle."""
-        return f"{self.prefix}models/{model_id}{BUNDLE_SUFFIX}"
+        from agentgym.bundle import SUFFIX  # here: a handler that names no bundle skips it
+
+        return f"{self.prefix}models/{model_id}{SUFFIX}"
 
     def checkpoint(self, session_id: str) -> str:
         """The artifact holding a session's latest checkpoint."""

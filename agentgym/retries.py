@@ -153,6 +153,11 @@ def while_locked(call: Callable[[], T], bound: Bound | None = None) -> T:
     """`call()`, again while SQLite says "database is locked" (another process is setting up
     the same new file, a lock its busy handler does not wait for), within `bound`
     (SQLITE_SETUP when None); then that error. `call` must be safe to repeat."""
+    try:  # once before stamina: a setup is rarely contended, and a cold start need not load it
+        return call()
+    except Exception as exc:
+        if not _locked(exc):
+            raise
     for attempt in attempts(bound or SQLITE_SETUP, _locked):
         with attempt:
             return call()

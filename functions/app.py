@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from agentgym import __version__
-from functions import dashboard, models, scenarios, settings, training, ws_relay
+from functions import dashboard, errors, models, scenarios, settings, training, ws_relay
 from functions.factory import create_app
 from functions.resources import Resources
 
-root = APIRouter()
+root = APIRouter(responses=errors.DOCUMENTED)
 
 
 @root.get("/", tags=["root"])

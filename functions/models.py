@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
-from agentgym.contracts import ActAnswer, ActBody, ModelDetail, ModelInfo
+from agentgym.contracts import ActAnswer, ActBody, ModelDetail, ModelInfo, built
 from agentgym.errors import (
     ArtifactNotFoundError,
     CorruptRecordError,
@@ -21,12 +21,13 @@ from agentgym.errors import (
 )
 from agentgym.messages import ActRequest, EvaluateReply
 from agentgym.records import ModelRecord
-from functions import lambda_entry, lookups, quotas
+from functions import errors, lambda_entry, lookups, quotas
 from functions.errors import HttpError
 from functions.factory import IMPORT_PATH
 from functions.resources import ArtifactsDep, KeysDep, SettingsDep, StoreDep, TrainersDep
 
-router = APIRouter(prefix="/api/models", tags=["models"])
+router = APIRouter(prefix="/api/models", tags=["models"], responses=errors.DOCUMENTED)
+built(ActBody)  # before its route (contracts.Body)
 
 BUNDLE_TYPE = "application/zip"
 ACCEPTED_TYPES = ("application/zip", "application/octet-stream", "application/x-agentgym-bundle")

@@ -25,7 +25,7 @@ from agentgym.errors import (
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, modify
 from agentgym.scenario import media
 from agentgym.store import KeyValueStore
-from functions import lambda_entry, lookups, quotas, uploads
+from functions import errors, lambda_entry, lookups, quotas, uploads
 from functions.errors import HttpError
 from functions.resources import ArtifactsDep, Authenticated, KeysDep, SettingsDep, StoreDep
 
@@ -33,7 +33,12 @@ if TYPE_CHECKING:  # the parser is imported where a body is read (functions.uplo
     # Lambda cold start that lists the catalog does not pay for it
     from agentgym.scenario.parse import Report
 
-router = APIRouter(prefix="/api/scenarios", tags=["scenarios"], dependencies=[Authenticated])
+router = APIRouter(
+    prefix="/api/scenarios",
+    tags=["scenarios"],
+    dependencies=[Authenticated],
+    responses=errors.DOCUMENTED,
+)
 
 IdQuery = Annotated[
     str | None, Query(max_length=64, description="the scenario's id (required for JSONL)")

@@ -14,13 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 
 from agentgym import retries
-from agentgym.contracts import Settings, SettingsUpdate
+from agentgym.contracts import Settings, SettingsUpdate, built
 from agentgym.records import SettingsRecord
-from functions import lambda_entry, lookups
+from functions import errors, lambda_entry, lookups
 from functions.errors import HttpError
 from functions.resources import KeysDep, StoreDep
 
-router = APIRouter(prefix="/api/settings", tags=["settings"])
+router = APIRouter(prefix="/api/settings", tags=["settings"], responses=errors.DOCUMENTED)
+built(SettingsUpdate)  # before its route (contracts.Body)
 
 SECRETS = ("openaiKey", "anthropicKey")
 MASK = "****"

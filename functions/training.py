@@ -30,6 +30,7 @@ from agentgym.contracts import (
     TrainingStartRequest,
     TrainingStartResponse,
     TrainingStatus,
+    built,
     utc_now,
 )
 from agentgym.errors import (
@@ -52,7 +53,7 @@ from agentgym.records import (
 )
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
-from functions import lambda_entry, lookups, quotas
+from functions import errors, lambda_entry, lookups, quotas
 from functions.errors import HttpError
 from functions.resources import (
     ArtifactsDep,
@@ -67,7 +68,8 @@ from functions.resources import (
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/training", tags=["training"])
+router = APIRouter(prefix="/api/training", tags=["training"], responses=errors.DOCUMENTED)
+built(TrainingStartRequest)  # before its route (contracts.Body)
 
 JSON = "application/json"
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

@@ -204,3 +204,27 @@ async def test_modify_does_not_retry_what_is_not_a_conflict(
     assert calls == 1
     with pytest.raises(KeyNotFoundError):
         await modify(store, f"{prefix}absent", SettingsRecord, change, CAS_SHORT)
+
+
+def test_a_locked_sqlite_setup_is_tried_again_and_any_other_error_raised_at_once() -> None:
+    import sqlite3
+
+    tries: list[str] = []
+
+    def locked_twice() -> str:
+        tries.append("try")
+        if len(tries) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "set up"
+
+    assert retries.while_locked(locked_twice, SHORT) == "set up"
+    assert len(tries) == 3
+
+    def unreadable() -> None:
+        tries.append("try")
+        raise sqlite3.OperationalError("file is not a database")
+
+    tries.clear()
+    with pytest.raises(sqlite3.OperationalError, match="not a database"):
+        retries.while_locked(unreadable, SHORT)
+    assert len(tries) == 1

@@ -63,6 +63,14 @@ def test_importing_a_handler_imports_no_training_code_or_aws_sdk(module: str) ->
     assert imported_after(module, clean_env()) == []
 
 
+@pytest.mark.parametrize(
+    "module", ["functions.scenarios", "functions.training", "functions.settings"]
+)
+def test_a_handler_that_serves_no_bundle_does_not_build_the_bundles_models(module: str) -> None:
+    code = f"import sys, {module}; {module}.app; print('agentgym.bundle' in sys.modules)"
+    assert _probe(code) == "False"
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_with_aws_configured_only_the_aws_sdk_may_come_in(module: str) -> None:
     env = clean_env(
@@ -142,7 +150,7 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30_000
 response = module.handler(event, Context())
-print(json.dumps([response["statusCode"], response["body"]]))
+print(json.dumps([response["statusCode"], response["body"], "stamina" in sys.modules]))
 """
 
 
@@ -175,5 +183,6 @@ def test_a_handler_answers_with_the_lambda_layer_alone(
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    status, body = json.loads(result.stdout.strip().splitlines()[-1])
+    status, body, retried = json.loads(result.stdout.strip().splitlines()[-1])
     assert status == 200, body
+    assert not retried  # the retry library loads on a first retry, not on a cold read
