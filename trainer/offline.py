@@ -26,10 +26,11 @@ def _bar(run: Run, started: float) -> str:
     filled = int(BAR_WIDTH * done)
     metrics = run.metrics()
     rate = run.episode / max(time.perf_counter() - started, 1e-9)
+    validation = run.best.accuracy if run.best is not None else 0.0
     return (
         f"\r{run.spec.id} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * done:5.1f}% "
         f"episode {run.episode}/{run.max_episodes}  accuracy {metrics['accuracy']:5.1f}%  "
-        f"held-out {metrics['heldout_accuracy']:5.1f}%  {rate:,.0f} episodes/s"
+        f"best on validation {validation:5.1f}%  {rate:,.0f} episodes/s"
     )
 
 
@@ -134,16 +135,16 @@ def train(
     )
     run = Run(spec, learning_rate, seed, episodes)
     started = time.perf_counter()
-    callbacks: list[Callback] = [Evaluating(EVAL_EVERY)]
+    # The best is chosen on validation tasks; the held-out ones are measured once, on the model
+    # it saves (no one watches them along the way, as a session's status does).
+    callbacks: list[Callback] = [Evaluating(EVAL_EVERY, heldout=False)]
     if sys.stderr.isatty():
         callbacks.append(_Bar(started))
     train_loop(run, callbacks)
     seconds = time.perf_counter() - started
-    # What it reports is the model it saves (the best on validation), as loaded from its bundle.
+    evaluation = run.evaluate_best()
     data = run.bundle(Framework.LANGCHAIN)[1]
     assert run.best is not None
-    evaluation = Run.from_bundle(data, spec)[0].evaluate()
-    run.heldout_accuracy = evaluation.accuracy
     if sys.stderr.isatty():
         print(_bar(run, started), file=sys.stderr)
     metrics = run.metrics()

@@ -239,10 +239,9 @@ class Run:
 
     def evaluate_heldout(self) -> float:
         """Evaluate the model on the held-out tasks (while the run trains, on at most
-        `max_evaluated` of them) and on the validation tasks, keeping it as the best if it did
-        at least as well there as the best so far (later wins a tie: it trained longer). Its
-        episodes are recorded at the first evaluation, every `record_heldout_every` episodes,
-        at the end and where its model is saved (`bundle`)."""
+        `max_evaluated` of them), then `validate` it. Its episodes are recorded at the first
+        evaluation, every `record_heldout_every` episodes, at the end and where its model is
+        saved (`bundle`)."""
         self.record_last()  # the episode before it, so that records stay in episode order
         self.evaluation_due = False
         tasks = self.heldout if self.finished else self.heldout_sample
@@ -261,24 +260,44 @@ class Run:
             "per_tool": evaluation.per_tool,
             **evaluation.analytics,
         }
-        if self.evaluated_at != self.episode:
-            self.evaluated_at = self.episode
-            scored = self.evaluate(self.validation, analytics=False)
-            best = self.best
-            # By reward first: it counts each right step, so it tells models apart on a
-            # few long tasks where the share solved whole barely moves.
-            if best is None or (scored.avg_reward, scored.accuracy) >= (
-                best.avg_reward,
-                best.accuracy,
-            ):
-                self.best = Best(
-                    self.episode,
-                    scored.accuracy,
-                    scored.avg_reward,
-                    self.heldout_accuracy,
-                    self.model.snapshot(into=None if best is None else best.params),
-                )
+        self.validate()
         return self.heldout_accuracy
+
+    def validate(self) -> None:
+        """Score the model on the validation tasks (once per episode), keeping it as the best
+        if it did at least as well as the best so far (later wins a tie: it trained longer)."""
+        if self.evaluated_at == self.episode:
+            return
+        self.evaluated_at = self.episode
+        scored = self.evaluate(self.validation, analytics=False)
+        best = self.best
+        # By reward first: it counts each right step, so it tells models apart on a few long
+        # tasks where the share solved whole barely moves.
+        if best is None or (scored.avg_reward, scored.accuracy) >= (
+            best.avg_reward,
+            best.accuracy,
+        ):
+            measured = self.heldout_episode == self.episode
+            self.best = Best(
+                self.episode,
+                scored.accuracy,
+                scored.avg_reward,
+                self.heldout_accuracy if measured else 0.0,
+                self.model.snapshot(into=None if best is None else best.params),
+            )
+
+    def evaluate_best(self) -> Evaluation:
+        """Once training is over: the model becomes the best (the one `bundle` saves, the last
+        a candidate too), evaluated on every held-out task, which is then its held-out
+        accuracy. A run validated alone (`agentgym train`) measures held-out tasks only here."""
+        self.validate()
+        best = self.best
+        assert best is not None
+        self.model.load_params(best.params)
+        evaluation = self.evaluate()
+        self.heldout_accuracy = best.heldout_accuracy = evaluation.accuracy
+        self.heldout_episode = best.episode
+        return evaluation
 
     # --- acting ----------------------------------------------------------------------------------
 

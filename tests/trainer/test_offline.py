@@ -12,6 +12,7 @@ import pytest
 
 from agentgym.bundle import unpack
 from trainer import scenarios
+from trainer.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--scenario", "customer_support", "--episodes", "300", "--seed", "7"]
@@ -71,6 +72,10 @@ def test_the_text_report_names_the_heldout_accuracy_and_save_writes_a_bundle(
     assert manifest.metrics.episodes == 300
     assert manifest.hyperparameters.seed == 7
     assert manifest.weights_size == len(weights) > 0
+    # What it reports is the model it saved, as loaded from its bundle.
+    assert manifest.metrics.heldout_accuracy == report["heldout_accuracy"]
+    loaded, _ = Run.from_bundle(path.read_bytes(), scenarios.get("customer_support"))
+    assert loaded.evaluate().accuracy == report["heldout_accuracy"]
 
 
 def test_an_unknown_scenario_exits_non_zero_naming_the_known_ones() -> None:

@@ -165,6 +165,21 @@ def test_the_bundle_packs_the_policy_that_did_best_on_validation() -> None:
         assert 0.0 <= (scores["recall"] or 0.0) <= 1.0
 
 
+def test_a_run_validated_alone_keeps_the_same_best_and_measures_it_held_out_at_the_end() -> None:
+    """`agentgym train`: held-out tasks only report, so they are measured once, on the best."""
+    watched = train(Run(spec("data_analysis"), 0.001, seed=2, max_episodes=600))
+    alone = Run(spec("data_analysis"), 0.001, seed=2, max_episodes=600)
+    train_loop(alone, [Evaluating(EVAL_EVERY, heldout=False)])
+    assert alone.heldout_episode is None  # never measured while it trained
+    assert watched.best is not None and alone.best is not None
+    assert alone.best.episode == watched.best.episode
+    evaluation = alone.evaluate_best()
+    assert evaluation.accuracy == watched.best.heldout_accuracy == alone.best.heldout_accuracy
+    manifest, data = alone.bundle("CrewAI")
+    assert manifest.metrics.heldout_accuracy == evaluation.accuracy
+    assert data == watched.bundle("CrewAI", created_at=manifest.created_at)[1]
+
+
 def test_the_policy_of_the_last_episode_is_a_candidate_for_the_bundle() -> None:
     """Never evaluated: the bundle evaluates the policy as it is, and packs it."""
     run = train(Run(spec("customer_support"), 0.001, seed=3, max_episodes=150), evaluate=False)

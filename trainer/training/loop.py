@@ -46,22 +46,31 @@ def crossed(first: int, last: int, every: int) -> bool:
 
 
 class Evaluating:
-    """Evaluate on held-out and validation tasks every `every` episodes, keeping the best.
+    """Evaluate on held-out and validation tasks every `every` episodes, keeping the best
+    (with `heldout` False, on validation tasks alone: the held-out ones only report, and a run
+    nobody watches measures them once, on the model it saves: `Run.evaluate_best`).
 
     Once `interrupted` says so (a pause or a stop is waiting), an evaluation due is put off
     (`Run.evaluation_due`, kept in its checkpoint) until the run trains on: a pause does not
     wait for it, and the model evaluated, at the same episode, is the one a run never paused
     evaluates."""
 
-    def __init__(self, every: int, interrupted: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, every: int, interrupted: Callable[[], bool] | None = None, heldout: bool = True
+    ) -> None:
         self.every = every
         self.interrupted = interrupted
+        self.heldout = heldout
 
     def after_update(self, run: Run, first: int) -> bool:
         if crossed(first, run.episode, self.every):
             run.evaluation_due = True
         if run.evaluation_due and not (self.interrupted is not None and self.interrupted()):
-            run.evaluate_heldout()
+            if self.heldout:
+                run.evaluate_heldout()
+            else:
+                run.evaluation_due = False
+                run.validate()
         return False
 
 
