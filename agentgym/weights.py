@@ -1,6 +1,6 @@
 """The learner's weights as a bundle carries them, checked with the standard library alone.
 
-The layout is the learner's (`trainer/learner.py` builds on these names): an `.npz` archive of
+The layout is the learner's (`trainer/model` builds on these names): an `.npz` archive of
 `w_pi.npy`, the policy's hashed table of FEATURES float64 scalars, `w_v.npy`, the value's of
 VALUE_FEATURES, and `w_mu.npy`, the meaning table (MEANING_SLOTS x MEANING_DIMENSIONS; all
 zeros for a policy that reads words alone). None depends on the scenario's tools: every tool is
@@ -22,7 +22,7 @@ import zipfile
 from agentgym.errors import BundleError
 from agentgym.unzip import read_member
 
-LEARNER_NAME = "agentgym-hashed-policy/6"
+LEARNER_NAME = "agentgym-hashed-policy/7"
 # Learners whose bundles this one cannot read (their layout or scoring differs): retrain those.
 OLDER_LEARNERS = frozenset(
     {
@@ -31,11 +31,12 @@ OLDER_LEARNERS = frozenset(
         "agentgym-hashed-actor-critic/3",
         "agentgym-hashed-actor-critic/4",
         "agentgym-hashed-policy/5",
+        "agentgym-hashed-policy/6",  # its meaning table's rows were not read after the last call
     }
 )
 FEATURES = 1 << 20  # scalars of the policy's hashed table (a power of two)
 VALUE_FEATURES = 1 << 16  # scalars of the value's hashed table (a power of two)
-MEANING_SLOTS = 1 << 12  # rows of the meaning table, hashed from (action, progress) ...
+MEANING_SLOTS = 1 << 12  # rows of the meaning table, hashed from (action, phase, last call) ...
 MEANING_DIMENSIONS = 384  # ... each a weight per dimension of the encoder's embedding
 DTYPE = "<f8"  # the learner writes float64, little-endian
 PARAMS = ("w_pi", "w_v", "w_mu")

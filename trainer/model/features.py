@@ -26,8 +26,9 @@ Pure and deterministic (the keys and rows are trainer/model/toolbox.py's). Per a
   how its description matches the request (TF-IDF rank and cosine, and the sentence encoder's
   cosine) and how the training requests that called it do (`Toolbox.used`), as buckets and as
   numbers, each joined with the progress.
-- meaning: the request's sentence embedding times a row of a table of its own per action and
-  phase (`Context.slots`), a linear policy over what the request means.
+- meaning: the request's sentence embedding times a row of a table of its own per action,
+  phase and last call, a linear policy over what the request means at each point of a flow
+  (what a request means says "refund" after the payment was checked, not which tool starts).
 
 Each family's rows are scaled by its weight over the square root of its count, so that an
 optimizer step moves a score about as far whatever the request's length.
@@ -133,7 +134,7 @@ class Step:
     rows: Rows
     owner: Rows
     coef: Array
-    slots: Rows  # (A,) each action's row of the meaning table ...
+    slots: Rows  # (A,) each action's row of the meaning table (by its phase and the last call) ...
     slot_scale: Array  # ... and how far it counts (the action's familiarity)
     meaning: Table | None  # the request's embedding, weighted; None where none was read
     value_rows: Rows  # the value's rows (their weights are averaged)
@@ -440,7 +441,10 @@ def _step(context: Context, state: State) -> Step:
     coef += [shared_coef, np.full(len(now), config.shared_weight)]
 
     slots = (
-        combine(context.action_keys, combine(key("meaning"), phases.astype(np.uint64)))
+        combine(
+            context.action_keys,
+            combine(key("meaning"), combine(phases.astype(np.uint64), _AFTER + state.last)),
+        )
         >> SLOT_SHIFT
     ).astype(np.intp)
     value = value_rows(
