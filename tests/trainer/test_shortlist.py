@@ -54,6 +54,9 @@ def test_the_shortlist_holds_the_right_tools_and_what_usage_and_learning_found()
     assert first_scores(toolbox, np.arange(N), text_keys, w_pi).argmax() == 13
     learned = build_context(CONFIG, toolbox, text, range(N), w_pi=w_pi)
     assert 13 in learned.candidates and 77 not in learned.candidates
+    # ... looked for among the best matches only (all alike here: the first in order).
+    pooled = dataclasses.replace(CONFIG, learned_pool=10)
+    assert 13 not in build_context(pooled, toolbox, text, range(N), w_pi=w_pi).candidates
 
 
 def test_a_bundle_keeps_the_usage_terms_it_can_hold() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 class Config:
     # --- what the policy reads (trainer/model/features.py) ---
     shortlist: int = 32  # tools scored in one decision at most (the best retrieved, + fallbacks)
+    learned_pool: int = 256  # ... its learned picks among this many best matches (shortlist.py)
     max_progress: int = 12  # successful calls beyond this read as this many
     max_count: int = 3  # calls of one tool beyond this read as this many
     max_terms: int = 12  # request terms crossed with each tool's description terms

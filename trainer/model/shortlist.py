@@ -2,8 +2,11 @@
 
 In order: the tools `must` (training's right ones, as a retriever's training adds the
 positives; never when acting), up to half of it the tools the policy learned to call first for
-such words (`first_scores`), then the tools that match the request best (by description, by the
-training requests that called each, by meaning), and the fallbacks of those.
+such words (`first_scores`, among the `learned_pool` that match best: scoring every one of a
+thousand tools was most of a new request's cost, and a tool training called for such words
+matches them by the words of the requests it was called for), then the tools that match the
+request best (by description, by the training requests that called each, by meaning), and the
+fallbacks of those.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ def shortlist(
     # picks before them (must, learned) could repeat.
     ranked = [offered[_best(match, size + len(must) + learnt)]]
     if w_pi is not None:
-        learned = first_scores(toolbox, offered, text_keys, w_pi)
+        pool = offered[_best(match, config.learned_pool)]
+        learned = first_scores(toolbox, pool, text_keys, w_pi)
         top = _best(learned, learnt)
-        ranked.insert(0, offered[top[learned[top] > 0]])
+        ranked.insert(0, pool[top[learned[top] > 0]])
     picked = list(dict.fromkeys([*map(int, must), *map(int, np.concatenate(ranked))]))
     best = np.array(picked[:size], dtype=np.intp)
     fallbacks = toolbox.fallback[best]
