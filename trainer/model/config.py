@@ -35,7 +35,7 @@ class Config:
     usage_terms: int = 64  # a tool's most frequent terms in the training requests calling it
     identity_dropout: float = 0.2  # of learned episodes, the tools read by description alone
     text_dropout: float = 0.3  # of a learned episode's word features, left out (as dropout does)
-    meaning_weight: float = 2.5  # the request's sentence embedding (unit length) times this
+    meaning_weight: float = 1.5  # the request's sentence embedding (unit length) times this
     # --- the objective (trainer/model/scoring.py) ---
     demonstration: float = 1.0  # weight of a demonstrated step's log-likelihood
     imitation: float = 0.5  # ... of a right call in a simulated episode (self-imitation)
