@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentgym.config import ClientSettings
-from agentgym.scenario.media import media_type
+from agentgym.scenario.media import FORMATS, media_type
 from agentgym.scenario.parse import (
     Problem,
     Report,
@@ -38,15 +38,22 @@ def _read(
 ) -> tuple[bytes, ScenarioDefinition, Report] | int:
     """(the file's bytes, its definition, its report), or the exit status after saying why
     it could not be read (2) or is not valid (1)."""
+    kind = media_type(path)
+    if scenario_id is None and FORMATS[kind] == "jsonl":  # chat logs name no scenario
+        print(f"agentgym scenarios {command}: {path} is chat JSONL, which names no scenario:"
+              " give its id with --id ID", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         body = path.read_bytes()
-        definition, report = parse_scenario(body, media_type(path), scenario_id=scenario_id)
+        definition, report = parse_scenario(body, kind, scenario_id=scenario_id)
     except OSError as exc:
         print(f"agentgym scenarios {command}: {exc}", file=sys.stderr)
         return 2
     except ScenarioFileError as exc:
-        print(f"{path}: not valid: {exc.message}", file=sys.stderr)
-        _show(_dicts(exc.problems), "error")
+        # Each error once: listed where there is a list, else the message alone.
+        problems = _dicts(exc.problems)
+        print(f"{path}: not valid" + (":" if problems else f": {exc.message}"), file=sys.stderr)
+        _show(problems, "error")
         if exc.report is not None:
             _show(_dicts(exc.report.warnings), "warning")
         return 1
