@@ -136,7 +136,7 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_response(exc: RequestValidationError) -> JSONResponse:
+def _validation_response(exc: RequestValidationError, content_type: str) -> JSONResponse:
     errors = [
         {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}  # never echo the input
         for e in exc.errors()
@@ -146,6 +146,12 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
             400, "the request body is not valid JSON", "invalid_json", None, errors
         )
     detail = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in errors)
+    if "json" not in content_type and any(e["loc"] == ["body"] for e in errors):
+        # `curl -d` sends a form: say what the body must be, not only that it is not a dict.
+        detail = (
+            f"the body must be a JSON object sent with Content-Type: application/json"
+            f" (this one came as {content_type or 'no Content-Type'}); {detail}"
+        )
     return error_response(422, detail, "invalid", None, errors)
 
 
@@ -162,7 +168,7 @@ def install(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return _validation_response(exc)
+        return _validation_response(exc, request.headers.get("content-type", ""))
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
         return error_response(404, str(exc))

@@ -131,7 +131,7 @@ def parse_scenario(
         text = _decode(body)
         out = Collector(limits.max_problems)
         if kind == "json":
-            data = json_loads(text, max_depth=limits.max_depth)
+            data = _json(text, limits)
         elif kind == "yaml":
             from agentgym.scenario import (
                 safe_yaml,  # PyYAML only when a body is YAML: ~10 ms a cold start
@@ -142,6 +142,21 @@ def parse_scenario(
             data, out.locate = read_jsonl(text, limits, out)
         del text
         return _normalize(data, scenario_id, name, limits, out)
+
+
+def _json(text: str, limits: Limits) -> object:
+    """A JSON file's data; one that goes on after its first value is likely JSONL sent or
+    named as JSON, and the error says so."""
+    try:
+        return json_loads(text, max_depth=limits.max_depth)
+    except MalformedScenarioError as exc:
+        if exc.problems[0].msg != "Extra data":
+            raise
+        msg = (
+            "Extra data: a second JSON value follows the first; a file of one JSON object per"
+            " line is chat JSONL (Content-Type: application/x-ndjson, or a .jsonl file)"
+        )
+        raise MalformedScenarioError(msg, exc.line, exc.column) from None
 
 
 def definition_from_dict(

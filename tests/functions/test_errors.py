@@ -28,6 +28,15 @@ def test_malformed_json_is_400(api: httpx.Client) -> None:
     assert_error(response, 400, "not valid JSON")
 
 
+@pytest.mark.parametrize("path", ["/api/training/start", "/api/models/m/act"])
+def test_a_form_instead_of_json_says_to_send_json(api: httpx.Client, path: str) -> None:
+    """What `curl -d` sends without `-H 'Content-Type: application/json'`."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = api.post(path, content=b"scenario_id=customer_support", headers=form)
+    assert_error(response, 422, "JSON object", "Content-Type: application/json")
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+
+
 def test_a_wrong_type_is_422_naming_the_field(api: httpx.Client) -> None:
     response = api.post("/api/training/start", json=SEED_START | {"learning_rate": "fast"})
     assert_error(response, 422, "learning_rate")

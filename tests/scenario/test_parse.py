@@ -736,3 +736,11 @@ def test_the_format_imports_no_store_auth_or_bundle() -> None:
         "assert not found, found"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_jsonl_sent_as_json_is_400_and_says_it_looks_like_jsonl() -> None:
+    lines = b'{"messages": []}\n{"messages": []}\n'
+    with pytest.raises(MalformedScenarioError) as caught:
+        parse_scenario(lines, "application/json")
+    assert (caught.value.line, caught.value.column, caught.value.status) == (2, 1, 400)
+    assert "application/x-ndjson" in caught.value.message
