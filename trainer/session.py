@@ -219,6 +219,8 @@ class Session:
                         now,
                         progress.episode,
                     )
+                elif rate_clock == started and now > started:  # its first second: so far
+                    rate = (progress.episode - first_episode) / (now - started)
                 record = self._observe(record, progress, base_elapsed + now - started, rate)
                 # Every request from here on is either read now or cuts the next slice short.
                 run.slot.interrupt.clear()
@@ -247,8 +249,6 @@ class Session:
                 saved_at = -1  # the evaluation changed the run (its best, its numbers)
                 await self._recorder.add(progress)
                 ran_s = time.monotonic() - started
-                if rate == 0.0 and ran_s > 0:  # done within the first one-second rate window
-                    rate = (progress.episode - first_episode) / ran_s
                 record = self._observe(record, progress, base_elapsed + ran_s, rate)
             # A pause asked while the run's checkpoint was stored finds it as it is.
             saved = record.checkpoint if saved_at == progress.episode else None

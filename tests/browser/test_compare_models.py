@@ -59,6 +59,23 @@ def test_import_a_model_bundle_and_evaluate_it(
     assert download.value.suggested_filename.endswith(".agm")
 
 
+def test_try_a_request_on_a_model(
+    system: System, page: Any, two_runs: list[dict[str, Any]]
+) -> None:
+    page.goto(f"{system.api}/ui/#/models")
+    expect(page.locator("table.models thead")).to_contain_text("held-out accuracy")
+    page.locator(f'tr[data-model="{two_runs[0]["model_id"]}"]').get_by_role(
+        "button", name="Try"
+    ).click()
+    form = page.locator("form.try")
+    form.locator('textarea[name="text"]').fill("I forgot my password, please send me a reset link")
+    form.get_by_role("button", name="Ask").click()
+    answer = form.locator(".answer")
+    expect(answer).to_contain_text("plan:")
+    expect(answer).to_contain_text("scope (confidence")
+    expect(answer.locator("table.probabilities tbody tr").first).to_contain_text("%")
+
+
 def test_scenarios_show_tools_and_tasks_and_a_file_is_validated_then_pushed(
     system: System, page: Any, tmp_path: Path
 ) -> None:
@@ -67,6 +84,7 @@ def test_scenarios_show_tools_and_tasks_and_a_file_is_validated_then_pushed(
     detail = page.locator('[data-scenario="customer_support"]')
     expect(detail.locator("table.tools")).to_contain_text("search_kb")
     expect(detail.locator("table.tasks tbody tr").first).to_be_visible()
+    expect(detail.locator('table.tasks tr[data-split="heldout"]').first).to_contain_text("held out")
 
     example = Path(__file__).parents[2] / "examples" / "scenarios" / "shop_support.yaml"
     broken = tmp_path / "shop.yaml"

@@ -49,6 +49,13 @@ def test_start_a_run_watch_its_charts_grow_then_pause_resume_and_stop(
     wait_for(lambda: points(page, "Accuracy") > first + 5, 15, "the chart growing")
     for title in ("Average reward", "Loss", "Episodes per second"):
         assert points(page, title) > 0
+    # Away from the cursor, a chart's legend reads the latest values, not "-".
+    legend = page.locator('.chart[data-title^="Accuracy"] .u-legend .u-series .u-value')
+    expect(legend.first).to_have_text(re.compile(r"^\d+$"))  # the episode
+    expect(legend.nth(1)).to_have_text(re.compile(r"^[\d.]+$"))  # training accuracy
+    # Measured several times a second, the latest held-out evaluation shows while it runs.
+    evaluation = page.locator("section", has=page.get_by_role("heading", name="Latest held-out"))
+    expect(evaluation.locator(".report")).to_be_visible(timeout=10_000)
     # The recorded episodes come over the same feed, as they are recorded.
     wait_for(lambda: any('"type":"episode"' in f for f in frames), 15, "an episode frame")
 
@@ -66,6 +73,7 @@ def test_start_a_run_watch_its_charts_grow_then_pause_resume_and_stop(
     controls.get_by_role("button", name="Stop").click()
     expect(badge).to_have_attribute("data-status", "stopped")
     expect(controls.get_by_role("button")).to_have_text(["Delete"])  # no move left but delete
+    expect(page.locator(".card header .live").first).to_have_text("finished")  # not "live"
     expect(page.locator(".figures").first).to_contain_text("model_")
     final = api.get(f"/api/training/{session_id}").json()
     assert final["status"] == "stopped" and final["model_id"]
@@ -105,3 +113,13 @@ def test_an_episode_opens_call_by_call(
     # The latest held-out evaluation: a confusion matrix with a row per expected tool.
     expect(page.locator("table.confusion tbody tr").first).to_be_visible()
     expect(page.locator("table.confusion")).to_contain_text("finish")
+
+
+def test_the_runs_page_lists_runs_over_rest_while_its_feed_cannot_connect(
+    system: System, page: Any, two_runs: list[dict[str, Any]]
+) -> None:
+    page.route_web_socket(re.compile(r"/ws/training$"), lambda ws: ws.close())
+    page.goto(f"{system.api}/ui/")
+    for run in two_runs:
+        expect(page.locator(f'tr[data-session="{run["session_id"]}"]')).to_be_visible()
+    expect(page.locator(".card header .live")).to_have_text("feed connecting")

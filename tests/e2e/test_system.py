@@ -315,3 +315,54 @@ def test_a_restart_keeps_sessions_models_and_settings_and_leaves_no_process(syst
         requests.get(f"{system.api}/api/models/{done['model_id']}", timeout=10).status_code == 200
     )
     assert requests.get(f"{system.api}/api/settings", timeout=10).json()["maxEpisodes"] == 444
+
+
+# --- the README's tour ---------------------------------------------------------------------
+
+README = Path(__file__).parents[2] / "README.md"
+CURL = re.compile(
+    r"curl -s (?:-o (?P<out>\S+) )?(?:-X (?P<method>\w+) )?(?P<url>localhost:8000\S*)"
+)
+
+
+def tour() -> list[tuple[str, str, str | None, str | None]]:
+    """The README's tour, as (method, path, JSON body or None, output file or None) per curl:
+    the bash block after "With `make up` running", its continued lines joined."""
+    text = README.read_text().split("With `make up` running", 1)[1]
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    calls = []
+    for line in block.splitlines():
+        found = CURL.search(line)
+        if found is None:
+            continue
+        body = re.search(r"-d '(\{.*\})'", line)
+        method = found["method"] or ("POST" if body else "GET")
+        path = found["url"].removeprefix("localhost:8000")
+        calls.append((method, path, body[1] if body else None, found["out"]))
+    return calls
+
+
+def test_the_readme_tour_works_as_written(system: System, tmp_path: Path) -> None:
+    """Each line of the tour answers 2xx on a fresh system, run as a person runs it: one line
+    after another, each once the one before has taken effect (the session's id and its model's
+    put where the README writes `session_...` and `model_...`)."""
+    calls = tour()
+    assert [method for method, *_ in calls].count("POST") == 4  # start, pause, resume, stop
+    session_id = model_id = ""
+    for method, path, body, out in calls:
+        path = path.replace("session_...", session_id).replace("model_...", model_id)
+        response = requests.request(
+            method, f"{system.api}{path}", timeout=30, data=body,
+            headers={"Content-Type": "application/json"} if body else {},
+        )  # fmt: skip
+        assert response.ok, (method, path, response.status_code, response.text)
+        if path == "/api/training/start":
+            session_id = response.json()["session_id"]
+        if method == "POST" and session_id:  # a person sees the move carried out first
+            wait_for(system, session_id, lambda s: s["pending"] is None)
+        if path.endswith("/stop"):
+            model_id = wait_for(system, session_id, lambda s: s["model_id"])["model_id"]
+        if out is not None:
+            (tmp_path / out).write_bytes(response.content)
+            assert bundle.unpack(response.content)[0].scenario_id == "customer_support"
+    assert model_id

@@ -57,6 +57,9 @@ async def test_a_session_trains_to_completion_and_saves_its_model(
     assert status["episodes_per_second"] > 0  # even a run shorter than a rate window has one
     history = await updates(api, session_id)
     assert [u["seq"] for u in history] == list(range(1, len(history) + 1))  # no hole
+    # A speed from the first update on, not 0 until a one-second window has passed.
+    trained = [u["data"] for u in history if u["data"]["current_episode"]]  # type: ignore[index]
+    assert trained and all(d["episodes_per_second"] > 0 for d in trained)  # type: ignore[index]
     episodes = [u["data"]["current_episode"] for u in history]  # type: ignore[index]
     assert episodes == sorted(episodes) and episodes[-1] == 400
     assert history[-1]["data"]["status"] == "completed"  # type: ignore[index]

@@ -1,6 +1,7 @@
 // The API's routes, one function each (README.md, "The REST API").
 import { ApiError, getJson, postJson, send } from './client';
 import type {
+  ActAnswer,
   Action,
   Episode,
   EpisodePage,
@@ -69,6 +70,7 @@ export const models = {
   list: () => getJson<Model[]>('/api/models'),
   remove: (id: string) => send(`/api/models/${e(id)}`, { method: 'DELETE' }),
   evaluate: (id: string) => postJson<Report>(`/api/models/${e(id)}/evaluate`),
+  act: (id: string, text: string) => postJson<ActAnswer>(`/api/models/${e(id)}/act`, { text }),
   import: async (bundle: Blob) =>
     (
       await send('/api/models/import', { method: 'POST', body: bundle, type: 'application/zip' })

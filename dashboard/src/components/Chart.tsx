@@ -42,6 +42,11 @@ function seriesOpts(spec: SeriesSpec): uPlot.Series {
 const format = (v: number | null) =>
   v === null || v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
 
+function showLatest(u: uPlot) {
+  const n = u.data[0].length;
+  if (n && (u.cursor.idx === null || u.cursor.idx === undefined)) u.setLegend({ idx: n - 1 });
+}
+
 export function Chart({ title, series, data, height = 220, yRange }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -56,6 +61,8 @@ export function Chart({ title, series, data, height = 220, yRange }: Props) {
       scales: { x: { time: false }, ...(yRange ? { y: { range: yRange } } : {}) },
       axes: [{ label: 'episode' }, { size: 50 }],
       legend: { live: true },
+      // Away from the cursor, the legend reads the latest values, not "-".
+      hooks: { setCursor: [showLatest], setData: [showLatest] },
       series: [{ label: 'episode', value: (_u, v) => (v === null ? '-' : String(v)) }, ...series.map(seriesOpts)],
     };
     opts.series.slice(1).forEach((s) => (s.value = (_u, v) => format(v)));

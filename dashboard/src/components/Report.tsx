@@ -113,7 +113,7 @@ export function Report({ report }: { report: ReportData }) {
             <tbody>
               {intents.map(([intent, score]) => (
                 <tr>
-                  <td>{intent}</td>
+                  <td>{intent || <span class="muted">(no intent given)</span>}</td>
                   <td class="num">{score.tasks}</td>
                   <td class="num">{percent(score.accuracy)}</td>
                 </tr>

@@ -1,7 +1,7 @@
 // Models: the trained models; download, import, evaluate and delete them.
 import { useState } from 'preact/hooks';
 import { models } from '../api/endpoints';
-import type { Model, Report as ReportData } from '../api/types';
+import type { ActAnswer, Model, Report as ReportData } from '../api/types';
 import { Report } from '../components/Report';
 import { ErrorBox, Section, useLoad } from '../components/ui';
 import { count, fixed, percent, time } from '../lib/format';
@@ -53,6 +53,64 @@ function Import({ onImported }: { onImported: (m: Model) => void }) {
   );
 }
 
+/** A request tried on a model: what it would call, in order, and how sure it is. */
+function TryIt({ model }: { model: Model }) {
+  const [text, setText] = useState('');
+  const [answer, setAnswer] = useState<ActAnswer | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      setAnswer(await models.act(model.id, text));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const ranked = Object.entries(answer?.probabilities ?? {}).sort((a, b) => b[1] - a[1]);
+  return (
+    <form class="try" aria-label={`Try ${model.name}`} onSubmit={submit}>
+      <textarea
+        name="text"
+        rows={2}
+        placeholder="A request, as a user would write it"
+        value={text}
+        onInput={(e) => setText(e.currentTarget.value)}
+      />
+      <button type="submit" disabled={busy || !text.trim()}>
+        {busy ? 'Asking…' : 'Ask'}
+      </button>
+      <ErrorBox error={error} />
+      {answer && (
+        <div class="answer">
+          <p>
+            <strong>plan:</strong> {answer.plan.length ? answer.plan.join(' → ') : '(finish at once)'}
+          </p>
+          <p class={answer.in_scope ? '' : 'error'}>
+            {answer.in_scope
+              ? `in scope (confidence ${fixed(answer.confidence, 2)})`
+              : `out of scope (confidence ${fixed(answer.confidence, 2)}): unlike the requests it trained on; let the agent choose`}
+          </p>
+          <table class="probabilities">
+            <tbody>
+              {ranked.slice(0, 5).map(([tool, p]) => (
+                <tr>
+                  <td>{tool}</td>
+                  <td class="num">{percent(100 * p)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </form>
+  );
+}
+
 export function ModelsPage() {
   const list = useLoad(() => models.list(), []);
   const [error, setError] = useState<unknown>(null);
@@ -60,6 +118,7 @@ export function ModelsPage() {
   const [busy, setBusy] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [report, setReport] = useState<{ model: Model; report: ReportData } | null>(null);
+  const [trying, setTrying] = useState<Model | null>(null);
 
   const run = async (id: string, work: () => Promise<void>) => {
     setBusy(id);
@@ -102,7 +161,9 @@ export function ModelsPage() {
               <th>name</th>
               <th>scenario</th>
               <th>framework</th>
-              <th class="num">accuracy</th>
+              <th class="num" title="on tasks it never trained on">
+                held-out accuracy
+              </th>
               <th class="num">episodes</th>
               <th>created</th>
               <th class="num">size</th>
@@ -122,6 +183,9 @@ export function ModelsPage() {
                 <td class="row-actions">
                   <button name="download" disabled={busy === m.id} onClick={() => download(m)}>
                     Download
+                  </button>
+                  <button name="try" onClick={() => setTrying(m)}>
+                    Try
                   </button>
                   <button name="evaluate" disabled={busy === m.id} onClick={() => evaluate(m)}>
                     {busy === m.id ? 'Working…' : 'Evaluate'}
@@ -149,6 +213,11 @@ export function ModelsPage() {
           <p class="muted">No models yet: a run saves one when it completes or is stopped.</p>
         )}
       </Section>
+      {trying && (
+        <Section title={`Try ${trying.name}`}>
+          <TryIt key={trying.id} model={trying} />
+        </Section>
+      )}
       {report && (
         <Section title={`Evaluation of ${report.model.name}`}>
           <Report report={report.report} />

@@ -140,7 +140,9 @@ function Summary({ status }: { status: Status }) {
 /**
  * The latest held-out evaluation, read again whenever the session measures a new one. The
  * trainer stores the report just after the update that announces it, so it is read a moment
- * later (and again if it is not there yet): before the first, the route is a 404.
+ * later (and again if it is not there yet): before the first, the route is a 404. At most one
+ * read a moment: a fast run measures several times a second, and a read put off at each new
+ * measurement would never come; one that was measured again meanwhile reads once more after.
  */
 const EVALUATION_DELAY_MS = 1_000;
 
@@ -149,21 +151,41 @@ function useEvaluation(status: Status | null) {
   const [error, setError] = useState<unknown>(null);
   const measured = status?.heldout_episode;
   const ended = status ? ENDED.includes(status.status) : false;
+  const session = status?.session_id;
+  const wanted = useRef(''); // the measurement the report shown should be of
+  const timer = useRef(0); // the read to come, or under way (0: none)
+  const key = `${session}/${measured}/${ended}`;
   useEffect(() => {
-    if (!status || measured === null || (measured === undefined && !ended)) return;
-    let timer = 0;
-    let tries = 0;
-    const read = () =>
-      training.evaluation(status.session_id).then(
-        (found) => {
-          if (found) setReport(found);
-          else if (++tries < 3) timer = window.setTimeout(read, 2 * EVALUATION_DELAY_MS);
-        },
-        (e) => setError(new Error(`evaluation: ${messageOf(e)}`)),
-      );
-    timer = window.setTimeout(read, EVALUATION_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [status?.session_id, measured, ended]);
+    if (!session || measured === null || (measured === undefined && !ended)) return;
+    wanted.current = key;
+    if (timer.current) return; // the read to come reads what is wanted then
+    const schedule = (delay: number, tries: number) => {
+      timer.current = window.setTimeout(() => {
+        const asked = wanted.current;
+        training.evaluation(session).then(
+          (found) => {
+            if (!wanted.current.startsWith(`${session}/`)) return; // another run's page now
+            timer.current = 0;
+            if (found) setReport(found);
+            if (wanted.current !== asked) schedule(EVALUATION_DELAY_MS, 0);
+            else if (!found && tries < 2) schedule(2 * EVALUATION_DELAY_MS, tries + 1);
+          },
+          (e) => {
+            timer.current = 0;
+            setError(new Error(`evaluation: ${messageOf(e)}`));
+          },
+        );
+      }, delay);
+    };
+    schedule(EVALUATION_DELAY_MS, 0);
+  }, [key]);
+  useEffect(
+    () => () => {
+      clearTimeout(timer.current);
+      timer.current = 0;
+    },
+    [session],
+  );
   return { report, error };
 }
 
@@ -178,7 +200,13 @@ export function RunPage({ id }: { id: string }) {
     <>
       <Section
         title={`Run ${shortId(id)}`}
-        actions={<span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting'}</span>}
+        actions={
+          status && ENDED.includes(status.status) ? (
+            <span class="live">finished</span>
+          ) : (
+            <span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting'}</span>
+          )
+        }
       >
         <ErrorBox error={error} />
         {status && (

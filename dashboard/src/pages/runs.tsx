@@ -81,21 +81,25 @@ function useSessions() {
     },
     [upsert],
   );
+  const [listed, setListed] = useState(false);
   useEffect(() => {
-    let listed = false;
-    // The feed's first frame lists every session; should it not come, the list is read once.
-    const fallback = setTimeout(() => {
-      if (listed) return;
-      training.list().then((list) => !listed && setSessions(new Map(list.map((s) => [s.session_id, s]))), setError);
-    }, 3_000);
+    let fed = false;
+    // Read at once over REST, whatever the feed does (it may not connect: the sessions are
+    // there all the same); the feed's first frame lists every session again, then it goes on.
+    training.list().then((list) => {
+      if (fed) return;
+      setSessions(new Map(list.map((s) => [s.session_id, s])));
+      setListed(true);
+    }, setError);
     const stop = live({
       path: () => '/ws/training',
       onState: setConnected,
       onMessage: (frame: DashboardFrame) => {
         if (frame.type === 'sessions') {
-          listed = true;
+          fed = true;
           setError(null);
           setSessions(new Map(frame.data.map((s) => [s.session_id, s])));
+          setListed(true);
         } else if (frame.type === 'status') {
           setSessions((old) => {
             const known = old.get(frame.session_id);
@@ -108,16 +112,15 @@ function useSessions() {
       onEnd: (reason) => setError(new Error(reason)),
     });
     return () => {
-      clearTimeout(fallback);
       clearTimeout(flush.current);
       stop();
     };
   }, []);
-  return { sessions, upsert, error, connected, setError };
+  return { sessions, listed, upsert, error, connected, setError };
 }
 
 export function RunsPage() {
-  const { sessions, upsert, error, connected, setError } = useSessions();
+  const { sessions, listed, upsert, error, connected, setError } = useSessions();
   const scenarios = useLoad(() => scenariosApi.list(), []);
   const [page, setPage] = useState(0);
   const [filter, setFilter] = useState('');
@@ -140,12 +143,12 @@ export function RunsPage() {
     () => {
       if (polling.current) return;
       polling.current = true;
-      Promise.all(running.map((s) => training.get(s.session_id)))
-        .then(upsert, setError)
-        .finally(() => (polling.current = false));
+      // Without the feed, no status change arrives: the whole list is read instead.
+      const read = connected ? Promise.all(running.map((s) => training.get(s.session_id))) : training.list();
+      read.then(upsert, setError).finally(() => (polling.current = false));
     },
     POLL_MS,
-    running.length > 0,
+    running.length > 0 || !connected,
   );
 
   const check = useCallback(
@@ -163,7 +166,16 @@ export function RunsPage() {
         title={`Runs (${sessions.size})`}
         actions={
           <span class="actions">
-            <span class={connected ? 'live on' : 'live'}>{connected ? 'live' : 'connecting'}</span>
+            <span
+              class={connected ? 'live on' : 'live'}
+              title={
+                connected
+                  ? 'status changes arrive as they happen'
+                  : 'the live feed is not connected: numbers are polled'
+              }
+            >
+              {connected ? 'live' : 'feed connecting'}
+            </span>
             <input
               placeholder="filter: status, scenario or id"
               value={filter}
@@ -200,7 +212,7 @@ export function RunsPage() {
             ))}
           </tbody>
         </table>
-        {!ordered.length && <p class="muted">No runs yet: start one above.</p>}
+        {!ordered.length && <p class="muted">{listed ? 'No runs yet: start one above.' : 'Loading runs…'}</p>}
         {pages > 1 && (
           <p class="pager">
             <button disabled={page === 0} onClick={() => setPage(page - 1)}>

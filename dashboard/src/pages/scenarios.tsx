@@ -12,6 +12,9 @@ function Detail({ scenario }: { scenario: Scenario }) {
   const file = useLoad(() => api.file(scenario.id), [scenario.id, scenario.version]);
   const tools = file.value?.tools ?? [];
   const tasks = file.value?.tasks ?? [];
+  // Both kinds in the sample: the held-out tasks are scored, never trained on.
+  const heldout = tasks.filter((t) => t.split === 'heldout');
+  const sample = [...tasks.filter((t) => t.split !== 'heldout').slice(0, SAMPLE_TASKS - 4), ...heldout.slice(0, 4)];
   return (
     <div class="scenario-detail" data-scenario={scenario.id}>
       <p>{scenario.description}</p>
@@ -50,12 +53,15 @@ function Detail({ scenario }: { scenario: Scenario }) {
       {tasks.length > 0 && (
         <>
           <h3>
-            Sample tasks ({SAMPLE_TASKS} of {tasks.length})
+            Sample tasks ({sample.length} of {tasks.length}; {heldout.length} held out: scored, never trained on)
           </h3>
           <table class="tasks">
             <tbody>
-              {tasks.slice(0, SAMPLE_TASKS).map((t) => (
-                <tr>
+              {sample.map((t) => (
+                <tr data-split={t.split ?? 'train'}>
+                  <td>
+                    {t.split === 'heldout' ? <span class="badge">held out</span> : <span class="muted">train</span>}
+                  </td>
                   <td>{t.text}</td>
                   <td class="muted">{t.intent}</td>
                   <td>
