@@ -187,6 +187,10 @@ class TrainingStatus(Schema):
     # When it will reach max_episodes at its current speed (the trainer's estimate as of its
     # last write); null unless it is running.
     estimated_finish: str | None = None
+    # What its trainer is doing that the status does not say, while it is queued: "preparing:
+    # ..." when setting its run up takes more than a moment (a scenario's first session on a
+    # machine reads what the scenario's texts mean).
+    activity: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -210,6 +214,10 @@ class TrainingStatus(Schema):
     @field_serializer("estimated_finish")
     def _only_while_running(self, value: str | None) -> str | None:
         return value if self.status is SessionStatus.RUNNING else None
+
+    @field_serializer("activity")
+    def _only_while_queued(self, value: str | None) -> str | None:
+        return value if self.status is SessionStatus.QUEUED else None
 
 
 class ActionResponse(Schema):

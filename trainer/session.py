@@ -43,6 +43,9 @@ from trainer.runner import Progress, Slot, SlotRun, open_slot
 logger = logging.getLogger(__name__)
 
 SLICE_S = 0.02  # train this long between looking up: control, updates, acks
+# A run set up for longer than this says so, in its status (`activity`) and the log.
+PREPARING_NOTE_S = 0.5
+PREPARING = "preparing: setting its run up (a scenario's first session reads what its texts mean)"
 
 
 class Outcome(Enum):
@@ -121,7 +124,7 @@ class Session:
         self.recorder = Recorder(self.session_id, self.keys, self.ctx.publisher, self.ctx.artifacts)
         try:
             try:
-                progress = await self._load(run, record)
+                progress = await self._prepared(run, record)
             except (ScenarioGoneError, CheckpointError) as exc:
                 # Nothing to train on: its scenario was deleted, or its checkpoint is one this
                 # trainer cannot continue. The session says why, and keeps what it had.
@@ -133,6 +136,7 @@ class Session:
                 return await self._leave(run, record, decision.record.status)
             claimed = await self._claim(action)
             if claimed is None:
+                await self._note(None)  # it was paused or stopped meanwhile
                 return Outcome.LATER  # the record changed under us: decide again shortly
             return await self._train(run, progress, claimed)
         finally:
@@ -150,6 +154,31 @@ class Session:
         ctx = self.ctx
         return lifecycle.command(
             record, action, ctx.worker_id, time.time(), ctx.settings.ack_wait_s
+        )
+
+    async def _prepared(self, run: SlotRun, record: SessionRecord) -> Progress:
+        """`_load`, saying so in the status and the log when it takes more than a moment."""
+        loading = asyncio.ensure_future(self._load(run, record))
+        try:
+            done, _ = await asyncio.wait({loading}, timeout=PREPARING_NOTE_S)
+            if done:
+                return loading.result()
+            logger.info("%s: %s", self.session_id, PREPARING)
+            await self._note(PREPARING)
+            progress = await loading
+        except BaseException:
+            loading.cancel()
+            raise
+        logger.info("%s: prepared", self.session_id)
+        return progress
+
+    async def _note(self, activity: str | None) -> None:
+        """Store what it is doing (the API shows it while the session is queued)."""
+        await modify(
+            self.ctx.store,
+            self.keys.session(self.session_id),
+            SessionRecord,
+            lambda stored: stored.model_copy(update={"activity": activity}),
         )
 
     async def _load(self, run: SlotRun, record: SessionRecord) -> Progress:
@@ -181,7 +210,9 @@ class Session:
         def change(record: SessionRecord) -> SessionRecord:
             nonlocal decision
             decision = self._decide(record, action)
-            return decision.record if decision.does(Do.TRAIN) and decision.record else record
+            if decision.does(Do.TRAIN) and decision.record:
+                return decision.record.model_copy(update={"activity": None})  # prepared
+            return record
 
         record, _ = await modify(
             self.ctx.store, self.keys.session(self.session_id), SessionRecord, change

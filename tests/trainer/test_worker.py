@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from typing import Any
 
 import httpx
+import pytest
 
 from agentgym import bundle, nats_client, subjects
 from agentgym.contracts import Framework
@@ -14,6 +17,7 @@ from agentgym.weights import LEARNER_NAME
 from trainer import scenarios
 from trainer.model.config import Config
 from trainer.run import Run
+from trainer.session import PREPARING, Session
 
 from ..functions.test_custom_scenarios import scenario_file
 from ..inprocess import settled
@@ -72,6 +76,30 @@ async def test_a_session_trains_to_completion_and_saves_its_model(
     assert model["accuracy"] == status["heldout_accuracy"] and model["size_mb"] > 0
     manifest, _ = bundle.unpack((await api.get(f"/api/models/{model['id']}/download")).content)
     assert manifest.hyperparameters.seed == 3 and manifest.metrics.episodes == 400
+
+
+async def test_a_run_slow_to_set_up_says_it_is_preparing(
+    api: httpx.AsyncClient,
+    workers: WorkerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As a scenario's first session on a machine is while it reads what its texts mean."""
+    load = Session._load
+
+    async def slow(self: Session, run: Any, record: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await load(self, run, record)
+
+    monkeypatch.setattr(Session, "_load", slow)
+    caplog.set_level(logging.INFO, logger="trainer.session")
+    async with workers():
+        session_id = await start(api, max_episodes=200)
+        status = await wait_for(api, session_id, lambda s: s["activity"] is not None)
+        assert status["status"] == "queued" and status["activity"] == PREPARING
+        done = await wait_for(api, session_id, lambda s: s["status"] == "completed")
+    assert done["activity"] is None
+    assert f"{session_id}: {PREPARING}" in caplog.text
 
 
 async def test_pause_stops_updates_and_resume_continues_from_the_same_episode(

@@ -1096,6 +1096,8 @@ export interface components {
             pending?: components["schemas"]["Action"] | null;
             /** Estimated Finish */
             estimated_finish?: string | null;
+            /** Activity */
+            activity?: string | null;
             /**
              * Progress
              * @description The share of its episodes done, 0 to 1.

@@ -216,6 +216,7 @@ export function RunPage({ id }: { id: string }) {
               · <code>{id}</code>
             </p>
             <Progress session={status} />
+            {status.activity && <p class="muted activity">{status.activity}</p>}
             {status.error && <p class="error">{status.error}</p>}
             <Controls status={status} onChange={setStatus} />
             <Summary status={status} />
