@@ -134,11 +134,13 @@ def wait_for(check: Callable[[], Any], timeout: float = 30, what: str = "it") ->
     raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
-def run_to_end(api: httpx.Client, episodes: int, seed: int) -> dict[str, Any]:
+def run_to_end(
+    api: httpx.Client, episodes: int, seed: int, scenario_id: str = "customer_support"
+) -> dict[str, Any]:
     """A small run, started over the API and waited for: its final status."""
     started = api.post(
         "/api/training/start",
-        json={"scenario_id": "customer_support", "framework": "LangChain",
+        json={"scenario_id": scenario_id, "framework": "LangChain",
               "max_episodes": episodes, "seed": seed},
     )  # fmt: skip
     started.raise_for_status()

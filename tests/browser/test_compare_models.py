@@ -76,6 +76,26 @@ def test_try_a_request_on_a_model(
     expect(answer.locator("table.probabilities tbody tr").first).to_contain_text("%")
 
 
+def test_an_evaluation_of_tasks_without_intents_says_so(
+    system: System, page: Any, api: httpx.Client
+) -> None:
+    chats = Path(__file__).parents[2] / "examples" / "scenarios" / "shop_chats.jsonl"
+    pushed = api.post(
+        "/api/scenarios",
+        params={"id": "chats_without_intents"},
+        content=chats.read_bytes(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert pushed.status_code == 201, pushed.text
+    run = run_to_end(api, 200, 3, "chats_without_intents")
+    page.goto(f"{system.api}/ui/#/models")
+    page.locator(f'tr[data-model="{run["model_id"]}"]').get_by_role(
+        "button", name="Evaluate"
+    ).click()
+    intents = page.locator(".report table.per-intent tbody")
+    expect(intents).to_contain_text("(no intent given)")  # not a blank row
+
+
 def test_scenarios_show_tools_and_tasks_and_a_file_is_validated_then_pushed(
     system: System, page: Any, tmp_path: Path
 ) -> None:
