@@ -63,6 +63,14 @@ class BundleTool(Tool):
     )
 
 
+class BundleConformal(Schema):
+    """Where its prediction sets were fitted (trainer/model/conformal.py)."""
+
+    coverage: float = Field(gt=0, lt=1)
+    threshold: float = Field(ge=0, le=1)
+    n: int = Field(ge=1)  # validation decisions it was fitted on
+
+
 class Manifest(Schema):
     format: Literal["agentgym-bundle/1"] = "agentgym-bundle/1"
     scenario_id: str = Field(min_length=1, max_length=64)
@@ -77,6 +85,7 @@ class Manifest(Schema):
     weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     weights_size: int = Field(ge=0)
     tools: list[BundleTool] = Field(default_factory=list, max_length=2000)  # [] before v2
+    conformal: BundleConformal | None = None  # None: no prediction sets (too few decisions)
 
 
 def pack(manifest: Manifest, weights: bytes) -> bytes:

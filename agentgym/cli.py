@@ -154,8 +154,16 @@ def _act(args: argparse.Namespace) -> int:
     except (OSError, BundleError) as exc:
         print(f"agentgym act: {exc}", file=sys.stderr)
         return 2
-    tools = run.choose_tools(args.text)
-    print(f"{manifest.scenario_id}: {' -> '.join(tools) or '(finish at once)'}")
+    answer = run.act(args.text, ())
+    print(f"{manifest.scenario_id}: {' -> '.join(answer.plan) or '(finish at once)'}")
+    among = ", ".join(answer.prediction_set)
+    if answer.coverage is not None:
+        print(f"  next: right with {answer.coverage:.0%} probability among: {among}")
+    scope = f"confidence {answer.confidence:.2f}"
+    if answer.in_scope:
+        print(f"  in scope ({scope})")
+    else:
+        print(f"  OUT OF SCOPE ({scope}): unlike the requests it trained on; let the agent choose")
     return 0
 
 

@@ -327,6 +327,11 @@ class ActAnswer(Schema):
     plan: list[str]  # the greedy sequence of tools from here, assuming each call succeeds
     confidence: float  # the share of the request's word features the model trained on, 0-1
     in_scope: bool  # whether the request is like those it trained on
+    # The fewest choices (tools, or "finish") that hold the right next one with probability
+    # `coverage`, most probable first, by split conformal prediction on decisions the model
+    # did not train on; every choice, and coverage null, for a model not calibrated so.
+    prediction_set: list[str] = Field(default_factory=list)
+    coverage: float | None = None
 
 
 # --- settings ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ reports.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections import Counter, deque
@@ -24,20 +25,21 @@ from typing import Any
 import numpy as np
 
 from agentgym import weights as learner_weights
-from agentgym.bundle import MAX_TERM, Manifest, describe, pack, unpack
-from agentgym.contracts import SOURCES, ActAnswer, EpisodeRecord, Framework, utc_now
+from agentgym.bundle import Manifest, describe, pack, unpack
+from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import meaning
 from trainer.env import ToolUseEnv
 from trainer.model.config import Config
+from trainer.model.conformal import Conformal, fit_policy
 from trainer.model.decision import FINISH, IN_SCOPE, decide
 from trainer.model.features import Toolbox
 from trainer.model.model import Model, Params, params_of, weights_of
 from trainer.model.scoring import Targets
+from trainer.model.toolbox import tool_texts, usage_terms
 from trainer.recorded import record
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
-from trainer.text import terms_of
 from trainer.training.evaluation import Evaluation, Evaluator, sample, validation_split
 from trainer.training.loop import crossed
 from trainer.training.sources import (
@@ -47,6 +49,7 @@ from trainer.training.sources import (
     Simulator,
     Source,
     Trajectory,
+    sources_of,
 )
 
 CHECKPOINT_FORMAT = "agentgym-checkpoint/6"
@@ -68,16 +71,6 @@ class Best:
     avg_reward: float  # on the validation tasks
     heldout_accuracy: float
     params: Params
-
-
-def sources_of(spec: ScenarioSpec, names: Sequence[str] | None) -> tuple[str, ...]:
-    """The sources a run of `spec` learns from: `names`, or every one its data has."""
-    if names is None:
-        return SOURCES
-    unknown = sorted(set(names) - set(SOURCES))
-    if unknown or not names:
-        raise ValueError(f"sources are one or more of {list(SOURCES)}; got {list(names)}")
-    return tuple(name for name in SOURCES if name in names)
 
 
 class Run:
@@ -409,6 +402,7 @@ class Run:
         best = self.best
         assert best is not None
         weights = weights_of(best.params)
+        conformal = fit_policy(self.model, best.params, self.validation)
         manifest = describe(
             weights,
             scenario_id=self.spec.id,
@@ -441,6 +435,7 @@ class Run:
                 }
                 for tool in self.spec.tools
             ],
+            conformal=None if conformal is None else dataclasses.asdict(conformal),
         )
         return manifest, pack(manifest, weights)
 
@@ -469,24 +464,10 @@ class Run:
                 {tool.name: tool.terms for tool in manifest.tools},
             )
         run.model.load_params(params_of(weights))
+        if manifest.conformal is not None:
+            run.model.conformal = Conformal(**manifest.conformal.model_dump())
         run.episode = manifest.metrics.episodes
         return run, manifest
-
-
-def tool_texts(spec: ScenarioSpec) -> list[str]:
-    """What the sentence encoder reads of each tool: its name's words and its description."""
-    return [f"{tool.replace('_', ' ')}: {spec.descriptions.get(tool, '')}" for tool in spec.tools]
-
-
-def usage_terms(tasks: Sequence[TaskSpec], limit: int) -> dict[str, dict[str, int]]:
-    """Per tool, the `limit` terms most of the requests calling it have, and in how many
-    (none longer than a bundle keeps: a word that long, a token or a hash, is no one's usage)."""
-    counts: dict[str, Counter[str]] = {}
-    for task in tasks:
-        terms = [term for term in terms_of(task.text, skeletons=True) if len(term) <= MAX_TERM]
-        for tool in set(task.solution):
-            counts.setdefault(tool, Counter()).update(terms)
-    return {tool: dict(c.most_common(limit)) for tool, c in counts.items()}
 
 
 def _spec_of_manifest(manifest: Manifest) -> ScenarioSpec:

@@ -72,6 +72,7 @@ def test_try_a_request_on_a_model(
     form.get_by_role("button", name="Ask").click()
     answer = form.locator(".answer")
     expect(answer).to_contain_text("plan:")
+    expect(answer.locator(".prediction-set")).to_contain_text("right with 95.0% probability among:")
     expect(answer).to_contain_text("scope (confidence")
     expect(answer.locator("table.probabilities tbody tr").first).to_contain_text("%")
 

@@ -261,7 +261,10 @@ def test_a_trained_bundle_chooses_the_tools_for_a_new_request(tmp_path: object) 
         [sys.executable, "-m", "agentgym.cli", "act", "--model", str(path), ticket],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert printed.strip() == "customer_support: lookup_user -> verify_identity -> send_reset_link"
+    first, sets, scope = printed.strip().splitlines()
+    assert first == "customer_support: lookup_user -> verify_identity -> send_reset_link"
+    assert sets.strip().startswith("next: right with 95% probability among: lookup_user")
+    assert scope.strip().startswith("in scope (confidence ")
 
 
 def old_bundle() -> bytes:

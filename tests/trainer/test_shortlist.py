@@ -14,8 +14,7 @@ from trainer.model.config import Config
 from trainer.model.features import build_context
 from trainer.model.shortlist import first_scores
 from trainer.model.term_index import TermIndex
-from trainer.model.toolbox import Toolbox, combine, keys, policy_rows
-from trainer.run import usage_terms
+from trainer.model.toolbox import Toolbox, combine, keys, policy_rows, usage_terms
 from trainer.scenarios.base import TaskSpec
 from trainer.text import request_features, terms_of
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from agentgym.contracts import ActAnswer
+from trainer.model.conformal import prediction_set
 from trainer.model.features import FAILED, OK, State
 from trainer.model.model import Model
 
@@ -49,10 +50,13 @@ def decide(
         _, following, _ = model.decide(context, State.of_calls(history))
     words = step.rows[: step.words * step.n_actions]
     confidence = float((model.params["w_pi"][words] != 0).mean()) if len(words) else 0.0
+    conformal = model.conformal
     return ActAnswer(
         next=names[int(np.argmax(probs))],
         probabilities={name: float(p) for name, p in zip(names, probs, strict=True)},
         plan=plan,
         confidence=confidence,
         in_scope=confidence >= IN_SCOPE,
+        prediction_set=[names[int(a)] for a in prediction_set(probs, conformal)],
+        coverage=None if conformal is None else conformal.coverage,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +32,9 @@ from trainer.model.scoring import (
     values,
 )
 from trainer.model.toolbox import Table
+
+if TYPE_CHECKING:
+    from trainer.model.conformal import Conformal
 
 # What the rows of the requests kept may hold; the cache is dropped whole past it. By bytes, not
 # requests: what a request keeps grows with the tools it scores and the words it has. Counted
@@ -79,6 +82,8 @@ class Model:
         self.updates = 0
         self._contexts: dict[tuple[str, tuple[int, ...], tuple[int, ...], int], Context] = {}
         self._chooser: tuple[int, Table] | None = None  # (epoch, the policy shortlists read)
+        # Where its prediction sets were fitted (trainer/model/conformal.py); None: not yet.
+        self.conformal: Conformal | None = None
 
     @property
     def tools(self) -> tuple[str, ...]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from agentgym.bundle import MAX_TERM
 from agentgym.weights import FEATURES, MEANING_SLOTS, VALUE_FEATURES
 from trainer.model.term_index import TermIndex
+from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.text import name_terms_of, terms_of
 
 Keys = NDArray[np.uint64]
@@ -126,3 +129,19 @@ class Toolbox:
     def similarity(self, terms: Sequence[str]) -> Array:
         """Each tool's TF-IDF cosine with these request terms, by its name and description."""
         return self.described.similarity(terms)
+
+
+def tool_texts(spec: ScenarioSpec) -> list[str]:
+    """What the sentence encoder reads of each tool: its name's words and its description."""
+    return [f"{tool.replace('_', ' ')}: {spec.descriptions.get(tool, '')}" for tool in spec.tools]
+
+
+def usage_terms(tasks: Sequence[TaskSpec], limit: int) -> dict[str, dict[str, int]]:
+    """Per tool, the `limit` terms most of the requests calling it have, and in how many
+    (none longer than a bundle keeps: a word that long, a token or a hash, is no one's usage)."""
+    counts: dict[str, Counter[str]] = {}
+    for task in tasks:
+        terms = [term for term in terms_of(task.text, skeletons=True) if len(term) <= MAX_TERM]
+        for tool in set(task.solution):
+            counts.setdefault(tool, Counter()).update(terms)
+    return {tool: dict(c.most_common(limit)) for tool, c in counts.items()}

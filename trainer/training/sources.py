@@ -269,3 +269,13 @@ def _advantages(
         advantages[i] = running
         following = values[i]
     return advantages, [a + v for a, v in zip(advantages, values, strict=True)]
+
+
+def sources_of(spec: ScenarioSpec, names: Sequence[str] | None) -> tuple[str, ...]:
+    """The sources a run of `spec` learns from: `names`, or every one its data has."""
+    if names is None:
+        return SOURCES
+    unknown = sorted(set(names) - set(SOURCES))
+    if unknown or not names:
+        raise ValueError(f"sources are one or more of {list(SOURCES)}; got {list(names)}")
+    return tuple(name for name in SOURCES if name in names)

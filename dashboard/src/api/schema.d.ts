@@ -543,6 +543,10 @@ export interface components {
             confidence: number;
             /** In Scope */
             in_scope: boolean;
+            /** Prediction Set */
+            prediction_set?: string[];
+            /** Coverage */
+            coverage?: number | null;
         };
         /**
          * ActBody

@@ -90,6 +90,14 @@ function TryIt({ model }: { model: Model }) {
           <p>
             <strong>plan:</strong> {answer.plan.length ? answer.plan.join(' → ') : '(finish at once)'}
           </p>
+          <p class="prediction-set">
+            <strong>
+              {answer.coverage === null || answer.coverage === undefined
+                ? 'any of:'
+                : `right with ${percent(100 * answer.coverage)} probability among:`}
+            </strong>{' '}
+            {(answer.prediction_set ?? []).join(', ')}
+          </p>
           <p class={answer.in_scope ? '' : 'error'}>
             {answer.in_scope
               ? `in scope (confidence ${fixed(answer.confidence, 2)})`

@@ -60,7 +60,7 @@ function Detail({ scenario }: { scenario: Scenario }) {
               {sample.map((t) => (
                 <tr data-split={t.split ?? 'train'}>
                   <td>
-                    {t.split === 'heldout' ? <span class="badge">held out</span> : <span class="muted">train</span>}
+                    {t.split === 'heldout' ? <span class="tag">held out</span> : <span class="muted">train</span>}
                   </td>
                   <td>{t.text}</td>
                   <td class="muted">{t.intent}</td>
