@@ -85,7 +85,10 @@ class Manifest(Schema):
     weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     weights_size: int = Field(ge=0)
     tools: list[BundleTool] = Field(default_factory=list, max_length=2000)  # [] before v2
-    conformal: BundleConformal | None = None  # None: no prediction sets (too few decisions)
+    # Its probabilities' calibration (scores divided by it) and prediction sets, fitted on the
+    # validation tasks (trainer/model/calibration.py); None: too few decisions for sets.
+    temperature: float = Field(default=1.0, gt=0)
+    conformal: BundleConformal | None = None
 
 
 def pack(manifest: Manifest, weights: bytes) -> bytes:

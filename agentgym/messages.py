@@ -160,6 +160,26 @@ class Recovery(Schema):
     rate: float | None = None  # percent; None: nothing failed
 
 
+class ReliabilityBin(Schema):
+    """Decisions whose first choice was about as probable: how probable, and how often right."""
+
+    confidence: float  # the first choice's mean probability in the bin
+    accuracy: float  # the share of those first choices that were right
+    count: int
+
+
+class Calibration(Schema):
+    """How far a model's first choice's probability is from how often it is right, over
+    held-out decisions (each step of each task, the right calls before it):
+    trainer/model/calibration.py."""
+
+    ece: float  # expected calibration error over equal-mass bins
+    ci95: list[float]  # its bootstrap 95% interval
+    decisions: int
+    temperature: float = 1.0  # the scores were divided by it (fitted on validation tasks)
+    bins: list[ReliabilityBin] = Field(default_factory=list)
+
+
 class Scores(Schema):
     """A held-out evaluation's figures (trainer.recorded.analyze)."""
 
@@ -171,6 +191,7 @@ class Scores(Schema):
     per_intent: dict[str, IntentScore] = Field(default_factory=dict)
     mean_calls: float = 0.0  # tool calls per task
     recovery: Recovery = Field(default_factory=Recovery)
+    calibration: Calibration | None = None  # a saved model's (POST /api/models/{id}/evaluate)
 
 
 class EvaluateReply(Message, Scores):

@@ -31,8 +31,9 @@ from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import meaning
 from trainer.env import ToolUseEnv
+from trainer.model.calibration import fit_policy
 from trainer.model.config import Config
-from trainer.model.conformal import Conformal, fit_policy
+from trainer.model.conformal import Conformal
 from trainer.model.decision import FINISH, IN_SCOPE, decide
 from trainer.model.features import Toolbox
 from trainer.model.model import Model, Params, params_of, weights_of
@@ -402,7 +403,7 @@ class Run:
         best = self.best
         assert best is not None
         weights = weights_of(best.params)
-        conformal = fit_policy(self.model, best.params, self.validation)
+        temperature, conformal = fit_policy(self.model, best.params, self.validation)
         manifest = describe(
             weights,
             scenario_id=self.spec.id,
@@ -435,6 +436,7 @@ class Run:
                 }
                 for tool in self.spec.tools
             ],
+            temperature=temperature,
             conformal=None if conformal is None else dataclasses.asdict(conformal),
         )
         return manifest, pack(manifest, weights)
@@ -464,6 +466,7 @@ class Run:
                 {tool.name: tool.terms for tool in manifest.tools},
             )
         run.model.load_params(params_of(weights))
+        run.model.temperature = manifest.temperature
         if manifest.conformal is not None:
             run.model.conformal = Conformal(**manifest.conformal.model_dump())
         run.episode = manifest.metrics.episodes

@@ -40,6 +40,7 @@ from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
 from trainer.acting import Acting
 from trainer.definitions import Definitions
+from trainer.model import calibration
 from trainer.publisher import Publisher
 from trainer.run import Run
 from trainer.runner import Slot, open_slot
@@ -249,6 +250,7 @@ class Worker:
 def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
     run, _ = Run.from_bundle(data, spec)
     result = run.evaluate()
+    found = calibration.decisions(run.model, run.heldout)
     return EvaluateReply.model_validate(
         {
             "model_id": model_id,
@@ -257,5 +259,6 @@ def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
             "tasks": len(result.episodes),
             "per_tool": result.per_tool,
             **result.analytics,
+            "calibration": calibration.reliability(found) | {"temperature": run.model.temperature},
         }
     )

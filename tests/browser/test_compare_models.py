@@ -51,6 +51,9 @@ def test_import_a_model_bundle_and_evaluate_it(
     report = page.locator(".report")
     expect(report.locator('[data-figure="accuracy"]')).to_contain_text("%")
     expect(report.locator("table.per-tool tbody tr").first).to_be_visible()
+    # A saved model's probabilities against how often it was right, on held-out decisions.
+    expect(report.locator("figure.reliability figcaption")).to_contain_text("calibration error")
+    assert report.locator("figure.reliability circle").count() > 0
     for cell in report.locator("table.per-tool tbody td:nth-child(2)").all_inner_texts():
         assert cell == "-" or 0 <= float(cell) <= 1  # never called: "-", as everywhere
 

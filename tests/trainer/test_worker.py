@@ -216,6 +216,11 @@ async def test_a_model_is_evaluated_by_a_trainer(
     assert saved["hyperparameters"]["sources"] == ["demonstrations", "simulator"]
     assert saved["hyperparameters"]["seed"] == 1
     assert set(scores["per_tool"]) >= {"lookup_user", "refund"}
+    # Its calibration over the held-out decisions, every step of every held-out task.
+    calibration = scores["calibration"]
+    assert calibration["decisions"] > scores["tasks"] and 0 <= calibration["ece"] <= 1
+    assert calibration["ci95"][0] <= calibration["ece"] <= calibration["ci95"][1]
+    assert sum(b["count"] for b in calibration["bins"]) == calibration["decisions"]
     assert (await api.post("/api/models/model_nope/evaluate")).status_code == 404
 
 

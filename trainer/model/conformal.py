@@ -3,7 +3,8 @@ probability, by split conformal prediction (Angelopoulos and Bates, "A Gentle In
 Conformal Prediction", the least ambiguous set-valued classifier).
 
 Fitted on decisions the model did not train on, the validation tasks' (each step given the
-right calls before it): a decision's score is 1 minus the probability the model gives its right
+right calls before it, trainer/model/calibration.py), with its probabilities calibrated: a
+decision's score is 1 minus the probability the model gives its right
 action, and the threshold is the ceil((n + 1) * coverage)-th smallest of the n scores. A new
 decision's set is every action whose probability is at least 1 minus the threshold: on requests
 like those it holds the right action with probability at least `coverage`, whatever the model.
@@ -12,15 +13,11 @@ like those it holds the right action with probability at least `coverage`, whate
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from trainer.model.features import OK, State
-from trainer.model.model import Model, Params
 from trainer.model.toolbox import Array, Rows
-from trainer.scenarios.base import TaskSpec
 
 COVERAGE = 0.95  # the share of decisions whose set holds the right action
 
@@ -32,28 +29,6 @@ class Conformal:
     n: int  # decisions it was fitted on
 
 
-def right_probabilities(model: Model, tasks: Sequence[TaskSpec]) -> Array:
-    """The probability `model` gives the right action at every step of every task's solution
-    (its finish included), the calls before it made right: 0 where the right tool is not among
-    those it scored."""
-    index = model.toolbox.index
-    found: list[float] = []
-    for task in tasks:
-        offered = None if task.tools is None else sorted(index[t] for t in task.tools)
-        context = model.context(task.text, offered)
-        calls: list[tuple[int, int]] = []
-        for k in range(len(task.solution) + 1):
-            _, probs, _ = model.decide(context, State.of_calls(calls))
-            if k == len(task.solution):
-                found.append(float(probs[-1]))  # finish
-                break
-            tool = index[task.solution[k]]
-            action = context.position(tool)
-            found.append(0.0 if action is None else float(probs[action]))
-            calls.append((tool, OK))
-    return np.array(found)
-
-
 def fit(right: Array, coverage: float = COVERAGE) -> Conformal | None:
     """The threshold for `coverage` from the right actions' probabilities; None where too few
     decisions were seen to promise it (fewer than 1 / (1 - coverage) - 1)."""
@@ -63,21 +38,6 @@ def fit(right: Array, coverage: float = COVERAGE) -> Conformal | None:
         return None
     scores = np.sort(1.0 - right)
     return Conformal(coverage, float(scores[rank - 1]), n)
-
-
-def fit_policy(
-    model: Model, params: Params, tasks: Sequence[TaskSpec], coverage: float = COVERAGE
-) -> Conformal | None:
-    """`fit` for the policy `params` (read into `model`, whose own are put back after) on
-    `tasks`; None without any."""
-    if not tasks:
-        return None
-    current = model.snapshot()
-    model.load_params(params)
-    try:
-        return fit(right_probabilities(model, tasks), coverage)
-    finally:
-        model.load_params(current)
 
 
 def prediction_set(probs: Array, conformal: Conformal | None) -> Rows:

@@ -29,6 +29,7 @@ from trainer.model.scoring import (
     layout,
     logits,
     softmax,
+    temper,
     values,
 )
 from trainer.model.toolbox import Table
@@ -82,7 +83,9 @@ class Model:
         self.updates = 0
         self._contexts: dict[tuple[str, tuple[int, ...], tuple[int, ...], int], Context] = {}
         self._chooser: tuple[int, Table] | None = None  # (epoch, the policy shortlists read)
-        # Where its prediction sets were fitted (trainer/model/conformal.py); None: not yet.
+        # How its probabilities are calibrated (trainer/model/calibration.py), and where its
+        # prediction sets were fitted (trainer/model/conformal.py); neither before bundling.
+        self.temperature = 1.0
         self.conformal: Conformal | None = None
 
     @property
@@ -129,7 +132,7 @@ class Model:
         step = context.step(state)
         lay = layout([step], MEANING_DIMENSIONS)
         probs = softmax(logits(self.params["w_pi"], self.params["w_mu"], lay), lay.offsets)
-        return step, probs, float(values(self.params["w_v"], lay)[0])
+        return step, temper(probs, self.temperature), float(values(self.params["w_v"], lay)[0])
 
     def decide_many(self, steps: Sequence[Step]) -> tuple[Array, Rows, Array]:
         """Many decisions at once: (every action's probability, flat, where each decision's

@@ -143,6 +143,18 @@ def softmax(z: Array, offsets: Rows) -> Array:
     return cast(Array, e / np.repeat(np.add.reduceat(e, starts), sizes))
 
 
+def temper(probs: Array, temperature: float) -> Array:
+    """`probs` (one decision's, or rows of them) as the scores divided by `temperature` give
+    them: calibrated (trainer/model/calibration.py), the same choices, each more or less sure."""
+    if temperature == 1.0:
+        return probs
+    with np.errstate(divide="ignore"):
+        logs = np.log(probs) / temperature
+    logs -= logs.max(axis=-1, keepdims=True)
+    tempered = np.exp(logs)
+    return cast(Array, tempered / tempered.sum(axis=-1, keepdims=True))
+
+
 def values(v: Table, lay: Layout) -> Array:
     """(K,) each decision's value: the mean of its rows of the value table."""
     weights = v[lay.value_rows].astype(np.float64)  # summed in double, as everything is

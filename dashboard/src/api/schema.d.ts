@@ -588,6 +588,27 @@ export interface components {
             status: "paused" | "resumed" | "stopped";
         };
         /**
+         * Calibration
+         * @description How far a model's first choice's probability is from how often it is right, over
+         *     held-out decisions (each step of each task, the right calls before it):
+         *     trainer/model/calibration.py.
+         */
+        Calibration: {
+            /** Ece */
+            ece: number;
+            /** Ci95 */
+            ci95: number[];
+            /** Decisions */
+            decisions: number;
+            /**
+             * Temperature
+             * @default 1
+             */
+            temperature: number;
+            /** Bins */
+            bins?: components["schemas"]["ReliabilityBin"][];
+        };
+        /**
          * ConfusionCell
          * @description How often, at a step whose solution expected `expected` (a tool, or "finish"), the
          *     agent chose `chosen` (a tool, "finish", or "unavailable": one the task does not offer).
@@ -703,6 +724,7 @@ export interface components {
              */
             mean_calls: number;
             recovery: components["schemas"]["Recovery"];
+            calibration: components["schemas"]["Calibration"] | null;
             /** Model Id */
             model_id: string;
         };
@@ -817,6 +839,18 @@ export interface components {
             /** Rate */
             rate?: number | null;
         };
+        /**
+         * ReliabilityBin
+         * @description Decisions whose first choice was about as probable: how probable, and how often right.
+         */
+        ReliabilityBin: {
+            /** Confidence */
+            confidence: number;
+            /** Accuracy */
+            accuracy: number;
+            /** Count */
+            count: number;
+        };
         /** ScenarioCounts */
         ScenarioCounts: {
             /**
@@ -921,6 +955,7 @@ export interface components {
              */
             mean_calls: number;
             recovery?: components["schemas"]["Recovery"];
+            calibration?: components["schemas"]["Calibration"] | null;
             /** Episode */
             episode: number;
             /** At */

@@ -57,6 +57,35 @@ export function Confusion({ cells }: { cells: ConfusionCell[] }) {
   );
 }
 
+type CalibrationData = NonNullable<ReportData['calibration']>;
+
+/** The reliability diagram: per equal-mass bin, how often the first choice was right against
+ * how probable the model said it was; on the diagonal, probabilities mean what they say. */
+function Reliability({ calibration }: { calibration: CalibrationData }) {
+  const size = 160;
+  const at = (v: number) => size - v * size;
+  const [low, high] = calibration.ci95;
+  return (
+    <figure class="reliability" data-ece={calibration.ece}>
+      <svg width={size} height={size} viewBox={`0 0 ${size} ${size}`} aria-label="reliability diagram">
+        <rect x="0" y="0" width={size} height={size} fill="none" stroke="#d1d5db" />
+        <line x1="0" y1={size} x2={size} y2="0" stroke="#9ca3af" stroke-dasharray="4 3" />
+        {(calibration.bins ?? []).map((b) => (
+          <circle cx={b.confidence * size} cy={at(b.accuracy)} r={3 + Math.min(4, b.count / 100)} fill="#2563eb">
+            <title>
+              {`${b.count} decisions: said ${percent(100 * b.confidence)}, right ${percent(100 * b.accuracy)}`}
+            </title>
+          </circle>
+        ))}
+      </svg>
+      <figcaption>
+        calibration error {fixed(calibration.ece, 3)} (95%: {fixed(low, 3)}–{fixed(high, 3)}) over{' '}
+        {count(calibration.decisions)} held-out decisions; x: how sure, y: how often right
+      </figcaption>
+    </figure>
+  );
+}
+
 export function Report({ report }: { report: ReportData }) {
   const tools = Object.entries(report.per_tool ?? {});
   const intents = Object.entries(report.per_intent ?? {});
@@ -78,6 +107,7 @@ export function Report({ report }: { report: ReportData }) {
           </Figure>
         )}
       </dl>
+      {report.calibration && <Reliability calibration={report.calibration} />}
       <div class="report-tables">
         {tools.length > 0 && (
           <table class="per-tool">
