@@ -223,6 +223,38 @@ def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Check
         )
 
 
+# Fewer held-out tasks than this measure an accuracy too loosely to go by: 30 give about +-18
+# points at 95% where the model solves half of them.
+FEW_HELDOUT = 30
+
+
+def warn_small_heldout(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checking) -> None:
+    """Too few held-out tasks to say much, and an intent none of whose tasks is trained on."""
+    heldout = splits.count("heldout")
+    if 0 < heldout < FEW_HELDOUT:
+        margin = 100 * 1.96 * (0.25 / heldout) ** 0.5
+        ctx.out.warn(
+            ("tasks",),
+            f"{heldout} held-out tasks: an accuracy measured on them is uncertain by about "
+            f"+-{min(margin, 50):.0f} points; add tasks ({FEW_HELDOUT} or more held out, a fifth "
+            "of all) before trusting it",
+        )
+    by_intent: dict[str, list[tuple[int, Split]]] = {}
+    for (index, task), split in zip(tasks, splits, strict=True):
+        if task.intent:
+            by_intent.setdefault(task.intent, []).append((index, split))
+    for intent, members in by_intent.items():
+        if all(split == "heldout" for _, split in members):
+            count = (
+                "its only task is" if len(members) == 1 else f"all {len(members)} of its tasks are"
+            )
+            ctx.out.warn(
+                ("tasks", members[0][0], "intent"),
+                f"intent {intent!r}: {count} held out, so nothing of its kind is trained on; "
+                'say "split": "train" on one',
+            )
+
+
 def warn_ambiguous(tasks: Sequence[TaskRead], ctx: Checking) -> None:
     """The same text asked with different solutions: no agent can tell which is meant."""
     first: dict[str, TaskRead] = {}

@@ -41,6 +41,7 @@ from agentgym.scenario.checks import (
     check_tasks,
     check_tools,
     warn_ambiguous,
+    warn_small_heldout,
     warn_untaught,
     warn_unused,
 )
@@ -239,6 +240,7 @@ def _normalize(
         check_splits(tasks, splits, ctx)
     warn_unused(tools, tasks, ctx)
     warn_untaught(tasks, splits, ctx)
+    warn_small_heldout(tasks, splits, ctx)
     warn_ambiguous(tasks, ctx)
     if out.failed or catalog is None or scenario is None or hyperparameters is None:
         raise InvalidScenarioError(out.report)

@@ -34,6 +34,12 @@ from agentgym.scenario.split import assign_splits
 SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"}}}
 
 
+def small_heldout(warning: object) -> bool:
+    """The warning that few tasks are held out: every small fixture here has it, and it is
+    tested on its own (tests/scenario/test_parse.py)."""
+    return "held-out tasks: an accuracy measured on them" in str(warning)
+
+
 def tools() -> list[dict[str, Any]]:
     return [
         {"name": "lookup_order", "description": "Find an order by its id"},
@@ -67,7 +73,7 @@ def body(data: object) -> bytes:
 def parse(data: object, **kwargs: Any) -> tuple[ScenarioDefinition, list[str]]:
     definition, report = parse_scenario(body(data), "application/json", **kwargs)
     assert not report.errors
-    return definition, [str(w) for w in report.warnings]
+    return definition, [str(w) for w in report.warnings if not small_heldout(w)]
 
 
 def refused(data: object, **kwargs: Any) -> InvalidScenarioError:
@@ -744,3 +750,22 @@ def test_jsonl_sent_as_json_is_400_and_says_it_looks_like_jsonl() -> None:
         parse_scenario(lines, "application/json")
     assert (caught.value.line, caught.value.column, caught.value.status) == (2, 1, 400)
     assert "application/x-ndjson" in caught.value.message
+
+
+def test_few_held_out_tasks_and_an_intent_held_out_whole_are_warned_of() -> None:
+    data = scenario()
+    for task in data["tasks"]:
+        task.pop("split", None)
+    data["tasks"][0] |= {"intent": "lonely", "split": "heldout"}
+    _, report = parse_scenario(body(data), "application/json")
+    messages = [str(w) for w in report.warnings]
+    assert any(small_heldout(m) and "add tasks" in m for m in messages)
+    assert "tasks[0].intent: intent 'lonely': its only task is held out" in " ".join(messages)
+
+    many = scenario()
+    many["tasks"] = [
+        {"text": f"where is order {i}", "solution": many["tasks"][0]["solution"], "intent": "track"}
+        for i in range(200)
+    ]
+    _, report = parse_scenario(body(many), "application/json")
+    assert not any(small_heldout(w) for w in report.warnings)  # 40 held out
