@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from agentgym import state
+from agentgym.intervals import wilson
 from agentgym.state import Action, SessionStatus
 
 MAX_EPISODES = 10**9  # a bound for any run, so no number too large to mean anything is stored
@@ -172,6 +173,10 @@ class TrainingStatus(Schema):
     seed: int
     heldout_accuracy: float = 0.0  # percent, on tasks training never sees
     heldout_episode: int | None = None  # the episode it was last measured at (None: never)
+    # How many episodes `accuracy` is over (the last 100 at most), and held-out tasks
+    # `heldout_accuracy` was measured on: each accuracy's `..._ci95` says how far to trust it.
+    accuracy_n: int = 0
+    heldout_n: int = 0
     episodes_per_second: float = 0.0
     elapsed_seconds: float = 0.0
     model_id: str | None = None
@@ -197,6 +202,18 @@ class TrainingStatus(Schema):
     def progress(self) -> float:
         """The share of its episodes done, 0 to 1."""
         return min(1.0, self.current_episode / self.max_episodes) if self.max_episodes else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accuracy_ci95(self) -> list[float]:
+        """`accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` episodes."""
+        return wilson(self.accuracy, self.accuracy_n)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def heldout_ci95(self) -> list[float]:
+        """`heldout_accuracy`'s 95% interval (Wilson), over its `heldout_n` tasks."""
+        return wilson(self.heldout_accuracy, self.heldout_n)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

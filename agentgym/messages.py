@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Literal, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, computed_field
 
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.contracts import (
@@ -18,6 +18,7 @@ from agentgym.contracts import (
     TrainingStatus,
     utc_now,
 )
+from agentgym.intervals import wilson
 from agentgym.state import SessionStatus
 
 
@@ -150,6 +151,12 @@ class IntentScore(Schema):
     tasks: int
     accuracy: float  # percent solved exactly
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ci95(self) -> list[float]:
+        """`accuracy`'s 95% interval (Wilson), in percent, over its `tasks`."""
+        return wilson(self.accuracy, self.tasks)
+
 
 class Recovery(Schema):
     """Transient failures of a right call, and how many the next call recovered from (a
@@ -192,6 +199,12 @@ class Scores(Schema):
     mean_calls: float = 0.0  # tool calls per task
     recovery: Recovery = Field(default_factory=Recovery)
     calibration: Calibration | None = None  # a saved model's (POST /api/models/{id}/evaluate)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def heldout_ci95(self) -> list[float]:
+        """`heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`."""
+        return wilson(self.heldout_accuracy, self.tasks)
 
 
 class EvaluateReply(Message, Scores):

@@ -178,3 +178,25 @@ def test_start_message_id_is_the_session_id_and_others_name_the_revision() -> No
 
 def test_record_keys_are_valid_store_keys() -> None:
     assert check_key(Keys().session("session_1")) == "sessions/session_1"
+
+
+def test_an_accuracy_carries_its_wilson_interval() -> None:
+    from agentgym.intervals import wilson
+    from agentgym.messages import IntentScore, Scores
+
+    assert wilson(100.0, 3) == [43.85, 100.0]  # three of three: still far from sure
+    low, high = wilson(50.0, 400)
+    assert 45 < low < 50 < high < 55
+    assert wilson(0.0, 0) == [0.0, 100.0]  # nothing measured: anything
+    status = TrainingStatus.model_validate(
+        {"session_id": "s", "scenario_id": "c", "framework": "LangChain", "status": "running",
+         "max_episodes": 10, "learning_rate": 0.001, "seed": 0, "accuracy": 90.0,
+         "accuracy_n": 100, "heldout_accuracy": 100.0, "heldout_n": 3}
+    ).model_dump()  # fmt: skip
+    assert status["accuracy_ci95"] == wilson(90.0, 100)
+    assert status["heldout_ci95"] == [43.85, 100.0]
+    scores = Scores(
+        heldout_accuracy=75.0, tasks=8, per_intent={"x": IntentScore(tasks=4, accuracy=50.0)}
+    )
+    assert scores.model_dump()["heldout_ci95"] == wilson(75.0, 8)
+    assert scores.model_dump()["per_intent"]["x"]["ci95"] == wilson(50.0, 4)

@@ -124,6 +124,7 @@ class Run:
         self.losses: deque[float] = deque(maxlen=config.window)
         self.heldout_accuracy = 0.0
         self.heldout_episode: int | None = None  # the episode it was last measured at
+        self.heldout_n = 0  # ... on this many tasks
         self.best: Best | None = None
         # What the worker has not taken yet (it drains both after every call into the slot):
         # episodes recorded, and the report of the latest held-out evaluation.
@@ -220,6 +221,8 @@ class Run:
             "loss": float(np.mean(self.losses)) if self.losses else 0.0,
             "heldout_accuracy": self.heldout_accuracy,
             "heldout_episode": self.heldout_episode,
+            "accuracy_n": len(self.solved),
+            "heldout_n": self.heldout_n,
         }
 
     # --- evaluation ------------------------------------------------------------------------------
@@ -242,6 +245,7 @@ class Run:
         evaluation = self.evaluate(tasks)
         previous = self.heldout_episode
         self.heldout_accuracy, self.heldout_episode = evaluation.accuracy, self.episode
+        self.heldout_n = len(tasks)
         self._evaluated = evaluation.episodes
         every = self.config.record_heldout_every
         if previous is None or self.finished or crossed(previous, self.episode, every):
@@ -290,7 +294,7 @@ class Run:
         self.model.load_params(best.params)
         evaluation = self.evaluate()
         self.heldout_accuracy = best.heldout_accuracy = evaluation.accuracy
-        self.heldout_episode = best.episode
+        self.heldout_episode, self.heldout_n = best.episode, len(self.heldout)
         return evaluation
 
     # --- acting ----------------------------------------------------------------------------------
@@ -332,6 +336,7 @@ class Run:
             "losses": list(self.losses),
             "heldout_accuracy": self.heldout_accuracy,
             "heldout_episode": self.heldout_episode,
+            "heldout_n": self.heldout_n,
             "evaluated_at": self.evaluated_at,
             "evaluation_due": self.evaluation_due,
             "best": None
@@ -388,6 +393,7 @@ class Run:
         run.losses.extend(meta["losses"])
         run.heldout_accuracy = meta["heldout_accuracy"]
         run.heldout_episode = meta["heldout_episode"]
+        run.heldout_n = meta.get("heldout_n", 0)  # not kept before
         run.evaluated_at = meta["evaluated_at"]
         run.evaluation_due = meta.get("evaluation_due", False)  # none before it was kept
         run.rng.bit_generator.state = meta["rng"]

@@ -56,6 +56,10 @@ def test_start_a_run_watch_its_charts_grow_then_pause_resume_and_stop(
     # Measured several times a second, the latest held-out evaluation shows while it runs.
     evaluation = page.locator("section", has=page.get_by_role("heading", name="Latest held-out"))
     expect(evaluation.locator(".report")).to_be_visible(timeout=10_000)
+    # Each accuracy with its 95% interval and what it was measured on.
+    expect(page.locator('.figures [data-figure="heldout"]').first).to_contain_text(
+        re.compile(r"\d+\u2013\d+% over \d+ tasks")
+    )
     # The recorded episodes come over the same feed, as they are recorded.
     wait_for(lambda: any('"type":"episode"' in f for f in frames), 15, "an episode frame")
 

@@ -727,6 +727,11 @@ export interface components {
             calibration: components["schemas"]["Calibration"] | null;
             /** Model Id */
             model_id: string;
+            /**
+             * Heldout Ci95
+             * @description `heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`.
+             */
+            readonly heldout_ci95: number[];
         };
         /** FloatRange */
         FloatRange: {
@@ -765,6 +770,11 @@ export interface components {
             tasks: number;
             /** Accuracy */
             accuracy: number;
+            /**
+             * Ci95
+             * @description `accuracy`'s 95% interval (Wilson), in percent, over its `tasks`.
+             */
+            readonly ci95: number[];
         };
         /**
          * ModelDetail
@@ -960,6 +970,11 @@ export interface components {
             episode: number;
             /** At */
             at?: string;
+            /**
+             * Heldout Ci95
+             * @description `heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`.
+             */
+            readonly heldout_ci95: number[];
         };
         /**
          * SessionStatus
@@ -1115,6 +1130,16 @@ export interface components {
             /** Heldout Episode */
             heldout_episode?: number | null;
             /**
+             * Accuracy N
+             * @default 0
+             */
+            accuracy_n: number;
+            /**
+             * Heldout N
+             * @default 0
+             */
+            heldout_n: number;
+            /**
              * Episodes Per Second
              * @default 0
              */
@@ -1142,6 +1167,16 @@ export interface components {
              * @description The share of its episodes done, 0 to 1.
              */
             readonly progress: number;
+            /**
+             * Accuracy Ci95
+             * @description `accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` episodes.
+             */
+            readonly accuracy_ci95: number[];
+            /**
+             * Heldout Ci95
+             * @description `heldout_accuracy`'s 95% interval (Wilson), over its `heldout_n` tasks.
+             */
+            readonly heldout_ci95: number[];
             /**
              * Actions
              * @description What it may be asked now (`POST /api/training/{id}/{action}`).

@@ -1,7 +1,7 @@
 // A held-out evaluation's report: headline figures, each tool's precision and recall, accuracy
 // per intent, and the confusion of expected against chosen tool as a heat map.
 import type { ConfusionCell, Report as ReportData } from '../api/types';
-import { count, fixed, percent, precision } from '../lib/format';
+import { count, fixed, interval, percent, precision } from '../lib/format';
 import { Figure } from './ui';
 
 export function Confusion({ cells }: { cells: ConfusionCell[] }) {
@@ -95,7 +95,7 @@ export function Report({ report }: { report: ReportData }) {
       <dl class="figures">
         {'episode' in report && <Figure label="after episode">{count(report.episode)}</Figure>}
         <Figure label="held-out accuracy" name="accuracy">
-          {percent(report.heldout_accuracy)}
+          {percent(report.heldout_accuracy)} <small title="95% interval">{interval(report.heldout_ci95)}</small>
         </Figure>
         <Figure label="average reward">{fixed(report.avg_reward, 3)}</Figure>
         {report.tasks !== undefined && <Figure label="tasks">{count(report.tasks)}</Figure>}
@@ -145,7 +145,9 @@ export function Report({ report }: { report: ReportData }) {
                 <tr>
                   <td>{intent || <span class="muted">(no intent given)</span>}</td>
                   <td class="num">{score.tasks}</td>
-                  <td class="num">{percent(score.accuracy)}</td>
+                  <td class="num" title={`95%: ${interval(score.ci95)}`}>
+                    {percent(score.accuracy)}
+                  </td>
                 </tr>
               ))}
             </tbody>

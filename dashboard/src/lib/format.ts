@@ -27,3 +27,7 @@ export function uniqueId(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/** A 95% interval in percent, as "91–99%". */
+export const interval = (ci: number[] | null | undefined) =>
+  ci && ci.length === 2 ? `${ci[0].toFixed(0)}–${ci[1].toFixed(0)}%` : '';

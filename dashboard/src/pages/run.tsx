@@ -7,7 +7,7 @@ import { COLORS, Curves, Smoothing } from '../components/Curves';
 import { Episodes } from '../components/Episodes';
 import { Report } from '../components/Report';
 import { ErrorBox, Figure, Progress, Section, StatusBadge } from '../components/ui';
-import { count, fixed, percent, shortId, time } from '../lib/format';
+import { count, fixed, interval, percent, shortId, time } from '../lib/format';
 import { live } from '../lib/live';
 import { go } from '../lib/router';
 import { MAX_POINTS, RunHistory } from '../lib/series';
@@ -118,10 +118,16 @@ function Summary({ status }: { status: Status }) {
       </Figure>
       <Figure label="accuracy" name="accuracy">
         {percent(status.accuracy)}
+        {status.accuracy_n > 0 && <small title="95% interval"> {interval(status.accuracy_ci95)}</small>}
       </Figure>
-      <Figure label="held out">
+      <Figure label="held out" name="heldout">
         {status.heldout_episode === null ? '-' : percent(status.heldout_accuracy)}
-        {status.heldout_episode != null && <small> at {count(status.heldout_episode)}</small>}
+        {status.heldout_episode != null && (
+          <small>
+            {' '}
+            at {count(status.heldout_episode)}, {interval(status.heldout_ci95)} over {count(status.heldout_n)} tasks
+          </small>
+        )}
       </Figure>
       <Figure label="average reward">{fixed(status.avg_reward, 3)}</Figure>
       <Figure label="loss">{fixed(status.loss, 4)}</Figure>
