@@ -4,10 +4,10 @@ Conformal Prediction", the least ambiguous set-valued classifier).
 
 Fitted on decisions the model did not train on, the validation tasks' (each step given the
 right calls before it, trainer/model/calibration.py), with its probabilities calibrated: a
-decision's score is 1 minus the probability the model gives its right
-action, and the threshold is the ceil((n + 1) * coverage)-th smallest of the n scores. A new
-decision's set is every action whose probability is at least 1 minus the threshold: on requests
-like those it holds the right action with probability at least `coverage`, whatever the model.
+decision's score is 1 minus the probability the model gives its right action, and the
+threshold is the ceil((n + 1) * coverage)-th smallest of the n scores. A new decision's set is
+every action whose probability is at least 1 minus the threshold: on requests like those it
+holds the right action with probability at least `coverage`, whatever the model.
 """
 
 from __future__ import annotations
