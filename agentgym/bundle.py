@@ -35,7 +35,8 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 class BundleMetrics(Schema):
     accuracy: float = 0.0  # percent, training (last 100 episodes)
-    heldout_accuracy: float = 0.0  # percent, on held-out tasks
+    heldout_accuracy: float = 0.0  # percent, on held-out tasks ...
+    heldout_n: int = Field(default=0, ge=0)  # ... this many (0: not recorded)
     avg_reward: float = 0.0
     episodes: int = Field(default=0, ge=0)
     # The episode the packed policy is from: the run's best on its validation tasks. None in

@@ -321,6 +321,15 @@ class ModelDetail(ModelInfo):
     # Exactly how it was trained: the session's settings, its sources, and every hyperparameter
     # of its learner by name (the bundle's manifest says the same).
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    # The held-out tasks `accuracy` was measured on (0: its bundle does not say), and so how
+    # far to trust it.
+    accuracy_n: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accuracy_ci95(self) -> list[float]:
+        """`accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` tasks."""
+        return wilson(self.accuracy, self.accuracy_n)
 
 
 class ActCall(Body):

@@ -222,6 +222,7 @@ class ModelRecord(ModelInfo, Record):
     learning_rate: float = 0.0
     seed: int = 0
     heldout_accuracy: float = 0.0
+    accuracy_n: int = 0  # the held-out tasks it was measured on (0: its bundle does not say)
     learner: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)  # the bundle's, in full
     # Defaults for the seed's numbers too, so a damaged one can be read (Record.load).
@@ -252,6 +253,7 @@ class ModelRecord(ModelInfo, Record):
             scenario_version=manifest.scenario_version,
             framework=manifest.framework,
             accuracy=manifest.metrics.heldout_accuracy,
+            accuracy_n=manifest.metrics.heldout_n,
             episodes=manifest.metrics.episodes,
             created_at=manifest.created_at,
             size_mb=round(size / (1024 * 1024), 3),

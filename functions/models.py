@@ -52,6 +52,7 @@ async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetai
             "scenario_version": model.scenario_version,
             "learner": model.learner,
             "hyperparameters": model.hyperparameters,
+            "accuracy_n": model.accuracy_n,
         }
     )
 

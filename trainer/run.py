@@ -29,7 +29,7 @@ from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
-from trainer import meaning
+from trainer import meaning, scenarios
 from trainer.env import ToolUseEnv
 from trainer.model.calibration import fit_policy
 from trainer.model.config import Config
@@ -72,6 +72,7 @@ class Best:
     avg_reward: float  # on the validation tasks
     heldout_accuracy: float
     params: Params
+    heldout_n: int = 0  # the held-out tasks its accuracy was measured on
 
 
 class Run:
@@ -282,6 +283,7 @@ class Run:
                 scored.avg_reward,
                 self.heldout_accuracy if measured else 0.0,
                 self.model.snapshot(into=None if best is None else best.params),
+                self.heldout_n if measured else 0,
             )
 
     def evaluate_best(self) -> Evaluation:
@@ -294,7 +296,8 @@ class Run:
         self.model.load_params(best.params)
         evaluation = self.evaluate()
         self.heldout_accuracy = best.heldout_accuracy = evaluation.accuracy
-        self.heldout_episode, self.heldout_n = best.episode, len(self.heldout)
+        self.heldout_episode = best.episode
+        self.heldout_n = best.heldout_n = len(self.heldout)
         return evaluation
 
     # --- acting ----------------------------------------------------------------------------------
@@ -341,7 +344,13 @@ class Run:
             "evaluation_due": self.evaluation_due,
             "best": None
             if best is None
-            else [best.episode, best.accuracy, best.avg_reward, best.heldout_accuracy],
+            else [
+                best.episode,
+                best.accuracy,
+                best.avg_reward,
+                best.heldout_accuracy,
+                best.heldout_n,
+            ],
             "rng": self.rng.bit_generator.state,
             "env_rng": self.env.np_random.bit_generator.state,
             "encoder": self.encoder_name,
@@ -385,8 +394,8 @@ class Run:
                 raise CheckpointError(f"the session cannot continue here: {exc}") from None
             best = run.model.load_arrays(stored)
             if meta["best"] is not None and best is not None:
-                episode, accuracy, avg_reward, heldout = meta["best"]
-                run.best = Best(episode, accuracy, avg_reward, heldout, best)
+                episode, accuracy, avg_reward, heldout, *n = meta["best"]  # n: not kept before
+                run.best = Best(episode, accuracy, avg_reward, heldout, best, *n)
         run.episode = meta["episode"]
         run.solved.extend(meta["solved"])
         run.returns.extend(meta["returns"])
@@ -427,6 +436,7 @@ class Run:
             metrics={
                 "accuracy": self.metrics()["accuracy"],
                 "heldout_accuracy": best.heldout_accuracy,
+                "heldout_n": best.heldout_n,
                 "avg_reward": self.metrics()["avg_reward"],
                 "episodes": self.episode,
                 "best_episode": best.episode,
@@ -455,7 +465,7 @@ class Run:
         its weights are not this learner's."""
         manifest, weights = unpack(data)
         if spec is None:
-            spec = _spec_of_manifest(manifest)
+            spec = scenarios.of_manifest(manifest)
         if spec.id != manifest.scenario_id:
             raise BundleError(f"a bundle of {manifest.scenario_id}, not of {spec.id}")
         # Checked before numpy sees them, whatever wrote the bundle (imports are checked too).
@@ -477,22 +487,3 @@ class Run:
             run.model.conformal = Conformal(**manifest.conformal.model_dump())
         run.episode = manifest.metrics.episodes
         return run, manifest
-
-
-def _spec_of_manifest(manifest: Manifest) -> ScenarioSpec:
-    """The scenario as far as acting needs it: its tools, from the bundle (no tasks)."""
-    if not manifest.tools:
-        from trainer import scenarios
-
-        try:
-            return scenarios.get(manifest.scenario_id)
-        except KeyError as exc:
-            raise BundleError(exc.args[0]) from None
-    return ScenarioSpec(
-        id=manifest.scenario_id,
-        version=manifest.scenario_version,
-        tools=tuple(tool.name for tool in manifest.tools),
-        tasks=(),
-        descriptions={tool.name: tool.description for tool in manifest.tools},
-        fallbacks={tool.name: tool.fallback for tool in manifest.tools if tool.fallback},
-    )

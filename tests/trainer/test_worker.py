@@ -208,8 +208,11 @@ async def test_a_model_is_evaluated_by_a_trainer(
     scores = response.json()
     # The model saved is the run's best on validation: evaluated again, it scores what it was
     # saved with (the status says the last evaluation's, which may be another episode's).
-    saved = (await api.get(f"/api/models/{status['model_id']}")).json()
+    saved = (await api.get(f"/api/models/{status['model_id']}")).json()  # its detail
     assert scores["heldout_accuracy"] == saved["accuracy"] and scores["tasks"] >= 60
+    # ... measured on that many tasks, which says how far to trust it.
+    assert saved["accuracy_n"] == scores["tasks"]
+    assert saved["accuracy_ci95"] == scores["heldout_ci95"]
     # It says exactly how it was trained: every hyperparameter of its learner, by name.
     assert saved["learner"] == LEARNER_NAME
     assert saved["hyperparameters"]["learner"] == Config().to_dict()

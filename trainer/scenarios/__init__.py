@@ -8,6 +8,8 @@ import functools
 from collections.abc import Sequence
 
 from agentgym import catalog
+from agentgym.bundle import Manifest
+from agentgym.errors import BundleError
 from agentgym.scenario.parse import ScenarioDefinition
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
@@ -59,4 +61,21 @@ def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
         fallbacks={tool.name: tool.fallback for tool in tools if tool.fallback},
         descriptions={tool.name: tool.description for tool in tools},
         rewards=definition.rewards,
+    )
+
+
+def of_manifest(manifest: Manifest) -> ScenarioSpec:
+    """The scenario as far as acting needs it: its tools, from the bundle (no tasks)."""
+    if not manifest.tools:
+        try:
+            return get(manifest.scenario_id)
+        except KeyError as exc:
+            raise BundleError(exc.args[0]) from None
+    return ScenarioSpec(
+        id=manifest.scenario_id,
+        version=manifest.scenario_version,
+        tools=tuple(tool.name for tool in manifest.tools),
+        tasks=(),
+        descriptions={tool.name: tool.description for tool in manifest.tools},
+        fallbacks={tool.name: tool.fallback for tool in manifest.tools if tool.fallback},
     )

@@ -808,6 +808,16 @@ export interface components {
             hyperparameters?: {
                 [key: string]: unknown;
             };
+            /**
+             * Accuracy N
+             * @default 0
+             */
+            accuracy_n: number;
+            /**
+             * Accuracy Ci95
+             * @description `accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` tasks.
+             */
+            readonly accuracy_ci95: number[];
         };
         /**
          * ModelInfo
