@@ -1,5 +1,6 @@
 """Stateless REST handlers (FastAPI, Mangum on Lambda). They never import training code."""
 
+import gc
 import os
 import sys
 
@@ -10,3 +11,8 @@ import sys
 # program importing the routers) keeps pydantic as it is.
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
     sys.modules.setdefault("pydantic.v1", None)  # type: ignore[arg-type]
+    # Everything a cold start builds lives as long as the container: the collector would walk
+    # it again and again while it is built (FastAPI's own import included). Off until the entry
+    # point has built its app and frozen what it holds (functions.lambda_entry), then on: turned
+    # on before the freeze, its first collection would walk all of it at once.
+    gc.disable()

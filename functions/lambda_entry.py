@@ -32,4 +32,5 @@ def attribute(module: str, router: APIRouter, name: str) -> Any:
         # sight, a full collection during the first request walks only what came after
         # (walking it all costs a cold start tens of ms).
         gc.freeze()
+        gc.enable()  # after the freeze: off while all that was built (functions/__init__.py)
     return _built[module][ENTRY.index(name)]

@@ -120,6 +120,17 @@ def test_the_combined_app_is_one_app() -> None:
 BLOCKED = "import functions.app, sys; print(sys.modules.get('pydantic.v1', 'absent') is None)"
 
 
+@pytest.mark.parametrize("module", MODULES[1:])
+def test_on_lambda_the_collector_is_off_while_the_app_is_built_and_on_after(module: str) -> None:
+    code = (
+        f"import gc, {module}; built = gc.isenabled(); {module}.handler; "
+        "print(built, gc.isenabled(), len(gc.get_objects()) < gc.get_freeze_count())"
+    )
+    lambda_env = clean_env() | {"AWS_LAMBDA_FUNCTION_NAME": "agentgym"}
+    assert _probe(code, lambda_env) == "False True True"  # what it built is frozen first
+    assert _probe(code).startswith("True True")  # anywhere else it is left alone
+
+
 def test_pydantic_v1_is_blocked_on_lambda_only() -> None:
     assert _probe(BLOCKED) == "False"
     assert _probe(BLOCKED, clean_env() | {"AWS_LAMBDA_FUNCTION_NAME": "agentgym"}) == "True"
