@@ -68,18 +68,20 @@ def measure(scenario_id: str, seed: int, episodes: int) -> dict[str, Any]:
         "calibrated": temper(raw.probs, temperature),
         "right": raw.right,
         "temperature": temperature,
-        "threshold": model.conformal.threshold,
+        "conformal": model.conformal,
         "size": float(np.mean(sizes)),
     }
 
 
-def pooled(rows: list[dict[str, Any]], key: str) -> Any:
-    """The seeds' decisions as one set (padded to the widest)."""
+def pooled(found: list[Any]) -> Any:
+    """Decisions as one set (padded to the widest)."""
     from trainer.model.calibration import Decisions
 
-    width = max(r[key].shape[1] for r in rows)
-    probs = np.concatenate([np.pad(r[key], ((0, 0), (0, width - r[key].shape[1]))) for r in rows])
-    return Decisions(probs, np.concatenate([r["right"] for r in rows]))
+    width = max(f.probs.shape[1] for f in found)
+    probs = np.concatenate(
+        [np.pad(f.probs, ((0, 0), (0, width - f.probs.shape[1]))) for f in found]
+    )
+    return Decisions(probs, np.concatenate([f.right for f in found]))
 
 
 def main() -> None:
@@ -102,16 +104,21 @@ def main() -> None:
         rows = [results[(scenario_id, seed)] for seed in args.seeds]
         line = [f"  {scenario_id:17s}"]
         for key in ("raw", "calibrated"):
-            found = pooled(rows, key)
+            found = pooled([Decisions(r[key], r["right"]) for r in rows])
             everything[key].append(found)
             figures = reliability(found)
             low, high = figures["ci95"]
             line.append(f"ECE {key} {figures['ece']:.3f} [{low:.3f}, {high:.3f}]")
         covered = [
-            float(np.mean(Decisions(r["calibrated"], r["right"]).right_probabilities()
-                          >= 1.0 - r["threshold"] - 1e-12))
+            float(
+                np.mean(
+                    r["conformal"].covers(
+                        Decisions(r["calibrated"], r["right"]).right_probabilities()
+                    )
+                )
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
         temperatures = " ".join(f"{r['temperature']:.2f}" for r in rows)
         line.append(
             f"coverage {100 * statistics.mean(covered):.1f}% "
@@ -120,12 +127,7 @@ def main() -> None:
         )
         print("; ".join(line))
     for key in ("raw", "calibrated"):
-        found = everything[key]
-        width = max(f.probs.shape[1] for f in found)
-        all_probs = np.concatenate(
-            [np.pad(f.probs, ((0, 0), (0, width - f.probs.shape[1]))) for f in found]
-        )
-        figures = reliability(Decisions(all_probs, np.concatenate([f.right for f in found])))
+        figures = reliability(pooled(everything[key]))
         low, high = figures["ci95"]
         print(
             f"all scenarios, {key}: ECE {figures['ece']:.3f} [{low:.3f}, {high:.3f}] over "

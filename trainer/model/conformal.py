@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from trainer.model.toolbox import Array, Rows
 
@@ -27,6 +28,10 @@ class Conformal:
     coverage: float  # what the threshold was fitted for
     threshold: float  # of a decision's score, 1 - p(right action)
     n: int  # decisions it was fitted on
+
+    def covers(self, probs: Array) -> NDArray[np.bool_]:
+        """Whether each of `probs` is enough for its action to be in a set."""
+        return probs >= 1.0 - self.threshold - 1e-12  # the threshold's own rounding in
 
 
 def fit(right: Array, coverage: float = COVERAGE) -> Conformal | None:
@@ -46,6 +51,6 @@ def prediction_set(probs: Array, conformal: Conformal | None) -> Rows:
     order = np.argsort(-probs, kind="stable")
     if conformal is None:
         return order
-    keep = probs[order] >= 1.0 - conformal.threshold - 1e-12
+    keep = conformal.covers(probs[order])
     keep[0] = True
     return order[keep]
