@@ -72,6 +72,16 @@ class BundleConformal(Schema):
     n: int = Field(ge=1)  # validation decisions it was fitted on
 
 
+class BundleScope(Schema):
+    """How near a request must come to its training ones to be in scope
+    (trainer/model/scope.py)."""
+
+    measure: Literal["meaning", "words"]
+    threshold: float = Field(ge=-1, le=1)  # in scope at this nearness or more ...
+    familiar: float = Field(ge=0, le=1)  # ... of a kind it knows at this share of words learned
+    n: int = Field(default=0, ge=0)  # validation requests it was fitted on (0: the cap alone)
+
+
 class Manifest(Schema):
     format: Literal["agentgym-bundle/1"] = "agentgym-bundle/1"
     scenario_id: str = Field(min_length=1, max_length=64)
@@ -90,6 +100,7 @@ class Manifest(Schema):
     # validation tasks (trainer/model/calibration.py); None: too few decisions for sets.
     temperature: float = Field(default=1.0, gt=0)
     conformal: BundleConformal | None = None
+    scope: BundleScope | None = None  # None before it was kept: words, at their cap
 
 
 def pack(manifest: Manifest, weights: bytes) -> bytes:

@@ -145,6 +145,10 @@ def _keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+# What an answer `unsure` but in scope says (the dashboard's Try form says the same).
+UNSURE = "a kind of request it did not train on, or more than one choice fits; offer those"
+
+
 def _act(args: argparse.Namespace) -> int:
     from agentgym.errors import BundleError
     from trainer.run import Run
@@ -160,10 +164,12 @@ def _act(args: argparse.Namespace) -> int:
     if answer.coverage is not None:
         print(f"  next: right with {answer.coverage:.0%} probability among: {among}")
     scope = f"confidence {answer.confidence:.2f}"
-    if answer.in_scope:
-        print(f"  in scope ({scope})")
-    else:
+    if not answer.in_scope:
         print(f"  OUT OF SCOPE ({scope}): unlike the requests it trained on; let the agent choose")
+    elif answer.unsure:
+        print(f"  in scope, unsure ({scope}): {UNSURE}")
+    else:
+        print(f"  in scope ({scope})")
     return 0
 
 

@@ -351,13 +351,17 @@ class ActAnswer(Schema):
     next: str  # a tool, or "finish"
     probabilities: dict[str, float]  # of each tool on offer, and of "finish"
     plan: list[str]  # the greedy sequence of tools from here, assuming each call succeeds
-    confidence: float  # the share of the request's word features the model trained on, 0-1
-    in_scope: bool  # whether the request is like those it trained on
+    confidence: float  # the calibrated probability that `next` is right, 0-1
+    in_scope: bool  # whether the request is like those it trained on (trainer/model/scope.py)
     # The fewest choices (tools, or "finish") that hold the right next one with probability
     # `coverage`, most probable first, by split conformal prediction on decisions the model
     # did not train on; every choice, and coverage null, for a model not calibrated so.
     prediction_set: list[str] = Field(default_factory=list)
     coverage: float | None = None
+    # Whether the model cannot vouch for `next`: the request is out of scope, less like those
+    # it trained on than requests of the kinds it trained on are (a kind it never saw), or its
+    # prediction set holds more than one choice.
+    unsure: bool = False
 
 
 # --- settings ---------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 The layout is the learner's (`trainer/model` builds on these names): an `.npz` archive of
 `w_pi.npy`, the policy's hashed table of FEATURES float64 scalars, `w_v.npy`, the value's of
 VALUE_FEATURES, and `w_mu.npy`, the meaning table (MEANING_SLOTS x MEANING_DIMENSIONS; all
-zeros for a policy that reads words alone). None depends on the scenario's tools: every tool is
-scored through the same tables, by its name and description. The API
+zeros for a policy that reads words alone); with a sentence encoder, `references.npy` too,
+what its training requests mean (float16, one row per request). None depends on the scenario's
+tools: every tool is scored through the same tables, by its name and description. The API
 checks an imported bundle's weights against it before storing anything, so a trainer that is
 later asked to load them (to evaluate or act, for any tenant) never meets an object array, a
 shape it does not expect, or an archive that inflates without bound: each member's header is
@@ -39,6 +40,11 @@ VALUE_FEATURES = 1 << 16  # scalars of the value's hashed table (a power of two)
 MEANING_SLOTS = 1 << 12  # rows of the meaning table, hashed from (action, phase, last call) ...
 MEANING_DIMENSIONS = 384  # ... each a weight per dimension of the encoder's embedding
 DTYPE = "<f8"  # the learner writes float64, little-endian
+# With a sentence encoder, what its training requests mean (float16 unit rows, at most
+# MAX_REFERENCES of them): what a request's scope is measured against.
+REFERENCES = "references.npy"
+REFERENCES_DTYPE = "<f2"
+MAX_REFERENCES = 8192
 PARAMS = ("w_pi", "w_v", "w_mu")
 MAGIC = b"\x93NUMPY"
 MAX_HEADER = 4096  # numpy's own headers are ~128 bytes
@@ -70,24 +76,42 @@ def check(data: bytes, learner: str) -> None:
         raise BundleError("the weights are not an .npz archive") from None
     with archive:
         names = archive.namelist()
-        if sorted(names) != sorted(wanted):
+        if sorted(set(names) - {REFERENCES}) != sorted(wanted) or len(set(names)) != len(names):
             raise BundleError(
                 f"the weights hold {sorted(names)}; this learner's hold exactly {sorted(wanted)}"
+                f" (and {REFERENCES}, with a sentence encoder)"
             )
         for info in archive.infolist():
-            shape = wanted[info.filename]
-            header_size = _check_header(archive, info, shape)
-            size = header_size + 8 * math.prod(shape)
+            references = info.filename == REFERENCES
+            header_size, shape = _check_header(
+                archive, info, REFERENCES_DTYPE if references else DTYPE
+            )
+            if references:
+                if len(shape) != 2 or shape[1] != MEANING_DIMENSIONS or shape[0] > MAX_REFERENCES:
+                    raise BundleError(
+                        f"weights member {REFERENCES} has shape {shape}; this learner's is "
+                        f"(n, {MEANING_DIMENSIONS}), n at most {MAX_REFERENCES}"
+                    )
+            elif shape != wanted[info.filename]:
+                raise BundleError(
+                    f"weights member {info.filename} has shape {shape}; "
+                    f"this learner's is {wanted[info.filename]}"
+                )
+            item = 2 if references else 8
+            size = header_size + item * math.prod(shape)
             if info.file_size != size:
                 raise BundleError(
                     f"weights member {info.filename} claims {info.file_size} bytes; "
-                    f"a {shape} {DTYPE} array takes {size}"
+                    f"a {shape} array takes {size}"
                 )
             read_member(archive, info, size, f"weights member {info.filename}", keep=False)
 
 
-def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...]) -> int:
-    """Check a member's .npy header (dtype, order, shape); returns the header's length."""
+def _check_header(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: str
+) -> tuple[int, tuple[int, ...]]:
+    """Check a member's .npy header (dtype, order, shape); returns the header's length and the
+    array's shape."""
     where = f"weights member {info.filename}"
     try:
         with archive.open(info) as member:
@@ -112,8 +136,11 @@ def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[
         raise BundleError(f"{where} has an unreadable .npy header") from None
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise BundleError(f"{where} has an unreadable .npy header")
-    if header["descr"] != DTYPE:
-        raise BundleError(f"{where} holds {header['descr']!r}; the learner's weights are {DTYPE}")
-    if header["fortran_order"] is not False or header["shape"] != shape:
-        raise BundleError(f"{where} has shape {header['shape']}; this learner's is {shape}")
-    return int(start + length)
+    if header["descr"] != dtype:
+        raise BundleError(f"{where} holds {header['descr']!r}; the learner's are {dtype}")
+    shape = header["shape"]
+    if header["fortran_order"] is not False or not (
+        isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)
+    ):
+        raise BundleError(f"{where} has an unreadable .npy header")
+    return int(start + length), shape

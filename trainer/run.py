@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,15 +29,16 @@ from agentgym import weights as learner_weights
 from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, utc_now
 from agentgym.errors import BundleError
-from agentgym.weights import LEARNER_NAME
+from agentgym.weights import LEARNER_NAME, MAX_REFERENCES
 from trainer import meaning, scenarios
 from trainer.env import ToolUseEnv
 from trainer.model.calibration import fit_policy
 from trainer.model.config import Config
 from trainer.model.conformal import Conformal
-from trainer.model.decision import FINISH, IN_SCOPE, decide
+from trainer.model.decision import FINISH, decide
 from trainer.model.features import Toolbox
 from trainer.model.model import Model, Params, params_of, weights_of
+from trainer.model.scope import Scope, measure_of, unfitted
 from trainer.model.scoring import Targets
 from trainer.model.toolbox import tool_texts, usage_terms
 from trainer.recorded import record
@@ -56,7 +58,7 @@ from trainer.training.sources import (
 CHECKPOINT_FORMAT = "agentgym-checkpoint/6"
 AUTO = "auto"  # a new run's encoder: the sentence encoder if it reads this scenario
 
-__all__ = ["AUTO", "FINISH", "IN_SCOPE", "CheckpointError", "Evaluation", "Run"]
+__all__ = ["AUTO", "FINISH", "CheckpointError", "Evaluation", "Run"]
 
 
 class CheckpointError(ValueError):
@@ -155,7 +157,12 @@ class Run:
             if encoder is None
             else np.stack([encoder.meaning(text) for text in tool_texts(spec)]).astype(np.float32),
         )
-        return Model(self.config, toolbox, None if encoder is None else encoder.meaning)
+        if encoder is None:
+            return Model(self.config, toolbox)
+        texts = list(dict.fromkeys(task.text for task in self.training_tasks))
+        texts = texts[:: max(1, math.ceil(len(texts) / MAX_REFERENCES))]  # evenly, past that
+        references = np.stack([encoder.meaning(text) for text in texts]) if texts else None
+        return Model(self.config, toolbox, encoder.meaning, references)
 
     @property
     def encoder_name(self) -> str | None:
@@ -417,8 +424,8 @@ class Run:
         self.record_evaluation()  # what the model saved was measured on
         best = self.best
         assert best is not None
-        weights = weights_of(best.params)
-        temperature, conformal = fit_policy(self.model, best.params, self.validation)
+        weights = weights_of(best.params, self.model.references)
+        temperature, conformal, scope = fit_policy(self.model, best.params, self.validation)
         manifest = describe(
             weights,
             scenario_id=self.spec.id,
@@ -454,6 +461,7 @@ class Run:
             ],
             temperature=temperature,
             conformal=None if conformal is None else dataclasses.asdict(conformal),
+            scope=dataclasses.asdict(scope),
         )
         return manifest, pack(manifest, weights)
 
@@ -481,9 +489,18 @@ class Run:
                 {tool.name: tool.uses for tool in manifest.tools},
                 {tool.name: tool.terms for tool in manifest.tools},
             )
-        run.model.load_params(params_of(weights))
-        run.model.temperature = manifest.temperature
+        params, references = params_of(weights)
+        model = run.model
+        model.load_params(params)
+        model.references = references if model.meaning is not None else None
+        model.temperature = manifest.temperature
         if manifest.conformal is not None:
-            run.model.conformal = Conformal(**manifest.conformal.model_dump())
+            model.conformal = Conformal(**manifest.conformal.model_dump())
+        # Fitted for the measure it can read (a bundle without references: words alone).
+        fitted = manifest.scope
+        if fitted is not None and fitted.measure == measure_of(model):
+            model.scope = Scope(**fitted.model_dump())
+        else:
+            model.scope = unfitted(model)
         run.episode = manifest.metrics.episodes
         return run, manifest

@@ -84,9 +84,10 @@ class Chooser:
 
 def tool_choice(answer: ActAnswer) -> str | dict[str, Any]:
     """OpenAI's `tool_choice` for the model's answer: the function it plans next; "none" when
-    it would finish (its plan from here is empty: answer the user now); "auto" when the
-    request is unlike those it trained on (the chat model decides alone)."""
-    if not answer.in_scope:
+    it would finish (its plan from here is empty: answer the user now); "auto" when the model
+    is unsure (the request is unlike those it trained on, or one choice is not enough: the
+    chat model decides, best among the tools of `answer.prediction_set`)."""
+    if answer.unsure or not answer.in_scope:
         return "auto"
     if not answer.plan:
         return "none"

@@ -72,7 +72,9 @@ def recommend(
 def narrowed(
     chat_model: BaseChatModel, tools: Sequence[Any], chooser: Chooser
 ) -> Runnable[Conversation, BaseMessage]:
-    """`chat_model`, offered at each turn only the tool the trained model recommends."""
+    """`chat_model`, offered at each turn only the tool the trained model recommends; where the
+    model is unsure, the tools of its prediction set, to choose among (or answer); for a
+    request out of its scope, every tool."""
     by_name = dict(zip(tool_names(tools), tools, strict=True))
     ask = recommend(chooser, tools)
 
@@ -81,6 +83,9 @@ def narrowed(
         messages = list(_messages(conversation))
         if not advice.in_scope:
             bound: Runnable[Any, BaseMessage] = chat_model.bind_tools(tools)
+        elif advice.unsure:
+            among = [by_name[name] for name in advice.prediction_set if name in by_name]
+            bound = chat_model.bind_tools(among) if among else chat_model
         elif not advice.plan:  # it would finish (or only repeat itself): the chat model answers
             bound = chat_model
         else:

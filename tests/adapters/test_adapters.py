@@ -75,6 +75,7 @@ def test_tool_choice_names_the_tool_or_lets_the_chat_model_answer() -> None:
     assert tool_choice(answer) == {"type": "function", "function": {"name": "issue_refund"}}
     assert tool_choice(answer.model_copy(update={"next": "finish", "plan": []})) == "none"
     assert tool_choice(answer.model_copy(update={"in_scope": False})) == "auto"
+    assert tool_choice(answer.model_copy(update={"unsure": True})) == "auto"
 
 
 def test_a_framework_names_the_adapter_that_serves_it() -> None:

@@ -28,7 +28,7 @@ WEIGHTS = Model(Config(), Toolbox(TOOLS)).weights()
 
 def variant(number: int) -> bytes:
     """Weights of another model (one weight apart): a bundle of them is not one imported yet."""
-    params = params_of(WEIGHTS)
+    params, _ = params_of(WEIGHTS)
     params["w_v"][0] = float(number)
     return weights_of(params)
 

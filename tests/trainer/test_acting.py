@@ -1,24 +1,13 @@
-"""A trained model's next choice for a request (`Run.act`), and whether the request is like
-those it trained on, measured on the held-out requests and on off-topic ones."""
+"""A trained model's next choice for a request (`Run.act`), given the calls made so far
+(whether the request is of those it trained on: tests/trainer/test_scope.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from trainer import scenarios
-from trainer.run import IN_SCOPE, Run
+from trainer.run import Run
 from trainer.training.loop import train
-
-# Requests no built-in scenario is about, as a new user might try them.
-OFF_TOPIC = (
-    "What's the weather in Paris tomorrow?", "Write me a poem about the sea",
-    "Who won the football match last night?", "Translate 'good morning' into Japanese",
-    "What is the capital of Australia?", "Recommend a good pizza recipe",
-    "How tall is Mount Everest?", "Play some jazz music", "Tell me a joke about cats",
-    "What time is sunset in Tokyo?", "Explain quantum entanglement simply",
-    "How many calories are in a banana?", "Who painted the Mona Lisa?",
-    "Summarize the plot of Hamlet", "Is it going to rain this weekend in Berlin?",
-)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +39,3 @@ def test_only_the_tools_on_offer_are_scored(trained: Run) -> None:
     assert set(decision.plan) <= set(offered)
     with pytest.raises(ValueError, match="teleport"):
         trained.act("hello", [("teleport", True)])
-
-
-def test_off_topic_requests_are_out_of_scope_and_held_out_ones_in(trained: Run) -> None:
-    heldout = [trained.act(task.text, ()) for task in trained.heldout]
-    off = [trained.act(text, ()) for text in OFF_TOPIC]
-    in_scope = sum(d.in_scope for d in heldout) / len(heldout)
-    flagged = sum(not d.in_scope for d in off) / len(off)
-    assert in_scope >= 0.95 and flagged >= 0.9, (in_scope, flagged, IN_SCOPE)
-    assert min(d.confidence for d in heldout) > max(d.confidence for d in off) - 0.1

@@ -155,8 +155,10 @@ def test_the_bundle_packs_the_policy_that_did_best_on_validation() -> None:
     assert manifest.metrics.heldout_accuracy == best.heldout_accuracy
     assert bundle.unpack(data)[0] == manifest
     loaded, _ = Run.from_bundle(data, spec("data_analysis"))
-    for name, table in params_of(bundle.unpack(data)[1]).items():
+    params, references = params_of(bundle.unpack(data)[1])
+    for name, table in params.items():
         assert np.array_equal(table, best.params[name])
+    assert references is None  # it reads words alone (the encoder's: tests/trainer/test_scope.py)
     assert loaded.evaluate().accuracy == best.heldout_accuracy
     expected = loaded.evaluate()
     assert set(expected.per_tool) == set(run.spec.tools)

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from trainer.model import conformal
+from trainer.model import conformal, scope
 from trainer.model.conformal import Conformal
-from trainer.model.features import OK, State
+from trainer.model.features import OK, Context, State
 from trainer.model.model import Model, Params
+from trainer.model.scope import Scope
 from trainer.model.scoring import temper
 from trainer.model.toolbox import Array, Rows
 from trainer.scenarios.base import TaskSpec
@@ -45,14 +46,21 @@ class Decisions:
         return np.where(self.right >= 0, found, 0.0)
 
 
+def context_of(model: Model, task: TaskSpec) -> Context:
+    """A task's request, with the tools it offers."""
+    index = model.toolbox.index
+    return model.context(
+        task.text, None if task.tools is None else sorted(index[t] for t in task.tools)
+    )
+
+
 def decisions(model: Model, tasks: Sequence[TaskSpec]) -> Decisions:
     """`model`'s decisions at every step of every task's solution (as it answers `act`)."""
     index = model.toolbox.index
     rows: list[Array] = []
     right: list[int] = []
     for task in tasks:
-        offered = None if task.tools is None else sorted(index[t] for t in task.tools)
-        context = model.context(task.text, offered)
+        context = context_of(model, task)
         calls: list[tuple[int, int]] = []
         for k in range(len(task.solution) + 1):
             _, probs, _ = model.decide(context, State.of_calls(calls))
@@ -132,12 +140,12 @@ def reliability(found: Decisions, seed: int = 0) -> dict[str, Any]:
 
 def fit_policy(
     model: Model, params: Params, tasks: Sequence[TaskSpec]
-) -> tuple[float, Conformal | None]:
-    """The temperature of the policy `params` (read into `model`, whose own are put back
-    after) on `tasks`' decisions, and its prediction sets on them as tempered; (1.0, None)
-    without tasks."""
+) -> tuple[float, Conformal | None, Scope]:
+    """What the policy `params` (read into `model`, whose own are put back after) is fitted on
+    `tasks` (validation ones): its temperature on their decisions, its prediction sets on them
+    as tempered, and its scope on their requests; (1.0, None, unfitted) without tasks."""
     if not tasks:
-        return 1.0, None
+        return 1.0, None, scope.unfitted(model)
     current, temperature = model.snapshot(), model.temperature
     model.load_params(params)
     model.temperature = 1.0
@@ -145,7 +153,15 @@ def fit_policy(
         found = decisions(model, tasks)
         fitted = fit_temperature(found)
         found.probs = temper(found.probs, fitted)
-        return fitted, conformal.fit(found.right_probabilities())
+        nearness = [
+            scope.nearness(model, task.text, context_of(model, task).step(State.of_calls([])))
+            for task in tasks
+        ]
+        return (
+            fitted,
+            conformal.fit(found.right_probabilities()),
+            scope.fit(scope.measure_of(model), nearness),
+        )
     finally:
         model.load_params(current)
         model.temperature = temperature

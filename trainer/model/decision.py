@@ -10,12 +10,9 @@ from agentgym.contracts import ActAnswer
 from trainer.model.conformal import prediction_set
 from trainer.model.features import FAILED, OK, State
 from trainer.model.model import Model
+from trainer.model.scope import nearness
 
 FINISH = "finish"
-# A request is in scope when at least this share of its word features were trained (the
-# policy's rows for them are not zero): measured on the built-in scenarios' held-out
-# requests against off-topic ones (tests/trainer/test_acting.py).
-IN_SCOPE = 0.6
 
 
 def decide(
@@ -36,6 +33,11 @@ def decide(
     context = model.context(text, offered)
     history = [(index[tool], OK if ok else FAILED) for tool, ok in calls]
     step, probs, _ = model.decide(context, State.of_calls(history))
+    # Whether the request is of those it trained on, read from the request as it came (the
+    # calls made since change nothing of that).
+    first = step if not history else context.step(State.of_calls([]))
+    near = nearness(model, text, first)
+    in_scope = model.scope.holds(near)
     names = [model.tools[int(t)] for t in context.candidates] + [FINISH]
     plan: list[str] = []
     following = probs
@@ -48,15 +50,15 @@ def decide(
         history.append((tool, OK))
         plan.append(model.tools[tool])
         _, following, _ = model.decide(context, State.of_calls(history))
-    words = step.rows[: step.words * step.n_actions]
-    confidence = float((model.params["w_pi"][words] != 0).mean()) if len(words) else 0.0
     conformal = model.conformal
+    chosen = [names[int(a)] for a in prediction_set(probs, conformal)]
     return ActAnswer(
         next=names[int(np.argmax(probs))],
         probabilities={name: float(p) for name, p in zip(names, probs, strict=True)},
         plan=plan,
-        confidence=confidence,
-        in_scope=confidence >= IN_SCOPE,
-        prediction_set=[names[int(a)] for a in prediction_set(probs, conformal)],
+        confidence=float(probs.max()),  # calibrated: the chance the next choice is right
+        in_scope=in_scope,
+        prediction_set=chosen,
         coverage=None if conformal is None else conformal.coverage,
+        unsure=not in_scope or not model.scope.knows(near) or len(chosen) > 1,
     )

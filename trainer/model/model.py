@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agentgym.weights import FEATURES, MEANING_DIMENSIONS, MEANING_SLOTS, PARAMS, VALUE_FEATURES
+from agentgym.weights import (
+    FEATURES,
+    MEANING_DIMENSIONS,
+    MEANING_SLOTS,
+    PARAMS,
+    REFERENCES,
+    VALUE_FEATURES,
+)
+from trainer.model import scope
 from trainer.model.config import Config
 from trainer.model.features import Array, Context, Rows, State, Step, Toolbox, build_context
 from trainer.model.scoring import (
@@ -65,10 +73,14 @@ class Model:
         config: Config,
         toolbox: Toolbox,
         meaning: Callable[[str], NDArray[np.float16]] | None = None,
+        references: NDArray[np.float16] | None = None,
     ) -> None:
         self.config = config
         self.toolbox = toolbox
         self.meaning = meaning  # a request's embedding, if a sentence encoder reads it
+        # What the training requests mean (unit rows), with an encoder: what a request's scope
+        # is measured against (trainer/model/scope.py).
+        self.references = references
         # Per table, the weights and Adam's two moments, each an array of its own (gathering
         # and scattering rows of one array is three times as quick as of rows of three).
         self.params: Params = {name: np.zeros(shape, DTYPE) for name, shape in shapes().items()}
@@ -83,10 +95,12 @@ class Model:
         self.updates = 0
         self._contexts: dict[tuple[str, tuple[int, ...], tuple[int, ...], int], Context] = {}
         self._chooser: tuple[int, Table] | None = None  # (epoch, the policy shortlists read)
-        # How its probabilities are calibrated (trainer/model/calibration.py), and where its
-        # prediction sets were fitted (trainer/model/conformal.py); neither before bundling.
+        # How its probabilities are calibrated (trainer/model/calibration.py), where its
+        # prediction sets were fitted (trainer/model/conformal.py) and how near a request must
+        # come to its training ones to be in scope (trainer/model/scope.py): fitted when bundled.
         self.temperature = 1.0
         self.conformal: Conformal | None = None
+        self.scope = scope.unfitted(self)
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -207,7 +221,7 @@ class Model:
         return copies
 
     def weights(self) -> bytes:
-        return weights_of(self.params)
+        return weights_of(self.params, self.references)
 
     def arrays(self, best: Params | None = None) -> dict[str, Any]:
         """Weights and optimizer state, for a checkpoint, and `best`, an earlier snapshot:
@@ -248,16 +262,19 @@ class Model:
         return best
 
 
-def weights_of(params: Params) -> bytes:
-    """Parameters as an .npz archive whose bytes depend on the parameters only, so equal
-    policies have equal checksums."""
+def weights_of(params: Params, references: NDArray[np.float16] | None = None) -> bytes:
+    """Parameters (and the training requests' meanings, where the model reads meanings) as
+    an .npz archive whose bytes depend on them only, so equal policies have equal checksums."""
     buffer = io.BytesIO()
+    # In the bundle format's precision.
+    members = [(name, params[name].astype(np.float64, copy=False)) for name in PARAMS]
+    if references is not None:
+        members.append((REFERENCES.removesuffix(".npy"), references.astype("<f2", copy=False)))
     # Deflate's fastest level: the tables are mostly zeros, which any level packs small,
     # and saving a model (every stop, every `agentgym train`) waits for it.
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name in PARAMS:
+        for name, table in members:
             member = io.BytesIO()
-            table = params[name].astype(np.float64, copy=False)  # the bundle format's
             np.lib.format.write_array(member, table, allow_pickle=False)
             archive.writestr(
                 zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
@@ -268,12 +285,15 @@ def weights_of(params: Params) -> bytes:
     return buffer.getvalue()
 
 
-def params_of(data: bytes) -> Params:
-    """The parameters of `weights_of`'s archive; ValueError if a table has another shape."""
+def params_of(data: bytes) -> tuple[Params, NDArray[np.float16] | None]:
+    """The parameters of `weights_of`'s archive, and its references (None if it holds none);
+    ValueError if a table has another shape."""
     params: Params = {}
     with np.load(io.BytesIO(data)) as stored:
         for name, shape in shapes().items():
             if stored[name].shape != shape:
                 raise ValueError(f"weights for {name} have shape {stored[name].shape}")
             params[name] = stored[name].astype(DTYPE)
-    return params
+        name = REFERENCES.removesuffix(".npy")
+        references = stored[name].astype(np.float16) if name in stored else None
+    return params, references

@@ -547,6 +547,11 @@ export interface components {
             prediction_set?: string[];
             /** Coverage */
             coverage?: number | null;
+            /**
+             * Unsure
+             * @default false
+             */
+            unsure: boolean;
         };
         /**
          * ActBody

@@ -98,10 +98,12 @@ function TryIt({ model }: { model: Model }) {
             </strong>{' '}
             {(answer.prediction_set ?? []).join(', ')}
           </p>
-          <p class={answer.in_scope ? '' : 'error'}>
-            {answer.in_scope
-              ? `in scope (confidence ${fixed(answer.confidence, 2)})`
-              : `out of scope (confidence ${fixed(answer.confidence, 2)}): unlike the requests it trained on; let the agent choose`}
+          <p class={`scope ${answer.in_scope ? (answer.unsure ? 'warning' : '') : 'error'}`}>
+            {!answer.in_scope
+              ? `out of scope (confidence ${fixed(answer.confidence, 2)}): unlike the requests it trained on; let the agent choose`
+              : answer.unsure
+                ? `in scope, unsure (confidence ${fixed(answer.confidence, 2)}): a kind of request it did not train on, or more than one choice fits; offer those`
+                : `in scope (confidence ${fixed(answer.confidence, 2)})`}
           </p>
           <table class="probabilities">
             <tbody>
