@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
-from agentgym.contracts import Framework, Schema, utc_now
+from agentgym.contracts import Framework, KFold, Schema, utc_now
 from agentgym.errors import BundleError
 from agentgym.scenario.definition import Tool
 from agentgym.unzip import read_member
@@ -42,6 +42,9 @@ class BundleMetrics(Schema):
     # The episode the packed policy is from: the run's best on its validation tasks. None in
     # bundles of learners that packed the last policy.
     best_episode: int | None = Field(default=None, ge=0)
+    kfold: KFold | None = (
+        None  # a k-fold estimate of its held-out accuracy, if its session made one
+    )
 
 
 class BundleHyperparameters(Schema):

@@ -118,6 +118,7 @@ def _train(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate,
             as_json=args.json,
             save=args.save,
+            kfold=args.evaluation == "kfold",
         )
     except ArgumentError as exc:  # raised before training starts: usage and exit status 2
         parser.error(f"argument {exc.flag}: {exc}")
@@ -261,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=None)
     train.add_argument("--json", action="store_true", help="print one JSON object at the end")
     train.add_argument("--save", type=Path, default=None, help="write the model bundle here")
+    train.add_argument(
+        "--evaluation",
+        choices=("holdout", "kfold"),
+        default="holdout",
+        help="kfold: also estimate held-out accuracy by 5-fold cross-validation (5 more runs)",
+    )
     train.set_defaults(run=_train, parser=train)
     return parser
 

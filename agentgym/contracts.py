@@ -132,6 +132,27 @@ Source = Literal["demonstrations", "simulator"]
 SOURCES: tuple[Source, ...] = ("demonstrations", "simulator")
 
 
+# How a session measures its model: on its held-out split, or also by k-fold cross-validation
+# over every task once it has trained (trainer/training/crossval.py).
+EvaluationKind = Literal["holdout", "kfold"]
+
+
+class KFold(Schema):
+    """A k-fold cross-validation's estimate of held-out accuracy: every task solved or not by
+    a model of the same recipe that never trained on it."""
+
+    k: int
+    accuracy: float  # percent of the `n` tasks solved
+    n: int
+    folds: list[float]  # each fold's accuracy, percent
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ci95(self) -> list[float]:
+        """`accuracy`'s 95% interval (Wilson), over its `n` tasks."""
+        return wilson(self.accuracy, self.n)
+
+
 class TrainingStartRequest(Body):
     """`POST /api/training/start`. Omitted or null numbers take the settings' defaults (the
     seed UI sends null when a number field is cleared)."""
@@ -143,6 +164,10 @@ class TrainingStartRequest(Body):
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     # What it learns from (omitted: every source its scenario has data for).
     sources: list[Source] | None = Field(default=None, min_length=1, max_length=len(SOURCES))
+    # "kfold": once trained, estimate held-out accuracy by 5-fold cross-validation over every
+    # task too (five more runs as long as this one), for a scenario of few tasks. Omitted or
+    # null: "holdout".
+    evaluation: EvaluationKind | None = None
 
 
 class TrainingStartResponse(Schema):
@@ -192,10 +217,12 @@ class TrainingStatus(Schema):
     # When it will reach max_episodes at its current speed (the trainer's estimate as of its
     # last write); null unless it is running.
     estimated_finish: str | None = None
-    # What its trainer is doing that the status does not say, while it is queued: "preparing:
+    # What its trainer is doing that the status does not say: while it is queued, "preparing:
     # ..." when setting its run up takes more than a moment (a scenario's first session on a
-    # machine reads what the scenario's texts mean).
+    # machine reads what the scenario's texts mean); once trained, "cross-validating: ...".
     activity: str | None = None
+    evaluation: EvaluationKind = "holdout"  # as started
+    kfold: KFold | None = None  # its k-fold estimate, once cross-validated
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -233,8 +260,8 @@ class TrainingStatus(Schema):
         return value if self.status is SessionStatus.RUNNING else None
 
     @field_serializer("activity")
-    def _only_while_queued(self, value: str | None) -> str | None:
-        return value if self.status is SessionStatus.QUEUED else None
+    def _only_while_active(self, value: str | None) -> str | None:
+        return value if self.status in (SessionStatus.QUEUED, SessionStatus.RUNNING) else None
 
 
 class ActionResponse(Schema):
@@ -324,6 +351,7 @@ class ModelDetail(ModelInfo):
     # The held-out tasks `accuracy` was measured on (0: its bundle does not say), and so how
     # far to trust it.
     accuracy_n: int = 0
+    kfold: KFold | None = None  # its k-fold estimate, where its session asked for one
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -22,6 +22,7 @@ from agentgym import retries
 from agentgym.auth import DEFAULT_TENANT
 from agentgym.contracts import (
     Hyperparameters,
+    KFold,
     ModelInfo,
     Scenario,
     Schema,
@@ -223,6 +224,7 @@ class ModelRecord(ModelInfo, Record):
     seed: int = 0
     heldout_accuracy: float = 0.0
     accuracy_n: int = 0  # the held-out tasks it was measured on (0: its bundle does not say)
+    kfold: KFold | None = None  # its session's k-fold estimate, if it asked for one
     learner: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)  # the bundle's, in full
     # Defaults for the seed's numbers too, so a damaged one can be read (Record.load).
@@ -254,6 +256,7 @@ class ModelRecord(ModelInfo, Record):
             framework=manifest.framework,
             accuracy=manifest.metrics.heldout_accuracy,
             accuracy_n=manifest.metrics.heldout_n,
+            kfold=manifest.metrics.kfold,
             episodes=manifest.metrics.episodes,
             created_at=manifest.created_at,
             size_mb=round(size / (1024 * 1024), 3),

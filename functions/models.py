@@ -53,6 +53,7 @@ async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetai
             "learner": model.learner,
             "hyperparameters": model.hyperparameters,
             "accuracy_n": model.accuracy_n,
+            "kfold": model.kfold,
         }
     )
 

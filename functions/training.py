@@ -118,6 +118,7 @@ def _new_session(
         start_time=utc_now(),
         scenario_version=scenario.version,  # trains on this one whatever is pushed later
         sources=None if body.sources is None else sorted(set(body.sources), key=SOURCES.index),
+        evaluation=body.evaluation or "holdout",
     )
 
 

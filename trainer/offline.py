@@ -14,6 +14,7 @@ from agentgym.contracts import FloatRange, Framework, IntRange, TrainingStartReq
 from trainer import scenarios
 from trainer.run import Run
 from trainer.scenarios.base import ScenarioSpec
+from trainer.training.crossval import cross_validate
 from trainer.training.loop import Callback, Evaluating
 from trainer.training.loop import train as train_loop
 
@@ -127,9 +128,11 @@ def train(
     learning_rate: float | None = None,
     as_json: bool = False,
     save: Path | None = None,
+    kfold: bool = False,
 ) -> int:
-    """Train a run to its end and report it; ArgumentError, before anything runs, for an
-    argument the scenario does not accept (see `arguments`)."""
+    """Train a run to its end and report it (`kfold`: and cross-validate its recipe, which
+    the bundle records); ArgumentError, before anything runs, for an argument the scenario
+    does not accept (see `arguments`)."""
     spec, episodes, learning_rate = arguments(
         scenario_id, episodes, learning_rate, seed, scenario_file
     )
@@ -143,6 +146,8 @@ def train(
     train_loop(run, callbacks)
     seconds = time.perf_counter() - started
     evaluation = run.evaluate_best()
+    if kfold:
+        run.kfold = cross_validate(run)
     data = run.bundle(Framework.LANGCHAIN)[1]
     assert run.best is not None
     if sys.stderr.isatty():
@@ -161,6 +166,7 @@ def train(
         "episodes_per_second": run.episode / seconds,
         "seconds": seconds,
         "per_tool": evaluation.per_tool,
+        "kfold": None if run.kfold is None else run.kfold.model_dump(),
     }
     if save is not None:
         save.write_bytes(data)
@@ -176,6 +182,12 @@ def train(
             f"  held-out accuracy ({len(spec.split()[1])} unseen tasks): {evaluation.accuracy:.1f}%"
             f" (the model of episode {run.best.episode}, the best on validation)"
         )
+        if run.kfold is not None:
+            low, high = run.kfold.ci95
+            print(
+                f"  {run.kfold.k}-fold cross-validation ({run.kfold.n} tasks): "
+                f"{run.kfold.accuracy:.1f}% (95% interval {low:.1f}-{high:.1f}%)"
+            )
         print(
             f"  average reward: {metrics['avg_reward']:.2f} (held-out {evaluation.avg_reward:.2f})"
         )

@@ -27,7 +27,7 @@ import numpy as np
 
 from agentgym import weights as learner_weights
 from agentgym.bundle import Manifest, describe, pack, unpack
-from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, utc_now
+from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, KFold, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME, MAX_REFERENCES
 from trainer import meaning, scenarios
@@ -129,6 +129,7 @@ class Run:
         self.heldout_episode: int | None = None  # the episode it was last measured at
         self.heldout_n = 0  # ... on this many tasks
         self.best: Best | None = None
+        self.kfold: KFold | None = None  # its recipe's k-fold estimate (training/crossval.py)
         # What the worker has not taken yet (it drains both after every call into the slot):
         # episodes recorded, and the report of the latest held-out evaluation.
         self.recorded: list[EpisodeRecord] = []
@@ -361,6 +362,7 @@ class Run:
             "rng": self.rng.bit_generator.state,
             "env_rng": self.env.np_random.bit_generator.state,
             "encoder": self.encoder_name,
+            "kfold": None if self.kfold is None else self.kfold.model_dump(),
         }
         arrays: dict[str, Any] = {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
@@ -412,6 +414,8 @@ class Run:
         run.heldout_n = meta.get("heldout_n", 0)  # not kept before
         run.evaluated_at = meta["evaluated_at"]
         run.evaluation_due = meta.get("evaluation_due", False)  # none before it was kept
+        if meta.get("kfold") is not None:
+            run.kfold = KFold.model_validate(meta["kfold"])
         run.rng.bit_generator.state = meta["rng"]
         run.env.np_random.bit_generator.state = meta["env_rng"]
         return run
@@ -447,6 +451,7 @@ class Run:
                 "avg_reward": self.metrics()["avg_reward"],
                 "episodes": self.episode,
                 "best_episode": best.episode,
+                "kfold": self.kfold,
             },
             created_at=created_at or utc_now(),
             tools=[

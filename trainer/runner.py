@@ -16,6 +16,7 @@ restored continues bit for bit as it would have.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import threading
@@ -28,7 +29,7 @@ from typing import Any, Literal, TypeVar
 
 from agentgym import orphans
 from agentgym.bundle import Manifest
-from agentgym.contracts import Framework
+from agentgym.contracts import Framework, KFold
 from trainer.scenarios.base import ScenarioSpec
 
 T = TypeVar("T")
@@ -51,6 +52,8 @@ class Progress:
     # of the latest held-out evaluation, if one ran.
     episodes: list[bytes] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    kfold: KFold | None = None  # its k-fold estimate, once cross-validated
+    activity: str | None = None  # what it is doing past training (cross-validating)
 
 
 @dataclass
@@ -115,6 +118,11 @@ class SlotRun:
         by `Slot.interrupt`."""
         return await self._call(_train, seconds, eval_every, checkpoint_every, record_last)
 
+    async def cross_validate(self, seconds: float) -> Progress:
+        """Go on with the run's k-fold cross-validation for about `seconds` (trained, it is
+        begun; its `kfold` is there once done). Cut short by `Slot.interrupt`."""
+        return await self._call(_cross_validate, seconds)
+
     async def evaluate_heldout(self) -> Progress:
         return await self._call(_evaluate_heldout)
 
@@ -143,6 +151,7 @@ def _take(path: Path) -> bytes:
 # Module functions, so that a process slot can run them: each finds its run by key.
 
 _runs: dict[str, Any] = {}
+_validations: dict[str, Any] = {}  # a run's cross-validation under way, by the run's key
 _slot = threading.local()  # the slot's interrupt, in the thread that runs its calls
 
 
@@ -169,6 +178,7 @@ def _progress(run: Any, checkpoint_due: bool = False) -> Progress:
         checkpoint_due,
         episodes,
         report,
+        run.kfold,
     )
 
 
@@ -212,6 +222,18 @@ def _train(
     return _progress(run, crossed(first, run.episode, checkpoint_every))
 
 
+def _cross_validate(key: str, seconds: float) -> Progress:
+    from trainer.training.crossval import CrossValidation
+
+    run = _runs[key]
+    validation = _validations.get(key) or _validations.setdefault(key, CrossValidation(run))
+    if validation.advance(time.perf_counter() + seconds, _slot.interrupt.is_set):
+        run.kfold = validation.result()
+        del _validations[key]
+        return _progress(run)
+    return dataclasses.replace(_progress(run), activity=validation.where())
+
+
 def _evaluate_heldout(key: str) -> Progress:
     run = _runs[key]
     run.evaluate_heldout()
@@ -239,3 +261,4 @@ def _bundle(key: str, framework: Framework) -> tuple[Manifest, bytes, Progress]:
 
 def _drop(key: str) -> None:
     _runs.pop(key, None)
+    _validations.pop(key, None)

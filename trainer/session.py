@@ -239,9 +239,12 @@ class Session:
                 update_due = (
                     time.monotonic() + SLICE_S - last_update >= ctx.settings.update_interval_s
                 )
-                progress = await run.train(
-                    SLICE_S, ctx.settings.eval_every, ctx.settings.checkpoint_every, update_due
-                )
+                if _validating(record, progress):
+                    progress = await run.cross_validate(SLICE_S)
+                else:
+                    progress = await run.train(
+                        SLICE_S, ctx.settings.eval_every, ctx.settings.checkpoint_every, update_due
+                    )
                 await self._recorder.add(progress)
                 now = time.monotonic()
                 if now - rate_clock >= 1.0:
@@ -256,7 +259,10 @@ class Session:
                 # Every request from here on is either read now or cuts the next slice short.
                 run.slot.interrupt.clear()
                 ending = lifecycle.between_slices(
-                    record, self.pending, self.shutting_down, progress.finished
+                    record,
+                    self.pending,
+                    self.shutting_down,
+                    progress.finished and not _validating(record, progress),
                 )
                 if ending is not None:
                     break  # leaving checkpoints and writes the status: not twice
@@ -299,6 +305,8 @@ class Session:
         """The record with the run's current numbers (in memory only)."""
         remaining = max(record.max_episodes - progress.episode, 0)
         update = progress.metrics | {
+            "kfold": progress.kfold,
+            "activity": progress.activity,
             "elapsed_seconds": elapsed,
             "elapsed_time": format_elapsed(elapsed),
             "episodes_per_second": rate,
@@ -317,9 +325,11 @@ class Session:
         in that status, as `lifecycle.ended` has it (StopRequested when a stop asked meanwhile
         must win over a pause or a hand-back; nothing is written then). Returns the record as
         written."""
-        ours = record.model_dump(
-            exclude={"pending", "created_at", "idempotency_key", "session_id", "scenario_id"}
-        )
+        theirs = {"pending", "created_at", "idempotency_key", "session_id", "scenario_id"}
+        # As they are (not dumped): a nested model (`kfold`) stays one in the copy.
+        ours = {
+            name: getattr(record, name) for name in SessionRecord.model_fields if name not in theirs
+        }
 
         def change(stored: SessionRecord) -> SessionRecord:
             merged = stored.model_copy(
@@ -435,6 +445,12 @@ class Session:
         )
         await self.ctx.store.put(self.keys.model(model_id), model.dump())
         return model_id, progress
+
+
+def _validating(record: SessionRecord, progress: Progress) -> bool:
+    """Whether the session, trained, is to be cross-validated still (`"evaluation": "kfold"`):
+    it has not ended yet. A pause meanwhile keeps the run; resumed, the folds start over."""
+    return progress.finished and record.evaluation == "kfold" and progress.kfold is None
 
 
 def _after(seconds: float) -> str:

@@ -280,6 +280,7 @@ def start_request(
     max_episodes: int | None,
     learning_rate: float | None,
     seed: int | None,
+    evaluation: str | None = None,
 ) -> TrainingStartRequest:
     """The start request asked for: a TrainingStartRequest as it is, or one of the keyword
     arguments (validated here, so a wrong field fails before anything is sent)."""
@@ -288,6 +289,7 @@ def start_request(
         "max_episodes": max_episodes,
         "learning_rate": learning_rate,
         "seed": seed,
+        "evaluation": evaluation,
     }
     if isinstance(scenario_id, TrainingStartRequest):
         if any(value is not None for value in fields.values()):

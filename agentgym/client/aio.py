@@ -222,10 +222,14 @@ class Training:
         learning_rate: float | None = None,
         seed: int | None = None,
         idempotency_key: str | None = None,
+        evaluation: str | None = None,
     ) -> TrainingStartResponse:
         """Queue a session; numbers not given come from the settings. Every start carries an
-        Idempotency-Key (a new one unless given), so a retry never queues a second one."""
-        request = calls.start_request(scenario_id, framework, max_episodes, learning_rate, seed)
+        Idempotency-Key (a new one unless given), so a retry never queues a second one.
+        `evaluation="kfold"`: once trained, cross-validate it too (its status's `kfold`)."""
+        request = calls.start_request(
+            scenario_id, framework, max_episodes, learning_rate, seed, evaluation
+        )
         return await self._t.send(calls.start_training(request, idempotency_key))
 
     async def status(self, session_id: str) -> TrainingStatus:

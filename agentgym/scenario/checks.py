@@ -237,7 +237,7 @@ def warn_small_heldout(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: 
             ("tasks",),
             f"{heldout} held-out tasks: an accuracy measured on them is uncertain by about "
             f"+-{min(margin, 50):.0f} points; add tasks ({FEW_HELDOUT} or more held out, a fifth "
-            "of all) before trusting it",
+            'of all) or start training with "evaluation": "kfold" (every task then measured)',
         )
     by_intent: dict[str, list[tuple[int, Split]]] = {}
     for (index, task), split in zip(tasks, splits, strict=True):

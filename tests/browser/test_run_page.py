@@ -127,3 +127,20 @@ def test_the_runs_page_lists_runs_over_rest_while_its_feed_cannot_connect(
     for run in two_runs:
         expect(page.locator(f'tr[data-session="{run["session_id"]}"]')).to_be_visible()
     expect(page.locator(".card header .live")).to_have_text("feed connecting")
+
+
+def test_a_run_started_for_a_k_fold_estimate_shows_it_once_cross_validated(
+    system: System, page: Any, api: httpx.Client
+) -> None:
+    page.goto(f"{system.api}/ui/")
+    form = page.get_by_role("form", name="Start a run")
+    form.locator('select[name="scenario"]').select_option("customer_support")
+    form.locator('input[name="max_episodes"]').fill("300")
+    form.locator('input[name="kfold"]').check()
+    form.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r"#/runs/session_"))
+    session_id = page.url.rsplit("/", 1)[1]
+    assert api.get(f"/api/training/{session_id}").json()["evaluation"] == "kfold"
+    figure = page.locator('.figures [data-figure="kfold"]').first
+    expect(figure).to_contain_text(re.compile(r"\d+\.\d%.*over 360 tasks"), timeout=60_000)
+    expect(page.locator(".run-head .badge")).to_have_attribute("data-status", "completed")

@@ -240,6 +240,31 @@ async def test_a_session_learns_from_the_sources_it_names(
     assert wrong.status_code == 422 and "sources" in wrong.text
 
 
+async def test_a_session_asked_for_kfold_cross_validates_once_trained(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    async with workers():
+        session_id = await start(api, max_episodes=600, seed=1, evaluation="kfold")
+        validating = await wait_for(
+            api, session_id, lambda s: (s["activity"] or "").startswith("cross-validating")
+        )
+        assert validating["status"] == "running" and validating["current_episode"] == 600
+        assert validating["kfold"] is None and validating["model_id"] is None
+        status = await wait_for(api, session_id, lambda s: s["status"] == "completed")
+    kfold = status["kfold"]
+    assert (status["evaluation"], kfold["k"], kfold["n"], len(kfold["folds"])) == (
+        "kfold",
+        5,
+        360,
+        5,
+    )
+    assert kfold["ci95"][0] <= kfold["accuracy"] <= kfold["ci95"][1] and status["activity"] is None
+    model = (await api.get(f"/api/models/{status['model_id']}")).json()
+    assert model["kfold"] == kfold
+    wrong = await api.post("/api/training/start", json=SEED_START | {"evaluation": "loo"})
+    assert wrong.status_code == 422 and "evaluation" in wrong.text
+
+
 async def test_evaluation_without_a_trainer_is_503(api: httpx.AsyncClient) -> None:
     run = Run(scenarios.get("customer_support"), 0.001, seed=1, max_episodes=10)
     imported = (

@@ -782,6 +782,26 @@ export interface components {
             readonly ci95: number[];
         };
         /**
+         * KFold
+         * @description A k-fold cross-validation's estimate of held-out accuracy: every task solved or not by
+         *     a model of the same recipe that never trained on it.
+         */
+        KFold: {
+            /** K */
+            k: number;
+            /** Accuracy */
+            accuracy: number;
+            /** N */
+            n: number;
+            /** Folds */
+            folds: number[];
+            /**
+             * Ci95
+             * @description `accuracy`'s 95% interval (Wilson), over its `n` tasks.
+             */
+            readonly ci95: number[];
+        };
+        /**
          * ModelDetail
          * @description `GET /api/models/{id}`: the seed's fields, then what serves it and where it is from.
          */
@@ -818,6 +838,7 @@ export interface components {
              * @default 0
              */
             accuracy_n: number;
+            kfold?: components["schemas"]["KFold"] | null;
             /**
              * Accuracy Ci95
              * @description `accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` tasks.
@@ -1077,6 +1098,8 @@ export interface components {
             seed?: number | null;
             /** Sources */
             sources?: ("demonstrations" | "simulator")[] | null;
+            /** Evaluation */
+            evaluation?: ("holdout" | "kfold") | null;
         };
         /** TrainingStartResponse */
         TrainingStartResponse: {
@@ -1177,6 +1200,13 @@ export interface components {
             estimated_finish?: string | null;
             /** Activity */
             activity?: string | null;
+            /**
+             * Evaluation
+             * @default holdout
+             * @enum {string}
+             */
+            evaluation: "holdout" | "kfold";
+            kfold?: components["schemas"]["KFold"] | null;
             /**
              * Progress
              * @description The share of its episodes done, 0 to 1.

@@ -28,6 +28,7 @@ export function StartForm({ scenarios }: { scenarios: Scenario[] }) {
   const [episodes, setEpisodes] = useState('');
   const [rate, setRate] = useState('');
   const [seed, setSeed] = useState('');
+  const [kfold, setKfold] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const scenario = useMemo(() => scenarios.find((s) => s.id === scenarioId), [scenarios, scenarioId]);
@@ -55,6 +56,7 @@ export function StartForm({ scenarios }: { scenarios: Scenario[] }) {
           max_episodes: episodes ? Number(episodes) : null,
           learning_rate: rate ? Number(rate) : null,
           seed: seed ? Number(seed) : null,
+          evaluation: kfold ? 'kfold' : null,
         },
         uniqueId(),
       );
@@ -121,6 +123,10 @@ export function StartForm({ scenarios }: { scenarios: Scenario[] }) {
           value={seed}
           onInput={(e) => setSeed(e.currentTarget.value)}
         />
+      </label>
+      <label title="Once trained, five more runs each measured on a fifth of the tasks it never trained on: an estimate over every task, for a scenario of few">
+        <input name="kfold" type="checkbox" checked={kfold} onChange={(e) => setKfold(e.currentTarget.checked)} />{' '}
+        k-fold estimate
       </label>
       <button type="submit" disabled={busy || !scenarioId}>
         Start

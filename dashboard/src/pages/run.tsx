@@ -129,6 +129,15 @@ function Summary({ status }: { status: Status }) {
           </small>
         )}
       </Figure>
+      {status.kfold && (
+        <Figure label={`${status.kfold.k}-fold`} name="kfold">
+          {percent(status.kfold.accuracy)}
+          <small title="95% interval">
+            {' '}
+            {interval(status.kfold.ci95)} over {count(status.kfold.n)} tasks
+          </small>
+        </Figure>
+      )}
       <Figure label="average reward">{fixed(status.avg_reward, 3)}</Figure>
       <Figure label="loss">{fixed(status.loss, 4)}</Figure>
       <Figure label="episodes/s">{fixed(status.episodes_per_second, 0)}</Figure>
