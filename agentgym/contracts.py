@@ -141,9 +141,9 @@ class KFold(Schema):
     """A k-fold cross-validation's estimate of held-out accuracy: every task solved or not by
     a model of the same recipe that never trained on it."""
 
-    k: int
+    k: int  # folds (0: nothing to measure, every intent having one task)
     accuracy: float  # percent of the `n` tasks solved
-    n: int
+    n: int  # the tasks of intents with more than one (an intent's only task always trains)
     folds: list[float]  # each fold's accuracy, percent
 
     @computed_field  # type: ignore[prop-decorator]

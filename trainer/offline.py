@@ -182,7 +182,9 @@ def train(
             f"  held-out accuracy ({len(spec.split()[1])} unseen tasks): {evaluation.accuracy:.1f}%"
             f" (the model of episode {run.best.episode}, the best on validation)"
         )
-        if run.kfold is not None:
+        if run.kfold is not None and not run.kfold.n:
+            print("  k-fold cross-validation: nothing to measure, each intent has one task")
+        elif run.kfold is not None:
             low, high = run.kfold.ci95
             print(
                 f"  {run.kfold.k}-fold cross-validation ({run.kfold.n} tasks): "

@@ -46,3 +46,14 @@ def test_it_goes_a_slice_at_a_time_and_ends_where_one_call_does() -> None:
         assert validation.where().startswith("cross-validating: fold ")
         slices += 1
     assert slices > 3 and validation.result() == cross_validate(recipe, k=3)
+
+
+def test_an_intents_only_task_always_trains_and_one_task_per_intent_measures_nothing() -> None:
+    spec = scenarios.get("customer_support")
+    alone = dataclasses.replace(spec, tasks=spec.tasks[::30])  # one task of each intent
+    assert len({t.intent for t in alone.tasks}) == len(alone.tasks) == 12
+    estimate = cross_validate(Run(alone, 0.001, seed=0, max_episodes=100, encoder=None))
+    assert (estimate.k, estimate.n, estimate.folds, estimate.ci95) == (0, 0, [], [0.0, 100.0])
+    one_more = dataclasses.replace(alone, tasks=alone.tasks + spec.tasks[1:2])
+    dealt = folds(one_more.tasks, 5)
+    assert sum(len(fold) for fold in dealt) == 2  # the intent with two tasks, one per fold

@@ -3,7 +3,10 @@ small for its held-out split to say much (three held-out tasks: 0% or 100%, and 
 from nothing to everything).
 
 The scenario's tasks, both splits, are dealt into K folds, each intent's spread over them (in
-the order of their ids' hashes, as the validation split takes them). For each fold, a run of
+the order of their ids' hashes, as the validation split takes them); an intent's only task is
+trained on in every fold and measured in none (as a split keeps it: held out, nothing of its
+kind would have been learned to carry over to it, and it would measure only that; with one
+task per intent, nothing is measured, `n` is 0). For each fold, a run of
 the session's recipe (learning rate, seed, episodes, learner, sources, encoder) trains on the
 other folds, keeps its best on its own validation tasks, and is evaluated greedily on the fold:
 every task is then solved or not by a model that never trained on it, and the estimate is the
@@ -19,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
 from agentgym.contracts import KFold
@@ -31,10 +34,17 @@ K = 5
 EVAL_EVERY = 100  # episodes between a fold run's validations (as a session's default)
 
 
+def measured(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
+    """The tasks a cross-validation measures: those of intents with more than one."""
+    count = Counter(task.intent for task in tasks)
+    return [task for task in tasks if count[task.intent] > 1]
+
+
 def folds(tasks: Sequence[TaskSpec], k: int) -> list[tuple[TaskSpec, ...]]:
-    """The tasks dealt into `k` folds, each intent's in turn, in task order within each."""
+    """The tasks `measured` dealt into `k` folds, each intent's in turn, in task order within
+    each fold."""
     by_intent: dict[str, list[TaskSpec]] = defaultdict(list)
-    for task in tasks:
+    for task in measured(tasks):
         by_intent[task.intent].append(task)
     which: dict[str, int] = {}
     dealt = 0
@@ -42,7 +52,7 @@ def folds(tasks: Sequence[TaskSpec], k: int) -> list[tuple[TaskSpec, ...]]:
         for task in sorted(by_intent[intent], key=lambda t: (zlib.crc32(t.id.encode()), t.id)):
             which[task.id] = dealt % k
             dealt += 1
-    return [tuple(t for t in tasks if which[t.id] == fold) for fold in range(k)]
+    return [tuple(t for t in tasks if which.get(t.id) == fold) for fold in range(k)]
 
 
 def fold_spec(spec: ScenarioSpec, held: tuple[TaskSpec, ...]) -> ScenarioSpec:
@@ -62,7 +72,8 @@ class CrossValidation:
 
     def __init__(self, recipe: Run, k: int = K) -> None:
         self.recipe = recipe
-        self.k = max(2, min(k, len(recipe.spec.tasks)))
+        n = len(measured(recipe.spec.tasks))
+        self.k = min(k, n) if n >= 2 else 0  # nothing to measure: done at once
         self.folds = folds(recipe.spec.tasks, self.k)
         self.solved: list[int] = []  # per fold done, its tasks solved
         self.run: Run | None = None  # the current fold's
@@ -114,7 +125,7 @@ class CrossValidation:
         n = sum(len(fold) for fold in self.folds)
         return KFold(
             k=self.k,
-            accuracy=round(100 * sum(self.solved) / n, 2),
+            accuracy=round(100 * sum(self.solved) / n, 2) if n else 0.0,
             n=n,
             folds=[
                 round(100 * s / len(f), 2) for s, f in zip(self.solved, self.folds, strict=True)

@@ -130,12 +130,18 @@ function Summary({ status }: { status: Status }) {
         )}
       </Figure>
       {status.kfold && (
-        <Figure label={`${status.kfold.k}-fold`} name="kfold">
-          {percent(status.kfold.accuracy)}
-          <small title="95% interval">
-            {' '}
-            {interval(status.kfold.ci95)} over {count(status.kfold.n)} tasks
-          </small>
+        <Figure label="k-fold" name="kfold">
+          {status.kfold.n ? (
+            <>
+              {percent(status.kfold.accuracy)}
+              <small title="95% interval">
+                {' '}
+                {interval(status.kfold.ci95)} over {count(status.kfold.n)} tasks, {status.kfold.k} folds
+              </small>
+            </>
+          ) : (
+            <small>nothing to measure: each intent has one task</small>
+          )}
         </Figure>
       )}
       <Figure label="average reward">{fixed(status.avg_reward, 3)}</Figure>
