@@ -112,8 +112,10 @@ async def act(
 ) -> ActAnswer:
     """The model's next choice for a request after the calls made so far (each `tool` and
     whether it `succeeded`), among `tools` if given (else all the model's): answered by a
-    trainer, which keeps the model loaded. `in_scope` is false for a request unlike those it
-    trained on, where its choice means little."""
+    trainer, which keeps the model loaded. `confidence` is the calibrated probability that
+    `next` is right; `in_scope` is false for a request unlike those it trained on, where its
+    choice means little; `unsure` is true where one choice is not to be trusted alone (offer
+    the `prediction_set`)."""
     model, _ = await lookups.model(store, keys, model_id)
     request = ActRequest.model_validate(
         body.model_dump()

@@ -363,7 +363,8 @@ class Models:
     ) -> ActAnswer:
         """The model's next tool for `text` after `calls` (each a tool name, or (tool,
         succeeded)), among `tools` if given: computed by a trainer (Unavailable when none
-        runs). `in_scope` is False for a request unlike those it trained on."""
+        runs). `in_scope` is False for a request unlike those it trained on, `unsure` True
+        where `next` alone is not to be trusted (offer `prediction_set`)."""
         return await self._t.send(act_with_model(model_id, text, calls, tools))
 
     async def evaluate(self, model_id: str) -> EvaluateReply:

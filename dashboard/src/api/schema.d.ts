@@ -436,8 +436,10 @@ export interface paths {
          * Act
          * @description The model's next choice for a request after the calls made so far (each `tool` and
          *     whether it `succeeded`), among `tools` if given (else all the model's): answered by a
-         *     trainer, which keeps the model loaded. `in_scope` is false for a request unlike those it
-         *     trained on, where its choice means little.
+         *     trainer, which keeps the model loaded. `confidence` is the calibrated probability that
+         *     `next` is right; `in_scope` is false for a request unlike those it trained on, where its
+         *     choice means little; `unsure` is true where one choice is not to be trusted alone (offer
+         *     the `prediction_set`).
          */
         post: operations["act_api_models__model_id__act_post"];
         delete?: never;
