@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import math
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,15 +28,15 @@ from agentgym import weights as learner_weights
 from agentgym.bundle import Manifest, describe, pack, unpack
 from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, KFold, utc_now
 from agentgym.errors import BundleError
-from agentgym.weights import LEARNER_NAME, MAX_REFERENCES
+from agentgym.weights import LEARNER_NAME
 from trainer import meaning, scenarios
 from trainer.env import ToolUseEnv
 from trainer.model.calibration import fit_policy
 from trainer.model.config import Config
 from trainer.model.conformal import Conformal
 from trainer.model.decision import FINISH, decide
-from trainer.model.features import Toolbox
-from trainer.model.model import Model, Params, params_of, weights_of
+from trainer.model.making import make_model
+from trainer.model.model import Params, params_of, weights_of
 from trainer.model.scope import Scope, measure_of, unfitted
 from trainer.model.scoring import Targets
 from trainer.model.toolbox import tool_texts, usage_terms
@@ -113,7 +112,9 @@ class Run:
         self.rng = np.random.default_rng([seed, 1])  # sources, action sampling, dropout
         self.usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
         self.usage_terms = usage_terms(self.training_tasks, config.usage_terms)
-        self.model = self._model()
+        self.model = make_model(
+            spec, config, self.encoder, self.training_tasks, self.usage, self.usage_terms
+        )
         self.simulator = Simulator(spec, self.env, config)
         self.sources: list[Source] = []
         if DEMONSTRATIONS in self.source_names and self.training_tasks:
@@ -140,30 +141,6 @@ class Run:
         self._last: tuple[Trajectory, int] | None = None  # the last simulated one, unless recorded
         self.evaluated_at = -1  # the episode of the last validation
         self.evaluation_due = False  # one was put off (training.loop.Evaluating)
-
-    def _model(
-        self,
-        usage: dict[str, int] | None = None,
-        terms: dict[str, dict[str, int]] | None = None,
-    ) -> Model:
-        spec, encoder = self.spec, self.encoder
-        toolbox = Toolbox(
-            spec.tools,
-            spec.descriptions,
-            spec.fallbacks,
-            usage=self.usage if usage is None else usage,
-            usage_terms=self.usage_terms if terms is None else terms,
-            familiar=self.config.familiar,
-            meanings=None
-            if encoder is None
-            else np.stack([encoder.meaning(text) for text in tool_texts(spec)]).astype(np.float32),
-        )
-        if encoder is None:
-            return Model(self.config, toolbox)
-        texts = list(dict.fromkeys(task.text for task in self.training_tasks))
-        texts = texts[:: max(1, math.ceil(len(texts) / MAX_REFERENCES))]  # evenly, past that
-        references = np.stack([encoder.meaning(text) for text in texts]) if texts else None
-        return Model(self.config, toolbox, encoder.meaning, references)
 
     @property
     def encoder_name(self) -> str | None:
@@ -490,7 +467,11 @@ class Run:
         except (LookupError, ValueError) as exc:
             raise BundleError(str(exc)) from None
         if manifest.tools:  # it reads the tools exactly as it did when it trained
-            run.model = run._model(
+            run.model = make_model(
+                spec,
+                config,
+                run.encoder,
+                (),
                 {tool.name: tool.uses for tool in manifest.tools},
                 {tool.name: tool.terms for tool in manifest.tools},
             )
