@@ -103,8 +103,8 @@ def entry(
         hyperparameters=definition.hyperparameters,
         tools=[tool.name for tool in definition.tools],
         source="builtin" if is_builtin(definition.id) else "custom",
-        counts=ScenarioCounts(
-            tools=counts["tools"], tasks=counts["tasks"], heldout=counts["heldout"]
+        counts=ScenarioCounts.model_validate(
+            {key: value for key, value in counts.items() if key in ScenarioCounts.model_fields}
         ),
         warnings=[problem.to_dict() for problem in warnings or []],
         versions=versions if versions is not None else [definition.version],

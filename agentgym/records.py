@@ -151,6 +151,12 @@ class ScenarioCounts(Schema):
     tools: int = 0
     tasks: int = 0
     heldout: int = 0
+    # Its logged episodes (agentgym.scenario.definition.Log): held out, without the request's
+    # text (traces that kept no message content), with an outcome.
+    logs: int = 0
+    logs_heldout: int = 0
+    logs_without_text: int = 0
+    logs_with_reward: int = 0
 
 
 class ScenarioRecord(Scenario, Record):

@@ -70,6 +70,11 @@ def validate(path: Path, scenario_id: str | None) -> int:
     print(
         f"{path}: valid scenario {definition.id!r} version {definition.version}: "
         f"{counts['tools']} tools, {counts['tasks']} tasks ({counts['heldout']} held out)"
+        + (
+            f", {counts['logs']} logged episodes ({counts['logs_heldout']} held out)"
+            if counts["logs"]
+            else ""
+        )
     )
     _show(_dicts(report.warnings), "warning")
     return 0

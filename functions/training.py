@@ -88,6 +88,11 @@ def _new_session(
     body: TrainingStartRequest, scenario: ScenarioRecord, defaults: SettingsRecord, session_id: str
 ) -> SessionRecord:
     """The queued session a start request asks for, or HttpError(422) saying what to change."""
+    if scenario.tasks == 0:  # logs alone: a session plays and evaluates tasks
+        raise HttpError(
+            422, f"{scenario.id} has logged episodes but no tasks: add tasks (a request and "
+            "its right tool sequence) to train and evaluate on",
+        )  # fmt: skip
     framework = body.framework or defaults.framework
     if framework not in scenario.frameworks:
         raise HttpError(

@@ -15,11 +15,11 @@ Each pass is linear in the file; closest names are only searched for what is rep
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from agentgym.contracts import Split
-from agentgym.scenario.inputs import Suggester, TaskIn, ToolIn, ToolRead
+from agentgym.scenario.inputs import LogIn, Suggester, TaskIn, ToolIn, ToolRead
 from agentgym.scenario.limits import Limits
 from agentgym.scenario.problems import Collector, Loc, where
 from agentgym.scenario.split import HELDOUT_SHARE
@@ -109,22 +109,29 @@ def _cycles(tools: dict[str, ToolRead], ctx: Checking) -> None:
         done.update(path)
 
 
-def assign_ids(tasks: Sequence[TaskRead], ctx: Checking) -> list[str]:
-    """Each task's id: its own, or GENERATED_ID by its position. A duplicate is an error."""
-    ids = [task.id or GENERATED_ID.format(index + 1) for index, task in tasks]
+def assign_ids(
+    items: Sequence[tuple[int, TaskIn | LogIn]],
+    ctx: Checking,
+    section: str = "tasks",
+    generated: str = GENERATED_ID,
+) -> list[str]:
+    """Each task's (or log's) id: its own, or `generated` by its position. A duplicate is an
+    error."""
+    noun = section.removesuffix("s")
+    ids = [item.id or generated.format(index + 1) for index, item in items]
     first: dict[str, int] = {}
-    for (index, task), task_id in zip(tasks, ids, strict=True):
-        if task_id in first:
-            other = ctx.name(("tasks", first[task_id]))
-            if task.id is None:
-                msg = f"its generated id {task_id!r} is also the id of {other}: give it an id"
-                ctx.out.error(("tasks", index), msg)
+    for (index, item), item_id in zip(items, ids, strict=True):
+        if item_id in first:
+            other = ctx.name((section, first[item_id]))
+            if item.id is None:
+                msg = f"its generated id {item_id!r} is also the id of {other}: give it an id"
+                ctx.out.error((section, index), msg)
             else:
                 ctx.out.error(
-                    ("tasks", index, "id"), f"duplicate task id {task_id!r} (also {other})"
+                    (section, index, "id"), f"duplicate {noun} id {item_id!r} (also {other})"
                 )
         else:
-            first[task_id] = index
+            first[item_id] = index
     return ids
 
 
@@ -132,31 +139,41 @@ def check_tasks(tasks: Sequence[TaskRead], ctx: Checking) -> None:
     limits, out = ctx.limits, ctx.out
     for index, task in tasks:
         loc: Loc = ("tasks", index)
-        text = task.text
-        if not text.strip():
+        if not task.text.strip():
             out.error((*loc, "text"), "is empty: say what the user asks")
-        elif len(text) * 4 > limits.max_text_bytes and len(text.encode()) > limits.max_text_bytes:
-            size = len(text.encode())
-            out.error(
-                (*loc, "text"),
-                f"{size} bytes; the limit is {limits.max_text_bytes} (max_text_bytes)",
-            )
+        else:
+            check_text_size((*loc, "text"), task.text, ctx)
         if len(task.solution) > limits.max_steps:
             msg = f"{len(task.solution)} steps; the limit is {limits.max_steps} (max_steps)"
             out.error((*loc, "solution"), msg)
-        available = None if task.tools is None else _available(loc, task.tools, ctx)
-        for step, name in enumerate(task.solution):
-            if name not in ctx.known:
-                ctx.unknown((*loc, "solution", step), name)
-            elif available is not None and name not in available:
-                tools_at = ctx.name((*loc, "tools"))
-                out.error(
-                    (*loc, "solution", step),
-                    f"{name!r} is not among this task's tools: add it to {tools_at}",
-                )
+        steps = [((*loc, "solution", step), name) for step, name in enumerate(task.solution)]
+        check_called(loc, steps, task.tools, ctx)
+
+
+def check_called(
+    loc: Loc, called: Sequence[tuple[Loc, str]], offered: list[str] | None, ctx: Checking
+) -> None:
+    """The tools a task's solution or a log's calls name (each at its place): each one the
+    scenario has, and one the task or log offers."""
+    available = None if offered is None else _available(loc, offered, ctx)
+    what = loc[0].removesuffix("s") if loc and isinstance(loc[0], str) else "task"
+    for place, name in called:
+        if name not in ctx.known:
+            ctx.unknown(place, name)
+        elif available is not None and name not in available:
+            tools_at = ctx.name((*loc, "tools"))
+            ctx.out.error(place, f"{name!r} is not among this {what}'s tools: add it to {tools_at}")
+
+
+def check_text_size(loc: Loc, text: str, ctx: Checking) -> None:
+    """A request's text over Limits.max_text_bytes (counted only when it could be)."""
+    limit = ctx.limits.max_text_bytes
+    if len(text) * 4 > limit and len(text.encode()) > limit:
+        ctx.out.error(loc, f"{len(text.encode())} bytes; the limit is {limit} (max_text_bytes)")
 
 
 def _available(loc: Loc, tools: list[str], ctx: Checking) -> set[str]:
+    """The tools a task or log offers (each known, none twice)."""
     seen: set[str] = set()
     for position, name in enumerate(tools):
         if name not in ctx.known:
@@ -187,13 +204,20 @@ def check_splits(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checki
         )
 
 
-def warn_unused(reads: Sequence[ToolRead], tasks: Sequence[TaskRead], ctx: Checking) -> None:
-    """A tool neither a solution nor a fallback uses: it can only ever be a mistake."""
-    used = {name for _, task in tasks for name in task.solution}
+def warn_unused(
+    reads: Sequence[ToolRead],
+    tasks: Sequence[TaskRead],
+    ctx: Checking,
+    called: Collection[str] = (),
+) -> None:
+    """A tool neither a solution, a fallback nor a logged call uses: it can only ever be a
+    mistake."""
+    used = {name for _, task in tasks for name in task.solution} | set(called)
     fallbacks = {read.tool.fallback for read in reads if read.tool}
     for read in reads:
         if read.tool and read.tool.name not in used and read.tool.name not in fallbacks:
-            ctx.out.warn(read.loc("name"), f"no task's solution uses {read.tool.name!r}")
+            what = "no task's solution or logged call" if called else "no task's solution"
+            ctx.out.warn(read.loc("name"), f"{what} uses {read.tool.name!r}")
 
 
 def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checking) -> None:

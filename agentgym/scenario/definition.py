@@ -57,6 +57,30 @@ class Task(Schema):
     tools: list[str] | None = None  # the tools available in this task; None: every tool
 
 
+class LogCall(Schema):
+    """A call a logged episode made, as it happened."""
+
+    tool: str = Field(pattern=TOOL_NAME)
+    succeeded: bool = True
+    # The probability the logging policy gave the tool when it served it, where known: what
+    # off-policy learning weighs the call by.
+    probability: float | None = Field(default=None, gt=0.0, le=1.0)
+    reward: float | None = Field(default=None, ge=-1.0, le=1.0)  # the call's own, if any
+
+
+class Log(Schema):
+    """An episode as an agent played it (a trace, a conversation): no answer key, an outcome
+    where one was given. Its text is empty where the trace kept no message content."""
+
+    id: str = Field(pattern=TASK_ID)
+    text: str = ""
+    tools: list[str] | None = None  # on offer; None: every tool of the scenario
+    calls: list[LogCall]
+    reward: float | None = Field(default=None, ge=-1.0, le=1.0)  # the episode's outcome
+    time: str | None = None  # when it began, ISO 8601 in UTC ("...Z")
+    split: Split
+
+
 class Rewards(Schema):
     """What each event of an episode earns (trainer/env.py says why these defaults). Solving
     must pay and a cost must not: each weight has its sign and stays within 10 of zero."""
@@ -80,6 +104,7 @@ class ScenarioDefinition(Schema):
     frameworks: list[Framework]
     tools: list[Tool]
     tasks: list[Task]
+    logs: list[Log] = Field(default_factory=list)  # episodes agents played (ARCHITECTURE.md)
     hyperparameters: Hyperparameters
     rewards: Rewards
     version: str  # the hash of everything else: see compute_version
@@ -88,7 +113,7 @@ class ScenarioDefinition(Schema):
         """The scenario file (JSON, UTF-8) that reads back to this definition: the catalog
         fields one a line, then each tool and each task on a line of its own."""
         content = file_content(self)
-        lists = {key: content.pop(key) for key in ("tools", "tasks")}
+        lists = {key: content.pop(key) for key in ("tools", "tasks", "logs") if key in content}
         head = json.dumps({**content, "version": self.version}, ensure_ascii=False, indent=1)
         parts = [head[: -len("\n}")]]
         for key, items in lists.items():
@@ -104,15 +129,22 @@ class ScenarioDefinition(Schema):
             "tasks": len(self.tasks),
             "train": len(self.tasks) - heldout,
             "heldout": heldout,
+            "logs": len(self.logs),
+            "logs_heldout": sum(log.split == "heldout" for log in self.logs),
+            "logs_without_text": sum(not log.text for log in self.logs),
+            "logs_with_reward": sum(log.reward is not None for log in self.logs),
         }
 
 
 def file_content(definition: ScenarioDefinition) -> dict[str, Any]:
-    """The definition as its file holds it, without `version`: a tool's or task's field
-    that is at its default is left out (a file near the size limit stays under it)."""
-    content = definition.model_dump(mode="json", exclude={"version", "tools", "tasks"})
+    """The definition as its file holds it, without `version`: a tool's, task's or log's
+    field that is at its default is left out (a file near the size limit stays under it), and
+    `logs` where there are none (a scenario of tasks alone keeps the version it always had)."""
+    content = definition.model_dump(mode="json", exclude={"version", "tools", "tasks", "logs"})
     content["tools"] = [_tool(tool) for tool in definition.tools]
     content["tasks"] = [_task(task) for task in definition.tasks]
+    if definition.logs:
+        content["logs"] = [_log(log) for log in definition.logs]
     return content
 
 
@@ -134,6 +166,21 @@ def _task(task: Task) -> dict[str, Any]:
     item["split"] = task.split
     if task.tools is not None:
         item["tools"] = task.tools
+    return item
+
+
+def _log(log: Log) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": log.id, "text": log.text}
+    if log.tools is not None:
+        item["tools"] = log.tools
+    item["calls"] = [
+        {"tool": call.tool, **call.model_dump(exclude_defaults=True, exclude={"tool"})}
+        for call in log.calls
+    ]
+    for key in ("reward", "time"):
+        if getattr(log, key) is not None:
+            item[key] = getattr(log, key)
+    item["split"] = log.split
     return item
 
 

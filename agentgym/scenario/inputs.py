@@ -62,6 +62,23 @@ class TaskIn(_In):
     tools: list[str] | None = None
 
 
+class LogCallIn(_In):
+    tool: str
+    succeeded: bool = True
+    probability: float | None = Field(default=None, gt=0.0, le=1.0)
+    reward: float | None = Field(default=None, ge=-1.0, le=1.0)
+
+
+class LogIn(_In):
+    id: str | None = Field(default=None, pattern=TASK_ID)
+    text: str = ""
+    tools: list[str] | None = None
+    calls: list[LogCallIn]
+    reward: float | None = Field(default=None, ge=-1.0, le=1.0)
+    time: str | None = None
+    split: Split | None = None
+
+
 class IntRangeIn(_In):
     min: int | None = Field(default=None, ge=EPISODES_BOUNDS[0], le=EPISODES_BOUNDS[1])
     max: int | None = Field(default=None, ge=EPISODES_BOUNDS[0], le=EPISODES_BOUNDS[1])
@@ -98,7 +115,8 @@ class CatalogIn(_In):
     rewards: RewardsIn | None = None
     version: str | None = None  # a downloaded file's: read, and recomputed
     tools: list[Any]
-    tasks: list[Any]
+    tasks: list[Any] = Field(default_factory=list)  # a scenario of logs alone has none
+    logs: list[Any] = Field(default_factory=list)
 
     @field_validator("frameworks", mode="before")
     @classmethod
@@ -126,6 +144,11 @@ def _tools_adapter() -> TypeAdapter[list[ToolIn]]:
 @cache
 def _tasks_adapter() -> TypeAdapter[list[TaskIn]]:
     return TypeAdapter(list[TaskIn])
+
+
+@cache
+def _logs_adapter() -> TypeAdapter[list[LogIn]]:
+    return TypeAdapter(list[LogIn])
 
 
 def did_you_mean(name: str, known: Collection[str]) -> str:
@@ -245,6 +268,14 @@ def read_tasks(raw: object, out: Collector) -> list[tuple[int, TaskIn]]:
         return []
     locate = partial(_prefixed, "tasks")
     return list(_validate_items(_tasks_adapter(), raw, out, locate, TaskIn.model_fields))
+
+
+def read_logs(raw: object, out: Collector) -> list[tuple[int, LogIn]]:
+    if not isinstance(raw, list):
+        return []
+    locate = partial(_prefixed, "logs")
+    fields = {*LogIn.model_fields, *LogCallIn.model_fields}
+    return list(_validate_items(_logs_adapter(), raw, out, locate, fields))
 
 
 def _prefixed(prefix: str, loc: Loc) -> Loc:

@@ -19,6 +19,8 @@ class Limits:
     max_tools: int = 2000  # OpenAI accepts at most 128 a request; a catalog may hold more
     max_tasks: int = 200_000
     max_steps: int = 64  # tool calls in one task's solution
+    max_logs: int = 200_000  # logged episodes
+    max_log_calls: int = 256  # tool calls in one logged episode
     max_text_bytes: int = 8192  # one task's text, UTF-8
     max_description_bytes: int = 4096  # one tool's description, UTF-8
     max_parameters_bytes: int = 16_384  # one tool's JSON schema, as compact JSON

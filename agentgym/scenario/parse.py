@@ -7,6 +7,8 @@ A file is a JSON object or YAML mapping:
     metrics, features, frameworks           catalog fields, all optional (defaults below)
     tools: [...]                            each in OpenAI, MCP or plain shape (tool_shapes)
     tasks: [{id?, text, solution, intent?, split?, tools?}, ...]
+    logs: [{id?, text?, tools?, calls: [{tool, succeeded?, probability?, reward?}], reward?,
+            time?, split?}, ...]       episodes agents played (agentgym.scenario.logs)
     hyperparameters: {max_episodes: {min, max, default}, learning_rate: {...}}   optional
     rewards: {solved, progress, failed_call, mistake, unfinished}                optional
 
@@ -64,10 +66,12 @@ from agentgym.scenario.inputs import (
     Suggester,
     ToolIn,
     read_catalog,
+    read_logs,
     read_tasks,
     read_tools,
 )
 from agentgym.scenario.limits import DEFAULT_LIMITS, MAX_SCENARIO_BYTES, Limits
+from agentgym.scenario.logs import GENERATED_LOG_ID, check_logs, split_logs
 from agentgym.scenario.media import FORMATS
 from agentgym.scenario.problems import (
     Collector,
@@ -222,6 +226,7 @@ def _normalize(
     catalog = read_catalog(data, out)
     tools = read_tools(data.get("tools"), out)
     tasks = read_tasks(data.get("tasks"), out)
+    logs = read_logs(data.get("logs"), out)
     scenario = _scenario_id(catalog, scenario_id, out)
     if name is not None and not 0 < len(name) <= MAX_NAME:
         out.error(("name",), f"should be 1-{MAX_NAME} characters, not {len(name)}")
@@ -229,16 +234,23 @@ def _normalize(
     given = ((r.entry.fields or {}).get("name") for r in tools)
     known = {tool for tool in given if isinstance(tool, str)}
     ctx = Checking(out, limits, known, Suggester(known))
-    for key, what in (("tools", "a tool"), ("tasks", "tasks to train on and to hold out")):
-        if data.get(key) == []:
-            out.error((key,), f"is empty: a scenario needs {what}")
+    if data.get("tools") == []:
+        out.error(("tools",), "is empty: a scenario needs a tool")
+    if not data.get("tasks") and not data.get("logs"):
+        what = "is empty" if data.get("tasks") == [] else "is required"
+        out.error(
+            ("tasks",), f"{what}: a scenario needs tasks to train on and to hold out, or logs"
+        )
     check_tools(tools, ctx)
     ids = assign_ids(tasks, ctx)
     check_tasks(tasks, ctx)
     splits = assign_splits(ids, [t.intent for _, t in tasks], [t.split for _, t in tasks])
     if tasks:
         check_splits(tasks, splits, ctx)
-    warn_unused(tools, tasks, ctx)
+    log_ids = assign_ids(logs, ctx, "logs", GENERATED_LOG_ID)
+    times = check_logs(logs, ctx)
+    log_splits = split_logs(log_ids, logs, times)
+    warn_unused(tools, tasks, ctx, {call.tool for _, log in logs for call in log.calls})
     warn_untaught(tasks, splits, ctx)
     warn_small_heldout(tasks, splits, ctx)
     warn_ambiguous(tasks, ctx)
@@ -254,9 +266,14 @@ def _normalize(
             {**t.model_dump(), "id": i, "split": s}
             for (_, t), i, s in zip(tasks, ids, splits, strict=True)
         ],
+        [
+            {**log.model_dump(), "id": i, "time": time, "split": s}
+            for (_, log), i, time, s in zip(logs, log_ids, times, log_splits, strict=True)
+        ],
     )
     content = canonical_json(definition)
-    size = len(content) + 4 * (len(definition.tools) + len(definition.tasks))  # dump()'s layout
+    items = len(definition.tools) + len(definition.tasks) + len(definition.logs)
+    size = len(content) + 4 * items  # dump()'s layout
     if size > limits.max_bytes:
         msg = (
             f"normalized, the file is about {size} bytes, over the limit of "
@@ -273,6 +290,7 @@ def _definition(
     hyperparameters: Hyperparameters,
     tools: list[ToolIn],
     tasks: list[dict[str, Any]],
+    logs: list[dict[str, Any]],
 ) -> ScenarioDefinition:
     """The complete definition, every default filled in (its version still to compute)."""
     intents = {t["intent"] for t in tasks if t["intent"] is not None}
@@ -292,6 +310,7 @@ def _definition(
             "frameworks": list(dict.fromkeys(catalog.frameworks or Framework)),
             "tools": [t.model_dump() for t in tools],
             "tasks": tasks,
+            "logs": logs,
             "hyperparameters": hyperparameters,
             "rewards": catalog.rewards.model_dump() if catalog.rewards else {},
             "version": "",
@@ -304,6 +323,7 @@ def _count_limits(data: dict[str, Any], limits: Limits) -> None:
     for key, limit, field in (
         ("tools", limits.max_tools, "max_tools"),
         ("tasks", limits.max_tasks, "max_tasks"),
+        ("logs", limits.max_logs, "max_logs"),
     ):
         items = data.get(key)
         if isinstance(items, list) and len(items) > limit:

@@ -223,3 +223,37 @@ def test_delete_removes_the_scenario_and_its_versions(api: httpx.Client) -> None
     assert api.get("/api/scenarios/shop_support/download").status_code == 404
     assert api.delete("/api/scenarios/shop_support").status_code == 404
     assert post(api, scenario_file()).status_code == 201  # the id is free again
+
+
+def logs(n: int = 10) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"trace-{i}",
+            "text": f"where is my order {i}",
+            "calls": [{"tool": "lookup_order", "probability": 0.8}],
+            "reward": 1.0,
+            "time": f"2026-11-{i + 1:02d}T09:00:00Z",
+        }
+        for i in range(n)
+    ]
+
+
+def test_logged_episodes_are_counted_and_download_with_their_scenario(api: httpx.Client) -> None:
+    created = post(api, scenario_file(logs=logs())).json()
+    counts = api.get("/api/scenarios/shop_support").json()["counts"]
+    assert (counts["logs"], counts["logs_heldout"], counts["logs_with_reward"]) == (10, 2, 10)
+    downloaded = api.get("/api/scenarios/shop_support/download")
+    assert [log["id"] for log in downloaded.json()["logs"]] == [f"trace-{i}" for i in range(10)]
+    again = api.put("/api/scenarios/shop_support", content=downloaded.content,
+                    headers={"Content-Type": "application/json"})  # fmt: skip
+    assert again.status_code == 200 and again.json()["version"] == created["version"]
+    wrong = post(api, scenario_file("other", logs=[{"calls": [{"tool": "refnd"}]}]))
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["loc"] == ["logs", 0, "calls", 0, "tool"]
+
+
+def test_a_scenario_of_logs_alone_is_listed_but_not_trained_on(api: httpx.Client) -> None:
+    alone = {"id": "traced", "tools": TOOLS, "logs": logs()}
+    assert post(api, alone).status_code == 201
+    started = api.post("/api/training/start", json={"scenario_id": "traced"})
+    assert started.status_code == 422 and "no tasks" in started.json()["detail"]

@@ -15,6 +15,7 @@ from agentgym.scenario.parse import (
     ScenarioDefinition,
     parse_scenario,
 )
+from tests.scenario.test_parse import NO_LOGS
 
 JSONL = "application/x-ndjson"
 
@@ -91,7 +92,7 @@ def test_each_line_is_a_task_of_the_users_text_and_the_assistants_calls() -> Non
     assert second.solution == ["lookup_order", "refund"]  # one call a message, in order
     assert first.tools == ["lookup_order", "refund", "send_email"]
     assert first.intent is None
-    assert definition.counts() == {"tools": 3, "tasks": 10, "train": 8, "heldout": 2}
+    assert definition.counts() == {"tools": 3, "tasks": 10, "train": 8, "heldout": 2, **NO_LOGS}
 
 
 def test_text_parts_and_several_user_turns_are_joined_by_a_newline() -> None:

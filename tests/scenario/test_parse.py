@@ -33,6 +33,9 @@ from agentgym.scenario.split import assign_splits
 
 SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"}}}
 
+# What a scenario of tasks alone counts of logs.
+NO_LOGS = {"logs": 0, "logs_heldout": 0, "logs_without_text": 0, "logs_with_reward": 0}
+
 
 def small_heldout(warning: object) -> bool:
     """The warning that few tasks are held out: every small fixture here has it, and it is
@@ -161,7 +164,7 @@ def test_a_minimal_file_gets_every_default() -> None:
     assert [t.id for t in definition.tasks[:3]] == ["task-00001", "task-00002", "task-00003"]
     assert definition.hyperparameters.max_episodes.default == 2000
     assert definition.rewards.solved == 1.0
-    assert definition.counts() == {"tools": 4, "tasks": 20, "train": 16, "heldout": 4}
+    assert definition.counts() == {"tools": 4, "tasks": 20, "train": 16, "heldout": 4, **NO_LOGS}
 
 
 def test_catalog_fields_are_kept_and_frameworks_read_in_any_case() -> None:

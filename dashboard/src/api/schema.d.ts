@@ -916,6 +916,26 @@ export interface components {
              * @default 0
              */
             heldout: number;
+            /**
+             * Logs
+             * @default 0
+             */
+            logs: number;
+            /**
+             * Logs Heldout
+             * @default 0
+             */
+            logs_heldout: number;
+            /**
+             * Logs Without Text
+             * @default 0
+             */
+            logs_without_text: number;
+            /**
+             * Logs With Reward
+             * @default 0
+             */
+            logs_with_reward: number;
         };
         /**
          * ScenarioRecord

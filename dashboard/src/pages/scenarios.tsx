@@ -20,8 +20,12 @@ function Detail({ scenario }: { scenario: Scenario }) {
       <p>{scenario.description}</p>
       <p class="muted">
         version {scenario.version}
-        {scenario.counts && ` · ${scenario.counts.tasks} tasks, ${scenario.counts.heldout} held out`} · max episodes{' '}
-        {scenario.hyperparameters.max_episodes.min}–{scenario.hyperparameters.max_episodes.max} (default{' '}
+        {scenario.counts && ` · ${scenario.counts.tasks} tasks, ${scenario.counts.heldout} held out`}
+        {scenario.counts?.logs
+          ? ` · ${scenario.counts.logs} logged episodes (${scenario.counts.logs_heldout} held out, ` +
+            `${scenario.counts.logs_with_reward} with an outcome, ${scenario.counts.logs_without_text} without text)`
+          : ''}{' '}
+        · max episodes {scenario.hyperparameters.max_episodes.min}–{scenario.hyperparameters.max_episodes.max} (default{' '}
         {scenario.hyperparameters.max_episodes.default}) · learning rate {scenario.hyperparameters.learning_rate.min}–
         {scenario.hyperparameters.learning_rate.max} (default {scenario.hyperparameters.learning_rate.default})
       </p>
