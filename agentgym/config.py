@@ -108,6 +108,12 @@ class ApiSettings(CommonSettings):
     max_scenarios_per_tenant: int = Field(default=100, ge=1)  # custom ones
     max_scenario_versions: int = Field(default=100, ge=1)  # stored versions of one scenario
     max_scenario_bytes_per_tenant: int = Field(default=1024**3, ge=1024)  # 1 GiB, all versions
+    # The OTLP receiver (`/v1/traces`, `/v1/logs`): an exporter's default batch of 512 GenAI
+    # spans with their messages is over max_body_bytes; this bounds a body, inflated too.
+    max_otlp_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # How long an episode's trace is left alone, its root span come, before a snapshot takes
+    # it (agentgym.traces.episodes).
+    trace_idle_s: float = Field(default=30.0, ge=0)
     # `agentgym api`'s HTTP server (agentgym.http_server); API Gateway enforces its own.
     http_header_timeout_s: float = Field(default=10.0, gt=0)  # request line and headers
     http_body_timeout_s: float = Field(default=30.0, gt=0)  # a body that stops arriving

@@ -30,7 +30,7 @@ from agentgym.contracts import (
     TrainingStatus,
     utc_now,
 )
-from agentgym.errors import ConflictError, CorruptRecordError, KeyNotFoundError
+from agentgym.errors import ConflictError, CorruptRecordError, KeyExistsError, KeyNotFoundError
 from agentgym.store import KeyValueStore
 
 if TYPE_CHECKING:
@@ -109,6 +109,19 @@ class Keys:
         """The artifact holding one version of a custom scenario's definition: too large for a
         key-value entry, and never changed once written (its name is its content's hash)."""
         return f"{self.prefix}scenarios/{scenario_id}/{version}.json"
+
+    def traces(self, scenario_id: str) -> str:
+        """Where the traces an OTLP exporter sends for a scenario wait for its next snapshot
+        (agentgym.traces.episodes), one entry per trace."""
+        return f"{self.prefix}traces/{scenario_id}/"
+
+    def trace_outcomes(self, scenario_id: str) -> str:
+        """... and the outcomes that name only a response id, until its trace is found."""
+        return f"{self.prefix}trace-outcomes/{scenario_id}/"
+
+    def trace_counts(self, scenario_id: str) -> str:
+        """What the receiver read for a scenario, and what it skipped, and why."""
+        return f"{self.prefix}trace-counts/{scenario_id}"
 
 
 class Record(Schema):
@@ -316,6 +329,21 @@ async def modify(
         return changed, await store.update(key, changed.dump(), entry.revision)
 
     return await retries.compare_and_set(key, once, bound)
+
+
+async def upsert(store: KeyValueStore, key: str, kind: type[R], change: Callable[[R], R]) -> R:
+    """`modify`, the record made from `kind()` where there is none yet (two writers making it
+    at once: the second changes what the first made)."""
+    while True:
+        try:
+            return (await modify(store, key, kind, change))[0]
+        except KeyNotFoundError:
+            made = change(kind())
+            try:
+                await store.create(key, made.dump())
+                return made
+            except KeyExistsError:
+                continue
 
 
 async def mark_active(store: KeyValueStore, keys: Keys, session_id: str, active: bool) -> None:

@@ -7,7 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from agentgym import __version__
-from functions import dashboard, errors, models, scenarios, settings, training, ws_relay
+from functions import (
+    dashboard,
+    errors,
+    models,
+    scenarios,
+    settings,
+    traces,
+    training,
+    ws_relay,
+)
 from functions.factory import create_app
 from functions.resources import Resources
 
@@ -25,6 +34,7 @@ async def index() -> dict[str, Any]:
             "training": "/api/training",
             "models": "/api/models",
             "settings": "/api/settings",
+            "traces": "/v1/traces",
             "websocket": "/ws/training/{session_id}",
             "metrics": "/api/training/{session_id}/metrics",
             "docs": "/docs",
@@ -40,6 +50,7 @@ ROUTERS = (
     training.router,
     root,
     scenarios.router,
+    traces.router,
     models.router,
     settings.router,
     ws_relay.router,

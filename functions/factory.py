@@ -24,6 +24,7 @@ TITLE = "AgentGym API"
 DESCRIPTION = "REST API for AgentGym: scenarios, training sessions, models and settings."
 IMPORT_PATH = "/api/models/import"
 SCENARIOS_PATH = "/api/scenarios"  # where scenario files are pushed (POST, PUT, validate)
+OTLP_PATHS = frozenset({"/v1/traces", "/v1/logs"})  # the OTLP receiver (functions.traces)
 
 
 class LazyCORS:
@@ -71,6 +72,8 @@ def create_app(*routers: APIRouter, resources: Resources | None = None, **fastap
             return settings.max_bundle_bytes
         if path.startswith(SCENARIOS_PATH) and scope["method"] in ("POST", "PUT"):
             return settings.max_scenario_bytes
+        if path in OTLP_PATHS:
+            return settings.max_otlp_bytes
         return settings.max_body_bytes
 
     app.add_middleware(errors.BodyLimit, limit_for=body_limit)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from agentgym import catalog, lifecycle
 from agentgym.artifacts import ArtifactStore
+from agentgym.config import ApiSettings
 from agentgym.errors import (
     ArtifactNotFoundError,
     ConflictError,
@@ -87,7 +88,17 @@ async def create_scenario(
     """Create a scenario from a scenario file (`application/json`, `application/yaml`) or
     OpenAI chat JSONL (`application/x-ndjson`, with `?id=`): 201 with its catalog entry; 409
     if the id is taken. Starting a session of it is `POST /api/training/start`."""
-    upload = await _parse(request, id, name)
+    return await create_from(await _parse(request, id, name), store, keys, artifacts, settings)
+
+
+async def create_from(
+    upload: uploads.Upload,
+    store: KeyValueStore,
+    keys: Keys,
+    artifacts: ArtifactStore,
+    settings: ApiSettings,
+) -> ScenarioRecord:
+    """Store a new custom scenario read from `upload` (409 if its id is taken)."""
     record, data = upload.entry, upload.data
     _refuse_builtin(record.id, "is a built-in scenario; choose another id")
     await quotas.check_scenarios(store, keys, settings, len(data))
@@ -130,6 +141,20 @@ async def update_scenario(
     _refuse_builtin(scenario_id, "is a built-in scenario; built-ins cannot be changed")
     current, _ = await _own(store, keys, scenario_id)
     upload = await _parse(request, scenario_id, name)
+    return await add_version(upload, current, store, keys, artifacts, settings)
+
+
+async def add_version(
+    upload: uploads.Upload,
+    current: ScenarioRecord,
+    store: KeyValueStore,
+    keys: Keys,
+    artifacts: ArtifactStore,
+    settings: ApiSettings,
+) -> ScenarioRecord:
+    """Store `upload` as the current version of the custom scenario `current` (unchanged: as
+    it is)."""
+    scenario_id = current.id
     pushed, data = upload.entry, upload.data
     if pushed.version == current.version:
         return current
