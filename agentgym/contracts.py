@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_serializer,
+    field_validator,
+)
 
 from agentgym import state
 from agentgym.intervals import wilson
@@ -417,6 +425,30 @@ class SettingsUpdate(Body):
     autoSave: bool | None = None
     openaiKey: str | None = Field(default=None, max_length=512)
     anthropicKey: str | None = Field(default=None, max_length=512)
+
+
+class Privacy(Schema):
+    """`GET /api/settings/privacy`: what is done to users' words in the traces a tenant sends
+    (agentgym.traces.privacy): its own patterns redacted at ingest, besides the built-in ones,
+    and how many days a logged episode is kept (None: as long as its scenario)."""
+
+    redact_patterns: list[str] = Field(default_factory=list)
+    log_retention_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class PrivacyUpdate(Body):
+    """`PUT /api/settings/privacy`: only the fields given change (`log_retention_days`: 0
+    keeps logged episodes as long as their scenario)."""
+
+    redact_patterns: list[str] | None = Field(default=None, max_length=32)
+    log_retention_days: int | None = Field(default=None, ge=0, le=36500)
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _patterns(cls, patterns: list[str] | None) -> list[str] | None:
+        from agentgym.traces.privacy import check_patterns
+
+        return None if patterns is None else check_patterns(patterns)
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from agentgym.contracts import (
     Hyperparameters,
     KFold,
     ModelInfo,
+    Privacy,
     Scenario,
     Schema,
     Settings,
@@ -109,6 +110,10 @@ class Keys:
         """The artifact holding one version of a custom scenario's definition: too large for a
         key-value entry, and never changed once written (its name is its content's hash)."""
         return f"{self.prefix}scenarios/{scenario_id}/{version}.json"
+
+    @property
+    def privacy(self) -> str:
+        return f"{self.prefix}settings-privacy"
 
     def traces(self, scenario_id: str) -> str:
         """Where the traces an OTLP exporter sends for a scenario wait for its next snapshot
@@ -304,6 +309,10 @@ class SettingsRecord(Settings, Record):
     to the store, and would tell a tenant how often others write."""
 
     version: int = Field(default=0, ge=0)
+
+
+class PrivacyRecord(Privacy, Record):
+    """The tenant's privacy settings, as stored."""
 
 
 R = TypeVar("R", bound=Record)

@@ -14,6 +14,7 @@ from agentgym.errors import CorruptRecordError, InvalidKeyError, KeyNotFoundErro
 from agentgym.records import (
     Keys,
     ModelRecord,
+    PrivacyRecord,
     Record,
     ScenarioRecord,
     SessionRecord,
@@ -104,6 +105,14 @@ async def models(store: KeyValueStore, keys: Keys) -> list[ModelRecord]:
 async def model(store: KeyValueStore, keys: Keys, model_id: str) -> tuple[ModelRecord, int]:
     found = await read_entry(store, keys.model(model_id), f"model {model_id!r} not found")
     return ModelRecord.load(found.value), found.revision
+
+
+async def privacy(store: KeyValueStore, keys: Keys) -> PrivacyRecord:
+    """The tenant's privacy settings (the defaults before any were set)."""
+    try:
+        return PrivacyRecord.load((await store.get(keys.privacy)).value)
+    except KeyNotFoundError:
+        return PrivacyRecord()
 
 
 async def settings(store: KeyValueStore, keys: Keys) -> tuple[SettingsRecord, int]:

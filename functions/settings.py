@@ -14,14 +14,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 
 from agentgym import retries
-from agentgym.contracts import Settings, SettingsUpdate, built
-from agentgym.records import SettingsRecord
+from agentgym.contracts import Privacy, PrivacyUpdate, Settings, SettingsUpdate, built
+from agentgym.records import PrivacyRecord, SettingsRecord, upsert
 from functions import errors, lambda_entry, lookups
 from functions.errors import HttpError
 from functions.resources import KeysDep, StoreDep
 
 router = APIRouter(prefix="/api/settings", tags=["settings"], responses=errors.DOCUMENTED)
 built(SettingsUpdate)  # before its route (contracts.Body)
+built(PrivacyUpdate)
 
 SECRETS = ("openaiKey", "anthropicKey")
 MASK = "****"
@@ -94,6 +95,27 @@ async def update_settings(
     new = await retries.compare_and_set(keys.settings, write_once)
     response.headers["ETag"] = etag(new.version)
     return masked(new)
+
+
+@router.get("/privacy", response_model=Privacy)
+async def get_privacy(store: StoreDep, keys: KeysDep) -> Privacy:
+    """What is done to users' words in the traces the tenant sends (`/v1/traces`)."""
+    return await lookups.privacy(store, keys)
+
+
+@router.put("/privacy", response_model=Privacy)
+async def update_privacy(update: PrivacyUpdate, store: StoreDep, keys: KeysDep) -> Privacy:
+    """Change the fields given: the tenant's own `redact_patterns` (regular expressions, each
+    match redacted at ingest), `log_retention_days` (0: as long as the scenario)."""
+    changes = update.model_dump(exclude_unset=True, exclude_none=True)
+    if changes.get("log_retention_days") == 0:
+        changes["log_retention_days"] = None
+
+    def changed(current: PrivacyRecord) -> PrivacyRecord:
+        return PrivacyRecord.model_validate(current.model_dump() | changes)
+
+    written = await upsert(store, keys.privacy, PrivacyRecord, changed)
+    return Privacy.model_validate(written.model_dump())
 
 
 def __getattr__(name: str) -> Any:

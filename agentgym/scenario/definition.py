@@ -78,6 +78,8 @@ class Log(Schema):
     calls: list[LogCall]
     reward: float | None = Field(default=None, ge=-1.0, le=1.0)  # the episode's outcome
     time: str | None = None  # when it began, ISO 8601 in UTC ("...Z")
+    # Whose it was, to delete a person's episodes by: traces keep a hash of their user id.
+    user: str | None = Field(default=None, min_length=1, max_length=128)
     split: Split
 
 
@@ -177,7 +179,7 @@ def _log(log: Log) -> dict[str, Any]:
         {"tool": call.tool, **call.model_dump(exclude_defaults=True, exclude={"tool"})}
         for call in log.calls
     ]
-    for key in ("reward", "time"):
+    for key in ("reward", "time", "user"):
         if getattr(log, key) is not None:
             item[key] = getattr(log, key)
     item["split"] = log.split

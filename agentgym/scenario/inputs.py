@@ -76,6 +76,7 @@ class LogIn(_In):
     calls: list[LogCallIn]
     reward: float | None = Field(default=None, ge=-1.0, le=1.0)
     time: str | None = None
+    user: str | None = Field(default=None, min_length=1, max_length=128)
     split: Split | None = None
 
 

@@ -48,6 +48,7 @@ class Pending(Record):
 
     trace: str = ""  # "" for the outcomes of a response id, waiting for their trace
     conversation: str | None = None
+    user: str | None = None
     calls: list[PendingCall] = Field(default_factory=list)
     text: str | None = None
     text_at: int | None = None
@@ -72,6 +73,7 @@ class Pending(Record):
         return Pending(
             trace=piece.trace,
             conversation=piece.conversation or self.conversation,
+            user=piece.user or self.user,
             calls=ordered[:MAX_CALLS],
             text=text,
             text_at=text_at,
@@ -139,6 +141,9 @@ def logs_of(
         ]
         if rewards:
             log["reward"] = max(-1.0, min(1.0, sum(rewards.values()) / len(rewards)))
+        user = next((part.user for part in parts if part.user), None)
+        if user:
+            log["user"] = user
         if parts[0].start:
             moment = datetime.fromtimestamp(parts[0].start / 1e9, UTC)
             log["time"] = moment.isoformat().replace("+00:00", "Z")

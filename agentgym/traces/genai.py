@@ -14,6 +14,8 @@ Per the GenAI semantic conventions:
 - Its outcome: `gen_ai.evaluation.result` events (as log records, or span events of older
   SDKs), and `gen_ai.evaluation.user_feedback`, on a span of the episode's trace or naming
   one of its `gen_ai.response.id`s; each score mapped to [-1, 1] by `reward_of`, their mean.
+- Whose it was: `user.id` (or the older `enduser.id`), kept as a hash (`user_key`), so that a
+  person's episodes can be deleted by their id.
 - The scenario: the resource's `agentgym.scenario`, else its `service.name`, characters an id
   may not hold turned to "-".
 
@@ -23,6 +25,7 @@ tool span without a tool's name, a probability outside (0, 1]) is skipped, count
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -57,6 +60,7 @@ class Piece:
     scenario: str
     trace: str  # its trace id, hex
     conversation: str | None = None  # its gen_ai.conversation.id: an episode across traces
+    user: str | None = None  # whose it was: a hash of its user.id (user_key)
     calls: list[Call] = field(default_factory=list)
     text: tuple[int, str] | None = None  # (when it was said, the first user message)
     tools: dict[str, str] = field(default_factory=dict)  # on offer: name to description
@@ -99,6 +103,11 @@ def value(any_value: Any) -> Any:
 
 def attributes(items: Iterable[Any]) -> dict[str, Any]:
     return {kv.key: value(kv.value) for kv in items}
+
+
+def user_key(user_id: str) -> str:
+    """An end user's id as logs keep it: enough to find their episodes, not to name them."""
+    return "sha256:" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
 
 
 def scenario_of(resource: dict[str, Any]) -> str:
@@ -247,6 +256,9 @@ def _piece(read: Read, scenario: str, trace: str, attrs: dict[str, Any], span: A
     conversation = attrs.get("gen_ai.conversation.id")
     if conversation:
         piece.conversation = str(conversation)
+    user = attrs.get("user.id") or attrs.get("enduser.id")
+    if user:
+        piece.user = user_key(str(user))
     start = span.start_time_unix_nano
     piece.start = min(piece.start, start) if piece.start else start
     return piece

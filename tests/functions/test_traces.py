@@ -214,3 +214,70 @@ def test_nothing_complete_makes_no_version_and_a_built_in_is_refused(api: httpx.
     assert api.get("/api/scenarios/shop-agent").status_code == 404
     refused = api.post("/api/scenarios/customer_support/snapshot")
     assert refused.status_code == 409 and "built-in" in refused.json()["detail"]
+
+
+def test_users_words_are_redacted_before_anything_is_stored(
+    tracer: Tracer, api: httpx.Client
+) -> None:
+    patterns = {"redact_patterns": [r"CUST-\d+"]}
+    assert api.put("/api/settings/privacy", json=patterns).status_code == 200
+    assert api.get("/api/settings/privacy").json() == patterns | {"log_retention_days": None}
+    said = "I'm jane@example.com, +1 (555) 123-4567, card 4111 1111 1111 1111, CUST-991, order 1182"
+    trace = episode(tracer, said, [("lookup_order", True)], "resp-3")
+    api.post("/api/scenarios/shop-agent/snapshot")
+    (log,) = api.get("/api/scenarios/shop-agent/download").json()["logs"]
+    assert log["id"] == trace
+    assert log["text"] == "I'm [email], [phone], card [card], [redacted], order 1182"
+    bad = api.put("/api/settings/privacy", json={"redact_patterns": ["(unclosed"]})
+    assert bad.status_code == 422 and "not a regular expression" in bad.text
+
+
+def test_a_conversations_or_a_users_episodes_are_deleted_where_no_model_learned_them(
+    tracer: Tracer, api: httpx.Client
+) -> None:
+    with tracer.start_as_current_span("invoke_agent shop") as root:
+        root.set_attribute("user.id", "alice@example.com")
+        root.set_attribute("gen_ai.conversation.id", "conv-1")
+        root.set_attribute("gen_ai.operation.name", "invoke_agent")
+        with tracer.start_as_current_span("execute_tool escalate") as span:
+            span.set_attribute("gen_ai.operation.name", "execute_tool")
+            span.set_attribute("gen_ai.tool.name", "escalate")
+    made = api.post("/api/scenarios/shop-agent/snapshot")
+    assert made.status_code == 200, made.text
+    first = made.json()["version"]
+    bob = episode(tracer, "Where is order 2?", [("lookup_order", True)], "resp-4")
+    second = api.post("/api/scenarios/shop-agent/snapshot").json()["version"]
+    logs = api.get("/api/scenarios/shop-agent/download").json()["logs"]
+    assert {log["id"] for log in logs} == {"conv-1", bob}
+    assert logs[0]["user"].startswith("sha256:") and "alice" not in json.dumps(logs)
+    # A session trained on the latest version: it keeps the episode; the first version goes.
+    started = api.post("/api/training/start", json={"scenario_id": "shop-agent"})
+    assert started.status_code == 422  # logs alone: nothing to train on (nothing pins it)
+    gone = api.delete("/api/scenarios/shop-agent/logs", params={"user": "alice@example.com"})
+    assert gone.status_code == 200, gone.text
+    answer = gone.json()
+    assert answer["deleted"] == 1 and answer["version"] not in (first, second)
+    assert (
+        set(answer["versions_removed"]) == {first, second} and answer["versions_trained_on"] == []
+    )
+    left = api.get("/api/scenarios/shop-agent/download").json()["logs"]
+    assert [log["id"] for log in left] == [bob]
+    assert api.get("/api/scenarios/shop-agent").json()["versions"] == [answer["version"]]
+    by_conversation = api.delete("/api/scenarios/shop-agent/logs", params={"conversation": bob})
+    assert by_conversation.status_code == 200, by_conversation.text
+    assert by_conversation.json()["deleted"] == 1
+    neither = api.delete("/api/scenarios/shop-agent/logs")
+    assert neither.status_code == 422 and "conversation" in neither.json()["detail"]
+
+
+def test_episodes_past_the_retention_period_are_dropped_at_the_next_snapshot(
+    api: httpx.Client,
+) -> None:
+    request = encoded([("lookup_order", True)])
+    for span in request.resource_spans[0].scope_spans[0].spans:  # ten days ago
+        span.start_time_unix_nano -= 10 * 86400 * 10**9
+    api.post("/v1/traces", content=request.SerializeToString(),
+             headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+    assert api.put("/api/settings/privacy", json={"log_retention_days": 7}).status_code == 200
+    made = api.post("/api/scenarios/shop-agent/snapshot").json()
+    assert (made["logs_added"], made["expired"]) == (0, 1)
