@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -106,6 +107,7 @@ __all__ = [
 ]
 
 DEFAULT_METRICS = ("Accuracy", "Held-out Accuracy", "Average Reward")
+OTLP_KEYS = frozenset({"resourceSpans", "resource_spans", "resourceLogs", "resource_logs"})
 _SCENARIO_ID = re.compile(SCENARIO_ID)
 
 
@@ -137,16 +139,44 @@ def parse_scenario(
         out = Collector(limits.max_problems)
         if kind == "json":
             data = _json(text, limits)
+            if is_otlp(data):
+                data = _from_otlp([(0, data)], out)
         elif kind == "yaml":
             from agentgym.scenario import (
                 safe_yaml,  # PyYAML only when a body is YAML: ~10 ms a cold start
             )
 
             data = safe_yaml.load(text, limits)
+        elif is_otlp(_first_line(text)):
+            from agentgym.traces.otlp_file import documents_of
+
+            data = _from_otlp(documents_of(text, limits), out)
         else:
             data, out.locate = read_jsonl(text, limits, out)
         del text
         return _normalize(data, scenario_id, name, limits, out)
+
+
+def is_otlp(data: object) -> bool:
+    """Whether a JSON document (or a JSONL file's first line, as data) is an OTLP export: what
+    the OpenTelemetry Collector's file exporter writes (agentgym.traces.otlp_file)."""
+    return isinstance(data, dict) and not OTLP_KEYS.isdisjoint(data)
+
+
+def _first_line(text: str) -> object:
+    """A JSONL text's first line, as data (None where it is not JSON)."""
+    line = next((line for line in text.split("\n", 64) if line.strip()), "")
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _from_otlp(documents: list[tuple[int, object]], out: Collector) -> dict[str, Any]:
+    # Imported here: OpenTelemetry's messages, only for a body that is an OTLP export.
+    from agentgym.traces.otlp_file import read_otlp
+
+    return read_otlp(documents, out)
 
 
 def _json(text: str, limits: Limits) -> object:

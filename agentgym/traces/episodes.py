@@ -108,14 +108,16 @@ def episode_id(trace: Pending) -> str:
 def logs_of(
     traces: Sequence[Pending], by_response: Mapping[str, Pending]
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The scenario file's logs of complete traces (a conversation's joined in one), and the
-    tools they name with what they were said to do."""
+    """The scenario file's logs of complete traces (a conversation's joined in one), in the
+    order they began, and the tools they name with what they were said to do."""
     episodes: dict[str, list[Pending]] = defaultdict(list)
     for trace in traces:
         episodes[episode_id(trace)].append(trace)
     logs: list[dict[str, Any]] = []
     tools: dict[str, str] = {}
-    for episode, parts in episodes.items():
+    for episode, parts in sorted(
+        episodes.items(), key=lambda e: (min(p.start for p in e[1]), e[0])
+    ):
         parts.sort(key=lambda p: p.start)
         rewards: dict[str, float] = {}
         for part in parts:

@@ -281,3 +281,35 @@ def test_episodes_past_the_retention_period_are_dropped_at_the_next_snapshot(
     assert api.put("/api/settings/privacy", json={"log_retention_days": 7}).status_code == 200
     made = api.post("/api/scenarios/shop-agent/snapshot").json()
     assert (made["logs_added"], made["expired"]) == (0, 1)
+
+
+def test_an_otlp_json_file_pushed_gives_the_episodes_the_receiver_gives(api: httpx.Client) -> None:
+    """The Collector's file exporter writes one export a line: pushed as a scenario, it holds
+    the logs a snapshot of the same spans sent over OTLP holds."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("t")
+    episode(tracer, "Where is order 5? I'm bo@example.com", [("lookup_order", True)], "r-1")
+    episode(tracer, "Refund order 6", [("lookup_order", True), ("issue_refund", False)], "r-2")
+    request = encode_spans(spans.get_finished_spans())
+    sent = api.post("/v1/traces", content=request.SerializeToString(),
+                    headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+    assert sent.status_code == 200
+    api.post("/api/scenarios/shop-agent/snapshot")
+    received = api.get("/api/scenarios/shop-agent/download").json()
+    lines = otlp_json(request) + b"\n" + otlp_json(request)  # sent twice, as a retry does
+    pushed = api.post("/api/scenarios", params={"id": "from-file"}, content=lines,
+                      headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.json()["counts"]["logs"] == 2
+    from_file = api.get("/api/scenarios/from-file/download").json()
+    assert from_file["logs"] == received["logs"] and from_file["tools"] == received["tools"]
+    assert "[email]" in json.dumps(from_file["logs"])
+    one = api.post("/api/scenarios", params={"id": "from-document"}, content=otlp_json(request),
+                   headers={"Content-Type": "application/json"})  # fmt: skip
+    assert one.status_code == 201 and one.json()["counts"]["logs"] == 2
+    wrong = api.post("/api/scenarios", params={"id": "wrong"},
+                     content=otlp_json(request) + b'\n{"resourceSpans": "no"}',
+                     headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+    assert wrong.status_code == 422 and "line 2" in wrong.text
