@@ -340,19 +340,24 @@ async def modify(
     return await retries.compare_and_set(key, once, bound)
 
 
-async def upsert(store: KeyValueStore, key: str, kind: type[R], change: Callable[[R], R]) -> R:
+async def upsert(
+    store: KeyValueStore, key: str, kind: type[R], change: Callable[[R], R], new: bool = False
+) -> R:
     """`modify`, the record made from `kind()` where there is none yet (two writers making it
-    at once: the second changes what the first made)."""
+    at once: the second changes what the first made). `new`: it most likely is not there
+    yet, so making it is tried first (one write, not a read and a write)."""
     while True:
-        try:
-            return (await modify(store, key, kind, change))[0]
-        except KeyNotFoundError:
-            made = change(kind())
+        if not new:
             try:
-                await store.create(key, made.dump())
-                return made
-            except KeyExistsError:
-                continue
+                return (await modify(store, key, kind, change))[0]
+            except KeyNotFoundError:
+                pass
+        made = change(kind())
+        try:
+            await store.create(key, made.dump())
+            return made
+        except KeyExistsError:
+            new = False
 
 
 async def mark_active(store: KeyValueStore, keys: Keys, session_id: str, active: bool) -> None:

@@ -68,17 +68,25 @@ async def receive_traces(
 
     from agentgym.traces.genai import read_spans
 
-    read = await _read(request, service.ExportTraceServiceRequest, read_spans, settings)
     patterns = (await lookups.privacy(store, keys)).redact_patterns
+
+    def redacted(message: Any) -> Read:
+        """The spans read, users' words redacted (before anything is stored)."""
+        read = read_spans(message)
+        for piece in read.pieces.values():
+            if piece.text is not None:
+                piece.text = (piece.text[0], redact(piece.text[1], patterns))
+        return read
+
+    read = await _read(request, service.ExportTraceServiceRequest, redacted, settings)
     now = time.time()
     for piece in read.pieces.values():
-        if piece.text is not None:  # users' words: redacted before anything is stored
-            piece.text = (piece.text[0], redact(piece.text[1], patterns))
 
         def merged(pending: Pending, piece: Piece = piece) -> Pending:
             return pending.merged(piece, now)
 
-        await upsert(store, keys.traces(piece.scenario) + piece.trace, Pending, merged)
+        # Spans are sent as they end, a trace's most often in one export: its record is new.
+        await upsert(store, keys.traces(piece.scenario) + piece.trace, Pending, merged, new=True)
     await _count(store, keys, read)
     return _answer(request, service.ExportTraceServiceResponse(), "rejected_spans", read)
 

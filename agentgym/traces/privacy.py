@@ -15,7 +15,11 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Each starts where a run of its characters starts (the look-behind): tried at every place of a
+# long word, a pattern would be quadratic in it.
+EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 # Digits with the separators people type between them (a leading + too).
 NUMBER = re.compile(r"(?<![\w.(+])[(+]?\d(?:[ ().-]{0,2}\d){7,22}(?![\w])")
@@ -56,9 +60,11 @@ def redact(text: str, patterns: Sequence[str] = ()) -> str:
     """`text` with what identifies a person replaced, then every match of `patterns`."""
     if not text:
         return text
-    text = EMAIL.sub("[email]", text)
-    text = IBAN.sub("[account]", text)
-    text = NUMBER.sub(_number, text)
+    if "@" in text:
+        text = EMAIL.sub("[email]", text)
+    if any(char.isdigit() for char in text):
+        text = IBAN.sub("[account]", text)
+        text = NUMBER.sub(_number, text)
     for pattern in compiled(tuple(patterns)):
         text = pattern.sub("[redacted]", text)
     return text

@@ -313,3 +313,17 @@ def test_an_otlp_json_file_pushed_gives_the_episodes_the_receiver_gives(api: htt
                      content=otlp_json(request) + b'\n{"resourceSpans": "no"}',
                      headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
     assert wrong.status_code == 422 and "line 2" in wrong.text
+
+
+def test_redaction_takes_a_long_word_in_one_pass() -> None:
+    """A pattern tried at every place of a long word would be quadratic in it: a hostile
+    request of one 200,000-letter word would hold a thread for minutes."""
+    import time
+
+    from agentgym.traces.privacy import redact
+
+    said = "x" * 200_000 + "@example.com, 4111 1111 1111 1111, 123456789012, " + "7" * 200_000
+    started = time.perf_counter()
+    redacted = redact(said)
+    assert time.perf_counter() - started < 2.0  # quadratic: minutes
+    assert redacted.startswith("[email], [card], [account], 777")
