@@ -123,11 +123,12 @@ async def receive_logs(
 
 @router.get("/api/scenarios/{scenario_id}/traces", response_model=TraceCounts)
 async def trace_counts(scenario_id: str, store: StoreDep, keys: KeysDep) -> TraceCounts:
-    """What the receiver read for the scenario, skipped and why, and snapshots took."""
+    """What the receiver read for the scenario, skipped and why, and snapshots took (all 0
+    before any trace came for it)."""
     try:
         return TraceCounts.load((await store.get(keys.trace_counts(scenario_id))).value)
     except KeyNotFoundError:
-        raise HttpError(404, f"no traces have come for scenario {scenario_id!r}") from None
+        return TraceCounts()
 
 
 async def _read(

@@ -11,6 +11,7 @@ import type {
   ScenarioFile,
   StartRequest,
   Status,
+  TraceCounts,
   Update,
   ValidationReport,
 } from './types';
@@ -103,6 +104,7 @@ export const scenarios = {
   list: () => getJson<Scenario[]>('/api/scenarios'),
   get: (id: string) => getJson<Scenario>(`/api/scenarios/${e(id)}`),
   file: (id: string) => getJson<ScenarioFile>(`/api/scenarios/${e(id)}/download`),
+  traces: (id: string) => getJson<TraceCounts>(`/api/scenarios/${e(id)}/traces`),
   async validate(upload: Upload): Promise<ValidationReport> {
     const response = await send(`/api/scenarios/validate${query({ id: upload.id, name: upload.name })}`, {
       method: 'POST',

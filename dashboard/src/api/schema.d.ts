@@ -381,7 +381,8 @@ export interface paths {
         };
         /**
          * Trace Counts
-         * @description What the receiver read for the scenario, skipped and why, and snapshots took.
+         * @description What the receiver read for the scenario, skipped and why, and snapshots took (all 0
+         *     before any trace came for it).
          */
         get: operations["trace_counts_api_scenarios__scenario_id__traces_get"];
         put?: never;

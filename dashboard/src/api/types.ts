@@ -48,4 +48,25 @@ export interface ValidationReport {
 export interface ScenarioFile {
   tools?: { name: string; description?: string; failure_rate?: number; fallback?: string }[];
   tasks?: { id?: string; text: string; solution: string[]; intent?: string; split?: string }[];
+  logs?: LoggedEpisode[];
+}
+
+/** An episode an agent played, as a scenario file holds it (README: "Your agent's traces"). */
+export interface LoggedEpisode {
+  id: string;
+  text?: string;
+  tools?: string[];
+  calls: { tool: string; succeeded?: boolean; probability?: number; reward?: number }[];
+  reward?: number;
+  time?: string;
+  split?: string;
+}
+
+/** `GET /api/scenarios/{id}/traces`: what the OTLP receiver read for a scenario. */
+export interface TraceCounts {
+  spans: number;
+  ignored: number;
+  skipped: Record<string, number>;
+  episodes: number;
+  late: number;
 }

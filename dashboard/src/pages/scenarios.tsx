@@ -3,10 +3,73 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api/client';
 import { scenarios as api, scenarioType, type Upload } from '../api/endpoints';
-import type { Scenario, ValidationReport } from '../api/types';
+import type { LoggedEpisode, Scenario, ValidationReport } from '../api/types';
 import { ErrorBox, Section, useLoad } from '../components/ui';
 
 const SAMPLE_TASKS = 12;
+const SHOWN_LOGS = 20; // the newest logged episodes listed
+
+function percentOf(p: number | undefined): string {
+  return p === undefined ? '' : ` ${Math.round(p * 100)}%`;
+}
+
+/** A scenario's logged episodes: what the receiver read for it (what it skipped and why), the
+ * newest episodes, and one opened call by call. */
+function Logs({ scenario, logs }: { scenario: Scenario; logs: LoggedEpisode[] }) {
+  const counts = useLoad(() => api.traces(scenario.id), [scenario.id, scenario.version]);
+  const [open, setOpen] = useState<string | null>(null);
+  const newest = [...logs].sort((a, b) => (b.time ?? '').localeCompare(a.time ?? '')).slice(0, SHOWN_LOGS);
+  const c = counts.value;
+  return (
+    <section class="logs">
+      <h3>
+        Logged episodes ({logs.length}; {logs.filter((l) => l.reward !== undefined).length} with an outcome,{' '}
+        {logs.filter((l) => !l.text).length} without text)
+      </h3>
+      {c && c.spans > 0 && (
+        <p class="muted trace-counts">
+          traces: {c.spans} spans read, {c.ignored} not GenAI (ignored), {c.episodes} episodes taken, {c.late} late
+          {Object.entries(c.skipped).map(([why, n]) => `; ${n} skipped: ${why}`)}
+        </p>
+      )}
+      <table class="logs">
+        <tbody>
+          {newest.map((log) => (
+            <>
+              <tr data-log={log.id}>
+                <td>
+                  <button type="button" class="link" onClick={() => setOpen(open === log.id ? null : log.id)}>
+                    {log.text || <span class="muted">(no text)</span>}
+                  </button>
+                </td>
+                <td class="muted">{log.time ?? ''}</td>
+                <td>{log.calls.length} calls</td>
+                <td>{log.reward === undefined ? <span class="muted">no outcome</span> : `reward ${log.reward}`}</td>
+              </tr>
+              {open === log.id && (
+                <tr class="calls">
+                  <td colSpan={4}>
+                    <ol>
+                      {log.calls.map((call) => (
+                        <li class={call.succeeded === false ? 'error' : ''}>
+                          <code>{call.tool}</code>
+                          {call.succeeded === false ? ' failed' : ''}
+                          {call.probability !== undefined ? ` · served with${percentOf(call.probability)}` : ''}
+                          {call.reward !== undefined ? ` · reward ${call.reward}` : ''}
+                        </li>
+                      ))}
+                    </ol>
+                    {log.tools && <p class="muted">on offer: {log.tools.join(', ')}</p>}
+                  </td>
+                </tr>
+              )}
+            </>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
 
 function Detail({ scenario }: { scenario: Scenario }) {
   const file = useLoad(() => api.file(scenario.id), [scenario.id, scenario.version]);
@@ -77,6 +140,7 @@ function Detail({ scenario }: { scenario: Scenario }) {
           </table>
         </>
       )}
+      {(file.value?.logs?.length ?? 0) > 0 && <Logs scenario={scenario} logs={file.value?.logs ?? []} />}
     </div>
   );
 }
