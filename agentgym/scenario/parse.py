@@ -147,10 +147,13 @@ def parse_scenario(
             )
 
             data = safe_yaml.load(text, limits)
-        elif is_otlp(_first_line(text)):
-            from agentgym.traces.otlp_file import documents_of
+        elif _traces(_first_line(text)):
+            # Imported here: a trace export's readers, only for a body that is one.
+            from agentgym.traces import files
 
-            data = _from_otlp(documents_of(text, limits), out)
+            documents = files.documents_of(text, limits)
+            first = documents[0][1] if documents else None
+            data = (files.read_otlp if is_otlp(first) else files.read_langsmith)(documents, out)
         else:
             data, out.locate = read_jsonl(text, limits, out)
         del text
@@ -159,8 +162,16 @@ def parse_scenario(
 
 def is_otlp(data: object) -> bool:
     """Whether a JSON document (or a JSONL file's first line, as data) is an OTLP export: what
-    the OpenTelemetry Collector's file exporter writes (agentgym.traces.otlp_file)."""
+    the OpenTelemetry Collector's file exporter writes (agentgym.traces.files)."""
     return isinstance(data, dict) and not OTLP_KEYS.isdisjoint(data)
+
+
+def _traces(data: object) -> bool:
+    """Whether a JSONL file's first line (as data) begins a trace export: OTLP JSON, or a
+    LangSmith run or feedback (agentgym.traces.files)."""
+    return isinstance(data, dict) and (
+        is_otlp(data) or {"run_type", "trace_id"} <= data.keys() or {"key", "run_id"} <= data.keys()
+    )
 
 
 def _first_line(text: str) -> object:
@@ -174,7 +185,7 @@ def _first_line(text: str) -> object:
 
 def _from_otlp(documents: list[tuple[int, object]], out: Collector) -> dict[str, Any]:
     # Imported here: OpenTelemetry's messages, only for a body that is an OTLP export.
-    from agentgym.traces.otlp_file import read_otlp
+    from agentgym.traces.files import read_otlp
 
     return read_otlp(documents, out)
 

@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from google.protobuf import json_format
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -327,3 +328,100 @@ def test_redaction_takes_a_long_word_in_one_pass() -> None:
     redacted = redact(said)
     assert time.perf_counter() - started < 2.0  # quadratic: minutes
     assert redacted.startswith("[email], [card], [account], 777")
+
+
+def langsmith_lines(spans: list[Any], feedback_on: str, score: float) -> bytes:
+    """The same turns as LangSmith records them: `Run`s of langsmith.schemas (a chain, its
+    LLM run with the tools on offer, its tool runs) and a `Feedback`, as its client lists them."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from langsmith import schemas
+
+    def when(ns: int) -> datetime:
+        return datetime.fromtimestamp(ns / 1e9, UTC)
+
+    lines = []
+    roots = {}
+    for span in sorted(spans, key=lambda s: s.start_time):  # a root before its children
+        context = span.get_span_context()
+        trace = uuid.UUID(int=context.trace_id)
+        run_id = uuid.UUID(int=context.span_id << 64 | context.trace_id & (2**64 - 1))
+        attributes = dict(span.attributes or {})
+        kind, name, inputs, extra, error = "chain", span.name, {}, {}, None
+        if span.parent is None:
+            roots[trace.hex] = run_id
+        elif attributes.get("gen_ai.operation.name") == "chat":
+            kind = "llm"
+            messages = json.loads(attributes["gen_ai.input.messages"])
+            text = messages[0]["parts"][0]["content"]
+            inputs = {"messages": [[{"lc": 1, "type": "constructor",
+                                     "id": ["langchain", "schema", "messages", "HumanMessage"],
+                                     "kwargs": {"content": text}}]]}  # fmt: skip
+            extra = {"invocation_params": {"tools": TOOLS}}
+        elif attributes.get("gen_ai.operation.name") == "execute_tool":
+            kind, name = "tool", attributes["gen_ai.tool.name"]
+            extra = {"metadata": {"agentgym.probability": attributes["agentgym.probability"]}}
+            error = "TimeoutError" if "error.type" in attributes else None
+        parent = None if span.parent is None else roots[trace.hex]
+        run = schemas.Run(
+            id=run_id, name=name, run_type=kind, start_time=when(span.start_time),
+            end_time=when(span.end_time), inputs=inputs, extra=extra, error=error,
+            trace_id=trace, parent_run_id=parent,
+            dotted_order=f"{when(span.start_time):%Y%m%dT%H%M%S%fZ}{run_id}",
+        )  # fmt: skip
+        if span.parent is None and kind == "chain":
+            run.inputs = {"input": inputs.get("input", "")}
+        lines.append(run.model_dump_json())
+    feedback = schemas.Feedback(
+        id=uuid.uuid4(), run_id=roots[feedback_on], trace_id=uuid.UUID(hex=feedback_on),
+        key="resolved", score=score,
+        created_at=datetime.now(UTC), modified_at=datetime.now(UTC),
+    )  # fmt: skip
+    lines.append(feedback.model_dump_json())
+    return "\n".join(lines).encode()
+
+
+def test_langsmith_runs_pushed_give_the_episodes_the_receiver_gives(api: httpx.Client) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(resource=RESOURCE)
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("t")
+    first = episode(tracer, "Where is order 5?", [("lookup_order", True)], "r-1")
+    episode(tracer, "Refund order 6", [("lookup_order", True), ("issue_refund", False)], "r-2")
+    finished = list(spans.get_finished_spans())
+    api.post("/v1/traces", content=encode_spans(finished).SerializeToString(),
+             headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+    # The outcome, over OTLP too.
+    records = InMemoryLogRecordExporter()
+    logs = LoggerProvider(resource=RESOURCE)
+    logs.add_log_record_processor(SimpleLogRecordProcessor(records))
+    logs.get_logger("e").emit(
+        event_name="gen_ai.evaluation.result", context=_context_of(first),
+        attributes={"gen_ai.evaluation.name": "resolved", "gen_ai.evaluation.score.value": 0.75},
+    )  # fmt: skip
+    api.post("/v1/logs", content=encode_logs(records.get_finished_logs()).SerializeToString(),
+             headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+    api.post("/api/scenarios/shop-agent/snapshot")
+    received = api.get("/api/scenarios/shop-agent/download").json()
+
+    pushed = api.post("/api/scenarios", params={"id": "from-langsmith"},
+                      content=langsmith_lines(finished, first, 0.75),
+                      headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+    assert pushed.status_code == 201, pushed.text
+    from_file = api.get("/api/scenarios/from-langsmith/download").json()
+
+    def episodes(scenario: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (
+                log["id"],
+                log["text"],
+                json.dumps(log["calls"]),
+                log.get("reward"),
+                tuple(log.get("tools", [])),
+            )
+            for log in scenario["logs"]
+        )
+
+    assert episodes(from_file) == episodes(received)
+    assert {t["name"] for t in from_file["tools"]} == {t["name"] for t in received["tools"]}
