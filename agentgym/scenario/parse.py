@@ -139,21 +139,21 @@ def parse_scenario(
         out = Collector(limits.max_problems)
         if kind == "json":
             data = _json(text, limits)
-            if is_otlp(data):
-                data = _from_otlp([(0, data)], out)
+            if (export := trace_kind(data)) is not None:
+                from agentgym.traces import files
+
+                data = files.READERS[export]([(0, data)], out)
         elif kind == "yaml":
             from agentgym.scenario import (
                 safe_yaml,  # PyYAML only when a body is YAML: ~10 ms a cold start
             )
 
             data = safe_yaml.load(text, limits)
-        elif _traces(_first_line(text)):
-            # Imported here: a trace export's readers, only for a body that is one.
+        elif (export := trace_kind(_first_line(text))) is not None:
+            # Imported here: the trace exports' readers, only for a body that is one.
             from agentgym.traces import files
 
-            documents = files.documents_of(text, limits)
-            first = documents[0][1] if documents else None
-            data = (files.read_otlp if is_otlp(first) else files.read_langsmith)(documents, out)
+            data = files.READERS[export](files.documents_of(text, limits), out)
         else:
             data, out.locate = read_jsonl(text, limits, out)
         del text
@@ -166,12 +166,23 @@ def is_otlp(data: object) -> bool:
     return isinstance(data, dict) and not OTLP_KEYS.isdisjoint(data)
 
 
-def _traces(data: object) -> bool:
-    """Whether a JSONL file's first line (as data) begins a trace export: OTLP JSON, or a
-    LangSmith run or feedback (agentgym.traces.files)."""
-    return isinstance(data, dict) and (
-        is_otlp(data) or {"run_type", "trace_id"} <= data.keys() or {"key", "run_id"} <= data.keys()
-    )
+def trace_kind(data: object) -> str | None:
+    """Which trace export a JSON document or JSONL file's first line (as data) begins, if
+    any: "otlp" (the OpenTelemetry Collector's file exporter), "langsmith" (a run or its
+    feedback) or "langfuse" (an observation, a score, or a page of them); agentgym.traces.files
+    reads each."""
+    if not isinstance(data, dict):
+        return None
+    keys = data.keys()
+    if is_otlp(data):
+        return "otlp"
+    if {"run_type", "trace_id"} <= keys or {"key", "run_id"} <= keys:
+        return "langsmith"
+    if "data" in keys and "meta" in keys and isinstance(data["data"], list):
+        return trace_kind(data["data"][0]) if data["data"] else "langfuse"
+    if ({"traceId", "type", "startTime"} <= keys) or ({"traceId", "dataType", "value"} <= keys):
+        return "langfuse"
+    return None
 
 
 def _first_line(text: str) -> object:
@@ -181,13 +192,6 @@ def _first_line(text: str) -> object:
         return json.loads(line)
     except (ValueError, RecursionError):
         return None
-
-
-def _from_otlp(documents: list[tuple[int, object]], out: Collector) -> dict[str, Any]:
-    # Imported here: OpenTelemetry's messages, only for a body that is an OTLP export.
-    from agentgym.traces.files import read_otlp
-
-    return read_otlp(documents, out)
 
 
 def _json(text: str, limits: Limits) -> object:

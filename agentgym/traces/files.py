@@ -6,6 +6,7 @@ receiver takes in).
 
 - OTLP JSON, as the OpenTelemetry Collector's file exporter writes it: one
   `ExportTraceServiceRequest` or `ExportLogsServiceRequest` a line, or one as a document.
+- Langfuse observations and scores, as its public API lists them (`read_langfuse`).
 - LangSmith runs and feedback, as its client lists them (`Client.list_runs`,
   `list_feedback`), one JSON object a line (`Run` and `Feedback` of `langsmith.schemas`): a
   trace is an episode, its `tool` runs its calls (an `error`: the call failed), the first user
@@ -184,3 +185,83 @@ def _text_of(inputs: Any) -> str | None:
         if isinstance(inputs.get(key), str) and inputs[key]:
             return str(inputs[key])
     return None
+
+
+def read_langfuse(documents: Documents, out: Collector) -> dict[str, Any]:
+    """The scenario of Langfuse observations and scores, as its public API lists them (one
+    JSON object a line, or pages of them, `{"data": [...], "meta": ...}`): a trace is an
+    episode, its `TOOL` observations its calls (level `ERROR`: the call failed), the first user
+    message of its earliest observation whose input has one its text, a `GENERATION`'s
+    `input.tools` its tools on offer, and its scores its outcome."""
+    items: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
+    for line, document in documents:
+        where: tuple[str | int, ...] = ("line", line) if line else ()
+        page = document.get("data") if isinstance(document, dict) else None
+        for item in page if isinstance(page, list) else [document]:
+            if isinstance(item, dict):
+                items.append((where, item))
+            else:
+                out.error(where, "neither a Langfuse observation nor a score")
+    read = Read(spans=len(items))
+    scores: list[dict[str, Any]] = []
+    for where, item in items:
+        trace = _field(item, "traceId")
+        if not isinstance(trace, str) or not trace:
+            out.error(where, "a Langfuse observation or score names no traceId")
+        elif _field(item, "dataType") is not None:
+            scores.append(item)
+        else:
+            _observation(read, trace, item)
+    for item in scores:
+        reward = reward_of(_field(item, "value"), _field(item, "stringValue"))
+        piece = read.pieces.get(("langfuse", _field(item, "traceId")))
+        if reward is None:
+            read.skipped["a score with no value we read"] += 1
+        elif piece is None:
+            read.skipped["a score on a trace not in the file"] += 1
+        else:
+            piece.rewards[f"score:{_field(item, 'id')}"] = reward
+    return scenario_of(read, out)
+
+
+def _field(item: dict[str, Any], camel: str) -> Any:
+    """A field as Langfuse's JSON writes it (camelCase), or in snake_case."""
+    if camel in item:
+        return item[camel]
+    return item.get("".join(f"_{c.lower()}" if c.isupper() else c for c in camel))
+
+
+def _observation(read: Read, trace: str, item: dict[str, Any]) -> None:
+    from datetime import datetime
+
+    piece = read.piece("langfuse", trace)
+    try:
+        start = int(datetime.fromisoformat(str(_field(item, "startTime"))).timestamp() * 1e9)
+    except ValueError:
+        read.skipped["an observation whose startTime is not a time"] += 1
+        return
+    piece.start = min(piece.start, start) if piece.start else start
+    if not _field(item, "parentObservationId"):
+        piece.root_ended = True
+    inputs = _field(item, "input")
+    text = _text_of(inputs if isinstance(inputs, dict) else {"input": inputs})
+    if text and (piece.text is None or start < piece.text[0]):
+        piece.text = (start, text)
+    if isinstance(inputs, dict):
+        piece.tools.update(tool_definitions(inputs.get("tools")))
+    if _field(item, "type") != "TOOL":
+        return
+    metadata = _field(item, "metadata") or {}
+    probability = metadata.get("agentgym.probability") if isinstance(metadata, dict) else None
+    if probability is not None and not (
+        isinstance(probability, int | float) and 0 < probability <= 1
+    ):
+        read.skipped["agentgym.probability outside (0, 1]"] += 1
+        return
+    succeeded = _field(item, "level") != "ERROR"
+    piece.calls.append(
+        Call(str(_field(item, "id")), start, str(_field(item, "name")), succeeded, probability)
+    )
+
+
+READERS = {"otlp": read_otlp, "langsmith": read_langsmith, "langfuse": read_langfuse}

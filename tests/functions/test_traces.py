@@ -382,7 +382,9 @@ def langsmith_lines(spans: list[Any], feedback_on: str, score: float) -> bytes:
     return "\n".join(lines).encode()
 
 
-def test_langsmith_runs_pushed_give_the_episodes_the_receiver_gives(api: httpx.Client) -> None:
+def sent_over_otlp(api: httpx.Client) -> tuple[list[Any], str, dict[str, Any]]:
+    """Two turns sent to the receiver, an outcome of the first (0.75) over /v1/logs, and the
+    scenario a snapshot makes of them: (their spans, the first's trace, the scenario file)."""
     spans = InMemorySpanExporter()
     provider = TracerProvider(resource=RESOURCE)
     provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -392,7 +394,6 @@ def test_langsmith_runs_pushed_give_the_episodes_the_receiver_gives(api: httpx.C
     finished = list(spans.get_finished_spans())
     api.post("/v1/traces", content=encode_spans(finished).SerializeToString(),
              headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
-    # The outcome, over OTLP too.
     records = InMemoryLogRecordExporter()
     logs = LoggerProvider(resource=RESOURCE)
     logs.add_log_record_processor(SimpleLogRecordProcessor(records))
@@ -403,25 +404,83 @@ def test_langsmith_runs_pushed_give_the_episodes_the_receiver_gives(api: httpx.C
     api.post("/v1/logs", content=encode_logs(records.get_finished_logs()).SerializeToString(),
              headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
     api.post("/api/scenarios/shop-agent/snapshot")
-    received = api.get("/api/scenarios/shop-agent/download").json()
+    return finished, first, api.get("/api/scenarios/shop-agent/download").json()
 
-    pushed = api.post("/api/scenarios", params={"id": "from-langsmith"},
-                      content=langsmith_lines(finished, first, 0.75),
-                      headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
-    assert pushed.status_code == 201, pushed.text
-    from_file = api.get("/api/scenarios/from-langsmith/download").json()
 
-    def episodes(scenario: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return sorted(
-            (
-                log["id"],
-                log["text"],
-                json.dumps(log["calls"]),
-                log.get("reward"),
-                tuple(log.get("tools", [])),
-            )
-            for log in scenario["logs"]
+def episodes_of(scenario: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """What two scenarios' logs must agree on, whichever way they came."""
+    return sorted(
+        (
+            log["id"],
+            log["text"],
+            json.dumps(log["calls"]),
+            log.get("reward"),
+            tuple(log.get("tools", [])),
         )
+        for log in scenario["logs"]
+    )
 
-    assert episodes(from_file) == episodes(received)
+
+def pushed(api: httpx.Client, scenario_id: str, lines: bytes) -> dict[str, Any]:
+    answer = api.post("/api/scenarios", params={"id": scenario_id}, content=lines,
+                      headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    return api.get(f"/api/scenarios/{scenario_id}/download").json()
+
+
+def test_langsmith_runs_pushed_give_the_episodes_the_receiver_gives(api: httpx.Client) -> None:
+    finished, first, received = sent_over_otlp(api)
+    from_file = pushed(api, "from-langsmith", langsmith_lines(finished, first, 0.75))
+    assert episodes_of(from_file) == episodes_of(received)
+    assert {t["name"] for t in from_file["tools"]} == {t["name"] for t in received["tools"]}
+
+
+def langfuse_lines(spans: list[Any], scored: str, score: float) -> bytes:
+    """The same turns as Langfuse records them: `ObservationV2`s of its API models (the turn a
+    SPAN, its GENERATION with the tools on offer, its TOOL observations) and a `Score_Numeric`,
+    each as the API's JSON."""
+    from datetime import UTC, datetime
+
+    import langfuse.api as langfuse
+
+    def when(ns: int) -> datetime:
+        return datetime.fromtimestamp(ns / 1e9, UTC)
+
+    lines = []
+    for span in sorted(spans, key=lambda s: s.start_time):
+        context, attributes = span.get_span_context(), dict(span.attributes or {})
+        fields: dict[str, Any] = {"type": "SPAN", "name": span.name, "level": "DEFAULT"}
+        if attributes.get("gen_ai.operation.name") == "chat":
+            messages = json.loads(attributes["gen_ai.input.messages"])
+            user = {"role": "user", "content": messages[0]["parts"][0]["content"]}
+            fields |= {"type": "GENERATION", "input": {"messages": [user], "tools": TOOLS}}
+        elif attributes.get("gen_ai.operation.name") == "execute_tool":
+            fields |= {
+                "type": "TOOL",
+                "name": attributes["gen_ai.tool.name"],
+                "level": "ERROR" if "error.type" in attributes else "DEFAULT",
+                "metadata": {"agentgym.probability": attributes["agentgym.probability"]},
+            }
+        observation = langfuse.ObservationV2(
+            id=format(context.span_id, "016x"), trace_id=format(context.trace_id, "032x"),
+            start_time=when(span.start_time), end_time=when(span.end_time), project_id="shop",
+            parent_observation_id=None if span.parent is None else format(span.parent.span_id, "016x"),
+            **fields,
+        )  # fmt: skip
+        lines.append(observation.json())
+    now = datetime.now(UTC)
+    lines.append(
+        langfuse.Score_Numeric(
+            id="score-1", trace_id=scored, name="resolved", value=score, source="API",
+            timestamp=now, created_at=now, updated_at=now, data_type="NUMERIC",
+            environment="default",
+        ).json()
+    )  # fmt: skip
+    return "\n".join(lines).encode()
+
+
+def test_a_langfuse_export_pushed_gives_the_episodes_the_receiver_gives(api: httpx.Client) -> None:
+    finished, first, received = sent_over_otlp(api)
+    from_file = pushed(api, "from-langfuse", langfuse_lines(finished, first, 0.75))
+    assert episodes_of(from_file) == episodes_of(received)
     assert {t["name"] for t in from_file["tools"]} == {t["name"] for t in received["tools"]}
