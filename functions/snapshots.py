@@ -5,6 +5,7 @@ their deletion for a conversation or a person (the receiver is functions/traces.
   holding the complete episodes (agentgym.traces.episodes) as `logs`, the tools their traces
   named added with what they were said to do, and without those past the tenant's retention
   period (`PUT /api/settings/privacy`).
+- `GET /api/scenarios/{id}/traces`: what the receiver read for it, skipped and why.
 - `DELETE /api/scenarios/{id}/logs?conversation=|user=`: those episodes gone from what waits
   for a snapshot, from the current version (a new one without them) and from every earlier
   version no session trained on; the versions sessions trained on keep them, and say so.
@@ -39,6 +40,16 @@ from functions.scenarios import add_version, create_from
 from functions.traces import TraceCounts
 
 router = APIRouter(tags=["traces"], dependencies=[Authenticated], responses=errors.DOCUMENTED)
+
+
+@router.get("/api/scenarios/{scenario_id}/traces", response_model=TraceCounts)
+async def trace_counts(scenario_id: str, store: StoreDep, keys: KeysDep) -> TraceCounts:
+    """What the receiver read for the scenario, skipped and why, and snapshots took (all 0
+    before any trace came for it)."""
+    try:
+        return TraceCounts.load((await store.get(keys.trace_counts(scenario_id))).value)
+    except KeyNotFoundError:
+        return TraceCounts()
 
 
 class SnapshotAnswer(Schema):

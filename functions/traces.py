@@ -7,7 +7,8 @@ logged episodes of its scenario (agentgym.traces), until a snapshot makes them a
   trace's pieces are kept per tenant and scenario until the next snapshot. Answered as OTLP
   answers, in the request's encoding: `partial_success` says how many spans (or records) were
   not read, and why.
-- `GET /api/scenarios/{id}/traces`: what was read for a scenario, skipped and why.
+What was read for a scenario, and skipped and why, is `GET /api/scenarios/{id}/traces`
+(functions/snapshots.py, with the other routes of a scenario's logs).
 
 Decoding runs off the event loop, so /healthz answers while a large export is read.
 """
@@ -25,7 +26,6 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from agentgym.config import ApiSettings
-from agentgym.errors import KeyNotFoundError
 from agentgym.records import Keys, Record, upsert
 from agentgym.store import KeyValueStore
 from agentgym.traces.episodes import Pending, response_key
@@ -119,16 +119,6 @@ async def receive_logs(
         await upsert(store, key, Pending, add)
     await _count(store, keys, read)
     return _answer(request, service.ExportLogsServiceResponse(), "rejected_log_records", read)
-
-
-@router.get("/api/scenarios/{scenario_id}/traces", response_model=TraceCounts)
-async def trace_counts(scenario_id: str, store: StoreDep, keys: KeysDep) -> TraceCounts:
-    """What the receiver read for the scenario, skipped and why, and snapshots took (all 0
-    before any trace came for it)."""
-    try:
-        return TraceCounts.load((await store.get(keys.trace_counts(scenario_id))).value)
-    except KeyNotFoundError:
-        return TraceCounts()
 
 
 async def _read(

@@ -16,7 +16,11 @@ receiver takes in).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, ValidationError
 
 from agentgym.scenario import safe_json
 from agentgym.scenario.limits import Limits
@@ -99,20 +103,44 @@ def documents_of(text: str, limits: Limits) -> list[tuple[int, object]]:
     ]
 
 
+class _Run(BaseModel):
+    """The fields of a LangSmith `Run` (langsmith.schemas) read here: the package itself is
+    not needed to read what it wrote."""
+
+    id: UUID
+    name: str
+    run_type: str
+    start_time: datetime
+    error: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] | None = None
+    trace_id: UUID
+    parent_run_id: UUID | None = None
+    dotted_order: str | None = None
+
+
+class _Feedback(BaseModel):
+    """... and of its `Feedback`."""
+
+    id: UUID
+    run_id: UUID | None = None
+    trace_id: UUID | None = None
+    key: str
+    score: bool | int | float | None = None
+    value: Any = None
+
+
 def read_langsmith(documents: Documents, out: Collector) -> dict[str, Any]:
     """The scenario of LangSmith runs and feedback (see the module's docstring)."""
-    from langsmith import schemas
-    from pydantic import ValidationError
-
-    runs: list[Any] = []
-    feedback: list[Any] = []
+    runs: list[_Run] = []
+    feedback: list[_Feedback] = []
     for line, document in documents:
         where = ("line", line) if line else ()
         try:
             if isinstance(document, dict) and "run_type" in document:
-                runs.append(schemas.Run.model_validate(document))
+                runs.append(_Run.model_validate(document))
             elif isinstance(document, dict) and "key" in document:
-                feedback.append(schemas.Feedback.model_validate(document))
+                feedback.append(_Feedback.model_validate(document))
             else:
                 out.error(where, "neither a LangSmith run nor its feedback")
         except ValidationError as exc:
@@ -121,7 +149,7 @@ def read_langsmith(documents: Documents, out: Collector) -> dict[str, Any]:
             kind = "run" if isinstance(document, dict) and "run_type" in document else "feedback"
             out.error(where, f"not a LangSmith {kind}: {field}: {error['msg']}")
     read = Read(spans=len(runs) + len(feedback))
-    trace_of = {run.id: run.trace_id for run in runs}
+    trace_of: dict[UUID | None, UUID] = {run.id: run.trace_id for run in runs}
     for run in sorted(runs, key=lambda r: r.dotted_order or r.start_time.isoformat()):
         piece = read.piece("langsmith", run.trace_id.hex)
         start = int(run.start_time.timestamp() * 1e9)
@@ -232,8 +260,6 @@ def _field(item: dict[str, Any], camel: str) -> Any:
 
 
 def _observation(read: Read, trace: str, item: dict[str, Any]) -> None:
-    from datetime import datetime
-
     piece = read.piece("langfuse", trace)
     try:
         start = int(datetime.fromisoformat(str(_field(item, "startTime"))).timestamp() * 1e9)

@@ -79,6 +79,17 @@ TASK_ROLE_GRANTS: dict[str, dict[str, set[str]]] = {
         "table": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"},
         **NATS_SECRET,
     },
+    "ReceiverTaskRole": {
+        "table": TABLE_READ_WRITE,
+        "bucket/agentgym/scenarios/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        "bucket/agentgym/tenants/*/scenarios/*": {
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+        },
+        "bucket": {"s3:ListBucket"},
+        **NATS_SECRET,
+    },
 }
 
 
@@ -270,7 +281,7 @@ def test_each_task_role_is_granted_only_its_listed_actions(role: str) -> None:
     assert _grants(documents) == TASK_ROLE_GRANTS[role]
 
 
-@pytest.mark.parametrize("container", ["trainer", "streamer"])
+@pytest.mark.parametrize("container", ["trainer", "streamer", "receiver"])
 def test_each_ecs_command_is_an_agentgym_subcommand(container: str) -> None:
     command = list(CONTAINERS[container]["Command"])
     assert command[0] == "agentgym"
@@ -309,8 +320,30 @@ def test_the_load_balancer_keeps_websockets_open_on_the_streamer_port() -> None:
     assert [m["ContainerPort"] for m in CONTAINERS["streamer"]["PortMappings"]] == [8001]
 
 
+def test_the_load_balancer_sends_traces_and_snapshots_to_the_receivers() -> None:
+    """An exporter's batch is over Lambda's payload limit: the receiver is a container."""
+    rule = RESOURCES["ReceiverListenerRule"]["Properties"]
+    paths = rule["Conditions"][0]["PathPatternConfig"]["Values"]
+    assert {"/v1/traces", "/v1/logs", "/api/scenarios/*/snapshot"} <= set(paths)
+    assert rule["Actions"] == [
+        {"Type": "forward", "TargetGroupArn": {"Ref": "ReceiverTargetGroup"}}
+    ]
+    group = RESOURCES["ReceiverTargetGroup"]["Properties"]
+    assert (group["Port"], group["HealthCheckPath"]) == (8000, "/healthz")
+    assert CONTAINERS["receiver"]["Command"][-1] == "8000"
+    from functions.factory import OTLP_PATHS
+
+    assert OTLP_PATHS <= set(paths)
+
+
 def test_the_outputs_are_there() -> None:
-    assert set(TEMPLATE_DATA["Outputs"]) >= {"ApiUrl", "StreamerUrl", "TableName", "BucketName"}
+    assert set(TEMPLATE_DATA["Outputs"]) >= {
+        "ApiUrl",
+        "StreamerUrl",
+        "TracesUrl",
+        "TableName",
+        "BucketName",
+    }
     assert TEMPLATE_DATA["Outputs"]["StreamerUrl"]["Value"]["Fn::Sub"].startswith("ws://")
 
 
