@@ -169,8 +169,8 @@ def is_otlp(data: object) -> bool:
 def trace_kind(data: object) -> str | None:
     """Which trace export a JSON document or JSONL file's first line (as data) begins, if
     any: "otlp" (the OpenTelemetry Collector's file exporter), "langsmith" (a run or its
-    feedback) or "langfuse" (an observation, a score, or a page of them); agentgym.traces.files
-    reads each."""
+    feedback), "langfuse" (an observation, a score, or a page of them) or "openai_agents" (a
+    trace or span of the OpenAI Agents SDK); agentgym.traces.files reads each."""
     if not isinstance(data, dict):
         return None
     keys = data.keys()
@@ -178,6 +178,8 @@ def trace_kind(data: object) -> str | None:
         return "otlp"
     if {"run_type", "trace_id"} <= keys or {"key", "run_id"} <= keys:
         return "langsmith"
+    if data.get("object") in ("trace", "trace.span"):
+        return "openai_agents"
     if "data" in keys and "meta" in keys and isinstance(data["data"], list):
         return trace_kind(data["data"][0]) if data["data"] else "langfuse"
     if ({"traceId", "type", "startTime"} <= keys) or ({"traceId", "dataType", "value"} <= keys):

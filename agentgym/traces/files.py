@@ -7,6 +7,7 @@ receiver takes in).
 - OTLP JSON, as the OpenTelemetry Collector's file exporter writes it: one
   `ExportTraceServiceRequest` or `ExportLogsServiceRequest` a line, or one as a document.
 - Langfuse observations and scores, as its public API lists them (`read_langfuse`).
+- The OpenAI Agents SDK's traces, as a tracing processor exports them (`read_openai_agents`).
 - LangSmith runs and feedback, as its client lists them (`Client.list_runs`,
   `list_feedback`), one JSON object a line (`Run` and `Feedback` of `langsmith.schemas`): a
   trace is an episode, its `tool` runs its calls (an `error`: the call failed), the first user
@@ -290,4 +291,64 @@ def _observation(read: Read, trace: str, item: dict[str, Any]) -> None:
     )
 
 
-READERS = {"otlp": read_otlp, "langsmith": read_langsmith, "langfuse": read_langfuse}
+def read_openai_agents(documents: Documents, out: Collector) -> dict[str, Any]:
+    """The scenario of the OpenAI Agents SDK's traces, as a tracing processor exports them
+    (`Trace.export()` and `Span.export()`, a JSON object a line): a trace is an episode (its
+    `group_id` joins a conversation's), its `function` spans its calls (a span with an `error`:
+    the call failed), the first user message of its `generation` or `response` spans' `input`
+    its text, its `agent` spans' `tools` its tools on offer (by name: the SDK records no
+    description). The SDK records no outcome: such logs have none."""
+    read = Read(spans=len(documents))
+    groups: dict[str, str] = {}
+    for line, document in documents:
+        where: tuple[str | int, ...] = ("line", line) if line else ()
+        kind = document.get("object") if isinstance(document, dict) else None
+        if kind == "trace" and isinstance(document, dict):
+            if document.get("group_id"):
+                groups[_hex_id(document.get("id"))] = str(document["group_id"])
+        elif kind == "trace.span" and isinstance(document, dict):
+            _agents_span(read, document)
+        else:
+            out.error(where, "neither an OpenAI Agents SDK trace nor a span")
+    for (_, trace), piece in read.pieces.items():
+        piece.conversation = groups.get(trace)
+    return scenario_of(read, out)
+
+
+def _hex_id(value: Any) -> str:
+    """An Agents SDK id (`trace_<32 hex>`, `span_<24 hex>`) as its hex."""
+    return str(value or "").split("_", 1)[-1]
+
+
+def _agents_span(read: Read, span: dict[str, Any]) -> None:
+    data = span.get("span_data") or {}
+    piece = read.piece("openai_agents", _hex_id(span.get("trace_id")))
+    try:
+        start = int(datetime.fromisoformat(str(span.get("started_at"))).timestamp() * 1e9)
+    except ValueError:
+        read.skipped["a span whose started_at is not a time"] += 1
+        return
+    piece.start = min(piece.start, start) if piece.start else start
+    if span.get("parent_id") is None:
+        piece.root_ended = bool(span.get("ended_at"))
+    kind = data.get("type")
+    if kind in ("generation", "response"):
+        text = first_user_text(data.get("input"))
+        if text and (piece.text is None or start < piece.text[0]):
+            piece.text = (start, text)
+    elif kind == "agent":
+        for name in data.get("tools") or []:
+            piece.tools.setdefault(str(name), "")
+    elif kind == "function":
+        succeeded = not span.get("error")
+        piece.calls.append(Call(_hex_id(span.get("id")), start, str(data.get("name")), succeeded))
+    elif kind != "custom":
+        read.ignored += 1
+
+
+READERS = {
+    "otlp": read_otlp,
+    "langsmith": read_langsmith,
+    "langfuse": read_langfuse,
+    "openai_agents": read_openai_agents,
+}

@@ -484,3 +484,107 @@ def test_a_langfuse_export_pushed_gives_the_episodes_the_receiver_gives(api: htt
     from_file = pushed(api, "from-langfuse", langfuse_lines(finished, first, 0.75))
     assert episodes_of(from_file) == episodes_of(received)
     assert {t["name"] for t in from_file["tools"]} == {t["name"] for t in received["tools"]}
+
+
+def openai_agents_lines(turns: list[tuple[str, list[str]]]) -> bytes:
+    """Turns of an OpenAI Agents SDK agent, run by its Runner with a scripted model (nothing
+    calls out), each traced by the SDK and exported by a processor as a JSON line."""
+    import asyncio
+
+    from agents import Agent, Runner, function_tool
+    from agents.items import ModelResponse
+    from agents.models.interface import Model
+    from agents.tracing import TracingProcessor, generation_span, set_trace_processors, trace
+    from agents.usage import Usage
+    from openai.types.responses import (
+        ResponseFunctionToolCall,
+        ResponseOutputMessage,
+        ResponseOutputText,
+    )
+
+    exported: list[dict[str, Any]] = []
+
+    class Export(TracingProcessor):
+        def on_trace_start(self, trace: Any) -> None: ...
+        def on_trace_end(self, trace: Any) -> None:
+            exported.append(trace.export())
+
+        def on_span_start(self, span: Any) -> None: ...
+        def on_span_end(self, span: Any) -> None:
+            exported.append(span.export())
+
+        def shutdown(self) -> None: ...
+        def force_flush(self) -> None: ...
+
+    class Scripted(Model):
+        """Calls the tools it is given, then answers; its generation span records its input,
+        as the SDK's own models do."""
+
+        def __init__(self, calls: list[str]) -> None:
+            self.calls = calls
+
+        async def get_response(
+            self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
+        ) -> ModelResponse:
+            with generation_span(model="scripted") as span:
+                span.span_data.input = (
+                    [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
+                )
+            if self.calls:
+                name = self.calls.pop(0)
+                output: list[Any] = [
+                    ResponseFunctionToolCall(
+                        type="function_call",
+                        call_id=name,
+                        name=name,
+                        arguments="{}",
+                        status="completed",
+                    )
+                ]
+            else:
+                text = ResponseOutputText(type="output_text", text="Done.", annotations=[])
+                output = [
+                    ResponseOutputMessage(
+                        id="m", type="message", role="assistant", status="completed", content=[text]
+                    )
+                ]
+            return ModelResponse(output=output, usage=Usage(), response_id=None)
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+    @function_tool
+    def lookup_order() -> str:
+        """Find an order by its number"""
+        return "shipped"
+
+    @function_tool
+    def issue_refund() -> str:
+        """Refund an order to the card"""
+        raise TimeoutError("the card network did not answer")
+
+    set_trace_processors([Export()])
+    for number, (text, calls) in enumerate(turns):
+        agent = Agent(name="shop", tools=[lookup_order, issue_refund], model=Scripted(list(calls)))
+        with trace("shop turn", group_id=f"conversation-{number}"):
+            asyncio.run(Runner.run(agent, text))
+    set_trace_processors([])
+    return "\n".join(json.dumps(item) for item in exported).encode()
+
+
+def test_the_openai_agents_sdks_traces_push_as_episodes(api: httpx.Client) -> None:
+    lines = openai_agents_lines(
+        [
+            ("Where is order 5?", ["lookup_order"]),
+            ("Refund order 6", ["lookup_order", "issue_refund"]),
+        ]
+    )
+    scenario = pushed(api, "from-agents-sdk", lines)
+    logs = {log["id"]: log for log in scenario["logs"]}
+    assert set(logs) == {"conversation-0", "conversation-1"}  # a trace's group: its conversation
+    assert logs["conversation-0"]["text"] == "Where is order 5?"
+    assert logs["conversation-1"]["calls"] == [
+        {"tool": "lookup_order"},
+        {"tool": "issue_refund", "succeeded": False},
+    ]
+    assert set(logs["conversation-1"]["tools"]) == {"lookup_order", "issue_refund"}
