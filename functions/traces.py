@@ -140,6 +140,8 @@ async def _read(
         return await asyncio.to_thread(decode)
     except OtlpError as exc:
         raise HttpError(exc.status, str(exc)) from None
+    except RecursionError:  # attribute values nested past what any exporter sends
+        raise HttpError(400, "attribute values are nested too deep to read") from None
 
 
 def _answer(request: Request, answer: Any, rejected_field: str, read: Read) -> Response:

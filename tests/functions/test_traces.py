@@ -588,3 +588,17 @@ def test_the_openai_agents_sdks_traces_push_as_episodes(api: httpx.Client) -> No
         {"tool": "issue_refund", "succeeded": False},
     ]
     assert set(logs["conversation-1"]["tools"]) == {"lookup_order", "issue_refund"}
+
+
+def test_attributes_nested_past_any_exporters_are_refused_and_nothing_kept(
+    api: httpx.Client,
+) -> None:
+    request = encoded([("lookup_order", True)])
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    value = span.attributes.add(key="deep").value
+    for _ in range(2000):  # an AnyValue inside an AnyValue, past Python's recursion limit
+        value = value.kvlist_value.values.add(key="k").value
+    answer = api.post("/v1/traces", content=request.SerializeToString(),
+                      headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+    assert answer.status_code == 400, answer.text
+    assert api.get("/api/scenarios/shop-agent/traces").json()["spans"] == 0
