@@ -225,3 +225,27 @@ async def test_a_custom_scenario_is_its_tenants_alone(system: dict[str, Any]) ->
     # The same id is free for another tenant, and each keeps its own.
     assert (await globex.post("/api/scenarios", json=definition)).status_code == 201
     assert (await acme.get("/api/scenarios/acme_desk")).json()["source"] == "custom"
+
+
+async def test_traces_are_their_tenants_alone_whatever_their_trace_ids(
+    system: dict[str, Any],
+) -> None:
+    """The same export (the same trace ids) from two tenants: two tenants' episodes; one
+    tenant's snapshot, counts and deletions never reach the other's, and the receiver asks
+    for credentials like every route."""
+    from tests.functions.test_traces import encoded
+
+    body = encoded([("lookup_order", True)]).SerializeToString()
+    kind = {"Content-Type": "application/x-protobuf"}
+    anonymous = await client(system, None).post("/v1/traces", content=body, headers=kind)
+    assert anonymous.status_code == 401
+    acme, globex = client(system, "acme"), client(system, "globex")
+    for tenant in (acme, globex):
+        assert (await tenant.post("/v1/traces", content=body, headers=kind)).status_code == 200
+    await acme.put("/api/settings/privacy", json={"redact_patterns": ["order"]})
+    made = (await acme.post("/api/scenarios/shop-agent/snapshot")).json()
+    assert made["logs_added"] == 0 and made["waiting"] == 1  # the default idle time: waiting
+    gone = await globex.delete("/api/scenarios/shop-agent/logs", params={"user": "anyone"})
+    assert gone.status_code == 200 and gone.json()["deleted"] == 0
+    assert (await acme.get("/api/scenarios/shop-agent/traces")).json()["spans"] == 3  # its own
+    assert (await globex.get("/api/settings/privacy")).json()["redact_patterns"] == []
