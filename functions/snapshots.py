@@ -31,7 +31,7 @@ from agentgym.errors import ArtifactNotFoundError, KeyNotFoundError
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, upsert
 from agentgym.scenario.definition import TOOL_NAME
 from agentgym.store import KeyValueStore
-from agentgym.traces.episodes import Pending, episode_id, logs_of
+from agentgym.traces.episodes import MAX_CALLS, Pending, episode_id, logs_of
 from agentgym.traces.genai import user_key
 from functions import errors, lookups, uploads
 from functions.errors import HttpError
@@ -121,9 +121,19 @@ async def snapshot(
         with contextlib.suppress(KeyNotFoundError):  # taken by a snapshot beside this one
             await store.delete(key)
 
+    dropped = sum(trace.dropped for trace in complete.values())
+
     def counted(c: TraceCounts) -> TraceCounts:
+        skipped = dict(c.skipped)
+        if dropped:  # a trace of more calls than a log keeps (a runaway agent, or an attack)
+            reason = f"calls past the {MAX_CALLS} a logged episode keeps"
+            skipped[reason] = skipped.get(reason, 0) + dropped
         return c.model_copy(
-            update={"episodes": c.episodes + len(fresh), "late": c.late + len(late)}
+            update={
+                "episodes": c.episodes + len(fresh),
+                "late": c.late + len(late),
+                "skipped": skipped,
+            }
         )
 
     await upsert(store, keys.trace_counts(scenario_id), TraceCounts, counted)

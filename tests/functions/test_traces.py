@@ -602,3 +602,15 @@ def test_attributes_nested_past_any_exporters_are_refused_and_nothing_kept(
                       headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
     assert answer.status_code == 400, answer.text
     assert api.get("/api/scenarios/shop-agent/traces").json()["spans"] == 0
+
+
+def test_a_trace_of_more_calls_than_a_log_keeps_is_cut_and_says_so(api: httpx.Client) -> None:
+    request = encoded([("lookup_order", True)] * 300)
+    answer = api.post("/v1/traces", content=request.SerializeToString(),
+                      headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+    assert answer.status_code == 200
+    api.post("/api/scenarios/shop-agent/snapshot")
+    (log,) = api.get("/api/scenarios/shop-agent/download").json()["logs"]
+    assert len(log["calls"]) == 256
+    counts = api.get("/api/scenarios/shop-agent/traces").json()
+    assert counts["skipped"] == {"calls past the 256 a logged episode keeps": 44}
