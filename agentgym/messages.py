@@ -207,10 +207,34 @@ class Scores(Schema):
         return wilson(self.heldout_accuracy, self.tasks)
 
 
+class OffPolicyEstimate(Schema):
+    value: float  # the model's estimated average reward, -1 to 1
+    ci95: list[float]  # its 95% interval (bootstrap over the logged decisions)
+
+
+class Offline(Schema):
+    """A model's value estimated off-policy on the held-out logs of its scenario
+    (trainer/logged_value.py): `ips`, `snips` and `dr` where the logs carry the logging
+    policy's probabilities (null, with the `reason`, where they do not), `dm` the reward
+    model's alone; `ess` the effective sample size, `logged_value` the logged agent's own
+    average reward on the same `n` decisions."""
+
+    ips: OffPolicyEstimate | None = None
+    snips: OffPolicyEstimate | None = None
+    dr: OffPolicyEstimate | None = None
+    dm: OffPolicyEstimate | None = None
+    ess: float | None = None
+    logged_value: float
+    n: int
+    reason: str | None = None
+
+
 class EvaluateReply(Message, Scores):
-    """A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores."""
+    """A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores,
+    and its value on the held-out logs (`offline`; null where its scenario has none)."""
 
     model_id: str
+    offline: Offline | None = None
 
 
 class SessionEvaluation(Scores):

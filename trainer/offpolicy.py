@@ -16,7 +16,9 @@ corrects would correct nothing).
 
 Intervals are bootstrap percentile intervals over decisions (resampled together with their
 weights, so that a few large weights widen them as they should), not a normal approximation
-on raw weights, which undercovers when weights are heavy-tailed. ESS, the effective sample
+on raw weights, which undercovers when weights are heavy-tailed. No interval can show what the
+logs never tried: where the logging policy seldom took the actions the policy evaluated takes
+(a low ESS), SNIPS's is too narrow, and IPS's and DR's are the ones to read. ESS, the effective sample
 size, is (sum w)^2 / sum(w^2): how many decisions the estimate is really worth.
 
 Not a library's: Open Bandit Pipeline (`obp`) has these estimators, but it brings torch, CUDA

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -40,6 +41,7 @@ from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
 from trainer.acting import Acting
 from trainer.definitions import Definitions
+from trainer.logged_value import logged_value
 from trainer.model import calibration
 from trainer.publisher import Publisher
 from trainer.run import Run
@@ -249,6 +251,7 @@ class Worker:
 
 def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
     run, _ = Run.from_bundle(data, spec)
+    offline = logged_value(run, spec.logs)
     result = run.evaluate()
     found = calibration.decisions(run.model, run.heldout)
     return EvaluateReply.model_validate(
@@ -260,5 +263,6 @@ def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
             "per_tool": result.per_tool,
             **result.analytics,
             "calibration": calibration.reliability(found) | {"temperature": run.model.temperature},
+            "offline": None if offline is None else dataclasses.asdict(offline),
         }
     )

@@ -45,3 +45,30 @@ def test_a_scenarios_logged_episodes_are_shown_and_one_opens_call_by_call(
     expect(calls).to_have_count(2)
     expect(calls.nth(1)).to_contain_text("issue_refund failed")
     expect(calls.nth(0)).to_contain_text("served with 50%")
+
+
+def test_a_models_evaluation_shows_its_value_on_held_out_logs(
+    system: System, page: Any, api: httpx.Client
+) -> None:
+    from tests.functions.test_custom_scenarios import scenario_file, tasks
+
+    from .conftest import run_to_end
+
+    logs = [
+        {
+            "id": f"log-{n}", "text": task["text"],
+            "calls": [{"tool": (task["solution"] or ["escalate"])[0], "probability": 0.5}],
+            "reward": 1.0 if task["solution"] else -1.0, "split": "heldout" if n % 2 else "train",
+        }
+        for n, task in enumerate(tasks(40))
+    ]  # fmt: skip
+    pushed = api.post("/api/scenarios", json=scenario_file("logged_shop", logs=logs))
+    assert pushed.status_code == 201, pushed.text
+    run = run_to_end(api, 200, 3, "logged_shop")
+    page.goto(f"{system.api}/ui/#/models")
+    page.locator(f'tr[data-model="{run["model_id"]}"]').get_by_role(
+        "button", name="Evaluate"
+    ).click()
+    offline = page.locator(".report section.offline")
+    expect(offline).to_contain_text("On 20 held-out logs")
+    expect(offline.locator(".figures")).to_contain_text("DR")

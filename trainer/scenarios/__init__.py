@@ -11,7 +11,7 @@ from agentgym import catalog
 from agentgym.bundle import Manifest
 from agentgym.errors import BundleError
 from agentgym.scenario.parse import ScenarioDefinition
-from trainer.scenarios.base import ScenarioSpec, TaskSpec
+from trainer.scenarios.base import LoggedCall, LogSpec, ScenarioSpec, TaskSpec
 
 SCENARIOS = catalog.BUILTIN_IDS  # the built-in ones, in catalog order
 
@@ -61,6 +61,17 @@ def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
         fallbacks={tool.name: tool.fallback for tool in tools if tool.fallback},
         descriptions={tool.name: tool.description for tool in tools},
         rewards=definition.rewards,
+        logs=tuple(
+            LogSpec(
+                log.id,
+                log.text,
+                tuple(LoggedCall(c.tool, c.succeeded, c.probability) for c in log.calls),
+                log.reward,
+                log.split,
+                None if log.tools is None else shared(log.tools),
+            )
+            for log in definition.logs
+        ),
     )
 
 

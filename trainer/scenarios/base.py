@@ -30,6 +30,26 @@ class TaskSpec:
     tools: tuple[str, ...] | None = None  # the tools available in this task; None: every tool
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedCall:
+    tool: str
+    succeeded: bool = True
+    probability: float | None = None  # what the logging policy gave it, where known
+
+
+@dataclass(frozen=True, slots=True)
+class LogSpec:
+    """A logged episode (agentgym.scenario.definition's `Log`): what an agent did and how it
+    ended, with no answer key."""
+
+    id: str
+    text: str
+    calls: tuple[LoggedCall, ...]
+    reward: float | None = None
+    split: str = "train"
+    tools: tuple[str, ...] | None = None  # on offer; None: every tool
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     id: str
@@ -42,6 +62,7 @@ class ScenarioSpec:
     fallbacks: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)  # what each tool does
     rewards: Rewards = field(default_factory=Rewards)  # what each event of an episode earns
+    logs: tuple[LogSpec, ...] = ()  # episodes agents played
 
     def split(self) -> tuple[tuple[TaskSpec, ...], tuple[TaskSpec, ...]]:
         """(training tasks, held-out tasks), each in task order."""

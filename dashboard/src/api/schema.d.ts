@@ -821,7 +821,8 @@ export interface components {
         };
         /**
          * EvaluateReply
-         * @description A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores.
+         * @description A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores,
+         *     and its value on the held-out logs (`offline`; null where its scenario has none).
          */
         EvaluateReply: {
             /**
@@ -858,6 +859,7 @@ export interface components {
             calibration: components["schemas"]["Calibration"] | null;
             /** Model Id */
             model_id: string;
+            offline: components["schemas"]["Offline"] | null;
             /**
              * Heldout Ci95
              * @description `heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`.
@@ -1004,6 +1006,35 @@ export interface components {
             created_at: string;
             /** Size Mb */
             size_mb: number;
+        };
+        /** OffPolicyEstimate */
+        OffPolicyEstimate: {
+            /** Value */
+            value: number;
+            /** Ci95 */
+            ci95: number[];
+        };
+        /**
+         * Offline
+         * @description A model's value estimated off-policy on the held-out logs of its scenario
+         *     (trainer/logged_value.py): `ips`, `snips` and `dr` where the logs carry the logging
+         *     policy's probabilities (null, with the `reason`, where they do not), `dm` the reward
+         *     model's alone; `ess` the effective sample size, `logged_value` the logged agent's own
+         *     average reward on the same `n` decisions.
+         */
+        Offline: {
+            ips?: components["schemas"]["OffPolicyEstimate"] | null;
+            snips?: components["schemas"]["OffPolicyEstimate"] | null;
+            dr?: components["schemas"]["OffPolicyEstimate"] | null;
+            dm?: components["schemas"]["OffPolicyEstimate"] | null;
+            /** Ess */
+            ess?: number | null;
+            /** Logged Value */
+            logged_value: number;
+            /** N */
+            n: number;
+            /** Reason */
+            reason?: string | null;
         };
         /**
          * Privacy

@@ -1,6 +1,6 @@
 // A held-out evaluation's report: headline figures, each tool's precision and recall, accuracy
 // per intent, and the confusion of expected against chosen tool as a heat map.
-import type { ConfusionCell, Report as ReportData } from '../api/types';
+import type { ConfusionCell, Offline as OfflineData, Report as ReportData } from '../api/types';
 import { count, fixed, interval, percent, precision } from '../lib/format';
 import { Figure } from './ui';
 
@@ -86,6 +86,37 @@ function Reliability({ calibration }: { calibration: CalibrationData }) {
   );
 }
 
+/** The model's value on held-out logs, estimated off-policy, each with its interval. */
+function Offline({ offline }: { offline: OfflineData }) {
+  const rows: [string, OfflineData['dr']][] = [
+    ['IPS', offline.ips],
+    ['SNIPS', offline.snips],
+    ['DR', offline.dr],
+    ['DM (reward model)', offline.dm],
+  ];
+  return (
+    <section class="offline">
+      <h4>
+        On {count(offline.n)} held-out logs (the logged agent's own average reward {fixed(offline.logged_value, 3)}
+        {offline.ess != null && `; effective sample size ${fixed(offline.ess, 0)}`})
+      </h4>
+      {offline.reason && <p class="muted">{offline.reason}</p>}
+      <dl class="figures">
+        {rows
+          .filter(([, e]) => e)
+          .map(([label, e]) => (
+            <Figure label={label}>
+              {fixed(e!.value, 3)}{' '}
+              <small title="95% interval">
+                {fixed(e!.ci95[0], 3)}–{fixed(e!.ci95[1], 3)}
+              </small>
+            </Figure>
+          ))}
+      </dl>
+    </section>
+  );
+}
+
 export function Report({ report }: { report: ReportData }) {
   const tools = Object.entries(report.per_tool ?? {});
   const intents = Object.entries(report.per_intent ?? {});
@@ -108,6 +139,7 @@ export function Report({ report }: { report: ReportData }) {
         )}
       </dl>
       {report.calibration && <Reliability calibration={report.calibration} />}
+      {'offline' in report && report.offline && <Offline offline={report.offline} />}
       <div class="report-tables">
         {tools.length > 0 && (
           <table class="per-tool">
