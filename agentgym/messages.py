@@ -187,26 +187,6 @@ class Calibration(Schema):
     bins: list[ReliabilityBin] = Field(default_factory=list)
 
 
-class Scores(Schema):
-    """A held-out evaluation's figures (trainer.recorded.analyze)."""
-
-    heldout_accuracy: float = 0.0  # percent solved exactly, acting greedily
-    avg_reward: float = 0.0
-    tasks: int = 0
-    per_tool: dict[str, ToolScore] = Field(default_factory=dict)
-    confusion: list[ConfusionCell] = Field(default_factory=list)
-    per_intent: dict[str, IntentScore] = Field(default_factory=dict)
-    mean_calls: float = 0.0  # tool calls per task
-    recovery: Recovery = Field(default_factory=Recovery)
-    calibration: Calibration | None = None  # a saved model's (POST /api/models/{id}/evaluate)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def heldout_ci95(self) -> list[float]:
-        """`heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`."""
-        return wilson(self.heldout_accuracy, self.tasks)
-
-
 class OffPolicyEstimate(Schema):
     value: float  # the model's estimated average reward, -1 to 1
     ci95: list[float]  # its 95% interval (bootstrap over the logged decisions)
@@ -229,12 +209,32 @@ class Offline(Schema):
     reason: str | None = None
 
 
+class Scores(Schema):
+    """A held-out evaluation's figures (trainer.recorded.analyze)."""
+
+    heldout_accuracy: float = 0.0  # percent solved exactly, acting greedily
+    avg_reward: float = 0.0
+    tasks: int = 0
+    per_tool: dict[str, ToolScore] = Field(default_factory=dict)
+    confusion: list[ConfusionCell] = Field(default_factory=list)
+    per_intent: dict[str, IntentScore] = Field(default_factory=dict)
+    mean_calls: float = 0.0  # tool calls per task
+    recovery: Recovery = Field(default_factory=Recovery)
+    calibration: Calibration | None = None  # a saved model's (POST /api/models/{id}/evaluate)
+    # Its value on the scenario's held-out logs, off-policy (null where it has none).
+    offline: Offline | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def heldout_ci95(self) -> list[float]:
+        """`heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`."""
+        return wilson(self.heldout_accuracy, self.tasks)
+
+
 class EvaluateReply(Message, Scores):
-    """A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores,
-    and its value on the held-out logs (`offline`; null where its scenario has none)."""
+    """A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores."""
 
     model_id: str
-    offline: Offline | None = None
 
 
 class SessionEvaluation(Scores):

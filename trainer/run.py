@@ -31,6 +31,7 @@ from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
 from trainer import meaning, scenarios
 from trainer.env import ToolUseEnv
+from trainer.logged_value import logged_value
 from trainer.model.calibration import fit_policy
 from trainer.model.config import Config
 from trainer.model.conformal import Conformal
@@ -236,6 +237,8 @@ class Run:
         every = self.config.record_heldout_every
         if previous is None or self.finished or crossed(previous, self.episode, every):
             self.record_evaluation()
+        limit = None if self.finished else self.config.max_evaluated
+        offline = logged_value(self.model, self.spec.logs, limit)
         self.report = {
             "episode": self.episode,
             "heldout_accuracy": evaluation.accuracy,
@@ -243,6 +246,7 @@ class Run:
             "tasks": len(tasks),
             "per_tool": evaluation.per_tool,
             **evaluation.analytics,
+            "offline": None if offline is None else dataclasses.asdict(offline),
         }
         self.validate()
         return self.heldout_accuracy

@@ -251,7 +251,7 @@ class Worker:
 
 def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:
     run, _ = Run.from_bundle(data, spec)
-    offline = logged_value(run, spec.logs)
+    offline = logged_value(run.model, spec.logs)
     result = run.evaluate()
     found = calibration.decisions(run.model, run.heldout)
     return EvaluateReply.model_validate(

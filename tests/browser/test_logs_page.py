@@ -47,7 +47,7 @@ def test_a_scenarios_logged_episodes_are_shown_and_one_opens_call_by_call(
     expect(calls.nth(0)).to_contain_text("served with 50%")
 
 
-def test_a_models_evaluation_shows_its_value_on_held_out_logs(
+def test_a_models_evaluation_and_its_runs_show_its_value_on_held_out_logs(
     system: System, page: Any, api: httpx.Client
 ) -> None:
     from tests.functions.test_custom_scenarios import scenario_file, tasks
@@ -72,3 +72,5 @@ def test_a_models_evaluation_shows_its_value_on_held_out_logs(
     offline = page.locator(".report section.offline")
     expect(offline).to_contain_text("On 20 held-out logs")
     expect(offline.locator(".figures")).to_contain_text("DR")
+    page.goto(f"{system.api}/ui/#/runs/{run['session_id']}")  # its last evaluation's too
+    expect(page.locator(".report section.offline")).to_contain_text("On 20 held-out logs")

@@ -69,3 +69,17 @@ def test_without_probabilities_the_reward_models_estimate_alone_says_why(bundle:
 
 def test_a_scenario_without_logs_has_no_offline_estimate(bundle: bytes) -> None:
     assert _evaluate("m", bundle, scenarios.get("customer_support")).offline is None
+
+
+def test_a_sessions_evaluations_report_it_beside_held_out_accuracy() -> None:
+    spec = logged(scenarios.get("customer_support"))
+    run = Run(spec, 0.001, seed=0, max_episodes=100, encoder=None)
+    train(run, [Evaluating(100)])
+    assert run.report is not None  # the last evaluation's, as the session stores it
+    offline = run.report["offline"]
+    assert offline["n"] == sum(task.split == "heldout" for task in spec.tasks)
+    assert offline["dr"]["ci95"][0] <= offline["dr"]["value"] <= offline["dr"]["ci95"][1]
+    from agentgym.messages import SessionEvaluation
+
+    stored = SessionEvaluation.model_validate(run.report)
+    assert stored.offline is not None and stored.offline.n == offline["n"]

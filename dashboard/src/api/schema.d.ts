@@ -821,8 +821,7 @@ export interface components {
         };
         /**
          * EvaluateReply
-         * @description A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores,
-         *     and its value on the held-out logs (`offline`; null where its scenario has none).
+         * @description A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores.
          */
         EvaluateReply: {
             /**
@@ -857,9 +856,9 @@ export interface components {
             mean_calls: number;
             recovery: components["schemas"]["Recovery"];
             calibration: components["schemas"]["Calibration"] | null;
+            offline: components["schemas"]["Offline"] | null;
             /** Model Id */
             model_id: string;
-            offline: components["schemas"]["Offline"] | null;
             /**
              * Heldout Ci95
              * @description `heldout_accuracy`'s 95% interval (Wilson), in percent, over its `tasks`.
@@ -1215,6 +1214,7 @@ export interface components {
             mean_calls: number;
             recovery?: components["schemas"]["Recovery"];
             calibration?: components["schemas"]["Calibration"] | null;
+            offline?: components["schemas"]["Offline"] | null;
             /** Episode */
             episode: number;
             /** At */

@@ -20,7 +20,7 @@ export type FeedClose = Schemas['FeedClose'];
 
 /** A held-out evaluation: a session's latest (GET /evaluation) or a model's (POST /evaluate). */
 export type Report = Schemas['SessionEvaluation'] | Schemas['EvaluateReply'];
-export type Offline = NonNullable<Schemas['EvaluateReply']['offline']>;
+export type Offline = Schemas['Offline'];
 
 /** The live feed's frames (agentgym/messages.py): `/ws/training/<id>` sends a Snapshot, then
  * each Update (as `/metrics` returns them) and, with `episodes=1`, each EpisodeFrame. */
