@@ -12,7 +12,9 @@ corrects would correct nothing).
 - SNIPS: sum(w * r) / sum(w) (self-normalised: bounded by the rewards, slightly biased).
 - DR: the reward model's value plus the importance-weighted error of its prediction
   (unbiased if either the weights or the model are right).
-- DM: the reward model's value alone, for logs without probabilities (biased by the model).
+- DM: the reward model's value alone, for logs without probabilities (biased by the model:
+  its interval is over the decisions only and does not hold the model's bias; on the
+  bandit of tests/benchmarks/offpolicy_coverage.py it never held the truth).
 
 Intervals are bootstrap percentile intervals over decisions (resampled together with their
 weights, so that a few large weights widen them as they should), not a normal approximation
