@@ -37,7 +37,7 @@ from agentgym.traces.genai import (
     reward_of,
     tool_definitions,
 )
-from agentgym.traces.otlp import OtlpError, _ids_as_base64
+from agentgym.traces.otlp import OtlpError, message_of_json
 from agentgym.traces.privacy import redact
 
 Documents = list[tuple[int, object]]  # each JSON document with its line (0: a whole file)
@@ -46,7 +46,6 @@ Documents = list[tuple[int, object]]  # each JSON document with its line (0: a w
 def read_otlp(documents: Documents, out: Collector) -> dict[str, Any]:
     """The scenario (a file's dict, without its id) of OTLP JSON documents, each with its line
     number (0: a JSON document)."""
-    from google.protobuf import json_format
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
@@ -60,11 +59,11 @@ def read_otlp(documents: Documents, out: Collector) -> dict[str, Any]:
             continue
         assert isinstance(document, dict)
         spans = "resourceSpans" in document or "resource_spans" in document
-        message = ExportTraceServiceRequest() if spans else ExportLogsServiceRequest()
+        kind = ExportTraceServiceRequest if spans else ExportLogsServiceRequest
         try:
-            json_format.ParseDict(_ids_as_base64(document), message, ignore_unknown_fields=True)
-        except (OtlpError, json_format.ParseError, TypeError, ValueError) as exc:
-            out.error(where, f"not OTLP JSON: {exc}")
+            message = message_of_json(document, kind)
+        except OtlpError as exc:
+            out.error(where, str(exc))
             continue
         (read_spans if spans else read_log_records)(message, read)
     return scenario_of(read, out)

@@ -57,7 +57,6 @@ def body_of(data: bytes, encoding: str | None, limit: int) -> bytes:
 
 def read_request(data: bytes, content_type: str, message: type[Any]) -> Any:
     """`message` (ExportTraceServiceRequest or ExportLogsServiceRequest) read from a body."""
-    from google.protobuf import json_format
     from google.protobuf.message import DecodeError
 
     kind = content_type.split(";", 1)[0].strip().lower()
@@ -72,15 +71,23 @@ def read_request(data: bytes, content_type: str, message: type[Any]) -> Any:
             parsed = json.loads(data)
         except (ValueError, RecursionError) as exc:
             raise OtlpError(400, f"not JSON: {exc}") from None
-        try:
-            return json_format.ParseDict(
-                _ids_as_base64(parsed), message(), ignore_unknown_fields=True
-            )
-        except (json_format.ParseError, RecursionError, TypeError, ValueError) as exc:
-            raise OtlpError(400, f"not an OTLP JSON {what}: {exc}") from None
+        return message_of_json(parsed, message)
     raise OtlpError(
         415, f"Content-Type {content_type!r}: send application/x-protobuf or application/json"
     )
+
+
+def message_of_json(document: Any, message: type[Any]) -> Any:
+    """`message` read from an OTLP JSON document (already parsed); OtlpError(400) saying why
+    it is not one."""
+    from google.protobuf import json_format
+
+    try:
+        return json_format.ParseDict(
+            _ids_as_base64(document), message(), ignore_unknown_fields=True
+        )
+    except (json_format.ParseError, RecursionError, TypeError, ValueError) as exc:
+        raise OtlpError(400, f"not an OTLP JSON {message.DESCRIPTOR.name}: {exc}") from None
 
 
 def _ids_as_base64(node: Any) -> Any:
