@@ -75,9 +75,15 @@ class History(Protocol):
 class Trainers(Protocol):
     """The trainers' service (trainer/services.py), any trainer answering."""
 
-    async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
-        """Ask any trainer to score a saved model; BusUnavailableError when none answers,
-        TrainerRefusedError when it cannot."""
+    async def evaluate(
+        self,
+        model_id: str,
+        tenant: str,
+        scenario_id: str | None = None,
+        version: str | None = None,
+    ) -> EvaluateReply:
+        """Ask any trainer to score a saved model (on `scenario_id`'s `version`, if given);
+        BusUnavailableError when none answers, TrainerRefusedError when it cannot."""
         ...
 
     async def act(self, request: ActRequest) -> ActAnswer:

@@ -135,9 +135,23 @@ class Hyperparameters(Schema):
 
 
 # Where a session's episodes come from (trainer/training/sources.py): the tasks' solutions,
-# imitated, and the tasks played on-policy in the scenario's environment.
-Source = Literal["demonstrations", "simulator"]
-SOURCES: tuple[Source, ...] = ("demonstrations", "simulator")
+# imitated, the tasks played on-policy in the scenario's environment, and the episodes agents
+# played (the scenario's logs), learned off-policy.
+Source = Literal["demonstrations", "simulator", "logs"]
+SOURCES: tuple[Source, ...] = ("demonstrations", "simulator", "logs")
+
+
+class LogsLearned(Schema):
+    """How a session learns from its scenario's logged episodes (trainer/training/logged.py):
+    `weighted` logs carry the logging policy's probability of every call (importance weights,
+    clipped and self-normalised, with doubly-robust targets); `imitated` logs carry none
+    (reward-weighted imitation of what went better than the reward model expected); `unused`
+    ones have no outcome, no request text, or a tool the scenario does not have."""
+
+    how: Literal["importance-weighted", "imitation", "both"]
+    weighted: int
+    imitated: int
+    unused: int
 
 
 # How a session measures its model: on its held-out split, or also by k-fold cross-validation
@@ -231,6 +245,7 @@ class TrainingStatus(Schema):
     activity: str | None = None
     evaluation: EvaluationKind = "holdout"  # as started
     kfold: KFold | None = None  # its k-fold estimate, once cross-validated
+    logs: LogsLearned | None = None  # how it learns from logged episodes, where it does
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -381,6 +396,14 @@ class ActBody(Body):
     tools: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         default=None, max_length=MAX_ACT_TOOLS
     )
+
+
+class EvaluateBody(Body):
+    """`POST /api/models/{id}/evaluate` (optional): another scenario, or another version of the
+    model's own, to evaluate it on (the latest version where `version` is omitted)."""
+
+    scenario_id: str = Field(min_length=1, max_length=200)
+    version: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class ActAnswer(Schema):

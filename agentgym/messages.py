@@ -131,6 +131,9 @@ class EvaluateRequest(Message):
 
     model_id: str
     tenant: str = DEFAULT_TENANT
+    # Another scenario (or version) to evaluate on: None, the version the model trained on.
+    scenario_id: str | None = None
+    version: str | None = None
 
 
 class ToolScore(Schema):

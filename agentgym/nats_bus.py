@@ -104,8 +104,16 @@ class NatsBus:
             ):
                 await self.js.purge_stream(stream, subject=subject)
 
-    async def evaluate(self, model_id: str, tenant: str) -> EvaluateReply:
-        request = EvaluateRequest(model_id=model_id, tenant=tenant)
+    async def evaluate(
+        self,
+        model_id: str,
+        tenant: str,
+        scenario_id: str | None = None,
+        version: str | None = None,
+    ) -> EvaluateReply:
+        request = EvaluateRequest(
+            model_id=model_id, tenant=tenant, scenario_id=scenario_id, version=version
+        )
         data = await self._call(
             subjects.EVALUATE_SUBJECT, request.encode(), EVALUATE_TIMEOUT_S, "evaluate the model"
         )

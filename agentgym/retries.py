@@ -68,7 +68,9 @@ SQLITE_SETUP = Bound(
 
 def attempts(
     bound: Bound,
-    on: type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], bool | float],
+    on: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool | float],
 ) -> _RetryContextIterator:
     """stamina's attempts within `bound`, retrying `on`: for `for` and `async for` alike (the
     one retry loop here and in the client)."""
@@ -143,7 +145,7 @@ async def compare_and_set(
     raise AssertionError("unreachable: stamina either returns or raises")
 
 
-def _locked(exc: Exception) -> bool:
+def _locked(exc: BaseException) -> bool:
     import sqlite3  # here: a process on another store (a Lambda on DynamoDB) never loads it
 
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
-from agentgym.contracts import ActAnswer, ActBody, ModelDetail, ModelInfo, built
+from agentgym.contracts import ActAnswer, ActBody, EvaluateBody, ModelDetail, ModelInfo, built
 from agentgym.errors import (
     ArtifactNotFoundError,
     CorruptRecordError,
@@ -27,7 +27,8 @@ from functions.factory import IMPORT_PATH
 from functions.resources import ArtifactsDep, KeysDep, SettingsDep, StoreDep, TrainersDep
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=errors.DOCUMENTED)
-built(ActBody)  # before its route (contracts.Body)
+built(ActBody)  # before their routes (contracts.Body)
+built(EvaluateBody)
 
 BUNDLE_TYPE = "application/zip"
 ACCEPTED_TYPES = ("application/zip", "application/octet-stream", "application/x-agentgym-bundle")
@@ -95,13 +96,23 @@ async def download_model(
 
 @router.post("/{model_id}/evaluate", response_model=EvaluateReply)
 async def evaluate_model(
-    model_id: str, store: StoreDep, keys: KeysDep, trainers: TrainersDep
+    model_id: str,
+    store: StoreDep,
+    keys: KeysDep,
+    trainers: TrainersDep,
+    body: EvaluateBody | None = None,
 ) -> EvaluateReply:
     """Score the model on its scenario's held-out tasks, computed by a trainer: accuracy,
-    average reward, and each tool's precision and recall."""
+    average reward, and each tool's precision and recall; and on its held-out logs, off-policy
+    (`offline`). With a body, on that scenario instead (`version`: its latest if omitted), all
+    of its tasks and logs where it is not the model's own."""
     await lookups.model(store, keys, model_id)
+    scenario_id = version = None
+    if body is not None:
+        scenario = await lookups.scenario(store, keys, body.scenario_id)
+        scenario_id, version = scenario.id, body.version or scenario.version
     try:
-        return await trainers.evaluate(model_id, keys.tenant)
+        return await trainers.evaluate(model_id, keys.tenant, scenario_id, version)
     except TrainerRefusedError as exc:
         raise HttpError(422, f"the model could not be evaluated: {exc.reason}") from None
 

@@ -88,11 +88,7 @@ def _new_session(
     body: TrainingStartRequest, scenario: ScenarioRecord, defaults: SettingsRecord, session_id: str
 ) -> SessionRecord:
     """The queued session a start request asks for, or HttpError(422) saying what to change."""
-    if scenario.tasks == 0:  # logs alone: a session plays and evaluates tasks
-        raise HttpError(
-            422, f"{scenario.id} has logged episodes but no tasks: add tasks (a request and "
-            "its right tool sequence) to train and evaluate on",
-        )  # fmt: skip
+    _check_data(body, scenario)
     framework = body.framework or defaults.framework
     if framework not in scenario.frameworks:
         raise HttpError(
@@ -125,6 +121,31 @@ def _new_session(
         sources=None if body.sources is None else sorted(set(body.sources), key=SOURCES.index),
         evaluation=body.evaluation or "holdout",
     )
+
+
+def _check_data(body: TrainingStartRequest, scenario: ScenarioRecord) -> None:
+    """HttpError(422) where the scenario has no data for what the start asks: training tasks (a
+    request and its right tool sequence) for demonstrations, the simulator and k-fold
+    evaluation; logs with an outcome for learning from logs."""
+    counts = scenario.counts
+    tasks, logs = "training tasks", "logs with an outcome"
+    has = {tasks: counts.tasks > counts.heldout, logs: counts.logs_with_reward > 0}
+    if not any(has.values()):
+        raise HttpError(
+            422, f"{scenario.id} has neither {tasks} nor {logs}: add tasks (a request and its "
+            "right tool sequence), or logged episodes with a reward, to train on",
+        )  # fmt: skip
+    needs: dict[str, str] = {
+        source: logs if source == "logs" else tasks for source in body.sources or ()
+    }
+    if body.evaluation == "kfold":
+        needs["evaluation kfold"] = tasks
+    for asked, data in needs.items():
+        if not has[data]:
+            raise HttpError(
+                422, f"{asked} needs {data}, and {scenario.id} has none: leave it out, or add "
+                "them to the scenario",
+            )  # fmt: skip
 
 
 def _same_request(existing: SessionRecord, body: TrainingStartRequest) -> bool:

@@ -44,6 +44,7 @@ from trainer.model.toolbox import tool_texts, usage_terms
 from trainer.recorded import record
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
 from trainer.training.evaluation import Evaluation, Evaluator, sample, validation_split
+from trainer.training.logged import LOGS, Logged
 from trainer.training.loop import crossed
 from trainer.training.sources import (
     DEMONSTRATIONS,
@@ -94,10 +95,13 @@ class Run:
         self.spec = spec
         self.config = config = config or Config()
         self.encoder = (
-            meaning.for_tasks(len(spec.tasks)) if encoder == AUTO else meaning.named(encoder)
+            meaning.for_tasks(len(spec.tasks) + len(spec.logs))
+            if encoder == AUTO
+            else meaning.named(encoder)
         )
         if self.encoder is not None:
-            self.encoder.read([task.text for task in spec.tasks] + tool_texts(spec))
+            requests = [task.text for task in spec.tasks] + [log.text for log in spec.logs]
+            self.encoder.read(requests + tool_texts(spec))
         train, self.heldout = spec.split()
         self.heldout_sample = sample(self.heldout, config.max_evaluated)
         self.training_tasks, self.validation = validation_split(
@@ -111,17 +115,23 @@ class Run:
         if self.training_tasks:  # a run made to act has none (Run.from_bundle)
             self.env.reset(seed=seed)
         self.rng = np.random.default_rng([seed, 1])  # sources, action sampling, dropout
-        self.usage = Counter(tool for task in self.training_tasks for tool in set(task.solution))
-        self.usage_terms = usage_terms(self.training_tasks, config.usage_terms)
-        self.model = make_model(
-            spec, config, self.encoder, self.training_tasks, self.usage, self.usage_terms
-        )
+        self.logged = Logged(spec, config) if LOGS in self.source_names else None
+        # What the tools are called for: the training tasks, and the logs that ended well.
+        known = self.training_tasks + (() if self.logged is None else self.logged.ended_well)
+        self.usage = Counter(tool for task in known for tool in set(task.solution))
+        self.usage_terms = usage_terms(known, config.usage_terms)
+        texts = [task.text for task in self.training_tasks]
+        if self.logged is not None:
+            texts += [usable.log.text for usable in self.logged.logs]
+        self.model = make_model(spec, config, self.encoder, texts, self.usage, self.usage_terms)
         self.simulator = Simulator(spec, self.env, config)
         self.sources: list[Source] = []
         if DEMONSTRATIONS in self.source_names and self.training_tasks:
             self.sources.append(Demonstrations(spec, self.training_tasks, config))
         if SIMULATOR in self.source_names:
             self.sources.append(self.simulator)
+        if self.logged is not None and self.logged.logs:
+            self.sources.append(self.logged)
         self.evaluator = Evaluator(spec, self.simulator)
         self.episode = 0
         self.solved: deque[bool] = deque(maxlen=config.window)
@@ -158,6 +168,11 @@ class Run:
         them in one step. Batches end at multiples of `batch` (and at the last episode): where
         a run stops and resumes changes nothing in what it learns."""
         config = self.config
+        if not self.sources:
+            raise ValueError(
+                f"{self.spec.id} has nothing to learn from: no training tasks, and no training "
+                "logs with an outcome"
+            )
         size = min(config.batch - self.episode % config.batch, self.max_episodes - self.episode)
         drawn = [self._source() for _ in range(size)]
         episodes = [
@@ -174,18 +189,31 @@ class Run:
                 valued=np.array([v for e in episodes for v in e.valued], dtype=bool),
             )
             self.losses.append(self.model.learn(steps, targets, self.learning_rate))
+        # Training accuracy and reward are the simulated episodes', or with none, the logs' (the
+        # share agreeing with every step that went well; the reward model's value).
+        measured = SIMULATOR if SIMULATOR in self.source_names else LOGS
         for episode in episodes:
             self.episode += 1
-            if episode.source == SIMULATOR:
+            if episode.source == measured:
                 self.solved.append(episode.solved)
                 self.returns.append(episode.reward)
                 self._last = (episode, self.episode)
 
     def _source(self) -> Source:
+        """One source, drawn by its share: of the logs' (`log_share`, where there are tasks
+        too) and of the tasks' (demonstrations, `demonstration_share`; the simulator)."""
         if len(self.sources) == 1:
             return self.sources[0]
-        demonstrations = self.rng.random() < self.config.demonstration_share
-        return self.sources[0 if demonstrations else 1]
+        draw = self.rng.random()
+        tasks = self.sources
+        if self.logged is not None and self.sources[-1] is self.logged:
+            if draw < self.config.log_share:
+                return self.logged
+            draw = (draw - self.config.log_share) / (1.0 - self.config.log_share)
+            tasks = self.sources[:-1]
+        if len(tasks) == 1:
+            return tasks[0]
+        return tasks[0 if draw < self.config.demonstration_share else 1]
 
     def record_evaluation(self) -> None:
         """Record the episodes of the latest held-out evaluation, unless they already are."""
@@ -199,7 +227,7 @@ class Run:
             self.recorded.append(record(self.spec, episode, "train", number))
             self._last = None
 
-    def metrics(self) -> dict[str, float | int | None]:
+    def metrics(self) -> dict[str, Any]:
         """The session status fields this run owns."""
         return {
             "current_episode": self.episode,
@@ -210,6 +238,7 @@ class Run:
             "heldout_episode": self.heldout_episode,
             "accuracy_n": len(self.solved),
             "heldout_n": self.heldout_n,
+            "logs": None if self.logged is None else self.logged.learned,
         }
 
     # --- evaluation ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import socket
+from collections.abc import Iterable, Sequence
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -230,10 +231,16 @@ class Worker:
             keys = Keys(request.tenant)
             model = ModelRecord.load((await self.store.get(keys.model(request.model_id))).value)
             data = await self.artifacts.get(model.bundle)
-            # On the held-out tasks of the version it trained on, whatever was pushed since.
+            # On the held-out tasks of the version it trained on, whatever was pushed since,
+            # unless the request names another.
             spec = await self.definitions.spec(
                 request.tenant, model.scenario, model.scenario_version
             )
+            if request.scenario_id is not None:
+                other = await self.definitions.spec(
+                    request.tenant, request.scenario_id, request.version
+                )
+                spec = evaluated_on(spec, other)
             # Loading and scoring are CPU work: off the loop, so training and acks go on; a
             # few at once, each holding a model.
             async with self.evaluating:
@@ -247,6 +254,36 @@ class Worker:
         ) as exc:
             raise Refused(422, str(exc)) from None
         return reply.encode()
+
+
+def evaluated_on(own: ScenarioSpec, other: ScenarioSpec) -> ScenarioSpec:
+    """What a model of `own` (the version it trained on) is evaluated on when asked for `other`:
+    other's tasks and logs that use only the model's tools, in own's world (its tools, as the
+    model reads them); all of them held out unless `other` is a version of the model's own
+    scenario (whose split is kept: the model trained on its training part). Refused (422)
+    where none is left."""
+    tools = set(own.tools)
+    same = other.id == own.id
+
+    def usable(used: Iterable[str], offered: Sequence[str] | None) -> bool:
+        return all(tool in tools for tool in (*used, *(offered or ())))
+
+    tasks = tuple(
+        task if same else dataclasses.replace(task, split="heldout")
+        for task in other.tasks
+        if usable(task.solution, task.tools)
+    )
+    logs = tuple(
+        log if same else dataclasses.replace(log, split="heldout")
+        for log in other.logs
+        if usable((call.tool for call in log.calls), log.tools)
+    )
+    if not tasks and not logs:
+        raise Refused(
+            422, f"none of {other.id} version {other.version}'s tasks or logs uses only the "
+            f"tools of the model, which has {sorted(tools)}",
+        )  # fmt: skip
+    return dataclasses.replace(own, tasks=tasks, logs=logs)
 
 
 def _evaluate(model_id: str, data: bytes, spec: ScenarioSpec) -> EvaluateReply:

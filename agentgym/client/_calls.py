@@ -26,6 +26,7 @@ from agentgym.contracts import (
     ActionResponse,
     Episode,
     EpisodePage,
+    EvaluateBody,
     ModelDetail,
     ModelInfo,
     Settings,
@@ -55,7 +56,7 @@ M = TypeVar("M", bound=BaseModel)
 BUSY = Bound(attempts=None, timeout_s=30.0, wait_initial_s=0.5, wait_max_s=4.0, wait_jitter_s=0.5)
 
 
-def busy(exc: Exception) -> bool | float:
+def busy(exc: BaseException) -> bool | float:
     """Whether to send again after `exc`, and when: a 503's Retry-After seconds (at most
     BUSY's longest wait), or True for BUSY's backoff; False for anything else."""
     if not isinstance(exc, Unavailable):
@@ -424,8 +425,14 @@ def act_with_model(
     return Call("POST", path, _one(ActAnswer), json=body.model_dump(mode="json"))
 
 
-def evaluate_model(model_id: str) -> Call[EvaluateReply]:
-    return Call("POST", f"/api/models/{_id(model_id)}/evaluate", _one(EvaluateReply))
+def evaluate_model(
+    model_id: str, scenario_id: str | None = None, version: str | None = None
+) -> Call[EvaluateReply]:
+    path = f"/api/models/{_id(model_id)}/evaluate"
+    if scenario_id is None:
+        return Call("POST", path, _one(EvaluateReply))
+    body = EvaluateBody(scenario_id=scenario_id, version=version)
+    return Call("POST", path, _one(EvaluateReply), json=body.model_dump(mode="json"))
 
 
 def delete_model(model_id: str) -> Call[None]:

@@ -364,10 +364,14 @@ class Models:
         where `next` alone is not to be trusted (offer `prediction_set`)."""
         return self._t.send(act_with_model(model_id, text, calls, tools))
 
-    def evaluate(self, model_id: str) -> EvaluateReply:
-        """Held-out accuracy, average reward and each tool's precision and recall, computed by
-        a trainer (Unavailable when none runs)."""
-        return self._t.send(calls.evaluate_model(model_id))
+    def evaluate(
+        self, model_id: str, scenario_id: str | None = None, version: str | None = None
+    ) -> EvaluateReply:
+        """Held-out accuracy, average reward and each tool's precision and recall, and the
+        off-policy estimates on held-out logs (`offline`), computed by a trainer (Unavailable
+        when none runs); on `scenario_id` (its `version`, else its latest) if given: all its
+        tasks and logs where it is not the model's own scenario."""
+        return self._t.send(calls.evaluate_model(model_id, scenario_id, version))
 
     def delete(self, model_id: str) -> None:
         self._t.send(calls.delete_model(model_id))

@@ -184,14 +184,22 @@ def _available(loc: Loc, tools: list[str], ctx: Checking) -> set[str]:
     return seen
 
 
-def check_splits(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checking) -> None:
-    """A training task and a held-out one at least (`tasks` are the valid ones, not none)."""
+def check_splits(
+    tasks: Sequence[TaskRead],
+    splits: Sequence[Split],
+    ctx: Checking,
+    learned_from_logs: bool = False,
+) -> None:
+    """A training task and a held-out one at least (`tasks` are the valid ones, not none); or
+    held-out ones alone, where training logs with an outcome are what a session learns from."""
     out = ctx.out
     heldout = sum(split == "heldout" for split in splits)
     if heldout == 0:
         out.error(
             ("tasks",), 'no held-out task: leave some tasks\' "split" out, or set it to "heldout"'
         )
+    elif heldout == len(tasks) and learned_from_logs:
+        return
     elif heldout == len(tasks):
         out.error(
             ("tasks",), 'no training task: leave some tasks\' "split" out, or set it to "train"'
@@ -220,10 +228,16 @@ def warn_unused(
             ctx.out.warn(read.loc("name"), f"{what} uses {read.tool.name!r}")
 
 
-def warn_untaught(tasks: Sequence[TaskRead], splits: Sequence[Split], ctx: Checking) -> None:
-    """A held-out task that needs a tool no training task calls: evaluating it measures what
-    training could not teach (one warning a tool, at its first such task)."""
-    taught = {
+def warn_untaught(
+    tasks: Sequence[TaskRead],
+    splits: Sequence[Split],
+    ctx: Checking,
+    logged: Collection[str] = (),
+) -> None:
+    """A held-out task that needs a tool no training task (nor training log, `logged`) calls:
+    evaluating it measures what training could not teach (one warning a tool, at its first
+    such task)."""
+    taught = set(logged) | {
         name
         for (_, task), split in zip(tasks, splits, strict=True)
         if split == "train"

@@ -292,13 +292,21 @@ def _normalize(
     ids = assign_ids(tasks, ctx)
     check_tasks(tasks, ctx)
     splits = assign_splits(ids, [t.intent for _, t in tasks], [t.split for _, t in tasks])
-    if tasks:
-        check_splits(tasks, splits, ctx)
     log_ids = assign_ids(logs, ctx, "logs", GENERATED_LOG_ID)
     times = check_logs(logs, ctx)
     log_splits = split_logs(log_ids, logs, times)
+    # What training logs with an outcome teach (the tools they call): with them, tasks may all
+    # be held out, to evaluate what the logs taught.
+    logged = {
+        call.tool
+        for (_, log), split in zip(logs, log_splits, strict=True)
+        if split == "train" and log.reward is not None
+        for call in log.calls
+    }
+    if tasks:
+        check_splits(tasks, splits, ctx, learned_from_logs=bool(logged))
     warn_unused(tools, tasks, ctx, {call.tool for _, log in logs for call in log.calls})
-    warn_untaught(tasks, splits, ctx)
+    warn_untaught(tasks, splits, ctx, logged)
     warn_small_heldout(tasks, splits, ctx)
     warn_ambiguous(tasks, ctx)
     if out.failed or catalog is None or scenario is None or hyperparameters is None:

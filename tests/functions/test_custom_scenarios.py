@@ -252,8 +252,15 @@ def test_logged_episodes_are_counted_and_download_with_their_scenario(api: httpx
     assert wrong.json()["errors"][0]["loc"] == ["logs", 0, "calls", 0, "tool"]
 
 
-def test_a_scenario_of_logs_alone_is_listed_but_not_trained_on(api: httpx.Client) -> None:
+def test_a_scenario_of_logs_alone_is_trained_on_where_they_have_an_outcome(
+    api: httpx.Client,
+) -> None:
     alone = {"id": "traced", "tools": TOOLS, "logs": logs()}
     assert post(api, alone).status_code == 201
     started = api.post("/api/training/start", json={"scenario_id": "traced"})
-    assert started.status_code == 422 and "no tasks" in started.json()["detail"]
+    assert started.status_code == 200, started.text
+    unrated = [{k: v for k, v in log.items() if k != "reward"} for log in logs()]
+    assert post(api, {"id": "unrated", "tools": TOOLS, "logs": unrated}).status_code == 201
+    refused = api.post("/api/training/start", json={"scenario_id": "unrated"})
+    assert refused.status_code == 422
+    assert "neither training tasks nor logs with an outcome" in refused.json()["detail"]

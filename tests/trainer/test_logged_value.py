@@ -4,31 +4,15 @@ the estimators), logged by a policy that is right half the time."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from trainer import scenarios
 from trainer.run import Run
-from trainer.scenarios.base import LoggedCall, LogSpec, ScenarioSpec
 from trainer.training.loop import Evaluating, train
 from trainer.worker import _evaluate
 
-
-def logged(spec: ScenarioSpec, probabilities: bool = True) -> ScenarioSpec:
-    """One logged first call per task: the right one with probability 1/2 + 1/(2K), another
-    with 1/(2K) each; reward 1 when it was the right one, 0 otherwise."""
-    rng = np.random.default_rng(0)
-    tools = spec.tools
-    logs = []
-    for task in spec.tasks:
-        right = task.solution[0]
-        tool = right if rng.random() < 0.5 else tools[rng.integers(len(tools))]
-        p = 0.5 / len(tools) + (0.5 if tool == right else 0.0)
-        call = LoggedCall(tool, True, p if probabilities else None)
-        logs.append(LogSpec(f"log-{task.id}", task.text, (call,), float(tool == right), task.split))
-    return dataclasses.replace(spec, logs=tuple(logs))
+from .logging_policy import logged
 
 
 @pytest.fixture(scope="module")

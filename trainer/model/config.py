@@ -58,6 +58,8 @@ class Config:
     adam_eps: float = 1e-8
     # --- the sources (trainer/training/sources.py) ---
     demonstration_share: float = 0.75  # of episodes, where the scenario's tasks have solutions
+    log_share: float = 0.5  # of episodes, from its logs where it has tasks too
+    log_clip: float = 10.0  # a logged action's importance weight at most (training/logged.py)
     # --- evaluation and keeping the best (trainer/training/callbacks.py) ---
     window: int = 100  # training accuracy, reward and loss are over the last this many episodes
     validation_share: float = 0.125  # of each intent's training tasks, to choose the best by

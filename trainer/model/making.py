@@ -15,20 +15,20 @@ from trainer.model.config import Config
 from trainer.model.features import Toolbox
 from trainer.model.model import Model
 from trainer.model.toolbox import tool_texts
-from trainer.scenarios.base import ScenarioSpec, TaskSpec
+from trainer.scenarios.base import ScenarioSpec
 
 
 def make_model(
     spec: ScenarioSpec,
     config: Config,
     encoder: Encoder | None,
-    training: Sequence[TaskSpec],
+    training: Sequence[str],
     usage: Mapping[str, int],
     terms: Mapping[str, Mapping[str, int]],
 ) -> Model:
     """`spec`'s model (untrained) reading requests with `encoder` (None: words alone), its
-    tools as `training` tasks call them (`usage`: how many call each; `terms`: the terms of
-    their requests, per tool)."""
+    tools as the training requests (`training`: their texts) call them (`usage`: how many call
+    each; `terms`: the terms of their requests, per tool)."""
     toolbox = Toolbox(
         spec.tools,
         spec.descriptions,
@@ -42,7 +42,7 @@ def make_model(
     )
     if encoder is None:
         return Model(config, toolbox)
-    texts = list(dict.fromkeys(task.text for task in training))
+    texts = list(dict.fromkeys(training))
     texts = texts[:: max(1, math.ceil(len(texts) / MAX_REFERENCES))]  # evenly, past that
     references = np.stack([encoder.meaning(text) for text in texts]) if texts else None
     return Model(config, toolbox, encoder.meaning, references)

@@ -65,7 +65,7 @@ def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
             LogSpec(
                 log.id,
                 log.text,
-                tuple(LoggedCall(c.tool, c.succeeded, c.probability) for c in log.calls),
+                tuple(LoggedCall(c.tool, c.succeeded, c.probability, c.reward) for c in log.calls),
                 log.reward,
                 log.split,
                 None if log.tools is None else shared(log.tools),

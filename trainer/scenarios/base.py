@@ -35,6 +35,7 @@ class LoggedCall:
     tool: str
     succeeded: bool = True
     probability: float | None = None  # what the logging policy gave it, where known
+    reward: float | None = None  # the call's own, where the trace gave one
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@
   failed call, then the same call again).
 - `Simulator`: the task played on-policy in the scenario's environment, learned from its reward
   (the policy gradient, with the value as baseline) and from its own right calls.
-- Logged episodes (an agent's traces and their outcomes) are a source a later issue adds.
+- `Logged` (trainer/training/logged.py): the episodes agents played (their traces) and how they
+  ended, learned off-policy.
 
 Each gives a `Trajectory`: the decisions made, the action taken at each, the weight of its
 log-likelihood and the return the value should predict, which `Model.learn` takes as they are.
@@ -26,7 +27,7 @@ from trainer.model.features import FAILED, OK, Context, State, Step
 from trainer.model.model import Model
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
-DEMONSTRATIONS, SIMULATOR = SOURCES  # their names, as the API takes them
+DEMONSTRATIONS, SIMULATOR, LOGS = SOURCES  # their names, as the API takes them
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Demonstrations:
             calls.append((tool_index, OK))
             episode.calls.append((tool, True))
         self._imitate(episode, context, calls, None)
-        return dropout(episode, context, self.config, rng)
+        return dropout(episode, self.config, rng)
 
     def _imitate(
         self,
@@ -237,9 +238,7 @@ class _Game:
     rights: list[bool] = field(default_factory=list)
 
 
-def dropout(
-    episode: Trajectory, context: Context, config: Config, rng: np.random.Generator
-) -> Trajectory:
+def dropout(episode: Trajectory, config: Config, rng: np.random.Generator) -> Trajectory:
     """The episode as learned from: each of the request's word features left out with
     probability `text_dropout` (the same ones at every step), so that no one word, a name or
     an order number, can carry a decision alone; and with probability `identity_dropout`, the
@@ -272,10 +271,23 @@ def _advantages(
 
 
 def sources_of(spec: ScenarioSpec, names: Sequence[str] | None) -> tuple[str, ...]:
-    """The sources a run of `spec` learns from: `names`, or every one its data has."""
+    """The sources a run of `spec` learns from: `names`, or every one its data has (tasks:
+    demonstrations and the simulator; logs with an outcome: logs). ValueError for a source
+    its data cannot feed."""
+    has = data_sources(spec)
     if names is None:
-        return SOURCES
+        return has
     unknown = sorted(set(names) - set(SOURCES))
     if unknown or not names:
         raise ValueError(f"sources are one or more of {list(SOURCES)}; got {list(names)}")
+    missing = [name for name in names if name not in has]
+    if missing:
+        raise ValueError(f"{spec.id} has no data for sources {missing}: it has {list(has)}")
     return tuple(name for name in SOURCES if name in names)
+
+
+def data_sources(spec: ScenarioSpec) -> tuple[str, ...]:
+    """The sources `spec`'s data can feed."""
+    tasks = any(task.split == "train" for task in spec.tasks)
+    logs = any(log.split == "train" and log.reward is not None for log in spec.logs)
+    return (DEMONSTRATIONS, SIMULATOR) * tasks + (LOGS,) * logs

@@ -513,7 +513,9 @@ export interface paths {
         /**
          * Evaluate Model
          * @description Score the model on its scenario's held-out tasks, computed by a trainer: accuracy,
-         *     average reward, and each tool's precision and recall.
+         *     average reward, and each tool's precision and recall; and on its held-out logs, off-policy
+         *     (`offline`). With a body, on that scenario instead (`version`: its latest if omitted), all
+         *     of its tasks and logs where it is not the model's own.
          */
         post: operations["evaluate_model_api_models__model_id__evaluate_post"];
         delete?: never;
@@ -820,6 +822,17 @@ export interface components {
             last: number;
         };
         /**
+         * EvaluateBody
+         * @description `POST /api/models/{id}/evaluate` (optional): another scenario, or another version of the
+         *     model's own, to evaluate it on (the latest version where `version` is omitted).
+         */
+        EvaluateBody: {
+            /** Scenario Id */
+            scenario_id: string;
+            /** Version */
+            version?: string | null;
+        };
+        /**
          * EvaluateReply
          * @description A trainer's answer (`POST /api/models/{id}/evaluate`): the model's held-out scores.
          */
@@ -940,6 +953,27 @@ export interface components {
             versions_removed: string[];
             /** Versions Trained On */
             versions_trained_on: string[];
+        };
+        /**
+         * LogsLearned
+         * @description How a session learns from its scenario's logged episodes (trainer/training/logged.py):
+         *     `weighted` logs carry the logging policy's probability of every call (importance weights,
+         *     clipped and self-normalised, with doubly-robust targets); `imitated` logs carry none
+         *     (reward-weighted imitation of what went better than the reward model expected); `unused`
+         *     ones have no outcome, no request text, or a tool the scenario does not have.
+         */
+        LogsLearned: {
+            /**
+             * How
+             * @enum {string}
+             */
+            how: "importance-weighted" | "imitation" | "both";
+            /** Weighted */
+            weighted: number;
+            /** Imitated */
+            imitated: number;
+            /** Unused */
+            unused: number;
         };
         /**
          * ModelDetail
@@ -1360,7 +1394,7 @@ export interface components {
             /** Seed */
             seed?: number | null;
             /** Sources */
-            sources?: ("demonstrations" | "simulator")[] | null;
+            sources?: ("demonstrations" | "simulator" | "logs")[] | null;
             /** Evaluation */
             evaluation?: ("holdout" | "kfold") | null;
         };
@@ -1457,7 +1491,7 @@ export interface components {
             /** Scenario Version */
             scenario_version?: string | null;
             /** Sources */
-            sources?: ("demonstrations" | "simulator")[] | null;
+            sources?: ("demonstrations" | "simulator" | "logs")[] | null;
             pending?: components["schemas"]["Action"] | null;
             /** Estimated Finish */
             estimated_finish?: string | null;
@@ -1470,6 +1504,7 @@ export interface components {
              */
             evaluation: "holdout" | "kfold";
             kfold?: components["schemas"]["KFold"] | null;
+            logs?: components["schemas"]["LogsLearned"] | null;
             /**
              * Progress
              * @description The share of its episodes done, 0 to 1.
@@ -5079,7 +5114,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EvaluateBody"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -144,6 +144,16 @@ function Summary({ status }: { status: Status }) {
           )}
         </Figure>
       )}
+      {status.logs && (
+        <Figure label="from logs" name="logs">
+          {status.logs.how}
+          <small>
+            {' '}
+            {count(status.logs.weighted)} with probabilities, {count(status.logs.imitated)} without
+            {status.logs.unused > 0 && `, ${count(status.logs.unused)} unused`}
+          </small>
+        </Figure>
+      )}
       <Figure label="average reward">{fixed(status.avg_reward, 3)}</Figure>
       <Figure label="loss">{fixed(status.loss, 4)}</Figure>
       <Figure label="episodes/s">{fixed(status.episodes_per_second, 0)}</Figure>
