@@ -11,7 +11,7 @@ does not load nats.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agentgym.contracts import ActAnswer
@@ -39,6 +39,11 @@ class Bus(Protocol):
     async def send_control(self, message: ControlMessage) -> None: ...
 
     async def publish_event(self, event: StatusEvent) -> None: ...
+
+    async def publish_decisions(self, tenant: str, items: Sequence[tuple[str, str, bytes]]) -> None:
+        """Store decisions durably: (scenario_id, id, JSON) each, on the tenant's subject of
+        the scenario; an id stored within the stream's window is not stored again."""
+        ...
 
 
 class History(Protocol):
@@ -69,6 +74,13 @@ class History(Protocol):
 
     async def forget(self, session_id: str) -> None:
         """Drop a session's recorded updates, status events and episodes."""
+        ...
+
+    async def decisions(
+        self, tenant: str, scenario_id: str | None, after: int, limit: int
+    ) -> tuple[list[bytes], int]:
+        """The tenant's decisions and calls (of one scenario, or all) stored after cursor
+        `after`, in order, at most `limit`; and the cursor to read on from."""
         ...
 
 

@@ -14,6 +14,7 @@ from types import FrameType
 from agentgym.config import (
     DEFAULT_API_PORT,
     DEFAULT_DATA_DIR,
+    DEFAULT_GATEWAY_PORT,
     DEFAULT_HOST,
     DEFAULT_NATS_PORT,
     DEFAULT_STREAMER_PORT,
@@ -174,6 +175,12 @@ def _act(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    from gateway import main as gateway_main
+
+    return gateway_main.run(args)
+
+
 def _scenarios(args: argparse.Namespace) -> int:
     from agentgym import scenario_cli
     from agentgym.config import ClientSettings
@@ -246,6 +253,36 @@ def build_parser() -> argparse.ArgumentParser:
     act.add_argument("--model", type=Path, required=True, help="a model bundle (.agm)")
     act.add_argument("text", help="the request, e.g. a support ticket")
     act.set_defaults(run=_act)
+
+    gateway = commands.add_parser(
+        "gateway", help="an MCP server choosing among your MCP servers' tools with a model"
+    )
+    gateway.add_argument(
+        "--model", required=True, help="a model bundle (.agm), or a model's id in the API"
+    )
+    gateway.add_argument(
+        "--upstream",
+        action="append",
+        required=True,
+        help="[NAME=]URL_OR_COMMAND: a streamable HTTP MCP server, or a command serving stdio",
+    )
+    gateway.add_argument("--host", default=DEFAULT_HOST)
+    gateway.add_argument("--port", type=int, default=DEFAULT_GATEWAY_PORT)
+    gateway.add_argument("--expose", choices=("search", "all"), default="search")
+    gateway.add_argument(
+        "--explore",
+        type=float,
+        default=0.0,
+        help="the share of searches whose first tool is drawn at random",
+    )
+    gateway.add_argument("--stdio", action="store_true", help="serve over stdio, not HTTP")
+    gateway.add_argument(
+        "--decisions",
+        default=None,
+        help="where decisions go: 'api', or a JSON Lines file (default: the API for a model "
+        "from it, else decisions.jsonl)",
+    )
+    gateway.set_defaults(run=_gateway, parser=gateway)
 
     streamer = commands.add_parser("streamer", help="serve the WebSocket feed of training")
     streamer.add_argument("--host", default=DEFAULT_HOST)

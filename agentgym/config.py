@@ -20,6 +20,7 @@ DEFAULT_DATA_DIR = Path(".agentgym")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8000
 DEFAULT_STREAMER_PORT = 8001
+DEFAULT_GATEWAY_PORT = 8002
 DEFAULT_NATS_PORT = 4222  # the embedded nats-server takes a free port when this one is busy
 DEFAULT_NATS_URL = f"nats://{DEFAULT_HOST}:{DEFAULT_NATS_PORT}"
 DEFAULT_STREAMER_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_STREAMER_PORT}"
@@ -154,6 +155,14 @@ class ClientSettings(EnvSettings):
 
     api_url: str = DEFAULT_API_URL
     api_key: str = ""
+
+
+class GatewaySettings(ClientSettings):
+    """`agentgym gateway`: the API it fetches its model from and sends decisions to (as a client
+    does), and the bearer key its own clients must send (`AGENTGYM_GATEWAY_KEY`; empty: none,
+    and it serves loopback only)."""
+
+    gateway_key: str = ""
 
 
 @lru_cache

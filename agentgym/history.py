@@ -149,6 +149,42 @@ async def sample_updates(js: JetStreamContext, session_id: str, points: int) -> 
     return [found[seq] for seq in sorted(found)]
 
 
+async def read_decisions(
+    js: JetStreamContext, tenant: str, scenario_id: str | None, after: int, limit: int
+) -> tuple[list[bytes], int]:
+    """The tenant's decisions (of `scenario_id`, or all its scenarios') whose stream sequence
+    is above `after`, at most `limit`, in order; and the sequence of the last read (`after`
+    with none): the cursor to read on from."""
+    subject = subjects.decisions_subject(tenant, scenario_id or "*")
+    consumer = await js.pull_subscribe(
+        subject,
+        stream=subjects.DECISIONS_STREAM,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=after + 1,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=30.0,
+            mem_storage=True,
+        ),
+    )
+    found: list[bytes] = []
+    cursor = after
+    try:
+        while len(found) < limit:
+            try:
+                batch = await consumer.fetch(min(FETCH_BATCH, limit - len(found)), timeout=0.5)
+            except nats.errors.TimeoutError:
+                break  # no more stored yet
+            for msg in batch:
+                found.append(msg.data)
+                cursor = msg.metadata.sequence.stream
+            if batch and batch[-1].metadata.num_pending == 0:
+                break
+    finally:
+        await consumer.unsubscribe()
+    return found, cursor
+
+
 async def read_episodes(
     js: JetStreamContext,
     session_id: str,

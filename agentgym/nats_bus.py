@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import nats.errors
@@ -22,6 +23,7 @@ from agentgym.messages import (
 )
 
 PUBLISH_TIMEOUT_S = 5.0
+DECISIONS_IN_FLIGHT = 100  # publishes awaiting their acks together
 EVALUATE_TIMEOUT_S = 30.0
 ACT_TIMEOUT_S = 10.0  # a cold bundle loads in well under a second; a decision takes a few ms
 _UNAVAILABLE = nats_client.UNAVAILABLE
@@ -74,6 +76,26 @@ class NatsBus:
     async def publish_event(self, event: StatusEvent) -> None:
         async with reachable():
             await self.js.publish(subjects.events_subject(event.session_id), event.encode())
+
+    async def publish_decisions(self, tenant: str, items: Sequence[tuple[str, str, bytes]]) -> None:
+        async with reachable():
+            for start in range(0, len(items), DECISIONS_IN_FLIGHT):
+                await asyncio.gather(
+                    *(
+                        self.js.publish(
+                            subjects.decisions_subject(tenant, scenario_id),
+                            data,
+                            headers={"Nats-Msg-Id": item_id},
+                        )
+                        for scenario_id, item_id, data in items[start : start + DECISIONS_IN_FLIGHT]
+                    )
+                )
+
+    async def decisions(
+        self, tenant: str, scenario_id: str | None, after: int, limit: int
+    ) -> tuple[list[bytes], int]:
+        async with reachable():
+            return await history.read_decisions(self.js, tenant, scenario_id, after, limit)
 
     async def updates(
         self, session_id: str, since: int = 0, limit: int | None = None

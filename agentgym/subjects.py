@@ -9,6 +9,7 @@
 | `agentgym.eval` | nats.micro service `agentgym-trainer`, queue group `trainers` | functions -> any trainer |
 | `agentgym.act` | nats.micro service `agentgym-trainer`, queue group `trainers` | functions -> any trainer |
 | `agentgym.episodes.<session_id>` | stream AGENTGYM_EPISODES (limits, per-subject cap) | trainer -> streamer, history |
+| `agentgym.decisions.<tenant>.<scenario_id>` | stream AGENTGYM_DECISIONS (limits, per-subject cap only) | functions (from gateways) -> functions |
 
 Who sets the streams up: the trainers own the streams and the consumer. A trainer creates
 them, or updates them to its configuration, at every start (`ensure_streams`,
@@ -71,6 +72,19 @@ EPISODES_PER_SESSION = 10_000
 EPISODES_MAX_BYTES = 1024**3
 
 
+DECISIONS_STREAM = "AGENTGYM_DECISIONS"
+DECISIONS_ALL = f"{PREFIX}.decisions.*.*"
+# How many decisions and calls a scenario keeps (the oldest go first). No byte cap for the
+# stream: a byte cap drops the oldest of all subjects, and one tenant's flood would evict
+# another's; each subject's count bounds it instead.
+DECISIONS_PER_SCENARIO = 500_000
+
+
+def decisions_subject(tenant: str, scenario_id: str) -> str:
+    """Tenant and scenario ids are [A-Za-z0-9_-]: always one subject token each."""
+    return f"{PREFIX}.decisions.{tenant}.{scenario_id}"
+
+
 def control_subject(session_id: str) -> str:
     return f"{PREFIX}.ctl.{session_id}"
 
@@ -124,7 +138,8 @@ def cmd_consumer(ack_wait_s: float = CMD_ACK_WAIT_S) -> ConsumerConfig:
 def _history(
     name: str, kept: list[str], per_subject: int, max_bytes: int, replicas: int
 ) -> StreamConfig:
-    """A stream of history: each subject keeps its last `per_subject` messages."""
+    """A stream of history: each subject keeps its last `per_subject` messages (and all of
+    them together `max_bytes`; -1: no cap)."""
     return StreamConfig(
         name=name,
         subjects=kept,
@@ -154,9 +169,18 @@ def episodes_stream(replicas: int = 1) -> StreamConfig:
     )
 
 
+def decisions_stream(replicas: int = 1) -> StreamConfig:
+    return _history(DECISIONS_STREAM, [DECISIONS_ALL], DECISIONS_PER_SCENARIO, -1, replicas)
+
+
 def streams(replicas: int = 1) -> tuple[StreamConfig, ...]:
     """Every stream's configuration, as this version has them."""
-    return cmd_stream(replicas), training_stream(replicas), episodes_stream(replicas)
+    return (
+        cmd_stream(replicas),
+        training_stream(replicas),
+        episodes_stream(replicas),
+        decisions_stream(replicas),
+    )
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:

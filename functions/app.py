@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from agentgym import __version__
 from functions import (
     dashboard,
+    decisions,
     errors,
     models,
     scenarios,
@@ -36,6 +37,7 @@ async def index() -> dict[str, Any]:
             "models": "/api/models",
             "settings": "/api/settings",
             "traces": "/v1/traces",
+            "decisions": "/api/decisions",
             "websocket": "/ws/training/{session_id}",
             "metrics": "/api/training/{session_id}/metrics",
             "docs": "/docs",
@@ -53,6 +55,7 @@ ROUTERS = (
     scenarios.router,
     traces.router,
     snapshots.router,
+    decisions.router,
     models.router,
     settings.router,
     ws_relay.router,

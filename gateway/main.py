@@ -1,0 +1,77 @@
+"""`agentgym gateway`: the model loaded, the upstreams named, the gateway served."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+from pathlib import Path
+
+from agentgym.config import GatewaySettings
+from agentgym.errors import BundleError
+from gateway.decisions import ApiSink, FileSink, Recorder, Sink
+from gateway.server import Gateway
+from gateway.upstreams import Target
+from trainer.serving import Served
+
+logger = logging.getLogger(__name__)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args.parser
+    settings = GatewaySettings()
+    key = settings.gateway_key or None
+    if key is None and not _loopback(args.host):
+        parser.error(
+            f"--host {args.host}: without AGENTGYM_GATEWAY_KEY the gateway serves this machine "
+            "only (127.0.0.1); set a key to serve others"
+        )
+    if not 0.0 <= args.explore < 1.0:
+        parser.error(f"--explore is a share from 0 to below 1, not {args.explore}")
+    try:
+        targets = [Target.parse(given) for given in args.upstream]
+    except ValueError as exc:
+        parser.error(f"--upstream: {exc}")
+    names = [target.name for target in targets]
+    if len(set(names)) < len(names):
+        parser.error(f"--upstream: two upstreams named alike in {names}; name them NAME=...")
+    path = Path(args.model)
+    from_api = not path.is_file()
+    if from_api:
+        from agentgym.client import Client
+
+        with Client(settings.api_url, settings.api_key or None) as client:
+            data = client.models.download(args.model)
+        model_id = args.model
+    else:
+        data, model_id = path.read_bytes(), path.stem
+    try:
+        served = Served(data)
+    except BundleError as exc:
+        parser.error(f"--model {args.model}: {exc}")
+    where = args.decisions or ("api" if from_api else "decisions.jsonl")
+    sink: Sink = (
+        ApiSink(settings.api_url, settings.api_key or None)
+        if where == "api"
+        else FileSink(Path(where))
+    )
+    gateway = Gateway(served, model_id, targets, Recorder(sink), args.expose, args.explore)
+    if args.stdio:
+        import anyio
+
+        anyio.run(gateway.serve_stdio)
+        return 0
+    import uvicorn
+
+    logger.info("gateway for %s at http://%s:%d/mcp", model_id, args.host, args.port)
+    uvicorn.run(gateway.http_app(key), host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,93 @@
+"""Decisions from a gateway to the API and JetStream, and read back (`/api/decisions`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentgym.config import ApiSettings
+from functions.app import build
+from functions.resources import Resources
+from gateway.decisions import ApiSink, Recorder
+from gateway.server import Gateway
+from gateway.upstreams import Target
+from trainer.serving import Served
+
+from ..servers import serve_asgi
+from .test_gateway import STDIO, client, found
+
+
+@pytest.fixture
+async def api(urls: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
+    settings = ApiSettings(data_dir=tmp_path, **urls)
+    with serve_asgi(build(Resources(settings))) as url:
+        yield url
+
+
+def decision(**changes: Any) -> dict[str, Any]:
+    return {
+        "kind": "decision",
+        "id": f"dec_{uuid.uuid4().hex}",
+        "time": 1.0,
+        "model_id": "m",
+        "scenario_id": "customer_support",
+        "scenario_version": "1",
+        "tools_digest": "0" * 64,
+        "text": "refund order 1182 for anna@example.com",
+        "tools": ["refund", "lookup_user"],
+        "served": ["refund"],
+        "probabilities": {"refund": 0.9},
+        "first_probability": 1.0,
+    } | changes
+
+
+async def test_a_gateways_decisions_and_calls_reach_the_log(api: str, served: Served) -> None:
+    made = Gateway(served, "model_cs", [Target.parse(STDIO)], Recorder(ApiSink(api, None)))
+    with serve_asgi(made.http_app(None)) as base:
+        url = f"{base}/mcp"
+        for _ in range(200):
+            if all(httpx.get(f"{base}/healthz").json()["upstreams"].values()):
+                break
+            await asyncio.sleep(0.05)
+        async with client(url) as mcp:
+            text = "Please refund order 1182, email me at anna@example.com"
+            answer = found(await mcp.call_tool("search_tools", {"query": text}))
+            await mcp.call_tool(
+                "call_tool",
+                {"name": "refund", "arguments": {}, "decision_id": answer["decision_id"]},
+            )
+        for _ in range(100):  # flushed within a second
+            page = httpx.get(f"{api}/api/decisions", params={"scenario": "customer_support"})
+            if len(page.json()["items"]) == 2:
+                break
+            await asyncio.sleep(0.1)
+    items = page.json()["items"]
+    assert [item["kind"] for item in items] == ["decision", "call"]
+    assert items[0]["id"] == answer["decision_id"] and items[1]["decision_id"] == items[0]["id"]
+    assert "anna@example.com" not in items[0]["text"] and "[email]" in items[0]["text"]
+    assert items[0]["served"] == [tool["name"] for tool in answer["tools"]]
+    after = page.json()["next_after"]
+    later = httpx.get(f"{api}/api/decisions", params={"after": after}).json()
+    assert later["items"] == [] and later["next_after"] == after
+
+
+async def test_bad_batches_are_refused_saying_what_and_a_retry_is_stored_once(api: str) -> None:
+    one = decision()
+    for _ in range(2):  # a gateway's retry
+        sent = httpx.post(f"{api}/api/decisions", json={"items": [one]})
+        assert sent.status_code == 200 and sent.json() == {"accepted": 1}
+    assert len(httpx.get(f"{api}/api/decisions").json()["items"]) == 1
+    unknown = httpx.post(f"{api}/api/decisions", json={"items": [decision(scenario_id="nowhere")]})
+    assert unknown.status_code == 404 and "nowhere" in unknown.text
+    bad = httpx.post(f"{api}/api/decisions", json={"items": [decision(first_probability=0)]})
+    assert bad.status_code == 422 and "first_probability" in bad.text
+    assert httpx.post(f"{api}/api/decisions", json={"items": []}).status_code == 422
+    many = {"items": [decision() for _ in range(1001)]}
+    assert httpx.post(f"{api}/api/decisions", content=json.dumps(many)).status_code in (413, 422)
