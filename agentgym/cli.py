@@ -279,8 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--decisions",
         default=None,
-        help="where decisions go: 'api', or a JSON Lines file (default: the API for a model "
-        "from it, else decisions.jsonl)",
+        help="where decisions go: 'api', a JSON Lines file, or 'off' (default: the API for a "
+        "model from it, else decisions.jsonl)",
     )
     gateway.set_defaults(run=_gateway, parser=gateway)
 

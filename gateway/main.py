@@ -28,6 +28,7 @@ def _loopback(host: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per session it ends
     settings = GatewaySettings()
     key = settings.gateway_key or None
     if key is None and not _loopback(args.host):
@@ -59,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
     except BundleError as exc:
         parser.error(f"--model {args.model}: {exc}")
     where = args.decisions or ("api" if from_api else "decisions.jsonl")
-    sink: Sink = (
-        ApiSink(settings.api_url, settings.api_key or None)
-        if where == "api"
-        else FileSink(Path(where))
-    )
+    sink: Sink | None = None  # "off": none kept (to measure what keeping them costs)
+    if where == "api":
+        sink = ApiSink(settings.api_url, settings.api_key or None)
+    elif where != "off":
+        sink = FileSink(Path(where))
     gateway = Gateway(served, model_id, targets, Recorder(sink), args.expose, args.explore)
     if args.stdio:
         import anyio
