@@ -18,6 +18,7 @@ from pydantic import (
     computed_field,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from agentgym import state
@@ -388,12 +389,30 @@ class ActCall(Body):
     succeeded: bool = True
 
 
+class ToolOffered(Schema):
+    """A tool on offer to `act`, by its definition: `{"name", "description"}`, OpenAI's
+    `{"type": "function", "function": {"name", "description", ...}}` or MCP's `{"name",
+    "description", "inputSchema"}` (what else a definition holds is ignored). A tool the model
+    never saw is ranked by its name and description."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _openai(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") == "function" and "function" in data:
+            return data["function"]
+        return data
+
+
 class ActBody(Body):
     """`POST /api/models/{id}/act`."""
 
     text: str = Field(min_length=1, max_length=MAX_ACT_TEXT)
     calls: list[ActCall] = Field(default_factory=list, max_length=MAX_ACT_CALLS)
-    tools: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+    # Names the model knows, or definitions (ToolOffered), mixed as you like.
+    tools: list[Annotated[str, Field(min_length=1, max_length=200)] | ToolOffered] | None = Field(
         default=None, max_length=MAX_ACT_TOOLS
     )
 
@@ -421,6 +440,8 @@ class ActAnswer(Schema):
     # it trained on than requests of the kinds it trained on are (a kind it never saw), or its
     # prediction set holds more than one choice.
     unsure: bool = False
+    # The decision this answer is, in the decisions' log (`GET /api/decisions`).
+    decision_id: str | None = None
 
 
 # --- settings ---------------------------------------------------------------------------------

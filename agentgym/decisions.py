@@ -5,6 +5,7 @@ redacted by the tenant's privacy rules first (agentgym/traces/privacy.py)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -13,6 +14,12 @@ from agentgym.contracts import Body, Schema
 from agentgym.scenario.definition import SCENARIO_ID
 
 DECISION_ID = r"^dec_[0-9a-f]{32}$"
+
+
+def new_decision_id() -> str:
+    return f"dec_{uuid.uuid4().hex}"
+
+
 NAME = Annotated[str, Field(min_length=1, max_length=200)]
 MAX_ITEMS = 1000  # a gateway flushes at most this many at once
 MAX_TOOLS = 10_000
@@ -24,7 +31,7 @@ class DecisionIn(Body):
     time: float
     model_id: NAME
     scenario_id: str = Field(pattern=SCENARIO_ID)
-    scenario_version: NAME
+    scenario_version: str = Field(max_length=200)
     tools_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     text: str = Field(max_length=8192)
     tools: list[NAME] = Field(max_length=MAX_TOOLS)  # on offer

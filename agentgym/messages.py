@@ -15,6 +15,7 @@ from agentgym.contracts import (
     ActCall,
     EpisodeRecord,
     Schema,
+    ToolOffered,
     TrainingStatus,
     utc_now,
 )
@@ -255,7 +256,7 @@ class ActRequest(Message):
     tenant: str = DEFAULT_TENANT
     text: str
     calls: list[ActCall] = Field(default_factory=list)
-    tools: list[str] | None = None
+    tools: list[str | ToolOffered] | None = None
     # Where the model's bundle is and its weights' hash, as the API read them from its record:
     # the trainer keeps loaded bundles by it, and reads nothing more for a warm one.
     bundle: str

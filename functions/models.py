@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
+import logging
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,20 +15,33 @@ from fastapi.responses import Response
 
 from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
+from agentgym.bus import Bus
 from agentgym.contracts import ActAnswer, ActBody, EvaluateBody, ModelDetail, ModelInfo, built
+from agentgym.decisions import DecisionIn, new_decision_id
 from agentgym.errors import (
     ArtifactNotFoundError,
+    BusUnavailableError,
     CorruptRecordError,
     KeyExistsError,
     TrainerRefusedError,
 )
 from agentgym.messages import ActRequest, EvaluateReply
-from agentgym.records import ModelRecord
+from agentgym.records import Keys, ModelRecord
+from agentgym.store import KeyValueStore
+from agentgym.traces.privacy import redact
 from functions import errors, lambda_entry, lookups, quotas
 from functions.errors import HttpError
 from functions.factory import IMPORT_PATH
-from functions.resources import ArtifactsDep, KeysDep, SettingsDep, StoreDep, TrainersDep
+from functions.resources import (
+    ArtifactsDep,
+    BusDep,
+    KeysDep,
+    SettingsDep,
+    StoreDep,
+    TrainersDep,
+)
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/models", tags=["models"], responses=errors.DOCUMENTED)
 built(ActBody)  # before their routes (contracts.Body)
 built(EvaluateBody)
@@ -119,7 +135,12 @@ async def evaluate_model(
 
 @router.post("/{model_id}/act", response_model=ActAnswer)
 async def act(
-    model_id: str, body: ActBody, store: StoreDep, keys: KeysDep, trainers: TrainersDep
+    model_id: str,
+    body: ActBody,
+    store: StoreDep,
+    keys: KeysDep,
+    trainers: TrainersDep,
+    bus: BusDep,
 ) -> ActAnswer:
     """The model's next choice for a request after the calls made so far (each `tool` and
     whether it `succeeded`), among `tools` if given (else all the model's): answered by a
@@ -134,9 +155,53 @@ async def act(
         | {"bundle": model.bundle, "sha256": model.sha256}
     )
     try:
-        return await trainers.act(request)
+        answer = await trainers.act(request)
     except TrainerRefusedError as exc:
         raise HttpError(exc.status if 400 <= exc.status < 500 else 422, exc.reason) from None
+    return await _logged(answer, body, model, store, keys, bus)
+
+
+async def _logged(
+    answer: ActAnswer,
+    body: ActBody,
+    model: ModelRecord,
+    store: KeyValueStore,
+    keys: Keys,
+    bus: Bus,
+) -> ActAnswer:
+    """The answer with the id of its decision in the log (agentgym/decisions.py), as the
+    gateway logs its own: the request redacted, what was on offer (none listed: the model's
+    own tools), the choice and the model's probabilities. Where the log cannot take it, the
+    answer goes all the same, with no id."""
+    offered = [tool if isinstance(tool, str) else tool.name for tool in body.tools or ()]
+    definitions = [
+        tool if isinstance(tool, str) else tool.model_dump() for tool in body.tools or ()
+    ]
+    patterns = (await lookups.privacy(store, keys)).redact_patterns
+    decision = DecisionIn(
+        kind="decision",
+        id=new_decision_id(),
+        time=time.time(),
+        model_id=model.id,
+        scenario_id=model.scenario,
+        scenario_version=model.scenario_version or "",
+        tools_digest=hashlib.sha256(json.dumps(definitions).encode()).hexdigest(),
+        text=redact(body.text, patterns),
+        tools=offered,
+        served=[answer.next],
+        probabilities=answer.probabilities,
+        first_probability=1.0,  # the model's first choice, always
+        unsure=answer.unsure,
+        in_scope=answer.in_scope,
+    )
+    try:
+        await bus.publish_decisions(
+            keys.tenant, [(decision.scenario_id, decision.id, decision.model_dump_json().encode())]
+        )
+    except BusUnavailableError as exc:
+        logger.warning("a decision of %s was not logged: %s", model.id, exc)
+        return answer
+    return answer.model_copy(update={"decision_id": decision.id})
 
 
 @router.post(IMPORT_PATH.removeprefix("/api/models"), status_code=201, response_model=ModelInfo)

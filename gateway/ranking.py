@@ -20,14 +20,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from agentgym.contracts import ActAnswer
+from agentgym.contracts import ActAnswer, ToolOffered
 from gateway.catalog import Catalog, definition, tokens
 from trainer.model.decision import FINISH
-from trainer.serving import Served, ToolDefinition
+from trainer.serving import Served
 from trainer.text import terms_of
 
 TOKEN_BUDGET = 2000  # the definitions an unsure answer may put in an agent's context, roughly
 MAX_LIMIT = 50
+DESCRIBED = 4000  # characters of a tool's description the model reads, at most
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,10 @@ class Page:
 
 
 def rank(served: Served, catalog: Catalog, query: str) -> Ranking:
-    offered = [
-        ToolDefinition(name, entry.tool.description or "")
+    offered: list[str | ToolOffered] = [
+        ToolOffered.model_construct(
+            name=name, description=(entry.tool.description or "")[:DESCRIBED]
+        )
         for name, entry in catalog.entries.items()
     ]
     answer = served.act(query, (), offered)

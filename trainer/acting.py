@@ -18,8 +18,8 @@ from cachetools import LRUCache
 from agentgym.artifacts import ArtifactStore
 from agentgym.errors import ArtifactNotFoundError, BundleError
 from agentgym.messages import ActRequest
-from trainer.run import Run
 from trainer.services import Refused
+from trainer.serving import Served
 
 MAX_LOADED = 4
 
@@ -27,7 +27,7 @@ MAX_LOADED = 4
 class Acting:
     def __init__(self, artifacts: ArtifactStore) -> None:
         self.artifacts = artifacts
-        self.loaded: LRUCache[tuple[str, str, str], Run] = LRUCache(MAX_LOADED)
+        self.loaded: LRUCache[tuple[str, str, str], Served] = LRUCache(MAX_LOADED)
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="agentgym-act")
 
     def close(self) -> None:
@@ -40,11 +40,11 @@ class Acting:
         except ValueError:
             raise Refused(400, "malformed request") from None
         try:
-            run = await self._run(request)
+            served = await self._served(request)
             calls = [(call.tool, call.succeeded) for call in request.calls]
             loop = asyncio.get_running_loop()
             decision = await loop.run_in_executor(
-                self.thread, run.act, request.text, calls, request.tools
+                self.thread, served.act, request.text, calls, request.tools
             )
         except ArtifactNotFoundError:
             raise Refused(404, f"model {request.model_id!r} not found") from None
@@ -54,15 +54,15 @@ class Acting:
             raise Refused(422, str(exc)) from None
         return decision.model_dump_json().encode()
 
-    async def _run(self, request: ActRequest) -> Run:
-        """The model's run, loaded (and kept) if it was not. The key holds the bundle's hash
-        (as the API read it from the model's record): a model deleted and imported again as
-        another is loaded again."""
+    async def _served(self, request: ActRequest) -> Served:
+        """The model, loaded (and kept) if it was not. The key holds the bundle's hash (as the
+        API read it from the model's record): a model deleted and imported again as another is
+        loaded again."""
         key = (request.tenant, request.bundle, request.sha256)
         if (kept := self.loaded.get(key)) is not None:
             return kept
         data = await self.artifacts.get(request.bundle)
         loop = asyncio.get_running_loop()
-        run, _ = await loop.run_in_executor(self.thread, Run.from_bundle, data)
-        self.loaded[key] = run
-        return run
+        served = await loop.run_in_executor(self.thread, Served, data)
+        self.loaded[key] = served
+        return served

@@ -16,22 +16,15 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from agentgym.bundle import Manifest
-from agentgym.contracts import ActAnswer
+from agentgym.contracts import ActAnswer, ToolOffered
 from trainer import scenarios
 from trainer.model.decision import decide
 from trainer.model.model import Model
 from trainer.run import Run
 
 KEPT = 8
-
-
-@dataclass(frozen=True)
-class ToolDefinition:
-    name: str
-    description: str = ""
 
 
 class Served:
@@ -48,9 +41,16 @@ class Served:
     def known(self) -> dict[str, int]:
         return self.model.toolbox.index
 
-    def model_for(self, offered: Sequence[ToolDefinition]) -> Model:
-        """The model over its own tools and those of `offered` it does not know."""
-        new = sorted({(d.name, d.description) for d in offered if d.name not in self.known})
+    def model_for(self, offered: Sequence[str | ToolOffered]) -> Model:
+        """The model over its own tools and those of `offered` it does not know (offered by
+        their definitions: one offered by name alone must be the model's)."""
+        new = sorted(
+            {
+                (d.name, d.description)
+                for d in offered
+                if not isinstance(d, str) and d.name not in self.known
+            }
+        )
         if not new:
             return self.model
         digest = hashlib.sha256(repr(new).encode()).hexdigest()
@@ -69,14 +69,18 @@ class Served:
         self,
         text: str,
         calls: Sequence[tuple[str, bool]],
-        offered: Sequence[ToolDefinition] | None,
+        offered: Sequence[str | ToolOffered] | None = None,
     ) -> ActAnswer:
         """The model's next choice among `offered` (None: its own tools); ValueError for a
-        call of a tool it neither knows nor is offered."""
-        if offered is None:
-            return decide(self.model, text, calls)
-        model = self.model_for(offered)
-        return decide(model, text, calls, [d.name for d in offered])
+        tool it neither knows nor is given the definition of."""
+        try:
+            if offered is None:
+                return decide(self.model, text, calls)
+            model = self.model_for(offered)
+            names = [d if isinstance(d, str) else d.name for d in offered]
+            return decide(model, text, calls, names)
+        except ValueError as exc:
+            raise ValueError(f"{self.manifest.scenario_id}: {exc}") from None
 
 
 def _extended(data: bytes, manifest: Manifest, new: Sequence[tuple[str, str]]) -> Model:

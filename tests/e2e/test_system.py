@@ -218,6 +218,25 @@ def test_a_trained_model_acts_over_the_api(system: System) -> None:
     assert set(narrowed["probabilities"]) == {*offered, "finish"}
     weather = post(system, act, json={"text": "What's the weather in Paris tomorrow?"}).json()
     assert weather["in_scope"] is False and weather["unsure"] is True
+    # Tools by their definitions (OpenAI's shape, MCP's), one the model never saw among them.
+    forecast = {"type": "function", "function": {"name": "check_weather", "parameters": {},
+                "description": "The weather forecast for a city, for today and tomorrow"}}  # fmt: skip
+    known = {"name": "search_kb", "description": "ignored: the model knows it", "inputSchema": {}}
+    defined = post(system, act, json={"text": "Weather in Paris tomorrow?",
+                                      "tools": [forecast, known, "refund"]})  # fmt: skip
+    assert defined.status_code == 200, defined.text
+    assert set(defined.json()["probabilities"]) == {
+        "check_weather",
+        "search_kb",
+        "refund",
+        "finish",
+    }
+    # Each answer is a decision in the log.
+    logged = requests.get(f"{system.api}/api/decisions", params={"scenario": "customer_support"},
+                          timeout=10).json()["items"]  # fmt: skip
+    ids = [item["id"] for item in logged]
+    assert decision["decision_id"] in ids and defined.json()["decision_id"] in ids
+    assert logged[ids.index(decision["decision_id"])]["served"] == [decision["next"]]
 
     unknown = post(system, act, json={"text": text, "calls": [{"tool": "teleport"}]})
     assert unknown.status_code == 422 and "teleport" in unknown.json()["detail"]

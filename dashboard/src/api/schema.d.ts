@@ -437,6 +437,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Decisions
+         * @description The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`.
+         */
+        get: operations["list_decisions_api_decisions_get"];
+        put?: never;
+        /**
+         * Take Decisions
+         * @description Store a gateway's decisions and calls.
+         */
+        post: operations["take_decisions_api_decisions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models": {
         parameters: {
             query?: never;
@@ -680,6 +704,8 @@ export interface components {
              * @default false
              */
             unsure: boolean;
+            /** Decision Id */
+            decision_id?: string | null;
         };
         /**
          * ActBody
@@ -691,7 +717,7 @@ export interface components {
             /** Calls */
             calls?: components["schemas"]["ActCall"][];
             /** Tools */
-            tools?: string[] | null;
+            tools?: (string | components["schemas"]["ToolOffered"])[] | null;
         };
         /** ActCall */
         ActCall: {
@@ -741,6 +767,28 @@ export interface components {
             /** Bins */
             bins?: components["schemas"]["ReliabilityBin"][];
         };
+        /** CallIn */
+        CallIn: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "call";
+            /** Id */
+            id: string;
+            /** Time */
+            time: number;
+            /** Scenario Id */
+            scenario_id: string;
+            /** Decision Id */
+            decision_id?: string | null;
+            /** Tool */
+            tool: string;
+            /** Is Error */
+            is_error: boolean;
+            /** Latency Ms */
+            latency_ms: number;
+        };
         /**
          * ConfusionCell
          * @description How often, at a step whose solution expected `expected` (a tool, or "finish"), the
@@ -753,6 +801,74 @@ export interface components {
             chosen: string;
             /** Count */
             count: number;
+        };
+        /** DecisionBatch */
+        DecisionBatch: {
+            /** Items */
+            items: (components["schemas"]["DecisionIn"] | components["schemas"]["CallIn"])[];
+        };
+        /** DecisionIn */
+        DecisionIn: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "decision";
+            /** Id */
+            id: string;
+            /** Time */
+            time: number;
+            /** Model Id */
+            model_id: string;
+            /** Scenario Id */
+            scenario_id: string;
+            /** Scenario Version */
+            scenario_version: string;
+            /** Tools Digest */
+            tools_digest: string;
+            /** Text */
+            text: string;
+            /** Tools */
+            tools: string[];
+            /** Served */
+            served: string[];
+            /** Cursor */
+            cursor?: string | null;
+            /** Probabilities */
+            probabilities: {
+                [key: string]: number;
+            };
+            /** First Probability */
+            first_probability: number;
+            /**
+             * Explored
+             * @default false
+             */
+            explored: boolean;
+            /**
+             * Unsure
+             * @default false
+             */
+            unsure: boolean;
+            /**
+             * In Scope
+             * @default true
+             */
+            in_scope: boolean;
+        };
+        /** DecisionsAccepted */
+        DecisionsAccepted: {
+            /** Accepted */
+            accepted: number;
+        };
+        /** DecisionsPage */
+        DecisionsPage: {
+            /** Items */
+            items: {
+                [key: string]: unknown;
+            }[];
+            /** Next After */
+            next_after: number;
         };
         /**
          * Difficulty
@@ -1340,6 +1456,22 @@ export interface components {
              * @default 0
              */
             expired: number;
+        };
+        /**
+         * ToolOffered
+         * @description A tool on offer to `act`, by its definition: `{"name", "description"}`, OpenAI's
+         *     `{"type": "function", "function": {"name", "description", ...}}` or MCP's `{"name",
+         *     "description", "inputSchema"}` (what else a definition holds is ignored). A tool the model
+         *     never saw is ranked by its name and description.
+         */
+        ToolOffered: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
         };
         /** ToolScore */
         ToolScore: {
@@ -4520,6 +4652,252 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogsDeleted"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_decisions_api_decisions_get: {
+        parameters: {
+            query?: {
+                scenario?: string | null;
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionsPage"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    take_decisions_api_decisions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionsAccepted"];
                 };
             };
             /** @description Malformed request (invalid JSON, a bundle that is not one) */
