@@ -12,6 +12,7 @@ does not load nats.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from agentgym.contracts import ActAnswer
@@ -39,11 +40,6 @@ class Bus(Protocol):
     async def send_control(self, message: ControlMessage) -> None: ...
 
     async def publish_event(self, event: StatusEvent) -> None: ...
-
-    async def publish_decisions(self, tenant: str, items: Sequence[tuple[str, str, bytes]]) -> None:
-        """Store decisions durably: (scenario_id, id, JSON) each, on the tenant's subject of
-        the scenario; an id stored within the stream's window is not stored again."""
-        ...
 
 
 class History(Protocol):
@@ -76,11 +72,37 @@ class History(Protocol):
         """Drop a session's recorded updates, status events and episodes."""
         ...
 
+
+@dataclass(frozen=True)
+class Found:
+    """A decision as stored, the calls that followed it, and its feedback (JSON each)."""
+
+    decision: bytes
+    calls: list[bytes]
+    feedback: bytes | None
+
+
+class Decisions(Protocol):
+    """What served models chose and what followed (agentgym/decisions.py)."""
+
+    async def publish_decisions(self, tenant: str, items: Sequence[tuple[str, str, bytes]]) -> None:
+        """Store decisions and calls durably: (scenario_id, id, JSON) each, on the tenant's
+        subject of the scenario; an id stored within the stream's window is not stored again."""
+        ...
+
     async def decisions(
         self, tenant: str, scenario_id: str | None, after: int, limit: int
     ) -> tuple[list[bytes], int]:
         """The tenant's decisions and calls (of one scenario, or all) stored after cursor
         `after`, in order, at most `limit`; and the cursor to read on from."""
+        ...
+
+    async def decision(self, tenant: str, decision_id: str) -> Found | None:
+        """One of the tenant's decisions (None: none by that id is kept)."""
+        ...
+
+    async def give_feedback(self, tenant: str, decision_id: str, feedback: bytes) -> bool:
+        """Keep a decision's feedback, over any given before; False: no such decision."""
         ...
 
 
@@ -104,8 +126,8 @@ class Trainers(Protocol):
         ...
 
 
-class Connection(Bus, History, Trainers, Protocol):
-    """All three over one connection, as the functions open it."""
+class Connection(Bus, History, Trainers, Decisions, Protocol):
+    """All four over one connection, as the functions open it."""
 
     async def ping(self) -> None:
         """Return when the server answered a round trip; raise when it does not."""

@@ -56,7 +56,33 @@ class CallIn(Body):
     latency_ms: float = Field(ge=0.0)
 
 
-Item = Annotated[DecisionIn | CallIn, Field(discriminator="kind")]
+class FeedbackBody(Body):
+    """`POST /api/decisions/{id}/feedback`: how the decision turned out, from -1 to 1 (given
+    again, the later stands)."""
+
+    reward: float = Field(ge=-1.0, le=1.0)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackIn(FeedbackBody):
+    """Feedback as a gateway passes it on (its `report_outcome` tool)."""
+
+    kind: Literal["feedback"]
+    decision_id: str = Field(pattern=DECISION_ID)
+    scenario_id: str = Field(pattern=SCENARIO_ID)
+    time: float
+
+
+class Feedback(Schema):
+    reward: float
+    comment: str | None = None
+    time: float
+
+    def encoded(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+Item = Annotated[DecisionIn | CallIn | FeedbackIn, Field(discriminator="kind")]
 
 
 class DecisionBatch(Body):
@@ -65,6 +91,14 @@ class DecisionBatch(Body):
 
 class DecisionsAccepted(Schema):
     accepted: int
+
+
+class DecisionDetail(Schema):
+    """`GET /api/decisions/{id}`: the decision, the calls that followed it, its feedback."""
+
+    decision: dict[str, object]
+    calls: list[dict[str, object]]
+    feedback: Feedback | None
 
 
 class DecisionsPage(Schema):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
+from nats.js.kv import KeyValue
 
 from agentgym import history, nats_client, subjects
+from agentgym.bus import Found
 from agentgym.contracts import ActAnswer
 from agentgym.errors import BusUnavailableError, TrainerRefusedError
 from agentgym.messages import (
@@ -24,6 +27,7 @@ from agentgym.messages import (
 
 PUBLISH_TIMEOUT_S = 5.0
 DECISIONS_IN_FLIGHT = 100  # publishes awaiting their acks together
+CALLS_SCANNED = 1000  # what a decision's calls are looked for in: what its scenario logged next
 EVALUATE_TIMEOUT_S = 30.0
 ACT_TIMEOUT_S = 10.0  # a cold bundle loads in well under a second; a decision takes a few ms
 _UNAVAILABLE = nats_client.UNAVAILABLE
@@ -42,6 +46,7 @@ class NatsBus:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.js = client.jetstream(timeout=PUBLISH_TIMEOUT_S)
+        self._index: KeyValue | None = None
 
     @classmethod
     async def connect(cls, url: str, name: str, replicas: int = 1) -> NatsBus:
@@ -77,17 +82,35 @@ class NatsBus:
         async with reachable():
             await self.js.publish(subjects.events_subject(event.session_id), event.encode())
 
+    async def _decision_index(self) -> KeyValue:
+        if self._index is None:
+            self._index = await subjects.decision_index(self.js)
+        return self._index
+
     async def publish_decisions(self, tenant: str, items: Sequence[tuple[str, str, bytes]]) -> None:
         async with reachable():
+            index = await self._decision_index()
             for start in range(0, len(items), DECISIONS_IN_FLIGHT):
-                await asyncio.gather(
+                chunk = items[start : start + DECISIONS_IN_FLIGHT]
+                acks = await asyncio.gather(
                     *(
                         self.js.publish(
                             subjects.decisions_subject(tenant, scenario_id),
                             data,
                             headers={"Nats-Msg-Id": item_id},
                         )
-                        for scenario_id, item_id, data in items[start : start + DECISIONS_IN_FLIGHT]
+                        for scenario_id, item_id, data in chunk
+                    )
+                )
+                # Where each decision is (a retry's ack names the first copy's place).
+                await asyncio.gather(
+                    *(
+                        index.put(
+                            f"{tenant}.{item_id}",
+                            json.dumps({"scenario_id": scenario_id, "seq": ack.seq}).encode(),
+                        )
+                        for (scenario_id, item_id, _), ack in zip(chunk, acks, strict=True)
+                        if item_id.startswith("dec_")
                     )
                 )
 
@@ -96,6 +119,36 @@ class NatsBus:
     ) -> tuple[list[bytes], int]:
         async with reachable():
             return await history.read_decisions(self.js, tenant, scenario_id, after, limit)
+
+    async def decision(self, tenant: str, decision_id: str) -> Found | None:
+        async with reachable():
+            index = await self._decision_index()
+            try:
+                where = json.loads((await index.get(f"{tenant}.{decision_id}")).value or b"{}")
+                stored = await self.js.get_msg(subjects.DECISIONS_STREAM, where["seq"])
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.NotFoundError):
+                return None  # never taken in, or gone past the scenario's cap
+            following, _ = await history.read_decisions(
+                self.js, tenant, where["scenario_id"], where["seq"], CALLS_SCANNED
+            )
+            mark = f'"decision_id":"{decision_id}"'.encode()
+            calls = [data for data in following if mark in data]
+            try:
+                feedback = (await index.get(f"{tenant}.{decision_id}.feedback")).value
+            except nats.js.errors.KeyNotFoundError:
+                feedback = None
+            assert stored.data is not None
+            return Found(stored.data, calls, feedback)
+
+    async def give_feedback(self, tenant: str, decision_id: str, feedback: bytes) -> bool:
+        async with reachable():
+            index = await self._decision_index()
+            try:
+                await index.get(f"{tenant}.{decision_id}")
+            except nats.js.errors.KeyNotFoundError:
+                return False
+            await index.put(f"{tenant}.{decision_id}.feedback", feedback)
+            return True
 
     async def updates(
         self, session_id: str, since: int = 0, limit: int | None = None

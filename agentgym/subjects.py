@@ -34,10 +34,12 @@ from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DiscardPolicy,
+    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
 )
+from nats.js.kv import KeyValue
 
 from agentgym.config import DEFAULT_ACK_WAIT_S
 
@@ -78,6 +80,31 @@ DECISIONS_ALL = f"{PREFIX}.decisions.*.*"
 # stream: a byte cap drops the oldest of all subjects, and one tenant's flood would evict
 # another's; each subject's count bounds it instead.
 DECISIONS_PER_SCENARIO = 500_000
+
+
+# Where each decision is in its stream, and its feedback: a JetStream key-value bucket, keys
+# `<tenant>.<decision_id>` (and `.feedback`), kept as long as a decision may be (90 days).
+DECISION_INDEX = "AGENTGYM_DECISION_INDEX"
+DECISION_INDEX_TTL_S = 90 * 24 * 3600.0
+
+
+async def decision_index(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    """The bucket, created where it is missing (by whichever process needs it first)."""
+    try:
+        return await js.key_value(DECISION_INDEX)
+    except nats.js.errors.BucketNotFoundError:
+        pass
+    try:
+        return await js.create_key_value(
+            KeyValueConfig(
+                bucket=DECISION_INDEX,
+                ttl=DECISION_INDEX_TTL_S,
+                storage=StorageType.FILE,
+                replicas=replicas,
+            )
+        )
+    except nats.js.errors.BadRequestError:  # created meanwhile by another process
+        return await js.key_value(DECISION_INDEX)
 
 
 def decisions_subject(tenant: str, scenario_id: str) -> str:

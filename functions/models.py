@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
-from agentgym.bus import Bus
+from agentgym.bus import Decisions
 from agentgym.contracts import ActAnswer, ActBody, EvaluateBody, ModelDetail, ModelInfo, built
 from agentgym.decisions import DecisionIn, new_decision_id
 from agentgym.errors import (
@@ -34,7 +34,7 @@ from functions.errors import HttpError
 from functions.factory import IMPORT_PATH
 from functions.resources import (
     ArtifactsDep,
-    BusDep,
+    DecisionsDep,
     KeysDep,
     SettingsDep,
     StoreDep,
@@ -140,7 +140,7 @@ async def act(
     store: StoreDep,
     keys: KeysDep,
     trainers: TrainersDep,
-    bus: BusDep,
+    decisions: DecisionsDep,
 ) -> ActAnswer:
     """The model's next choice for a request after the calls made so far (each `tool` and
     whether it `succeeded`), among `tools` if given (else all the model's): answered by a
@@ -158,7 +158,7 @@ async def act(
         answer = await trainers.act(request)
     except TrainerRefusedError as exc:
         raise HttpError(exc.status if 400 <= exc.status < 500 else 422, exc.reason) from None
-    return await _logged(answer, body, model, store, keys, bus)
+    return await _logged(answer, body, model, store, keys, decisions)
 
 
 async def _logged(
@@ -167,7 +167,7 @@ async def _logged(
     model: ModelRecord,
     store: KeyValueStore,
     keys: Keys,
-    bus: Bus,
+    decisions: Decisions,
 ) -> ActAnswer:
     """The answer with the id of its decision in the log (agentgym/decisions.py), as the
     gateway logs its own: the request redacted, what was on offer (none listed: the model's
@@ -195,7 +195,7 @@ async def _logged(
         in_scope=answer.in_scope,
     )
     try:
-        await bus.publish_decisions(
+        await decisions.publish_decisions(
             keys.tenant, [(decision.scenario_id, decision.id, decision.model_dump_json().encode())]
         )
     except BusUnavailableError as exc:

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
 from agentgym.auth import Authenticator, AuthError, authenticate, authenticator_for, bearer
-from agentgym.bus import Bus, Connection, History, Trainers
+from agentgym.bus import Bus, Connection, Decisions, History, Trainers
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
 from agentgym.store import KeyValueStore, open_store
@@ -115,6 +115,7 @@ async def keys_of(request: Request) -> Keys:
 StoreDep = Annotated[KeyValueStore, Depends(store_of)]
 BusDep = Annotated[Bus, Depends(_bus)]
 HistoryDep = Annotated[History, Depends(_bus)]
+DecisionsDep = Annotated[Decisions, Depends(_bus)]
 TrainersDep = Annotated[Trainers, Depends(_bus)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]

@@ -20,6 +20,7 @@ import contextlib
 import hmac
 import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -36,13 +37,14 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentgym.decisions import DECISION_ID
 from gateway import ranking
 from gateway.catalog import Catalog, definition
 from gateway.decisions import Recorder, new_id
 from gateway.upstreams import Target, Upstream, error_result
 from trainer.serving import Served
 
-SEARCH, CALL = "search_tools", "call_tool"
+SEARCH, CALL, REPORT = "search_tools", "call_tool", "report_outcome"
 MAX_QUERY = 8192  # characters of a search's query
 LOOPBACK = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 
@@ -82,6 +84,25 @@ CALL_TOOL = types.Tool(
 )
 
 
+REPORT_TOOL = types.Tool(
+    name=REPORT,
+    description=(
+        "Say how a request you searched tools for turned out, from -1 (badly) to 1 (well), "
+        "with the decision_id the search gave: what the tool chooser learns from."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "decision_id": {"type": "string"},
+            "reward": {"type": "number", "minimum": -1, "maximum": 1},
+            "comment": {"type": "string", "maxLength": 2000},
+        },
+        "required": ["decision_id", "reward"],
+    },
+)
+OWN = (SEARCH_TOOL, CALL_TOOL, REPORT_TOOL)
+
+
 class Gateway:
     def __init__(
         self,
@@ -103,7 +124,7 @@ class Gateway:
 
     async def _refresh(self) -> None:
         listed = {name: upstream.tools for name, upstream in self.upstreams.items()}
-        self.catalog = Catalog.merge(listed, frozenset({SEARCH, CALL}))
+        self.catalog = Catalog.merge(listed, frozenset(tool.name for tool in OWN))
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[TaskGroup]:
@@ -124,7 +145,7 @@ class Gateway:
     async def list_tools(
         self, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        tools = [SEARCH_TOOL, CALL_TOOL]
+        tools = list(OWN)
         if self.expose == "all":
             for entry in self.catalog.entries.values():
                 tools.append(entry.tool.model_copy(update={"name": entry.name}))
@@ -147,6 +168,8 @@ class Gateway:
                 return error_result("call_tool's arguments are an object of the tool's arguments")
             decision = arguments.get("decision_id")
             return await self.call(name, inner, decision if isinstance(decision, str) else None)
+        if params.name == REPORT:
+            return self.report(arguments)
         if self.expose == "all" and params.name in self.catalog.entries:
             return await self.call(params.name, arguments, None)
         return error_result(f"no tool {params.name!r} here: use {SEARCH} and {CALL}")
@@ -213,6 +236,26 @@ class Gateway:
             content=[types.TextContent(type="text", text=json.dumps(found))],
             structured_content=found,
         )
+
+    def report(self, arguments: dict[str, Any]) -> types.CallToolResult:
+        decision_id, reward = arguments.get("decision_id"), arguments.get("reward")
+        comment = arguments.get("comment")
+        if not isinstance(decision_id, str) or not re.fullmatch(DECISION_ID, decision_id):
+            return error_result("report_outcome needs the decision_id a search_tools answered")
+        if isinstance(reward, bool) or not isinstance(reward, int | float) or not -1 <= reward <= 1:
+            return error_result("reward is a number from -1 (badly) to 1 (well)")
+        if comment is not None and not (isinstance(comment, str) and len(comment) <= 2000):
+            return error_result("comment is text of at most 2,000 characters")
+        self.recorder.record(
+            {
+                "kind": "feedback",
+                "decision_id": decision_id,
+                "scenario_id": self.served.manifest.scenario_id,
+                "reward": float(reward),
+                "comment": comment,
+            }
+        )
+        return types.CallToolResult(content=[types.TextContent(type="text", text="noted")])
 
     async def call(
         self, name: str, arguments: dict[str, Any] | None, decision_id: str | None

@@ -63,6 +63,10 @@ async def test_a_gateways_decisions_and_calls_reach_the_log(api: str, served: Se
                 "call_tool",
                 {"name": "refund", "arguments": {}, "decision_id": answer["decision_id"]},
             )
+            outcome = {"decision_id": answer["decision_id"], "reward": 0.5, "comment": "ok"}
+            assert not (await mcp.call_tool("report_outcome", outcome)).is_error
+            bad = await mcp.call_tool("report_outcome", outcome | {"reward": 3})
+            assert bad.is_error and "-1" in bad.content[0].text  # type: ignore[union-attr]
         for _ in range(100):  # flushed within a second
             page = httpx.get(f"{api}/api/decisions", params={"scenario": "customer_support"})
             if len(page.json()["items"]) == 2:
@@ -73,6 +77,14 @@ async def test_a_gateways_decisions_and_calls_reach_the_log(api: str, served: Se
     assert items[0]["id"] == answer["decision_id"] and items[1]["decision_id"] == items[0]["id"]
     assert "anna@example.com" not in items[0]["text"] and "[email]" in items[0]["text"]
     assert items[0]["served"] == [tool["name"] for tool in answer["tools"]]
+    one = httpx.get(f"{api}/api/decisions/{answer['decision_id']}").json()
+    assert one["decision"]["id"] == answer["decision_id"]
+    assert [call["tool"] for call in one["calls"]] == ["refund"]
+    assert one["feedback"]["reward"] == 0.5 and one["feedback"]["comment"] == "ok"
+    again = httpx.post(f"{api}/api/decisions/{answer['decision_id']}/feedback", json={"reward": -1})
+    assert again.status_code == 200
+    one = httpx.get(f"{api}/api/decisions/{answer['decision_id']}").json()
+    assert one["feedback"]["reward"] == -1 and one["feedback"]["comment"] is None  # the later
     after = page.json()["next_after"]
     later = httpx.get(f"{api}/api/decisions", params={"after": after}).json()
     assert later["items"] == [] and later["next_after"] == after
@@ -89,5 +101,11 @@ async def test_bad_batches_are_refused_saying_what_and_a_retry_is_stored_once(ap
     bad = httpx.post(f"{api}/api/decisions", json={"items": [decision(first_probability=0)]})
     assert bad.status_code == 422 and "first_probability" in bad.text
     assert httpx.post(f"{api}/api/decisions", json={"items": []}).status_code == 422
+    unknown_id = f"dec_{uuid.uuid4().hex}"
+    missing = httpx.post(f"{api}/api/decisions/{unknown_id}/feedback", json={"reward": 1})
+    assert missing.status_code == 404 and unknown_id in missing.text
+    assert httpx.get(f"{api}/api/decisions/{unknown_id}").status_code == 404
+    wrong = httpx.post(f"{api}/api/decisions/{one['id']}/feedback", json={"reward": 2})
+    assert wrong.status_code == 422 and "reward" in wrong.text
     many = {"items": [decision() for _ in range(1001)]}
     assert httpx.post(f"{api}/api/decisions", content=json.dumps(many)).status_code in (413, 422)

@@ -89,7 +89,11 @@ async def test_search_ranks_the_upstream_tools_and_call_passes_any_through(
         client(url) as mcp,
     ):
         listed = await mcp.list_tools()
-        assert [tool.name for tool in listed.tools] == ["search_tools", "call_tool"]
+        assert [tool.name for tool in listed.tools] == [
+            "search_tools",
+            "call_tool",
+            "report_outcome",
+        ]
         text = "I was charged twice for my subscription this month"
         answer = found(await mcp.call_tool("search_tools", {"query": text, "limit": 3}))
         expected = served.act(text, (), None)
@@ -186,7 +190,7 @@ async def test_every_tool_is_listed_by_name_with_expose_all(served: Served, tmp_
         client(url) as mcp,
     ):
         names = [tool.name for tool in (await mcp.list_tools()).tools]
-        assert names[:2] == ["search_tools", "call_tool"]
+        assert names[:3] == ["search_tools", "call_tool", "report_outcome"]
         assert {t["name"] for t in tools_of("customer_support")} <= set(names)
         direct = await mcp.call_tool("refund", {"order_id": "A1"})
         assert json.loads(direct.content[0].text)["order_id"] == "A1"  # type: ignore[union-attr]
@@ -197,7 +201,7 @@ async def test_a_key_is_needed_where_one_is_set(served: Served, tmp_path: Path) 
         refused = httpx.post(url, json={}, headers={"Content-Type": "application/json"})
         assert refused.status_code == 401
         async with client(url, key="s3cret") as mcp:
-            assert len((await mcp.list_tools()).tools) == 2
+            assert len((await mcp.list_tools()).tools) == 3
 
 
 async def test_without_a_key_foreign_origins_are_refused(served: Served, tmp_path: Path) -> None:
