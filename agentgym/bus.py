@@ -92,9 +92,14 @@ class Decisions(Protocol):
 
     async def decisions(
         self, tenant: str, scenario_id: str | None, after: int, limit: int
-    ) -> tuple[list[bytes], int]:
+    ) -> tuple[list[tuple[int, bytes]], int]:
         """The tenant's decisions and calls (of one scenario, or all) stored after cursor
-        `after`, in order, at most `limit`; and the cursor to read on from."""
+        `after`, in order, at most `limit`, each with its cursor; and the cursor to read on
+        from."""
+        ...
+
+    async def feedback(self, tenant: str, decision_ids: Sequence[str]) -> dict[str, bytes]:
+        """The feedback of those of the decisions that have one."""
         ...
 
     async def decision(self, tenant: str, decision_id: str) -> Found | None:

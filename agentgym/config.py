@@ -115,6 +115,8 @@ class ApiSettings(CommonSettings):
     # How long an episode's trace is left alone, its root span come, before a snapshot takes
     # it (agentgym.traces.episodes).
     trace_idle_s: float = Field(default=30.0, ge=0)
+    # How long a snapshot waits before taking a decision in: its calls and feedback come after.
+    decision_settle_s: float = Field(default=300.0, ge=0)
     # `agentgym api`'s HTTP server (agentgym.http_server); API Gateway enforces its own.
     http_header_timeout_s: float = Field(default=10.0, gt=0)  # request line and headers
     http_body_timeout_s: float = Field(default=30.0, gt=0)  # a body that stops arriving

@@ -6,7 +6,8 @@ redacted by the tenant's privacy rules first (agentgym/traces/privacy.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -104,3 +105,53 @@ class DecisionDetail(Schema):
 class DecisionsPage(Schema):
     items: list[dict[str, object]]  # decisions and calls, in the order they were taken in
     next_after: int  # the cursor to read on from
+
+
+def logs_of(
+    items: list[dict[str, Any]], feedback: dict[str, Feedback]
+) -> tuple[list[dict[str, Any]], int]:
+    """Decisions as logged episodes (a scenario's `logs`), and how many were left out as
+    having no call after them.
+
+    The rule (calls join their decision by the `decision_id` the agent passed back; a call
+    without one joins nothing): a decision's log is its request, each call that named it in
+    order (`succeeded`: the upstream did
+    not answer an error), and its feedback's reward (none: no reward, which is not a zero).
+    The first call has the serving policy's probability where it is the tool served first
+    (`first_probability`); any other call, the agent's choice among what it was served, has
+    none. The tools on offer are the scenario's (a gateway's are its upstreams': the tools a
+    snapshot adds to the scenario are those the calls named)."""
+    calls: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if item.get("kind") == "call" and item.get("decision_id"):
+            calls.setdefault(item["decision_id"], []).append(item)
+    logs, without = [], 0
+    for item in items:
+        if item.get("kind") != "decision":
+            continue
+        made = sorted(calls.get(item["id"], []), key=lambda call: call["time"])
+        if not made:
+            without += 1
+            continue
+        served = item.get("served") or []
+        log: dict[str, Any] = {
+            "id": item["id"],
+            "text": item["text"],
+            "calls": [
+                {
+                    "tool": call["tool"],
+                    "succeeded": not call["is_error"],
+                    **(
+                        {"probability": item["first_probability"]}
+                        if position == 0 and served[:1] == [call["tool"]]
+                        else {}
+                    ),
+                }
+                for position, call in enumerate(made)
+            ],
+            "time": datetime.fromtimestamp(item["time"], UTC).isoformat().replace("+00:00", "Z"),
+        }
+        if item["id"] in feedback:
+            log["reward"] = feedback[item["id"]].reward
+        logs.append(log)
+    return logs, without

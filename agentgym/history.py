@@ -151,10 +151,10 @@ async def sample_updates(js: JetStreamContext, session_id: str, points: int) -> 
 
 async def read_decisions(
     js: JetStreamContext, tenant: str, scenario_id: str | None, after: int, limit: int
-) -> tuple[list[bytes], int]:
+) -> tuple[list[tuple[int, bytes]], int]:
     """The tenant's decisions (of `scenario_id`, or all its scenarios') whose stream sequence
-    is above `after`, at most `limit`, in order; and the sequence of the last read (`after`
-    with none): the cursor to read on from."""
+    is above `after`, at most `limit`, in order, each with its sequence; and the sequence of
+    the last read (`after` with none): the cursor to read on from."""
     subject = subjects.decisions_subject(tenant, scenario_id or "*")
     consumer = await js.pull_subscribe(
         subject,
@@ -167,7 +167,7 @@ async def read_decisions(
             mem_storage=True,
         ),
     )
-    found: list[bytes] = []
+    found: list[tuple[int, bytes]] = []
     cursor = after
     try:
         while len(found) < limit:
@@ -176,8 +176,8 @@ async def read_decisions(
             except nats.errors.TimeoutError:
                 break  # no more stored yet
             for msg in batch:
-                found.append(msg.data)
                 cursor = msg.metadata.sequence.stream
+                found.append((cursor, msg.data))
             if batch and batch[-1].metadata.num_pending == 0:
                 break
     finally:

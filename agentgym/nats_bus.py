@@ -116,7 +116,7 @@ class NatsBus:
 
     async def decisions(
         self, tenant: str, scenario_id: str | None, after: int, limit: int
-    ) -> tuple[list[bytes], int]:
+    ) -> tuple[list[tuple[int, bytes]], int]:
         async with reachable():
             return await history.read_decisions(self.js, tenant, scenario_id, after, limit)
 
@@ -132,13 +132,28 @@ class NatsBus:
                 self.js, tenant, where["scenario_id"], where["seq"], CALLS_SCANNED
             )
             mark = f'"decision_id":"{decision_id}"'.encode()
-            calls = [data for data in following if mark in data]
-            try:
-                feedback = (await index.get(f"{tenant}.{decision_id}.feedback")).value
-            except nats.js.errors.KeyNotFoundError:
-                feedback = None
+            calls = [data for _, data in following if mark in data]
+            feedback = (await self.feedback(tenant, [decision_id])).get(decision_id)
             assert stored.data is not None
             return Found(stored.data, calls, feedback)
+
+    async def feedback(self, tenant: str, decision_ids: Sequence[str]) -> dict[str, bytes]:
+        async with reachable():
+            index = await self._decision_index()
+
+            async def one(decision_id: str) -> tuple[str, bytes | None]:
+                try:
+                    return decision_id, (await index.get(f"{tenant}.{decision_id}.feedback")).value
+                except nats.js.errors.KeyNotFoundError:
+                    return decision_id, None
+
+            found: dict[str, bytes] = {}
+            for start in range(0, len(decision_ids), DECISIONS_IN_FLIGHT):
+                chunk = decision_ids[start : start + DECISIONS_IN_FLIGHT]
+                for decision_id, value in await asyncio.gather(*(one(d) for d in chunk)):
+                    if value is not None:
+                        found[decision_id] = value
+            return found
 
     async def give_feedback(self, tenant: str, decision_id: str, feedback: bytes) -> bool:
         async with reachable():

@@ -77,7 +77,7 @@ async def list_decisions(
 ) -> DecisionsPage:
     """The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`."""
     found, cursor = await decisions.decisions(keys.tenant, scenario, after, limit)
-    return DecisionsPage(items=[json.loads(data) for data in found], next_after=cursor)
+    return DecisionsPage(items=[json.loads(data) for _, data in found], next_after=cursor)
 
 
 DecisionId = Annotated[str, Path(pattern=DECISION_ID)]

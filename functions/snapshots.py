@@ -25,8 +25,11 @@ from fastapi import APIRouter, Query
 
 from agentgym import catalog
 from agentgym.artifacts import ArtifactStore
+from agentgym.bus import Decisions
 from agentgym.config import ApiSettings
 from agentgym.contracts import Privacy, Schema
+from agentgym.decisions import Feedback
+from agentgym.decisions import logs_of as decision_logs
 from agentgym.errors import ArtifactNotFoundError, KeyNotFoundError
 from agentgym.records import Keys, ScenarioRecord, SessionRecord, upsert
 from agentgym.scenario.definition import TOOL_NAME
@@ -35,7 +38,14 @@ from agentgym.traces.episodes import MAX_CALLS, Pending, episode_id, logs_of
 from agentgym.traces.genai import user_key
 from functions import errors, lookups, uploads
 from functions.errors import HttpError
-from functions.resources import ArtifactsDep, Authenticated, KeysDep, SettingsDep, StoreDep
+from functions.resources import (
+    ArtifactsDep,
+    Authenticated,
+    DecisionsDep,
+    KeysDep,
+    SettingsDep,
+    StoreDep,
+)
 from functions.scenarios import add_version, create_from
 from functions.traces import TraceCounts
 
@@ -60,6 +70,7 @@ class SnapshotAnswer(Schema):
     late: int  # episodes a snapshot had taken already, left out
     skipped: int  # episodes naming a tool no scenario can hold
     expired: int = 0  # episodes older than the tenant's retention period, dropped
+    decisions_added: int = 0  # of those added, decisions served (gateways', act's)
 
 
 class LogsDeleted(Schema):
@@ -79,9 +90,11 @@ async def snapshot(
     keys: KeysDep,
     artifacts: ArtifactsDep,
     settings: SettingsDep,
+    decisions: DecisionsDep,
 ) -> SnapshotAnswer:
     """A new version of the scenario holding the episodes its traces have told, complete
-    since the last snapshot, as `logs` (the scenario made, of them alone, on its first)."""
+    since the last snapshot, and the decisions served for it that have settled (made
+    `decision_settle_s` ago), as `logs` (the scenario made, of them alone, on its first)."""
     if catalog.is_builtin(scenario_id):
         raise HttpError(409, f"{scenario_id!r} is a built-in scenario: name your traces' "
                         "scenario otherwise (the resource attribute agentgym.scenario)")  # fmt: skip
@@ -99,6 +112,19 @@ async def snapshot(
     waiting_outcomes = await store.list(keys.trace_outcomes(scenario_id))
     outcomes = {e.key.rsplit("/", 1)[1]: Pending.load(e.value) for e in waiting_outcomes}
     logs, tools = logs_of(list(complete.values()), outcomes)
+    counts = await _counts(store, keys, scenario_id)
+    served, cursor = await _settled(decisions, keys.tenant, scenario_id, counts.decisions_after,
+                                    now - settings.decision_settle_s)  # fmt: skip
+    given = await decisions.feedback(
+        keys.tenant, [i["id"] for i in served if i["kind"] == "decision"]
+    )
+    feedback = {key: Feedback.model_validate_json(value) for key, value in given.items()}
+    from_decisions, without_calls = decision_logs(served, feedback)
+    from_decisions = [log for log in from_decisions if log["id"] not in taken]
+    for log in from_decisions:
+        for call in log["calls"]:
+            tools.setdefault(call["tool"], "")
+    logs += from_decisions
     fit = [log for log in logs if all(_tool_name(c["tool"]) for c in log["calls"])]
     known = {tool["name"] for tool in content["tools"]}
     named = {
@@ -133,6 +159,9 @@ async def snapshot(
                 "episodes": c.episodes + len(fresh),
                 "late": c.late + len(late),
                 "skipped": skipped,
+                "decisions_after": max(c.decisions_after, cursor),
+                "decisions": c.decisions + len(from_decisions),
+                "decisions_without_calls": c.decisions_without_calls + without_calls,
             }
         )
 
@@ -145,7 +174,38 @@ async def snapshot(
         late=len(late),
         skipped=len(logs) - len(fit),
         expired=len(before) - len(kept) + len(fit) - len(fresh),
+        decisions_added=sum(log["id"].startswith("dec_") for log in fresh),
     )
+
+
+async def _counts(store: KeyValueStore, keys: Keys, scenario_id: str) -> TraceCounts:
+    try:
+        return TraceCounts.load((await store.get(keys.trace_counts(scenario_id))).value)
+    except KeyNotFoundError:
+        return TraceCounts()
+
+
+DECISIONS_PAGE = 1000
+
+
+async def _settled(
+    decisions: Decisions, tenant: str, scenario_id: str, after: int, settled_before: float
+) -> tuple[list[dict[str, Any]], int]:
+    """The scenario's decisions and calls after cursor `after`, up to its first decision made
+    at `settled_before` or later (what is after it waits for the next snapshot); and the
+    cursor to read on from next time."""
+    taken: list[dict[str, Any]] = []
+    cursor = after
+    while True:
+        page, _ = await decisions.decisions(tenant, scenario_id, cursor, DECISIONS_PAGE)
+        for seq, data in page:
+            item = json.loads(data)
+            if item.get("kind") == "decision" and item["time"] >= settled_before:
+                return taken, cursor
+            taken.append(item)
+            cursor = seq
+        if len(page) < DECISIONS_PAGE:
+            return taken, cursor
 
 
 @router.delete("/api/scenarios/{scenario_id}/logs", response_model=LogsDeleted)

@@ -48,6 +48,11 @@ class TraceCounts(Record):
     skipped: dict[str, int] = Field(default_factory=dict)  # GenAI but unusable, by reason
     episodes: int = 0  # taken into versions by snapshots
     late: int = 0  # traces that came for an episode a snapshot had taken
+    # Decisions (agentgym/decisions.py): where snapshots read on from, how many they took, and
+    # how many they left out having no call after them.
+    decisions_after: int = 0
+    decisions: int = 0
+    decisions_without_calls: int = 0
 
     def add(self, read: Read) -> TraceCounts:
         skipped = Counter(self.skipped) + read.skipped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from gateway.server import Gateway
 from gateway.upstreams import Target
 from trainer.serving import Served
 
+from ..functions.test_custom_scenarios import scenario_file
 from ..servers import serve_asgi
 from .test_gateway import STDIO, client, found
 
@@ -109,3 +111,46 @@ async def test_bad_batches_are_refused_saying_what_and_a_retry_is_stored_once(ap
     assert wrong.status_code == 422 and "reward" in wrong.text
     many = {"items": [decision() for _ in range(1001)]}
     assert httpx.post(f"{api}/api/decisions", content=json.dumps(many)).status_code in (413, 422)
+
+
+def test_a_snapshot_takes_settled_decisions_in_as_logged_episodes(api: str) -> None:
+    scenario = scenario_file("shop_gw")
+    pushed = httpx.post(f"{api}/api/scenarios", content=json.dumps(scenario),
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+    assert pushed.status_code == 201, pushed.text
+    old, now = time.time() - 3600, time.time()
+    served = decision(scenario_id="shop_gw", time=old, served=["lookup_order", "refund"],
+                      first_probability=0.9, text="where is order 7?")  # fmt: skip
+    other = decision(scenario_id="shop_gw", time=old + 1, served=["refund"])
+    silent = decision(scenario_id="shop_gw", time=old + 2)  # no call followed it
+    recent = decision(scenario_id="shop_gw", time=now)  # not settled yet
+
+    def call(made: dict[str, Any], tool: str, at: float, error: bool = False) -> dict[str, Any]:
+        return {"kind": "call", "id": f"call_{uuid.uuid4().hex}", "time": at,
+                "scenario_id": "shop_gw", "decision_id": made["id"], "tool": tool,
+                "is_error": error, "latency_ms": 3.0}  # fmt: skip
+
+    items = [served, call(served, "lookup_order", old + 0.1), other, silent,
+             call(other, "lookup_order", old + 1.1, error=True), call(other, "refund", old + 1.2),
+             {"kind": "feedback", "decision_id": served["id"], "scenario_id": "shop_gw",
+              "reward": 1.0, "time": old + 5}, recent, call(recent, "refund", now)]  # fmt: skip
+    assert httpx.post(f"{api}/api/decisions", json={"items": items}).status_code == 200
+    made = httpx.post(f"{api}/api/scenarios/shop_gw/snapshot").json()
+    assert made["decisions_added"] == 2, made
+    logs = {
+        log["id"]: log for log in httpx.get(f"{api}/api/scenarios/shop_gw/download").json()["logs"]
+    }
+    first, second = logs[served["id"]], logs[other["id"]]
+    assert first["calls"] == [
+        {"tool": "lookup_order", "probability": 0.9}
+    ]  # succeeded: the default
+    assert first["reward"] == 1.0 and first["text"] == "where is order 7?"
+    # Not the tool served first: the agent's own choice, with no probability; no feedback.
+    assert [c.get("probability") for c in second["calls"]] == [None, None]
+    assert [c.get("succeeded", True) for c in second["calls"]] == [False, True]
+    assert "reward" not in second
+    assert silent["id"] not in logs and recent["id"] not in logs
+    again = httpx.post(f"{api}/api/scenarios/shop_gw/snapshot").json()
+    assert again["decisions_added"] == 0  # each is taken once
+    counts = httpx.get(f"{api}/api/scenarios/shop_gw/traces").json()
+    assert counts["decisions"] == 2 and counts["decisions_without_calls"] == 1
