@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { KeyPrompt } from './components/KeyPrompt';
 import { useRoute } from './lib/router';
 import { ComparePage } from './pages/compare';
+import { DecisionsPage } from './pages/decisions';
 import { ModelsPage } from './pages/models';
 import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
@@ -14,6 +15,7 @@ const PAGES = [
   ['compare', 'Compare'],
   ['models', 'Models'],
   ['scenarios', 'Scenarios'],
+  ['decisions', 'Decisions'],
 ] as const;
 
 function Page() {
@@ -27,6 +29,13 @@ function Page() {
       return <ModelsPage />;
     case 'scenarios':
       return <ScenariosPage />;
+    case 'decisions':
+      return (
+        <DecisionsPage
+          scenario={route.params.get('scenario') ?? undefined}
+          opened={route.params.get('decision') ?? undefined}
+        />
+      );
     default:
       return <p class="error">No page {route.page}: see the links above.</p>;
   }

@@ -3,6 +3,8 @@ import { ApiError, getJson, postJson, send } from './client';
 import type {
   ActAnswer,
   Action,
+  DecisionDetail,
+  DecisionItem,
   Episode,
   EpisodePage,
   Model,
@@ -83,6 +85,25 @@ export const models = {
     const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `${id}.agm`;
     return { blob: await response.blob(), name };
   },
+};
+
+const DECISIONS_PAGE = 1000; // the most /api/decisions returns at once
+
+export const decisions = {
+  /** A scenario's decisions and calls, the latest `most` of them at most, in order. */
+  async list(scenario: string, most = 5000): Promise<DecisionItem[]> {
+    const all: DecisionItem[] = [];
+    let after = 0;
+    for (;;) {
+      const page = await getJson<{ items: DecisionItem[]; next_after: number }>(
+        `/api/decisions${query({ scenario, after, limit: DECISIONS_PAGE })}`,
+      );
+      all.push(...page.items);
+      if (page.items.length < DECISIONS_PAGE) return all.slice(-most);
+      after = page.next_after;
+    }
+  },
+  get: (id: string) => getJson<DecisionDetail>(`/api/decisions/${e(id)}`),
 };
 
 /** How a scenario file is sent: by its name's ending. */

@@ -71,3 +71,38 @@ export interface TraceCounts {
   episodes: number;
   late: number;
 }
+
+/** A decision in the log (`/api/decisions`): what a served model chose (agentgym/decisions.py). */
+export interface Decision {
+  kind: 'decision';
+  id: string;
+  time: number;
+  model_id: string;
+  scenario_id: string;
+  text: string;
+  served: string[];
+  probabilities: Record<string, number>;
+  first_probability: number;
+  explored?: boolean;
+  unsure?: boolean;
+  in_scope?: boolean;
+}
+
+/** A call an agent made after a decision (its `decision_id`), and how the upstream answered. */
+export interface DecisionCall {
+  kind: 'call';
+  id: string;
+  time: number;
+  decision_id: string | null;
+  tool: string;
+  is_error: boolean;
+  latency_ms: number;
+}
+
+export type DecisionItem = Decision | DecisionCall;
+
+export interface DecisionDetail {
+  decision: Decision;
+  calls: DecisionCall[];
+  feedback: { reward: number; comment?: string | null; time: number } | null;
+}
