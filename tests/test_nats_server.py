@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,19 +60,25 @@ def test_agentgym_nats_runs_until_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,  # its nats-server with it: killed together, if it comes to that
     )  # fmt: skip
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert f"nats://127.0.0.1:{port}" in line
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        # The port asked for (or, taken meanwhile by another process, a free one it says).
+        found = re.search(r"nats://127\.0\.0\.1:(\d+)", line)
+        assert found is not None, line
+        with socket.create_connection(("127.0.0.1", int(found[1])), timeout=5) as conn:
             assert conn.recv(4).startswith(b"INFO")
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         assert (tmp_path / "nats" / "jetstream").is_dir()
     finally:
-        process.kill()
-        process.communicate()
+        # The group: a nats-server left behind would hold the pipe open, and communicate()
+        # would wait on it for ever.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=10)
 
 
 def test_a_cluster_is_named_by_a_comma_separated_list() -> None:
