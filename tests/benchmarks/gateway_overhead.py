@@ -76,8 +76,9 @@ def session(url: str) -> tuple[httpx2.AsyncClient, Client]:
     return http, Client(streamable_http_client(url, http_client=http), mode="legacy", cache=None)
 
 
-async def throughput(url: str, clients: int, seconds: float) -> float:
-    """call_tool calls a second through the gateway with `clients` sessions calling at once."""
+async def throughput(url: str, clients: int, seconds: float, direct: bool = False) -> float:
+    """call_tool calls a second with `clients` sessions calling at once: through the gateway,
+    or (`direct`) to the upstream itself."""
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -86,7 +87,10 @@ async def throughput(url: str, clients: int, seconds: float) -> float:
         http, opened = session(url)
         async with http, opened as mcp:
             while time.perf_counter() < deadline:
-                await mcp.call_tool("call_tool", {"name": "refund", "arguments": {}})
+                if direct:
+                    await mcp.call_tool("refund", {})
+                else:
+                    await mcp.call_tool("call_tool", {"name": "refund", "arguments": {}})
                 done += 1
 
     await asyncio.gather(*(one() for _ in range(clients)))
@@ -162,7 +166,9 @@ def main() -> None:
                     asyncio.run(measure(direct, through, texts, args.calls))
                     for clients in (1, 8, 32):
                         rate = asyncio.run(throughput(through, clients, args.seconds))
-                        print(f"  throughput, {clients:2d} clients: {rate:7.0f} call_tool/s")
+                        alone = asyncio.run(throughput(direct, clients, args.seconds, direct=True))
+                        print(f"  throughput, {clients:2d} clients: {rate:7.0f} call_tool/s "
+                              f"(the upstream directly: {alone:.0f}/s)")  # fmt: skip
                 finally:
                     gateway.terminate()
                     gateway.wait(10)
