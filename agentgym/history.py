@@ -12,6 +12,8 @@ there in bulk. Used by the REST history endpoints and the streamer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from collections.abc import Callable
 
 import nats.errors
@@ -156,10 +158,12 @@ async def read_decisions(
     is above `after`, at most `limit`, in order, each with its sequence; and the sequence of
     the last read (`after` with none): the cursor to read on from."""
     subject = subjects.decisions_subject(tenant, scenario_id or "*")
+    name = f"decisions-{uuid.uuid4().hex}"  # deleted once read, not left to time out
     consumer = await js.pull_subscribe(
         subject,
         stream=subjects.DECISIONS_STREAM,
         config=ConsumerConfig(
+            name=name,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=after + 1,
             ack_policy=AckPolicy.NONE,
@@ -170,11 +174,12 @@ async def read_decisions(
     found: list[tuple[int, bytes]] = []
     cursor = after
     try:
-        while len(found) < limit:
+        pending = (await consumer.consumer_info()).num_pending or 0
+        while len(found) < min(limit, pending):
             try:
-                batch = await consumer.fetch(min(FETCH_BATCH, limit - len(found)), timeout=0.5)
+                batch = await consumer.fetch(min(FETCH_BATCH, limit - len(found)), timeout=2)
             except nats.errors.TimeoutError:
-                break  # no more stored yet
+                break  # fewer than counted (the cap dropped some meanwhile)
             for msg in batch:
                 cursor = msg.metadata.sequence.stream
                 found.append((cursor, msg.data))
@@ -182,6 +187,8 @@ async def read_decisions(
                 break
     finally:
         await consumer.unsubscribe()
+        with contextlib.suppress(nats.errors.Error):
+            await js.delete_consumer(subjects.DECISIONS_STREAM, name)
     return found, cursor
 
 

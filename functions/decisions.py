@@ -1,4 +1,5 @@
 """`/api/decisions`: what served models chose and what agents did next (agentgym/decisions.py).
+Lambda: `functions.decisions.handler`.
 
 - `POST /api/decisions` (`{"items": [...]}`, at most 1,000): a gateway's batch, stored on the
   tenant's JetStream subjects, each scenario's its own (a duplicate id within two minutes, a
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -34,7 +35,7 @@ from agentgym.decisions import (
 )
 from agentgym.scenario.definition import SCENARIO_ID
 from agentgym.traces.privacy import redact
-from functions import errors, lookups
+from functions import errors, lambda_entry, lookups
 from functions.errors import HttpError
 from functions.resources import DecisionsDep, KeysDep, StoreDep
 
@@ -42,6 +43,7 @@ router = APIRouter(prefix="/api/decisions", tags=["decisions"], responses=errors
 built(DecisionBatch)  # before their routes (contracts.Body)
 built(FeedbackBody)
 MAX_PAGE = 1000
+MAX_CURSOR = 2**53  # a stream sequence, within what JSON numbers hold exactly
 
 
 @router.post("", response_model=DecisionsAccepted)
@@ -72,7 +74,7 @@ async def list_decisions(
     keys: KeysDep,
     decisions: DecisionsDep,
     scenario: Annotated[str | None, Query(pattern=SCENARIO_ID)] = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> DecisionsPage:
     """The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`."""
@@ -111,3 +113,8 @@ async def give_feedback(
     if not await decisions.give_feedback(keys.tenant, decision_id, feedback.encoded()):
         raise _missing(decision_id)
     return feedback
+
+
+def __getattr__(name: str) -> Any:
+    """`app` and `handler`, this Lambda entry point's, built on first use (lambda_entry)."""
+    return lambda_entry.attribute(__name__, router, name)

@@ -103,6 +103,7 @@ async def test_create_missing_streams_creates_only_what_is_missing(js: JetStream
     assert await subjects.create_missing_streams(js) == [
         subjects.CMD_STREAM,
         subjects.EPISODES_STREAM,
+        subjects.DECISIONS_STREAM,
     ]
     assert await subjects.create_missing_streams(js) == []
     assert (await configs(js))[0] == NEWER_CAP
