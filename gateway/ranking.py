@@ -53,7 +53,7 @@ def rank(served: Served, catalog: Catalog, query: str) -> Ranking:
         )
         for name, entry in catalog.entries.items()
     ]
-    answer = served.act(query, (), offered)
+    answer = served.act(query, (), offered, plan=False)  # the next tool is all it serves
     probabilities = {name: p for name, p in answer.probabilities.items() if name != FINISH}
     scored = sorted(probabilities, key=lambda name: -probabilities[name])
     model = served.model_for(offered)

@@ -70,15 +70,17 @@ class Served:
         text: str,
         calls: Sequence[tuple[str, bool]],
         offered: Sequence[str | ToolOffered] | None = None,
+        plan: bool = True,
     ) -> ActAnswer:
-        """The model's next choice among `offered` (None: its own tools); ValueError for a
-        tool it neither knows nor is given the definition of."""
+        """The model's next choice among `offered` (None: its own tools), and with `plan` its
+        plan from there; ValueError for a tool it neither knows nor is given the definition
+        of."""
         try:
             if offered is None:
-                return decide(self.model, text, calls)
+                return decide(self.model, text, calls, plan=plan)
             model = self.model_for(offered)
             names = [d if isinstance(d, str) else d.name for d in offered]
-            return decide(model, text, calls, names)
+            return decide(model, text, calls, names, plan)
         except ValueError as exc:
             raise ValueError(f"{self.manifest.scenario_id}: {exc}") from None
 

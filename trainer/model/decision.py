@@ -20,11 +20,12 @@ def decide(
     text: str,
     calls: Sequence[tuple[str, bool]],
     tools: Sequence[str] | None = None,
+    plan: bool = True,
 ) -> ActAnswer:
     """The model's next choice for a request after `calls` ((tool, succeeded), in order),
     offering `tools` (None: all the model's): the probability of each tool scored and of
-    finishing, and the greedy plan from here, assuming each call succeeds. ValueError for a
-    tool the model does not have."""
+    finishing, and (with `plan`) the greedy plan from here, assuming each call succeeds.
+    ValueError for a tool the model does not have."""
     index = model.toolbox.index
     unknown = [t for t in [*(tools or ()), *(tool for tool, _ in calls)] if t not in index]
     if unknown:
@@ -39,23 +40,23 @@ def decide(
     near = nearness(model, text, first)
     in_scope = model.scope.holds(near)
     names = [model.tools[int(t)] for t in context.candidates] + [FINISH]
-    plan: list[str] = []
+    planned: list[str] = []
     following = probs
-    limit = model.config.max_progress + len(history)
+    limit = model.config.max_progress + len(history) if plan else 0
     while len(history) < limit:
         action = int(following.argmax())
         if action == len(context.candidates):
             break
         tool = int(context.candidates[action])
         history.append((tool, OK))
-        plan.append(model.tools[tool])
+        planned.append(model.tools[tool])
         _, following, _ = model.decide(context, State.of_calls(history))
     conformal = model.conformal
     chosen = [names[int(a)] for a in prediction_set(probs, conformal)]
     return ActAnswer(
         next=names[int(np.argmax(probs))],
         probabilities={name: float(p) for name, p in zip(names, probs, strict=True)},
-        plan=plan,
+        plan=planned,
         confidence=float(probs.max()),  # calibrated: the chance the next choice is right
         in_scope=in_scope,
         prediction_set=chosen,
