@@ -258,13 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
         "gateway", help="an MCP server choosing among your MCP servers' tools with a model"
     )
     gateway.add_argument(
-        "--model", required=True, help="a model bundle (.agm), or a model's id in the API"
+        "--model",
+        help="a model bundle (.agm), or a model's id in the API (else AGENTGYM_GATEWAY_MODEL)",
     )
     gateway.add_argument(
         "--upstream",
         action="append",
-        required=True,
-        help="[NAME=]URL_OR_COMMAND: a streamable HTTP MCP server, or a command serving stdio",
+        help="[NAME=]URL_OR_COMMAND: a streamable HTTP MCP server, or a command serving stdio "
+        "(else AGENTGYM_GATEWAY_UPSTREAMS, comma-separated)",
     )
     gateway.add_argument("--host", default=DEFAULT_HOST)
     gateway.add_argument("--port", type=int, default=DEFAULT_GATEWAY_PORT)

@@ -161,10 +161,13 @@ class ClientSettings(EnvSettings):
 
 class GatewaySettings(ClientSettings):
     """`agentgym gateway`: the API it fetches its model from and sends decisions to (as a client
-    does), and the bearer key its own clients must send (`AGENTGYM_GATEWAY_KEY`; empty: none,
-    and it serves loopback only)."""
+    does), the bearer key its own clients must send (`AGENTGYM_GATEWAY_KEY`; empty: none, and
+    it serves loopback only), and where no flag says them (a container's environment), its
+    model and its upstreams (comma-separated `[NAME=]URL`s)."""
 
     gateway_key: str = ""
+    gateway_model: str = ""
+    gateway_upstreams: str = ""
 
 
 @lru_cache

@@ -38,27 +38,32 @@ def run(args: argparse.Namespace) -> int:
         )
     if not 0.0 <= args.explore < 1.0:
         parser.error(f"--explore is a share from 0 to below 1, not {args.explore}")
+    model = args.model or settings.gateway_model
+    upstreams = args.upstream or [u for u in settings.gateway_upstreams.split(",") if u.strip()]
+    if not model or not upstreams:
+        parser.error("name the model (--model or AGENTGYM_GATEWAY_MODEL) and at least one "
+                     "upstream (--upstream or AGENTGYM_GATEWAY_UPSTREAMS)")  # fmt: skip
     try:
-        targets = [Target.parse(given) for given in args.upstream]
+        targets = [Target.parse(given) for given in upstreams]
     except ValueError as exc:
         parser.error(f"--upstream: {exc}")
     names = [target.name for target in targets]
     if len(set(names)) < len(names):
         parser.error(f"--upstream: two upstreams named alike in {names}; name them NAME=...")
-    path = Path(args.model)
+    path = Path(model)
     from_api = not path.is_file()
     if from_api:
         from agentgym.client import Client
 
         with Client(settings.api_url, settings.api_key or None) as client:
-            data = client.models.download(args.model)
-        model_id = args.model
+            data = client.models.download(model)
+        model_id = model
     else:
         data, model_id = path.read_bytes(), path.stem
     try:
         served = Served(data)
     except BundleError as exc:
-        parser.error(f"--model {args.model}: {exc}")
+        parser.error(f"--model {model}: {exc}")
     where = args.decisions or ("api" if from_api else "decisions.jsonl")
     sink: Sink | None = None  # "off": none kept (to measure what keeping them costs)
     if where == "api":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -275,9 +276,13 @@ async def test_agentgym_gateway_serves_a_bundle_as_a_real_process(
         [*command, "--upstream", STDIO, "--host", "0.0.0.0"], capture_output=True, text=True
     )
     assert refused.returncode == 2 and "AGENTGYM_GATEWAY_KEY" in refused.stderr
+    # Its model and upstreams from the environment, as a container gives them.
+    env = os.environ | {"AGENTGYM_GATEWAY_MODEL": str(bundle),
+                        "AGENTGYM_GATEWAY_UPSTREAMS": f"team={STDIO}"}  # fmt: skip
     process = subprocess.Popen(
-        [*command, "--upstream", f"team={STDIO}", "--port", str(port), "--decisions", str(log)]
-    )
+        [sys.executable, "-m", "agentgym.cli", "gateway", "--port", str(port), "--decisions",
+         str(log)], env=env,
+    )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/mcp"
         for _ in range(400):

@@ -285,7 +285,7 @@ def test_each_task_role_is_granted_only_its_listed_actions(role: str) -> None:
     assert _grants(documents) == TASK_ROLE_GRANTS[role]
 
 
-@pytest.mark.parametrize("container", ["trainer", "streamer", "receiver"])
+@pytest.mark.parametrize("container", ["trainer", "streamer", "receiver", "gateway"])
 def test_each_ecs_command_is_an_agentgym_subcommand(container: str) -> None:
     command = list(CONTAINERS[container]["Command"])
     assert command[0] == "agentgym"
@@ -340,10 +340,26 @@ def test_the_load_balancer_sends_traces_and_snapshots_to_the_receivers() -> None
     assert set(paths) >= OTLP_PATHS
 
 
+def test_the_load_balancer_sends_mcp_to_the_gateways_which_need_a_key_to_run() -> None:
+    rule = RESOURCES["GatewayListenerRule"]["Properties"]
+    assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/mcp"]
+    assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "GatewayTargetGroup"}}]
+    group = RESOURCES["GatewayTargetGroup"]["Properties"]
+    assert (group["Port"], group["HealthCheckPath"]) == (8002, "/healthz")
+    container = CONTAINERS["gateway"]
+    assert container["Command"][-1] == "8002"
+    assert "TaskRoleArn" not in RESOURCES["GatewayTaskDefinition"]["Properties"]  # no AWS access
+    secrets = [s["Name"] for branch in _branches(container["Secrets"]) for s in branch]
+    assert secrets == ["AGENTGYM_API_KEY", "AGENTGYM_GATEWAY_KEY"]
+    assertions = TEMPLATE_DATA["Rules"]["GatewaysNeedAModelUpstreamsAndKeys"]["Assertions"]
+    assert len(assertions) == 3
+
+
 def test_the_outputs_are_there() -> None:
     assert set(TEMPLATE_DATA["Outputs"]) >= {
         "ApiUrl",
         "StreamerUrl",
+        "GatewayUrl",
         "TracesUrl",
         "TableName",
         "BucketName",
