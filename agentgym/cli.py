@@ -204,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--nats-url", default=None, help="use this NATS instead of the embedded one")
     up.add_argument("--store-url", default=None, help="default: SQLite under the data dir")
     up.add_argument("--artifacts-url", default=None, help="default: files under the data dir")
+    up.add_argument(
+        "--gateway-model",
+        default=None,
+        help="also run the MCP gateway with this model (.agm or id)",
+    )
+    up.add_argument(
+        "--gateway-upstream", action="append", default=None, help="[NAME=]URL_OR_COMMAND"
+    )
+    up.add_argument("--gateway-port", type=int, default=DEFAULT_GATEWAY_PORT)
     up.set_defaults(run=_up)
 
     nats = commands.add_parser("nats", help="run the embedded nats-server (JetStream) alone")

