@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from agentgym.contracts import ActAnswer
+from agentgym.act import ActAnswer
 from agentgym.messages import (
     ActRequest,
     ControlMessage,

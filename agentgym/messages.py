@@ -10,15 +10,9 @@ from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, computed_field
 
+from agentgym.act import ActCall, ToolOffered
 from agentgym.auth import DEFAULT_TENANT
-from agentgym.contracts import (
-    ActCall,
-    EpisodeRecord,
-    Schema,
-    ToolOffered,
-    TrainingStatus,
-    utc_now,
-)
+from agentgym.contracts import EpisodeRecord, Schema, TrainingStatus, utc_now
 from agentgym.intervals import wilson
 from agentgym.state import SessionStatus
 

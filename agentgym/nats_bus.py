@@ -13,8 +13,8 @@ from nats.aio.client import Client
 from nats.js.kv import KeyValue
 
 from agentgym import history, nats_client, subjects
+from agentgym.act import ActAnswer
 from agentgym.bus import Found
-from agentgym.contracts import ActAnswer
 from agentgym.errors import BusUnavailableError, TrainerRefusedError
 from agentgym.messages import (
     ActRequest,

@@ -15,8 +15,9 @@ from fastapi.responses import Response
 
 from agentgym import adapters, bundle
 from agentgym import weights as learner_weights
+from agentgym.act import ActAnswer, ActBody, EvaluateBody
 from agentgym.bus import Decisions
-from agentgym.contracts import ActAnswer, ActBody, EvaluateBody, ModelDetail, ModelInfo, built
+from agentgym.contracts import ModelDetail, ModelInfo, built
 from agentgym.decisions import DecisionIn, new_decision_id
 from agentgym.errors import (
     ArtifactNotFoundError,

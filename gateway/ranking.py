@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from agentgym.contracts import ActAnswer, ToolOffered
+from agentgym.act import ActAnswer, ToolOffered
 from gateway.catalog import Catalog, definition, tokens
 from trainer.model.decision import FINISH
 from trainer.serving import Served

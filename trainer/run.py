@@ -15,21 +15,20 @@ reports.
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agentgym import weights as learner_weights
+from agentgym.act import ActAnswer
 from agentgym.bundle import Manifest, describe, pack, unpack
-from agentgym.contracts import ActAnswer, EpisodeRecord, Framework, KFold, utc_now
+from agentgym.contracts import EpisodeRecord, Framework, KFold, utc_now
 from agentgym.errors import BundleError
 from agentgym.weights import LEARNER_NAME
-from trainer import meaning, scenarios
+from trainer import checkpoints, meaning, scenarios
+from trainer.checkpoints import Best
 from trainer.env import ToolUseEnv
 from trainer.logged_value import logged_value
 from trainer.model.calibration import fit_policy
@@ -37,7 +36,7 @@ from trainer.model.config import Config
 from trainer.model.conformal import Conformal
 from trainer.model.decision import FINISH, decide
 from trainer.model.making import make_model
-from trainer.model.model import Params, params_of, weights_of
+from trainer.model.model import params_of, weights_of
 from trainer.model.scope import Scope, measure_of, unfitted
 from trainer.model.scoring import Targets
 from trainer.model.toolbox import tool_texts, usage_terms
@@ -56,26 +55,9 @@ from trainer.training.sources import (
     sources_of,
 )
 
-CHECKPOINT_FORMAT = "agentgym-checkpoint/6"
 AUTO = "auto"  # a new run's encoder: the sentence encoder if it reads this scenario
 
-__all__ = ["AUTO", "FINISH", "CheckpointError", "Evaluation", "Run"]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint this run cannot continue from: another format, scenario or version."""
-
-
-@dataclass
-class Best:
-    """The model that did best on the validation tasks so far."""
-
-    episode: int
-    accuracy: float  # on the validation tasks: breaks ties of reward
-    avg_reward: float  # on the validation tasks
-    heldout_accuracy: float
-    params: Params
-    heldout_n: int = 0  # the held-out tasks its accuracy was measured on
+__all__ = ["AUTO", "FINISH", "Evaluation", "Run"]
 
 
 class Run:
@@ -339,96 +321,14 @@ class Run:
     # --- checkpoints and bundles -----------------------------------------------------------------
 
     def checkpoint(self) -> bytes:
-        """Everything needed to continue exactly: weights, optimizer, RNGs, episode, metrics,
-        and the best model so far."""
-        best = self.best
-        meta = {
-            "format": CHECKPOINT_FORMAT,
-            "scenario_id": self.spec.id,
-            "scenario_version": self.spec.version,
-            "learning_rate": self.learning_rate,
-            "seed": self.seed,
-            "max_episodes": self.max_episodes,
-            "config": self.config.to_dict(),
-            "sources": list(self.source_names),
-            "episode": self.episode,
-            "solved": list(self.solved),
-            "returns": list(self.returns),
-            "losses": list(self.losses),
-            "heldout_accuracy": self.heldout_accuracy,
-            "heldout_episode": self.heldout_episode,
-            "heldout_n": self.heldout_n,
-            "evaluated_at": self.evaluated_at,
-            "evaluation_due": self.evaluation_due,
-            "best": None
-            if best is None
-            else [
-                best.episode,
-                best.accuracy,
-                best.avg_reward,
-                best.heldout_accuracy,
-                best.heldout_n,
-            ],
-            "rng": self.rng.bit_generator.state,
-            "env_rng": self.env.np_random.bit_generator.state,
-            "encoder": self.encoder_name,
-            "kfold": None if self.kfold is None else self.kfold.model_dump(),
-        }
-        arrays: dict[str, Any] = {
-            "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            **self.model.arrays(None if best is None else best.params),
-        }
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
+        """Everything needed to continue exactly (trainer/checkpoints.py)."""
+        return checkpoints.save(self)
 
     @classmethod
     def restore(cls, data: bytes, spec: ScenarioSpec) -> Run:
         """The run a checkpoint of `spec`'s scenario holds; CheckpointError for another's, or
         for one of another trainer format."""
-        with np.load(io.BytesIO(data)) as stored:
-            meta = json.loads(stored["meta"].tobytes())
-            if meta.get("format") != CHECKPOINT_FORMAT:
-                raise CheckpointError(
-                    f"the session's checkpoint ({meta.get('format')!r}) was written by another "
-                    f"version of the trainer, which this one ({CHECKPOINT_FORMAT}) cannot "
-                    "continue; its model and numbers stay, start a new session to train on"
-                )
-            if (meta["scenario_id"], meta["scenario_version"]) != (spec.id, spec.version):
-                raise CheckpointError(
-                    f"a checkpoint of {meta['scenario_id']} version "
-                    f"{meta['scenario_version']}, not of {spec.id} version {spec.version}"
-                )
-            try:
-                run = cls(
-                    spec,
-                    meta["learning_rate"],
-                    meta["seed"],
-                    meta["max_episodes"],
-                    meta["encoder"],
-                    Config.from_dict(meta["config"]),
-                    meta["sources"],
-                )
-            except (LookupError, ValueError) as exc:
-                raise CheckpointError(f"the session cannot continue here: {exc}") from None
-            best = run.model.load_arrays(stored)
-            if meta["best"] is not None and best is not None:
-                episode, accuracy, avg_reward, heldout, *n = meta["best"]  # n: not kept before
-                run.best = Best(episode, accuracy, avg_reward, heldout, best, *n)
-        run.episode = meta["episode"]
-        run.solved.extend(meta["solved"])
-        run.returns.extend(meta["returns"])
-        run.losses.extend(meta["losses"])
-        run.heldout_accuracy = meta["heldout_accuracy"]
-        run.heldout_episode = meta["heldout_episode"]
-        run.heldout_n = meta.get("heldout_n", 0)  # not kept before
-        run.evaluated_at = meta["evaluated_at"]
-        run.evaluation_due = meta.get("evaluation_due", False)  # none before it was kept
-        if meta.get("kfold") is not None:
-            run.kfold = KFold.model_validate(meta["kfold"])
-        run.rng.bit_generator.state = meta["rng"]
-        run.env.np_random.bit_generator.state = meta["env_rng"]
-        return run
+        return checkpoints.restore(cls, data, spec)
 
     def bundle(self, framework: Framework, created_at: str | None = None) -> tuple[Manifest, bytes]:
         """The model bundle of the best model, the one as it is now a candidate too (it is

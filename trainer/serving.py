@@ -17,8 +17,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from agentgym.act import ActAnswer, ToolOffered
 from agentgym.bundle import Manifest
-from agentgym.contracts import ActAnswer, ToolOffered
 from trainer import scenarios
 from trainer.model.decision import decide
 from trainer.model.model import Model

@@ -34,10 +34,10 @@ from agentgym.messages import StatusEvent, TrainingUpdate
 from agentgym.records import Keys, ModelRecord, SessionRecord, mark_active, modify
 from agentgym.state import Action, SessionStatus
 from agentgym.store import KeyValueStore
+from trainer.checkpoints import CheckpointError
 from trainer.definitions import Definitions
 from trainer.publisher import Publisher
 from trainer.recorder import Recorder
-from trainer.run import CheckpointError
 from trainer.runner import Progress, Slot, SlotRun, open_slot
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentgym.contracts import ActAnswer, Framework
+from agentgym.act import ActAnswer
+from agentgym.contracts import Framework
 
 # The frameworks a session may name, and the adapter that serves a model of each.
 ADAPTERS: dict[Framework, str] = {

@@ -21,8 +21,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agentgym.act import ActAnswer
 from agentgym.adapters import Chooser
-from agentgym.contracts import ActAnswer
 
 Conversation = Sequence[BaseMessage] | dict[str, Any]
 

@@ -18,15 +18,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, PrivateAttr
 
+from agentgym.act import ActAnswer, ActBody, ActCall, EvaluateBody
 from agentgym.config import ClientSettings
 from agentgym.contracts import (
-    ActAnswer,
-    ActBody,
-    ActCall,
     ActionResponse,
     Episode,
     EpisodePage,
-    EvaluateBody,
     ModelDetail,
     ModelInfo,
     Settings,

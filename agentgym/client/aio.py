@@ -20,8 +20,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 from websockets.typing import Subprotocol
 
 from agentgym import retries
+from agentgym.act import ActAnswer
 from agentgym.contracts import (
-    ActAnswer,
     ActionResponse,
     Episode,
     EpisodePage,

@@ -21,8 +21,8 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from agentgym import retries
+from agentgym.act import ActAnswer
 from agentgym.contracts import (
-    ActAnswer,
     ActionResponse,
     Episode,
     EpisodePage,

@@ -12,9 +12,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agentgym.act import ActAnswer
 from agentgym.adapters import Chooser, adapter_for, tool_choice
 from agentgym.adapters.langchain import narrowed, recommend, request_and_calls
-from agentgym.contracts import ActAnswer, Framework
+from agentgym.contracts import Framework
 from trainer import scenarios
 from trainer.run import Run
 from trainer.training.loop import train

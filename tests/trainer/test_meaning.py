@@ -16,7 +16,8 @@ import pytest
 
 from agentgym.errors import BundleError
 from trainer import meaning, minilm, scenarios
-from trainer.run import CheckpointError, Run
+from trainer.checkpoints import CheckpointError
+from trainer.run import Run
 from trainer.training import loop
 
 ENCODED = "cant sign in, totally blanked on my passcode"

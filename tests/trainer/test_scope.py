@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from agentgym import bundle
-from agentgym.contracts import ActAnswer
+from agentgym.act import ActAnswer
 from tests.benchmarks.calibration import spec_of
 from trainer import scenarios
 from trainer.model.model import params_of, weights_of

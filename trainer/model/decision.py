@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from agentgym.contracts import ActAnswer
+from agentgym.act import ActAnswer
 from trainer.model.conformal import prediction_set
 from trainer.model.features import FAILED, OK, State
 from trainer.model.model import Model

@@ -49,6 +49,22 @@ export function summarize(items: DecisionItem[]): Summary {
   };
 }
 
+/** A table of things and how many times each came. */
+function Counts({ name, rows }: { name: string; rows: [string, number][] }) {
+  return (
+    <table class={name}>
+      <tbody>
+        {rows.map(([what, times]) => (
+          <tr>
+            <td>{what}</td>
+            <td class="num">{count(times)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function Opened({ id }: { id: string }) {
   const found = useLoad(() => api.get(id), [id]);
   if (found.error) return <ErrorBox error={found.error} />;
@@ -154,28 +170,10 @@ export function DecisionsPage({ scenario, opened }: { scenario?: string; opened?
       {scenario && n > 0 && (
         <div class="two-columns">
           <Section title="Tools put first">
-            <table class="first-tools">
-              <tbody>
-                {summary.first.map(([tool, times]) => (
-                  <tr>
-                    <td>{tool}</td>
-                    <td class="num">{count(times)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Counts name="first-tools" rows={summary.first} />
           </Section>
           <Section title="Decisions per hour (UTC)">
-            <table class="per-hour">
-              <tbody>
-                {summary.perHour.map(([hour, times]) => (
-                  <tr>
-                    <td>{hour}</td>
-                    <td class="num">{count(times)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Counts name="per-hour" rows={summary.perHour} />
           </Section>
         </div>
       )}
