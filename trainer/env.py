@@ -172,9 +172,13 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
-        if options and "task" in options:
-            task = options["task"]
-        else:
+        self.begin(options["task"] if options and "task" in options else None)
+        return self.observe(), self.info()
+
+    def begin(self, task: TaskSpec | None = None) -> None:
+        """Start an episode of `task` (None: one drawn from the tasks), as `reset` does without
+        the observation: the trainer reads the episode's state, not an observation's arrays."""
+        if task is None:
             task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.episode = EpisodeState(task=task)
         available = self.spec_.available(task)
@@ -183,9 +187,13 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
             self._available = frozenset(available)
             self._mask = np.zeros(len(self.tools), dtype=np.int8)
             self._mask[[self.index[tool] for tool in available]] = 1
-        return self.observe(), self.info()
 
     def step(self, action: int) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        reward, terminated, truncated = self.advance(action)
+        return self.observe(), reward, terminated, truncated, self.info()
+
+    def advance(self, action: int) -> tuple[float, bool, bool]:
+        """`step` without the observation and info: (reward, terminated, truncated)."""
         episode = self.episode
         if episode is None:
             raise RuntimeError("call reset() before step()")
@@ -226,7 +234,7 @@ class ToolUseEnv(gymnasium.Env[dict[str, Any], int]):
         truncated = not terminated and episode.steps >= self.max_steps_for(len(solution))
         if truncated:
             reward += rewards.unfinished
-        return self.observe(), reward, terminated, truncated, self.info()
+        return reward, terminated, truncated
 
     def render(self) -> str | None:
         if self.episode is None:

@@ -36,7 +36,6 @@ optimizer step moves a score about as far whatever the request's length.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,19 +146,37 @@ class Step:
         arrays = (self.rows, self.owner, self.coef, self.slots, self.slot_scale, self.value_rows)
         return sum(a.nbytes for a in arrays)
 
-    def dropped(self, keep: NDArray[np.bool_], scale: float, identity: bool = True) -> Step:
-        """This decision with only the request's word features `keep`s (per feature), scaled
-        by `scale`, and without `identity`, none of the tools' (finish keeps its own): what a
-        training episode reads under dropout."""
+    def dropped(self, factor: Array, identity: bool = True) -> Step:
+        """This decision with the request's word features times `factor` (`width * n_actions`
+        long, as `dropout_factor` makes it) and without `identity`, none of the tools' (finish
+        keeps its own): what a training episode reads under dropout."""
         coef = self.coef.copy()
-        words = slice(0, self.width * self.n_actions)
-        coef[words] *= np.tile(keep * scale, self.n_actions)
+        coef[: len(factor)] *= factor
         slot_scale = self.slot_scale
         if not identity:
-            coef[words] *= self.owner[words] == self.n_actions - 1
             slot_scale = np.zeros(self.n_actions)
             slot_scale[-1] = self.slot_scale[-1]
-        return dataclasses.replace(self, coef=coef, slot_scale=slot_scale, alone=None)
+        return Step(
+            self.n_actions,
+            self.rows,
+            self.owner,
+            coef,
+            self.slots,
+            slot_scale,
+            self.meaning,
+            self.value_rows,
+            self.width,
+            self.words,
+        )
+
+    def dropout_factor(self, keep: NDArray[np.bool_], scale: float, identity: bool) -> Array:
+        """What `dropped` multiplies the word features by: the request's word features `keep`s
+        (per feature) times `scale`, and without `identity`, zero but for finish's. The same for
+        every decision of a request (their word features are laid out alike)."""
+        factor = np.tile(keep * scale, self.n_actions)
+        if not identity:
+            factor *= self.owner[: len(factor)] == self.n_actions - 1
+        return factor
 
 
 @dataclass

@@ -217,15 +217,12 @@ def gradients(
     w_rows, inverse = unique_rows(lay.rows, scratch)
     grad_w = sums(inverse, lay.coef * dz[lay.owner], len(w_rows))
     if lay.meant:
-        # Summed per slot by sorting and np.add.reduceat: np.add.at is many times slower.
+        # Each slot's gradient is a weighted sum of the decisions' embeddings: the weights as a
+        # (slots, decisions) matrix times the embeddings, one matrix product (summing rows of
+        # embeddings per slot, by np.add.at or reduceat, is many times slower).
         mu_slots, slot_inverse = np.unique(lay.slots, return_inverse=True)
-        order = np.argsort(slot_inverse, kind="stable")
-        grouped = slot_inverse[order]
-        starts = np.flatnonzero(np.diff(grouped, prepend=-1))
-        terms = (dz * lay.slot_scale).astype(np.float32)[order, None] * lay.meanings[
-            decision[order]
-        ]
-        grad_mu = np.add.reduceat(terms, starts, axis=0)
+        mixing = sums(slot_inverse * k + decision, dz * lay.slot_scale, len(mu_slots) * k)
+        grad_mu = mixing.reshape(len(mu_slots), k).astype(np.float32) @ lay.meanings
     else:
         mu_slots, grad_mu = np.zeros(0, dtype=np.intp), np.zeros((0, mu.shape[1]))
     dv = 2.0 * value_weight * errors / k / np.maximum(lay.value_counts, 1)

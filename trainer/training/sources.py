@@ -176,7 +176,7 @@ class Simulator:
         if tasks is not None:
             envs = envs[: len(tasks)]
         for i, env in enumerate(envs):
-            env.reset(options={"task": tasks[i]} if tasks is not None else None)
+            env.begin(tasks[i] if tasks is not None else None)
             assert env.episode is not None
             task = env.episode.task
             shown = self.offers.right(task) if taught else ()
@@ -197,15 +197,16 @@ class Simulator:
                     action = min(int(np.searchsorted(np.cumsum(p), draws[k])), len(p) - 1)
                 candidates = game.context.candidates
                 tool = int(candidates[action]) if action < len(candidates) else n
-                _, reward, terminated, truncated, info = game.env.step(tool)
+                reward, terminated, truncated = game.env.advance(tool)
                 episode = game.episode
                 episode.steps.append(steps[k])
                 episode.actions.append(action)
                 episode.probabilities.append(float(p[action]))
                 episode.rewards.append(float(reward))
                 game.values.append(float(values[k]))
-                history = game.env.episode.history  # type: ignore[union-attr]
-                right = history[-1][1] == OK if tool < n else bool(info["solved"])
+                played = game.env.episode
+                assert played is not None
+                right = played.history[-1][1] == OK if tool < n else played.solved
                 game.rights.append(right)
                 if not (terminated or truncated):
                     still.append(game)
@@ -246,11 +247,13 @@ def dropout(episode: Trajectory, config: Config, rng: np.random.Generator) -> Tr
     is what scores a tool training seldom saw."""
     if config.text_dropout <= 0.0 or not episode.steps:
         return episode
-    keep = rng.random(episode.steps[0].words) >= config.text_dropout
-    keep = np.tile(keep, episode.steps[0].width // len(keep))
+    first = episode.steps[0]
+    keep = rng.random(first.words) >= config.text_dropout
+    keep = np.tile(keep, first.width // len(keep))
     scale = 1.0 / (1.0 - config.text_dropout)
     identity = rng.random() >= config.identity_dropout
-    episode.steps = [step.dropped(keep, scale, identity) for step in episode.steps]
+    factor = first.dropout_factor(keep, scale, identity)  # every step's: they share a request
+    episode.steps = [step.dropped(factor, identity) for step in episode.steps]
     return episode
 
 
