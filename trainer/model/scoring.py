@@ -222,7 +222,7 @@ def gradients(
         # embeddings per slot, by np.add.at or reduceat, is many times slower).
         mu_slots, slot_inverse = np.unique(lay.slots, return_inverse=True)
         mixing = sums(slot_inverse * k + decision, dz * lay.slot_scale, len(mu_slots) * k)
-        grad_mu = mixing.reshape(len(mu_slots), k).astype(np.float32) @ lay.meanings
+        grad_mu = cast(Array, mixing.reshape(len(mu_slots), k).astype(np.float32) @ lay.meanings)
     else:
         mu_slots, grad_mu = np.zeros(0, dtype=np.intp), np.zeros((0, mu.shape[1]))
     dv = 2.0 * value_weight * errors / k / np.maximum(lay.value_counts, 1)
