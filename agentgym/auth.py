@@ -1,11 +1,17 @@
 """Who is calling: API keys or JWTs, each naming a tenant. Off by default, for local use.
 
 - `off`: everyone is the `default` tenant.
-- `apikey`: `AGENTGYM_API_KEYS` lists `tenant:sha256-hex-of-key` entries; only hashes are
-  configured or kept. A client sends the key as `Authorization: Bearer <key>` or `X-API-Key`.
+- `apikey`: `AGENTGYM_API_KEYS` lists `tenant:sha256-hex-of-key[:scope+scope]` entries; only
+  hashes are configured or kept. A client sends the key as `Authorization: Bearer <key>` or
+  `X-API-Key`.
 - `jwt`: HS256 with `AGENTGYM_JWT_SECRET`, or RS256 (and the other asymmetric algorithms)
   against the keys at `AGENTGYM_JWT_JWKS_URL`, so an API gateway's authorizer and the app
-  accept the same tokens. The tenant is the `tenant` claim; `exp` is required and enforced.
+  accept the same tokens. The tenant is the `tenant` claim; `exp` is required and enforced;
+  scopes are the space-separated `scope` claim (OAuth 2.0's).
+
+Scopes grant what every key need not: `decisions`, reading what served models chose
+(`GET /api/decisions...`), which holds users' own words. Any key may do the rest, a gateway's
+key writing decisions included. With authentication off, the one local user has every scope.
 
 A key or token never names the `default` tenant: its things are the ones everyone reaches
 when authentication is off.
@@ -32,6 +38,8 @@ DEFAULT_TENANT = "default"
 SUBPROTOCOL = "agentgym"  # what the WebSocket servers accept when a token rides along
 _TENANT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+DECISIONS = "decisions"  # the scope that reads decisions
+SCOPES = frozenset({DECISIONS})
 
 
 class AuthError(AgentGymError):
@@ -45,6 +53,14 @@ class ConfigError(AgentGymError, ValueError):
 @dataclass(frozen=True)
 class Principal:
     tenant: str
+    scopes: frozenset[str] = frozenset()
+
+
+def check_scopes(scopes: list[str], where: str) -> frozenset[str]:
+    unknown = sorted(set(scopes) - SCOPES)
+    if unknown:
+        raise ConfigError(f"{where}: unknown scopes {unknown}; the scopes are {sorted(SCOPES)}")
+    return frozenset(scopes)
 
 
 def check_tenant(tenant: str) -> str:
@@ -86,32 +102,35 @@ class NoAuth:
     blocking = False
 
     def authenticate(self, credential: str | None) -> Principal:
-        return Principal(DEFAULT_TENANT)
+        return Principal(DEFAULT_TENANT, SCOPES)
 
 
 class ApiKeyAuth:
     blocking = False
 
     def __init__(self, entries: str) -> None:
-        self.tenants: dict[str, str] = {}
+        self.principals: dict[str, Principal] = {}
         for entry in filter(None, (e.strip() for e in entries.split(","))):
-            tenant, _, digest = entry.partition(":")
+            tenant, _, rest = entry.partition(":")
+            digest, _, scopes = rest.partition(":")
+            where = f"AGENTGYM_API_KEYS entry for {tenant!r}"
             if not _HEX_SHA256.fullmatch(digest):
                 raise ConfigError(
-                    f"AGENTGYM_API_KEYS entry for {tenant!r}: expected tenant:<64 hex digits of "
-                    "the key's SHA-256> (agentgym keys create prints one)"
+                    f"{where}: expected tenant:<64 hex digits of the key's SHA-256>[:scope+scope] "
+                    "(agentgym keys create prints one)"
                 )
-            self.tenants[digest] = check_tenant(tenant)
-        if not self.tenants:
+            granted = check_scopes(scopes.split("+") if scopes else [], where)
+            self.principals[digest] = Principal(check_tenant(tenant), granted)
+        if not self.principals:
             raise ConfigError("AGENTGYM_AUTH=apikey needs AGENTGYM_API_KEYS (agentgym keys create)")
 
     def authenticate(self, credential: str | None) -> Principal:
         if not credential:
             raise AuthError("an API key is required: send Authorization: Bearer <key>")
-        tenant = self.tenants.get(hash_key(credential))
-        if tenant is None:
+        principal = self.principals.get(hash_key(credential))
+        if principal is None:
             raise AuthError("the API key is not valid")
-        return Principal(tenant)
+        return principal
 
 
 class JwtAuth:
@@ -160,7 +179,9 @@ class JwtAuth:
             raise AuthError("the token has no valid 'tenant' claim")
         if tenant == DEFAULT_TENANT:
             raise AuthError(f"the token's tenant may not be {DEFAULT_TENANT!r}")
-        return Principal(tenant)
+        scope = claims.get("scope")
+        granted = SCOPES & set(scope.split()) if isinstance(scope, str) else frozenset()
+        return Principal(tenant, frozenset(granted))
 
 
 def authenticator(

@@ -75,10 +75,12 @@ class History(Protocol):
 
 @dataclass(frozen=True)
 class Found:
-    """A decision as stored, the calls that followed it, and its feedback (JSON each)."""
+    """A decision as stored, what followed it that may be about it (the items naming it, and
+    those of its MCP session: agentgym/decisions.py's `Joined` tells), and its feedback (JSON
+    each)."""
 
     decision: bytes
-    calls: list[bytes]
+    following: list[bytes]
     feedback: bytes | None
 
 

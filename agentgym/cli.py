@@ -132,10 +132,11 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    from agentgym.auth import ConfigError, check_tenant, hash_key, new_key
+    from agentgym.auth import ConfigError, check_scopes, check_tenant, hash_key, new_key
 
     try:
         tenant = check_tenant(args.tenant)
+        scopes = sorted(check_scopes(args.scope, "--scope"))
     except ConfigError as exc:
         print(f"agentgym keys create: {exc}", file=sys.stderr)
         return 2
@@ -143,7 +144,7 @@ def _keys_create(args: argparse.Namespace) -> int:
     print(f"API key for tenant {tenant} (shown once; give it to the client):")
     print(f"  {key}")
     print("Add this entry to AGENTGYM_API_KEYS (comma-separated) and set AGENTGYM_AUTH=apikey:")
-    print(f"  {tenant}:{hash_key(key)}")
+    print(f"  {tenant}:{hash_key(key)}" + (f":{'+'.join(scopes)}" if scopes else ""))
     return 0
 
 
@@ -238,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = keys.add_parser("create", help="make a new API key for a tenant")
     create.add_argument("--tenant", required=True)
+    create.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="grant a scope beyond the default: decisions (reading what served models chose)",
+    )
     create.set_defaults(run=_keys_create)
 
     scenarios = commands.add_parser(

@@ -6,6 +6,7 @@ redacted by the tenant's privacy rules first (agentgym/traces/privacy.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,11 @@ from agentgym.contracts import Body, Schema
 from agentgym.scenario.definition import SCENARIO_ID
 
 DECISION_ID = r"^dec_[0-9a-f]{32}$"
+SESSION = r"^[A-Za-z0-9_-]{1,64}$"  # a gateway's own name for the MCP session it served
+# A call that names no decision joins the latest decision of its MCP session at most this long
+# before it; a search in the same session this soon after a decision, before any call joined
+# to it, is that decision "searched again" (the agent did not take what it was served).
+JOIN_WINDOW_S = 600.0
 
 
 def new_decision_id() -> str:
@@ -44,6 +50,7 @@ class DecisionIn(Body):
     explored: bool = False
     unsure: bool = False
     in_scope: bool = True
+    session: str | None = Field(default=None, pattern=SESSION)
 
 
 class CallIn(Body):
@@ -55,6 +62,7 @@ class CallIn(Body):
     tool: NAME
     is_error: bool
     latency_ms: float = Field(ge=0.0)
+    session: str | None = Field(default=None, pattern=SESSION)
 
 
 class FeedbackBody(Body):
@@ -95,10 +103,13 @@ class DecisionsAccepted(Schema):
 
 
 class DecisionDetail(Schema):
-    """`GET /api/decisions/{id}`: the decision, the calls that followed it, its feedback."""
+    """`GET /api/decisions/{id}`: the decision, the calls that followed it (each with `joined`:
+    "id" or "session", and `rank`: where the decision served its tool, None if it did not),
+    whether the agent searched again instead, and its feedback."""
 
     decision: dict[str, object]
     calls: list[dict[str, object]]
+    searched_again: bool = False
     feedback: Feedback | None
 
 
@@ -107,29 +118,65 @@ class DecisionsPage(Schema):
     next_after: int  # the cursor to read on from
 
 
+class Joined:
+    """Which decision each call followed, by the rule of `JOIN_WINDOW_S`: the `decision_id`
+    the agent passed back, or else the latest decision of the call's MCP session at most that
+    long before it (gateways keep no state between requests: the join is made when read, at a
+    snapshot or a page). And which decisions the agent searched again after instead of
+    calling: a later search of the same session (not a page of the same one) within the
+    window, before any call joined the decision."""
+
+    def __init__(self, items: Sequence[dict[str, Any]]) -> None:
+        self.decisions = {item["id"]: item for item in items if item.get("kind") == "decision"}
+        self.calls: dict[str, list[dict[str, Any]]] = {}  # per decision, each with joined, rank
+        latest: dict[str, dict[str, Any]] = {}  # per session, its latest decision so far
+        again: dict[str, float] = {}  # decision -> when the same session searched again
+        for item in sorted(items, key=lambda i: i.get("time", 0.0)):
+            session = item.get("session")
+            if item.get("kind") == "decision":
+                before = latest.get(session) if session else None
+                if before is not None and item.get("cursor") is None and _within(before, item):
+                    again.setdefault(before["id"], item["time"])
+                if session:
+                    latest[session] = item
+            elif item.get("kind") == "call":
+                decision, how = self.decisions.get(item.get("decision_id") or ""), "id"
+                if decision is None and not item.get("decision_id") and session:
+                    decision, how = latest.get(session), "session"
+                    if decision is not None and not _within(decision, item):
+                        decision = None
+                if decision is not None:
+                    served = decision.get("served") or []
+                    rank = served.index(item["tool"]) if item["tool"] in served else None
+                    joined = item | {"joined": how, "rank": rank}
+                    self.calls.setdefault(decision["id"], []).append(joined)
+        self.searched_again = {
+            decision_id
+            for decision_id, at in again.items()
+            if all(call["time"] > at for call in self.calls.get(decision_id, []))
+        }
+
+
+def _within(decision: dict[str, Any], later: dict[str, Any]) -> bool:
+    return bool(0.0 <= later["time"] - decision["time"] <= JOIN_WINDOW_S)
+
+
 def logs_of(
     items: list[dict[str, Any]], feedback: dict[str, Feedback]
 ) -> tuple[list[dict[str, Any]], int]:
     """Decisions as logged episodes (a scenario's `logs`), and how many were left out as
     having no call after them.
 
-    The rule (calls join their decision by the `decision_id` the agent passed back; a call
-    without one joins nothing): a decision's log is its request, each call that named it in
-    order (`succeeded`: the upstream did
-    not answer an error), and its feedback's reward (none: no reward, which is not a zero).
-    The first call has the serving policy's probability where it is the tool served first
-    (`first_probability`); any other call, the agent's choice among what it was served, has
-    none. The tools on offer are the scenario's (a gateway's are its upstreams': the tools a
-    snapshot adds to the scenario are those the calls named)."""
-    calls: dict[str, list[dict[str, Any]]] = {}
-    for item in items:
-        if item.get("kind") == "call" and item.get("decision_id"):
-            calls.setdefault(item["decision_id"], []).append(item)
+    A decision's log is its request, each call `Joined` to it in order (`succeeded`: the
+    upstream did not answer an error), and its feedback's reward (none: no reward, which is
+    not a zero). The first call has the serving policy's probability where it is the tool
+    served first (`first_probability`); any other call, the agent's choice among what it was
+    served, has none. The tools on offer are the scenario's (a gateway's are its upstreams':
+    the tools a snapshot adds to the scenario are those the calls named)."""
+    joined = Joined(items)
     logs, without = [], 0
-    for item in items:
-        if item.get("kind") != "decision":
-            continue
-        made = sorted(calls.get(item["id"], []), key=lambda call: call["time"])
+    for item in joined.decisions.values():
+        made = joined.calls.get(item["id"], [])
         if not made:
             without += 1
             continue

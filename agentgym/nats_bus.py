@@ -131,11 +131,14 @@ class NatsBus:
             following, _ = await history.read_decisions(
                 self.js, tenant, where["scenario_id"], where["seq"], CALLS_SCANNED
             )
-            mark = f'"decision_id":"{decision_id}"'.encode()
-            calls = [data for _, data in following if mark in data]
-            feedback = (await self.feedback(tenant, [decision_id])).get(decision_id)
             assert stored.data is not None
-            return Found(stored.data, calls, feedback)
+            session = json.loads(stored.data).get("session")
+            marks = [f'"decision_id":"{decision_id}"'.encode()]
+            if session:
+                marks.append(f'"session":"{session}"'.encode())
+            about = [data for _, data in following if any(mark in data for mark in marks)]
+            feedback = (await self.feedback(tenant, [decision_id])).get(decision_id)
+            return Found(stored.data, about, feedback)
 
     async def feedback(self, tenant: str, decision_ids: Sequence[str]) -> dict[str, bytes]:
         async with reachable():

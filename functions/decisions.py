@@ -5,10 +5,14 @@ Lambda: `functions.decisions.handler`.
   tenant's JetStream subjects, each scenario's its own (a duplicate id within two minutes, a
   gateway's retry, is stored once); the request's words redacted by the tenant's privacy rules
   first, as traces are. A scenario the tenant does not have is a 404 naming it.
-- `GET /api/decisions?scenario=&after=&limit=`: the log, in the order taken in, paged by the
-  `next_after` cursor.
+- `GET /api/decisions?scenario=&model=&since=&until=&after=&limit=`: the log, in the order
+  taken in, paged by the `next_after` cursor, each call joined to its decision (on the page) by
+  agentgym/decisions.py's rule.
 - `GET /api/decisions/{id}`: one decision, the calls that followed it (among the next 1,000 its
-  scenario logged), and its feedback.
+  scenario logged: those naming it, or joined by its MCP session), whether the agent searched
+  again instead, and its feedback.
+Reading them (the two GETs) needs a key with the `decisions` scope (agentgym/auth.py): they
+hold users' own words. Any key may write them.
 - `POST /api/decisions/{id}/feedback` (`{"reward": -1..1, "comment"?}`): how it turned out;
   given again, the later stands. A gateway's `report_outcome` comes in its batches.
 """
@@ -32,12 +36,13 @@ from agentgym.decisions import (
     Feedback,
     FeedbackBody,
     FeedbackIn,
+    Joined,
 )
 from agentgym.scenario.definition import SCENARIO_ID
 from agentgym.traces.privacy import redact
 from functions import errors, lambda_entry, lookups
 from functions.errors import HttpError
-from functions.resources import DecisionsDep, KeysDep, StoreDep
+from functions.resources import DecisionsDep, DecisionsReaderDep, KeysDep, StoreDep
 
 router = APIRouter(prefix="/api/decisions", tags=["decisions"], responses=errors.DOCUMENTED)
 built(DecisionBatch)  # before their routes (contracts.Body)
@@ -71,15 +76,43 @@ async def take_decisions(
 
 @router.get("", response_model=DecisionsPage)
 async def list_decisions(
-    keys: KeysDep,
+    keys: DecisionsReaderDep,
     decisions: DecisionsDep,
     scenario: Annotated[str | None, Query(pattern=SCENARIO_ID)] = None,
+    model: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    since: Annotated[float | None, Query(ge=0, description="unix time, inclusive")] = None,
+    until: Annotated[float | None, Query(ge=0, description="unix time, exclusive")] = None,
     after: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> DecisionsPage:
-    """The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`."""
+    """The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`:
+    `limit` read, then kept if made by `model` and between `since` and `until` (a call: if the
+    decision it joined is kept), so a page may hold fewer; read on from `next_after`. Calls
+    say which decision they joined on the page and how (`joined_to`, `joined`, `rank`), and
+    decisions whether the agent searched again instead (`searched_again`)."""
     found, cursor = await decisions.decisions(keys.tenant, scenario, after, limit)
-    return DecisionsPage(items=[json.loads(data) for _, data in found], next_after=cursor)
+    items = [json.loads(data) for _, data in found]
+    joined = Joined(items)
+    for decision_id, calls in joined.calls.items():
+        for call in calls:
+            call["joined_to"] = decision_id
+    by_id = {call["id"]: call for calls in joined.calls.values() for call in calls}
+    items = [by_id.get(item["id"], item) for item in items]
+    for item in items:
+        if item.get("kind") == "decision":
+            item["searched_again"] = item["id"] in joined.searched_again
+
+    def kept(item: dict[str, Any]) -> bool:
+        decision = (
+            item
+            if item.get("kind") == "decision"
+            else joined.decisions.get(item.get("joined_to") or item.get("decision_id") or "")
+        )
+        if model is not None and (decision is None or decision.get("model_id") != model):
+            return False
+        return (since is None or item["time"] >= since) and (until is None or item["time"] < until)
+
+    return DecisionsPage(items=[item for item in items if kept(item)], next_after=cursor)
 
 
 DecisionId = Annotated[str, Path(pattern=DECISION_ID)]
@@ -91,15 +124,18 @@ def _missing(decision_id: str) -> HttpError:
 
 @router.get("/{decision_id}", response_model=DecisionDetail)
 async def get_decision(
-    decision_id: DecisionId, keys: KeysDep, decisions: DecisionsDep
+    decision_id: DecisionId, keys: DecisionsReaderDep, decisions: DecisionsDep
 ) -> DecisionDetail:
     """The decision, the calls that followed it and its feedback."""
     found = await decisions.decision(keys.tenant, decision_id)
     if found is None:
         raise _missing(decision_id)
+    decision = json.loads(found.decision)
+    joined = Joined([decision, *(json.loads(item) for item in found.following)])
     return DecisionDetail(
-        decision=json.loads(found.decision),
-        calls=[json.loads(call) for call in found.calls],
+        decision=decision,
+        calls=joined.calls.get(decision_id, []),
+        searched_again=decision_id in joined.searched_again,
         feedback=None if found.feedback is None else Feedback.model_validate_json(found.feedback),
     )
 

@@ -13,7 +13,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agentgym.artifacts import ArtifactStore, open_artifacts
-from agentgym.auth import Authenticator, AuthError, authenticate, authenticator_for, bearer
+from agentgym.auth import (
+    DECISIONS,
+    Authenticator,
+    AuthError,
+    Principal,
+    authenticate,
+    authenticator_for,
+    bearer,
+)
 from agentgym.bus import Bus, Connection, Decisions, History, Trainers
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
@@ -102,13 +110,30 @@ async def _settings(request: Request) -> ApiSettings:
     return (await _resources(request)).settings
 
 
-async def keys_of(request: Request) -> Keys:
-    """The caller's tenant, as the key layout of its things (401 without valid credentials)."""
+async def principal_of(request: Request) -> Principal:
+    """Who is calling (401 without valid credentials)."""
     credential = bearer(request.headers.get("authorization")) or request.headers.get("x-api-key")
     try:
-        principal = await authenticate((await _resources(request)).authenticator, credential)
+        return await authenticate((await _resources(request)).authenticator, credential)
     except AuthError as exc:
         raise HttpError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+async def keys_of(request: Request) -> Keys:
+    """The caller's tenant, as the key layout of its things (401 without valid credentials)."""
+    return Keys((await principal_of(request)).tenant)
+
+
+async def decisions_reader(request: Request) -> Keys:
+    """As `keys_of`, for a caller whose key may read decisions (403 otherwise): they hold
+    users' own words."""
+    principal = await principal_of(request)
+    if DECISIONS not in principal.scopes:
+        raise HttpError(
+            403,
+            f"reading decisions needs a key with the {DECISIONS!r} scope (agentgym keys create "
+            f"--scope {DECISIONS}; a JWT's scope claim naming it)",
+        )
     return Keys(principal.tenant)
 
 
@@ -121,4 +146,5 @@ ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ResourcesDep = Annotated[Resources, Depends(_resources)]
 KeysDep = Annotated[Keys, Depends(keys_of)]
+DecisionsReaderDep = Annotated[Keys, Depends(decisions_reader)]
 Authenticated = Depends(keys_of)  # for routers whose routes need the check but not the tenant

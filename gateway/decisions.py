@@ -30,7 +30,7 @@ KEEP = 100_000
 
 
 def new_id(kind: str) -> str:
-    """A decision's (`dec`) or a call's (`call`) id."""
+    """A decision's (`dec`), a call's (`call`) or an MCP session's (`ses`) id."""
     return f"{kind}_{uuid.uuid4().hex}"
 
 

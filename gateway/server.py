@@ -22,6 +22,7 @@ import json
 import random
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ import anyio
 import mcp_types as types
 from anyio.abc import TaskGroup
 from mcp.server import Server, ServerRequestContext
+from mcp.server.connection import Connection
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -47,6 +49,7 @@ from trainer.serving import Served
 SEARCH, CALL, REPORT = "search_tools", "call_tool", "report_outcome"
 MAX_QUERY = 8192  # characters of a search's query
 LOOPBACK = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+SESSION_STATE = "agentgym.session"  # where a connection keeps its session's name
 
 SEARCH_TOOL = types.Tool(
     name=SEARCH,
@@ -121,10 +124,31 @@ class Gateway:
         self.rng = random.Random()
         self.upstreams = {target.name: Upstream(target, self._refresh) for target in targets}
         self.catalog = Catalog({}, "")
+        # The MCP connections served (while their clients keep them): whom to tell that the
+        # tools changed. Each keeps in its own state the name its decisions and calls carry,
+        # what joins a call that names no decision to the search before it
+        # (agentgym/decisions.py).
+        self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+    def _session(self, ctx: ServerRequestContext) -> str:
+        """The name of the MCP session (the connection) `ctx` is a request of."""
+        # The low-level context hands each request a ServerSession of its own over the
+        # connection; SDK 2.3 offers the connection itself on no public attribute.
+        connection: Connection = ctx.session._connection
+        name = connection.state.get(SESSION_STATE)
+        if name is None:
+            name = connection.state[SESSION_STATE] = new_id("ses")
+            self.connections.add(connection)
+        return str(name)
 
     async def _refresh(self) -> None:
         listed = {name: upstream.tools for name, upstream in self.upstreams.items()}
+        before = self.catalog.digest
         self.catalog = Catalog.merge(listed, frozenset(tool.name for tool in OWN))
+        if self.expose == "all" and self.catalog.digest != before:
+            for connection in list(self.connections):  # clients listing every tool: list again
+                with anyio.move_on_after(1.0):
+                    await connection.send_tool_list_changed()  # best effort: it never raises
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[TaskGroup]:
@@ -145,6 +169,7 @@ class Gateway:
     async def list_tools(
         self, ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        self._session(ctx)
         tools = list(OWN)
         if self.expose == "all":
             for entry in self.catalog.entries.values():
@@ -155,8 +180,9 @@ class Gateway:
         self, ctx: ServerRequestContext, params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         arguments = params.arguments or {}
+        session = self._session(ctx)
         if params.name == SEARCH:
-            return await self.search(arguments)
+            return await self.search(arguments, session)
         if params.name == CALL:
             name = arguments.get("name")
             if not isinstance(name, str) or not name:
@@ -167,14 +193,15 @@ class Gateway:
             if inner is not None and not isinstance(inner, dict):
                 return error_result("call_tool's arguments are an object of the tool's arguments")
             decision = arguments.get("decision_id")
-            return await self.call(name, inner, decision if isinstance(decision, str) else None)
+            decision_id = decision if isinstance(decision, str) else None
+            return await self.call(name, inner, decision_id, session)
         if params.name == REPORT:
             return self.report(arguments)
         if self.expose == "all" and params.name in self.catalog.entries:
-            return await self.call(params.name, arguments, None)
+            return await self.call(params.name, arguments, None, session)
         return error_result(f"no tool {params.name!r} here: use {SEARCH} and {CALL}")
 
-    async def search(self, arguments: dict[str, Any]) -> types.CallToolResult:
+    async def search(self, arguments: dict[str, Any], session: str) -> types.CallToolResult:
         query, limit, cursor = (
             arguments.get("query"),
             arguments.get("limit", 5),
@@ -230,6 +257,7 @@ class Gateway:
                 "explored": page.explored,
                 "unsure": answer.unsure,
                 "in_scope": answer.in_scope,
+                "session": session,
             }
         )
         return types.CallToolResult(
@@ -258,7 +286,7 @@ class Gateway:
         return types.CallToolResult(content=[types.TextContent(type="text", text="noted")])
 
     async def call(
-        self, name: str, arguments: dict[str, Any] | None, decision_id: str | None
+        self, name: str, arguments: dict[str, Any] | None, decision_id: str | None, session: str
     ) -> types.CallToolResult:
         entry = self.catalog.entries.get(name)
         if entry is None:
@@ -274,6 +302,7 @@ class Gateway:
                 "tool": name,
                 "is_error": bool(result.is_error),
                 "latency_ms": 1000 * (time.perf_counter() - started),
+                "session": session,
             }
         )
         return result

@@ -45,8 +45,17 @@ def test_api_keys_are_configured_as_hashes_and_name_their_tenant() -> None:
         auth.authenticate(None)
 
 
+def test_a_key_has_the_scopes_its_entry_grants() -> None:
+    plain, reader = new_key(), new_key()
+    auth = ApiKeyAuth(f"acme:{hash_key(plain)},acme:{hash_key(reader)}:decisions")
+    assert auth.authenticate(plain).scopes == frozenset()
+    assert auth.authenticate(reader).scopes == {"decisions"}
+    assert authenticator("off").authenticate(None).scopes == {"decisions"}  # the local user
+
+
 @pytest.mark.parametrize(
-    "entries", ["", "acme:notahash", f"bad tenant:{'0' * 64}", f"default:{'0' * 64}"]
+    "entries",
+    ["", "acme:notahash", f"bad tenant:{'0' * 64}", f"default:{'0' * 64}", f"acme:{'0' * 64}:root"],
 )
 def test_bad_api_key_configuration_fails_at_start(entries: str) -> None:
     with pytest.raises(ConfigError):
@@ -61,6 +70,17 @@ def test_keys_create_prints_a_key_and_a_working_entry() -> None:
     key, entry = out[1].strip(), out[3].strip()
     assert entry.startswith("acme:") and key not in entry
     assert ApiKeyAuth(entry).authenticate(key).tenant == "acme"
+    scoped = subprocess.run(
+        [sys.executable, "-m", "agentgym.cli", "keys", "create", "--tenant", "acme",
+         "--scope", "decisions"], capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert scoped[3].strip().endswith(":decisions")
+    assert ApiKeyAuth(scoped[3].strip()).authenticate(scoped[1].strip()).scopes == {"decisions"}
+    refused = subprocess.run(
+        [sys.executable, "-m", "agentgym.cli", "keys", "create", "--tenant", "acme",
+         "--scope", "root"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "root" in refused.stderr
 
 
 def hs256(claims: dict[str, object], secret: str = SECRET) -> str:
@@ -80,6 +100,14 @@ def test_hs256_tokens_carry_the_tenant_claim() -> None:
     ):
         with pytest.raises(AuthError, match=says):
             auth.authenticate(token)
+
+
+def test_a_tokens_scope_claim_grants_the_scopes_it_names() -> None:
+    auth = JwtAuth(secret=SECRET)
+    exp = time.time() + 60
+    assert auth.authenticate(hs256({"tenant": "acme", "exp": exp})).scopes == frozenset()
+    scoped = hs256({"tenant": "acme", "exp": exp, "scope": "openid decisions"})
+    assert auth.authenticate(scoped).scopes == {"decisions"}  # the ones it knows
 
 
 def test_a_short_jwt_secret_is_refused() -> None:

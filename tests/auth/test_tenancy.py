@@ -24,7 +24,9 @@ from ..inprocess import running_streamer, running_worker
 from ..servers import serve_asgi
 
 KEYS = {tenant: new_key() for tenant in ("acme", "globex")}
+READER = new_key()  # acme's, with the scope that reads decisions
 ENTRIES = ",".join(f"{tenant}:{hash_key(key)}" for tenant, key in KEYS.items())
+ENTRIES += f",acme:{hash_key(READER)}:decisions"
 START = {"scenario_id": "customer_support", "framework": "LangChain", "learning_rate": 0.001}
 
 
@@ -249,3 +251,22 @@ async def test_traces_are_their_tenants_alone_whatever_their_trace_ids(
     assert gone.status_code == 200 and gone.json()["deleted"] == 0
     assert (await acme.get("/api/scenarios/shop-agent/traces")).json()["spans"] == 3  # its own
     assert (await globex.get("/api/settings/privacy")).json()["redact_patterns"] == []
+
+
+async def test_reading_decisions_needs_the_decisions_scope(system: dict[str, Any]) -> None:
+    acme = client(system, "acme")
+    reader = client(system, None, Authorization=f"Bearer {READER}")
+    made = {"kind": "decision", "id": f"dec_{'1' * 32}", "time": 1.0, "model_id": "m",
+            "scenario_id": "customer_support", "scenario_version": "1",
+            "tools_digest": "0" * 64, "text": "refund order 7", "tools": ["refund"],
+            "served": ["refund"], "probabilities": {"refund": 0.9},
+            "first_probability": 1.0}  # fmt: skip
+    assert (await acme.post("/api/decisions", json={"items": [made]})).status_code == 200
+    for path in ("/api/decisions", f"/api/decisions/{made['id']}"):
+        refused = await acme.get(path)
+        assert refused.status_code == 403 and "decisions" in refused.json()["detail"]
+        assert (await reader.get(path)).status_code == 200
+    page = (await reader.get("/api/decisions")).json()["items"]
+    assert [item["id"] for item in page] == [made["id"]]
+    feedback = await acme.post(f"/api/decisions/{made['id']}/feedback", json={"reward": 1})
+    assert feedback.status_code == 200  # writing needs no scope: a gateway's key writes

@@ -154,3 +154,48 @@ def test_a_snapshot_takes_settled_decisions_in_as_logged_episodes(api: str) -> N
     assert again["decisions_added"] == 0  # each is taken once
     counts = httpx.get(f"{api}/api/scenarios/shop_gw/traces").json()
     assert counts["decisions"] == 2 and counts["decisions_without_calls"] == 1
+
+
+async def test_calls_without_a_decision_id_join_their_sessions_search(
+    api: str, served: Served
+) -> None:
+    """An agent that searched, searched again, then called without passing a decision_id:
+    the call joins the second search by the MCP session, and the first was searched again."""
+    made = Gateway(served, "model_cs", [Target.parse(STDIO)], Recorder(ApiSink(api, None)))
+    with serve_asgi(made.http_app(None)) as base:
+        for _ in range(200):
+            if all(httpx.get(f"{base}/healthz").json()["upstreams"].values()):
+                break
+            await asyncio.sleep(0.05)
+        async with client(f"{base}/mcp") as mcp:
+            first = found(await mcp.call_tool("search_tools", {"query": "track my parcel"}))
+            second = found(await mcp.call_tool("search_tools", {"query": "refund order 7"}))
+            served_second = [tool["name"] for tool in second["tools"]]
+            await mcp.call_tool("call_tool", {"name": served_second[0], "arguments": {}})
+        async with client(f"{base}/mcp") as other:  # another session: joins nothing of these
+            await other.call_tool("call_tool", {"name": "refund", "arguments": {}})
+        for _ in range(100):
+            items = httpx.get(f"{api}/api/decisions").json()["items"]
+            if len(items) == 4:
+                break
+            await asyncio.sleep(0.1)
+    sessions = {item["session"] for item in items}
+    assert len(sessions) == 2  # one per MCP session
+    page = {item["id"]: item for item in items}
+    assert page[first["decision_id"]]["searched_again"] is True
+    assert page[second["decision_id"]]["searched_again"] is False
+    calls = [item for item in items if item["kind"] == "call"]
+    joined = [c for c in calls if c.get("joined_to")]
+    assert len(joined) == 1 and joined[0]["joined_to"] == second["decision_id"]
+    assert joined[0]["joined"] == "session" and joined[0]["rank"] == 0
+    one = httpx.get(f"{api}/api/decisions/{second['decision_id']}").json()
+    assert [(c["tool"], c["joined"], c["rank"]) for c in one["calls"]] == [
+        (served_second[0], "session", 0)
+    ]
+    assert one["searched_again"] is False
+    assert httpx.get(f"{api}/api/decisions/{first['decision_id']}").json()["searched_again"]
+    # Filters: by model (the calls with the decisions they joined) and by time.
+    assert len(httpx.get(f"{api}/api/decisions", params={"model": "model_cs"}).json()["items"]) == 3
+    assert httpx.get(f"{api}/api/decisions", params={"model": "other"}).json()["items"] == []
+    later = httpx.get(f"{api}/api/decisions", params={"since": time.time() + 60}).json()
+    assert later["items"] == [] and later["next_after"] == 4

@@ -23,6 +23,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import Context
 
 from gateway import ranking
 from gateway.catalog import tokens
@@ -63,11 +64,12 @@ async def gateway(
 
 
 @asynccontextmanager
-async def client(url: str, key: str | None = None) -> AsyncIterator[Client]:
+async def client(url: str, key: str | None = None, **options: Any) -> AsyncIterator[Client]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+    transport = streamable_http_client  # mcp.Client's own options (a message handler) pass on
     async with (
         httpx2.AsyncClient(headers=headers) as http,
-        Client(streamable_http_client(url, http_client=http), mode="legacy", cache=None) as opened,
+        Client(transport(url, http_client=http), mode="legacy", cache=None, **options) as opened,
     ):
         yield opened
 
@@ -215,8 +217,9 @@ async def test_without_a_key_foreign_origins_are_refused(served: Served, tmp_pat
         assert foreign.status_code == 403
 
 
-def start_upstream(port: int) -> subprocess.Popen[bytes]:
+def start_upstream(port: int, scenario: str = "customer_support") -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "tests.gateway.upstream", "http", str(port)]
+    command += ["--scenario", scenario]
     process = subprocess.Popen(command)
     for _ in range(200):
         with contextlib.suppress(httpx.HTTPError):
@@ -261,6 +264,42 @@ async def test_an_upstream_that_is_gone_answers_an_error_naming_it_and_comes_bac
     finally:
         upstream.kill()
         upstream.wait()
+
+
+async def test_clients_listing_every_tool_are_told_when_an_upstreams_tools_change(
+    served: Served, tmp_path: Path
+) -> None:
+    """A team server that adds a tool and says so (tools/list_changed): the gateway lists it
+    again, and tells its own clients, which list every tool (`--expose all`), in turn."""
+    team = build([{"name": "search_kb", "description": "Search the wiki"}], "wiki", extras=False)
+
+    async def grow(name: str, ctx: Context) -> str:
+        """Adds a tool by that name."""
+        team.add_tool(lambda: name, name=name, description=f"the {name} tool")
+        await ctx.session.send_tool_list_changed()
+        return "grown"
+
+    team.add_tool(grow, structured_output=False)
+    told = asyncio.Event()
+
+    async def heard(message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            told.set()
+
+    with serve_asgi(team.streamable_http_app()) as upstream:
+        async with (
+            gateway(served, [f"{upstream}/mcp"], tmp_path / "d.jsonl", expose="all") as url,
+            client(url, message_handler=heard) as mcp,
+        ):
+            assert "translate" not in {tool.name for tool in (await mcp.list_tools()).tools}
+            grown = await mcp.call_tool(
+                "call_tool", {"name": "grow", "arguments": {"name": "translate"}}
+            )
+            assert not grown.is_error, grown.content
+            await asyncio.wait_for(told.wait(), timeout=10)
+            assert "translate" in {tool.name for tool in (await mcp.list_tools()).tools}
+            searched = found(await mcp.call_tool("search_tools", {"query": "translate this"}))
+            assert searched["tools"]
 
 
 async def test_agentgym_gateway_serves_a_bundle_as_a_real_process(

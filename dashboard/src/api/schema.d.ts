@@ -405,7 +405,8 @@ export interface paths {
         /**
          * Snapshot
          * @description A new version of the scenario holding the episodes its traces have told, complete
-         *     since the last snapshot, as `logs` (the scenario made, of them alone, on its first).
+         *     since the last snapshot, and the decisions served for it that have settled (made
+         *     `decision_settle_s` ago), as `logs` (the scenario made, of them alone, on its first).
          */
         post: operations["snapshot_api_scenarios__scenario_id__snapshot_post"];
         delete?: never;
@@ -446,7 +447,11 @@ export interface paths {
         };
         /**
          * List Decisions
-         * @description The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`.
+         * @description The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`:
+         *     `limit` read, then kept if made by `model` and between `since` and `until` (a call: if the
+         *     decision it joined is kept), so a page may hold fewer; read on from `next_after`. Calls
+         *     say which decision they joined on the page and how (`joined_to`, `joined`, `rank`), and
+         *     decisions whether the agent searched again instead (`searched_again`).
          */
         get: operations["list_decisions_api_decisions_get"];
         put?: never;
@@ -828,6 +833,8 @@ export interface components {
             is_error: boolean;
             /** Latency Ms */
             latency_ms: number;
+            /** Session */
+            session?: string | null;
         };
         /**
          * ConfusionCell
@@ -849,7 +856,9 @@ export interface components {
         };
         /**
          * DecisionDetail
-         * @description `GET /api/decisions/{id}`: the decision, the calls that followed it, its feedback.
+         * @description `GET /api/decisions/{id}`: the decision, the calls that followed it (each with `joined`:
+         *     "id" or "session", and `rank`: where the decision served its tool, None if it did not),
+         *     whether the agent searched again instead, and its feedback.
          */
         DecisionDetail: {
             /** Decision */
@@ -860,6 +869,11 @@ export interface components {
             calls: {
                 [key: string]: unknown;
             }[];
+            /**
+             * Searched Again
+             * @default false
+             */
+            searched_again: boolean;
             feedback: components["schemas"]["Feedback"] | null;
         };
         /** DecisionIn */
@@ -910,6 +924,8 @@ export interface components {
              * @default true
              */
             in_scope: boolean;
+            /** Session */
+            session?: string | null;
         };
         /** DecisionsAccepted */
         DecisionsAccepted: {
@@ -1552,6 +1568,11 @@ export interface components {
              * @default 0
              */
             expired: number;
+            /**
+             * Decisions Added
+             * @default 0
+             */
+            decisions_added: number;
         };
         /**
          * ToolOffered
@@ -1605,6 +1626,21 @@ export interface components {
              * @default 0
              */
             late: number;
+            /**
+             * Decisions After
+             * @default 0
+             */
+            decisions_after: number;
+            /**
+             * Decisions
+             * @default 0
+             */
+            decisions: number;
+            /**
+             * Decisions Without Calls
+             * @default 0
+             */
+            decisions_without_calls: number;
         };
         /**
          * TrainingStartRequest
@@ -4855,6 +4891,11 @@ export interface operations {
         parameters: {
             query?: {
                 scenario?: string | null;
+                model?: string | null;
+                /** @description unix time, inclusive */
+                since?: number | null;
+                /** @description unix time, exclusive */
+                until?: number | null;
                 after?: number;
                 limit?: number;
             };

@@ -86,9 +86,13 @@ export interface Decision {
   explored?: boolean;
   unsure?: boolean;
   in_scope?: boolean;
+  session?: string | null;
+  searched_again?: boolean; // on a page: a later search of its session came before any call
 }
 
-/** A call an agent made after a decision (its `decision_id`), and how the upstream answered. */
+/** A call an agent made after a decision, and how the upstream answered. The API joins it to
+ * its decision (`joined_to`: by the `decision_id` it passed, or its MCP session) with the
+ * rank at which the decision served its tool (null: not served, a miss). */
 export interface DecisionCall {
   kind: 'call';
   id: string;
@@ -97,6 +101,10 @@ export interface DecisionCall {
   tool: string;
   is_error: boolean;
   latency_ms: number;
+  session?: string | null;
+  joined_to?: string;
+  joined?: 'id' | 'session';
+  rank?: number | null;
 }
 
 export type DecisionItem = Decision | DecisionCall;
@@ -104,5 +112,6 @@ export type DecisionItem = Decision | DecisionCall;
 export interface DecisionDetail {
   decision: Decision;
   calls: DecisionCall[];
+  searched_again: boolean;
   feedback: { reward: number; comment?: string | null; time: number } | null;
 }

@@ -16,8 +16,9 @@ export interface Summary {
   calls: DecisionCall[];
   unsure: number;
   outOfScope: number;
-  joined: number; // calls that named a decision
+  joined: number; // calls joined to a decision (by its id, or their MCP session)
   missed: number; // ... of a tool that decision did not serve
+  searchedAgain: number; // decisions the agent searched again after, instead of calling
   errors: number;
   first: [string, number][]; // tools put first, most often first
   perHour: [string, number][];
@@ -27,8 +28,7 @@ export interface Summary {
 export function summarize(items: DecisionItem[]): Summary {
   const decisions = items.filter((i): i is Decision => i.kind === 'decision');
   const calls = items.filter((i): i is DecisionCall => i.kind === 'call');
-  const served = new Map(decisions.map((d) => [d.id, new Set(d.served)]));
-  const joined = calls.filter((c) => c.decision_id && served.has(c.decision_id));
+  const joined = calls.filter((c) => c.joined_to);
   const first = new Map<string, number>();
   const perHour = new Map<string, number>();
   for (const d of decisions) {
@@ -42,7 +42,8 @@ export function summarize(items: DecisionItem[]): Summary {
     unsure: decisions.filter((d) => d.unsure).length,
     outOfScope: decisions.filter((d) => d.in_scope === false).length,
     joined: joined.length,
-    missed: joined.filter((c) => !served.get(c.decision_id!)!.has(c.tool)).length,
+    missed: joined.filter((c) => c.rank === null).length,
+    searchedAgain: decisions.filter((d) => d.searched_again).length,
     errors: calls.filter((c) => c.is_error).length,
     first: [...first.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10),
     perHour: [...perHour.entries()].sort(),
@@ -69,7 +70,7 @@ function Opened({ id }: { id: string }) {
   const found = useLoad(() => api.get(id), [id]);
   if (found.error) return <ErrorBox error={found.error} />;
   if (!found.value) return <p class="muted">Loading…</p>;
-  const { decision, calls, feedback } = found.value;
+  const { decision, calls, feedback, searched_again } = found.value;
   return (
     <div class="decision" data-decision={decision.id}>
       <p>
@@ -97,13 +98,15 @@ function Opened({ id }: { id: string }) {
           {calls.map((c) => (
             <li>
               {c.tool} {c.is_error ? 'answered an error' : 'answered'} in {fixed(c.latency_ms, 1)} ms
-              {decision.served.includes(c.tool) ? '' : ' (not served)'}
+              {c.rank === null ? ' (not served)' : ` (served #${(c.rank ?? 0) + 1})`}
+              {c.joined === 'session' ? ', joined by its session' : ''}
             </li>
           ))}
         </ul>
       ) : (
-        <p class="muted">No call named this decision.</p>
+        <p class="muted">No call followed this decision.</p>
       )}
+      {searched_again && <p class="searched-again">The agent searched again instead of calling.</p>}
       <p class="feedback">
         {feedback
           ? `Feedback: ${fixed(feedback.reward, 2)}${feedback.comment ? ` (“${feedback.comment}”)` : ''}`
@@ -160,6 +163,9 @@ export function DecisionsPage({ scenario, opened }: { scenario?: string; opened?
             </Figure>
             <Figure label="miss rate (called, not served)" name="miss-rate">
               {percent(share(summary.missed, summary.joined))}
+            </Figure>
+            <Figure label="searched again instead" name="searched-again">
+              {percent(share(summary.searchedAgain, n))}
             </Figure>
             <Figure label="calls answering an error" name="errors">
               {percent(share(summary.errors, summary.calls.length))}
