@@ -104,6 +104,12 @@ class Decisions(Protocol):
         """The feedback of those of the decisions that have one."""
         ...
 
+    async def decisions_kept(self, tenant: str, scenario_id: str, after: int) -> tuple[int, int]:
+        """(how many decisions and calls the scenario was ever sent, as counted when stored;
+        how many of its stored after cursor `after` are held still): what the scenario's cap
+        dropped is the difference with what was read."""
+        ...
+
     async def decision(self, tenant: str, decision_id: str) -> Found | None:
         """One of the tenant's decisions (None: none by that id is kept)."""
         ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import nats.errors
 import nats.js.errors
@@ -151,14 +151,13 @@ async def sample_updates(js: JetStreamContext, session_id: str, points: int) -> 
     return [found[seq] for seq in sorted(found)]
 
 
-async def read_decisions(
-    js: JetStreamContext, tenant: str, scenario_id: str | None, after: int, limit: int
-) -> tuple[list[tuple[int, bytes]], int]:
-    """The tenant's decisions (of `scenario_id`, or all its scenarios') whose stream sequence
-    is above `after`, at most `limit`, in order, each with its sequence; and the sequence of
-    the last read (`after` with none): the cursor to read on from."""
-    subject = subjects.decisions_subject(tenant, scenario_id or "*")
-    name = f"decisions-{uuid.uuid4().hex}"  # deleted once read, not left to time out
+@contextlib.asynccontextmanager
+async def _decisions_after(
+    js: JetStreamContext, subject: str, after: int
+) -> AsyncIterator[JetStreamContext.PullSubscription]:
+    """A consumer of the decisions on `subject` above stream sequence `after`, deleted once
+    read (not left to time out)."""
+    name = f"decisions-{uuid.uuid4().hex}"
     consumer = await js.pull_subscribe(
         subject,
         stream=subjects.DECISIONS_STREAM,
@@ -171,9 +170,24 @@ async def read_decisions(
             mem_storage=True,
         ),
     )
+    try:
+        yield consumer
+    finally:
+        await consumer.unsubscribe()
+        with contextlib.suppress(nats.errors.Error):
+            await js.delete_consumer(subjects.DECISIONS_STREAM, name)
+
+
+async def read_decisions(
+    js: JetStreamContext, tenant: str, scenario_id: str | None, after: int, limit: int
+) -> tuple[list[tuple[int, bytes]], int]:
+    """The tenant's decisions (of `scenario_id`, or all its scenarios') whose stream sequence
+    is above `after`, at most `limit`, in order, each with its sequence; and the sequence of
+    the last read (`after` with none): the cursor to read on from."""
+    subject = subjects.decisions_subject(tenant, scenario_id or "*")
     found: list[tuple[int, bytes]] = []
     cursor = after
-    try:
+    async with _decisions_after(js, subject, after) as consumer:
         pending = (await consumer.consumer_info()).num_pending or 0
         while len(found) < min(limit, pending):
             try:
@@ -185,11 +199,14 @@ async def read_decisions(
                 found.append((cursor, msg.data))
             if batch and batch[-1].metadata.num_pending == 0:
                 break
-    finally:
-        await consumer.unsubscribe()
-        with contextlib.suppress(nats.errors.Error):
-            await js.delete_consumer(subjects.DECISIONS_STREAM, name)
     return found, cursor
+
+
+async def held_after(js: JetStreamContext, tenant: str, scenario_id: str, after: int) -> int:
+    """How many of a scenario's decisions and calls above stream sequence `after` are held."""
+    subject = subjects.decisions_subject(tenant, scenario_id)
+    async with _decisions_after(js, subject, after) as consumer:
+        return (await consumer.consumer_info()).num_pending or 0
 
 
 async def read_episodes(

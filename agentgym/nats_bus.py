@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -90,6 +91,7 @@ class NatsBus:
     async def publish_decisions(self, tenant: str, items: Sequence[tuple[str, str, bytes]]) -> None:
         async with reachable():
             index = await self._decision_index()
+            stored: Counter[str] = Counter()
             for start in range(0, len(items), DECISIONS_IN_FLIGHT):
                 chunk = items[start : start + DECISIONS_IN_FLIGHT]
                 acks = await asyncio.gather(
@@ -113,6 +115,28 @@ class NatsBus:
                         if item_id.startswith("dec_")
                     )
                 )
+                for (scenario_id, _, _), ack in zip(chunk, acks, strict=True):
+                    if not ack.duplicate:  # a gateway's retry is stored once, counted once
+                        stored[scenario_id] += 1
+            for scenario_id, count in stored.items():
+                await self.js.publish(
+                    subjects.decision_counts_subject(tenant, scenario_id),
+                    b"",
+                    headers={"Nats-Incr": f"+{count}"},
+                )
+
+    async def decisions_kept(self, tenant: str, scenario_id: str, after: int) -> tuple[int, int]:
+        async with reachable():
+            try:  # the count first: what is stored meanwhile is then held, never dropped
+                last = await self.js.get_last_msg(
+                    subjects.DECISION_COUNTS_STREAM,
+                    subjects.decision_counts_subject(tenant, scenario_id),
+                )
+                sent = int(json.loads(last.data or b"{}").get("val", 0))
+            except nats.js.errors.NotFoundError:
+                sent = 0
+            held = await history.held_after(self.js, tenant, scenario_id, after)
+            return sent, held
 
     async def decisions(
         self, tenant: str, scenario_id: str | None, after: int, limit: int

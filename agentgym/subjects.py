@@ -10,6 +10,7 @@
 | `agentgym.act` | nats.micro service `agentgym-trainer`, queue group `trainers` | functions -> any trainer |
 | `agentgym.episodes.<session_id>` | stream AGENTGYM_EPISODES (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.decisions.<tenant>.<scenario_id>` | stream AGENTGYM_DECISIONS (limits, per-subject cap only) | functions (from gateways) -> functions |
+| `agentgym.decision_counts.<tenant>.<scenario_id>` | stream AGENTGYM_DECISION_COUNTS (JetStream counters) | functions -> functions (snapshots) |
 
 Who sets the streams up: the trainers own the streams and the consumer. A trainer creates
 them, or updates them to its configuration, at every start (`ensure_streams`,
@@ -80,6 +81,10 @@ DECISIONS_ALL = f"{PREFIX}.decisions.*.*"
 # stream: a byte cap drops the oldest of all subjects, and one tenant's flood would evict
 # another's; each subject's count bounds it instead.
 DECISIONS_PER_SCENARIO = 500_000
+# How many decisions and calls each scenario was ever sent (a JetStream counter per subject,
+# nats-server 2.12's `Nats-Incr`): a snapshot tells what the cap dropped before it read them.
+DECISION_COUNTS_STREAM = "AGENTGYM_DECISION_COUNTS"
+DECISION_COUNTS_ALL = f"{PREFIX}.decision_counts.*.*"
 
 
 # Where each decision is in its stream, and its feedback: a JetStream key-value bucket, keys
@@ -110,6 +115,10 @@ async def decision_index(js: JetStreamContext, replicas: int = 1) -> KeyValue:
 def decisions_subject(tenant: str, scenario_id: str) -> str:
     """Tenant and scenario ids are [A-Za-z0-9_-]: always one subject token each."""
     return f"{PREFIX}.decisions.{tenant}.{scenario_id}"
+
+
+def decision_counts_subject(tenant: str, scenario_id: str) -> str:
+    return f"{PREFIX}.decision_counts.{tenant}.{scenario_id}"
 
 
 def control_subject(session_id: str) -> str:
@@ -200,6 +209,19 @@ def decisions_stream(replicas: int = 1) -> StreamConfig:
     return _history(DECISIONS_STREAM, [DECISIONS_ALL], DECISIONS_PER_SCENARIO, -1, replicas)
 
 
+def decision_counts_stream(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=DECISION_COUNTS_STREAM,
+        subjects=[DECISION_COUNTS_ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_msgs_per_subject=1,  # a counter's last message holds its total
+        allow_msg_counter=True,
+        allow_direct=True,
+        num_replicas=replicas,
+    )
+
+
 def streams(replicas: int = 1) -> tuple[StreamConfig, ...]:
     """Every stream's configuration, as this version has them."""
     return (
@@ -207,6 +229,7 @@ def streams(replicas: int = 1) -> tuple[StreamConfig, ...]:
         training_stream(replicas),
         episodes_stream(replicas),
         decisions_stream(replicas),
+        decision_counts_stream(replicas),
     )
 
 

@@ -71,6 +71,9 @@ class SnapshotAnswer(Schema):
     skipped: int  # episodes naming a tool no scenario can hold
     expired: int = 0  # episodes older than the tenant's retention period, dropped
     decisions_added: int = 0  # of those added, decisions served (gateways', act's)
+    # Decisions and calls the scenario's cap (500,000 kept; the oldest go) dropped before any
+    # snapshot read them, since the last snapshot.
+    decisions_lost: int = 0
 
 
 class LogsDeleted(Schema):
@@ -115,6 +118,9 @@ async def snapshot(
     counts = await _counts(store, keys, scenario_id)
     served, cursor = await _settled(decisions, keys.tenant, scenario_id, counts.decisions_after,
                                     now - settings.decision_settle_s)  # fmt: skip
+    sent, held = await decisions.decisions_kept(keys.tenant, scenario_id, cursor)
+    read = counts.decision_items_read + len(served)
+    lost = max(counts.decisions_lost, sent - read - held)  # never less than said before
     given = await decisions.feedback(
         keys.tenant, [i["id"] for i in served if i["kind"] == "decision"]
     )
@@ -162,6 +168,8 @@ async def snapshot(
                 "decisions_after": max(c.decisions_after, cursor),
                 "decisions": c.decisions + len(from_decisions),
                 "decisions_without_calls": c.decisions_without_calls + without_calls,
+                "decision_items_read": c.decision_items_read + len(served),
+                "decisions_lost": max(c.decisions_lost, lost),
             }
         )
 
@@ -175,6 +183,7 @@ async def snapshot(
         skipped=len(logs) - len(fit),
         expired=len(before) - len(kept) + len(fit) - len(fresh),
         decisions_added=sum(log["id"].startswith("dec_") for log in fresh),
+        decisions_lost=lost - counts.decisions_lost,
     )
 
 

@@ -53,6 +53,10 @@ class TraceCounts(Record):
     decisions_after: int = 0
     decisions: int = 0
     decisions_without_calls: int = 0
+    # Decisions and calls snapshots read, and those the scenario's cap dropped before
+    # (agentgym/subjects.py DECISIONS_PER_SCENARIO): sent, less read, less held still.
+    decision_items_read: int = 0
+    decisions_lost: int = 0
 
     def add(self, read: Read) -> TraceCounts:
         skipped = Counter(self.skipped) + read.skipped

@@ -199,3 +199,38 @@ async def test_calls_without_a_decision_id_join_their_sessions_search(
     assert httpx.get(f"{api}/api/decisions", params={"model": "other"}).json()["items"] == []
     later = httpx.get(f"{api}/api/decisions", params={"since": time.time() + 60}).json()
     assert later["items"] == [] and later["next_after"] == 4
+
+
+async def test_a_snapshot_says_how_many_decisions_the_cap_dropped_unread(
+    urls: dict[str, str], tmp_path: Path
+) -> None:
+    """The decisions stream made with a cap of 10 a scenario (500,000 in earnest): 25 sent,
+    15 dropped before any snapshot read them; the next snapshot, after 3 more, drops none."""
+    import dataclasses
+
+    import nats
+
+    from agentgym import subjects
+
+    connection = await nats.connect(urls["nats_url"])
+    capped = dataclasses.replace(subjects.decisions_stream(), max_msgs_per_subject=10)
+    await connection.jetstream().add_stream(capped)  # there first: the API leaves it so
+    await connection.close()
+    with serve_asgi(build(Resources(ApiSettings(data_dir=tmp_path, **urls)))) as api:
+        pushed = httpx.post(f"{api}/api/scenarios", content=json.dumps(scenario_file("shop_cap")),
+                            headers={"Content-Type": "application/json"})  # fmt: skip
+        assert pushed.status_code == 201, pushed.text
+        old = time.time() - 3600
+
+        def send(count: int) -> None:
+            items = [decision(scenario_id="shop_cap", time=old) for _ in range(count)]
+            assert httpx.post(f"{api}/api/decisions", json={"items": items}).status_code == 200
+
+        send(25)
+        first = httpx.post(f"{api}/api/scenarios/shop_cap/snapshot").json()
+        assert first["decisions_lost"] == 15, first
+        send(3)
+        second = httpx.post(f"{api}/api/scenarios/shop_cap/snapshot").json()
+        assert second["decisions_lost"] == 0, second
+        counts = httpx.get(f"{api}/api/scenarios/shop_cap/traces").json()
+        assert counts["decisions_lost"] == 15 and counts["decisions_without_calls"] == 13

@@ -1573,6 +1573,11 @@ export interface components {
              * @default 0
              */
             decisions_added: number;
+            /**
+             * Decisions Lost
+             * @default 0
+             */
+            decisions_lost: number;
         };
         /**
          * ToolOffered
@@ -1641,6 +1646,16 @@ export interface components {
              * @default 0
              */
             decisions_without_calls: number;
+            /**
+             * Decision Items Read
+             * @default 0
+             */
+            decision_items_read: number;
+            /**
+             * Decisions Lost
+             * @default 0
+             */
+            decisions_lost: number;
         };
         /**
          * TrainingStartRequest
