@@ -405,7 +405,8 @@ export interface paths {
         /**
          * Snapshot
          * @description A new version of the scenario holding the episodes its traces have told, complete
-         *     since the last snapshot, as `logs` (the scenario made, of them alone, on its first).
+         *     since the last snapshot, and the decisions served for it that have settled (made
+         *     `decision_settle_s` ago), as `logs` (the scenario made, of them alone, on its first).
          */
         post: operations["snapshot_api_scenarios__scenario_id__snapshot_post"];
         delete?: never;
@@ -528,16 +529,18 @@ export interface paths {
         /**
          * Get Model
          * @description The model: the seed's fields, the adapter that serves it in its framework's agents
-         *     (agentgym.adapters), and the session and scenario version it is from.
+         *     (agentgym.adapters), and the session and scenario version it is from; `alias` when it was
+         *     named by one.
          */
         get: operations["get_model_api_models__model_id__get"];
         put?: never;
         post?: never;
         /**
          * Delete Model
-         * @description Delete the model and its bundle. The bundle goes first, so a retry after a failure
-         *     still finds the record and finishes the job. A damaged record is deleted too: its bundle
-         *     is where every bundle of the tenant's is.
+         * @description Delete the model and its bundle; 409 naming the aliases that name it. Its record is
+         *     marked first, so that no alias is set to it meanwhile (agentgym.aliases); the bundle goes
+         *     next, so a retry after a failure still finds the record and finishes the job. A damaged
+         *     record is deleted too: its bundle is where every bundle of the tenant's is.
          */
         delete: operations["delete_model_api_models__model_id__delete"];
         options?: never;
@@ -554,7 +557,8 @@ export interface paths {
         };
         /**
          * Download Model
-         * @description The model bundle (`.agm`): a manifest and the policy's weights.
+         * @description The model bundle (`.agm`): a manifest and the policy's weights, in a file named by the
+         *     model's id (the one an alias named when it was read).
          */
         get: operations["download_model_api_models__model_id__download_get"];
         put?: never;
@@ -604,7 +608,7 @@ export interface paths {
          *     trainer, which keeps the model loaded. `confidence` is the calibrated probability that
          *     `next` is right; `in_scope` is false for a request unlike those it trained on, where its
          *     choice means little; `unsure` is true where one choice is not to be trusted alone (offer
-         *     the `prediction_set`).
+         *     the `prediction_set`); `model_id` says which model answered.
          */
         post: operations["act_api_models__model_id__act_post"];
         delete?: never;
@@ -634,6 +638,65 @@ export interface paths {
          *     scenario's tools, and the tenant's model quotas. A failed import stores nothing.
          */
         post: operations["import_model_api_models_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/aliases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Aliases */
+        get: operations["list_aliases_api_aliases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/aliases/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Alias */
+        get: operations["get_alias_api_aliases__name__get"];
+        /**
+         * Set Alias
+         * @description Point the alias at a model; `model_id` may be another alias, whose model it then names.
+         */
+        put: operations["set_alias_api_aliases__name__put"];
+        post?: never;
+        /** Delete Alias */
+        delete: operations["delete_alias_api_aliases__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/aliases/{name}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback Alias
+         * @description Back to the model the alias named before its current one; rollbacks undo moves in turn.
+         */
+        post: operations["rollback_alias_api_aliases__name__rollback_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -746,6 +809,8 @@ export interface components {
             unsure: boolean;
             /** Decision Id */
             decision_id?: string | null;
+            /** Model Id */
+            model_id?: string | null;
         };
         /**
          * ActBody
@@ -785,6 +850,53 @@ export interface components {
              * @enum {string}
              */
             status: "paused" | "resumed" | "stopped";
+        };
+        /**
+         * Alias
+         * @description `GET /api/aliases/{name}`: the model it names, and how it came to (oldest first).
+         */
+        Alias: {
+            /** Name */
+            name: string;
+            /** Model Id */
+            model_id: string;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /** History */
+            history: components["schemas"]["AliasChange"][];
+        };
+        /**
+         * AliasBody
+         * @description `PUT /api/aliases/{name}`: the model it is to name (an id, or another alias, whose model
+         *     it then names), and why.
+         */
+        AliasBody: {
+            /** Model Id */
+            model_id: string;
+            /** Why */
+            why?: string | null;
+        };
+        /**
+         * AliasChange
+         * @description One move of an alias: to which model, when, by whom (`tenant acme`, `loop run <id>`)
+         *     and why; `rollback` when it undid the move before it.
+         */
+        AliasChange: {
+            /** Model Id */
+            model_id: string;
+            /** At */
+            at?: string;
+            /** By */
+            by: string;
+            /** Why */
+            why?: string | null;
+            /**
+             * Rollback
+             * @default false
+             */
+            rollback: boolean;
         };
         /**
          * Calibration
@@ -1225,6 +1337,8 @@ export interface components {
              */
             accuracy_n: number;
             kfold?: components["schemas"]["KFold"] | null;
+            /** Alias */
+            alias?: string | null;
             /**
              * Accuracy Ci95
              * @description `accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` tasks.
@@ -1334,6 +1448,14 @@ export interface components {
             accuracy: number;
             /** Count */
             count: number;
+        };
+        /**
+         * RollbackBody
+         * @description `POST /api/aliases/{name}/rollback` (optional).
+         */
+        RollbackBody: {
+            /** Why */
+            why?: string | null;
         };
         /** ScenarioCounts */
         ScenarioCounts: {
@@ -1552,6 +1674,11 @@ export interface components {
              * @default 0
              */
             expired: number;
+            /**
+             * Decisions Added
+             * @default 0
+             */
+            decisions_added: number;
         };
         /**
          * ToolOffered
@@ -1605,6 +1732,21 @@ export interface components {
              * @default 0
              */
             late: number;
+            /**
+             * Decisions After
+             * @default 0
+             */
+            decisions_after: number;
+            /**
+             * Decisions
+             * @default 0
+             */
+            decisions: number;
+            /**
+             * Decisions Without Calls
+             * @default 0
+             */
+            decisions_without_calls: number;
         };
         /**
          * TrainingStartRequest
@@ -1978,7 +2120,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2097,7 +2239,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2218,7 +2360,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2341,7 +2483,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2468,7 +2610,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2597,7 +2739,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2719,7 +2861,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2840,7 +2982,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2961,7 +3103,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3082,7 +3224,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3203,7 +3345,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3324,7 +3466,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3443,7 +3585,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3567,7 +3709,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3693,7 +3835,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3814,7 +3956,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3938,7 +4080,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4061,7 +4203,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4182,7 +4324,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4301,7 +4443,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4420,7 +4562,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4541,7 +4683,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4662,7 +4804,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4786,7 +4928,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4909,7 +5051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5032,7 +5174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5153,7 +5295,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5278,7 +5420,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5397,7 +5539,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5518,7 +5660,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5641,7 +5783,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5760,7 +5902,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5885,7 +6027,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6010,7 +6152,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6131,7 +6273,624 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_aliases_api_aliases_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"][];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alias_api_aliases__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_alias_api_aliases__name__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AliasBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_alias_api_aliases__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rollback_alias_api_aliases__name__rollback_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RollbackBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6250,7 +7009,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6375,7 +7134,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6494,7 +7253,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6617,7 +7376,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
