@@ -1,6 +1,7 @@
 """`/api/aliases` over the real API (uvicorn, SQLite, file artifacts): setting, reading and
 rolling back aliases with their history; the models' routes through an alias; what aliases
-refuse (409, 404, 412, 422); compare-and-set under concurrent moves; another tenant's aliases."""
+refuse (409, 404, 412, 422); compare-and-set under concurrent moves; another tenant's aliases;
+and `agentgym aliases`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentgym import aliases, bundle
+from agentgym import aliases, bundle, cli
 from agentgym.auth import hash_key, new_key
 from agentgym.config import ApiSettings
 from agentgym.errors import AliasMovedError, AliasTargetMissingError, ModelAliasedError
@@ -215,6 +216,27 @@ async def test_a_delete_under_way_and_a_move_never_both_win(
     with pytest.raises(ModelAliasedError):
         await aliases.claim_for_deletion(store, Keys(), staying)
     assert api.delete(f"/api/models/{going}").json() == {"status": "deleted"}  # it finishes
+
+
+def test_the_cli_sets_lists_shows_and_rolls_back(
+    api: httpx.Client, base_url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("AGENTGYM_API_URL", base_url)
+    first, second = imported(api, 50), imported(api, 51)
+    assert cli.main(["aliases", "set", "production", first, "--why", "first"]) == 0
+    assert cli.main(["aliases", "set", "production", second]) == 0
+    assert f"set to {second} by tenant default" in capsys.readouterr().out
+    assert cli.main(["aliases", "list"]) == 0
+    assert capsys.readouterr().out.split()[:3] == ["production", second, "v2"]
+    assert cli.main(["aliases", "rollback", "production", "--why", "bad"]) == 0
+    assert f"rolled back to {first} by tenant default: bad" in capsys.readouterr().out
+    assert cli.main(["aliases", "show", "production"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.count("\n") == 4 and "first" in shown  # the alias, then each of 3 changes
+    assert cli.main(["aliases", "set", "production", "model_nope"]) == 1
+    assert "409" in capsys.readouterr().err
+    assert cli.main(["aliases", "set", "Bad", first]) == 1
+    assert "path.name" in capsys.readouterr().err
 
 
 # --- two tenants ----------------------------------------------------------------------------
