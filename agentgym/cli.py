@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--gateway-model",
         default=None,
-        help="also run the MCP gateway with this model (.agm or id)",
+        help="also run the MCP gateway with this model (.agm, id or alias)",
     )
     up.add_argument(
         "--gateway-upstream", action="append", default=None, help="[NAME=]URL_OR_COMMAND"
@@ -296,7 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument(
         "--model",
-        help="a model bundle (.agm), or a model's id in the API (else AGENTGYM_GATEWAY_MODEL)",
+        help="a model bundle (.agm), or a model's id or alias in the API (else "
+        "AGENTGYM_GATEWAY_MODEL); an alias is followed as it moves (--follow)",
+    )
+    gateway.add_argument(
+        "--follow",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how often to ask which model the --model alias names, and serve it when it moved "
+        "(0: never; default AGENTGYM_GATEWAY_FOLLOW_S, 30)",
     )
     gateway.add_argument(
         "--upstream",
