@@ -73,3 +73,5 @@ class ActAnswer(Schema):
     unsure: bool = False
     # The decision this answer is, in the decisions' log (`GET /api/decisions`).
     decision_id: str | None = None
+    # The model that answered: the one its alias named, where it was asked for by an alias.
+    model_id: str | None = None

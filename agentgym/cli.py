@@ -182,6 +182,12 @@ def _gateway(args: argparse.Namespace) -> int:
     return gateway_main.run(args)
 
 
+def _aliases(args: argparse.Namespace) -> int:
+    from agentgym import alias_cli
+
+    return alias_cli.run(args)
+
+
 def _scenarios(args: argparse.Namespace) -> int:
     from agentgym import scenario_cli
     from agentgym.config import ClientSettings
@@ -191,6 +197,12 @@ def _scenarios(args: argparse.Namespace) -> int:
     if args.scenarios_command == "push":
         return scenario_cli.push(args.file, args.id, ClientSettings())
     return scenario_cli.list_scenarios(ClientSettings())
+
+
+CALLS_THE_API = (
+    "The API is AGENTGYM_API_URL (default http://127.0.0.1:8000), called with AGENTGYM_API_KEY "
+    "when authentication is on."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--gateway-model",
         default=None,
-        help="also run the MCP gateway with this model (.agm or id)",
+        help="also run the MCP gateway with this model (.agm, id or alias)",
     )
     up.add_argument(
         "--gateway-upstream", action="append", default=None, help="[NAME=]URL_OR_COMMAND"
@@ -250,8 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios = commands.add_parser(
         "scenarios",
         help="custom scenarios: validate a file here, push it to the API, list the catalog",
-        description="The API is AGENTGYM_API_URL (default http://127.0.0.1:8000), called with "
-        "AGENTGYM_API_KEY when authentication is on.",
+        description=CALLS_THE_API,
     ).add_subparsers(dest="scenarios_command", required=True)
     for name, help_text in (
         ("validate", "check a scenario file (.json, .yaml) or OpenAI chat JSONL (.jsonl)"),
@@ -265,6 +276,23 @@ def build_parser() -> argparse.ArgumentParser:
         run=_scenarios
     )
 
+    aliases = commands.add_parser(
+        "aliases",
+        help="names for the models that serve (production): list, show, set, roll back",
+        description=CALLS_THE_API,
+    ).add_subparsers(dest="aliases_command", required=True)
+    aliases.add_parser("list", help="every alias and the model it names").set_defaults(run=_aliases)
+    aliases.add_parser("show", help="an alias and its history").add_argument("name")
+    point = aliases.add_parser("set", help="point an alias (made if new) at a model")
+    point.add_argument("name")
+    point.add_argument("model", metavar="MODEL_ID", help="a model's id, or another alias")
+    back = aliases.add_parser("rollback", help="back to the model the alias named before")
+    back.add_argument("name")
+    for command in (point, back):
+        command.add_argument("--why", default=None, help="recorded in the alias's history")
+    for command in aliases.choices.values():
+        command.set_defaults(run=_aliases)
+
     act = commands.add_parser("act", help="choose the tools for a new request with a model")
     act.add_argument("--model", type=Path, required=True, help="a model bundle (.agm)")
     act.add_argument("text", help="the request, e.g. a support ticket")
@@ -275,7 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument(
         "--model",
-        help="a model bundle (.agm), or a model's id in the API (else AGENTGYM_GATEWAY_MODEL)",
+        help="a model bundle (.agm), or a model's id or alias in the API (else "
+        "AGENTGYM_GATEWAY_MODEL); an alias is followed as it moves (--follow)",
+    )
+    gateway.add_argument(
+        "--follow",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how often to ask which model the --model alias names, and serve it when it moved "
+        "(0: never; default AGENTGYM_GATEWAY_FOLLOW_S, 30)",
     )
     gateway.add_argument(
         "--upstream",

@@ -163,11 +163,13 @@ class GatewaySettings(ClientSettings):
     """`agentgym gateway`: the API it fetches its model from and sends decisions to (as a client
     does), the bearer key its own clients must send (`AGENTGYM_GATEWAY_KEY`; empty: none, and
     it serves loopback only), and where no flag says them (a container's environment), its
-    model and its upstreams (comma-separated `[NAME=]URL`s)."""
+    model and its upstreams (comma-separated `[NAME=]URL`s). A model named by an alias is
+    followed: asked for again every `gateway_follow_s` seconds (0: never; gateway/following.py)."""
 
     gateway_key: str = ""
     gateway_model: str = ""
     gateway_upstreams: str = ""
+    gateway_follow_s: float = Field(default=30.0, ge=0)
 
 
 @lru_cache

@@ -370,6 +370,7 @@ class ModelDetail(ModelInfo):
     # far to trust it.
     accuracy_n: int = 0
     kfold: KFold | None = None  # its k-fold estimate, where its session asked for one
+    alias: str | None = None  # the alias it was asked for by (agentgym.aliases), if any
 
     @computed_field  # type: ignore[prop-decorator]
     @property

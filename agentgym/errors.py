@@ -117,6 +117,87 @@ class BundleError(AgentGymError, ValueError):
     """A file that is not a usable model bundle; the message says what is wrong with it."""
 
 
+# --- aliases ----------------------------------------------------------------------------------
+
+
+class AliasError(AgentGymError):
+    """Base of the errors of aliases (agentgym/aliases.py)."""
+
+
+class InvalidAliasNameError(AliasError, ValueError):
+    def __init__(self, name: str, rule: str) -> None:
+        self.name = name
+        self.rule = rule
+        super().__init__(f"alias name {name!r} is not valid: {rule}")
+
+
+class AliasNotFoundError(AliasError, LookupError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"alias {name!r} not found; PUT /api/aliases/{name} creates it")
+
+
+class AliasTargetMissingError(AliasError):
+    """An alias may only name a model its tenant has."""
+
+    def __init__(self, name: str, model_id: str) -> None:
+        self.name = name
+        self.model_id = model_id
+        super().__init__(
+            f"alias {name!r} cannot name model {model_id!r}: no such model "
+            "(GET /api/models lists them)"
+        )
+
+
+class NoEarlierModelError(AliasError):
+    """A rollback of an alias whose history holds no other model to go back to."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"alias {name!r} cannot be rolled back: {reason}")
+
+
+class AliasMovedError(AliasError):
+    """A move conditional on the alias's `expected` version lost: someone moved it first (to
+    `model_id`, by `by`). Nothing was written."""
+
+    def __init__(
+        self, name: str, expected: int, actual: int, model_id: str | None, by: str | None
+    ) -> None:
+        self.name, self.expected, self.actual = name, expected, actual
+        self.model_id, self.by = model_id, by
+        now = "deleted" if model_id is None else f"now names {model_id!r} (set by {by})"
+        super().__init__(
+            f"alias {name!r} was moved since version {expected}: it is at version {actual} and "
+            f"{now}; nothing was changed: read it again and decide anew"
+        )
+
+
+class ModelNotFoundError(AgentGymError, LookupError):
+    """No model of that id, nor alias of that name (`via`: the alias that named the id)."""
+
+    def __init__(self, model_id: str, via: str | None = None) -> None:
+        self.model_id = model_id
+        self.via = via
+        where = "" if via is None else f" (named by alias {via!r})"
+        super().__init__(f"model {model_id!r}{where} not found")
+
+
+class ModelAliasedError(AliasError):
+    """A model an alias names cannot be deleted."""
+
+    def __init__(self, model_id: str, aliases: list[str]) -> None:
+        self.model_id = model_id
+        self.aliases = aliases
+        one = len(aliases) == 1
+        named = ("alias " if one else "aliases ") + ", ".join(map(repr, aliases))
+        super().__init__(
+            f"model {model_id!r} is named by {named}: point {'it' if one else 'each'} at another "
+            "model (PUT /api/aliases/NAME) or delete it first"
+        )
+
+
 # --- bus ---------------------------------------------------------------------------------------
 
 

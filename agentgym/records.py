@@ -1,9 +1,10 @@
 """What the key-value store holds, one pydantic model per kind of value, and where.
 
-Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`. With authentication on,
-each tenant's keys live under `tenants/<name>/` (the `default` tenant, the only one when auth
-is off, keeps the plain keys). `scenarios/` holds a tenant's own scenarios only: the built-ins'
-entries ship with the package. Every value is the JSON of one of these models.
+Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`, `aliases/<name>`. With
+authentication on, each tenant's keys live under `tenants/<name>/` (the `default` tenant, the
+only one when auth is off, keeps the plain keys). `scenarios/` holds a tenant's own scenarios
+only: the built-ins' entries ship with the package. Every value is the JSON of one of these
+models (an alias's: agentgym.aliases.AliasRecord).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from agentgym.contracts import (
     utc_now,
 )
 from agentgym.errors import ConflictError, CorruptRecordError, KeyExistsError, KeyNotFoundError
-from agentgym.store import KeyValueStore
+from agentgym.store import Entry, KeyValueStore
 
 if TYPE_CHECKING:
     from agentgym.bundle import Manifest
@@ -82,6 +83,14 @@ class Keys:
 
     def model(self, model_id: str) -> str:
         return f"{self.models}{model_id}"
+
+    @property
+    def aliases(self) -> str:
+        """The tenant's aliases of its models (agentgym.aliases)."""
+        return f"{self.prefix}aliases/"
+
+    def alias(self, name: str) -> str:
+        return f"{self.aliases}{name}"
 
     def bundle(self, model_id: str) -> str:
         """The artifact holding a model's bundle."""
@@ -163,6 +172,21 @@ class Record(Schema):
             raise CorruptRecordError(kind, problems) from None
         logger.warning("reading a damaged %s with defaults for %s", kind, problems)
         return cls.model_validate({k: v for k, v in data.items() if k not in at_fault})
+
+
+R = TypeVar("R", bound=Record)
+
+
+def readable(kind: type[R], entries: list[Entry]) -> list[R]:
+    """The records among `entries` that can be read: a damaged one is left out of a list
+    (and logged), so one bad value never breaks the listing of all the others."""
+    records = []
+    for entry in entries:
+        try:
+            records.append(kind.load(entry.value))
+        except CorruptRecordError as exc:
+            logger.warning("%s: %s", entry.key, exc)
+    return records
 
 
 class ScenarioCounts(Schema):
@@ -251,6 +275,7 @@ class ModelRecord(ModelInfo, Record):
     kfold: KFold | None = None  # its session's k-fold estimate, if it asked for one
     learner: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)  # the bundle's, in full
+    deleting: bool = False  # its delete has begun: no alias may name it (agentgym.aliases)
     # Defaults for the seed's numbers too, so a damaged one can be read (Record.load).
     accuracy: float = 0.0
     episodes: int = 0
@@ -313,9 +338,6 @@ class SettingsRecord(Settings, Record):
 
 class PrivacyRecord(Privacy, Record):
     """The tenant's privacy settings, as stored."""
-
-
-R = TypeVar("R", bound=Record)
 
 
 async def modify(

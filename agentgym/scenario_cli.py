@@ -25,8 +25,9 @@ T = TypeVar("T")
 
 
 def _show(problems: list[dict[str, Any]], kind: str) -> None:
-    for problem in problems:
-        print(f"  {kind}: {problem['where']}: {problem['msg']}", file=sys.stderr)
+    for problem in problems:  # a scenario's problems say `where`; a request's, `loc`
+        where = problem.get("where") or ".".join(map(str, problem.get("loc", ())))
+        print(f"  {kind}: {where}: {problem.get('msg', '')}", file=sys.stderr)
 
 
 def _dicts(problems: list[Problem]) -> list[dict[str, Any]]:
@@ -80,19 +81,19 @@ def validate(path: Path, scenario_id: str | None) -> int:
     return 0
 
 
-def _call(command: str, settings: ClientSettings, call: Callable[[Client], T]) -> T | int:
+def call_api(command: str, settings: ClientSettings, call: Callable[[Client], T]) -> T | int:
     """`call` with a client of the API, or the exit status after saying why it failed: the
-    API unreachable (2), or refusing (1, with its errors)."""
+    API unreachable (2), or refusing (1, with its errors). `command`: `scenarios push`, ..."""
     from agentgym.client import ApiConnectionError, ApiError, Client
 
     try:
         with Client(settings.api_url, settings.api_key or None) as client:
             return call(client)
     except ApiConnectionError as exc:
-        print(f"agentgym scenarios {command}: {exc}", file=sys.stderr)
+        print(f"agentgym {command}: {exc}", file=sys.stderr)
         return 2
     except ApiError as exc:
-        print(f"agentgym scenarios {command}: {exc.status}: {exc.detail}", file=sys.stderr)
+        print(f"agentgym {command}: {exc.status}: {exc.detail}", file=sys.stderr)
         _show(exc.errors, "error")
         return 1
 
@@ -104,8 +105,8 @@ def push(path: Path, scenario_id: str | None, settings: ClientSettings) -> int:
     if isinstance(read, int):
         return read
     body, definition, _ = read
-    entry = _call(
-        "push",
+    entry = call_api(
+        "scenarios push",
         settings,
         lambda client: client.scenarios.push(body, id=definition.id, media_type=media_type(path)),
     )
@@ -121,7 +122,7 @@ def push(path: Path, scenario_id: str | None, settings: ClientSettings) -> int:
 
 
 def list_scenarios(settings: ClientSettings) -> int:
-    entries = _call("list", settings, lambda client: client.scenarios.list())
+    entries = call_api("scenarios list", settings, lambda client: client.scenarios.list())
     if isinstance(entries, int):
         return entries
     for entry in entries:

@@ -187,7 +187,9 @@ def run(options: UpOptions) -> int:
         if options.gateway_model:  # after the API: a model named by its id comes from there
             gateway = f"http://{options.host}:{options.gateway_port}"
             upstreams = [f"--upstream={u}" for u in options.gateway_upstream or ()]
-            args = ["gateway", "--model", options.gateway_model, *upstreams]
+            # Its decisions to the API that runs beside it (a bundle's would go to a file in
+            # the working directory): the Decisions page shows them, snapshots take them in.
+            args = ["gateway", "--model", options.gateway_model, *upstreams, "--decisions", "api"]
             gateway_env = env | {"AGENTGYM_API_URL": api}
             processes.append(
                 Process("gateway", [*args, *port_args, str(options.gateway_port)], gateway_env)

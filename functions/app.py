@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from agentgym import __version__
 from functions import (
+    aliases,
     dashboard,
     decisions,
     errors,
@@ -35,6 +36,7 @@ async def index() -> dict[str, Any]:
             "scenarios": "/api/scenarios",
             "training": "/api/training",
             "models": "/api/models",
+            "aliases": "/api/aliases",
             "settings": "/api/settings",
             "traces": "/v1/traces",
             "decisions": "/api/decisions",
@@ -57,6 +59,7 @@ ROUTERS = (
     snapshots.router,
     decisions.router,
     models.router,
+    aliases.router,
     settings.router,
     ws_relay.router,
     dashboard.router,

@@ -20,14 +20,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentgym.contracts import ErrorBody, FeedClose
 from agentgym.errors import (
+    AliasMovedError,
+    AliasNotFoundError,
+    AliasTargetMissingError,
     ArtifactNotFoundError,
     ArtifactUnavailableError,
     BundleError,
     BusUnavailableError,
     CorruptRecordError,
+    InvalidAliasNameError,
     InvalidArtifactNameError,
     InvalidKeyError,
     KeyNotFoundError,
+    ModelAliasedError,
+    ModelNotFoundError,
+    NoEarlierModelError,
     StoreUnavailableError,
     TooManyWritersError,
     ValueTooLargeError,
@@ -68,7 +75,8 @@ DOCUMENTED: dict[int | str, dict[str, Any]] = {
         401: "Missing or invalid credentials",
         403: "A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed",
         404: "Not found (or another tenant's)",
-        409: "Not allowed in the current status, over a tenant's quota, or a damaged record",
+        409: "Not allowed in the current status, over a tenant's quota, a damaged record, or "
+        "what an alias forbids (naming a missing model, deleting the model it names)",
         412: "If-Match names a stale revision",
         413: "Body too large",
         415: "Wrong Content-Type",
@@ -185,6 +193,16 @@ def install(app: FastAPI) -> None:
     async def too_large(request: Request, exc: Exception) -> JSONResponse:
         return error_response(413, str(exc))
 
+    async def stale(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(412, str(exc))
+
+    async def bad_alias_name(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InvalidAliasNameError)
+        where = ["path", "name"]  # the route's parameter: the only place a name is taken
+        return error_response(
+            422, str(exc), "invalid", None, [{"loc": where, "msg": exc.rule, "type": "value_error"}]
+        )
+
     async def bad_bundle(request: Request, exc: Exception) -> JSONResponse:
         return error_response(400, str(exc), "invalid_bundle")
 
@@ -201,6 +219,8 @@ def install(app: FastAPI) -> None:
         InvalidKeyError,
         ArtifactNotFoundError,
         InvalidArtifactNameError,
+        ModelNotFoundError,
+        AliasNotFoundError,
     ):
         app.add_exception_handler(kind, not_found)
     for down in (StoreUnavailableError, BusUnavailableError, ArtifactUnavailableError):
@@ -208,6 +228,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TooManyWritersError, unavailable)  # nothing written: retry
     app.add_exception_handler(IllegalTransitionError, conflict)
     app.add_exception_handler(CorruptRecordError, conflict)
+    for refused in (AliasTargetMissingError, NoEarlierModelError, ModelAliasedError):
+        app.add_exception_handler(refused, conflict)
+    app.add_exception_handler(AliasMovedError, stale)  # an If-Match that lost
+    app.add_exception_handler(InvalidAliasNameError, bad_alias_name)
     app.add_exception_handler(ValueTooLargeError, too_large)
     app.add_exception_handler(BundleError, bad_bundle)
     app.add_exception_handler(Exception, internal)

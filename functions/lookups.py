@@ -6,25 +6,19 @@ tenant's session or model is simply not found: its existence is never revealed.
 
 from __future__ import annotations
 
-import logging
-from typing import TypeVar
-
-from agentgym import catalog
-from agentgym.errors import CorruptRecordError, InvalidKeyError, KeyNotFoundError
+from agentgym import aliases, catalog
+from agentgym.errors import InvalidKeyError, KeyNotFoundError
 from agentgym.records import (
     Keys,
     ModelRecord,
     PrivacyRecord,
-    Record,
     ScenarioRecord,
     SessionRecord,
     SettingsRecord,
+    readable,
 )
 from agentgym.store import Entry, KeyValueStore
 from functions.errors import HttpError
-
-logger = logging.getLogger(__name__)
-R = TypeVar("R", bound=Record)
 
 
 async def read_entry(store: KeyValueStore, key: str, missing: str) -> Entry:
@@ -32,18 +26,6 @@ async def read_entry(store: KeyValueStore, key: str, missing: str) -> Entry:
         return await store.get(key)
     except (KeyNotFoundError, InvalidKeyError):  # an id no key can hold names nothing
         raise HttpError(404, missing) from None
-
-
-def readable(kind: type[R], entries: list[Entry]) -> list[R]:
-    """The records among `entries` that can be read: a damaged one is left out of a list
-    (and logged), so one bad value never breaks the listing of all the others."""
-    records = []
-    for entry in entries:
-        try:
-            records.append(kind.load(entry.value))
-        except CorruptRecordError as exc:
-            logger.warning("%s: %s", entry.key, exc)
-    return records
 
 
 async def scenarios(store: KeyValueStore, keys: Keys) -> list[ScenarioRecord]:
@@ -105,6 +87,15 @@ async def models(store: KeyValueStore, keys: Keys) -> list[ModelRecord]:
 async def model(store: KeyValueStore, keys: Keys, model_id: str) -> tuple[ModelRecord, int]:
     found = await read_entry(store, keys.model(model_id), f"model {model_id!r} not found")
     return ModelRecord.load(found.value), found.revision
+
+
+async def named_model(
+    store: KeyValueStore, keys: Keys, id_or_alias: str
+) -> tuple[ModelRecord, str | None]:
+    """The model a route's `{model_id}` names, a model id or an alias (aliases.resolve), and
+    the alias it was named by; 404 when neither is the tenant's."""
+    resolved = await aliases.resolve(store, keys, id_or_alias)
+    return ModelRecord.load(resolved.entry.value), resolved.alias
 
 
 async def privacy(store: KeyValueStore, keys: Keys) -> PrivacyRecord:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from agentgym import adapters, bundle
+from agentgym import adapters, aliases, bundle
 from agentgym import weights as learner_weights
 from agentgym.act import ActAnswer, ActBody, EvaluateBody
 from agentgym.bus import Decisions
@@ -24,8 +24,10 @@ from agentgym.errors import (
     BusUnavailableError,
     CorruptRecordError,
     KeyExistsError,
+    KeyNotFoundError,
     TrainerRefusedError,
 )
+from agentgym.ids import MODEL_ID_PREFIX
 from agentgym.messages import ActRequest, EvaluateReply
 from agentgym.records import Keys, ModelRecord
 from agentgym.store import KeyValueStore
@@ -57,11 +59,16 @@ async def list_models(store: StoreDep, keys: KeysDep) -> list[ModelInfo]:
     return [m.info() for m in sorted(models, key=lambda m: (m.created_at, m.id))]
 
 
+# Every route's `{model_id}` may be an alias of the tenant's too (agentgym.aliases): it serves
+# the model the alias names, and answers that model's own id.
+
+
 @router.get("/{model_id}", response_model=ModelDetail)
 async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetail:
     """The model: the seed's fields, the adapter that serves it in its framework's agents
-    (agentgym.adapters), and the session and scenario version it is from."""
-    model, _ = await lookups.model(store, keys, model_id)
+    (agentgym.adapters), and the session and scenario version it is from; `alias` when it was
+    named by one."""
+    model, alias = await lookups.named_model(store, keys, model_id)
     return ModelDetail.model_validate(
         model.info().model_dump()
         | {
@@ -72,6 +79,7 @@ async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetai
             "hyperparameters": model.hyperparameters,
             "accuracy_n": model.accuracy_n,
             "kfold": model.kfold,
+            "alias": alias,
         }
     )
 
@@ -80,17 +88,23 @@ async def get_model(model_id: str, store: StoreDep, keys: KeysDep) -> ModelDetai
 async def delete_model(
     model_id: str, store: StoreDep, keys: KeysDep, artifacts: ArtifactsDep
 ) -> dict[str, str]:
-    """Delete the model and its bundle. The bundle goes first, so a retry after a failure
-    still finds the record and finishes the job. A damaged record is deleted too: its bundle
-    is where every bundle of the tenant's is."""
-    entry = await lookups.read_entry(store, keys.model(model_id), f"model {model_id!r} not found")
+    """Delete the model and its bundle; 409 naming the aliases that name it. Its record is
+    marked first, so that no alias is set to it meanwhile (agentgym.aliases); the bundle goes
+    next, so a retry after a failure still finds the record and finishes the job. A damaged
+    record is deleted too: its bundle is where every bundle of the tenant's is."""
+    model_id = await aliases.resolve_model(store, keys, model_id)
+    try:
+        entry = await aliases.claim_for_deletion(store, keys, model_id)
+    except KeyNotFoundError:  # deleted meanwhile
+        raise HttpError(404, f"model {model_id!r} not found") from None
     try:
         bundle_name = ModelRecord.load(entry.value).bundle
     except CorruptRecordError:
         bundle_name = keys.bundle(model_id)
     with contextlib.suppress(ArtifactNotFoundError):
         await artifacts.delete(bundle_name)
-    await store.delete(keys.model(model_id), entry.revision)
+    with contextlib.suppress(KeyNotFoundError):  # another delete of it finished first
+        await store.delete(keys.model(model_id))
     return {"status": "deleted"}
 
 
@@ -98,16 +112,17 @@ async def delete_model(
 async def download_model(
     model_id: str, store: StoreDep, keys: KeysDep, artifacts: ArtifactsDep
 ) -> Response:
-    """The model bundle (`.agm`): a manifest and the policy's weights."""
-    model, _ = await lookups.model(store, keys, model_id)
+    """The model bundle (`.agm`): a manifest and the policy's weights, in a file named by the
+    model's id (the one an alias named when it was read)."""
+    model, _ = await lookups.named_model(store, keys, model_id)
     try:
         data = await artifacts.get(model.bundle)
     except ArtifactNotFoundError:
-        raise HttpError(404, f"model {model_id!r} has no bundle stored") from None
+        raise HttpError(404, f"model {model.id!r} has no bundle stored") from None
     return Response(
         data,
         media_type=BUNDLE_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{model_id}{bundle.SUFFIX}"'},
+        headers={"Content-Disposition": f'attachment; filename="{model.id}{bundle.SUFFIX}"'},
     )
 
 
@@ -123,13 +138,13 @@ async def evaluate_model(
     average reward, and each tool's precision and recall; and on its held-out logs, off-policy
     (`offline`). With a body, on that scenario instead (`version`: its latest if omitted), all
     of its tasks and logs where it is not the model's own."""
-    await lookups.model(store, keys, model_id)
+    model, _ = await lookups.named_model(store, keys, model_id)
     scenario_id = version = None
     if body is not None:
         scenario = await lookups.scenario(store, keys, body.scenario_id)
         scenario_id, version = scenario.id, body.version or scenario.version
     try:
-        return await trainers.evaluate(model_id, keys.tenant, scenario_id, version)
+        return await trainers.evaluate(model.id, keys.tenant, scenario_id, version)
     except TrainerRefusedError as exc:
         raise HttpError(422, f"the model could not be evaluated: {exc.reason}") from None
 
@@ -148,17 +163,18 @@ async def act(
     trainer, which keeps the model loaded. `confidence` is the calibrated probability that
     `next` is right; `in_scope` is false for a request unlike those it trained on, where its
     choice means little; `unsure` is true where one choice is not to be trusted alone (offer
-    the `prediction_set`)."""
-    model, _ = await lookups.model(store, keys, model_id)
+    the `prediction_set`); `model_id` says which model answered."""
+    model, _ = await lookups.named_model(store, keys, model_id)
     request = ActRequest.model_validate(
         body.model_dump()
-        | {"model_id": model_id, "tenant": keys.tenant}
+        | {"model_id": model.id, "tenant": keys.tenant}
         | {"bundle": model.bundle, "sha256": model.sha256}
     )
     try:
         answer = await trainers.act(request)
     except TrainerRefusedError as exc:
         raise HttpError(exc.status if 400 <= exc.status < 500 else 422, exc.reason) from None
+    answer = answer.model_copy(update={"model_id": model.id})
     return await _logged(answer, body, model, store, keys, decisions)
 
 
@@ -242,7 +258,7 @@ async def import_model(
             return model.info()
     await quotas.check_models(store, keys, settings, len(data))
     # Named by what it is, so that two imports of it at once make one model, not two.
-    model_id = "model_" + hashlib.sha256(repr(same).encode()).hexdigest()[:16]
+    model_id = MODEL_ID_PREFIX + hashlib.sha256(repr(same).encode()).hexdigest()[:16]
     record = ModelRecord.of_bundle(manifest, model_id, keys, len(data), name=name)
     await artifacts.put(record.bundle, data)
     try:

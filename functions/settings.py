@@ -18,6 +18,7 @@ from agentgym.contracts import Privacy, PrivacyUpdate, Settings, SettingsUpdate,
 from agentgym.records import PrivacyRecord, SettingsRecord, upsert
 from functions import errors, lambda_entry, lookups
 from functions.errors import HttpError
+from functions.etags import etag, expected_version
 from functions.resources import KeysDep, StoreDep
 
 router = APIRouter(prefix="/api/settings", tags=["settings"], responses=errors.DOCUMENTED)
@@ -39,19 +40,6 @@ def masked(settings: SettingsRecord) -> Settings:
     return shown
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise HttpError(412, f"If-Match must be an ETag from GET /api/settings, like {etag(3)}")
-    return int(tag)
-
-
 @router.get("", response_model=Settings)
 async def get_settings(store: StoreDep, keys: KeysDep, response: Response) -> Settings:
     settings, _ = await lookups.settings(store, keys)
@@ -67,7 +55,7 @@ async def update_settings(
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Settings:
-    expected = _expected_version(if_match)
+    expected = expected_version(if_match, "GET /api/settings")
 
     async def write_once() -> SettingsRecord:
         current, revision = await lookups.settings(store, keys)

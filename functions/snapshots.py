@@ -31,7 +31,7 @@ from agentgym.contracts import Privacy, Schema
 from agentgym.decisions import Feedback
 from agentgym.decisions import logs_of as decision_logs
 from agentgym.errors import ArtifactNotFoundError, KeyNotFoundError
-from agentgym.records import Keys, ScenarioRecord, SessionRecord, upsert
+from agentgym.records import Keys, ScenarioRecord, SessionRecord, readable, upsert
 from agentgym.scenario.definition import TOOL_NAME
 from agentgym.store import KeyValueStore
 from agentgym.traces.episodes import MAX_CALLS, Pending, episode_id, logs_of
@@ -340,7 +340,7 @@ def _wanted(conversation: str | None, user: str | None) -> Callable[[dict[str, A
 
 async def _trained_versions(store: KeyValueStore, keys: Keys, scenario_id: str) -> set[str]:
     """The versions of the scenario the tenant's sessions trained on."""
-    sessions = lookups.readable(SessionRecord, await store.list(keys.sessions))
+    sessions = readable(SessionRecord, await store.list(keys.sessions))
     return {
         s.scenario_version for s in sessions if s.scenario_id == scenario_id and s.scenario_version
     }

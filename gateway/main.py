@@ -10,6 +10,7 @@ from pathlib import Path
 from agentgym.config import GatewaySettings
 from agentgym.errors import BundleError
 from gateway.decisions import ApiSink, FileSink, Recorder, Sink
+from gateway.following import ApiModels, Following
 from gateway.server import Gateway
 from gateway.upstreams import Target
 from trainer.serving import Served
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if not 0.0 <= args.explore < 1.0:
         parser.error(f"--explore is a share from 0 to below 1, not {args.explore}")
+    if args.follow is not None and args.follow < 0:
+        parser.error(
+            f"--follow is seconds between looks at the alias (0: never), not {args.follow}"
+        )
     model = args.model or settings.gateway_model
     upstreams = args.upstream or [u for u in settings.gateway_upstreams.split(",") if u.strip()]
     if not model or not upstreams:
@@ -52,12 +57,21 @@ def run(args: argparse.Namespace) -> int:
         parser.error(f"--upstream: two upstreams named alike in {names}; name them NAME=...")
     path = Path(model)
     from_api = not path.is_file()
+    following = None
     if from_api:
-        from agentgym.client import Client
+        from agentgym.client import ApiError, Client
 
-        with Client(settings.api_url, settings.api_key or None) as client:
-            data = client.models.download(model)
-        model_id = model
+        try:
+            with Client(settings.api_url, settings.api_key or None) as client:
+                detail = client.models.get(model)  # an alias: the model it names now
+                data = client.models.download(detail.id)
+        except ApiError as exc:
+            parser.error(f"--model {model}: {exc.detail}")
+        model_id = detail.id
+        follow_s = settings.gateway_follow_s if args.follow is None else args.follow
+        if detail.alias is not None and follow_s > 0:
+            models = ApiModels(settings.api_url, settings.api_key or None)
+            following = Following(detail.alias, models, follow_s)
     else:
         data, model_id = path.read_bytes(), path.stem
     try:
@@ -70,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         sink = ApiSink(settings.api_url, settings.api_key or None)
     elif where != "off":
         sink = FileSink(Path(where))
-    gateway = Gateway(served, model_id, targets, Recorder(sink), args.expose, args.explore)
+    gateway = Gateway(
+        served, model_id, targets, Recorder(sink), args.expose, args.explore, following
+    )
     if args.stdio:
         import anyio
 
@@ -78,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
-    logger.info("gateway for %s at http://%s:%d/mcp", model_id, args.host, args.port)
+    named = model_id if following is None else f"alias {model} (now {model_id})"
+    logger.info("gateway for %s at http://%s:%d/mcp", named, args.host, args.port)
     uvicorn.run(gateway.http_app(key), host=args.host, port=args.port, log_level="warning")
     return 0

@@ -43,6 +43,7 @@ from agentgym.decisions import DECISION_ID
 from gateway import ranking
 from gateway.catalog import Catalog, definition
 from gateway.decisions import Recorder, new_id
+from gateway.following import Following
 from gateway.upstreams import Target, Upstream, error_result
 from trainer.serving import Served
 
@@ -115,9 +116,11 @@ class Gateway:
         recorder: Recorder,
         expose: str = "search",
         explore: float = 0.0,
+        following: Following | None = None,
     ) -> None:
-        self.served = served
-        self.model_id = model_id
+        # One attribute, swapped whole when a followed alias moves: a search reads both at once.
+        self.serving: tuple[Served, str] = (served, model_id)
+        self.following = following
         self.recorder = recorder
         self.expose = expose
         self.explore = explore
@@ -141,6 +144,18 @@ class Gateway:
             self.connections.add(connection)
         return str(name)
 
+    @property
+    def served(self) -> Served:
+        return self.serving[0]
+
+    @property
+    def model_id(self) -> str:
+        return self.serving[1]
+
+    def serve(self, served: Served, model_id: str) -> None:
+        """Serve another model from the next search on (gateway/following.py)."""
+        self.serving = (served, model_id)
+
     async def _refresh(self) -> None:
         listed = {name: upstream.tools for name, upstream in self.upstreams.items()}
         before = self.catalog.digest
@@ -157,6 +172,8 @@ class Gateway:
             for upstream in self.upstreams.values():
                 group.start_soon(upstream.run)
             group.start_soon(self.recorder.run)
+            if self.following is not None:
+                group.start_soon(self.following.run, lambda: self.model_id, self.serve)
             try:
                 yield group
             finally:
@@ -218,7 +235,8 @@ class Gateway:
         catalog = self.catalog
         if not catalog.entries:
             return error_result("no upstream has listed any tools yet; try again shortly")
-        ranked = await anyio.to_thread.run_sync(ranking.rank, self.served, catalog, query)
+        served, model_id = self.serving  # the model that decides is the one recorded
+        ranked = await anyio.to_thread.run_sync(ranking.rank, served, catalog, query)
         page = ranking.page(ranked, catalog, limit, cursor, self.explore, self.rng)
         answer = ranked.answer
         decision_id = new_id("dec")
@@ -239,12 +257,12 @@ class Gateway:
             "next_cursor": page.next_cursor,
             "note": note,
         }
-        manifest = self.served.manifest
+        manifest = served.manifest
         self.recorder.record(
             {
                 "kind": "decision",
                 "id": decision_id,
-                "model_id": self.model_id,
+                "model_id": model_id,
                 "scenario_id": manifest.scenario_id,
                 "scenario_version": manifest.scenario_version,
                 "tools_digest": catalog.digest,

@@ -19,6 +19,7 @@ import httpx
 from pydantic import BaseModel, PrivateAttr
 
 from agentgym.act import ActAnswer, ActBody, ActCall, EvaluateBody
+from agentgym.aliases import Alias, AliasBody, RollbackBody
 from agentgym.config import ClientSettings
 from agentgym.contracts import (
     ActionResponse,
@@ -434,6 +435,37 @@ def evaluate_model(
 
 def delete_model(model_id: str) -> Call[None]:
     return Call("DELETE", f"/api/models/{_id(model_id)}", _nothing)
+
+
+# --- aliases -----------------------------------------------------------------------------------
+
+
+def _if_match(version: int | None) -> dict[str, str]:
+    return {} if version is None else {"If-Match": f'"{version}"'}
+
+
+def list_aliases() -> Call[list[Alias]]:
+    return Call("GET", "/api/aliases", _many(Alias))
+
+
+def get_alias(name: str) -> Call[Alias]:
+    return Call("GET", f"/api/aliases/{_id(name)}", _one(Alias))
+
+
+def set_alias(name: str, model_id: str, why: str | None, expected: int | None) -> Call[Alias]:
+    body = AliasBody(model_id=model_id, why=why).model_dump(mode="json", exclude_none=True)
+    path = f"/api/aliases/{_id(name)}"
+    return Call("PUT", path, _one(Alias), headers=_if_match(expected), json=body)
+
+
+def rollback_alias(name: str, why: str | None, expected: int | None) -> Call[Alias]:
+    body = RollbackBody(why=why).model_dump(mode="json", exclude_none=True)
+    path = f"/api/aliases/{_id(name)}/rollback"
+    return Call("POST", path, _one(Alias), headers=_if_match(expected), json=body)
+
+
+def delete_alias(name: str) -> Call[None]:
+    return Call("DELETE", f"/api/aliases/{_id(name)}", _nothing)
 
 
 # --- settings ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from websockets.typing import Subprotocol
 
 from agentgym import retries
 from agentgym.act import ActAnswer
+from agentgym.aliases import Alias
 from agentgym.contracts import (
     ActionResponse,
     Episode,
@@ -377,6 +378,35 @@ class Models:
         self._t.send(calls.delete_model(model_id))
 
 
+class Aliases:
+    """`/api/aliases`: names for models (`production`), each with its history. Wherever a
+    model id is taken (`models.get`, `act`, `evaluate`, `download`), an alias is taken too."""
+
+    def __init__(self, transport: _Transport) -> None:
+        self._t = transport
+
+    def list(self) -> list[Alias]:
+        return self._t.send(calls.list_aliases())
+
+    def get(self, name: str) -> Alias:
+        """The model it names and its history: which model, when, by whom, why."""
+        return self._t.send(calls.get_alias(name))
+
+    def set(
+        self, name: str, model_id: str, why: str | None = None, expected: int | None = None
+    ) -> Alias:
+        """Point it at `model_id` (made if new; Conflict when there is no such model). With
+        `expected` (the `version` read before), PreconditionFailed when it moved since."""
+        return self._t.send(calls.set_alias(name, model_id, why, expected))
+
+    def rollback(self, name: str, why: str | None = None, expected: int | None = None) -> Alias:
+        """Back to the model it named before (Conflict when there is none)."""
+        return self._t.send(calls.rollback_alias(name, why, expected))
+
+    def delete(self, name: str) -> None:
+        self._t.send(calls.delete_alias(name))
+
+
 class SettingsResource:
     """`/api/settings`: the caller's settings, secrets masked."""
 
@@ -413,6 +443,7 @@ class Client:
         self.scenarios = Scenarios(self._transport)
         self.training = Training(self._transport)
         self.models = Models(self._transport)
+        self.aliases = Aliases(self._transport)
         self.settings = SettingsResource(self._transport)
 
     @property

@@ -18,6 +18,7 @@ import pytest
 import stamina.instrumentation
 import yaml
 
+from agentgym.aliases import Alias
 from agentgym.auth import hash_key, new_key
 from agentgym.client import (
     ApiConnectionError,
@@ -312,6 +313,39 @@ async def test_a_503_is_retried_then_raised_with_retry_after(make_client: MakeCl
     assert unavailable.value.status == 503 and unavailable.value.retry_after == 1.0
     assert "no trainer" in unavailable.value.detail
     assert retried == [(1, 1.0), (2, 1.0)]  # each after the Retry-After the API named
+
+
+# --- aliases -----------------------------------------------------------------------------------
+
+
+async def test_an_alias_is_set_read_rolled_back_and_taken_for_a_model(client: Any) -> None:
+    from .test_models import make_bundle, variant
+
+    first = await client.models.import_(make_bundle(weights=variant(1)))
+    second = await client.models.import_(make_bundle(weights=variant(2)))
+    assert await client.aliases.list() == []
+    made = await client.aliases.set("production", first.id, why="first")
+    assert isinstance(made, Alias) and (made.model_id, made.version) == (first.id, 1)
+    moved = await client.aliases.set("production", second.id, expected=made.version)
+    assert moved.model_id == second.id and [c.why for c in moved.history] == ["first", None]
+    with pytest.raises(PreconditionFailed):  # it moved since version 1
+        await client.aliases.set("production", first.id, expected=made.version)
+    assert (await client.models.get("production")).id == second.id
+    assert await client.models.download("production") == await client.models.download(second.id)
+    back = await client.aliases.rollback("production", why="worse")
+    assert back.model_id == first.id and back.history[-1].rollback
+    assert await client.aliases.get("production") == back
+    assert [a.name for a in await client.aliases.list()] == ["production"]
+    with pytest.raises(Conflict):  # no model before the first
+        await client.aliases.rollback("production")
+    with pytest.raises(Conflict) as named:  # a model an alias names stays
+        await client.models.delete(first.id)
+    assert "production" in named.value.detail
+    with pytest.raises(Invalid):
+        await client.aliases.get("Production")
+    await client.aliases.delete("production")
+    with pytest.raises(NotFound):
+        await client.aliases.get("production")
 
 
 # --- settings ----------------------------------------------------------------------------------

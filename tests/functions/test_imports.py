@@ -22,6 +22,7 @@ MODULES = (
     "functions.training",
     "functions.models",
     "functions.settings",
+    "functions.aliases",
 )
 HEAVY = ("numpy", "gymnasium", "trainer", "boto3", "multiprocessing", "pydantic.v1")
 AWS_ONLY = ("boto3",)
@@ -145,6 +146,7 @@ HANDLERS = {
     "functions.training": "/api/training",
     "functions.models": "/api/models",
     "functions.settings": "/api/settings",
+    "functions.aliases": "/api/aliases",
 }
 # Run with `python -S` (no site-packages): only the layer and the code are on the path, as on
 # AWS, where the python3.11 runtime brings boto3 alone.

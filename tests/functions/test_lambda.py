@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+import functions.aliases
 import functions.models
 import functions.scenarios
 import functions.settings
@@ -38,6 +39,7 @@ HANDLERS: dict[str, ModuleType] = {
     "training": functions.training,
     "models": functions.models,
     "settings": functions.settings,
+    "aliases": functions.aliases,
 }
 ORIGIN = "http://localhost:3000"  # the default AGENTGYM_CORS_ORIGINS
 SEED_START = {
@@ -398,6 +400,7 @@ OWN_ROUTES = {
     "training": ("GET", "/api/training"),
     "models": ("GET", "/api/models"),
     "settings": ("GET", "/api/settings"),
+    "aliases": ("GET", "/api/aliases"),
 }
 
 

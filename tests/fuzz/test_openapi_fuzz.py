@@ -426,6 +426,7 @@ def _sweep(base_url: str, http: requests.Session) -> list[str]:
         "scenario_id": SCENARIO_IDS[0],
         "seq": 1,  # a recorded episode: a 404 until one is
         "decision_id": f"dec_{'0' * 32}",  # none: a 404
+        "name": "production",  # an alias: none, a 404 (PUT: 422, no body)
     }
     for path, methods in OPENAPI["paths"].items():
         for method in methods:

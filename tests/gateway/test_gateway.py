@@ -369,6 +369,12 @@ async def test_agentgym_up_runs_a_gateway_on_request(served: Served, tmp_path: P
         async with client(f"http://127.0.0.1:{gateway_port}/mcp") as mcp:
             answer = found(await mcp.call_tool("search_tools", {"query": "refund my order"}))
             assert answer["tools"]
+        for _ in range(100):  # its decisions go to the API beside it, within a second or so
+            logged = httpx.get(f"http://127.0.0.1:{api}/api/decisions").json()["items"]
+            if logged:
+                break
+            await asyncio.sleep(0.1)
+        assert [item["id"] for item in logged] == [answer["decision_id"]]
     finally:
         process.send_signal(signal.SIGINT)  # as Ctrl-C: everything stops
         process.communicate(timeout=60)

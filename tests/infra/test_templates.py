@@ -67,6 +67,10 @@ FUNCTION_GRANTS: dict[str, dict[str, set[str]]] = {
         "table": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"},
         **NATS_SECRET,
     },
+    "functions.aliases.handler": {
+        "table": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query",
+                  "dynamodb:DescribeTable"},
+    },
 }  # fmt: skip
 TABLE_READ_WRITE = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
@@ -180,7 +184,7 @@ def test_cfn_lint_finds_no_error_and_no_unaccepted_warning() -> None:
     assert not warnings, "\n".join(str(m) for m in warnings)
 
 
-def test_the_template_has_the_five_functions_with_their_settings() -> None:
+def test_the_template_has_the_six_functions_with_their_settings() -> None:
     assert TEMPLATE_DATA["Transform"] == "AWS::Serverless-2016-10-31"
     assert {f["Properties"]["Handler"] for f in FUNCTIONS.values()} == set(FUNCTION_GRANTS)
     defaults = TEMPLATE_DATA["Globals"]["Function"]

@@ -533,16 +533,18 @@ export interface paths {
         /**
          * Get Model
          * @description The model: the seed's fields, the adapter that serves it in its framework's agents
-         *     (agentgym.adapters), and the session and scenario version it is from.
+         *     (agentgym.adapters), and the session and scenario version it is from; `alias` when it was
+         *     named by one.
          */
         get: operations["get_model_api_models__model_id__get"];
         put?: never;
         post?: never;
         /**
          * Delete Model
-         * @description Delete the model and its bundle. The bundle goes first, so a retry after a failure
-         *     still finds the record and finishes the job. A damaged record is deleted too: its bundle
-         *     is where every bundle of the tenant's is.
+         * @description Delete the model and its bundle; 409 naming the aliases that name it. Its record is
+         *     marked first, so that no alias is set to it meanwhile (agentgym.aliases); the bundle goes
+         *     next, so a retry after a failure still finds the record and finishes the job. A damaged
+         *     record is deleted too: its bundle is where every bundle of the tenant's is.
          */
         delete: operations["delete_model_api_models__model_id__delete"];
         options?: never;
@@ -559,7 +561,8 @@ export interface paths {
         };
         /**
          * Download Model
-         * @description The model bundle (`.agm`): a manifest and the policy's weights.
+         * @description The model bundle (`.agm`): a manifest and the policy's weights, in a file named by the
+         *     model's id (the one an alias named when it was read).
          */
         get: operations["download_model_api_models__model_id__download_get"];
         put?: never;
@@ -609,7 +612,7 @@ export interface paths {
          *     trainer, which keeps the model loaded. `confidence` is the calibrated probability that
          *     `next` is right; `in_scope` is false for a request unlike those it trained on, where its
          *     choice means little; `unsure` is true where one choice is not to be trusted alone (offer
-         *     the `prediction_set`).
+         *     the `prediction_set`); `model_id` says which model answered.
          */
         post: operations["act_api_models__model_id__act_post"];
         delete?: never;
@@ -639,6 +642,65 @@ export interface paths {
          *     scenario's tools, and the tenant's model quotas. A failed import stores nothing.
          */
         post: operations["import_model_api_models_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/aliases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Aliases */
+        get: operations["list_aliases_api_aliases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/aliases/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Alias */
+        get: operations["get_alias_api_aliases__name__get"];
+        /**
+         * Set Alias
+         * @description Point the alias at a model; `model_id` may be another alias, whose model it then names.
+         */
+        put: operations["set_alias_api_aliases__name__put"];
+        post?: never;
+        /** Delete Alias */
+        delete: operations["delete_alias_api_aliases__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/aliases/{name}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback Alias
+         * @description Back to the model the alias named before its current one; rollbacks undo moves in turn.
+         */
+        post: operations["rollback_alias_api_aliases__name__rollback_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -751,6 +813,8 @@ export interface components {
             unsure: boolean;
             /** Decision Id */
             decision_id?: string | null;
+            /** Model Id */
+            model_id?: string | null;
         };
         /**
          * ActBody
@@ -790,6 +854,53 @@ export interface components {
              * @enum {string}
              */
             status: "paused" | "resumed" | "stopped";
+        };
+        /**
+         * Alias
+         * @description `GET /api/aliases/{name}`: the model it names, and how it came to (oldest first).
+         */
+        Alias: {
+            /** Name */
+            name: string;
+            /** Model Id */
+            model_id: string;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /** History */
+            history: components["schemas"]["AliasChange"][];
+        };
+        /**
+         * AliasBody
+         * @description `PUT /api/aliases/{name}`: the model it is to name (an id, or another alias, whose model
+         *     it then names), and why.
+         */
+        AliasBody: {
+            /** Model Id */
+            model_id: string;
+            /** Why */
+            why?: string | null;
+        };
+        /**
+         * AliasChange
+         * @description One move of an alias: to which model, when, by whom (`tenant acme`, `loop run <id>`)
+         *     and why; `rollback` when it undid the move before it.
+         */
+        AliasChange: {
+            /** Model Id */
+            model_id: string;
+            /** At */
+            at?: string;
+            /** By */
+            by: string;
+            /** Why */
+            why?: string | null;
+            /**
+             * Rollback
+             * @default false
+             */
+            rollback: boolean;
         };
         /**
          * Calibration
@@ -1241,6 +1352,8 @@ export interface components {
              */
             accuracy_n: number;
             kfold?: components["schemas"]["KFold"] | null;
+            /** Alias */
+            alias?: string | null;
             /**
              * Accuracy Ci95
              * @description `accuracy`'s 95% interval (Wilson), in percent, over its `accuracy_n` tasks.
@@ -1350,6 +1463,14 @@ export interface components {
             accuracy: number;
             /** Count */
             count: number;
+        };
+        /**
+         * RollbackBody
+         * @description `POST /api/aliases/{name}/rollback` (optional).
+         */
+        RollbackBody: {
+            /** Why */
+            why?: string | null;
         };
         /** ScenarioCounts */
         ScenarioCounts: {
@@ -2029,7 +2150,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2148,7 +2269,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2269,7 +2390,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2392,7 +2513,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2519,7 +2640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2648,7 +2769,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2770,7 +2891,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2891,7 +3012,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3012,7 +3133,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3133,7 +3254,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3254,7 +3375,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3375,7 +3496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3494,7 +3615,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3618,7 +3739,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3744,7 +3865,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3865,7 +3986,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3989,7 +4110,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4112,7 +4233,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4233,7 +4354,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4352,7 +4473,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4471,7 +4592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4592,7 +4713,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4713,7 +4834,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4837,7 +4958,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4965,7 +5086,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5088,7 +5209,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5209,7 +5330,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5334,7 +5455,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5453,7 +5574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5574,7 +5695,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5697,7 +5818,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5816,7 +5937,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5941,7 +6062,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6066,7 +6187,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6187,7 +6308,624 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_aliases_api_aliases_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"][];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alias_api_aliases__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_alias_api_aliases__name__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AliasBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_alias_api_aliases__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rollback_alias_api_aliases__name__rollback_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RollbackBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6306,7 +7044,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6431,7 +7169,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6550,7 +7288,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6673,7 +7411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not allowed in the current status, over a tenant's quota, or a damaged record */
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
             409: {
                 headers: {
                     [name: string]: unknown;
