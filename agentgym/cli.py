@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="how often to ask which model the --model alias names, and serve it when it moved "
-        "(0: never; default AGENTGYM_GATEWAY_FOLLOW_S, 30)",
+        "(0: never; default AGENTGYM_GATEWAY_FOLLOW_S, 5)",
     )
     gateway.add_argument(
         "--upstream",
@@ -320,21 +320,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="[NAME=]URL_OR_COMMAND: a streamable HTTP MCP server, or a command serving stdio "
         "(else AGENTGYM_GATEWAY_UPSTREAMS, comma-separated)",
     )
-    gateway.add_argument("--host", default=DEFAULT_HOST)
-    gateway.add_argument("--port", type=int, default=DEFAULT_GATEWAY_PORT)
-    gateway.add_argument("--expose", choices=("search", "all"), default="search")
+    # No defaults here: a flag not given leaves the --config file's option, or its default
+    # (gateway/options.py).
+    gateway.add_argument("--host", help=f"default {DEFAULT_HOST}")
+    gateway.add_argument("--port", type=int, help=f"default {DEFAULT_GATEWAY_PORT}")
+    gateway.add_argument("--expose", choices=("search", "all"), help="default search")
     gateway.add_argument(
         "--explore",
         type=float,
-        default=0.0,
-        help="the share of searches whose first tool is drawn at random",
+        help="the share of searches whose first tool is drawn at random (default 0)",
     )
-    gateway.add_argument("--stdio", action="store_true", help="serve over stdio, not HTTP")
+    gateway.add_argument(
+        "--stdio", action="store_true", default=None, help="serve over stdio, not HTTP"
+    )
     gateway.add_argument(
         "--decisions",
         default=None,
         help="where decisions go: 'api', a JSON Lines file, or 'off' (default: the API for a "
         "model from it, else decisions.jsonl)",
+    )
+    gateway.add_argument(
+        "--config",
+        type=Path,
+        help="a TOML (or .json) file of these options (model, upstream, port, ...); the flags "
+        "given win over it",
     )
     gateway.set_defaults(run=_gateway, parser=gateway)
 

@@ -169,7 +169,8 @@ class GatewaySettings(ClientSettings):
     gateway_key: str = ""
     gateway_model: str = ""
     gateway_upstreams: str = ""
-    gateway_follow_s: float = Field(default=30.0, ge=0)
+    # A GET per gateway this often: an alias's move serves within seconds.
+    gateway_follow_s: float = Field(default=5.0, ge=0)
 
 
 @lru_cache

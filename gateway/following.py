@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FOLLOW_S = 30.0  # the default: an alias's move reaches every gateway within half a minute
-
 
 class Models(Protocol):
     """Where a gateway's models come from. `resolve` and `download` raise on any failure;
@@ -64,7 +62,7 @@ class Following:
 
     alias: str
     models: Models
-    every_s: float = FOLLOW_S
+    every_s: float  # AGENTGYM_GATEWAY_FOLLOW_S, or --follow
 
     async def run(self, current: Callable[[], str], serve: Callable[[Served, str], None]) -> None:
         try:

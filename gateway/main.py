@@ -11,6 +11,7 @@ from agentgym.config import GatewaySettings
 from agentgym.errors import BundleError
 from gateway.decisions import ApiSink, FileSink, Recorder, Sink
 from gateway.following import ApiModels, Following
+from gateway.options import options
 from gateway.server import Gateway
 from gateway.upstreams import Target
 from trainer.serving import Served
@@ -31,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
     logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per session it ends
     settings = GatewaySettings()
+    try:
+        args = argparse.Namespace(**vars(args) | dict(options(args)))
+    except ValueError as exc:
+        parser.error(str(exc))
     key = settings.gateway_key or None
     if key is None and not _loopback(args.host):
         parser.error(

@@ -378,3 +378,44 @@ async def test_agentgym_up_runs_a_gateway_on_request(served: Served, tmp_path: P
     finally:
         process.send_signal(signal.SIGINT)  # as Ctrl-C: everything stops
         process.communicate(timeout=60)
+
+
+async def test_a_config_file_holds_the_options_and_flags_win_over_it(
+    served: Served, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "support.agm"
+    bundle.write_bytes(served.data)
+    log = tmp_path / "decisions.jsonl"
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'model = "{bundle}"\nupstream = ["team={STDIO}"]\nport = 1\nexpose = "all"\n'
+        f'decisions = "{log}"\n'
+    )
+    command = [sys.executable, "-m", "agentgym.cli", "gateway", "--config", str(config)]
+    for bad, says in (('explore = 2\n', "explore"), ("port = \n", "line 6"),
+                      ('upstreams = ["x"]\n', "upstreams")):  # fmt: skip
+        wrong = tmp_path / "wrong.toml"
+        wrong.write_text(config.read_text() + bad)
+        refused = subprocess.run(
+            [*command[:-1], str(wrong)], capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode == 2 and says in refused.stderr and "wrong.toml" in refused.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([*command, "--port", str(port)])  # the flag over the file's 1
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        for _ in range(400):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url.replace("/mcp", "/healthz")).json()["upstreams"]["team"]:
+                    break
+            await asyncio.sleep(0.05)
+        async with client(url) as mcp:
+            names = [tool.name for tool in (await mcp.list_tools()).tools]
+            assert "refund" in names  # the file's expose = "all"
+            found(await mcp.call_tool("search_tools", {"query": "refund my order"}))
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert len(log.read_text().splitlines()) == 1  # to the file's decisions file
