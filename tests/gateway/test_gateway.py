@@ -230,6 +230,18 @@ def start_upstream(port: int, scenario: str = "customer_support") -> subprocess.
     raise RuntimeError("the upstream did not start")
 
 
+async def serving(port: int) -> str:
+    """The MCP URL of a gateway process on `port`, once it serves and its upstream `team`
+    connected."""
+    url = f"http://127.0.0.1:{port}/mcp"
+    for _ in range(400):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url.replace("/mcp", "/healthz")).json()["upstreams"]["team"]:
+                return url
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no gateway serving on port {port}")
+
+
 async def until_connected(url: str, connected: bool) -> None:
     for _ in range(400):
         if httpx.get(url.replace("/mcp", "/healthz")).json()["upstreams"]["team"] is connected:
@@ -324,12 +336,7 @@ async def test_agentgym_gateway_serves_a_bundle_as_a_real_process(
          str(log)], env=env,
     )  # fmt: skip
     try:
-        url = f"http://127.0.0.1:{port}/mcp"
-        for _ in range(400):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url.replace("/mcp", "/healthz")).json()["upstreams"]["team"]:
-                    break
-            await asyncio.sleep(0.05)
+        url = await serving(port)
         async with client(url) as mcp:
             answer = found(await mcp.call_tool("search_tools", {"query": "reset my password"}))
             assert answer["tools"] and answer["decision_id"].startswith("dec_")
@@ -405,12 +412,7 @@ async def test_a_config_file_holds_the_options_and_flags_win_over_it(
         port = probe.getsockname()[1]
     process = subprocess.Popen([*command, "--port", str(port)])  # the flag over the file's 1
     try:
-        url = f"http://127.0.0.1:{port}/mcp"
-        for _ in range(400):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url.replace("/mcp", "/healthz")).json()["upstreams"]["team"]:
-                    break
-            await asyncio.sleep(0.05)
+        url = await serving(port)
         async with client(url) as mcp:
             names = [tool.name for tool in (await mcp.list_tools()).tools]
             assert "refund" in names  # the file's expose = "all"
