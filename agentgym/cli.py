@@ -24,10 +24,13 @@ from agentgym.nats_server import NatsServer
 
 def _nats(args: argparse.Namespace) -> int:
     server = NatsServer(args.data_dir / "nats", host=args.host, port=args.port)
-    server.start()
-    print(f"nats-server with JetStream at {server.url} (data in {server.store_dir})", flush=True)
+    # SIGTERM handled before the server starts and says where it is: one sent as soon as it
+    # says so stops it gracefully too, never leaving its nats-server behind.
     try:
         with _stop_on_sigterm():
+            server.start()
+            print(f"nats-server with JetStream at {server.url} (data in {server.store_dir})",
+                  flush=True)  # fmt: skip
             return server.wait()
     except KeyboardInterrupt:
         return 0

@@ -78,7 +78,11 @@ def test_agentgym_nats_runs_until_sigterm(tmp_path: Path) -> None:
         # would wait on it for ever.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        process.communicate(timeout=10)
+        try:
+            process.communicate(timeout=10)
+        finally:  # closed whatever happens: a pipe left to the collector fails a later test
+            assert process.stdout is not None
+            process.stdout.close()
 
 
 def test_a_cluster_is_named_by_a_comma_separated_list() -> None:

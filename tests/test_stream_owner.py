@@ -104,6 +104,7 @@ async def test_create_missing_streams_creates_only_what_is_missing(js: JetStream
         subjects.CMD_STREAM,
         subjects.EPISODES_STREAM,
         subjects.DECISIONS_STREAM,
+        subjects.DECISION_COUNTS_STREAM,
     ]
     assert await subjects.create_missing_streams(js) == []
     assert (await configs(js))[0] == NEWER_CAP
