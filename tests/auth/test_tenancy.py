@@ -270,3 +270,6 @@ async def test_reading_decisions_needs_the_decisions_scope(system: dict[str, Any
     assert [item["id"] for item in page] == [made["id"]]
     feedback = await acme.post(f"/api/decisions/{made['id']}/feedback", json={"reward": 1})
     assert feedback.status_code == 200  # writing needs no scope: a gateway's key writes
+    globex = client(system, "globex")
+    theirs = await globex.post(f"/api/decisions/{made['id']}/feedback", json={"reward": -1})
+    assert theirs.status_code == 404  # another tenant's decision is not there to rate
