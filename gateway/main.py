@@ -30,7 +30,10 @@ def _loopback(host: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
-    logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per session it ends
+    # Not a line per session the SDK ends, nor per request its HTTP clients make (to the
+    # upstreams, each call: a write to stderr on the hot path).
+    for chatty in ("mcp", "httpx", "httpx2"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = GatewaySettings()
     try:
         args = argparse.Namespace(**vars(args) | dict(options(args)))
