@@ -3,6 +3,7 @@ import { ApiError, getJson, postJson, send } from './client';
 import type {
   ActAnswer,
   Action,
+  Alias,
   DecisionDetail,
   DecisionItem,
   Episode,
@@ -85,6 +86,15 @@ export const models = {
     const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `${id}.agm`;
     return { blob: await response.blob(), name };
   },
+};
+
+export const aliases = {
+  list: () => getJson<Alias[]>('/api/aliases'),
+  set: async (name: string, modelId: string, why?: string) =>
+    (
+      await send(`/api/aliases/${e(name)}`, { method: 'PUT', json: { model_id: modelId, why } })
+    ).json() as Promise<Alias>,
+  rollback: (name: string, why?: string) => postJson<Alias>(`/api/aliases/${e(name)}/rollback`, { why }),
 };
 
 const DECISIONS_PAGE = 1000; // the most /api/decisions returns at once

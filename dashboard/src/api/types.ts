@@ -9,6 +9,7 @@ export type Action = Schemas['Action'];
 export type Framework = Schemas['Framework'];
 export type Scenario = Schemas['ScenarioRecord'];
 export type Model = Schemas['ModelInfo'];
+export type Alias = Schemas['Alias'];
 export type ActAnswer = Schemas['ActAnswer'];
 export type Episode = Schemas['Episode'];
 export type EpisodeCall = Schemas['EpisodeCall'];

@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { models } from '../api/endpoints';
 import type { ActAnswer, Model, Report as ReportData } from '../api/types';
+import { Aliases } from '../components/Aliases';
 import { Report } from '../components/Report';
 import { ErrorBox, Section, useLoad } from '../components/ui';
 import { count, fixed, percent, time } from '../lib/format';
@@ -222,6 +223,9 @@ export function ModelsPage() {
         {list.value && !list.value.length && (
           <p class="muted">No models yet: a run saves one when it completes or is stopped.</p>
         )}
+      </Section>
+      <Section title="Aliases">
+        <Aliases models={list.value ?? []} changed={list.value?.length ?? 0} />
       </Section>
       {trying && (
         <Section title={`Try ${trying.name}`}>
