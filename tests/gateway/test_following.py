@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from agentgym.config import ApiSettings
+from agentgym.nats_server import free_port
 from functions.app import build
 from functions.resources import Resources
 from trainer import scenarios
@@ -39,12 +39,6 @@ def imported(api: str, data: bytes) -> str:
                           headers={"Content-Type": "application/zip"})  # fmt: skip
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_gateway_on_an_alias_follows_it_as_it_moves(

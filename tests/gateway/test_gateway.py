@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import Context
 
+from agentgym.nats_server import free_port
 from gateway import ranking
 from gateway.catalog import tokens
 from gateway.decisions import FileSink, Recorder
@@ -253,9 +253,7 @@ async def until_connected(url: str, connected: bool) -> None:
 async def test_an_upstream_that_is_gone_answers_an_error_naming_it_and_comes_back(
     served: Served, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     upstream = start_upstream(port)
     try:
         target = f"team=http://127.0.0.1:{port}/mcp"
@@ -320,9 +318,7 @@ async def test_agentgym_gateway_serves_a_bundle_as_a_real_process(
     bundle = tmp_path / "support.agm"
     bundle.write_bytes(served.data)
     log = tmp_path / "decisions.jsonl"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "agentgym.cli", "gateway", "--model", str(bundle)]
     refused = subprocess.run(
         [*command, "--upstream", STDIO, "--host", "0.0.0.0"], capture_output=True, text=True
@@ -351,12 +347,7 @@ async def test_agentgym_gateway_serves_a_bundle_as_a_real_process(
 async def test_agentgym_up_runs_a_gateway_on_request(served: Served, tmp_path: Path) -> None:
     bundle = tmp_path / "support.agm"
     bundle.write_bytes(served.data)
-    ports = []
-    for _ in range(3):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    api, streamer, gateway_port = ports
+    api, streamer, gateway_port = free_port(), free_port(), free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "agentgym.cli", "up", "--data-dir", str(tmp_path / "data"),
          "--api-port", str(api), "--streamer-port", str(streamer),
@@ -407,9 +398,7 @@ async def test_a_config_file_holds_the_options_and_flags_win_over_it(
             [*command[:-1], str(wrong)], capture_output=True, text=True, timeout=60
         )
         assert refused.returncode == 2 and says in refused.stderr and "wrong.toml" in refused.stderr
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([*command, "--port", str(port)])  # the flag over the file's 1
     try:
         url = await serving(port)
