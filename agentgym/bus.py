@@ -139,8 +139,21 @@ class Trainers(Protocol):
         ...
 
 
-class Connection(Bus, History, Trainers, Decisions, Protocol):
-    """All four over one connection, as the functions open it."""
+class Loops(Protocol):
+    """The improvement loops' schedules and runs (agentgym/loops.py), carried out by trainers."""
+
+    async def schedule_loop(self, tenant: str, scenario_id: str, every_s: float | None) -> None:
+        """Ask a trainer whether the loop is due every `every_s` seconds (None: never, the
+        schedule removed)."""
+        ...
+
+    async def ask_loop_run(self, tenant: str, scenario_id: str, run_id: str) -> None:
+        """Have a trainer carry run `run_id` out (once, whoever asks again with that id)."""
+        ...
+
+
+class Connection(Bus, History, Trainers, Decisions, Loops, Protocol):
+    """All five over one connection, as the functions open it."""
 
     async def ping(self) -> None:
         """Return when the server answered a round trip; raise when it does not."""

@@ -117,6 +117,8 @@ class ApiSettings(CommonSettings):
     trace_idle_s: float = Field(default=30.0, ge=0)
     # How long a snapshot waits before taking a decision in: its calls and feedback come after.
     decision_settle_s: float = Field(default=300.0, ge=0)
+    # How often a loop that runs every N decisions asks whether N came (agentgym.loops).
+    loop_check_s: float = Field(default=30.0, ge=1)
     # `agentgym api`'s HTTP server (agentgym.http_server); API Gateway enforces its own.
     http_header_timeout_s: float = Field(default=10.0, gt=0)  # request line and headers
     http_body_timeout_s: float = Field(default=30.0, gt=0)  # a body that stops arriving

@@ -48,6 +48,15 @@ class TrainCommand(Message):
         return f"{self.session_id}:{self.action}:{revision}"
 
 
+class LoopDue(Message):
+    """On a loop's `due` subject: a tick of its schedule (no `run_id`: run if the loop is due),
+    or a run someone asked for (agentgym/loops.py)."""
+
+    tenant: str = DEFAULT_TENANT
+    scenario_id: str
+    run_id: str | None = None
+
+
 class ControlMessage(Message):
     """Core NATS to the trainer running a session (`agentgym.ctl.<id>`): act now."""
 

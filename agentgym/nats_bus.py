@@ -22,6 +22,7 @@ from agentgym.messages import (
     ControlMessage,
     EvaluateReply,
     EvaluateRequest,
+    LoopDue,
     StatusEvent,
     TrainCommand,
 )
@@ -82,6 +83,35 @@ class NatsBus:
     async def publish_event(self, event: StatusEvent) -> None:
         async with reachable():
             await self.js.publish(subjects.events_subject(event.session_id), event.encode())
+
+    async def schedule_loop(self, tenant: str, scenario_id: str, every_s: float | None) -> None:
+        subject = subjects.loop_schedule_subject(tenant, scenario_id)
+        async with reachable():
+            if every_s is None:
+                await self.js.purge_stream(subjects.LOOPS_STREAM, subject=subject)
+                return
+            due = LoopDue(tenant=tenant, scenario_id=scenario_id)
+            seconds = max(1, round(every_s))
+            await self.js.publish(
+                subject,
+                due.encode(),
+                headers={
+                    "Nats-Schedule": f"@every {seconds}s",
+                    "Nats-Schedule-Target": subjects.loop_due_subject(tenant, scenario_id),
+                    "Nats-Schedule-TTL": f"{seconds}s",  # a tick nobody took goes with the next
+                    # One definition per loop: a new one replaces the one before.
+                    "Nats-Rollup": "sub",
+                },
+            )
+
+    async def ask_loop_run(self, tenant: str, scenario_id: str, run_id: str) -> None:
+        due = LoopDue(tenant=tenant, scenario_id=scenario_id, run_id=run_id)
+        async with reachable():
+            await self.js.publish(
+                subjects.loop_due_subject(tenant, scenario_id),
+                due.encode(),
+                headers={"Nats-Msg-Id": run_id},
+            )
 
     async def _decision_index(self) -> KeyValue:
         if self._index is None:

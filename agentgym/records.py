@@ -1,6 +1,7 @@
 """What the key-value store holds, one pydantic model per kind of value, and where.
 
-Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`, `aliases/<name>`. With
+Keys: `sessions/<id>`, `models/<id>`, `settings`, `scenarios/<id>`, `aliases/<name>`,
+`loops/<scenario>` (and a loop's runs and lease). With
 authentication on, each tenant's keys live under `tenants/<name>/` (the `default` tenant, the
 only one when auth is off, keeps the plain keys). `scenarios/` holds a tenant's own scenarios
 only: the built-ins' entries ship with the package. Every value is the JSON of one of these
@@ -136,6 +137,25 @@ class Keys:
     def trace_counts(self, scenario_id: str) -> str:
         """What the receiver read for a scenario, and what it skipped, and why."""
         return f"{self.prefix}trace-counts/{scenario_id}"
+
+    @property
+    def loops(self) -> str:
+        """The tenant's improvement loops, one per scenario (agentgym.loops)."""
+        return f"{self.prefix}loops/"
+
+    def loop(self, scenario_id: str) -> str:
+        return f"{self.loops}{scenario_id}"
+
+    def loop_runs(self, scenario_id: str) -> str:
+        """A loop's runs, one entry each."""
+        return f"{self.prefix}loop-runs/{scenario_id}/"
+
+    def loop_run(self, scenario_id: str, run_id: str) -> str:
+        return f"{self.loop_runs(scenario_id)}{run_id}"
+
+    def loop_lease(self, scenario_id: str) -> str:
+        """Who is carrying out the loop's run now, until when."""
+        return f"{self.prefix}loop-leases/{scenario_id}"
 
 
 class Record(Schema):

@@ -11,6 +11,8 @@
 | `agentgym.episodes.<session_id>` | stream AGENTGYM_EPISODES (limits, per-subject cap) | trainer -> streamer, history |
 | `agentgym.decisions.<tenant>.<scenario_id>` | stream AGENTGYM_DECISIONS (limits, per-subject cap only) | functions (from gateways) -> functions |
 | `agentgym.decision_counts.<tenant>.<scenario_id>` | stream AGENTGYM_DECISION_COUNTS (JetStream counters) | functions -> functions (snapshots) |
+| `agentgym.loop.schedule.<tenant>.<scenario_id>` | stream AGENTGYM_LOOPS (work queue, message schedules): a loop's schedule | functions -> NATS |
+| `agentgym.loop.due.<tenant>.<scenario_id>` | stream AGENTGYM_LOOPS, durable pull consumer `loopers` | NATS (on schedule), functions (a run asked for) -> one trainer |
 
 Who sets the streams up: the trainers own the streams and the consumer. A trainer creates
 them, or updates them to its configuration, at every start (`ensure_streams`,
@@ -85,6 +87,49 @@ DECISIONS_PER_SCENARIO = 500_000
 # nats-server 2.12's `Nats-Incr`): a snapshot tells what the cap dropped before it read them.
 DECISION_COUNTS_STREAM = "AGENTGYM_DECISION_COUNTS"
 DECISION_COUNTS_ALL = f"{PREFIX}.decision_counts.*.*"
+
+
+# The improvement loops (agentgym.loops). Each loop's schedule is a message schedule (nats-server
+# 2.14's `Nats-Schedule: @every`), one definition per loop on its `schedule` subject, which the
+# server turns into a message on the loop's `due` subject at each tick; a run asked for is one
+# more. The trainers take them from the work queue (`loopers`). A tick nobody took expires with
+# the next (`Nats-Schedule-TTL`), so a stream without trainers does not fill up with them.
+LOOPS_STREAM = "AGENTGYM_LOOPS"
+LOOPS_ALL = f"{PREFIX}.loop.>"
+LOOP_DUE_ALL = f"{PREFIX}.loop.due.*.*"
+LOOP_CONSUMER = "loopers"
+LOOP_ACK_WAIT_S = 30.0  # a trainer carrying a run out says so every third of it
+
+
+def loop_schedule_subject(tenant: str, scenario_id: str) -> str:
+    return f"{PREFIX}.loop.schedule.{tenant}.{scenario_id}"
+
+
+def loop_due_subject(tenant: str, scenario_id: str) -> str:
+    return f"{PREFIX}.loop.due.{tenant}.{scenario_id}"
+
+
+def loops_stream(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=LOOPS_STREAM,
+        subjects=[LOOPS_ALL],
+        retention=RetentionPolicy.WORK_QUEUE,  # a due message goes when a trainer acks it
+        storage=StorageType.FILE,
+        duplicate_window=CMD_DUPLICATE_WINDOW_S,
+        allow_msg_schedules=True,
+        allow_msg_ttl=True,
+        num_replicas=replicas,
+    )
+
+
+def loop_consumer() -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=LOOP_CONSUMER,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=LOOP_ACK_WAIT_S,
+        max_deliver=-1,  # a run asked for is carried out, or resumed, until it ends
+        filter_subject=LOOP_DUE_ALL,
+    )
 
 
 # Where each decision is in its stream, and its feedback: a JetStream key-value bucket, keys
@@ -230,6 +275,7 @@ def streams(replicas: int = 1) -> tuple[StreamConfig, ...]:
         episodes_stream(replicas),
         decisions_stream(replicas),
         decision_counts_stream(replicas),
+        loops_stream(replicas),
     )
 
 
@@ -275,3 +321,4 @@ async def ensure_consumer(js: JetStreamContext, ack_wait_s: float = CMD_ACK_WAIT
     Until a trainer first runs there is no consumer, and commands simply wait in the stream.
     """
     await js.add_consumer(CMD_STREAM, cmd_consumer(ack_wait_s))
+    await js.add_consumer(LOOPS_STREAM, loop_consumer())

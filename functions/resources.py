@@ -22,7 +22,7 @@ from agentgym.auth import (
     authenticator_for,
     bearer,
 )
-from agentgym.bus import Bus, Connection, Decisions, History, Trainers
+from agentgym.bus import Bus, Connection, Decisions, History, Loops, Trainers
 from agentgym.config import ApiSettings, get_api_settings
 from agentgym.records import Keys
 from agentgym.store import KeyValueStore, open_store
@@ -142,6 +142,7 @@ BusDep = Annotated[Bus, Depends(_bus)]
 HistoryDep = Annotated[History, Depends(_bus)]
 DecisionsDep = Annotated[Decisions, Depends(_bus)]
 TrainersDep = Annotated[Trainers, Depends(_bus)]
+LoopsDep = Annotated[Loops, Depends(_bus)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(_artifacts)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ResourcesDep = Annotated[Resources, Depends(_resources)]

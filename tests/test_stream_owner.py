@@ -105,6 +105,7 @@ async def test_create_missing_streams_creates_only_what_is_missing(js: JetStream
         subjects.EPISODES_STREAM,
         subjects.DECISIONS_STREAM,
         subjects.DECISION_COUNTS_STREAM,
+        subjects.LOOPS_STREAM,
     ]
     assert await subjects.create_missing_streams(js) == []
     assert (await configs(js))[0] == NEWER_CAP

@@ -8,20 +8,28 @@ model's probability of that first tool is the target; the logged probability, wh
 decision has one, the logging policy's. The reward model, for DR and DM, is
 trainer/reward_model.py's `NearestRewards`, of the outcomes of the training logs by their first
 call: fitted on other logs than the held-out ones it corrects. A session's evaluations report it
-beside held-out accuracy, and `POST /api/models/{id}/evaluate` does.
+beside held-out accuracy, and `POST /api/models/{id}/evaluate` does; the improvement loop's gate
+estimates the paired difference of two models on the same logs (`paired_difference`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
+from agentgym.act import ToolOffered
+from trainer import gate
 from trainer.model.decision import decide
 from trainer.model.model import Model
 from trainer.offpolicy import Estimates, estimate
-from trainer.reward_model import NearestRewards
-from trainer.scenarios.base import LogSpec
+from trainer.reward_model import Meaning, NearestRewards
+from trainer.scenarios.base import LogSpec, ScenarioSpec
+
+if TYPE_CHECKING:  # serving imports run, which imports this module
+    from trainer.serving import Served
 
 
 def logged_value(
@@ -29,29 +37,13 @@ def logged_value(
 ) -> Estimates | None:
     """The model's estimated value on the scenario's held-out logs (the first `limit` of
     them, while a session trains: all at its end); None with none to use."""
-    index = model.toolbox.index
-    heldout = [
-        log for log in logs
-        if log.split == "heldout" and log.reward is not None and log.calls
-        and log.calls[0].tool in index
-    ][:limit]  # fmt: skip
+    heldout = _heldout(logs, model.toolbox.index)[:limit]
     if not heldout:
         return None
-    trained = [log for log in logs if log.split == "train" and log.reward is not None and log.calls]
-    # Fitted on the training logs; where there are none (another scenario's logs, all held
-    # out), on the other half of the held-out ones (cross-fitting).
-    parts = [trained] if trained else [heldout[1::2], heldout[::2]]
-    reward_models = [
-        NearestRewards(
-            [log.text for log in part],
-            [[(log.calls[0].tool, float(log.reward or 0.0))] for log in part],
-            model.meaning,
-        )
-        for part in parts
-    ]
+    reward_models = _reward_models(logs, heldout, model.meaning)
     targets, predicted_logged, predicted_value = [], [], []
     for i, log in enumerate(heldout):
-        offered = None if log.tools is None else [t for t in log.tools if t in index]
+        offered = None if log.tools is None else [t for t in log.tools if t in model.toolbox.index]
         answer = decide(model, log.text, (), offered)
         first = log.calls[0].tool
         targets.append(answer.probabilities.get(first, 0.0))
@@ -68,3 +60,71 @@ def logged_value(
         np.array(predicted_logged),
         np.array(predicted_value),
     )
+
+
+def paired_difference(
+    candidate: Served, serving: Served, spec: ScenarioSpec, with_reward_model: bool = True
+) -> tuple[NDArray[np.float64], float | None]:
+    """The gate's paired terms (trainer/gate.py's `paired_terms`) of candidate minus serving
+    model on the spec's held-out logs with a time (held out by time: ARCHITECTURE.md), and the
+    effective sample size (None: the logs carry no probabilities). Each model ranks the tools
+    each log offered, those it never saw by their descriptions. Without `with_reward_model`,
+    the IPS difference (the reward model's predictions taken as 0)."""
+    heldout = _heldout(spec.logs, None)
+    if not heldout:
+        return np.zeros(0), None
+    reward_models = _reward_models(spec.logs, heldout, candidate.model.meaning)
+    c_logged, s_logged, predicted_logged, predicted_difference = [], [], [], []
+    for i, log in enumerate(heldout):
+        names = list(log.tools) if log.tools is not None else list(spec.tools)
+        offered = [ToolOffered(name=t, description=spec.descriptions.get(t, "")) for t in names]
+        c = candidate.act(log.text, (), offered, plan=False).probabilities
+        s = serving.act(log.text, (), offered, plan=False).probabilities
+        first = log.calls[0].tool
+        c_logged.append(c.get(first, 0.0))
+        s_logged.append(s.get(first, 0.0))
+        actions = sorted(set(c) | set(s))
+        reward_of = reward_models[i % len(reward_models)]
+        predicted = reward_of.predict(reward_of.of(log.text), [*actions, first])
+        if not with_reward_model:
+            predicted = np.zeros_like(predicted)
+        predicted_logged.append(float(predicted[-1]))
+        gap = np.array([c.get(a, 0.0) - s.get(a, 0.0) for a in actions])
+        predicted_difference.append(float(predicted[:-1] @ gap))
+    probabilities = [log.calls[0].probability for log in heldout]
+    logged = None if any(p is None for p in probabilities) else np.array(probabilities, float)
+    return gate.paired_terms(
+        np.array([log.reward for log in heldout], dtype=float),
+        np.array(c_logged),
+        np.array(s_logged),
+        logged,
+        np.array(predicted_logged),
+        np.array(predicted_difference),
+    )
+
+
+def _heldout(logs: Sequence[LogSpec], index: Mapping[str, int] | None) -> list[LogSpec]:
+    """The held-out logs with an outcome and a first call (of a tool in `index`, if given)."""
+    return [
+        log for log in logs
+        if log.split == "heldout" and log.reward is not None and log.calls
+        and (index is None or log.calls[0].tool in index)
+    ]  # fmt: skip
+
+
+def _reward_models(
+    logs: Sequence[LogSpec], heldout: Sequence[LogSpec], meaning: Meaning | None
+) -> list[NearestRewards]:
+    """Reward models of the outcomes by first call: fitted on the training logs; where there
+    are none (another scenario's logs, all held out), on the other half of the held-out ones
+    (cross-fitting: log i is corrected by model i % 2)."""
+    trained = [log for log in logs if log.split == "train" and log.reward is not None and log.calls]
+    parts = [trained] if trained else [list(heldout[1::2]), list(heldout[::2])]
+    return [
+        NearestRewards(
+            [log.text for log in part],
+            [[(log.calls[0].tool, float(log.reward or 0.0))] for log in part],
+            meaning,
+        )
+        for part in parts
+    ]

@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 
 from agentgym import nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
-from agentgym.config import TrainerSettings
+from agentgym.config import ApiSettings, CommonSettings, TrainerSettings
 from agentgym.errors import (
     ArtifactNotFoundError,
     BundleError,
@@ -37,12 +37,14 @@ from agentgym.messages import (
     EvaluateRequest,
     TrainCommand,
 )
+from agentgym.nats_bus import NatsBus
 from agentgym.records import Keys, ModelRecord
 from agentgym.state import Action
 from agentgym.store import KeyValueStore, open_store
 from trainer.acting import Acting
 from trainer.definitions import Definitions
 from trainer.logged_value import logged_value
+from trainer.loop_run import RUNS_AT_ONCE, LoopRunner
 from trainer.model import calibration
 from trainer.publisher import Publisher
 from trainer.run import Run
@@ -108,6 +110,20 @@ class Worker:
                 subjects.CMD_CONSUMER, stream=subjects.CMD_STREAM
             )
             pulls.append(commands)
+            due = await self.js.pull_subscribe_bind(
+                subjects.LOOP_CONSUMER, stream=subjects.LOOPS_STREAM
+            )
+            pulls.append(due)
+            runner = LoopRunner(
+                self.store,
+                self.artifacts,
+                NatsBus(client),
+                # What a snapshot and a start read as the API does (the environment's
+                # AGENTGYM_ settings), over this worker's own NATS, store and artifacts.
+                ApiSettings(**settings.model_dump(include=set(CommonSettings.model_fields))),
+                self.definitions,
+                self.worker_id,
+            )
             # The slots, warm (training code imported) before the worker says it is ready.
             slots = [open_slot(settings.slot) for _ in range(settings.concurrency)]
             for slot in slots:
@@ -120,7 +136,40 @@ class Worker:
                 "trainer %s ready: %d %s slots", self.worker_id, settings.concurrency, settings.slot
             )
             self.ready.set()
-            await self._work(commands, stop)
+            looping = asyncio.create_task(self._loop_runs(due, runner, stop))
+            try:
+                await self._work(commands, stop)
+            finally:
+                looping.cancel()
+                await asyncio.gather(looping, return_exceptions=True)
+
+    async def _loop_runs(
+        self, due: JetStreamContext.PullSubscription, runner: LoopRunner, stop: asyncio.Event
+    ) -> None:
+        """Take the improvement loops' due messages (agentgym.loops), a few runs at once: a
+        run mostly waits on its candidate's session, which trains in a slot like any other."""
+        room = asyncio.Semaphore(RUNS_AT_ONCE)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                await room.acquire()
+                try:
+                    messages = await due.fetch(1, timeout=FETCH_WAIT_S)
+                except nats.errors.TimeoutError:
+                    room.release()
+                    continue
+                except nats_client.RETRYABLE:  # NATS restarting: JetStream not back yet
+                    room.release()
+                    await asyncio.sleep(FETCH_RETRY_S)
+                    continue
+                task = asyncio.create_task(runner.handle(messages[0]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                task.add_done_callback(lambda _: room.release())
+        finally:  # a run cut short is taken over by another trainer when its lease expires
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _work(self, commands: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
         slots = asyncio.Semaphore(self.settings.concurrency)

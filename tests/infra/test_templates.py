@@ -336,6 +336,10 @@ def test_the_load_balancer_sends_traces_and_snapshots_to_the_receivers() -> None
     assert rule["Actions"] == [
         {"Type": "forward", "TargetGroupArn": {"Ref": "ReceiverTargetGroup"}}
     ]
+    loops = RESOURCES["ReceiverLoopsListenerRule"]["Properties"]
+    looped = loops["Conditions"][0]["PathPatternConfig"]["Values"]
+    assert looped == ["/api/scenarios/*/loop", "/api/scenarios/*/loop/*"]
+    assert loops["Actions"] == rule["Actions"]
     group = RESOURCES["ReceiverTargetGroup"]["Properties"]
     assert (group["Port"], group["HealthCheckPath"]) == (8000, "/healthz")
     assert CONTAINERS["receiver"]["Command"][-1] == "8000"

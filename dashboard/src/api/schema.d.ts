@@ -438,6 +438,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/scenarios/{scenario_id}/loop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Loop */
+        get: operations["get_loop_api_scenarios__scenario_id__loop_get"];
+        /**
+         * Set Loop
+         * @description Set the loop up, or change it (what it did so far, its tests above all, is kept).
+         */
+        put: operations["set_loop_api_scenarios__scenario_id__loop_put"];
+        post?: never;
+        /**
+         * Delete Loop
+         * @description Stop the loop: its schedule goes first, so no tick comes for a loop gone.
+         */
+        delete: operations["delete_loop_api_scenarios__scenario_id__loop_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scenarios/{scenario_id}/loop/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Loop
+         * @description One run now: queued for a trainer (202). Where a run is under way, that run (200).
+         */
+        post: operations["run_loop_api_scenarios__scenario_id__loop_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/decisions": {
         parameters: {
             query?: never;
@@ -1232,6 +1277,31 @@ export interface components {
          */
         Framework: "LangChain" | "AutoGen" | "CrewAI";
         /**
+         * Gate
+         * @description How a candidate must prove itself: the estimator of the paired difference (`dr`, or
+         *     `ips` without the reward model), the margin in reward units that its one-sided lower bound
+         *     must exceed, and whether an estimate of the reward model alone (logs without
+         *     probabilities) may promote at all.
+         */
+        Gate: {
+            /**
+             * Estimator
+             * @default dr
+             * @enum {string}
+             */
+            estimator: "dr" | "ips";
+            /**
+             * Margin
+             * @default 0
+             */
+            margin: number;
+            /**
+             * Model Only
+             * @default false
+             */
+            model_only: boolean;
+        };
+        /**
          * Hyperparameters
          * @description The ranges a scenario accepts for a run; functions check start requests against them.
          */
@@ -1313,6 +1383,128 @@ export interface components {
             imitated: number;
             /** Unused */
             unused: number;
+        };
+        /**
+         * LoopBody
+         * @description `PUT /api/scenarios/{id}/loop`. Neither `every_decisions` nor `every_seconds`: the loop
+         *     runs only when asked (`POST .../loop/run`).
+         */
+        LoopBody: {
+            /** Alias */
+            alias: string;
+            /** Every Decisions */
+            every_decisions?: number | null;
+            /** Every Seconds */
+            every_seconds?: number | null;
+            gate?: components["schemas"]["Gate"];
+            /**
+             * Shadow
+             * @default false
+             */
+            shadow: boolean;
+            /**
+             * Canary
+             * @default 0
+             */
+            canary: number;
+            /** Max Episodes */
+            max_episodes?: number | null;
+        };
+        /**
+         * LoopRun
+         * @description One run of a loop (`GET /api/scenarios/{id}/loop`'s `runs`): where it is (`step`), how
+         *     it ended (`outcome`) and why, in words a person reads.
+         */
+        LoopRun: {
+            /** Run Id */
+            run_id: string;
+            /** Scenario Id */
+            scenario_id: string;
+            /**
+             * Trigger
+             * @enum {string}
+             */
+            trigger: "asked" | "schedule";
+            /** Started At */
+            started_at?: string;
+            /** Updated At */
+            updated_at?: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /**
+             * Step
+             * @default queued
+             * @enum {string}
+             */
+            step: "queued" | "snapshot" | "training" | "deciding" | "promoting" | "done";
+            /** Outcome */
+            outcome?: ("promoted" | "kept" | "skipped" | "failed") | null;
+            /** Why */
+            why?: string | null;
+            /** Version */
+            version?: string | null;
+            /** Logs Added */
+            logs_added?: number | null;
+            /** New Decisions */
+            new_decisions?: number | null;
+            /** Session Id */
+            session_id?: string | null;
+            /** Candidate Model Id */
+            candidate_model_id?: string | null;
+            /** Serving Model Id */
+            serving_model_id?: string | null;
+            /** Alias Version */
+            alias_version?: number | null;
+            verdict?: components["schemas"]["Verdict"] | null;
+            /** Holder */
+            holder?: string | null;
+        };
+        /**
+         * LoopView
+         * @description `GET /api/scenarios/{id}/loop`: the loop, its runs (newest first) and the run under way.
+         */
+        LoopView: {
+            /** Alias */
+            alias: string;
+            /** Every Decisions */
+            every_decisions?: number | null;
+            /** Every Seconds */
+            every_seconds?: number | null;
+            gate?: components["schemas"]["Gate"];
+            /**
+             * Shadow
+             * @default false
+             */
+            shadow: boolean;
+            /**
+             * Canary
+             * @default 0
+             */
+            canary: number;
+            /** Max Episodes */
+            max_episodes?: number | null;
+            /** Scenario Id */
+            scenario_id: string;
+            /** Created At */
+            created_at?: string;
+            /** Updated At */
+            updated_at?: string;
+            /**
+             * Tests
+             * @default 0
+             */
+            tests: number;
+            /**
+             * Decisions Taken
+             * @default 0
+             */
+            decisions_taken: number;
+            /** Last Run At */
+            last_run_at?: number | null;
+            /** Runs */
+            runs: components["schemas"]["LoopRun"][];
+            /** Running */
+            running?: string | null;
         };
         /**
          * ModelDetail
@@ -1931,6 +2123,29 @@ export interface components {
              *     pending).
              */
             readonly deletable: boolean;
+        };
+        /**
+         * Verdict
+         * @description What the gate found: the paired difference, candidate minus serving model, in reward
+         *     units, with its one-sided bounds at the test's share `alpha` of the loop's error rate.
+         */
+        Verdict: {
+            /** Test */
+            test: number;
+            /** Difference */
+            difference: number;
+            /** Lower */
+            lower: number;
+            /** Upper */
+            upper: number;
+            /** Alpha */
+            alpha: number;
+            /** N */
+            n: number;
+            /** Ess */
+            ess: number | null;
+            /** Promote */
+            promote: boolean;
         };
         /**
          * ErrorBody
@@ -4920,6 +5135,496 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogsDeleted"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_loop_api_scenarios__scenario_id__loop_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoopView"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_loop_api_scenarios__scenario_id__loop_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoopBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoopView"];
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_loop_api_scenarios__scenario_id__loop_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Malformed request (invalid JSON, a bundle that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A web page from an origin not allowed (AGENTGYM_CORS_ORIGINS), or a Host not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or another tenant's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed in the current status, over a tenant's quota, a damaged record, or what an alias forbids (naming a missing model, deleting the model it names) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description If-Match names a stale revision */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field is missing, of the wrong type, or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many active sessions for the tenant */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The store, NATS or the trainers are unreachable: retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_loop_api_scenarios__scenario_id__loop_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scenario_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoopRun"];
                 };
             };
             /** @description Malformed request (invalid JSON, a bundle that is not one) */

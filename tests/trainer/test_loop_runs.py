@@ -1,0 +1,140 @@
+"""The improvement loop end to end (issue 31): a real API, nats-server, SQLite and a trainer.
+A scenario's served model is a poor one; decisions logged by a uniform policy with their
+outcomes come in through `POST /api/decisions`; a loop run snapshots them, trains a candidate,
+tests it against the served model on the newest decisions and moves the alias only when the
+paired difference's lower bound is above the margin."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import WorkerFactory, until, wait_for
+
+TOOLS = {  # names and descriptions that say nothing of the requests: only learning helps
+    "tool_a": "Tool number one.",
+    "tool_b": "Tool number two.",
+    "tool_c": "Tool number three.",
+    "tool_d": "Tool number four.",
+}
+ASKS = {
+    "tool_a": ["please refund order {n}", "I want my money back for {n}", "refund {n} now"],
+    "tool_b": ["where is package {n}", "track shipment {n}", "has {n} shipped yet"],
+    "tool_c": ["change my address to {n} main street", "I moved to {n} elm road"],
+    "tool_d": ["cancel my subscription {n}", "stop billing me for plan {n}"],
+}
+DECISIONS = 1100  # the newest fifth, 220, held out: over the gate's 200
+
+
+def request(tool: str, rng: random.Random) -> str:
+    return rng.choice(ASKS[tool]).format(n=rng.randrange(100, 999))
+
+
+def scenario(scenario_id: str) -> dict[str, Any]:
+    rng = random.Random(1)
+    tools = [{"name": name, "description": said} for name, said in TOOLS.items()]
+    tasks = [{"text": request(tool, rng), "solution": [tool]} for tool in TOOLS for _ in range(15)]
+    return {"id": scenario_id, "name": "Loop", "tools": tools, "tasks": tasks}
+
+
+def logged(scenario_id: str, version: str, model_id: str) -> list[dict[str, Any]]:
+    """Decisions of a uniform logging policy (each tool first with probability 1/4), the call
+    of the tool served first, and its outcome: 1 where it was the right tool, else 0."""
+    rng = random.Random(2)
+    items: list[dict[str, Any]] = []
+    start = time.time() - DECISIONS - 10
+    for i in range(DECISIONS):
+        right = rng.choice(list(TOOLS))
+        served = rng.sample(list(TOOLS), len(TOOLS))
+        decision_id = f"dec_{uuid.uuid4().hex}"
+        at = start + i
+        items.append({
+            "kind": "decision", "id": decision_id, "time": at, "model_id": model_id,
+            "scenario_id": scenario_id, "scenario_version": version, "tools_digest": "0" * 64,
+            "text": request(right, rng), "tools": list(TOOLS), "served": served,
+            "probabilities": {t: 0.25 for t in TOOLS}, "first_probability": 0.25,
+            "explored": True,
+        })  # fmt: skip
+        items.append({
+            "kind": "call", "id": f"call_{uuid.uuid4().hex}", "time": at + 0.1,
+            "scenario_id": scenario_id, "decision_id": decision_id, "tool": served[0],
+            "is_error": False, "latency_ms": 3.0,
+        })  # fmt: skip
+        items.append({
+            "kind": "feedback", "decision_id": decision_id, "scenario_id": scenario_id,
+            "time": at + 0.2, "reward": 1.0 if served[0] == right else 0.0,
+        })  # fmt: skip
+    return items
+
+
+@pytest.fixture(autouse=True)
+def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots (the API's and a loop run's) take decisions in as soon as they are made."""
+    monkeypatch.setenv("AGENTGYM_DECISION_SETTLE_S", "0")
+
+
+async def trained(api: httpx.AsyncClient, scenario_id: str, episodes: int) -> str:
+    started = await api.post(
+        "/api/training/start",
+        json={"scenario_id": scenario_id, "max_episodes": episodes, "seed": 3},
+    )
+    assert started.status_code == 200, started.text
+    status = await wait_for(api, started.json()["session_id"], lambda s: s["status"] == "completed")
+    return str(status["model_id"])
+
+
+async def ended(api: httpx.AsyncClient, scenario_id: str, run_id: str) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        loop = (await api.get(f"/api/scenarios/{scenario_id}/loop")).json()
+        return next(r for r in loop["runs"] if r["run_id"] == run_id)
+
+    return await until(run, lambda r: r["outcome"] is not None, f"run {run_id}", timeout=120)
+
+
+async def test_a_better_candidate_is_promoted_and_says_why(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    sid = "loop_shop"
+    pushed = await api.post("/api/scenarios", json=scenario(sid))
+    assert pushed.status_code == 201, pushed.text
+    async with workers(worker_id="w1"):
+        serving = await trained(api, sid, 1)
+        assert (await api.put("/api/aliases/production", json={"model_id": serving})).is_success
+        items = logged(sid, pushed.json()["version"], serving)
+        for start in range(0, len(items), 1000):
+            taken = await api.post("/api/decisions", json={"items": items[start : start + 1000]})
+            assert taken.status_code == 200, taken.text
+        loop = await api.put(
+            f"/api/scenarios/{sid}/loop", json={"alias": "production", "max_episodes": 600}
+        )
+        assert loop.status_code == 200, loop.text
+        assert (loop.json()["tests"], loop.json()["runs"], loop.json()["running"]) == (0, [], None)
+        # Asked twice at once: one run.
+        first, second = await asyncio.gather(
+            api.post(f"/api/scenarios/{sid}/loop/run"), api.post(f"/api/scenarios/{sid}/loop/run")
+        )
+        assert {first.status_code, second.status_code} == {200, 202}, (first.text, second.text)
+        run_id = first.json()["run_id"]
+        assert second.json()["run_id"] == run_id
+        run = await ended(api, sid, run_id)
+
+    assert run["outcome"] == "promoted", run["why"]
+    verdict = run["verdict"]
+    assert verdict["lower"] > 0.0 and verdict["test"] == 1 and verdict["n"] >= 200, verdict
+    assert run["why"].startswith("promoted: +") and "n_eff" in run["why"]
+    assert (run["logs_added"], run["new_decisions"]) == (DECISIONS, DECISIONS), run
+    assert run["serving_model_id"] == serving and run["candidate_model_id"] != serving
+    alias = (await api.get("/api/aliases/production")).json()
+    assert alias["model_id"] == run["candidate_model_id"]
+    assert alias["history"][-1]["by"] == f"loop run {run_id}"
+    assert alias["history"][-1]["why"] == run["why"]
+    session = (await api.get(f"/api/training/{run['session_id']}")).json()
+    assert session["status"] == "completed" and session["scenario_id"] == sid
+    loop = (await api.get(f"/api/scenarios/{sid}/loop")).json()
+    assert (loop["tests"], loop["running"], len(loop["runs"])) == (1, None, 1)

@@ -1,0 +1,365 @@
+"""Carrying out an improvement loop's runs (agentgym/loops.py), in a trainer.
+
+A run, step by step, each step written to its record before the next begins:
+
+1. `snapshot`: the scenario's new logs into a version (what `POST .../snapshot` does: the
+   same function). Too few held-out decisions to test on: skipped, before any training.
+2. `training`: a session trains the candidate on that version, like any other (anyone can watch
+   it); its id comes from the run's, so a run taken over finds the session it started.
+3. `deciding`: the gate (trainer/gate.py) on the version's held-out decisions, the newest by
+   time, which the candidate neither trained nor was selected on: candidate minus the model
+   the alias names, at the loop's next share of its error rate.
+4. `promoting`: the alias moved to the candidate by compare-and-set on the version the run
+   decided on: moved by hand meanwhile, the run loses and says so.
+
+One run at a time per loop: the lease (agentgym.loops) is taken before anything and renewed
+while the run lasts; a trainer that dies leaves it to expire, and the next tick or the due
+message's redelivery takes the run over where its record says it stood. A step done twice
+does no harm: a snapshot with nothing new adds nothing, the session is the same one, a test
+done again spends more of the error rate (never less), and a move already made is found in the
+alias's history. So a run is never half-promoted: it ends promoted, kept, skipped or failed.
+
+The snapshot and the session's start are the API's own functions (functions.snapshots,
+functions.training), called here as they are from a request: one place for each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+
+from agentgym import aliases, loops, subjects
+from agentgym.artifacts import ArtifactStore
+from agentgym.config import ApiSettings
+from agentgym.contracts import TrainingStartRequest, utc_now
+from agentgym.errors import AgentGymError, AliasMovedError, KeyNotFoundError
+from agentgym.loops import Lease, LoopRecord, LoopRunRecord, Verdict
+from agentgym.messages import LoopDue
+from agentgym.nats_bus import NatsBus
+from agentgym.records import Keys, ModelRecord, SessionRecord, modify
+from agentgym.store import KeyValueStore
+from functions import lookups, snapshots, training
+from functions.errors import HttpError
+from functions.traces import TraceCounts
+from trainer import gate
+from trainer.definitions import Definitions
+from trainer.logged_value import paired_difference
+from trainer.scenarios.base import LogSpec, ScenarioSpec
+from trainer.serving import Served
+
+logger = logging.getLogger(__name__)
+
+SESSION_POLL_S = 1.0  # how often a run reads its candidate's session while it trains
+RUNS_AT_ONCE = 4  # per trainer: a run mostly waits on its session, scored at its end
+DECISIONS_PAGE = 1000
+
+
+@dataclass
+class LoopRunner:
+    """What a trainer needs to carry runs out: the stores, NATS (as the API's bus), the API's
+    settings (snapshots and starts read them as the API does) and the scenario definitions."""
+
+    store: KeyValueStore
+    artifacts: ArtifactStore
+    bus: NatsBus
+    api_settings: ApiSettings
+    definitions: Definitions
+    holder: str
+
+    async def handle(self, msg: Msg) -> None:
+        """One message of a loop's `due` subject: a tick, or a run asked for. Acked once its
+        run has ended, or when there is nothing to do; kept in progress meanwhile."""
+        try:
+            due = LoopDue.decode(msg.data)
+        except ValueError:
+            logger.error("dropping a malformed loop message: %r", msg.data[:200])
+            await msg.term()
+            return
+        keys = Keys(due.tenant)
+        alive = asyncio.create_task(_in_progress(msg))
+        try:
+            delay = await self._handle(due, keys)
+        except Exception:  # the store or NATS failed: a redelivery carries the run on
+            logger.exception("loop %s: run %s failed; it will be taken up again",
+                             due.scenario_id, due.run_id)  # fmt: skip
+            await msg.nak(delay=loops.LEASE_S / 4)
+            return
+        finally:
+            alive.cancel()
+        if delay is None:
+            await msg.ack()
+        else:
+            await msg.nak(delay=delay)
+
+    async def _handle(self, due: LoopDue, keys: Keys) -> float | None:
+        """Carry out what `due` asks; None when done with it, else when to be asked again."""
+        sid = due.scenario_id
+        now = time.time()
+        try:
+            loop = await loops.get(self.store, keys, sid)
+        except KeyNotFoundError:
+            loop = None
+        held = await loops.lease(self.store, keys, sid)
+        run_id = due.run_id
+        if run_id is None:  # a tick: a run under way or left by a dead holder, or a new one
+            if held is not None and held.live(now):
+                return None
+            if held is not None:
+                run_id = held.run_id
+            elif loop is None:
+                return None
+            else:
+                counted = await self._new_decisions(keys, loop)
+                why = loops.due(loop, now, counted)
+                if why is None:
+                    return None
+                run_id = loops.new_run_id(now)
+                logger.info("loop %s: due (%s): run %s", sid, why, run_id)
+        lease = await loops.take_lease(self.store, keys, sid, self.holder, run_id)
+        if lease is None:
+            current = await loops.lease(self.store, keys, sid)
+            if current is not None and current.run_id == run_id:  # its holder alive still
+                return max(1.0, current.expires - time.time())
+            if due.run_id is not None:
+                other = "another run" if current is None else f"run {current.run_id}"
+                await self._end_unstarted(keys, sid, due.run_id, f"skipped: {other} was under way")
+            return None
+        try:
+            run = await self._record(keys, sid, run_id, due)
+            if run.outcome is None:
+                if loop is None:
+                    run = await self._end(keys, run, "failed", "failed: the loop was stopped")
+                else:
+                    await self._carry_out(keys, loop, run, lease)
+        finally:
+            await loops.release_lease(self.store, keys, sid, lease)
+        return None
+
+    async def _record(self, keys: Keys, sid: str, run_id: str, due: LoopDue) -> LoopRunRecord:
+        try:
+            return await loops.get_run(self.store, keys, sid, run_id)
+        except KeyNotFoundError:  # a new run of the schedule's (an asked one's the API wrote)
+            trigger: loops.Trigger = "asked" if due.run_id is not None else "schedule"
+            made = LoopRunRecord(run_id=run_id, scenario_id=sid, trigger=trigger)
+            return await loops.save_run(self.store, keys, made)
+
+    async def _carry_out(
+        self, keys: Keys, loop: LoopRecord, run: LoopRunRecord, lease: Lease
+    ) -> LoopRunRecord:
+        renewing = asyncio.create_task(self._renew(keys, run.scenario_id, lease))
+        try:
+            return await self._steps(keys, loop, run)
+        except HttpError as exc:  # the snapshot's or the start's refusal, said as the API would
+            return await self._end(keys, run, "failed", f"failed: {exc.detail}")
+        except AgentGymError as exc:
+            return await self._end(keys, run, "failed", f"failed: {exc}")
+        finally:
+            renewing.cancel()
+
+    async def _steps(self, keys: Keys, loop: LoopRecord, run: LoopRunRecord) -> LoopRunRecord:
+        sid = run.scenario_id
+        run = run.model_copy(update={"holder": self.holder})
+        if run.step in ("queued", "snapshot"):
+            run = await self._save(keys, run, step="snapshot")
+            await _touch_loop(self.store, keys, sid, last_run_at=time.time())
+            answer = await snapshots.snapshot(sid, self.store, keys, self.artifacts,
+                                              self.api_settings, self.bus)  # fmt: skip
+            taken = (await _trace_counts(self.store, keys, sid)).decisions
+            before = (await loops.get(self.store, keys, sid)).decisions_taken
+            loop = await _touch_loop(self.store, keys, sid, decisions_taken=taken)
+            version = answer.version or await _current_version(self.store, keys, sid)
+            run = await self._save(keys, run, version=version, logs_added=answer.logs_added,
+                                   new_decisions=max(0, taken - before))  # fmt: skip
+            if version is None:
+                return await self._end(keys, run, "skipped", "skipped: the scenario has no logs")
+            spec = await self.definitions.spec(keys.tenant, sid, version)
+            n = sum(_testable(log, loop.gate.model_only) for log in spec.logs)
+            if n < gate.MIN_DECISIONS:
+                why = (f"skipped: {n} held-out decisions to test on, fewer than "
+                       f"{gate.MIN_DECISIONS}")  # fmt: skip
+                return await self._end(keys, run, "skipped", why)
+            run = await self._save(keys, run, step="training")
+        if run.step == "training":
+            run = await self._train(keys, loop, run)
+            if run.outcome is not None:
+                return run
+            run = await self._save(keys, run, step="deciding")
+        if run.step == "deciding":
+            run = await self._decide(keys, loop, run)
+            if run.outcome is not None:
+                return run
+        return await self._promote(keys, run)
+
+    async def _train(self, keys: Keys, loop: LoopRecord, run: LoopRunRecord) -> LoopRunRecord:
+        """Start the candidate's session (the run's id as its Idempotency-Key: started once,
+        however often this step is done) and wait for its end."""
+        body = TrainingStartRequest(scenario_id=run.scenario_id, max_episodes=loop.max_episodes)
+        started = await training.start_training(body, self.store, keys, self.bus,
+                                                self.api_settings, idempotency_key=run.run_id)  # fmt: skip
+        if run.session_id != started.session_id:
+            run = await self._save(keys, run, session_id=started.session_id)
+        while True:
+            entry = await self.store.get(keys.session(started.session_id))
+            session = SessionRecord.load(entry.value)
+            if session.status.terminal:
+                break
+            await asyncio.sleep(SESSION_POLL_S)
+        if session.model_id is None:
+            said = f": {session.error}" if session.error else ""
+            why = f"failed: the candidate's session ended {session.status}{said}"
+            return await self._end(keys, run, "failed", why)
+        if session.scenario_version != run.version:  # the version it was started on, not newer
+            run = await self._save(keys, run, version=session.scenario_version)
+        return await self._save(keys, run, candidate_model_id=session.model_id)
+
+    async def _decide(self, keys: Keys, loop: LoopRecord, run: LoopRunRecord) -> LoopRunRecord:
+        """The gate, on the version's held-out decisions: candidate minus the model the alias
+        names now. The loop's test count goes up once per run (the run keeps its number)."""
+        assert run.candidate_model_id is not None and run.version is not None
+        alias = await aliases.get(self.store, keys, loop.alias)
+        if alias.model_id == run.candidate_model_id:
+            return await self._end(keys, run, "kept", "kept: the alias names the candidate already")
+        test = run.verdict.test if run.verdict else await _next_test(self.store, keys, loop)
+        candidate = await self._served(keys, run.candidate_model_id)
+        serving = await self._served(keys, alias.model_id)
+        spec = await self.definitions.spec(keys.tenant, run.scenario_id, run.version)
+        tested = _tested_on(spec, loop.gate.model_only)
+        terms, ess = await asyncio.to_thread(paired_difference, candidate, serving, tested,
+                                             loop.gate.estimator == "dr")  # fmt: skip
+        found = gate.decide(terms, ess, test, loop.gate.margin,
+                            model_only_allowed=loop.gate.model_only)  # fmt: skip
+        verdict = Verdict(test=test, difference=found.difference, lower=found.lower,
+                          upper=found.upper, alpha=found.alpha, n=found.n, ess=found.ess,
+                          promote=found.promote)  # fmt: skip
+        run = await self._save(keys, run, verdict=verdict, why=found.why,
+                               serving_model_id=alias.model_id, alias_version=alias.version)  # fmt: skip
+        if not found.promote:
+            outcome: loops.Outcome = "skipped" if found.why.startswith("skipped") else "kept"
+            return await self._end(keys, run, outcome, found.why)
+        return await self._save(keys, run, step="promoting")
+
+    async def _promote(self, keys: Keys, run: LoopRunRecord) -> LoopRunRecord:
+        """Move the alias, unless it moved since the run decided (it loses, and says so) or
+        this run moved it already (a run taken over after its move)."""
+        assert run.candidate_model_id is not None and run.alias_version is not None
+        loop = await loops.get(self.store, keys, run.scenario_id)
+        by = f"loop run {run.run_id}"
+        current = await aliases.get(self.store, keys, loop.alias)
+        if not any(change.by == by for change in current.history):
+            try:
+                await aliases.move(self.store, keys, loop.alias, run.candidate_model_id, by=by,
+                                   why=run.why, expected=run.alias_version)  # fmt: skip
+            except AliasMovedError as exc:
+                why = (f"kept: the gate said {run.why}, but alias {loop.alias!r} was moved "
+                       f"meanwhile (to {exc.model_id}, by {exc.by}): nothing was changed")  # fmt: skip
+                return await self._end(keys, run, "kept", why)
+        return await self._end(keys, run, "promoted", run.why or "promoted")
+
+    async def _served(self, keys: Keys, model_id: str) -> Served:
+        record = ModelRecord.load((await self.store.get(keys.model(model_id))).value)
+        data = await self.artifacts.get(record.bundle)
+        return await asyncio.to_thread(Served, data)
+
+    async def _new_decisions(self, keys: Keys, loop: LoopRecord) -> int:
+        """Decisions the loop has not run on yet: snapshotted since its last run, and waiting
+        in the stream for the next snapshot (counted up to what makes it due)."""
+        counts = await _trace_counts(self.store, keys, loop.scenario_id)
+        counted = max(0, counts.decisions - loop.decisions_taken)
+        wanted = loop.every_decisions
+        if wanted is None or counted >= wanted:
+            return counted
+        sid, cursor = loop.scenario_id, counts.decisions_after
+        _, held = await self.bus.decisions_kept(keys.tenant, sid, cursor)
+        if counted + held < wanted:  # a decision is one item at least: it cannot be due
+            return counted + held
+        while counted < wanted:
+            page, cursor = await self.bus.decisions(keys.tenant, sid, cursor, DECISIONS_PAGE)
+            counted += sum(json.loads(data).get("kind") == "decision" for _, data in page)
+            if len(page) < DECISIONS_PAGE:
+                break
+        return counted
+
+    async def _renew(self, keys: Keys, sid: str, lease: Lease) -> None:
+        held: Lease | None = lease
+        while held is not None:
+            await asyncio.sleep(loops.LEASE_S / 3)
+            held = await loops.renew_lease(self.store, keys, sid, held)
+
+    async def _save(self, keys: Keys, run: LoopRunRecord, **changes: object) -> LoopRunRecord:
+        return await loops.save_run(self.store, keys, run.model_copy(update=changes))
+
+    async def _end(
+        self, keys: Keys, run: LoopRunRecord, outcome: loops.Outcome, why: str
+    ) -> LoopRunRecord:
+        ended = await self._save(keys, run, step="done", outcome=outcome, why=why,
+                                 finished_at=utc_now())  # fmt: skip
+        logger.info("loop %s: run %s %s", run.scenario_id, run.run_id, why)
+        with contextlib.suppress(AgentGymError):
+            await loops.prune_runs(self.store, keys, run.scenario_id)
+        return ended
+
+    async def _end_unstarted(self, keys: Keys, sid: str, run_id: str, why: str) -> None:
+        with contextlib.suppress(KeyNotFoundError):
+            run = await loops.get_run(self.store, keys, sid, run_id)
+            if run.outcome is None and run.step == "queued":
+                await self._end(keys, run, "skipped", why)
+
+
+def _testable(log: LogSpec, model_only: bool) -> bool:
+    """Whether the gate can test on the log: held out (the newest by time, where logs have
+    one), with an outcome and a first call and, unless the loop allows a model-only estimate,
+    the probability the serving policy gave that call."""
+    return (
+        log.split == "heldout" and log.reward is not None and bool(log.calls)
+        and (model_only or log.calls[0].probability is not None)
+    )  # fmt: skip
+
+
+def _tested_on(spec: ScenarioSpec, model_only: bool) -> ScenarioSpec:
+    """The version with only the held-out logs the gate tests on (its training logs kept:
+    the reward model is fitted on them)."""
+    kept = (log for log in spec.logs if log.split == "train" or _testable(log, model_only))
+    return dataclasses.replace(spec, logs=tuple(kept))
+
+
+async def _in_progress(msg: Msg) -> None:
+    """Tell JetStream the run goes on, so its message is not given to another trainer."""
+    while True:
+        await asyncio.sleep(subjects.LOOP_ACK_WAIT_S / 3)
+        with contextlib.suppress(Exception):  # a missed one is made up by the next
+            await msg.in_progress()
+
+
+async def _trace_counts(store: KeyValueStore, keys: Keys, sid: str) -> TraceCounts:
+    try:
+        return TraceCounts.load((await store.get(keys.trace_counts(sid))).value)
+    except KeyNotFoundError:
+        return TraceCounts()
+
+
+async def _current_version(store: KeyValueStore, keys: Keys, sid: str) -> str | None:
+    found = await lookups.own_scenario(store, keys, sid)
+    return None if found is None else found[0].version
+
+
+async def _touch_loop(store: KeyValueStore, keys: Keys, sid: str, **changes: object) -> LoopRecord:
+    return (
+        await modify(
+            store, keys.loop(sid), LoopRecord, lambda found: found.model_copy(update=changes)
+        )
+    )[0]
+
+
+async def _next_test(store: KeyValueStore, keys: Keys, loop: LoopRecord) -> int:
+    """The loop's next test's number, counted in the loop before the test is made: a test
+    made twice (a run taken over) spends more of the error rate, never less."""
+    counted, _ = await modify(store, keys.loop(loop.scenario_id), LoopRecord,
+                              lambda found: found.model_copy(update={"tests": found.tests + 1}))  # fmt: skip
+    return counted.tests
