@@ -147,8 +147,11 @@ class Loops(Protocol):
         schedule removed)."""
         ...
 
-    async def ask_loop_run(self, tenant: str, scenario_id: str, run_id: str) -> None:
-        """Have a trainer carry run `run_id` out (once, whoever asks again with that id)."""
+    async def ask_loop_run(
+        self, tenant: str, scenario_id: str, run_id: str, again: bool = False
+    ) -> None:
+        """Have a trainer carry run `run_id` out: asked once however often (the stream drops
+        a duplicate), unless asked `again` (its first message lost with its holder)."""
         ...
 
 

@@ -75,6 +75,9 @@ class CommonSettings(EnvSettings):
     # Who may drive the services from a browser (agentgym.origins): pages from these origins
     # (and same-origin pages) may change state or open a WebSocket; others are refused.
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    # How long an improvement loop's run may go unrenewed before another process takes it
+    # over (agentgym.loops): its holder died. Every process sharing a store must agree on it.
+    loop_lease_s: float = Field(default=60.0, ge=1)
     # With authentication off, the Host names the services answer besides local ones: a
     # guard against DNS rebinding (a page on evil.example resolving to 127.0.0.1).
     allowed_hosts: list[str] = Field(default_factory=list)
@@ -137,6 +140,9 @@ class TrainerSettings(CommonSettings):
     eval_every: int = Field(default=100, ge=1)  # episodes between held-out evaluations
     # A silent worker's command goes elsewhere after this long.
     ack_wait_s: float = Field(default=DEFAULT_ACK_WAIT_S, ge=1)
+    # Seconds a loop run waits before each of its steps: 0 but in fault tests, which kill a
+    # trainer at a chosen step (tests/faults/test_loop_faults.py).
+    loop_step_pause_s: float = Field(default=0.0, ge=0)
 
 
 class LearnerSettings(EnvSettings):

@@ -28,9 +28,6 @@ from agentgym.errors import ConflictError, KeyExistsError, KeyNotFoundError
 from agentgym.records import Keys, Record, readable
 from agentgym.store import KeyValueStore
 
-# How long a run's holder may go silent before another process takes the run over. The holder
-# renews it every third of that, so a busy event loop or a slow store write never loses it.
-LEASE_S = 60.0
 RUNS_KEPT = 100  # per loop, the oldest removed first: the Loop page's history
 EVERY_SECONDS_MIN = 10  # a run trains a model: more often than this is never what is meant
 
@@ -123,7 +120,8 @@ class LoopRunRecord(LoopRun, Record):
 
 class Lease(Record):
     """Who carries out the loop's current run, until when (epoch seconds). Clocks of the
-    processes sharing a store are taken to agree within a small part of LEASE_S."""
+    processes sharing a store are taken to agree within a small part of the lease's length
+    (`loop_lease_s`: its holder renews it every third of that)."""
 
     holder: str
     run_id: str
@@ -186,8 +184,9 @@ async def put(store: KeyValueStore, keys: Keys, scenario_id: str, body: LoopBody
             await store.create(keys.loop(scenario_id), made.dump())
             return made
         before = LoopRecord.load(entry.value)
-        changed = before.model_copy(update={**body.model_dump(), "updated_at": utc_now()})
-        changed = LoopRecord.model_validate(changed.model_dump())
+        changed = LoopRecord.model_validate(
+            before.model_dump() | body.model_dump() | {"updated_at": utc_now()}
+        )
         await store.update(keys.loop(scenario_id), changed.dump(), entry.revision)
         return changed
 
@@ -236,8 +235,8 @@ async def take_lease(
     scenario_id: str,
     holder: str,
     run_id: str,
+    ttl_s: float,
     now: float | None = None,
-    ttl_s: float = LEASE_S,
 ) -> Lease | None:
     """Take the loop's lease for `run_id`, by compare-and-set: where there is none, where it
     expired (its holder died), or where it is this run's already (a run handed on, or taken
@@ -265,7 +264,7 @@ async def take_lease(
 
 
 async def renew_lease(
-    store: KeyValueStore, keys: Keys, scenario_id: str, held: Lease, ttl_s: float = LEASE_S
+    store: KeyValueStore, keys: Keys, scenario_id: str, held: Lease, ttl_s: float
 ) -> Lease | None:
     """Hold the lease longer; None when it is not this holder's any more."""
     key = keys.loop_lease(scenario_id)

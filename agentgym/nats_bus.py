@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -104,13 +105,18 @@ class NatsBus:
                 },
             )
 
-    async def ask_loop_run(self, tenant: str, scenario_id: str, run_id: str) -> None:
+    async def ask_loop_run(
+        self, tenant: str, scenario_id: str, run_id: str, again: bool = False
+    ) -> None:
         due = LoopDue(tenant=tenant, scenario_id=scenario_id, run_id=run_id)
+        # A message more for a run is harmless (its lease lets one trainer through); one
+        # lost is not.
+        msg_id = f"{run_id}-{time.time_ns()}" if again else run_id
         async with reachable():
             await self.js.publish(
                 subjects.loop_due_subject(tenant, scenario_id),
                 due.encode(),
-                headers={"Nats-Msg-Id": run_id},
+                headers={"Nats-Msg-Id": msg_id},
             )
 
     async def _decision_index(self) -> KeyValue:

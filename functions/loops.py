@@ -15,6 +15,7 @@ too: a loop moves the alias its scenario's gateways serve.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -94,24 +95,35 @@ async def delete_loop(
 
 @router.post("/run", response_model=LoopRun, status_code=202)
 async def run_loop(
-    scenario_id: str, store: StoreDep, keys: KeysDep, bus: LoopsDep, response: Response
+    scenario_id: str,
+    store: StoreDep,
+    keys: KeysDep,
+    bus: LoopsDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> LoopRun:
-    """One run now: queued for a trainer (202). Where a run is under way, that run (200)."""
+    """One run now: queued for a trainer (202). Where a run is under way, that run (200); where
+    one was left unended (its holder died, an API among them, before a trainer had it), that
+    run asked for again (200): it is carried on where it stood."""
     await _loop(store, keys, scenario_id)
+    held = await loops.lease(store, keys, scenario_id)
+    if held is not None:
+        left = await _run(store, keys, scenario_id, held.run_id)
+        if left.outcome is None:
+            response.status_code = 200
+            if not held.live(time.time()):
+                await bus.ask_loop_run(keys.tenant, scenario_id, held.run_id, again=True)
+            return left
     run_id = loops.new_run_id()
     # The lease is taken for the run before any trainer has it, so that two calls at once
     # make one run; the trainer that takes the run up takes the lease over (same run).
-    lease = await loops.take_lease(store, keys, scenario_id, "api", run_id)
+    lease = await loops.take_lease(store, keys, scenario_id, "api", run_id, settings.loop_lease_s)
     if lease is None:
         held = await loops.lease(store, keys, scenario_id)
         if held is None:  # ended between the two reads: this call lost to it all the same
             raise HttpError(409, "a run of this loop just ended: ask again for another")
         response.status_code = 200
-        try:
-            found = await loops.get_run(store, keys, scenario_id, held.run_id)
-        except KeyNotFoundError:  # its lease taken a moment ago, its record not written yet
-            return LoopRun(run_id=held.run_id, scenario_id=scenario_id, trigger="asked")
-        return LoopRun.model_validate(found.model_dump())
+        return await _run(store, keys, scenario_id, held.run_id)
     run = await loops.save_run(
         store, keys, LoopRunRecord(run_id=run_id, scenario_id=scenario_id, trigger="asked")
     )
@@ -124,6 +136,16 @@ async def run_loop(
         await loops.release_lease(store, keys, scenario_id, lease)
         raise
     return LoopRun.model_validate(run.model_dump())
+
+
+async def _run(store: KeyValueStore, keys: Keys, scenario_id: str, run_id: str) -> LoopRun:
+    """The run, as stored; a run whose lease was taken a moment ago, its record not written
+    yet, as queued."""
+    try:
+        found = await loops.get_run(store, keys, scenario_id, run_id)
+    except KeyNotFoundError:
+        return LoopRun(run_id=run_id, scenario_id=scenario_id, trigger="asked")
+    return LoopRun.model_validate(found.model_dump())
 
 
 async def _view(store: KeyValueStore, keys: Keys, loop: loops.LoopRecord) -> LoopView:

@@ -25,7 +25,7 @@ from trainer import gate
 from trainer.model.decision import decide
 from trainer.model.model import Model
 from trainer.offpolicy import Estimates, estimate
-from trainer.reward_model import Meaning, NearestRewards
+from trainer.reward_model import Meaning, NearestRewards, Neighbours
 from trainer.scenarios.base import LogSpec, ScenarioSpec
 
 if TYPE_CHECKING:  # serving imports run, which imports this module
@@ -41,6 +41,7 @@ def logged_value(
     if not heldout:
         return None
     reward_models = _reward_models(logs, heldout, model.meaning)
+    near = _neighbours(reward_models, heldout)
     targets, predicted_logged, predicted_value = [], [], []
     for i, log in enumerate(heldout):
         offered = None if log.tools is None else [t for t in log.tools if t in model.toolbox.index]
@@ -48,7 +49,7 @@ def logged_value(
         first = log.calls[0].tool
         targets.append(answer.probabilities.get(first, 0.0))
         reward_of = reward_models[i % len(reward_models)]
-        predicted = reward_of.predict(reward_of.of(log.text), [*answer.probabilities, first])
+        predicted = reward_of.predict(near[i], [*answer.probabilities, first])
         predicted_logged.append(float(predicted[-1]))
         policy = np.array(list(answer.probabilities.values()))
         predicted_value.append(float(predicted[:-1] @ policy))
@@ -74,6 +75,7 @@ def paired_difference(
     if not heldout:
         return np.zeros(0), None
     reward_models = _reward_models(spec.logs, heldout, candidate.model.meaning)
+    near = _neighbours(reward_models, heldout)
     c_logged, s_logged, predicted_logged, predicted_difference = [], [], [], []
     for i, log in enumerate(heldout):
         names = list(log.tools) if log.tools is not None else list(spec.tools)
@@ -85,7 +87,7 @@ def paired_difference(
         s_logged.append(s.get(first, 0.0))
         actions = sorted(set(c) | set(s))
         reward_of = reward_models[i % len(reward_models)]
-        predicted = reward_of.predict(reward_of.of(log.text), [*actions, first])
+        predicted = reward_of.predict(near[i], [*actions, first])
         if not with_reward_model:
             predicted = np.zeros_like(predicted)
         predicted_logged.append(float(predicted[-1]))
@@ -128,3 +130,17 @@ def _reward_models(
         )
         for part in parts
     ]
+
+
+def _neighbours(
+    reward_models: Sequence[NearestRewards], heldout: Sequence[LogSpec]
+) -> list[Neighbours]:
+    """Each held-out log's neighbours in the reward model that corrects it (i % 2)."""
+    found: list[Neighbours] = []
+    every = len(reward_models)
+    per_model = [
+        m.of_all([log.text for log in heldout[j::every]]) for j, m in enumerate(reward_models)
+    ]
+    for i in range(len(heldout)):
+        found.append(per_model[i % every][i // every])
+    return found

@@ -72,6 +72,8 @@ class LoopRunner:
     api_settings: ApiSettings
     definitions: Definitions
     holder: str
+    lease_s: float  # the settings' loop_lease_s
+    step_pause_s: float = 0.0  # the settings' loop_step_pause_s (fault tests)
 
     async def handle(self, msg: Msg) -> None:
         """One message of a loop's `due` subject: a tick, or a run asked for. Acked once its
@@ -89,7 +91,7 @@ class LoopRunner:
         except Exception:  # the store or NATS failed: a redelivery carries the run on
             logger.exception("loop %s: run %s failed; it will be taken up again",
                              due.scenario_id, due.run_id)  # fmt: skip
-            await msg.nak(delay=loops.LEASE_S / 4)
+            await msg.nak(delay=self.lease_s / 4)
             return
         finally:
             alive.cancel()
@@ -122,7 +124,7 @@ class LoopRunner:
                     return None
                 run_id = loops.new_run_id(now)
                 logger.info("loop %s: due (%s): run %s", sid, why, run_id)
-        lease = await loops.take_lease(self.store, keys, sid, self.holder, run_id)
+        lease = await loops.take_lease(self.store, keys, sid, self.holder, run_id, self.lease_s)
         if lease is None:
             current = await loops.lease(self.store, keys, sid)
             if current is not None and current.run_id == run_id:  # its holder alive still
@@ -289,11 +291,14 @@ class LoopRunner:
     async def _renew(self, keys: Keys, sid: str, lease: Lease) -> None:
         held: Lease | None = lease
         while held is not None:
-            await asyncio.sleep(loops.LEASE_S / 3)
-            held = await loops.renew_lease(self.store, keys, sid, held)
+            await asyncio.sleep(self.lease_s / 3)
+            held = await loops.renew_lease(self.store, keys, sid, held, self.lease_s)
 
     async def _save(self, keys: Keys, run: LoopRunRecord, **changes: object) -> LoopRunRecord:
-        return await loops.save_run(self.store, keys, run.model_copy(update=changes))
+        saved = await loops.save_run(self.store, keys, run.model_copy(update=changes))
+        if "step" in changes and self.step_pause_s:
+            await asyncio.sleep(self.step_pause_s)
+        return saved
 
     async def _end(
         self, keys: Keys, run: LoopRunRecord, outcome: loops.Outcome, why: str

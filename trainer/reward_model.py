@@ -128,7 +128,11 @@ class NearestRewards:
 
     def of(self, text: str) -> Neighbours:
         """A new request's neighbours (none where the model has no episodes)."""
-        if self.vectors is None:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-        nearest, weights = self.neighbours(vectors([text], self.meaning))
-        return nearest[0], weights[0]
+        return self.of_all([text])[0]
+
+    def of_all(self, texts: Sequence[str]) -> list[Neighbours]:
+        """Each request's neighbours, found together: one matrix product, not one per text."""
+        if self.vectors is None or not texts:
+            return [(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)) for _ in texts]
+        nearest, weights = self.neighbours(vectors(texts, self.meaning))
+        return list(zip(nearest, weights, strict=True))

@@ -123,6 +123,8 @@ class Worker:
                 ApiSettings(**settings.model_dump(include=set(CommonSettings.model_fields))),
                 self.definitions,
                 self.worker_id,
+                settings.loop_lease_s,
+                settings.loop_step_pause_s,
             )
             # The slots, warm (training code imported) before the worker says it is ready.
             slots = [open_slot(settings.slot) for _ in range(settings.concurrency)]

@@ -75,8 +75,10 @@ def logged(scenario_id: str, version: str, model_id: str) -> list[dict[str, Any]
 
 @pytest.fixture(autouse=True)
 def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Snapshots (the API's and a loop run's) take decisions in as soon as they are made."""
+    """Snapshots (the API's and a loop run's) take decisions in as soon as they are made, and
+    a loop that runs every N decisions counts them every second."""
     monkeypatch.setenv("AGENTGYM_DECISION_SETTLE_S", "0")
+    monkeypatch.setenv("AGENTGYM_LOOP_CHECK_S", "1")
 
 
 async def trained(api: httpx.AsyncClient, scenario_id: str, episodes: int) -> str:
@@ -111,7 +113,7 @@ async def test_a_better_candidate_is_promoted_and_says_why(
             taken = await api.post("/api/decisions", json={"items": items[start : start + 1000]})
             assert taken.status_code == 200, taken.text
         loop = await api.put(
-            f"/api/scenarios/{sid}/loop", json={"alias": "production", "max_episodes": 600}
+            f"/api/scenarios/{sid}/loop", json={"alias": "production", "max_episodes": 300}
         )
         assert loop.status_code == 200, loop.text
         assert (loop.json()["tests"], loop.json()["runs"], loop.json()["running"]) == (0, [], None)
@@ -138,3 +140,38 @@ async def test_a_better_candidate_is_promoted_and_says_why(
     assert session["status"] == "completed" and session["scenario_id"] == sid
     loop = (await api.get(f"/api/scenarios/{sid}/loop")).json()
     assert (loop["tests"], loop["running"], len(loop["runs"])) == (1, None, 1)
+
+
+async def test_a_loop_runs_on_its_own_when_decisions_come_and_keeps_an_equal_candidate(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    sid = "loop_auto"
+    pushed = await api.post("/api/scenarios", json=scenario(sid))
+    async with workers(worker_id="w1", loop_lease_s=5):
+        serving = await trained(api, sid, 1)
+        await api.put("/api/aliases/production", json={"model_id": serving})
+        body = {"alias": "production", "every_decisions": DECISIONS, "max_episodes": 300}
+        assert (await api.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
+        items = logged(sid, pushed.json()["version"], serving)
+        for start in range(0, len(items), 1000):
+            await api.post("/api/decisions", json={"items": items[start : start + 1000]})
+
+        async def runs() -> list[dict[str, Any]]:
+            return list((await api.get(f"/api/scenarios/{sid}/loop")).json()["runs"])
+
+        # Nobody asks: the schedule's tick (every loop_check_s) finds the decisions due.
+        first = (await until(runs, lambda r: bool(r) and r[0]["outcome"] is not None,
+                             "a run of the schedule's", timeout=120))[0]  # fmt: skip
+        assert (first["trigger"], first["outcome"]) == ("schedule", "promoted"), first["why"]
+        promoted = first["candidate_model_id"]
+        # Asked again with nothing new: a candidate as good as the one serving is kept.
+        asked = (await api.post(f"/api/scenarios/{sid}/loop/run")).json()
+        second = await ended(api, sid, asked["run_id"])
+    # The two agree almost everywhere: the difference is nil, and worth few decisions.
+    assert second["outcome"] == "kept", second["why"]
+    assert abs(second["verdict"]["difference"]) < 0.05 and second["verdict"]["test"] == 2
+    assert second["serving_model_id"] == promoted and second["new_decisions"] == 0
+    # Its share of the error rate is smaller than the first test's: spent, not reset.
+    assert second["verdict"]["alpha"] < first["verdict"]["alpha"]
+    alias = (await api.get("/api/aliases/production")).json()
+    assert alias["model_id"] == promoted and len(alias["history"]) == 2
