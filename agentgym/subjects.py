@@ -97,8 +97,7 @@ DECISION_COUNTS_ALL = f"{PREFIX}.decision_counts.*.*"
 LOOPS_STREAM = "AGENTGYM_LOOPS"
 LOOPS_ALL = f"{PREFIX}.loop.>"
 LOOP_DUE_ALL = f"{PREFIX}.loop.due.*.*"
-LOOP_CONSUMER = "loopers"
-LOOP_ACK_WAIT_S = 30.0  # a trainer carrying a run out says so every third of it
+LOOP_CONSUMER = "loopers"  # its ack wait is the trainers' (a run's trainer says it goes on)
 
 
 def loop_schedule_subject(tenant: str, scenario_id: str) -> str:
@@ -122,11 +121,11 @@ def loops_stream(replicas: int = 1) -> StreamConfig:
     )
 
 
-def loop_consumer() -> ConsumerConfig:
+def loop_consumer(ack_wait_s: float = CMD_ACK_WAIT_S) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=LOOP_CONSUMER,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=LOOP_ACK_WAIT_S,
+        ack_wait=ack_wait_s,
         max_deliver=-1,  # a run asked for is carried out, or resumed, until it ends
         filter_subject=LOOP_DUE_ALL,
     )
@@ -321,4 +320,4 @@ async def ensure_consumer(js: JetStreamContext, ack_wait_s: float = CMD_ACK_WAIT
     Until a trainer first runs there is no consumer, and commands simply wait in the stream.
     """
     await js.add_consumer(CMD_STREAM, cmd_consumer(ack_wait_s))
-    await js.add_consumer(LOOPS_STREAM, loop_consumer())
+    await js.add_consumer(LOOPS_STREAM, loop_consumer(ack_wait_s))

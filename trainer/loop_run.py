@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 
-from agentgym import aliases, loops, subjects
+from agentgym import aliases, loops
 from agentgym.artifacts import ArtifactStore
 from agentgym.config import ApiSettings
 from agentgym.contracts import TrainingStartRequest, utc_now
@@ -73,6 +73,7 @@ class LoopRunner:
     definitions: Definitions
     holder: str
     lease_s: float  # the settings' loop_lease_s
+    ack_wait_s: float  # the settings' ack_wait_s: a due message's, as a command's
     step_pause_s: float = 0.0  # the settings' loop_step_pause_s (fault tests)
 
     async def handle(self, msg: Msg) -> None:
@@ -85,7 +86,7 @@ class LoopRunner:
             await msg.term()
             return
         keys = Keys(due.tenant)
-        alive = asyncio.create_task(_in_progress(msg))
+        alive = asyncio.create_task(_in_progress(msg, self.ack_wait_s / 3))
         try:
             delay = await self._handle(due, keys)
         except Exception:  # the store or NATS failed: a redelivery carries the run on
@@ -334,10 +335,10 @@ def _tested_on(spec: ScenarioSpec, model_only: bool) -> ScenarioSpec:
     return dataclasses.replace(spec, logs=tuple(kept))
 
 
-async def _in_progress(msg: Msg) -> None:
+async def _in_progress(msg: Msg, every_s: float) -> None:
     """Tell JetStream the run goes on, so its message is not given to another trainer."""
     while True:
-        await asyncio.sleep(subjects.LOOP_ACK_WAIT_S / 3)
+        await asyncio.sleep(every_s)
         with contextlib.suppress(Exception):  # a missed one is made up by the next
             await msg.in_progress()
 

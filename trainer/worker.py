@@ -124,6 +124,7 @@ class Worker:
                 self.definitions,
                 self.worker_id,
                 settings.loop_lease_s,
+                settings.ack_wait_s,
                 settings.loop_step_pause_s,
             )
             # The slots, warm (training code imported) before the worker says it is ready.
