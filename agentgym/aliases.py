@@ -29,6 +29,7 @@ from pydantic import Field
 from agentgym import retries
 from agentgym.contracts import Body, Schema, utc_now
 from agentgym.errors import (
+    AliasError,
     AliasMovedError,
     AliasNotFoundError,
     AliasTargetMissingError,
@@ -95,14 +96,27 @@ class AliasChange(Schema):
     rollback: bool = False
 
 
+class Canary(Schema):
+    """A candidate an improvement loop serves a `share` of requests with before the alias moves
+    to it (agentgym/loops.py): gateways following the alias split their requests so."""
+
+    model_id: str
+    share: float = Field(gt=0.0, le=0.5)
+    run_id: str  # the loop run whose gate it passed
+
+
 class Alias(Schema):
-    """`GET /api/aliases/{name}`: the model it names, and how it came to (oldest first)."""
+    """`GET /api/aliases/{name}`: the model it names, and how it came to (oldest first); and
+    what gateways following it serve beside it: a `canary` candidate on a share of requests,
+    and a `shadow` candidate that scores every request without serving (its choice logged)."""
 
     name: str
     model_id: str
     version: int = Field(ge=1)  # its moves so far: the ETag that `If-Match` names
     updated_at: str
     history: list[AliasChange]
+    canary: Canary | None = None
+    shadow: str | None = None
 
 
 class AliasRecord(Alias, Record):
@@ -121,6 +135,8 @@ def moved(current: AliasRecord | None, name: str, change: AliasChange) -> AliasR
         version=(current.version if current else 0) + 1,
         updated_at=change.at,
         history=history,
+        # A canary was to replace the model named before: a move ends it. A shadow stays.
+        shadow=current.shadow if current else None,
     )
 
 
@@ -164,8 +180,51 @@ async def listed(store: KeyValueStore, keys: Keys) -> list[AliasRecord]:
 
 
 async def naming(store: KeyValueStore, keys: Keys, model_id: str) -> list[str]:
-    """The names of the tenant's aliases that name `model_id`."""
-    return [alias.name for alias in await listed(store, keys) if alias.model_id == model_id]
+    """The names of the tenant's aliases that name `model_id`, or serve it as a canary or a
+    shadow."""
+    return [alias.name for alias in await listed(store, keys) if model_id in _models_of(alias)]
+
+
+def _models_of(alias: AliasRecord) -> set[str]:
+    """Every model the alias has gateways serve: its own, its canary, its shadow."""
+    beside = [alias.canary.model_id if alias.canary else None, alias.shadow]
+    return {alias.model_id, *(model_id for model_id in beside if model_id)}
+
+
+async def serve_beside(
+    store: KeyValueStore,
+    keys: Keys,
+    name: str,
+    *,
+    canary: Canary | None,
+    shadow: str | None,
+    expected: int,
+) -> AliasRecord:
+    """Set what gateways serve beside the alias's model (None: nothing), if the alias is still
+    at version `expected` (else AliasMovedError): the alias's own model and history are left
+    as they are, and its version goes up (gateways and loops read it as a change). Each model
+    is held as a move holds its model (`_hold`): none of them can be deleted meanwhile."""
+    check_name(name)
+    beside = {model_id for model_id in (canary.model_id if canary else None, shadow) if model_id}
+    for model_id in beside:
+        await _model_entry(store, keys, name, model_id)
+
+    def change(current: AliasRecord | None) -> AliasRecord:
+        if current is None:
+            raise AliasNotFoundError(name)
+        update = {"canary": canary, "shadow": shadow, "version": current.version + 1}
+        return current.model_copy(update=update | {"updated_at": utc_now()})
+
+    written = await _write(store, keys, name, change, expected)
+    for model_id in beside:
+        try:
+            await _hold(store, keys, model_id)
+        except KeyNotFoundError:  # deleted since it was read: served beside no more
+            with contextlib.suppress(AliasError):
+                await serve_beside(store, keys, name, canary=None, shadow=None,
+                                   expected=written.version)  # fmt: skip
+            raise AliasTargetMissingError(name, model_id) from None
+    return written
 
 
 async def move(

@@ -32,6 +32,14 @@ MAX_ITEMS = 1000  # a gateway flushes at most this many at once
 MAX_TOOLS = 10_000
 
 
+class ShadowChoice(Body):
+    """What a loop's shadow candidate would have served for the request (never served: it has
+    no outcome of its own, and informs, it does not estimate)."""
+
+    model_id: NAME
+    served: list[NAME] = Field(max_length=MAX_TOOLS)
+
+
 class DecisionIn(Body):
     kind: Literal["decision"]
     id: str = Field(pattern=DECISION_ID)
@@ -51,6 +59,7 @@ class DecisionIn(Body):
     unsure: bool = False
     in_scope: bool = True
     session: str | None = Field(default=None, pattern=SESSION)
+    shadow: ShadowChoice | None = None
 
 
 class CallIn(Body):

@@ -32,7 +32,9 @@ RUNS_KEPT = 100  # per loop, the oldest removed first: the Loop page's history
 EVERY_SECONDS_MIN = 10  # a run trains a model: more often than this is never what is meant
 
 Step = Literal["queued", "snapshot", "training", "deciding", "promoting", "done"]
-Outcome = Literal["promoted", "kept", "skipped", "failed"]
+# `canary`: its gate passed and it serves the loop's canary share; the watch (below) then
+# promotes it fully, or drops it.
+Outcome = Literal["promoted", "canary", "kept", "skipped", "failed"]
 Trigger = Literal["asked", "schedule"]
 
 
@@ -60,6 +62,24 @@ class LoopBody(Body):
     max_episodes: int | None = Field(default=None, ge=1, le=MAX_EPISODES)
 
 
+class Watch(Schema):
+    """A model a loop run put in service (as a canary, or fully), watched on its own decisions'
+    outcomes against `floor`, the lower bound of the model it replaced as the gate estimated it.
+    As a canary, it is promoted fully when its mean reward holds at or above the floor over
+    enough decisions, else dropped; in full service, it is rolled back automatically if its
+    mean reward falls below the floor."""
+
+    model_id: str
+    previous_model_id: str
+    floor: float
+    run_id: str
+    canary: bool
+    since: float  # epoch seconds: when it went into service
+    after: int = 0  # the decisions stream's cursor read up to
+    n: int = 0  # its decisions with an outcome, so far
+    total: float = 0.0  # ... and the sum of their rewards
+
+
 class Loop(LoopBody):
     """A loop as set, and what it has done: how many gate tests it made (the error rate it has
     spent: trainer/gate.py), and the decisions its runs took in so far."""
@@ -70,6 +90,7 @@ class Loop(LoopBody):
     tests: int = Field(default=0, ge=0)
     decisions_taken: int = Field(default=0, ge=0)  # TraceCounts.decisions at its last run
     last_run_at: float | None = None  # epoch seconds: when its last run began
+    watch: Watch | None = None  # the model its last promotion put in service, while watched
 
 
 class LoopRecord(Loop, Record):
@@ -111,6 +132,7 @@ class LoopRun(Schema):
     serving_model_id: str | None = None  # what the alias named when the run decided
     alias_version: int | None = None  # ... at this version: the move's compare-and-set
     verdict: Verdict | None = None
+    floor: float | None = None  # the serving model's value's lower bound on the same decisions
     holder: str | None = None  # the process carrying it out
 
 
@@ -156,13 +178,10 @@ def due(loop: Loop, now: float, new_decisions: int) -> str | None:
     return None
 
 
-def tick_every(loop: LoopBody, check_s: float) -> float | None:
-    """How often the scheduler asks whether the loop is due (None: never, a loop run only
-    when asked): its period, or every `check_s` where it counts decisions."""
-    periods = [float(p) for p in (loop.every_seconds,) if p is not None]
-    if loop.every_decisions is not None:
-        periods.append(check_s)
-    return min(periods) if periods else None
+def tick_every(loop: LoopBody, check_s: float) -> float:
+    """How often the scheduler asks whether the loop is due: every `check_s` (it counts new
+    decisions, and watches what its last promotion put in service), or its period if shorter."""
+    return float(min(check_s, loop.every_seconds or check_s))
 
 
 # --- in the store ------------------------------------------------------------------------------

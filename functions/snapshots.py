@@ -116,7 +116,7 @@ async def snapshot(
     outcomes = {e.key.rsplit("/", 1)[1]: Pending.load(e.value) for e in waiting_outcomes}
     logs, tools = logs_of(list(complete.values()), outcomes)
     counts = await _counts(store, keys, scenario_id)
-    served, cursor = await _settled(decisions, keys.tenant, scenario_id, counts.decisions_after,
+    served, cursor = await settled(decisions, keys.tenant, scenario_id, counts.decisions_after,
                                     now - settings.decision_settle_s)  # fmt: skip
     sent, held = await decisions.decisions_kept(keys.tenant, scenario_id, cursor)
     read = counts.decision_items_read + len(served)
@@ -197,7 +197,7 @@ async def _counts(store: KeyValueStore, keys: Keys, scenario_id: str) -> TraceCo
 DECISIONS_PAGE = 1000
 
 
-async def _settled(
+async def settled(
     decisions: Decisions, tenant: str, scenario_id: str, after: int, settled_before: float
 ) -> tuple[list[dict[str, Any]], int]:
     """The scenario's decisions and calls after cursor `after`, up to its first decision made

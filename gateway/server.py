@@ -43,7 +43,7 @@ from agentgym.decisions import DECISION_ID
 from gateway import ranking
 from gateway.catalog import Catalog, definition
 from gateway.decisions import Recorder, new_id
-from gateway.following import Following
+from gateway.following import Following, Serving
 from gateway.upstreams import Target, Upstream, error_result
 from trainer.serving import Served
 
@@ -118,8 +118,8 @@ class Gateway:
         explore: float = 0.0,
         following: Following | None = None,
     ) -> None:
-        # One attribute, swapped whole when a followed alias moves: a search reads both at once.
-        self.serving: tuple[Served, str] = (served, model_id)
+        # One attribute, swapped whole when a followed alias moves: a search reads it once.
+        self.serving = Serving(served, model_id)
         self.following = following
         self.recorder = recorder
         self.expose = expose
@@ -146,15 +146,15 @@ class Gateway:
 
     @property
     def served(self) -> Served:
-        return self.serving[0]
+        return self.serving.served
 
     @property
     def model_id(self) -> str:
-        return self.serving[1]
+        return self.serving.model_id
 
-    def serve(self, served: Served, model_id: str) -> None:
-        """Serve another model from the next search on (gateway/following.py)."""
-        self.serving = (served, model_id)
+    def serve(self, serving: Serving) -> None:
+        """Serve other models from the next search on (gateway/following.py)."""
+        self.serving = serving
 
     async def _refresh(self) -> None:
         listed = {name: upstream.tools for name, upstream in self.upstreams.items()}
@@ -173,7 +173,7 @@ class Gateway:
                 group.start_soon(upstream.run)
             group.start_soon(self.recorder.run)
             if self.following is not None:
-                group.start_soon(self.following.run, lambda: self.model_id, self.serve)
+                group.start_soon(self.following.run, lambda: self.serving, self.serve)
             try:
                 yield group
             finally:
@@ -235,9 +235,16 @@ class Gateway:
         catalog = self.catalog
         if not catalog.entries:
             return error_result("no upstream has listed any tools yet; try again shortly")
-        served, model_id = self.serving  # the model that decides is the one recorded
+        serving = self.serving
+        served, model_id = serving.pick(self.rng)  # the model that decides is the one recorded
         ranked = await anyio.to_thread.run_sync(ranking.rank, served, catalog, query)
         page = ranking.page(ranked, catalog, limit, cursor, self.explore, self.rng)
+        shadow = None
+        if serving.shadow is not None and cursor is None:  # scored, logged, never served
+            shadowed = await anyio.to_thread.run_sync(
+                ranking.rank, serving.shadow[0], catalog, query
+            )
+            shadow = {"model_id": serving.shadow[1], "served": shadowed.order[: len(page.served)]}
         answer = ranked.answer
         decision_id = new_id("dec")
         tools = [
@@ -276,6 +283,7 @@ class Gateway:
                 "unsure": answer.unsure,
                 "in_scope": answer.in_scope,
                 "session": session,
+                **({"shadow": shadow} if shadow else {}),
             }
         )
         return types.CallToolResult(

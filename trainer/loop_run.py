@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 
 from agentgym import aliases, loops
+from agentgym.aliases import Canary
 from agentgym.artifacts import ArtifactStore
 from agentgym.config import ApiSettings
 from agentgym.contracts import TrainingStartRequest, utc_now
 from agentgym.errors import AgentGymError, AliasMovedError, KeyNotFoundError
-from agentgym.loops import Lease, LoopRecord, LoopRunRecord, Verdict
+from agentgym.loops import Lease, LoopRecord, LoopRunRecord, Verdict, Watch
 from agentgym.messages import LoopDue
 from agentgym.nats_bus import NatsBus
 from agentgym.records import Keys, ModelRecord, SessionRecord, modify
@@ -48,9 +49,9 @@ from agentgym.store import KeyValueStore
 from functions import lookups, snapshots, training
 from functions.errors import HttpError
 from functions.traces import TraceCounts
-from trainer import gate
+from trainer import gate, loop_watch
 from trainer.definitions import Definitions
-from trainer.logged_value import paired_difference
+from trainer.logged_value import logged_value, paired_difference
 from trainer.scenarios.base import LogSpec, ScenarioSpec
 from trainer.serving import Served
 
@@ -111,6 +112,9 @@ class LoopRunner:
             loop = None
         held = await loops.lease(self.store, keys, sid)
         run_id = due.run_id
+        if run_id is None and loop is not None and loop.watch is not None:
+            settle = self.api_settings.decision_settle_s
+            await loop_watch.watch(self.store, self.bus, keys, loop, settle)
         if run_id is None:  # a tick: a run under way or left by a dead holder, or a new one
             if held is not None and held.live(now):
                 return None
@@ -220,6 +224,8 @@ class LoopRunner:
             return await self._end(keys, run, "failed", why)
         if session.scenario_version != run.version:  # the version it was started on, not newer
             run = await self._save(keys, run, version=session.scenario_version)
+        if loop.shadow:
+            await self._shadow(keys, loop, session.model_id)
         return await self._save(keys, run, candidate_model_id=session.model_id)
 
     async def _decide(self, keys: Keys, loop: LoopRecord, run: LoopRunRecord) -> LoopRunRecord:
@@ -238,10 +244,11 @@ class LoopRunner:
                                              loop.gate.estimator == "dr")  # fmt: skip
         found = gate.decide(terms, ess, test, loop.gate.margin,
                             model_only_allowed=loop.gate.model_only)  # fmt: skip
+        floor = await asyncio.to_thread(_floor, serving, tested, loop.gate.estimator)
         verdict = Verdict(test=test, difference=found.difference, lower=found.lower,
                           upper=found.upper, alpha=found.alpha, n=found.n, ess=found.ess,
                           promote=found.promote)  # fmt: skip
-        run = await self._save(keys, run, verdict=verdict, why=found.why,
+        run = await self._save(keys, run, verdict=verdict, why=found.why, floor=floor,
                                serving_model_id=alias.model_id, alias_version=alias.version)  # fmt: skip
         if not found.promote:
             outcome: loops.Outcome = "skipped" if found.why.startswith("skipped") else "kept"
@@ -249,21 +256,57 @@ class LoopRunner:
         return await self._save(keys, run, step="promoting")
 
     async def _promote(self, keys: Keys, run: LoopRunRecord) -> LoopRunRecord:
-        """Move the alias, unless it moved since the run decided (it loses, and says so) or
-        this run moved it already (a run taken over after its move)."""
+        """Put the candidate in service: the alias moved to it, or with a canary share, served
+        beside it on that share of requests; then watched (trainer/loop_watch.py). Unless the
+        alias moved since the run decided (the run loses, and says so); a step done already (a
+        run taken over) is found done and not done again."""
         assert run.candidate_model_id is not None and run.alias_version is not None
         loop = await loops.get(self.store, keys, run.scenario_id)
         by = f"loop run {run.run_id}"
         current = await aliases.get(self.store, keys, loop.alias)
-        if not any(change.by == by for change in current.history):
-            try:
+        canary = loop.canary > 0
+        done = any(change.by == by for change in current.history) or (
+            current.canary is not None and current.canary.run_id == run.run_id
+        )
+        try:
+            if done:
+                pass
+            elif canary:
+                share = Canary(
+                    model_id=run.candidate_model_id, share=loop.canary, run_id=run.run_id
+                )
+                await aliases.serve_beside(self.store, keys, loop.alias, canary=share,
+                                           shadow=current.shadow, expected=run.alias_version)  # fmt: skip
+            else:
                 await aliases.move(self.store, keys, loop.alias, run.candidate_model_id, by=by,
                                    why=run.why, expected=run.alias_version)  # fmt: skip
-            except AliasMovedError as exc:
-                why = (f"kept: the gate said {run.why}, but alias {loop.alias!r} was moved "
-                       f"meanwhile (to {exc.model_id}, by {exc.by}): nothing was changed")  # fmt: skip
-                return await self._end(keys, run, "kept", why)
+        except AliasMovedError as exc:
+            why = (f"kept: the gate said {run.why}, but alias {loop.alias!r} was moved "
+                   f"meanwhile (to {exc.model_id}, by {exc.by}): nothing was changed")  # fmt: skip
+            return await self._end(keys, run, "kept", why)
+        counts = await _trace_counts(self.store, keys, run.scenario_id)
+        watched = Watch(model_id=run.candidate_model_id, previous_model_id=current.model_id,
+                        floor=run.floor if run.floor is not None else -1.0, run_id=run.run_id,
+                        canary=canary, since=time.time(), after=counts.decisions_after)  # fmt: skip
+        await _touch_loop(self.store, keys, run.scenario_id, watch=watched)
+        if canary:
+            why = (f"canary: {run.why}; serving {loop.canary:.0%} of requests, promoted "
+                   "fully once its own outcomes hold")  # fmt: skip
+            return await self._end(keys, run, "canary", why)
         return await self._end(keys, run, "promoted", run.why or "promoted")
+
+    async def _shadow(self, keys: Keys, loop: LoopRecord, model_id: str) -> None:
+        """Have gateways following the alias score every request with the candidate too, and
+        log its choice beside the one served (the latest candidate; best effort: an alias
+        moved meanwhile is read again once)."""
+        for _ in range(2):
+            current = await aliases.get(self.store, keys, loop.alias)
+            try:
+                await aliases.serve_beside(self.store, keys, loop.alias, canary=current.canary,
+                                           shadow=model_id, expected=current.version)  # fmt: skip
+                return
+            except AliasMovedError:
+                continue
 
     async def _served(self, keys: Keys, model_id: str) -> Served:
         record = ModelRecord.load((await self.store.get(keys.model(model_id))).value)
@@ -316,6 +359,17 @@ class LoopRunner:
             run = await loops.get_run(self.store, keys, sid, run_id)
             if run.outcome is None and run.step == "queued":
                 await self._end(keys, run, "skipped", why)
+
+
+def _floor(serving: Served, tested: ScenarioSpec, estimator: str) -> float | None:
+    """The lower bound of the serving model's own value on the decisions the gate tested on,
+    by the gate's estimator (the reward model's alone where the logs carry no probabilities):
+    what a model put in its place must hold in service (trainer/loop_watch.py)."""
+    found = logged_value(serving.model, tested.logs)
+    if found is None:
+        return None
+    chosen = (found.dr if estimator == "dr" else found.ips) or found.dm
+    return None if chosen is None else chosen.ci95[0]
 
 
 def _testable(log: LogSpec, model_only: bool) -> bool:

@@ -141,13 +141,12 @@ async def test_a_schedule_is_a_nats_message_schedule(
         "default", looped
     )
     assert LoopDue.decode(definition.data) == LoopDue(scenario_id=looped)
-    put_loop(api, looped, every_decisions=100)  # counted every loop_check_s (30 s)
-    changed = await _schedule(settings.nats_url, looped)
-    assert changed is not None and changed.headers is not None
-    assert changed.headers["Nats-Schedule"] == "@every 30s"
-    put_loop(api, looped)  # only when asked: no schedule
-    assert await _schedule(settings.nats_url, looped) is None
-    put_loop(api, looped, every_seconds=60)
+    # Every loop_check_s (30 s) otherwise: it counts decisions, and watches its promotions.
+    for body in ({"every_decisions": 100}, {}, {"every_seconds": 3600}):
+        put_loop(api, looped, **body)
+        changed = await _schedule(settings.nats_url, looped)
+        assert changed is not None and changed.headers is not None
+        assert changed.headers["Nats-Schedule"] == "@every 30s"
     api.delete(f"/api/scenarios/{looped}/loop")
     assert await _schedule(settings.nats_url, looped) is None
 

@@ -175,3 +175,68 @@ async def test_a_loop_runs_on_its_own_when_decisions_come_and_keeps_an_equal_can
     assert second["verdict"]["alpha"] < first["verdict"]["alpha"]
     alias = (await api.get("/api/aliases/production")).json()
     assert alias["model_id"] == promoted and len(alias["history"]) == 2
+
+
+def served_by(scenario_id: str, model_id: str, n: int, reward: float) -> list[dict[str, Any]]:
+    """`n` decisions a model served in service, each with its outcome `reward`."""
+    items: list[dict[str, Any]] = []
+    for _ in range(n):
+        decision_id = f"dec_{uuid.uuid4().hex}"
+        items.append({
+            "kind": "decision", "id": decision_id, "time": time.time() - 1, "model_id": model_id,
+            "scenario_id": scenario_id, "scenario_version": "v", "tools_digest": "0" * 64,
+            "text": "refund order 123", "tools": list(TOOLS), "served": ["tool_a"],
+            "probabilities": {"tool_a": 1.0}, "first_probability": 0.9,
+        })  # fmt: skip
+        items.append({"kind": "feedback", "decision_id": decision_id, "scenario_id": scenario_id,
+                      "time": time.time(), "reward": reward})  # fmt: skip
+    return items
+
+
+async def test_a_canary_that_holds_is_promoted_and_a_later_regression_rolled_back(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    sid = "loop_canary"
+    pushed = await api.post("/api/scenarios", json=scenario(sid))
+    async with workers(worker_id="w1"):
+        serving = await trained(api, sid, 1)
+        await api.put("/api/aliases/production", json={"model_id": serving})
+        items = logged(sid, pushed.json()["version"], serving)
+        for start in range(0, len(items), 1000):
+            await api.post("/api/decisions", json={"items": items[start : start + 1000]})
+        body = {"alias": "production", "max_episodes": 300, "canary": 0.2, "shadow": True}
+        await api.put(f"/api/scenarios/{sid}/loop", json=body)
+        asked = (await api.post(f"/api/scenarios/{sid}/loop/run")).json()
+        run = await ended(api, sid, asked["run_id"])
+        assert run["outcome"] == "canary", run["why"]
+        candidate = run["candidate_model_id"]
+        assert run["why"].startswith("canary: promoted: +") and "serving 20% of" in run["why"]
+        alias = (await api.get("/api/aliases/production")).json()
+        assert alias["model_id"] == serving and alias["canary"]["model_id"] == candidate
+        assert alias["canary"]["share"] == 0.2 and alias["shadow"] == candidate
+        floor = run["floor"]
+        assert floor is not None and 0.0 < floor < 0.5  # the served model's lower bound
+
+        async def alias_now() -> dict[str, Any]:
+            return dict((await api.get("/api/aliases/production")).json())
+
+        # Its own decisions do well: the canary holds, and the alias moves to it.
+        await api.post("/api/decisions", json={"items": served_by(sid, candidate, 120, 1.0)})
+        moved = await until(alias_now, lambda a: a["model_id"] == candidate, "the canary held")
+        assert moved["canary"] is None and moved["history"][-1]["by"] == f"loop run {run['run_id']}"
+        assert moved["history"][-1]["why"].startswith("canary held: mean reward +1.000 over 120")
+        # Then they go badly: below the served model's lower bound, it is rolled back.
+        for _ in range(2):
+            await api.post("/api/decisions", json={"items": served_by(sid, candidate, 450, 0.0)})
+        back = await until(alias_now, lambda a: a["model_id"] == serving, "the rollback")
+        change = back["history"][-1]
+        assert change["rollback"] and change["by"] == f"loop run {run['run_id']}"
+        assert change["why"].startswith("rolled back automatically: mean reward +0.")
+        assert f"against {floor:+.3f}, the lower bound of {serving}" in change["why"]
+
+        async def loop_now() -> dict[str, Any]:
+            return dict((await api.get(f"/api/scenarios/{sid}/loop")).json())
+
+        loop = await until(loop_now, lambda loop: loop["watch"] is None, "the watch's end")
+        final = next(r for r in loop["runs"] if r["run_id"] == run["run_id"])
+        assert final["outcome"] == "promoted" and "then rolled back automatically" in final["why"]

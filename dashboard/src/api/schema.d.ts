@@ -474,7 +474,9 @@ export interface paths {
         put?: never;
         /**
          * Run Loop
-         * @description One run now: queued for a trainer (202). Where a run is under way, that run (200).
+         * @description One run now: queued for a trainer (202). Where a run is under way, that run (200); where
+         *     one was left unended (its holder died, an API among them, before a trainer had it), that
+         *     run asked for again (200): it is carried on where it stood.
          */
         post: operations["run_loop_api_scenarios__scenario_id__loop_run_post"];
         delete?: never;
@@ -902,7 +904,9 @@ export interface components {
         };
         /**
          * Alias
-         * @description `GET /api/aliases/{name}`: the model it names, and how it came to (oldest first).
+         * @description `GET /api/aliases/{name}`: the model it names, and how it came to (oldest first); and
+         *     what gateways following it serve beside it: a `canary` candidate on a share of requests,
+         *     and a `shadow` candidate that scores every request without serving (its choice logged).
          */
         Alias: {
             /** Name */
@@ -915,6 +919,9 @@ export interface components {
             updated_at: string;
             /** History */
             history: components["schemas"]["AliasChange"][];
+            canary?: components["schemas"]["Canary"] | null;
+            /** Shadow */
+            shadow?: string | null;
         };
         /**
          * AliasBody
@@ -991,6 +998,19 @@ export interface components {
             latency_ms: number;
             /** Session */
             session?: string | null;
+        };
+        /**
+         * Canary
+         * @description A candidate an improvement loop serves a `share` of requests with before the alias moves
+         *     to it (agentgym/loops.py): gateways following the alias split their requests so.
+         */
+        Canary: {
+            /** Model Id */
+            model_id: string;
+            /** Share */
+            share: number;
+            /** Run Id */
+            run_id: string;
         };
         /**
          * ConfusionCell
@@ -1082,6 +1102,7 @@ export interface components {
             in_scope: boolean;
             /** Session */
             session?: string | null;
+            shadow?: components["schemas"]["ShadowChoice"] | null;
         };
         /** DecisionsAccepted */
         DecisionsAccepted: {
@@ -1438,7 +1459,7 @@ export interface components {
              */
             step: "queued" | "snapshot" | "training" | "deciding" | "promoting" | "done";
             /** Outcome */
-            outcome?: ("promoted" | "kept" | "skipped" | "failed") | null;
+            outcome?: ("promoted" | "canary" | "kept" | "skipped" | "failed") | null;
             /** Why */
             why?: string | null;
             /** Version */
@@ -1456,6 +1477,8 @@ export interface components {
             /** Alias Version */
             alias_version?: number | null;
             verdict?: components["schemas"]["Verdict"] | null;
+            /** Floor */
+            floor?: number | null;
             /** Holder */
             holder?: string | null;
         };
@@ -1501,6 +1524,7 @@ export interface components {
             decisions_taken: number;
             /** Last Run At */
             last_run_at?: number | null;
+            watch?: components["schemas"]["Watch"] | null;
             /** Runs */
             runs: components["schemas"]["LoopRun"][];
             /** Running */
@@ -1862,6 +1886,17 @@ export interface components {
             /** Anthropickey */
             anthropicKey?: string | null;
         };
+        /**
+         * ShadowChoice
+         * @description What a loop's shadow candidate would have served for the request (never served: it has
+         *     no outcome of its own, and informs, it does not estimate).
+         */
+        ShadowChoice: {
+            /** Model Id */
+            model_id: string;
+            /** Served */
+            served: string[];
+        };
         /** SnapshotAnswer */
         SnapshotAnswer: {
             /** Scenario Id */
@@ -2146,6 +2181,43 @@ export interface components {
             ess: number | null;
             /** Promote */
             promote: boolean;
+        };
+        /**
+         * Watch
+         * @description A model a loop run put in service (as a canary, or fully), watched on its own decisions'
+         *     outcomes against `floor`, the lower bound of the model it replaced as the gate estimated it.
+         *     As a canary, it is promoted fully when its mean reward holds at or above the floor over
+         *     enough decisions, else dropped; in full service, it is rolled back automatically if its
+         *     mean reward falls below the floor.
+         */
+        Watch: {
+            /** Model Id */
+            model_id: string;
+            /** Previous Model Id */
+            previous_model_id: string;
+            /** Floor */
+            floor: number;
+            /** Run Id */
+            run_id: string;
+            /** Canary */
+            canary: boolean;
+            /** Since */
+            since: number;
+            /**
+             * After
+             * @default 0
+             */
+            after: number;
+            /**
+             * N
+             * @default 0
+             */
+            n: number;
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
         };
         /**
          * ErrorBody
