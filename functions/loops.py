@@ -114,6 +114,8 @@ async def run_loop(
             if not held.live(time.time()):
                 await bus.ask_loop_run(keys.tenant, scenario_id, held.run_id, again=True)
             return left
+        # Ended, its holder about to let the lease go: it is free.
+        await loops.release_lease(store, keys, scenario_id, held)
     run_id = loops.new_run_id()
     # The lease is taken for the run before any trainer has it, so that two calls at once
     # make one run; the trainer that takes the run up takes the lease over (same run).

@@ -240,3 +240,55 @@ async def test_a_canary_that_holds_is_promoted_and_a_later_regression_rolled_bac
         loop = await until(loop_now, lambda loop: loop["watch"] is None, "the watch's end")
         final = next(r for r in loop["runs"] if r["run_id"] == run["run_id"])
         assert final["outcome"] == "promoted" and "then rolled back automatically" in final["why"]
+
+
+async def test_runs_that_cannot_promote_say_why_and_leave_the_alias(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    sid = "loop_refusals"
+    pushed = await api.post("/api/scenarios", json=scenario(sid))
+    items = logged(sid, pushed.json()["version"], "model_x")
+    loop_url = f"/api/scenarios/{sid}/loop"
+
+    async def run_once(**body: Any) -> dict[str, Any]:
+        put = await api.put(loop_url, json={"alias": "production", "max_episodes": 300} | body)
+        assert put.status_code == 200, put.text
+        return await ended(api, sid, (await api.post(f"{loop_url}/run")).json()["run_id"])
+
+    async with workers(worker_id="w1", loop_step_pause_s=0.4):
+        serving = await trained(api, sid, 1)
+        await api.put("/api/aliases/production", json={"model_id": serving})
+        await api.post("/api/decisions", json={"items": items[:150]})  # 50 decisions
+        too_few = await run_once()
+        assert too_few["outcome"] == "skipped" and too_few["session_id"] is None
+        assert too_few["why"] == "skipped: 10 held-out decisions to test on, fewer than 200"
+        for start in range(150, len(items), 1000):
+            await api.post("/api/decisions", json={"items": items[start : start + 1000]})
+        refused = await run_once(max_episodes=10**8)  # past what the scenario accepts
+        assert refused["outcome"] == "failed", refused
+        assert "max_episodes must be between" in refused["why"]
+        unmet = await run_once(gate={"margin": 2.0})
+        assert unmet["outcome"] == "kept" and "does not exceed +200.0" in unmet["why"], unmet["why"]
+        # Moved by hand while a run decides: the run's move loses, and says so.
+        other = await trained(api, sid, 2)
+        await api.put(loop_url, json={"alias": "production", "max_episodes": 300})
+        run_id = (await api.post(f"{loop_url}/run")).json()["run_id"]
+
+        async def step() -> str:
+            loop = (await api.get(loop_url)).json()
+            return str(next(r for r in loop["runs"] if r["run_id"] == run_id)["step"])
+
+        await until(step, lambda s: s == "promoting", "the run's promotion", timeout=60)
+        assert (await api.put("/api/aliases/production", json={"model_id": other})).is_success
+        lost = await ended(api, sid, run_id)
+    assert lost["outcome"] == "kept", lost["why"]
+    assert (
+        f"was moved meanwhile (to {other}, by tenant default): nothing was changed" in lost["why"]
+    )
+    alias = (await api.get("/api/aliases/production")).json()
+    assert alias["model_id"] == other and not any(
+        c["by"].startswith("loop") for c in alias["history"]
+    )
+    loop = (await api.get(loop_url)).json()
+    assert [r["outcome"] for r in loop["runs"]] == ["kept", "kept", "failed", "skipped"]
+    assert loop["tests"] == 2  # the two runs that tested; none that skipped or failed
