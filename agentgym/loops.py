@@ -186,8 +186,9 @@ async def put(store: KeyValueStore, keys: Keys, scenario_id: str, body: LoopBody
             await store.create(keys.loop(scenario_id), made.dump())
             return made
         before = LoopRecord.load(entry.value)
-        changed = before.model_copy(update={**body.model_dump(), "updated_at": utc_now()})
-        changed = LoopRecord.model_validate(changed.model_dump())
+        changed = LoopRecord.model_validate(
+            before.model_dump() | body.model_dump() | {"updated_at": utc_now()}
+        )
         await store.update(keys.loop(scenario_id), changed.dump(), entry.revision)
         return changed
 
