@@ -3,13 +3,40 @@ I/O, as every other call is (_calls.py): kept apart so that neither module grows
 
 from __future__ import annotations
 
-from agentgym.loops import LoopBody, LoopRun, LoopView
+from agentgym.loops import Gate, LoopBody, LoopRun, LoopView
 
 from ._calls import Call, _id, _nothing, _one
 
 
 def _path(scenario_id: str) -> str:
     return f"/api/scenarios/{_id(scenario_id)}/loop"
+
+
+def loop_body(
+    alias: str | LoopBody,
+    every_decisions: int | None,
+    every_seconds: int | None,
+    gate: Gate | None,
+    shadow: bool,
+    canary: float,
+    max_episodes: int | None,
+) -> LoopBody:
+    """The loop asked for: a LoopBody as it is, or one of the arguments (validated here, so a
+    value out of range fails, naming its field, before anything is sent)."""
+    if isinstance(alias, LoopBody):
+        given = (every_decisions, every_seconds, gate, max_episodes)
+        if any(value is not None for value in given) or shadow or canary:
+            raise TypeError("pass a LoopBody or keyword arguments, not both")
+        return alias
+    return LoopBody(
+        alias=alias,
+        every_decisions=every_decisions,
+        every_seconds=every_seconds,
+        gate=gate or Gate(),
+        shadow=shadow,
+        canary=canary,
+        max_episodes=max_episodes,
+    )
 
 
 def get_loop(scenario_id: str) -> Call[LoopView]:

@@ -33,7 +33,7 @@ class Loops:
     async def set(
         self,
         scenario_id: str,
-        alias: str,
+        alias: str | LoopBody,
         *,
         every_decisions: int | None = None,
         every_seconds: int | None = None,
@@ -43,18 +43,13 @@ class Loops:
         max_episodes: int | None = None,
     ) -> LoopView:
         """Set the loop up, or change it: the whole of it, as given (what it did so far, its
-        tests above all, is kept). With neither `every_decisions` nor `every_seconds` it runs
-        only when asked (`run`). The body is checked here first: a value out of range raises
-        pydantic's ValidationError, naming the field, before anything is sent. NotFound when
-        the scenario or the alias is not the caller's; Conflict for a built-in scenario."""
-        body = LoopBody(
-            alias=alias,
-            every_decisions=every_decisions,
-            every_seconds=every_seconds,
-            gate=gate or Gate(),
-            shadow=shadow,
-            canary=canary,
-            max_episodes=max_episodes,
+        tests above all, is kept), from the arguments or a LoopBody in place of `alias`. With
+        neither `every_decisions` nor `every_seconds` it runs only when asked (`run`). The
+        arguments are checked here first: one out of range raises pydantic's ValidationError,
+        naming its field, before anything is sent. NotFound when the scenario or the alias is
+        not the caller's; Conflict for a built-in scenario."""
+        body = calls.loop_body(
+            alias, every_decisions, every_seconds, gate, shadow, canary, max_episodes
         )
         return await self._t.send(calls.set_loop(scenario_id, body))
 

@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 from agentgym.client import Conflict, NotFound
-from agentgym.loops import Gate, LoopRun, LoopView
+from agentgym.loops import Gate, LoopBody, LoopRun, LoopView
 
 from .test_custom_scenarios import scenario_file
 from .test_models import make_bundle
@@ -40,6 +40,10 @@ async def test_a_loop_is_set_read_changed_and_stopped(client: Any) -> None:
     )
     assert changed.gate == strict and changed.created_at == made.created_at
     assert await client.loops.get("shop_support") == changed
+    given = LoopBody(alias=alias, every_seconds=60, canary=0.1)  # the body itself, as the CLI does
+    assert (await client.loops.set("shop_support", given)).canary == 0.1
+    with pytest.raises(TypeError):
+        await client.loops.set("shop_support", given, every_seconds=120)
     await client.loops.delete("shop_support")
     with pytest.raises(NotFound) as gone:
         await client.loops.get("shop_support")
