@@ -191,6 +191,12 @@ def _aliases(args: argparse.Namespace) -> int:
     return alias_cli.run(args)
 
 
+def _loop(args: argparse.Namespace) -> int:
+    from agentgym import loop_cli
+
+    return loop_cli.run(args)
+
+
 def _scenarios(args: argparse.Namespace) -> int:
     from agentgym import scenario_cli
     from agentgym.config import ClientSettings
@@ -295,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--why", default=None, help="recorded in the alias's history")
     for command in aliases.choices.values():
         command.set_defaults(run=_aliases)
+    _add_loop(commands)
 
     act = commands.add_parser("act", help="choose the tools for a new request with a model")
     act.add_argument("--model", type=Path, required=True, help="a model bundle (.agm)")
@@ -373,6 +380,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(run=_train, parser=train)
     return parser
+
+
+def _add_loop(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`agentgym loop set | show | run | stop SCENARIO` (agentgym/loop_cli.py): the options of
+    `set` are the loop's fields (agentgym/loops.py LoopBody), named alike."""
+    loop = commands.add_parser(
+        "loop",
+        help="a scenario's improvement loop: set it, show its runs, run it now, stop it",
+        description=CALLS_THE_API,
+    ).add_subparsers(dest="loop_command", required=True)
+    put = loop.add_parser("set", help="set the loop up, or change it: the whole of it "
+                          "(an option not given takes its default)")  # fmt: skip
+    put.add_argument("--alias", required=True, help="the alias it serves and moves")
+    put.add_argument("--every-decisions", type=int, default=None, metavar="N",
+                     help="run when N new decisions came in")  # fmt: skip
+    put.add_argument("--every-seconds", type=int, default=None, metavar="S",
+                     help="run every S seconds (10 or more); with neither, only when asked")  # fmt: skip
+    put.add_argument("--estimator", choices=("dr", "ips"), default="dr",
+                     help="how the gate estimates the difference (default dr)")  # fmt: skip
+    put.add_argument("--margin", type=float, default=0.0, metavar="X",
+                     help="reward the difference's lower bound must exceed (default 0)")  # fmt: skip
+    put.add_argument("--model-only", action="store_true",
+                     help="let an estimate from the reward model alone promote")  # fmt: skip
+    put.add_argument("--max-episodes", type=int, default=None, metavar="N",
+                     help="a candidate's training episodes")  # fmt: skip
+    put.add_argument("--shadow", action="store_true",
+                     help="gateways also score each request with the latest candidate")  # fmt: skip
+    put.add_argument("--canary", type=float, default=0.0, metavar="SHARE",
+                     help="the share of requests (0 to 0.5) a promoted candidate serves first")  # fmt: skip
+    loop.add_parser("show", help="the loop's settings and each run: when, outcome, why, candidate")
+    loop.add_parser("run", help="one run now (or the one under way)")
+    loop.add_parser("stop", help="stop the loop: no more runs (its runs are kept)")
+    for command in loop.choices.values():
+        command.add_argument("scenario", metavar="SCENARIO", help="a custom scenario's id")
+        command.set_defaults(run=_loop)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,9 +5,9 @@ Lambda: `functions.decisions.handler`.
   tenant's JetStream subjects, each scenario's its own (a duplicate id within two minutes, a
   gateway's retry, is stored once); the request's words redacted by the tenant's privacy rules
   first, as traces are. A scenario the tenant does not have is a 404 naming it.
-- `GET /api/decisions?scenario=&model=&since=&until=&after=&limit=`: the log, in the order
-  taken in, paged by the `next_after` cursor, each call joined to its decision (on the page) by
-  agentgym/decisions.py's rule.
+- `GET /api/decisions?scenario=&model=&since=&until=&after=&limit=&feedback=`: the log, in the
+  order taken in, paged by the `next_after` cursor, each call joined to its decision (on the
+  page) by agentgym/decisions.py's rule; with `feedback=true`, each decision with its reward.
 - `GET /api/decisions/{id}`: one decision, the calls that followed it (among the next 1,000 its
   scenario logged: those naming it, or joined by its MCP session), whether the agent searched
   again instead, and its feedback.
@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from agentgym.bus import Decisions
 from agentgym.contracts import built
 from agentgym.decisions import (
     DECISION_ID,
@@ -84,6 +85,9 @@ async def list_decisions(
     until: Annotated[float | None, Query(ge=0, description="unix time, exclusive")] = None,
     after: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    feedback: Annotated[
+        bool, Query(description="each decision with its feedback's `reward` (null: none given)")
+    ] = False,
 ) -> DecisionsPage:
     """The tenant's decisions and calls (of `scenario`, or all), after the cursor `after`:
     `limit` read, then kept if made by `model` and between `since` and `until` (a call: if the
@@ -112,7 +116,21 @@ async def list_decisions(
             return False
         return (since is None or item["time"] >= since) and (until is None or item["time"] < until)
 
-    return DecisionsPage(items=[item for item in items if kept(item)], next_after=cursor)
+    items = [item for item in items if kept(item)]
+    if feedback:
+        await _with_rewards(decisions, keys.tenant, items)
+    return DecisionsPage(items=items, next_after=cursor)
+
+
+async def _with_rewards(decisions: Decisions, tenant: str, items: list[dict[str, Any]]) -> None:
+    """Each decision given its feedback's `reward` (None where none was given), read for the
+    page at once: the Loop page's reward by model reads pages, not a request per decision."""
+    ids = [item["id"] for item in items if item.get("kind") == "decision"]
+    given = await decisions.feedback(tenant, ids)
+    for item in items:
+        if item.get("kind") == "decision":
+            found = given.get(item["id"])
+            item["reward"] = None if found is None else Feedback.model_validate_json(found).reward
 
 
 DecisionId = Annotated[str, Path(pattern=DECISION_ID)]

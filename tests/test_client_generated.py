@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from agentgym.client import _generate
 
 
-def test_the_blocking_client_is_what_the_async_one_makes() -> None:
-    assert _generate.TARGET.read_text() == _generate.generate(), "run `make client`"
+@pytest.mark.parametrize("source", list(_generate.PAIRS), ids=lambda path: path.name)
+def test_the_blocking_client_is_what_the_async_one_makes(source: Path) -> None:
+    assert _generate.PAIRS[source].read_text() == _generate.generate(source), "run `make client`"

@@ -7,9 +7,9 @@
         for frame in client.training.watch(session.session_id):
             print(frame.seq, frame.data.status, frame.data.accuracy)
 
-Both have the same resources (`scenarios`, `training`, `models`, `aliases`, `settings`) and
-methods, answering with the project's own models (`TrainingStatus`, `ModelInfo`,
-`ScenarioRecord`, `Alias`, ...). A refusal raises an `ApiError` subclass; an unreachable
+Both have the same resources (`scenarios`, `training`, `models`, `aliases`, `loops`,
+`settings`) and methods, answering with the project's own models (`TrainingStatus`,
+`ModelInfo`, `ScenarioRecord`, `Alias`, `LoopView`, ...). A refusal raises an `ApiError` subclass; an unreachable
 service `ApiConnectionError`.
 
 Retries: a 503 (the store, NATS or the trainers unreachable; the API did nothing) is sent again

@@ -1,7 +1,8 @@
 """Writes the blocking client (sync.py) from the async one (aio.py) with unasync, the way
-httpcore derives its sync code: `make client` after changing aio.py; `--check` exits 1 when
-sync.py is not what aio.py makes (tests/test_client_generated.py runs it). A development
-tool: it needs the dev extras (unasync, ruff).
+httpcore derives its sync code, and each module of resources aio.py imports the same way
+(`PAIRS`): `make client` after changing one; `--check` exits 1 when a generated module is not
+what its source makes (tests/test_client_generated.py checks each). A development tool: it
+needs the dev extras (unasync, ruff).
 
 unasync drops `async` and `await`, maps asyncio's names to their blocking twins
 (`__aenter__`, `AsyncIterator`, ...) and ours below; it leaves strings alone, so aio.py's
@@ -19,6 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SOURCE, TARGET = HERE / "aio.py", HERE / "sync.py"
+PAIRS = {SOURCE: TARGET, HERE / "_loops_aio.py": HERE / "_loops_sync.py"}
 REPLACEMENTS = {
     "AsyncClient": "Client",  # ours, and httpx's
     "AsyncExitStack": "ExitStack",
@@ -26,23 +28,25 @@ REPLACEMENTS = {
     "aclose": "close",
     "_async_io": "_sync_io",
     "asyncio": "sync",  # websockets.asyncio.client: the only `asyncio` aio.py names
+    **{source.stem: target.stem for source, target in PAIRS.items() if source != SOURCE},
 }
-HEADER = "# Generated from aio.py by `make client` (agentgym/client/_generate.py): edit aio.py.\n"
+HEADER = "# Generated from {0} by `make client` (agentgym/client/_generate.py): edit {0}.\n"
 
 
-def generate() -> str:
-    """sync.py's text, as aio.py makes it."""
+def generate(source: Path = SOURCE) -> str:
+    """The text of `source`'s generated module (PAIRS), as `source` makes it."""
     import unasync
 
+    target = PAIRS[source]
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp, "aio", "client.py")
-        source.parent.mkdir()
-        shutil.copy(SOURCE, source)
-        unasync.unasync_files([str(source)], [unasync.Rule("/aio/", "/sync/", REPLACEMENTS)])
-        text = HEADER + Path(tmp, "sync", "client.py").read_text()
+        copied = Path(tmp, "aio", "client.py")
+        copied.parent.mkdir()
+        shutil.copy(source, copied)
+        unasync.unasync_files([str(copied)], [unasync.Rule("/aio/", "/sync/", REPLACEMENTS)])
+        text = HEADER.format(source.name) + Path(tmp, "sync", "client.py").read_text()
     for ruff in (["check", "--select", "I", "--fix-only"], ["format"]):  # imports sorted, formatted
         text = subprocess.run(
-            [sys.executable, "-m", "ruff", *ruff, "--stdin-filename", str(TARGET), "-"],
+            [sys.executable, "-m", "ruff", *ruff, "--stdin-filename", str(target), "-"],
             input=text,
             capture_output=True,
             text=True,
@@ -53,15 +57,19 @@ def generate() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if sync.py is out of date")
-    made = generate()
-    if parser.parse_args().check:
-        if TARGET.read_text() != made:
-            print(f"{TARGET} is not what {SOURCE.name} makes: run `make client`", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(made)
-    return 0
+    parser.add_argument(
+        "--check", action="store_true", help="fail if a generated module is out of date"
+    )
+    check = parser.parse_args().check
+    stale = 0
+    for source, target in PAIRS.items():
+        made = generate(source)
+        if not check:
+            target.write_text(made)
+        elif target.read_text() != made:
+            print(f"{target} is not what {source.name} makes: run `make client`", file=sys.stderr)
+            stale = 1
+    return stale
 
 
 if __name__ == "__main__":

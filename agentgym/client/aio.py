@@ -59,6 +59,7 @@ from ._feed import (
     refusal_or_drop,
     session_url,
 )
+from ._loops_aio import Loops
 from .errors import ApiConnectionError, ApiError, Conflict, NotFound, from_response
 
 logger = logging.getLogger(__name__)
@@ -449,6 +450,7 @@ class AsyncClient:
         self.training = Training(self._transport)
         self.models = Models(self._transport)
         self.aliases = Aliases(self._transport)
+        self.loops = Loops(self._transport)
         self.settings = SettingsResource(self._transport)
 
     @property

@@ -60,6 +60,7 @@ from ._feed import (
     refusal_or_drop,
     session_url,
 )
+from ._loops_sync import Loops
 from .errors import ApiConnectionError, ApiError, Conflict, NotFound, from_response
 
 logger = logging.getLogger(__name__)
@@ -444,6 +445,7 @@ class Client:
         self.training = Training(self._transport)
         self.models = Models(self._transport)
         self.aliases = Aliases(self._transport)
+        self.loops = Loops(self._transport)
         self.settings = SettingsResource(self._transport)
 
     @property

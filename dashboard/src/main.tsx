@@ -4,6 +4,7 @@ import { KeyPrompt } from './components/KeyPrompt';
 import { useRoute } from './lib/router';
 import { ComparePage } from './pages/compare';
 import { DecisionsPage } from './pages/decisions';
+import { LoopPage } from './pages/loop';
 import { ModelsPage } from './pages/models';
 import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
@@ -29,6 +30,12 @@ function Page() {
       return <ModelsPage />;
     case 'scenarios':
       return <ScenariosPage />;
+    case 'loop':
+      return route.id ? (
+        <LoopPage key={route.id} scenario={route.id} />
+      ) : (
+        <p class="muted">A loop is a custom scenario's: open one from the Scenarios page.</p>
+      );
     case 'decisions':
       return (
         <DecisionsPage

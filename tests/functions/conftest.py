@@ -1,11 +1,13 @@
-"""The functions over real parts: uvicorn on a free port, SQLite, nats-server, file artifacts."""
+"""The functions over real parts: uvicorn on a free port, SQLite, nats-server, file artifacts;
+and clients of them (`make_client`: each test that takes it runs with both kinds)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats.js.errors
@@ -13,6 +15,7 @@ import pytest
 
 from agentgym import catalog, nats_client, subjects
 from agentgym.artifacts import ArtifactStore, open_artifacts
+from agentgym.client import AsyncClient, Client
 from agentgym.config import ApiSettings
 from agentgym.store import KeyValueStore, open_store
 from functions.app import build
@@ -98,3 +101,56 @@ class Commands:
 @pytest.fixture
 def commands(nats_server_for_module: str) -> Commands:
     return Commands(nats_server_for_module)
+
+
+# --- the client (agentgym.client), both kinds ---------------------------------------------
+
+
+class Synced:
+    """A sync `Client` (or one of its resources) behind AsyncClient's awaitable interface:
+    each method runs as it is, its answer handed back through a coroutine."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._target, name)
+        if not callable(found):
+            return Synced(found)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return found(*args, **kwargs)
+
+        return call
+
+
+MakeClient = Callable[..., Any]
+
+
+@pytest.fixture(params=["sync", "async"])
+async def make_client(request: pytest.FixtureRequest, base_url: str) -> AsyncIterator[MakeClient]:
+    """`make_client(**kwargs)`: a client of the API at `base_url` (unless given another),
+    closed at the end of the test."""
+    opened: list[Client | AsyncClient] = []
+
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("base_url", base_url)
+        if request.param == "sync":
+            client = Client(**kwargs)
+            opened.append(client)
+            return Synced(client)
+        async_client = AsyncClient(**kwargs)
+        opened.append(async_client)
+        return async_client
+
+    yield make
+    for client in opened:
+        if isinstance(client, Client):
+            client.close()
+        else:
+            await client.close()
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> Any:
+    return make_client(api_key="")

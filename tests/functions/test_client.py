@@ -1,14 +1,14 @@
 """`agentgym.client` against the real API (uvicorn, SQLite, nats-server; no trainer runs here,
 so sessions stay queued): every resource, both clients, and the errors they raise.
 
-Each test runs with `Client` and with `AsyncClient`: the sync one is driven through `Synced`,
-which only makes its answers awaitable, so that one test body covers both."""
+Each test runs with `Client` and with `AsyncClient` (conftest.py's `make_client`), so that
+one test body covers both."""
 
 from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from agentgym.aliases import Alias
 from agentgym.auth import hash_key, new_key
 from agentgym.client import (
     ApiConnectionError,
-    AsyncClient,
     Client,
     Conflict,
     Invalid,
@@ -47,58 +46,8 @@ from functions.app import build
 from functions.resources import Resources
 
 from ..servers import serve_asgi
+from .conftest import MakeClient
 from .test_custom_scenarios import jsonl_lines, scenario_file
-
-
-class Synced:
-    """A sync `Client` (or one of its resources) behind AsyncClient's awaitable interface:
-    each method runs as it is, its answer handed back through a coroutine."""
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._target, name)
-        if not callable(found):
-            return Synced(found)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return found(*args, **kwargs)
-
-        return call
-
-
-MakeClient = Callable[..., Any]
-
-
-@pytest.fixture(params=["sync", "async"])
-async def make_client(request: pytest.FixtureRequest, base_url: str) -> AsyncIterator[MakeClient]:
-    """`make_client(**kwargs)`: a client of the API at `base_url` (unless given another),
-    closed at the end of the test."""
-    opened: list[Client | AsyncClient] = []
-
-    def make(**kwargs: Any) -> Any:
-        kwargs.setdefault("base_url", base_url)
-        if request.param == "sync":
-            client = Client(**kwargs)
-            opened.append(client)
-            return Synced(client)
-        async_client = AsyncClient(**kwargs)
-        opened.append(async_client)
-        return async_client
-
-    yield make
-    for client in opened:
-        if isinstance(client, Client):
-            client.close()
-        else:
-            await client.close()
-
-
-@pytest.fixture
-def client(make_client: MakeClient) -> Any:
-    return make_client(api_key="")
-
 
 # --- scenarios ---------------------------------------------------------------------------------
 

@@ -234,3 +234,19 @@ async def test_a_snapshot_says_how_many_decisions_the_cap_dropped_unread(
         assert second["decisions_lost"] == 0, second
         counts = httpx.get(f"{api}/api/scenarios/shop_cap/traces").json()
         assert counts["decisions_lost"] == 15 and counts["decisions_without_calls"] == 13
+
+
+async def test_a_page_asked_with_feedback_gives_each_decision_its_reward(api: str) -> None:
+    rated, unrated = decision(), decision()
+    call = {"kind": "call", "id": f"call_{uuid.uuid4().hex}", "time": 1.1,
+            "scenario_id": "customer_support", "decision_id": rated["id"], "tool": "refund",
+            "is_error": False, "latency_ms": 3.0}  # fmt: skip
+    items = [rated, unrated, call,
+             {"kind": "feedback", "decision_id": rated["id"], "scenario_id": "customer_support",
+              "reward": 0.5, "time": 2.0}]  # fmt: skip
+    assert httpx.post(f"{api}/api/decisions", json={"items": items}).status_code == 200
+    page = httpx.get(f"{api}/api/decisions", params={"feedback": "true"}).json()["items"]
+    rewards = {item["id"]: item.get("reward", "absent") for item in page}
+    assert rewards == {rated["id"]: 0.5, unrated["id"]: None, call["id"]: "absent"}
+    plain = httpx.get(f"{api}/api/decisions").json()["items"]
+    assert all("reward" not in item for item in plain)  # read only when asked: a read each

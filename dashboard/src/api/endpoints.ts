@@ -8,6 +8,9 @@ import type {
   DecisionItem,
   Episode,
   EpisodePage,
+  LoopBody,
+  LoopRun,
+  LoopView,
   Model,
   Report,
   Scenario,
@@ -35,6 +38,16 @@ function query(params: Record<string, string | number | undefined>): string {
   return pairs.length ? '?' + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])) : '';
 }
 
+/** What `load` answers, or null where the API says there is none (404). */
+async function unlessMissing<T>(load: Promise<T>): Promise<T | null> {
+  try {
+    return await load;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
 export const training = {
   list: () => getJson<Status[]>('/api/training'),
   get: (id: string) => getJson<Status>(`/api/training/${e(id)}`),
@@ -60,14 +73,7 @@ export const training = {
   episodes: (id: string, q: EpisodeQuery) => getJson<EpisodePage>(`/api/training/${e(id)}/episodes${query({ ...q })}`),
   episode: (id: string, seq: number) => getJson<Episode>(`/api/training/${e(id)}/episodes/${seq}`),
   /** The latest held-out evaluation, or null before the first. */
-  async evaluation(id: string): Promise<Report | null> {
-    try {
-      return await getJson<Report>(`/api/training/${e(id)}/evaluation`);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return null;
-      throw error;
-    }
-  },
+  evaluation: (id: string) => unlessMissing(getJson<Report>(`/api/training/${e(id)}/evaluation`)),
 };
 
 export const models = {
@@ -90,6 +96,7 @@ export const models = {
 
 export const aliases = {
   list: () => getJson<Alias[]>('/api/aliases'),
+  get: (name: string) => getJson<Alias>(`/api/aliases/${e(name)}`),
   set: async (name: string, modelId: string, why?: string) =>
     (
       await send(`/api/aliases/${e(name)}`, { method: 'PUT', json: { model_id: modelId, why } })
@@ -97,16 +104,26 @@ export const aliases = {
   rollback: (name: string, why?: string) => postJson<Alias>(`/api/aliases/${e(name)}/rollback`, { why }),
 };
 
+/** A scenario's improvement loop: `get` is null where it has none (yet, or any more). */
+export const loops = {
+  get: (scenario: string) => unlessMissing(getJson<LoopView>(`/api/scenarios/${e(scenario)}/loop`)),
+  set: async (scenario: string, body: LoopBody) =>
+    (await send(`/api/scenarios/${e(scenario)}/loop`, { method: 'PUT', json: body })).json() as Promise<LoopView>,
+  run: (scenario: string) => postJson<LoopRun>(`/api/scenarios/${e(scenario)}/loop/run`),
+  stop: (scenario: string) => send(`/api/scenarios/${e(scenario)}/loop`, { method: 'DELETE' }),
+};
+
 const DECISIONS_PAGE = 1000; // the most /api/decisions returns at once
 
 export const decisions = {
-  /** A scenario's decisions and calls, the latest `most` of them at most, in order. */
-  async list(scenario: string, most = 5000): Promise<DecisionItem[]> {
+  /** A scenario's decisions and calls, the latest `most` of them at most, in order; with
+   * `feedback`, each decision with its reward (a read more per decision, for the API). */
+  async list(scenario: string, most = 5000, feedback = false): Promise<DecisionItem[]> {
     const all: DecisionItem[] = [];
     let after = 0;
     for (;;) {
       const page = await getJson<{ items: DecisionItem[]; next_after: number }>(
-        `/api/decisions${query({ scenario, after, limit: DECISIONS_PAGE })}`,
+        `/api/decisions${query({ scenario, after, limit: DECISIONS_PAGE, feedback: feedback ? 'true' : undefined })}`,
       );
       all.push(...page.items);
       if (page.items.length < DECISIONS_PAGE) return all.slice(-most);

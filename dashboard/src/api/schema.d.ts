@@ -5811,6 +5811,8 @@ export interface operations {
                 until?: number | null;
                 after?: number;
                 limit?: number;
+                /** @description each decision with its feedback's `reward` (null: none given) */
+                feedback?: boolean;
             };
             header?: never;
             path?: never;

@@ -10,6 +10,11 @@ export type Framework = Schemas['Framework'];
 export type Scenario = Schemas['ScenarioRecord'];
 export type Model = Schemas['ModelInfo'];
 export type Alias = Schemas['Alias'];
+/** A scenario's improvement loop (agentgym/loops.py): as set, its runs, the run under way. */
+export type LoopView = Schemas['LoopView'];
+export type LoopBody = Schemas['LoopBody'];
+export type LoopRun = Schemas['LoopRun'];
+export type Verdict = Schemas['Verdict'];
 export type ActAnswer = Schemas['ActAnswer'];
 export type Episode = Schemas['Episode'];
 export type EpisodeCall = Schemas['EpisodeCall'];
@@ -89,6 +94,7 @@ export interface Decision {
   in_scope?: boolean;
   session?: string | null;
   searched_again?: boolean; // on a page: a later search of its session came before any call
+  reward?: number | null; // on a page asked with `feedback`: its feedback's reward (null: none)
 }
 
 /** A call an agent made after a decision, and how the upstream answered. The API joins it to

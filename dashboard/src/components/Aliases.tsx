@@ -8,7 +8,7 @@ import { time } from '../lib/format';
 
 /** The model an alias named before its current one, as a rollback finds it (undoing moves in
  * turn; the API decides, this only says where it would go). */
-function previous(alias: Alias): string | null {
+export function previous(alias: Alias): string | null {
   const named: string[] = [];
   for (const change of alias.history) {
     if (!change.rollback) named.push(change.model_id);
@@ -21,11 +21,60 @@ function previous(alias: Alias): string | null {
   return named.length ? named[named.length - 1] : null;
 }
 
+/** An alias's moves, newest first: when, to which model, by whom, why. */
+export function AliasHistory({ alias, nameOf }: { alias: Alias; nameOf: (id: string) => string }) {
+  return (
+    <ol class="history">
+      {[...alias.history].reverse().map((change) => (
+        <li>
+          {time(change.at)}: {change.rollback ? 'rolled back to' : 'set to'}{' '}
+          <span title={change.model_id}>{nameOf(change.model_id)}</span> by {change.by}
+          {change.why ? ` (“${change.why}”)` : ''}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** "Roll back", then a confirmation naming the model it goes back to (or "Keep"). */
+export function Rollback({
+  alias,
+  nameOf,
+  rollback,
+}: {
+  alias: Alias;
+  nameOf: (id: string) => string;
+  rollback: () => Promise<unknown>;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const before = previous(alias);
+  if (!confirming)
+    return (
+      <button
+        name="rollback"
+        disabled={!before}
+        title={before ? `back to ${nameOf(before)}` : 'no earlier model'}
+        onClick={() => setConfirming(true)}
+      >
+        Roll back
+      </button>
+    );
+  return (
+    <>
+      <button name="confirm-rollback" class="danger" onClick={() => void rollback().then(() => setConfirming(false))}>
+        Roll back to {before ? nameOf(before) : '?'}
+      </button>
+      <button name="cancel" onClick={() => setConfirming(false)}>
+        Keep
+      </button>
+    </>
+  );
+}
+
 export function Aliases({ models, changed }: { models: Model[]; changed: number }) {
   const list = useLoad(() => aliases.list(), [changed]);
   const [error, setError] = useState<unknown>(null);
   const [opened, setOpened] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
   const [name, setName] = useState('');
   const [modelId, setModelId] = useState('');
   const [why, setWhy] = useState('');
@@ -46,11 +95,7 @@ export function Aliases({ models, changed }: { models: Model[]; changed: number 
       setWhy('');
     });
   };
-  const rollback = (alias: Alias) =>
-    act(async () => {
-      await aliases.rollback(alias.name, 'rolled back from the dashboard');
-      setConfirming(null);
-    });
+  const rollback = (alias: Alias) => act(() => aliases.rollback(alias.name, 'rolled back from the dashboard'));
   return (
     <div class="aliases">
       <ErrorBox error={list.error || error} />
@@ -65,63 +110,34 @@ export function Aliases({ models, changed }: { models: Model[]; changed: number 
           </tr>
         </thead>
         <tbody>
-          {(list.value ?? []).map((alias) => {
-            const before = previous(alias);
-            return (
-              <>
-                <tr data-alias={alias.name}>
-                  <td>
-                    <button
-                      class="link"
-                      name="history"
-                      onClick={() => setOpened(opened === alias.name ? null : alias.name)}
-                    >
-                      {alias.name}
-                    </button>
-                  </td>
-                  <td title={alias.model_id}>{nameOf(alias.model_id)}</td>
-                  <td>{time(alias.updated_at)}</td>
-                  <td class="num">{alias.version}</td>
-                  <td class="row-actions">
-                    {confirming === alias.name ? (
-                      <>
-                        <button name="confirm-rollback" class="danger" onClick={() => rollback(alias)}>
-                          Roll back to {before ? nameOf(before) : '?'}
-                        </button>
-                        <button name="cancel" onClick={() => setConfirming(null)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      <button
-                        name="rollback"
-                        disabled={!before}
-                        title={before ? `back to ${nameOf(before)}` : 'no earlier model'}
-                        onClick={() => setConfirming(alias.name)}
-                      >
-                        Roll back
-                      </button>
-                    )}
+          {(list.value ?? []).map((alias) => (
+            <>
+              <tr data-alias={alias.name}>
+                <td>
+                  <button
+                    class="link"
+                    name="history"
+                    onClick={() => setOpened(opened === alias.name ? null : alias.name)}
+                  >
+                    {alias.name}
+                  </button>
+                </td>
+                <td title={alias.model_id}>{nameOf(alias.model_id)}</td>
+                <td>{time(alias.updated_at)}</td>
+                <td class="num">{alias.version}</td>
+                <td class="row-actions">
+                  <Rollback alias={alias} nameOf={nameOf} rollback={() => rollback(alias)} />
+                </td>
+              </tr>
+              {opened === alias.name && (
+                <tr class="history">
+                  <td colSpan={5}>
+                    <AliasHistory alias={alias} nameOf={nameOf} />
                   </td>
                 </tr>
-                {opened === alias.name && (
-                  <tr class="history">
-                    <td colSpan={5}>
-                      <ol class="history">
-                        {[...alias.history].reverse().map((change) => (
-                          <li>
-                            {time(change.at)}: {change.rollback ? 'rolled back to' : 'set to'}{' '}
-                            <span title={change.model_id}>{nameOf(change.model_id)}</span> by {change.by}
-                            {change.why ? ` (“${change.why}”)` : ''}
-                          </li>
-                        ))}
-                      </ol>
-                    </td>
-                  </tr>
-                )}
-              </>
-            );
-          })}
+              )}
+            </>
+          ))}
         </tbody>
       </table>
       {list.value && !list.value.length && <p class="muted">No aliases yet: name a model below.</p>}

@@ -1,4 +1,5 @@
-// A uPlot chart of lines (or points) over episodes; redrawn in place when its data changes.
+// A uPlot chart of lines (or points) over episodes, or over time (`xTime`: x in unix seconds);
+// redrawn in place when its data changes.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -18,6 +19,8 @@ interface Props {
   data: uPlot.AlignedData;
   height?: number;
   yRange?: [number, number];
+  xLabel?: string;
+  xTime?: boolean;
 }
 
 function seriesOpts(spec: SeriesSpec): uPlot.Series {
@@ -42,15 +45,18 @@ function seriesOpts(spec: SeriesSpec): uPlot.Series {
 const format = (v: number | null) =>
   v === null || v === undefined ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
 
+const xValue = (v: number | null, time: boolean) =>
+  v === null ? '-' : time ? new Date(v * 1000).toLocaleString() : String(v);
+
 function showLatest(u: uPlot) {
   const n = u.data[0].length;
   if (n && (u.cursor.idx === null || u.cursor.idx === undefined)) u.setLegend({ idx: n - 1 });
 }
 
-export function Chart({ title, series, data, height = 220, yRange }: Props) {
+export function Chart({ title, series, data, height = 220, yRange, xLabel = 'episode', xTime = false }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = JSON.stringify(series) + JSON.stringify(yRange);
+  const shape = JSON.stringify([series, yRange, xLabel, xTime]);
 
   useEffect(() => {
     const el = box.current!;
@@ -58,12 +64,12 @@ export function Chart({ title, series, data, height = 220, yRange }: Props) {
       title,
       width: Math.max(200, el.clientWidth),
       height,
-      scales: { x: { time: false }, ...(yRange ? { y: { range: yRange } } : {}) },
-      axes: [{ label: 'episode' }, { size: 50 }],
+      scales: { x: { time: xTime }, ...(yRange ? { y: { range: yRange } } : {}) },
+      axes: [{ label: xLabel }, { size: 50 }],
       legend: { live: true },
       // Away from the cursor, the legend reads the latest values, not "-".
       hooks: { setCursor: [showLatest], setData: [showLatest] },
-      series: [{ label: 'episode', value: (_u, v) => (v === null ? '-' : String(v)) }, ...series.map(seriesOpts)],
+      series: [{ label: xLabel, value: (_u, v) => xValue(v, xTime) }, ...series.map(seriesOpts)],
     };
     opts.series.slice(1).forEach((s) => (s.value = (_u, v) => format(v)));
     const chart = new uPlot(opts, data, el);
@@ -84,7 +90,7 @@ export function Chart({ title, series, data, height = 220, yRange }: Props) {
     plot.current?.setData(data);
   }, [data]);
 
-  // What it draws, for tests and benchmarks: how many points, and the last x (episode).
+  // What it draws, for tests and benchmarks: how many points, and the last x (episode, or time).
   const last = data[0].length ? String(data[0][data[0].length - 1]) : '';
   return <div class="chart" ref={box} data-title={title} data-points={data[0].length} data-last={last} />;
 }

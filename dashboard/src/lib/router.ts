@@ -1,5 +1,5 @@
 // Hash routes, so that the server needs no fallback: #/runs, #/runs/<id>, #/compare?ids=a,b,
-// #/models, #/scenarios.
+// #/models, #/scenarios, #/loop/<scenario>.
 import { useEffect, useState } from 'preact/hooks';
 
 export interface Route {
@@ -30,3 +30,4 @@ export function go(hash: string): void {
 
 export const runLink = (id: string) => `#/runs/${encodeURIComponent(id)}`;
 export const compareLink = (ids: string[]) => `#/compare?ids=${ids.map(encodeURIComponent).join(',')}`;
+export const loopLink = (scenario: string) => `#/loop/${encodeURIComponent(scenario)}`;

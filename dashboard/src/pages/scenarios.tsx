@@ -5,6 +5,7 @@ import { ApiError } from '../api/client';
 import { scenarios as api, scenarioType, type Upload } from '../api/endpoints';
 import type { LoggedEpisode, Scenario, ValidationReport } from '../api/types';
 import { ErrorBox, Section, useLoad } from '../components/ui';
+import { loopLink } from '../lib/router';
 
 const SAMPLE_TASKS = 12;
 const SHOWN_LOGS = 20; // the newest logged episodes listed
@@ -266,9 +267,18 @@ export function ScenariosPage() {
                 {s.counts?.tasks ?? s.tasks} tasks
               </span>
               {s.source === 'custom' && (
-                <button class="danger small" onClick={() => remove(s)}>
-                  Delete
-                </button>
+                <>
+                  <a
+                    class="loop-link"
+                    href={loopLink(s.id)}
+                    title="its improvement loop: retrain from its logs, promote"
+                  >
+                    Loop
+                  </a>
+                  <button class="danger small" onClick={() => remove(s)}>
+                    Delete
+                  </button>
+                </>
               )}
             </header>
             {open === s.id && <Detail scenario={s} />}
