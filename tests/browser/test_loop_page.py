@@ -54,6 +54,23 @@ def served_since(api: httpx.Client, model_id: str, n: int) -> None:
     assert api.post("/api/decisions", json={"items": items}).status_code == 200
 
 
+def shadowed(api: httpx.Client, shadow: str, n: int, disagreeing: int) -> None:
+    """Decisions a gateway logged with the shadow's choice beside the one served: `disagreeing`
+    of them put another tool first."""
+    now = time.time()
+    items = [
+        {"kind": "decision", "id": f"dec_{uuid.uuid4().hex}", "time": now + i,
+         "model_id": "model_served", "scenario_id": SID, "scenario_version": "1",
+         "tools_digest": "0" * 64, "text": "refund order 9", "tools": ["tool_a", "tool_b"],
+         "served": ["tool_a", "tool_b"], "probabilities": {"tool_a": 0.6, "tool_b": 0.4},
+         "first_probability": 0.6,
+         "shadow": {"model_id": shadow,
+                    "served": ["tool_b", "tool_a"] if i < disagreeing else ["tool_a", "tool_b"]}}
+        for i in range(n)
+    ]  # fmt: skip
+    assert api.post("/api/decisions", json={"items": items}).status_code == 200
+
+
 def points(v: float) -> str:
     return f"{100 * v:+.1f}"
 
@@ -135,6 +152,19 @@ def test_a_loop_is_set_run_judged_changed_rolled_back_and_stopped(
     assert (loop["every_seconds"], loop["max_episodes"]) == (3600, 600)
     assert loop["gate"] == {"estimator": "ips", "margin": 0.05, "model_only": False}
     assert loop["tests"] == 1  # what it did so far is kept
+
+    # With a shadow: how often it would have served another tool first, and on what.
+    kept = {k: loop[k] for k in ("alias", "every_decisions", "every_seconds", "gate", "canary",
+                                 "max_episodes")}  # fmt: skip
+    assert api.put(f"/api/scenarios/{SID}/loop", json=kept | {"shadow": True}).is_success
+    shadowed(api, candidate, 10, disagreeing=3)
+    page.reload()
+    shadow = page.locator(".shadow-agreement")
+    expect(shadow.locator("[data-scored]")).to_have_attribute("data-scored", "10")
+    expect(shadow).to_contain_text("another tool first in 3 of 10 decisions (30.0%)")
+    pairs = shadow.locator("table.shadow-pairs tbody tr")
+    expect(pairs).to_have_count(1)
+    expect(pairs.first).to_have_text(re.compile(r"tool_a\s*tool_b\s*3"))
 
     # Roll the alias back: it asks first, naming the model it goes back to.
     alias.get_by_role("button", name="Roll back").click()

@@ -95,6 +95,7 @@ export interface Decision {
   session?: string | null;
   searched_again?: boolean; // on a page: a later search of its session came before any call
   reward?: number | null; // on a page asked with `feedback`: its feedback's reward (null: none)
+  shadow?: components['schemas']['ShadowChoice'] | null; // a loop's shadow: what it would have served
 }
 
 /** A call an agent made after a decision, and how the upstream answered. The API joins it to

@@ -7,6 +7,7 @@ import type { Alias, LoopRun } from '../api/types';
 import { AliasHistory, Rollback } from '../components/Aliases';
 import { LoopSettings } from '../components/LoopSettings';
 import { RewardByModel } from '../components/RewardByModel';
+import { ShadowAgreement } from '../components/ShadowAgreement';
 import { ErrorBox, Figure, Section, useInterval, useLoad } from '../components/ui';
 import { count, shortId, time } from '../lib/format';
 import { runLink } from '../lib/router';
@@ -242,6 +243,11 @@ export function LoopPage({ scenario }: { scenario: string }) {
       <Section title="Reward over time by model">
         <RewardByModel scenario={scenario} nameOf={nameOf} changed={changed} />
       </Section>
+      {loop?.shadow && (
+        <Section title="Shadow: where it would have chosen otherwise">
+          <ShadowAgreement scenario={scenario} nameOf={nameOf} changed={changed} />
+        </Section>
+      )}
     </>
   );
 }
