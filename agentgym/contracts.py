@@ -190,6 +190,10 @@ class TrainingStartRequest(Body):
     # task too (five more runs as long as this one), for a scenario of few tasks. Omitted or
     # null: "holdout".
     evaluation: EvaluationKind | None = None
+    # A model (its id, or an alias) whose weights it starts from, where they fit: the same
+    # learner settings and sentence encoder (the tools may differ: its weights do not depend
+    # on them). The status's `warm_started` says whether they did.
+    warm_start: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class TrainingStartResponse(Schema):
@@ -230,6 +234,8 @@ class TrainingStatus(Schema):
     error: str | None = None
     scenario_version: str | None = None  # the version it trains on, pinned at its start
     sources: list[Source] | None = None  # what it learns from (None: all its scenario has)
+    warm_start: str | None = None  # the model whose weights it was asked to start from
+    warm_started: bool | None = None  # ... and whether they fitted (None: until it starts)
     # What the user asked that the trainer has not carried out yet (pause or stop of a running
     # session, stop of a queued or paused one, resume until a trainer takes it): a pause
     # answers "paused" at once, as the seed does, while the status reads running until then.

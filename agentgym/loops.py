@@ -134,6 +134,10 @@ class LoopRun(Schema):
     verdict: Verdict | None = None
     floor: float | None = None  # the serving model's value's lower bound on the same decisions
     holder: str | None = None  # the process carrying it out
+    # Seconds each step took (a step taken over counts its holders' time in it); and when the
+    # step under way began (epoch seconds).
+    seconds: dict[str, float] = Field(default_factory=dict)
+    step_began: float | None = Field(default_factory=time.time)
 
 
 class LoopRunRecord(LoopRun, Record):

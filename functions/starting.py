@@ -47,6 +47,7 @@ def new_session(
         scenario_version=scenario.version,  # trains on this one whatever is pushed later
         sources=None if body.sources is None else sorted(set(body.sources), key=SOURCES.index),
         evaluation=body.evaluation or "holdout",
+        warm_start=body.warm_start,  # a model id: functions/training.py resolves an alias
     )
 
 

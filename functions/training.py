@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentgym import adapters, lifecycle, retries
+from agentgym import adapters, aliases, lifecycle, retries
 from agentgym.bus import Bus
 from agentgym.contracts import (
     ActionResponse,
@@ -38,6 +38,7 @@ from agentgym.errors import (
     InvalidKeyError,
     KeyExistsError,
     KeyNotFoundError,
+    ModelNotFoundError,
 )
 from agentgym.lifecycle import Do
 from agentgym.messages import ControlMessage, SessionEvaluation, StatusEvent, TrainCommand
@@ -114,6 +115,13 @@ async def start_training(
 ) -> TrainingStartResponse:
     """Queue a new session. With an `Idempotency-Key`, a repeat returns the same session."""
     scenario = await lookups.scenario(store, keys, body.scenario_id)
+    if body.warm_start is not None:  # an alias: the model it names now
+        try:
+            named = await aliases.resolve_model(store, keys, body.warm_start)
+        except ModelNotFoundError:
+            raise HttpError(422, f"warm_start: no model or alias {body.warm_start!r} "
+                            "(GET /api/models lists them)") from None  # fmt: skip
+        body = body.model_copy(update={"warm_start": named})
     defaults, _ = await lookups.settings(store, keys)
     session = new_session(body, scenario, defaults, _session_id(keys, idempotency_key))
     session.idempotency_key, session.tenant = idempotency_key, keys.tenant

@@ -206,14 +206,20 @@ class LoopRunner:
 
     async def _train(self, keys: Keys, loop: LoopRecord, run: LoopRunRecord) -> LoopRunRecord:
         """Start the candidate's session (the run's id as its Idempotency-Key: started once,
-        however often this step is done) and wait for its end."""
-        body = TrainingStartRequest(scenario_id=run.scenario_id, max_episodes=loop.max_episodes)
-        started = await training.start_training(body, self.store, keys, self.bus,
-                                                self.api_settings, idempotency_key=run.run_id)  # fmt: skip
-        if run.session_id != started.session_id:
-            run = await self._save(keys, run, session_id=started.session_id)
+        however often this step is done, until its id is recorded) and wait for its end."""
+        session_id = run.session_id
+        if session_id is None:
+            # From the serving model's weights, where they fit (Run.start_from).
+            serving = (await aliases.get(self.store, keys, loop.alias)).model_id
+            body = TrainingStartRequest(
+                scenario_id=run.scenario_id, max_episodes=loop.max_episodes, warm_start=serving
+            )
+            started = await training.start_training(body, self.store, keys, self.bus,
+                                                    self.api_settings, idempotency_key=run.run_id)  # fmt: skip
+            session_id = started.session_id
+            run = await self._save(keys, run, session_id=session_id)
         while True:
-            entry = await self.store.get(keys.session(started.session_id))
+            entry = await self.store.get(keys.session(session_id))
             session = SessionRecord.load(entry.value)
             if session.status.terminal:
                 break
@@ -339,6 +345,12 @@ class LoopRunner:
             held = await loops.renew_lease(self.store, keys, sid, held, self.lease_s)
 
     async def _save(self, keys: Keys, run: LoopRunRecord, **changes: object) -> LoopRunRecord:
+        if changes.get("step", run.step) != run.step:  # the step before ends: its time kept
+            now = time.time()
+            spent = dict(run.seconds)
+            if run.step_began is not None:
+                spent[run.step] = spent.get(run.step, 0.0) + now - run.step_began
+            changes |= {"seconds": spent, "step_began": now}
         saved = await loops.save_run(self.store, keys, run.model_copy(update=changes))
         if "step" in changes and self.step_pause_s:
             await asyncio.sleep(self.step_pause_s)

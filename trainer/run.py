@@ -98,6 +98,7 @@ class Run:
             self.env.reset(seed=seed)
         self.rng = np.random.default_rng([seed, 1])  # sources, action sampling, dropout
         self.logged = Logged(spec, config) if LOGS in self.source_names else None
+        self.warm_started: bool | None = None  # start_from's say (None: not asked)
         # What the tools are called for: the training tasks, and the logs that ended well.
         known = self.training_tasks + (() if self.logged is None else self.logged.ended_well)
         self.usage = Counter(tool for task in known for tool in set(task.solution))
@@ -209,9 +210,26 @@ class Run:
             self.recorded.append(record(self.spec, episode, "train", number))
             self._last = None
 
+    def start_from(self, data: bytes) -> bool:
+        """Begin from a saved model's weights where they fit: the same learner settings and
+        sentence encoder. Its tools may differ: no weight depends on them (features are
+        hashed, and the tools are read by their names and descriptions). Whether they did
+        (`warm_started`, in the status); where not, the run starts afresh as it would."""
+        try:
+            other, manifest = Run.from_bundle(data)
+        except BundleError:
+            self.warm_started = False
+            return False
+        fits = other.config == self.config and manifest.encoder == self.encoder_name
+        if fits:
+            self.model.load_params(other.model.params)
+        self.warm_started = fits
+        return fits
+
     def metrics(self) -> dict[str, Any]:
         """The session status fields this run owns."""
-        return {
+        started = {} if self.warm_started is None else {"warm_started": self.warm_started}
+        return started | {
             "current_episode": self.episode,
             "accuracy": 100.0 * sum(self.solved) / len(self.solved) if self.solved else 0.0,
             "avg_reward": float(np.mean(self.returns)) if self.returns else 0.0,

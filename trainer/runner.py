@@ -105,10 +105,14 @@ class SlotRun:
         seed: int,
         max_episodes: int,
         sources: Sequence[str] | None = None,
+        initial: bytes | None = None,
     ) -> Progress:
         """The run of scenario `spec` from its checkpoint, or a new one (learning from
-        `sources`; None: all the scenario has)."""
-        return await self._call(_load, checkpoint, spec, learning_rate, seed, max_episodes, sources)
+        `sources`; None: all the scenario has), from the weights of bundle `initial` where
+        they fit (Run.start_from)."""
+        return await self._call(
+            _load, checkpoint, spec, learning_rate, seed, max_episodes, sources, initial
+        )
 
     async def train(
         self, seconds: float, eval_every: int, checkpoint_every: int, record_last: bool = False
@@ -190,14 +194,16 @@ def _load(
     seed: int,
     max_episodes: int,
     sources: Sequence[str] | None,
+    initial: bytes | None = None,
 ) -> Progress:
     from trainer.run import Run
 
-    run = (
-        Run.restore(checkpoint, spec)
-        if checkpoint
-        else Run(spec, learning_rate, seed, max_episodes, sources=sources)
-    )
+    if checkpoint:
+        run = Run.restore(checkpoint, spec)
+    else:
+        run = Run(spec, learning_rate, seed, max_episodes, sources=sources)
+        if initial is not None:
+            run.start_from(initial)
     _runs[key] = run
     return _progress(run)
 

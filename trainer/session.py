@@ -194,6 +194,9 @@ class Session:
         spec = await self.ctx.definitions.spec(
             self.keys.tenant, record.scenario_id, record.scenario_version
         )
+        initial = None
+        if checkpoint is None and record.warm_start is not None:
+            initial = await self._bundle_of(record.warm_start)
         return await run.load(
             checkpoint,
             spec,
@@ -201,7 +204,17 @@ class Session:
             record.seed,
             record.max_episodes,
             record.sources,
+            initial,
         )
+
+    async def _bundle_of(self, model_id: str) -> bytes | None:
+        """The bundle of the model a session starts from (None: gone since it was asked)."""
+        try:
+            model = ModelRecord.load((await self.ctx.store.get(self.keys.model(model_id))).value)
+            return await self.ctx.artifacts.get(model.bundle)
+        except (KeyNotFoundError, ArtifactNotFoundError):
+            logger.warning("%s: model %s to start from is gone", self.session_id, model_id)
+            return None
 
     async def _claim(self, action: lifecycle.CommandAction) -> SessionRecord | None:
         """Make this worker the owner, deciding again on the latest record (compare-and-set)."""

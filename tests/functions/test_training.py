@@ -96,6 +96,8 @@ def test_unknown_scenario_is_404_listing_the_known_ones(api: httpx.Client) -> No
         ({"max_episodes": 0}, "max_episodes"),
         ({"framework": "Haystack"}, "framework"),
         ({"max_episodes": "lots"}, "max_episodes"),
+        ({"warm_start": "model_nowhere"}, "warm_start: no model or alias 'model_nowhere'"),
+        ({"warm_start": ""}, "warm_start"),
     ],
 )
 def test_out_of_range_or_wrong_values_are_422_naming_the_field(

@@ -132,12 +132,15 @@ async def test_a_better_candidate_is_promoted_and_says_why(
     assert run["why"].startswith("promoted: +") and "n_eff" in run["why"]
     assert (run["logs_added"], run["new_decisions"]) == (DECISIONS, DECISIONS), run
     assert run["serving_model_id"] == serving and run["candidate_model_id"] != serving
+    assert set(run["seconds"]) == {"queued", "snapshot", "training", "deciding", "promoting"}
+    assert all(0 <= s < 60 for s in run["seconds"].values()), run["seconds"]
     alias = (await api.get("/api/aliases/production")).json()
     assert alias["model_id"] == run["candidate_model_id"]
     assert alias["history"][-1]["by"] == f"loop run {run_id}"
     assert alias["history"][-1]["why"] == run["why"]
     session = (await api.get(f"/api/training/{run['session_id']}")).json()
     assert session["status"] == "completed" and session["scenario_id"] == sid
+    assert (session["warm_start"], session["warm_started"]) == (serving, True)
     loop = (await api.get(f"/api/scenarios/{sid}/loop")).json()
     assert (loop["tests"], loop["running"], len(loop["runs"])) == (1, None, 1)
 

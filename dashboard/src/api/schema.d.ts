@@ -1481,6 +1481,12 @@ export interface components {
             floor?: number | null;
             /** Holder */
             holder?: string | null;
+            /** Seconds */
+            seconds?: {
+                [key: string]: number;
+            };
+            /** Step Began */
+            step_began?: number | null;
         };
         /**
          * LoopView
@@ -2024,6 +2030,8 @@ export interface components {
             sources?: ("demonstrations" | "simulator" | "logs")[] | null;
             /** Evaluation */
             evaluation?: ("holdout" | "kfold") | null;
+            /** Warm Start */
+            warm_start?: string | null;
         };
         /** TrainingStartResponse */
         TrainingStartResponse: {
@@ -2119,6 +2127,10 @@ export interface components {
             scenario_version?: string | null;
             /** Sources */
             sources?: ("demonstrations" | "simulator" | "logs")[] | null;
+            /** Warm Start */
+            warm_start?: string | null;
+            /** Warm Started */
+            warm_started?: boolean | null;
             pending?: components["schemas"]["Action"] | null;
             /** Estimated Finish */
             estimated_finish?: string | null;
