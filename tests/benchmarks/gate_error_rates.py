@@ -2,7 +2,7 @@
 one 5 points better, and one exactly as good (an A/A test), each over 20 replicates of logged
 decisions (different logging seeds), as a loop's first test.
 
-    .venv/bin/python tests/benchmarks/gate_error_rates.py [--replicates 20] [--decisions 2000]
+    .venv/bin/python tests/benchmarks/gate_error_rates.py [--replicates 20] [--decisions 2000] [--seed 0]
 
 The world: customer_support's held-out requests, each with its right first tool (hidden from
 the gate: only the logged action's reward, 1 when right and 0 otherwise, is seen). The serving
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=2000)
     parser.add_argument("--episodes", type=int, default=40, help="the serving model's training")
     parser.add_argument("--corrupted", type=float, default=0.3, help="share of wrong solutions")
+    parser.add_argument("--seed", type=int, default=0, help="of the replicates' logging")
     args = parser.parse_args()
 
     spec = scenarios.get("customer_support")
@@ -101,8 +102,9 @@ def main() -> None:
         truth = float((candidate * oracle).sum(axis=1).mean()) - value_a
         promoted, estimates, widths, ess_seen = 0, [], [], []
         started = time.perf_counter()
-        for seed in range(args.replicates):
-            terms, ess = _replicate(np.random.default_rng(seed), candidate, a, logging, right,
+        for replicate in range(args.replicates):
+            rng = np.random.default_rng([args.seed, replicate])
+            terms, ess = _replicate(rng, candidate, a, logging, right,
                                     args.decisions, gate)  # fmt: skip
             verdict = gate.decide(terms, ess, test=1)
             promoted += verdict.promote
