@@ -15,6 +15,7 @@ estimates the paired difference of two models on the same logs (`paired_differen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 
 from agentgym.act import ToolOffered
 from trainer import gate
-from trainer.model.decision import decide
+from trainer.model.decision import FINISH, decide
 from trainer.model.model import Model
 from trainer.offpolicy import Estimates, estimate
 from trainer.reward_model import Meaning, NearestRewards, Neighbours
@@ -63,46 +64,58 @@ def logged_value(
     )
 
 
+@dataclass(frozen=True)
+class Paired:
+    """The gate's paired terms (trainer/gate.py's `paired_terms`) of candidate minus serving
+    model, their effective sample size (None: the logs carry no probabilities), and the
+    serving model's own value's terms on the same decisions (doubly robust; the reward model's
+    alone without probabilities): what a model put in its place must hold."""
+
+    terms: NDArray[np.float64]
+    ess: float | None
+    serving: NDArray[np.float64]
+
+
 def paired_difference(
     candidate: Served, serving: Served, spec: ScenarioSpec, with_reward_model: bool = True
-) -> tuple[NDArray[np.float64], float | None]:
-    """The gate's paired terms (trainer/gate.py's `paired_terms`) of candidate minus serving
-    model on the spec's held-out logs with a time (held out by time: ARCHITECTURE.md), and the
-    effective sample size (None: the logs carry no probabilities). Each model ranks the tools
-    each log offered, those it never saw by their descriptions. Without `with_reward_model`,
-    the IPS difference (the reward model's predictions taken as 0)."""
+) -> Paired:
+    """Candidate against serving model on the spec's held-out logs (held out by time:
+    ARCHITECTURE.md), each acting as it serves: its first choice among the tools each log
+    offered (those it never saw read by their descriptions), the gateway's exploration alike
+    for both and so cancelling out. Decisions where the two choose alike weigh nothing. Without
+    `with_reward_model`, the IPS difference (the reward model's predictions taken as 0)."""
     heldout = _heldout(spec.logs, None)
     if not heldout:
-        return np.zeros(0), None
+        return Paired(np.zeros(0), None, np.zeros(0))
     reward_models = _reward_models(spec.logs, heldout, candidate.model.meaning)
     near = _neighbours(reward_models, heldout)
-    c_logged, s_logged, predicted_logged, predicted_difference = [], [], [], []
+    chosen: list[tuple[str, str]] = []
+    predicted: list[NDArray[np.float64]] = []  # q of the candidate's, the serving's, the logged
     for i, log in enumerate(heldout):
         names = list(log.tools) if log.tools is not None else list(spec.tools)
         offered = [ToolOffered(name=t, description=spec.descriptions.get(t, "")) for t in names]
-        c = candidate.act(log.text, (), offered, plan=False).probabilities
-        s = serving.act(log.text, (), offered, plan=False).probabilities
-        first = log.calls[0].tool
-        c_logged.append(c.get(first, 0.0))
-        s_logged.append(s.get(first, 0.0))
-        actions = sorted(set(c) | set(s))
+        c = _first(candidate.act(log.text, (), offered, plan=False).probabilities)
+        s = _first(serving.act(log.text, (), offered, plan=False).probabilities)
+        chosen.append((c, s))
         reward_of = reward_models[i % len(reward_models)]
-        predicted = reward_of.predict(near[i], [*actions, first])
-        if not with_reward_model:
-            predicted = np.zeros_like(predicted)
-        predicted_logged.append(float(predicted[-1]))
-        gap = np.array([c.get(a, 0.0) - s.get(a, 0.0) for a in actions])
-        predicted_difference.append(float(predicted[:-1] @ gap))
+        found = reward_of.predict(near[i], [c, s, log.calls[0].tool])
+        predicted.append(found if with_reward_model else np.zeros_like(found))
+    q = np.array(predicted)
+    first = [log.calls[0].tool for log in heldout]
+    c_logged = np.array([float(f == c) for f, (c, _) in zip(first, chosen, strict=True)])
+    s_logged = np.array([float(f == s) for f, (_, s) in zip(first, chosen, strict=True)])
+    rewards = np.array([log.reward for log in heldout], dtype=float)
     probabilities = [log.calls[0].probability for log in heldout]
     logged = None if any(p is None for p in probabilities) else np.array(probabilities, float)
-    return gate.paired_terms(
-        np.array([log.reward for log in heldout], dtype=float),
-        np.array(c_logged),
-        np.array(s_logged),
-        logged,
-        np.array(predicted_logged),
-        np.array(predicted_difference),
-    )
+    terms, ess = gate.paired_terms(rewards, c_logged, s_logged, logged, q[:, 2], q[:, 0] - q[:, 1])
+    own = q[:, 1] if logged is None else q[:, 1] + s_logged / logged * (rewards - q[:, 2])
+    return Paired(terms, ess, own)
+
+
+def _first(probabilities: Mapping[str, float]) -> str:
+    """The tool a model serves first: its most likely (finishing is not a tool to serve)."""
+    tools = {name: p for name, p in probabilities.items() if name != FINISH}
+    return max(tools, key=tools.__getitem__)
 
 
 def _heldout(logs: Sequence[LogSpec], index: Mapping[str, int] | None) -> list[LogSpec]:

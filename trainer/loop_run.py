@@ -33,7 +33,9 @@ import logging
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from nats.aio.msg import Msg
+from numpy.typing import NDArray
 
 from agentgym import aliases, loops
 from agentgym.aliases import Canary
@@ -51,7 +53,7 @@ from functions.errors import HttpError
 from functions.traces import TraceCounts
 from trainer import gate, loop_watch
 from trainer.definitions import Definitions
-from trainer.logged_value import logged_value, paired_difference
+from trainer.logged_value import paired_difference
 from trainer.scenarios.base import LogSpec, ScenarioSpec
 from trainer.serving import Served
 
@@ -246,11 +248,11 @@ class LoopRunner:
         serving = await self._served(keys, alias.model_id)
         spec = await self.definitions.spec(keys.tenant, run.scenario_id, run.version)
         tested = _tested_on(spec, loop.gate.model_only)
-        terms, ess = await asyncio.to_thread(paired_difference, candidate, serving, tested,
-                                             loop.gate.estimator == "dr")  # fmt: skip
-        found = gate.decide(terms, ess, test, loop.gate.margin,
+        paired = await asyncio.to_thread(paired_difference, candidate, serving, tested,
+                                         loop.gate.estimator == "dr")  # fmt: skip
+        found = gate.decide(paired.terms, paired.ess, test, loop.gate.margin,
                             model_only_allowed=loop.gate.model_only)  # fmt: skip
-        floor = await asyncio.to_thread(_floor, serving, tested, loop.gate.estimator)
+        floor = _floor(paired.serving)
         verdict = Verdict(test=test, difference=found.difference, lower=found.lower,
                           upper=found.upper, alpha=found.alpha, n=found.n, ess=found.ess,
                           promote=found.promote)  # fmt: skip
@@ -373,15 +375,14 @@ class LoopRunner:
                 await self._end(keys, run, "skipped", why)
 
 
-def _floor(serving: Served, tested: ScenarioSpec, estimator: str) -> float | None:
-    """The lower bound of the serving model's own value on the decisions the gate tested on,
-    by the gate's estimator (the reward model's alone where the logs carry no probabilities):
-    what a model put in its place must hold in service (trainer/loop_watch.py)."""
-    found = logged_value(serving.model, tested.logs)
-    if found is None:
+def _floor(terms: NDArray[np.float64]) -> float | None:
+    """The 95% lower bound (bootstrap-t) of the serving model's own value on the decisions the
+    gate tested on: what a model put in its place must hold in service (trainer/loop_watch.py)."""
+    if len(terms) < 2:
         return None
-    chosen = (found.dr if estimator == "dr" else found.ips) or found.dm
-    return None if chosen is None else chosen.ci95[0]
+    error = float(np.std(terms, ddof=1)) / float(np.sqrt(len(terms)))
+    _, high = gate.studentized_quantiles(terms, 0.025)
+    return float(np.mean(terms)) - high * error
 
 
 def _testable(log: LogSpec, model_only: bool) -> bool:

@@ -29,7 +29,7 @@ ASKS = {
     "tool_c": ["change my address to {n} main street", "I moved to {n} elm road"],
     "tool_d": ["cancel my subscription {n}", "stop billing me for plan {n}"],
 }
-DECISIONS = 1100  # the newest fifth, 220, held out: over the gate's 200
+DECISIONS = 2000  # the newest fifth, 400, held out: over the gate's 200, worth over 100 (n_eff)
 
 
 def request(tool: str, rng: random.Random) -> str:
