@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 
 from trainer.model.config import Config
 from trainer.model.shortlist import shortlist
+from trainer.model.step import Step
 from trainer.model.toolbox import (
     FINISH_KEY,
     SLOT_SHIFT,
@@ -61,7 +62,7 @@ from trainer.model.toolbox import (
 )
 from trainer.text import counted, request_features, terms_of
 
-__all__ = ["Array", "Keys", "Rows", "Toolbox"]
+__all__ = ["Array", "Keys", "Rows", "Step", "Toolbox"]
 
 OK, FAILED, WRONG = 0, 1, 2  # a call's outcome as the policy reads it
 SIMILARITY_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)  # lower bounds of TF-IDF cosines
@@ -122,61 +123,6 @@ class State:
     @property
     def progress(self) -> int:
         return sum(count for _, count in self.counts)
-
-
-@dataclass
-class Step:
-    """One decision's rows: the policy's score of action i is the sum of `coef * w[rows]` where
-    `owner == i`, plus the meaning table's `slots[i]` row times `meaning`."""
-
-    n_actions: int
-    rows: Rows
-    owner: Rows
-    coef: Array
-    slots: Rows  # (A,) each action's row of the meaning table (by its phase and the last call) ...
-    slot_scale: Array  # ... and how far it counts (the action's familiarity)
-    meaning: Table | None  # the request's embedding, weighted; None where none was read
-    value_rows: Rows  # the value's rows (their weights are averaged)
-    width: int = 0  # the first width * n_actions rows are the request's word features' ...
-    words: int = 0  # ... `words` of them, once per block of them
-    alone: object | None = None  # its scoring.Layout, laid out once for acting
-
-    @property
-    def nbytes(self) -> int:
-        arrays = (self.rows, self.owner, self.coef, self.slots, self.slot_scale, self.value_rows)
-        return sum(a.nbytes for a in arrays)
-
-    def dropped(self, factor: Array, identity: bool = True) -> Step:
-        """This decision with the request's word features times `factor` (`width * n_actions`
-        long, as `dropout_factor` makes it) and without `identity`, none of the tools' (finish
-        keeps its own): what a training episode reads under dropout."""
-        coef = self.coef.copy()
-        coef[: len(factor)] *= factor
-        slot_scale = self.slot_scale
-        if not identity:
-            slot_scale = np.zeros(self.n_actions)
-            slot_scale[-1] = self.slot_scale[-1]
-        return Step(
-            self.n_actions,
-            self.rows,
-            self.owner,
-            coef,
-            self.slots,
-            slot_scale,
-            self.meaning,
-            self.value_rows,
-            self.width,
-            self.words,
-        )
-
-    def dropout_factor(self, keep: NDArray[np.bool_], scale: float, identity: bool) -> Array:
-        """What `dropped` multiplies the word features by: the request's word features `keep`s
-        (per feature) times `scale`, and without `identity`, zero but for finish's. The same for
-        every decision of a request (their word features are laid out alike)."""
-        factor = np.tile(keep * scale, self.n_actions)
-        if not identity:
-            factor *= self.owner[: len(factor)] == self.n_actions - 1
-        return factor
 
 
 @dataclass
@@ -472,7 +418,7 @@ def _step(context: Context, state: State) -> Step:
             ]
         )
     )
-    return Step(
+    return Step.grouped(
         n_actions=n + 1,
         rows=np.concatenate(rows),
         owner=np.concatenate(owner),

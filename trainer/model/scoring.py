@@ -31,12 +31,13 @@ from trainer.model.toolbox import Table
 
 @dataclass
 class Layout:
-    """Decisions laid out flat: action j of decision k is `offsets[k] + j`."""
+    """Decisions laid out flat: action j of decision k is `offsets[k] + j`, and its rows are
+    `rows[starts[a]:starts[a + 1]]` (to the end for the last)."""
 
     offsets: Rows  # (K + 1,) where each decision's actions start, and the end
-    rows: Rows  # the policy rows read ...
-    owner: Rows  # ... the flat action each adds to ...
-    coef: Array  # ... and its coefficient
+    rows: Rows  # the policy rows read, grouped by action ...
+    starts: Rows  # (N,) ... where each flat action's start ...
+    coef: Array  # ... and each row's coefficient
     slots: Rows  # (N,) each flat action's meaning row ...
     slot_scale: Array  # (N,) ... and how far it counts
     meanings: Table  # (K, D) each decision's embedding (zeros where none)
@@ -56,6 +57,10 @@ class Layout:
     def decision_of(self) -> Rows:
         """(N,) each flat action's decision."""
         return np.repeat(np.arange(self.decisions), np.diff(self.offsets))
+
+    def lengths(self) -> Rows:
+        """(N,) how many rows each flat action has."""
+        return np.diff(self.starts, append=len(self.rows))
 
 
 def layout(steps: Sequence[Step], dimensions: int) -> Layout:
@@ -77,7 +82,7 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
         step.alone = Layout(
             offsets,
             step.rows,
-            step.owner,
+            step.starts,
             step.coef,
             step.slots,
             step.slot_scale,
@@ -88,11 +93,12 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
             value_counts,
         )
         return step.alone
+    lengths = np.array([len(s.rows) for s in steps], dtype=np.intp)
     return Layout(
         offsets=offsets,
         rows=np.concatenate([s.rows for s in steps]),
-        owner=np.concatenate([s.owner for s in steps])
-        + np.repeat(offsets[:-1], [len(s.owner) for s in steps]),
+        starts=np.concatenate([s.starts for s in steps])
+        + np.repeat(np.cumsum(lengths) - lengths, sizes),
         coef=np.concatenate([s.coef for s in steps]),
         slots=np.concatenate([s.slots for s in steps]),
         slot_scale=np.concatenate([s.slot_scale for s in steps]),
@@ -122,7 +128,7 @@ def sums(index: Rows, weights: Array, n: int) -> Array:
 
 def logits(w: Table, mu: Table, lay: Layout) -> Array:
     """(N,) every action's score: `w` the policy table, `mu` the meaning table."""
-    z = sums(lay.owner, lay.coef * w[lay.rows], lay.size)
+    z = np.add.reduceat(lay.coef * w[lay.rows], lay.starts)
     if lay.meant:
         if lay.decisions == 1:
             z += lay.slot_scale * (mu[lay.slots] @ lay.meanings[0])
@@ -215,7 +221,7 @@ def gradients(
     dz /= k
 
     w_rows, inverse = unique_rows(lay.rows, scratch)
-    grad_w = sums(inverse, lay.coef * dz[lay.owner], len(w_rows))
+    grad_w = sums(inverse, lay.coef * np.repeat(dz, lay.lengths()), len(w_rows))
     if lay.meant:
         # Each slot's gradient is a weighted sum of the decisions' embeddings: the weights as a
         # (slots, decisions) matrix times the embeddings, one matrix product (summing rows of
