@@ -102,7 +102,19 @@ class State:
 
     @classmethod
     def of_calls(cls, calls: Sequence[tuple[int, int]]) -> State:
-        """The state after `calls`: (tool index, outcome: OK, FAILED or WRONG), in order."""
+        """The state after `calls`: (tool index, outcome: OK, FAILED or WRONG), in order.
+        Kept by its calls (a bounded map, process-wide: the same calls are the same state in
+        any scenario), since every decision of every episode asks for one."""
+        key = tuple(calls)
+        state = _STATES.get(key)
+        if state is None:
+            if len(_STATES) >= MAX_STATES:
+                _STATES.clear()
+            state = _STATES[key] = cls._of_calls(key)
+        return state
+
+    @classmethod
+    def _of_calls(cls, calls: tuple[tuple[int, int], ...]) -> State:
         counts: dict[int, int] = {}
         wrong: list[int] = []
         for tool, outcome in calls:
@@ -123,6 +135,10 @@ class State:
     @property
     def progress(self) -> int:
         return sum(count for _, count in self.counts)
+
+
+MAX_STATES = 1 << 16
+_STATES: dict[tuple[tuple[int, int], ...], State] = {}
 
 
 @dataclass
