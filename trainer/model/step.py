@@ -51,11 +51,10 @@ class Step:
     ) -> Step:
         """The step of rows each scoring action `owner`, in any order (the word features
         first, action by action within each block), grouped by action."""
-        # A stable sort of 16-bit integers is a radix sort: linear.
-        small = owner.astype(np.int16) if n_actions < 1 << 15 else owner
-        order = np.argsort(small, kind="stable")
-        counts = np.bincount(owner, minlength=n_actions)
-        starts = np.cumsum(counts) - counts
+        # Timsort, which merges the runs the rows come in (each family of features is made
+        # action by action, or tool by tool in turn): quicker here than a radix sort.
+        order = np.argsort(owner, kind="stable")
+        starts = np.searchsorted(owner[order], np.arange(n_actions))
         return cls(
             n_actions,
             rows[order],
