@@ -45,6 +45,7 @@ class Layout:
     value_rows: Rows  # the value rows read ...
     value_owner: Rows  # ... the decision each belongs to
     value_counts: Array  # (K,) how many each decision averages
+    _slot_groups: tuple[Rows, Rows] | None = None
 
     @property
     def size(self) -> int:
@@ -57,6 +58,13 @@ class Layout:
     def decision_of(self) -> Rows:
         """(N,) each flat action's decision."""
         return np.repeat(np.arange(self.decisions), np.diff(self.offsets))
+
+    def slot_groups(self) -> tuple[Rows, Rows]:
+        """(the distinct meaning rows read, where each flat action's is in them): kept, as
+        scoring and learning both ask."""
+        if self._slot_groups is None:
+            self._slot_groups = np.unique(self.slots, return_inverse=True)
+        return self._slot_groups
 
     def lengths(self) -> Rows:
         """(N,) how many rows each flat action has."""
@@ -133,7 +141,12 @@ def logits(w: Table, mu: Table, lay: Layout) -> Array:
         if lay.decisions == 1:
             z += lay.slot_scale * (mu[lay.slots] @ lay.meanings[0])
         else:
-            meant = np.einsum("nd,nd->n", mu[lay.slots], lay.meanings[lay.decision_of()])
+            # Each distinct row times every decision's embedding, one matrix product, then
+            # each action's pick: a batch's actions share few rows (an action's row is by its
+            # phase and the last call), so this reads a fraction of what a product per action
+            # would gather.
+            slots, inverse = lay.slot_groups()
+            meant = (mu[slots] @ lay.meanings.T)[inverse, lay.decision_of()]
             z += lay.slot_scale * meant
     return z
 
@@ -226,7 +239,7 @@ def gradients(
         # Each slot's gradient is a weighted sum of the decisions' embeddings: the weights as a
         # (slots, decisions) matrix times the embeddings, one matrix product (summing rows of
         # embeddings per slot, by np.add.at or reduceat, is many times slower).
-        mu_slots, slot_inverse = np.unique(lay.slots, return_inverse=True)
+        mu_slots, slot_inverse = lay.slot_groups()
         mixing = sums(slot_inverse * k + decision, dz * lay.slot_scale, len(mu_slots) * k)
         grad_mu = cast(Array, mixing.reshape(len(mu_slots), k).astype(np.float32) @ lay.meanings)
     else:
