@@ -25,7 +25,7 @@ class Step:
     n_actions: int
     rows: Rows
     starts: Rows  # (A,) where each action's rows start (every action has some: its bias)
-    coef: Array
+    coef: NDArray[np.float32]  # in the tables' precision: the product with them is too
     slots: Rows  # (A,) each action's row of the meaning table (by its phase and the last call) ...
     slot_scale: Array  # ... and how far it counts (the action's familiarity)
     meaning: Table | None  # the request's embedding, weighted; None where none was read
@@ -59,7 +59,7 @@ class Step:
             n_actions,
             rows[order],
             starts,
-            coef[order],
+            coef[order].astype(np.float32),
             slots,
             slot_scale,
             meaning,
