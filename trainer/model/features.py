@@ -36,6 +36,7 @@ optimizer step moves a score about as far whatever the request's length.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -314,6 +315,13 @@ def build_context(
     )
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _meaning_phases(last: int, phases: int) -> Keys:
+    """The meaning rows' keys, before the action's, of each phase after the call to `last`:
+    the same for every request (kept: hashing them anew for every decision was much of it)."""
+    return combine(key("meaning"), combine(np.arange(phases, dtype=np.uint64), _AFTER + last))
+
+
 def _ranks(scores: Array) -> Rows:
     """Each score's rank, best first (ties in order)."""
     rank = np.empty(len(scores), dtype=np.intp)
@@ -419,20 +427,10 @@ def _step(context: Context, state: State) -> Step:
     owner += [shared_owner, np.array(tools, dtype=np.intp)]
     coef += [shared_coef, np.full(len(now), config.shared_weight)]
 
-    slots = (
-        combine(
-            context.action_keys,
-            combine(key("meaning"), combine(phases.astype(np.uint64), _AFTER + state.last)),
-        )
-        >> SLOT_SHIFT
-    ).astype(np.intp)
+    phased = _meaning_phases(state.last, config.max_count + 2 + config.max_progress)
+    slots = (combine(context.action_keys, phased[phases]) >> SLOT_SHIFT).astype(np.intp)
     value = value_rows(
-        np.concatenate(
-            [
-                combine(context.text_keys, progress),
-                combine(np.array(history, dtype=np.uint64), progress),
-            ]
-        )
+        combine(np.concatenate([context.text_keys, np.array(history, dtype=np.uint64)]), progress)
     )
     return Step.grouped(
         n_actions=n + 1,
