@@ -164,6 +164,23 @@ def softmax(z: Array, offsets: Rows) -> Array:
     return cast(Array, e / np.repeat(np.add.reduceat(e, starts), sizes))
 
 
+def choose(probs: Array, offsets: Rows, draws: Array | None) -> Rows:
+    """(K,) each decision's action: its most probable (the first of equals, as argmax), or,
+    with `draws` (uniform in [0, 1), one per decision), the one inverse-CDF sampling picks
+    (what rng.choice does): every decision at once, the same as one by one. Each decision's
+    probabilities are cumulated along a row of their own (padded with zeros past its end),
+    in the order a cumsum of them alone adds them."""
+    starts, sizes = offsets[:-1], np.diff(offsets)
+    if draws is None:
+        best = np.repeat(np.maximum.reduceat(probs, starts), sizes)
+        at = np.flatnonzero(probs == best)
+        return cast(Rows, at[np.searchsorted(at, starts)] - starts)
+    padded = np.zeros((len(sizes), int(sizes.max())))
+    padded[np.arange(padded.shape[1]) < sizes[:, None]] = probs
+    below = (np.cumsum(padded, axis=1) < draws[:, None]).sum(axis=1)
+    return cast(Rows, np.minimum(below, sizes - 1))
+
+
 def temper(probs: Array, temperature: float) -> Array:
     """`probs` (one decision's, or rows of them) as the scores divided by `temperature` give
     them: calibrated (trainer/model/calibration.py), the same choices, each more or less sure."""
