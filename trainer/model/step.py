@@ -33,7 +33,6 @@ class Step:
     width: int = 0  # each action's first `width` rows are the request's word features' ...
     words: int = 0  # ... `words` of them, once per block of them
     alone: object | None = None  # its scoring.Layout, laid out once for acting
-    _words_at: Rows | None = None  # where its word features are (`dropped`), once asked
 
     @classmethod
     def grouped(
@@ -88,10 +87,8 @@ class Step:
         """This decision with the request's word features times `factor` (`width * n_actions`
         long, action by action, as `dropout_factor` makes it) and without `identity`, none of
         the tools' (finish keeps its own): what a training episode reads under dropout."""
-        if self._words_at is None:
-            self._words_at = (self.starts[:, None] + np.arange(self.width)).ravel()
         coef = self.coef.copy()
-        coef[self._words_at] *= factor
+        coef[(self.starts[:, None] + np.arange(self.width)).ravel()] *= factor
         slot_scale = self.slot_scale
         if not identity:
             slot_scale = np.zeros(self.n_actions)
