@@ -48,7 +48,7 @@ def before(loaded: Any, text: str) -> bool:
 
     model = loaded.model
     step = model.context(text).step(State.of_calls([]))
-    words = step.rows[: step.words * step.n_actions]
+    words = step.word_rows().ravel()
     return bool(len(words)) and float((model.params["w_pi"][words] != 0).mean()) >= BEFORE
 
 

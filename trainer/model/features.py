@@ -36,6 +36,7 @@ optimizer step moves a score about as far whatever the request's length.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from numpy.typing import NDArray
 
 from trainer.model.config import Config
 from trainer.model.shortlist import shortlist
+from trainer.model.step import Step
 from trainer.model.toolbox import (
     FINISH_KEY,
     SLOT_SHIFT,
@@ -61,7 +63,7 @@ from trainer.model.toolbox import (
 )
 from trainer.text import counted, request_features, terms_of
 
-__all__ = ["Array", "Keys", "Rows", "Toolbox"]
+__all__ = ["Array", "Keys", "Rows", "Step", "Toolbox"]
 
 OK, FAILED, WRONG = 0, 1, 2  # a call's outcome as the policy reads it
 SIMILARITY_BUCKETS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)  # lower bounds of TF-IDF cosines
@@ -101,7 +103,19 @@ class State:
 
     @classmethod
     def of_calls(cls, calls: Sequence[tuple[int, int]]) -> State:
-        """The state after `calls`: (tool index, outcome: OK, FAILED or WRONG), in order."""
+        """The state after `calls`: (tool index, outcome: OK, FAILED or WRONG), in order.
+        Kept by its calls (a bounded map, process-wide: the same calls are the same state in
+        any scenario), since every decision of every episode asks for one."""
+        key = tuple(calls)
+        state = _STATES.get(key)
+        if state is None:
+            if len(_STATES) >= MAX_STATES:
+                _STATES.clear()
+            state = _STATES[key] = cls._of_calls(key)
+        return state
+
+    @classmethod
+    def _of_calls(cls, calls: tuple[tuple[int, int], ...]) -> State:
         counts: dict[int, int] = {}
         wrong: list[int] = []
         for tool, outcome in calls:
@@ -124,59 +138,8 @@ class State:
         return sum(count for _, count in self.counts)
 
 
-@dataclass
-class Step:
-    """One decision's rows: the policy's score of action i is the sum of `coef * w[rows]` where
-    `owner == i`, plus the meaning table's `slots[i]` row times `meaning`."""
-
-    n_actions: int
-    rows: Rows
-    owner: Rows
-    coef: Array
-    slots: Rows  # (A,) each action's row of the meaning table (by its phase and the last call) ...
-    slot_scale: Array  # ... and how far it counts (the action's familiarity)
-    meaning: Table | None  # the request's embedding, weighted; None where none was read
-    value_rows: Rows  # the value's rows (their weights are averaged)
-    width: int = 0  # the first width * n_actions rows are the request's word features' ...
-    words: int = 0  # ... `words` of them, once per block of them
-    alone: object | None = None  # its scoring.Layout, laid out once for acting
-
-    @property
-    def nbytes(self) -> int:
-        arrays = (self.rows, self.owner, self.coef, self.slots, self.slot_scale, self.value_rows)
-        return sum(a.nbytes for a in arrays)
-
-    def dropped(self, factor: Array, identity: bool = True) -> Step:
-        """This decision with the request's word features times `factor` (`width * n_actions`
-        long, as `dropout_factor` makes it) and without `identity`, none of the tools' (finish
-        keeps its own): what a training episode reads under dropout."""
-        coef = self.coef.copy()
-        coef[: len(factor)] *= factor
-        slot_scale = self.slot_scale
-        if not identity:
-            slot_scale = np.zeros(self.n_actions)
-            slot_scale[-1] = self.slot_scale[-1]
-        return Step(
-            self.n_actions,
-            self.rows,
-            self.owner,
-            coef,
-            self.slots,
-            slot_scale,
-            self.meaning,
-            self.value_rows,
-            self.width,
-            self.words,
-        )
-
-    def dropout_factor(self, keep: NDArray[np.bool_], scale: float, identity: bool) -> Array:
-        """What `dropped` multiplies the word features by: the request's word features `keep`s
-        (per feature) times `scale`, and without `identity`, zero but for finish's. The same for
-        every decision of a request (their word features are laid out alike)."""
-        factor = np.tile(keep * scale, self.n_actions)
-        if not identity:
-            factor *= self.owner[: len(factor)] == self.n_actions - 1
-        return factor
+MAX_STATES = 1 << 16
+_STATES: dict[tuple[tuple[int, int], ...], State] = {}
 
 
 @dataclass
@@ -352,6 +315,13 @@ def build_context(
     )
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _meaning_phases(last: int, phases: int) -> Keys:
+    """The meaning rows' keys, before the action's, of each phase after the call to `last`:
+    the same for every request (kept: hashing them anew for every decision was much of it)."""
+    return combine(key("meaning"), combine(np.arange(phases, dtype=np.uint64), _AFTER + last))
+
+
 def _ranks(scores: Array) -> Rows:
     """Each score's rank, best first (ties in order)."""
     rank = np.empty(len(scores), dtype=np.intp)
@@ -457,22 +427,12 @@ def _step(context: Context, state: State) -> Step:
     owner += [shared_owner, np.array(tools, dtype=np.intp)]
     coef += [shared_coef, np.full(len(now), config.shared_weight)]
 
-    slots = (
-        combine(
-            context.action_keys,
-            combine(key("meaning"), combine(phases.astype(np.uint64), _AFTER + state.last)),
-        )
-        >> SLOT_SHIFT
-    ).astype(np.intp)
+    phased = _meaning_phases(state.last, config.max_count + 2 + config.max_progress)
+    slots = (combine(context.action_keys, phased[phases]) >> SLOT_SHIFT).astype(np.intp)
     value = value_rows(
-        np.concatenate(
-            [
-                combine(context.text_keys, progress),
-                combine(np.array(history, dtype=np.uint64), progress),
-            ]
-        )
+        combine(np.concatenate([context.text_keys, np.array(history, dtype=np.uint64)]), progress)
     )
-    return Step(
+    return Step.grouped(
         n_actions=n + 1,
         rows=np.concatenate(rows),
         owner=np.concatenate(owner),

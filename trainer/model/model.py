@@ -5,9 +5,7 @@ encoder it reads requests with (or none) and three tables: the policy's hashed w
 value's, and the meaning table, each with Adam's moments beside the weights. It knows nothing
 of tasks, solutions or environments: `probabilities` scores a decision, `learn` takes a batch of
 decisions with their targets (trainer/training/ makes both), and it loads from a bundle alone.
-
-Adam is lazy: only the rows a batch read are stepped (their moments decay when they are used),
-so an update costs the same however large the tables.
+Adam is lazy (trainer/model/adam.py): only the rows a batch read are stepped.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from agentgym.weights import (
     VALUE_FEATURES,
 )
 from trainer.model import scope
+from trainer.model.adam import DTYPE, Slab
 from trainer.model.config import Config
 from trainer.model.features import Array, Context, Rows, State, Step, Toolbox, build_context
 from trainer.model.scoring import (
@@ -52,10 +51,6 @@ if TYPE_CHECKING:
 MAX_CONTEXT_BYTES = 128 << 20
 CONTEXT_CHECK = 64
 SHORTLIST_EPOCH = 50  # updates a shortlist is kept for, while the policy learns
-# The tables and Adam's moments are single precision: half the memory and half the checkpoint
-# of double, and a run restored from a checkpoint still continues bit for bit (scores and
-# gradients are summed in double; only what is stored is rounded). Bundles hold doubles.
-DTYPE = np.float32
 Params = dict[str, Table]
 
 
@@ -81,15 +76,9 @@ class Model:
         # What the training requests mean (unit rows), with an encoder: what a request's scope
         # is measured against (trainer/model/scope.py).
         self.references = references
-        # Per table, the weights and Adam's two moments, each an array of its own (gathering
-        # and scattering rows of one array is three times as quick as of rows of three).
-        self.params: Params = {name: np.zeros(shape, DTYPE) for name, shape in shapes().items()}
-        self.moments: dict[str, tuple[Table, Table]] = {
-            name: (np.zeros(shape, DTYPE), np.zeros(shape, DTYPE))
-            for name, shape in shapes().items()
-        }
-        # The rows ever updated, per table: all a checkpoint needs to hold (the rest are zeros).
-        self.touched = {name: np.zeros(shape[0], dtype=bool) for name, shape in shapes().items()}
+        # Per table, the weights and Adam's two moments (views of one array: adam.py).
+        self.slabs = {name: Slab(shape) for name, shape in shapes().items()}
+        self.params: Params = {name: slab.weights for name, slab in self.slabs.items()}
         self._scratch = np.empty(max(FEATURES, VALUE_FEATURES), dtype=np.int32)
         self.t = 0  # Adam steps
         self.updates = 0
@@ -183,22 +172,7 @@ class Model:
             ("w_v", grads.v_rows, grads.v),
             ("w_mu", grads.mu_slots, grads.mu),
         ):
-            if not len(rows):
-                continue
-            self.touched[name][rows] = True
-            first, second = self.moments[name]
-            g = grad.astype(DTYPE)  # in the tables' precision from here: half the traffic
-            m = first[rows]
-            m *= beta1
-            m += (1 - beta1) * g
-            v = second[rows]
-            v *= beta2
-            v += (1 - beta2) * g * g
-            first[rows] = m
-            second[rows] = v
-            m /= np.sqrt(v) + DTYPE(config.adam_eps)
-            m *= DTYPE(step)
-            self.params[name][rows] -= m
+            self.slabs[name].step(rows, grad, step, beta1, beta2, config.adam_eps)
         return grads.loss
 
     # --- persistence -----------------------------------------------------------------------------
@@ -228,10 +202,12 @@ class Model:
         only the rows ever updated (the rest are zeros, in a snapshot too)."""
         state: dict[str, Any] = {"adam_t": np.array([self.t, self.updates])}
         for name, weights in self.params.items():
-            first, second = self.moments[name]
-            rows = np.flatnonzero(self.touched[name]).astype(np.int32)
+            slab = self.slabs[name]
+            rows = np.flatnonzero(slab.touched).astype(np.int32)
             state[f"rows_{name}"] = rows
-            state[f"state_{name}"] = np.stack([weights[rows], first[rows], second[rows]], axis=1)
+            state[f"state_{name}"] = np.stack(
+                [weights[rows], slab.first[rows], slab.second[rows]], axis=1
+            )
             if best is not None:
                 state[f"best_{name}"] = best[name][rows]
         if self._chooser is not None:  # a restored run chooses its shortlists as this one does
@@ -245,9 +221,10 @@ class Model:
         best: Params | None = {} if "best_w_pi" in arrays else None
         for name, weights in self.params.items():
             rows, stored = arrays[f"rows_{name}"], arrays[f"state_{name}"]
-            self.touched[name][:] = False
-            self.touched[name][rows] = True
-            for table, column in zip((weights, *self.moments[name]), range(3), strict=True):
+            slab = self.slabs[name]
+            slab.touched[:] = False
+            slab.touched[rows] = True
+            for table, column in zip((weights, slab.first, slab.second), range(3), strict=True):
                 table[:] = 0.0
                 table[rows] = stored[:, column]
             if best is not None:

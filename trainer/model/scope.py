@@ -104,8 +104,7 @@ def learned_share(step: Step, w_pi: Table) -> float:
     of a word's rows say it was read in training."""
     if not step.words:
         return 0.0
-    rows = step.rows[: step.words * step.n_actions].reshape(step.n_actions, step.words)
-    return float(((w_pi[rows] != 0).mean(axis=0) >= 0.5).mean())
+    return float(((w_pi[step.word_rows()] != 0).mean(axis=0) >= 0.5).mean())
 
 
 def fit(measure: Measure, nearness: Sequence[Nearness]) -> Scope:

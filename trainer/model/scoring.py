@@ -31,12 +31,13 @@ from trainer.model.toolbox import Table
 
 @dataclass
 class Layout:
-    """Decisions laid out flat: action j of decision k is `offsets[k] + j`."""
+    """Decisions laid out flat: action j of decision k is `offsets[k] + j`, and its rows are
+    `rows[starts[a]:starts[a + 1]]` (to the end for the last)."""
 
     offsets: Rows  # (K + 1,) where each decision's actions start, and the end
-    rows: Rows  # the policy rows read ...
-    owner: Rows  # ... the flat action each adds to ...
-    coef: Array  # ... and its coefficient
+    rows: Rows  # the policy rows read, grouped by action ...
+    starts: Rows  # (N,) ... where each flat action's start ...
+    coef: NDArray[np.float32]  # ... and each row's coefficient
     slots: Rows  # (N,) each flat action's meaning row ...
     slot_scale: Array  # (N,) ... and how far it counts
     meanings: Table  # (K, D) each decision's embedding (zeros where none)
@@ -44,6 +45,7 @@ class Layout:
     value_rows: Rows  # the value rows read ...
     value_owner: Rows  # ... the decision each belongs to
     value_counts: Array  # (K,) how many each decision averages
+    _slot_groups: tuple[Rows, Rows] | None = None
 
     @property
     def size(self) -> int:
@@ -56,6 +58,17 @@ class Layout:
     def decision_of(self) -> Rows:
         """(N,) each flat action's decision."""
         return np.repeat(np.arange(self.decisions), np.diff(self.offsets))
+
+    def slot_groups(self) -> tuple[Rows, Rows]:
+        """(the distinct meaning rows read, where each flat action's is in them): kept, as
+        scoring and learning both ask."""
+        if self._slot_groups is None:
+            self._slot_groups = np.unique(self.slots, return_inverse=True)
+        return self._slot_groups
+
+    def lengths(self) -> Rows:
+        """(N,) how many rows each flat action has."""
+        return np.diff(self.starts, append=len(self.rows))
 
 
 def layout(steps: Sequence[Step], dimensions: int) -> Layout:
@@ -77,7 +90,7 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
         step.alone = Layout(
             offsets,
             step.rows,
-            step.owner,
+            step.starts,
             step.coef,
             step.slots,
             step.slot_scale,
@@ -88,11 +101,12 @@ def layout(steps: Sequence[Step], dimensions: int) -> Layout:
             value_counts,
         )
         return step.alone
+    lengths = np.array([len(s.rows) for s in steps], dtype=np.intp)
     return Layout(
         offsets=offsets,
         rows=np.concatenate([s.rows for s in steps]),
-        owner=np.concatenate([s.owner for s in steps])
-        + np.repeat(offsets[:-1], [len(s.owner) for s in steps]),
+        starts=np.concatenate([s.starts for s in steps])
+        + np.repeat(np.cumsum(lengths) - lengths, sizes),
         coef=np.concatenate([s.coef for s in steps]),
         slots=np.concatenate([s.slots for s in steps]),
         slot_scale=np.concatenate([s.slot_scale for s in steps]),
@@ -122,12 +136,19 @@ def sums(index: Rows, weights: Array, n: int) -> Array:
 
 def logits(w: Table, mu: Table, lay: Layout) -> Array:
     """(N,) every action's score: `w` the policy table, `mu` the meaning table."""
-    z = sums(lay.owner, lay.coef * w[lay.rows], lay.size)
+    # In single precision, the weights' and the coefficients': half the traffic of double
+    # (each action's sum of a few hundred rows, pairwise, is good to about 1e-7 of its size).
+    z = np.add.reduceat(lay.coef * w[lay.rows], lay.starts).astype(np.float64)
     if lay.meant:
         if lay.decisions == 1:
             z += lay.slot_scale * (mu[lay.slots] @ lay.meanings[0])
         else:
-            meant = np.einsum("nd,nd->n", mu[lay.slots], lay.meanings[lay.decision_of()])
+            # Each distinct row times every decision's embedding, one matrix product, then
+            # each action's pick: a batch's actions share few rows (an action's row is by its
+            # phase and the last call), so this reads a fraction of what a product per action
+            # would gather.
+            slots, inverse = lay.slot_groups()
+            meant = (mu[slots] @ lay.meanings.T)[inverse, lay.decision_of()]
             z += lay.slot_scale * meant
     return z
 
@@ -141,6 +162,23 @@ def softmax(z: Array, offsets: Rows) -> Array:
     sizes = np.diff(offsets)
     e = np.exp(z - np.repeat(np.maximum.reduceat(z, starts), sizes))
     return cast(Array, e / np.repeat(np.add.reduceat(e, starts), sizes))
+
+
+def choose(probs: Array, offsets: Rows, draws: Array | None) -> Rows:
+    """(K,) each decision's action: its most probable (the first of equals, as argmax), or,
+    with `draws` (uniform in [0, 1), one per decision), the one inverse-CDF sampling picks
+    (what rng.choice does): every decision at once, the same as one by one. Each decision's
+    probabilities are cumulated along a row of their own (padded with zeros past its end),
+    in the order a cumsum of them alone adds them."""
+    starts, sizes = offsets[:-1], np.diff(offsets)
+    if draws is None:
+        best = np.repeat(np.maximum.reduceat(probs, starts), sizes)
+        at = np.flatnonzero(probs == best)
+        return cast(Rows, at[np.searchsorted(at, starts)] - starts)
+    padded = np.zeros((len(sizes), int(sizes.max())))
+    padded[np.arange(padded.shape[1]) < sizes[:, None]] = probs
+    below = (np.cumsum(padded, axis=1) < draws[:, None]).sum(axis=1)
+    return cast(Rows, np.minimum(below, sizes - 1))
 
 
 def temper(probs: Array, temperature: float) -> Array:
@@ -215,12 +253,13 @@ def gradients(
     dz /= k
 
     w_rows, inverse = unique_rows(lay.rows, scratch)
-    grad_w = sums(inverse, lay.coef * dz[lay.owner], len(w_rows))
+    per_row: Array = np.repeat(dz, lay.lengths()) * lay.coef  # in double, as dz is
+    grad_w = sums(inverse, per_row, len(w_rows))
     if lay.meant:
         # Each slot's gradient is a weighted sum of the decisions' embeddings: the weights as a
         # (slots, decisions) matrix times the embeddings, one matrix product (summing rows of
         # embeddings per slot, by np.add.at or reduceat, is many times slower).
-        mu_slots, slot_inverse = np.unique(lay.slots, return_inverse=True)
+        mu_slots, slot_inverse = lay.slot_groups()
         mixing = sums(slot_inverse * k + decision, dz * lay.slot_scale, len(mu_slots) * k)
         grad_mu = cast(Array, mixing.reshape(len(mu_slots), k).astype(np.float32) @ lay.meanings)
     else:

@@ -25,6 +25,7 @@ from trainer.env import ToolUseEnv
 from trainer.model.config import Config
 from trainer.model.features import FAILED, OK, Context, State, Step
 from trainer.model.model import Model
+from trainer.model.scoring import choose
 from trainer.scenarios.base import ScenarioSpec, TaskSpec
 
 DEMONSTRATIONS, SIMULATOR, LOGS = SOURCES  # their names, as the API takes them
@@ -188,20 +189,18 @@ class Simulator:
             steps = [game.context.step(state) for game, state in zip(going, states, strict=True)]
             probs, offsets, values = model.decide_many(steps)
             draws = rng.random(len(going)) if rng is not None else None
+            actions = choose(probs, offsets, draws).tolist()
+            chosen = probs[offsets[:-1] + actions].tolist()
             still = []
             for k, game in enumerate(going):
-                p = probs[offsets[k] : offsets[k + 1]]
-                if draws is None:
-                    action = int(p.argmax())
-                else:  # inverse-CDF sampling: what rng.choice does, without its overhead
-                    action = min(int(np.searchsorted(np.cumsum(p), draws[k])), len(p) - 1)
+                action = actions[k]
                 candidates = game.context.candidates
                 tool = int(candidates[action]) if action < len(candidates) else n
                 reward, terminated, truncated = game.env.advance(tool)
                 episode = game.episode
                 episode.steps.append(steps[k])
                 episode.actions.append(action)
-                episode.probabilities.append(float(p[action]))
+                episode.probabilities.append(chosen[k])
                 episode.rewards.append(float(reward))
                 game.values.append(float(values[k]))
                 played = game.env.episode
