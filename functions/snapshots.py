@@ -56,10 +56,7 @@ router = APIRouter(tags=["traces"], dependencies=[Authenticated], responses=erro
 async def trace_counts(scenario_id: str, store: StoreDep, keys: KeysDep) -> TraceCounts:
     """What the receiver read for the scenario, skipped and why, and snapshots took (all 0
     before any trace came for it)."""
-    try:
-        return TraceCounts.load((await store.get(keys.trace_counts(scenario_id))).value)
-    except KeyNotFoundError:
-        return TraceCounts()
+    return await counts_of(store, keys, scenario_id)
 
 
 class SnapshotAnswer(Schema):
@@ -115,7 +112,7 @@ async def snapshot(
     waiting_outcomes = await store.list(keys.trace_outcomes(scenario_id))
     outcomes = {e.key.rsplit("/", 1)[1]: Pending.load(e.value) for e in waiting_outcomes}
     logs, tools = logs_of(list(complete.values()), outcomes)
-    counts = await _counts(store, keys, scenario_id)
+    counts = await counts_of(store, keys, scenario_id)
     served, cursor = await settled(decisions, keys.tenant, scenario_id, counts.decisions_after,
                                     now - settings.decision_settle_s)  # fmt: skip
     sent, held = await decisions.decisions_kept(keys.tenant, scenario_id, cursor)
@@ -187,7 +184,8 @@ async def snapshot(
     )
 
 
-async def _counts(store: KeyValueStore, keys: Keys, scenario_id: str) -> TraceCounts:
+async def counts_of(store: KeyValueStore, keys: Keys, scenario_id: str) -> TraceCounts:
+    """What the receiver and snapshots counted for the scenario (all 0 before any came)."""
     try:
         return TraceCounts.load((await store.get(keys.trace_counts(scenario_id))).value)
     except KeyNotFoundError:

@@ -50,7 +50,6 @@ from agentgym.records import Keys, ModelRecord, SessionRecord, modify
 from agentgym.store import KeyValueStore
 from functions import lookups, snapshots, training
 from functions.errors import HttpError
-from functions.traces import TraceCounts
 from trainer import gate, loop_watch
 from trainer.definitions import Definitions
 from trainer.logged_value import paired_difference
@@ -180,7 +179,7 @@ class LoopRunner:
             await _touch_loop(self.store, keys, sid, last_run_at=time.time())
             answer = await snapshots.snapshot(sid, self.store, keys, self.artifacts,
                                               self.api_settings, self.bus)  # fmt: skip
-            taken = (await _trace_counts(self.store, keys, sid)).decisions
+            taken = (await snapshots.counts_of(self.store, keys, sid)).decisions
             before = (await loops.get(self.store, keys, sid)).decisions_taken
             loop = await _touch_loop(self.store, keys, sid, decisions_taken=taken)
             version = answer.version or await _current_version(self.store, keys, sid)
@@ -292,7 +291,7 @@ class LoopRunner:
             why = (f"kept: the gate said {run.why}, but alias {loop.alias!r} was moved "
                    f"meanwhile (to {exc.model_id}, by {exc.by}): nothing was changed")  # fmt: skip
             return await self._end(keys, run, "kept", why)
-        counts = await _trace_counts(self.store, keys, run.scenario_id)
+        counts = await snapshots.counts_of(self.store, keys, run.scenario_id)
         watched = Watch(model_id=run.candidate_model_id, previous_model_id=current.model_id,
                         floor=run.floor if run.floor is not None else -1.0, run_id=run.run_id,
                         canary=canary, since=time.time(), after=counts.decisions_after)  # fmt: skip
@@ -324,7 +323,7 @@ class LoopRunner:
     async def _new_decisions(self, keys: Keys, loop: LoopRecord) -> int:
         """Decisions the loop has not run on yet: snapshotted since its last run, and waiting
         in the stream for the next snapshot (counted up to what makes it due)."""
-        counts = await _trace_counts(self.store, keys, loop.scenario_id)
+        counts = await snapshots.counts_of(self.store, keys, loop.scenario_id)
         counted = max(0, counts.decisions - loop.decisions_taken)
         wanted = loop.every_decisions
         if wanted is None or counted >= wanted:
@@ -408,13 +407,6 @@ async def _in_progress(msg: Msg, every_s: float) -> None:
         await asyncio.sleep(every_s)
         with contextlib.suppress(Exception):  # a missed one is made up by the next
             await msg.in_progress()
-
-
-async def _trace_counts(store: KeyValueStore, keys: Keys, sid: str) -> TraceCounts:
-    try:
-        return TraceCounts.load((await store.get(keys.trace_counts(sid))).value)
-    except KeyNotFoundError:
-        return TraceCounts()
 
 
 async def _current_version(store: KeyValueStore, keys: Keys, sid: str) -> str | None:
