@@ -1,7 +1,7 @@
 """The improvement loop closes on its own traffic: a weak model served through the gateway with
 exploration, a simulated agent, and loop runs that promote only what proves better.
 
-    .venv/bin/python -m tests.benchmarks.loop_closes [--decisions 3000] [--episodes 2000]
+    .venv/bin/python -m tests.benchmarks.loop_closes [--decisions 12000] [--rounds 4] [--episodes 2000]
 
 The system runs as `make up` runs it (`agentgym up`: embedded nats-server, trainer, API; the
 sentence encoder installed), and `agentgym gateway --model production --explore 0.1` over a
@@ -11,9 +11,10 @@ agent serves requests drawn from customer_support's other training tasks, whose 
 tool it knows and the system never sees: it searches, calls the first tool served, and
 reports reward 1 when it was the right one, 0 when not. Then:
 
-1. a loop run with an impossible margin (+100 points): it must keep the alias;
-2. a loop run with margin 0: it should promote a candidate at least 10 points better in true
-   accuracy on customer_support's held-out tasks (never in the traffic).
+1. in rounds of `--decisions` / `--rounds` decisions, a loop run with margin 0 after each,
+   until one promotes: it should promote a candidate at least 10 points better in true
+   accuracy on customer_support's held-out tasks (never in the traffic);
+2. a loop run with an impossible margin (+100 points): it must keep the alias.
 
 Figures: decisions logged, each run's time and verdict, the gate's estimate against the true
 difference on the requests it tested on, and both models' true held-out accuracy.
@@ -105,9 +106,32 @@ def seconds(run: dict[str, Any]) -> float:
     return (datetime.fromisoformat(run["finished_at"]) - started).total_seconds()
 
 
+def report(
+    api: str, run: dict[str, Any], margin: float, serving: str, pool: list[Any], heldout: list[Any]
+) -> None:
+    """A run's verdict, and its candidate's true accuracy against the serving model's."""
+    verdict = run["verdict"] or {}
+    print(f"margin {100 * margin:+.0f} points: {run['outcome']} in {seconds(run):.0f}s: "
+          f"{run['why']}")  # fmt: skip
+    if not (run["candidate_model_id"] and verdict):
+        return
+    on_traffic = [accuracy(api, m, pool) for m in (serving, run["candidate_model_id"])]
+    print(f"  true accuracy on the traffic's requests: served {100 * on_traffic[0]:.1f}%, "
+          f"candidate {100 * on_traffic[1]:.1f}% "
+          f"({100 * (on_traffic[1] - on_traffic[0]):+.1f} points: what the gate estimates)")  # fmt: skip
+    truth_served = accuracy(api, serving, heldout)
+    truth_new = accuracy(api, run["candidate_model_id"], heldout)
+    print(f"  true held-out accuracy (customer_support's {len(heldout)} held-out tasks): served "
+          f"{100 * truth_served:.1f}%, candidate {100 * truth_new:.1f}% "
+          f"({100 * (truth_new - truth_served):+.1f} points); the gate's estimate "
+          f"{100 * verdict['difference']:+.1f} [{100 * verdict['lower']:+.1f}, "
+          f"{100 * verdict['upper']:+.1f}] on {verdict['n']} held-out decisions")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decisions", type=int, default=3000)
+    parser.add_argument("--decisions", type=int, default=12000, help="in all, at most")
+    parser.add_argument("--rounds", type=int, default=4, help="of traffic, a run after each")
     parser.add_argument("--episodes", type=int, default=2000, help="each candidate's training")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -151,37 +175,30 @@ def main() -> None:
             gateway = subprocess.Popen(
                 [sys.executable, "-m", "agentgym.cli", "gateway", "--model", "production",
                  "--upstream", f"tools={upstream}", "--port", str(gateway_port),
-                 "--explore", "0.1"], env=env, stderr=subprocess.DEVNULL,
+                 "--explore", "0.1", "--follow", "2"], env=env, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             wait_until(f"http://127.0.0.1:{gateway_port}/healthz",
                        lambda r: r.json()["upstreams"]["tools"])  # fmt: skip
-            requests = [(t.text, t.solution[0]) for t in rng.choices(pool, k=args.decisions)]
-            began = time.perf_counter()
-            right = asyncio.run(traffic(f"http://127.0.0.1:{gateway_port}/mcp", requests))
-            took = time.perf_counter() - began
-            print(f"{args.decisions:,} decisions by the weak model through the gateway in "
-                  f"{took:.0f}s ({args.decisions / took:.0f}/s), its first tool right "
-                  f"{100 * right / args.decisions:.1f}% (exploration included)")  # fmt: skip
-            time.sleep(3.0)  # the gateway sends what it logged every second
-            for margin in (1.0, 0.0):
-                run = loop_run(api, margin, args.episodes)
-                verdict = run["verdict"] or {}
-                print(f"margin {100 * margin:+.0f} points: {run['outcome']} in "
-                      f"{seconds(run):.0f}s: {run['why']}")  # fmt: skip
-                if run["candidate_model_id"] and verdict:
-                    on_traffic = [accuracy(api, m, pool) for m in (weak, run["candidate_model_id"])]
-                    print(f"  true accuracy on the traffic's requests: served "
-                          f"{100 * on_traffic[0]:.1f}%, candidate {100 * on_traffic[1]:.1f}% "
-                          f"({100 * (on_traffic[1] - on_traffic[0]):+.1f} points: what the gate "
-                          "estimates)")  # fmt: skip
-                    truth_weak = accuracy(api, weak, list(heldout))
-                    truth_new = accuracy(api, run["candidate_model_id"], list(heldout))
-                    print(f"  true held-out accuracy (customer_support's {len(heldout)} held-out "
-                          f"tasks): served {100 * truth_weak:.1f}%, candidate "
-                          f"{100 * truth_new:.1f}% ({100 * (truth_new - truth_weak):+.1f} points); "
-                          f"the gate's estimate {100 * verdict['difference']:+.1f} "
-                          f"[{100 * verdict['lower']:+.1f}, {100 * verdict['upper']:+.1f}] on "
-                          f"{verdict['n']} held-out decisions")  # fmt: skip
+            gateway_url = f"http://127.0.0.1:{gateway_port}/mcp"
+            logged = 0
+            for _ in range(args.rounds):
+                count = args.decisions // args.rounds
+                requests = [(t.text, t.solution[0]) for t in rng.choices(pool, k=count)]
+                began = time.perf_counter()
+                right = asyncio.run(traffic(gateway_url, requests))
+                took = time.perf_counter() - began
+                logged += count
+                print(f"{count:,} decisions through the gateway in {took:.0f}s "
+                      f"({count / took:.0f}/s), its first tool right {100 * right / count:.1f}% "
+                      f"(exploration included); {logged:,} in all")  # fmt: skip
+                time.sleep(3.0)  # the gateway sends what it logged every second
+                run = loop_run(api, 0.0, args.episodes)
+                report(api, run, 0.0, weak, pool, list(heldout))  # the weak model serves
+                if run["outcome"] == "promoted":
+                    print(f"promoted after {logged:,} decisions")
+                    break
+            serving = httpx.get(f"{api}/api/aliases/production").json()["model_id"]
+            report(api, loop_run(api, 1.0, args.episodes), 1.0, serving, pool, list(heldout))
             alias = httpx.get(f"{api}/api/aliases/production").json()
             print(f"alias production names {alias['model_id']} (the weak model: "
                   f"{alias['model_id'] == weak}); {len(alias['history'])} moves")  # fmt: skip

@@ -1,8 +1,9 @@
-"""An improvement loop's run survives `kill -9` of its trainer at each of its steps: another
-trainer takes the run over once its lease runs out, and carries it on where its record says it
-stood. Never half-promoted: the run ends promoted with the alias moved once, by the run, to
-its candidate, or it ends otherwise with the alias where it was; one candidate session, not
-two. Real processes: nats-server, `agentgym api`, `agentgym trainer`."""
+"""An improvement loop's run survives `kill -9` of its trainer and of the API it was asked of at
+each of its steps: another trainer takes the run over once its lease runs out, and carries it on
+where its record says it stood; another API reads it (an API only asks for runs and reads
+them). Never half-promoted: the run ends promoted with the alias moved once, by the run, to its
+candidate, or it ends otherwise with the alias where it was; one candidate session, not two.
+Real processes: nats-server, `agentgym api`, `agentgym trainer`."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def api_of(services: Services, nats: NatsServer) -> Service:
 
 
 @pytest.mark.parametrize("step", ["snapshot", "training", "deciding", "promoting"])
-async def test_a_run_whose_trainer_is_killed_at_a_step_ends_whole(
+async def test_a_run_whose_trainer_and_api_are_killed_at_a_step_ends_whole(
     services: Services, nats: NatsServer, step: str
 ) -> None:
     api = api_of(services, nats)
@@ -48,17 +49,18 @@ async def test_a_run_whose_trainer_is_killed_at_a_step_ends_whole(
         body = {"alias": "production", "max_episodes": 300}
         assert (await client.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
         run_id = (await client.post(f"/api/scenarios/{sid}/loop/run")).json()["run_id"]
-
-        async def run() -> dict[str, Any]:
-            loop = (await client.get(f"/api/scenarios/{sid}/loop")).json()
-            return next(r for r in loop["runs"] if r["run_id"] == run_id)
-
-        await eventually(run, lambda r: r["step"] == step, 60, f"the run at {step}")
+        await eventually(
+            lambda: _run(client, sid, run_id), lambda r: r["step"] == step, 60, f"the run at {step}"
+        )
         first.kill9()
         assert (await client.get("/api/aliases/production")).json()["model_id"] == serving
+        api.kill9()
         services.trainer(nats.url, "t2", **LOOPING)
-        ended = await eventually(run, lambda r: r["outcome"] is not None, 120, "the run's end")
-
+        api = api_of(services, nats)
+    async with httpx.AsyncClient(base_url=api.http, timeout=30) as client:
+        ended = await eventually(
+            lambda: _run(client, sid, run_id), lambda r: r["outcome"] is not None, 120, "its end"
+        )
         alias = (await client.get("/api/aliases/production")).json()
         moves = [c for c in alias["history"] if c["by"] == f"loop run {run_id}"]
         if ended["outcome"] == "promoted":
@@ -74,6 +76,11 @@ async def test_a_run_whose_trainer_is_killed_at_a_step_ends_whole(
         assert len(sessions) == 2  # the served model's, and one candidate's however resumed
         loop = (await client.get(f"/api/scenarios/{sid}/loop")).json()
         assert loop["running"] is None and [r["run_id"] for r in loop["runs"]] == [run_id]
+
+
+async def _run(client: httpx.AsyncClient, sid: str, run_id: str) -> dict[str, Any]:
+    loop = (await client.get(f"/api/scenarios/{sid}/loop")).json()
+    return dict(next(r for r in loop["runs"] if r["run_id"] == run_id))
 
 
 async def _trained(client: httpx.AsyncClient, sid: str) -> str:
