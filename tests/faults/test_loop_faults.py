@@ -94,3 +94,37 @@ async def _trained(client: httpx.AsyncClient, sid: str) -> str:
 
     done = await eventually(status, lambda s: s["status"] == "completed", 60, "the served model")
     return str(done["model_id"])
+
+
+@pytest.mark.parametrize("step", ["snapshot", "training"])
+async def test_a_nats_outage_during_a_run_is_said_and_the_alias_stays(
+    services: Services, nats: NatsServer, step: str
+) -> None:
+    """NATS down while a run is at a step that needs it (the snapshot reads the decisions'
+    stream; the session's start is a command on it): the run ends failed, saying so, and the
+    alias stays."""
+    api = api_of(services, nats)
+    services.trainer(nats.url, "t1", **LOOPING, LOOP_STEP_PAUSE_S=PAUSE_S)
+    sid = "loop_outage"
+    async with httpx.AsyncClient(base_url=api.http, timeout=30) as client:
+        pushed = (await client.post("/api/scenarios", json=scenario(sid))).json()
+        serving = await _trained(client, sid)
+        assert (await client.put("/api/aliases/production", json={"model_id": serving})).is_success
+        items = logged(sid, pushed["version"], serving)
+        for start in range(0, len(items), 1000):
+            await client.post("/api/decisions", json={"items": items[start : start + 1000]})
+        body = {"alias": "production", "max_episodes": 300}
+        assert (await client.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
+        run_id = (await client.post(f"/api/scenarios/{sid}/loop/run")).json()["run_id"]
+        await eventually(
+            lambda: _run(client, sid, run_id), lambda r: r["step"] == step, 60, f"the run at {step}"
+        )
+        nats.stop()
+        ended = await eventually(
+            lambda: _run(client, sid, run_id), lambda r: r["outcome"] is not None, 60, "its end"
+        )
+        nats.start()
+        assert ended["outcome"] == "failed", ended
+        assert ended["why"].startswith("failed: message bus unavailable"), ended["why"]
+        alias = (await client.get("/api/aliases/production")).json()
+        assert alias["model_id"] == serving and len(alias["history"]) == 1
