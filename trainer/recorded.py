@@ -25,7 +25,8 @@ UNAVAILABLE = "unavailable"  # chosen: a tool the task does not offer
 def record(spec: ScenarioSpec, episode: Trajectory, split: Split, number: int) -> EpisodeRecord:
     """The record of one played episode (numbered `number` in its run): its calls, in order,
     each with the probability the policy gave it and its reward, then the finish, if it
-    finished."""
+    finished. A logged episode's calls are the log's, each expecting itself and right where
+    it went well (its return above the reward model's baseline: trainer/training/logged.py)."""
     task = episode.task
     calls = episode.calls
     solution = task.solution
@@ -34,10 +35,14 @@ def record(spec: ScenarioSpec, episode: Trajectory, split: Split, number: int) -
     progress, failed = 0, None
     out: list[EpisodeCall] = []
     steps = zip(episode.probabilities, episode.rewards, strict=True)
-    for (probability, reward), call in zip(steps, [*calls, (FINISH, True)], strict=False):
+    for at, ((probability, reward), call) in enumerate(
+        zip(steps, [*calls, (FINISH, True)], strict=False)
+    ):
         tool, succeeded = call
         expected = solution[progress] if progress < len(solution) else FINISH
-        if tool == FINISH:
+        if episode.judged:  # a log's step: what it did, and whether that went well
+            expected, right = tool, episode.judged[at]
+        elif tool == FINISH:
             right = expected == FINISH
         else:
             right = (

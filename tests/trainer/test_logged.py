@@ -13,7 +13,7 @@ from trainer.model.decision import decide
 from trainer.run import Run
 from trainer.scenarios.base import LoggedCall, LogSpec, ScenarioSpec
 from trainer.training.logged import returns_of
-from trainer.training.loop import Evaluating, StopAt
+from trainer.training.loop import Evaluating, Recording, StopAt
 from trainer.training.loop import train as train_loop
 
 from .logging_policy import logged, logs_alone
@@ -62,6 +62,25 @@ def test_logs_alone_teach_more_than_the_policy_that_logged_them_knew(
     assert first_call_accuracy(run, logged(support)) >= 85.0  # the logger: 40% (1/3 + 2/3K)
     assert run.metrics()["accuracy"] > 50.0  # agreeing with what went well, on its logs
     assert run.report is not None and run.report["offline"]["n"] > 0  # estimated on held-out logs
+
+
+def test_a_logged_episodes_record_is_the_log_each_call_said_right_where_it_went_well(
+    support: ScenarioSpec,
+) -> None:
+    """What a logs session records is what the log did: every call in order, then the finish,
+    each with the model's probability of it, right where its return beat the reward model's
+    baseline (a log has no solution to compare with)."""
+    spec = logs_alone(logged(support, right=1 / 3))
+    run = Run(spec, 0.001, seed=1, max_episodes=200, encoder=None)
+    train_loop(run, [Recording()])
+    by_id = {log.id: log for log in spec.logs}
+    assert run.recorded
+    for record in run.recorded:
+        log = by_id[record.task_id]
+        assert [c.tool for c in record.calls] == [c.tool for c in log.calls] + ["finish"]
+        assert all(c.expected == c.tool and 0.0 <= c.probability <= 1.0 for c in record.calls)
+        went_well = (log.reward or 0.0) > 0.0  # right or not: the only reward these logs give
+        assert [c.right for c in record.calls[:-1]] == [went_well] * len(log.calls)
 
 
 def test_a_scenario_with_tasks_and_logs_learns_from_both(support: ScenarioSpec) -> None:

@@ -188,14 +188,20 @@ class Logged:
         for at, ret in enumerate(usable.returns):
             finish = at == len(usable.calls)
             action = context.n_actions - 1 if finish else context.position(usable.calls[at][0])
+            baseline = reward_of.overall
+            # Recorded, every step: the policy's probability of what was logged, and whether
+            # the step went well (a log has no solution to say whether it was right).
+            episode.judged.append(ret > baseline)
+            episode.rewards.append(0.0)
             if action is None:
+                episode.probabilities.append(0.0)
                 continue
             step, probs, _ = model.decide(context, State.of_calls(usable.calls[:at]))
+            episode.probabilities.append(float(probs[action]))
             predicted = reward_of.predict(neighbours, names, at)
             expected = float(probs @ predicted)  # the reward model's value of the policy here
             if at == 0:
                 value = expected
-            baseline = reward_of.overall
             if ret > baseline:
                 agreed = agreed and int(probs.argmax()) == action
             probability = None if finish else log.calls[at].probability
@@ -205,10 +211,7 @@ class Logged:
             if usable.weighted and probability is not None:
                 ratio = min(float(probs[action]) / probability, config.log_clip)
                 weighted.append((len(episode.weights) - 1, ratio, ret - float(predicted[action])))
-            episode.probabilities.append(float(probs[action]))
-            episode.rewards.append(0.0)
-        if episode.rewards:  # what the reward model says the policy earns on this request
-            episode.rewards[0] = value
+        episode.rewards[0] = value  # what the reward model says the policy earns on this request
         episode.solved = agreed
         return episode, weighted
 

@@ -47,6 +47,9 @@ class Trajectory:
     calls: list[tuple[str, bool]] = field(default_factory=list)
     probabilities: list[float] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
+    # A logged episode's, per step: whether it went well (its return above the reward model's
+    # baseline): what its record calls right, a log having no solution to compare with.
+    judged: list[bool] = field(default_factory=list)
     solved: bool = False
 
     @property
