@@ -109,6 +109,11 @@ class Verdict(Schema):
     n: int
     ess: float | None
     promote: bool
+    # Of the n decisions, those where the candidate's first choice differed from the serving
+    # model's, and of those, where the candidate's was served: the rest of its side of the
+    # estimate is the reward model's alone.
+    disagreed: int | None = None
+    candidate_served: int | None = None
 
 
 class LoopRun(Schema):

@@ -116,9 +116,12 @@ def decide(
     margin: float = 0.0,
     alpha: float = ALPHA,
     model_only_allowed: bool = False,
+    coverage: tuple[int, int] | None = None,
 ) -> Verdict:
     """Whether the loop's `test`-th test promotes, on the paired terms d_i; and why, in words
-    a person reads (`promoted: +4.1 points [+1.2, ...]`)."""
+    a person reads (`promoted: +4.1 points [+1.2, ...]`), with `coverage` where given: on how
+    many of the decisions the candidate chose another first tool than the serving model, and on
+    how many of those its choice was the one served."""
     n = len(terms)
     level = spent(test, alpha)
     if n < MIN_DECISIONS:
@@ -129,15 +132,25 @@ def decide(
     low_t, high_t = studentized_quantiles(np.asarray(terms, dtype=float), level, seed=test)
     lower, upper = mean - high_t * error, mean - low_t * error
     said = f"{100 * mean:+.1f} points [{100 * lower:+.1f}, {100 * upper:+.1f}]"
+    seen = "" if coverage is None else _covered(*coverage)
     if ess is None and not model_only_allowed:
         why = (f"kept: {said} is the reward model's estimate alone (the logs carry no "
                "probabilities); the loop promotes on it only where its gate allows model_only")  # fmt: skip
         return Verdict(False, mean, lower, upper, level, n, ess, why)
     if ess is not None and ess < MIN_ESS:
-        why = f"kept: {said}, but worth {ess:,.0f} decisions (effective), fewer than {MIN_ESS:,.0f}"
+        why = (f"kept: {said}, but worth {ess:,.0f} decisions (effective), fewer than "
+               f"{MIN_ESS:,.0f}{seen}")  # fmt: skip
         return Verdict(False, mean, lower, upper, level, n, ess, why)
     worth = "" if ess is None else f", n_eff {ess:,.0f}"
     if lower > margin:
-        return Verdict(True, mean, lower, upper, level, n, ess, f"promoted: {said}{worth}")
-    why = f"kept: difference {said} does not exceed {100 * margin:+.1f}{worth}"
+        return Verdict(True, mean, lower, upper, level, n, ess, f"promoted: {said}{worth}{seen}")
+    why = f"kept: difference {said} does not exceed {100 * margin:+.1f}{worth}{seen}"
     return Verdict(False, mean, lower, upper, level, n, ess, why)
+
+
+def _covered(disagreed: int, served: int) -> str:
+    """Where the estimate of the candidate's own choices comes from: what they earned where
+    they were served, else the reward model alone (the importance weights cannot say which:
+    a choice never served weighs nothing)."""
+    return (f"; the candidate chose otherwise on {disagreed:,} of the decisions, "
+            f"its choice served on {served:,}")  # fmt: skip

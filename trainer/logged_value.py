@@ -74,6 +74,8 @@ class Paired:
     terms: NDArray[np.float64]
     ess: float | None
     serving: NDArray[np.float64]
+    disagreed: int = 0  # decisions where the two models' first choices differ ...
+    candidate_served: int = 0  # ... and of those, where the candidate's was the one served
 
 
 def paired_difference(
@@ -109,7 +111,9 @@ def paired_difference(
     logged = None if any(p is None for p in probabilities) else np.array(probabilities, float)
     terms, ess = gate.paired_terms(rewards, c_logged, s_logged, logged, q[:, 2], q[:, 0] - q[:, 1])
     own = q[:, 1] if logged is None else q[:, 1] + s_logged / logged * (rewards - q[:, 2])
-    return Paired(terms, ess, own)
+    disagreed = [c != s for c, s in chosen]
+    served = sum(d and f == c for d, f, (c, _) in zip(disagreed, first, chosen, strict=True))
+    return Paired(terms, ess, own, sum(disagreed), served)
 
 
 def _first(probabilities: Mapping[str, float]) -> str:

@@ -249,12 +249,14 @@ class LoopRunner:
         tested = _tested_on(spec, loop.gate.model_only)
         paired = await asyncio.to_thread(paired_difference, candidate, serving, tested,
                                          loop.gate.estimator == "dr")  # fmt: skip
+        coverage = (paired.disagreed, paired.candidate_served)
         found = gate.decide(paired.terms, paired.ess, test, loop.gate.margin,
-                            model_only_allowed=loop.gate.model_only)  # fmt: skip
+                            model_only_allowed=loop.gate.model_only, coverage=coverage)  # fmt: skip
         floor = _floor(paired.serving)
         verdict = Verdict(test=test, difference=found.difference, lower=found.lower,
                           upper=found.upper, alpha=found.alpha, n=found.n, ess=found.ess,
-                          promote=found.promote)  # fmt: skip
+                          promote=found.promote, disagreed=paired.disagreed,
+                          candidate_served=paired.candidate_served)  # fmt: skip
         run = await self._save(keys, run, verdict=verdict, why=found.why, floor=floor,
                                serving_model_id=alias.model_id, alias_version=alias.version)  # fmt: skip
         if not found.promote:

@@ -106,3 +106,8 @@ def test_what_it_says_and_what_it_will_not_do() -> None:
     assert not decide(clearly, 50.0, test=1).promote  # worth too few decisions
     impossible = decide(clearly, 1000.0, test=1, margin=0.5)
     assert not impossible.promote and "does not exceed +50.0" in impossible.why
+    # Where the candidate's own choices were seen served, and where they rest on the reward
+    # model alone: said with the verdict.
+    said = decide(clearly, 1000.0, test=1, coverage=(1_240, 31)).why
+    assert said.endswith("; the candidate chose otherwise on 1,240 of the decisions, its "
+                         "choice served on 31")  # fmt: skip

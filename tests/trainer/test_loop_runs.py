@@ -130,6 +130,8 @@ async def test_a_better_candidate_is_promoted_and_says_why(
     verdict = run["verdict"]
     assert verdict["lower"] > 0.0 and verdict["test"] == 1 and verdict["n"] >= 200, verdict
     assert run["why"].startswith("promoted: +") and "n_eff" in run["why"]
+    assert 0 < verdict["candidate_served"] <= verdict["disagreed"] <= verdict["n"], verdict
+    assert f"its choice served on {verdict['candidate_served']:,}" in run["why"]
     assert (run["logs_added"], run["new_decisions"]) == (DECISIONS, DECISIONS), run
     assert run["serving_model_id"] == serving and run["candidate_model_id"] != serving
     assert set(run["seconds"]) == {"queued", "snapshot", "training", "deciding", "promoting"}
@@ -197,8 +199,12 @@ def served_by(scenario_id: str, model_id: str, n: int, reward: float) -> list[di
 
 
 async def test_a_canary_that_holds_is_promoted_and_a_later_regression_rolled_back(
-    api: httpx.AsyncClient, workers: WorkerFactory
+    api: httpx.AsyncClient, workers: WorkerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A batch's feedback is stored just after its decisions: a watch counting decisions the
+    # moment they are made could pass one before its outcome lands. In service the settle
+    # window (5 minutes) keeps it from doing so; here, 2 seconds.
+    monkeypatch.setenv("AGENTGYM_DECISION_SETTLE_S", "2")
     sid = "loop_canary"
     pushed = await api.post("/api/scenarios", json=scenario(sid))
     async with workers(worker_id="w1"):

@@ -2193,6 +2193,10 @@ export interface components {
             ess: number | null;
             /** Promote */
             promote: boolean;
+            /** Disagreed */
+            disagreed?: number | null;
+            /** Candidate Served */
+            candidate_served?: number | null;
         };
         /**
          * Watch
