@@ -26,8 +26,10 @@ class TermIndex:
         self.unseen_idf = math.log(1 + n) + 1
         self.documents = documents
         postings: dict[str, tuple[list[int], list[float]]] = {}
+        # Each document's squared norm, kept for `similarity_without`.
+        self.squares = [sum((c * self.idf[t]) ** 2 for t, c in d.items()) for d in documents]
         for i, document in enumerate(documents):
-            norm = math.sqrt(sum((c * self.idf[t]) ** 2 for t, c in document.items())) or 1.0
+            norm = math.sqrt(self.squares[i]) or 1.0
             for term, count in document.items():
                 tools, weights = postings.setdefault(term, ([], []))
                 tools.append(i)
@@ -53,8 +55,11 @@ class TermIndex:
         """Document `document`'s cosine with `terms`, once the terms themselves are taken out
         of it (one count each): a training request's similarity with a usage it is part of,
         as a new request would find it."""
-        query = set(terms)
-        counts = {t: c - (t in query) for t, c in self.documents[document].items()}
-        norm = math.sqrt(sum((c * self.idf[t]) ** 2 for t, c in counts.items())) or 1.0
-        dot = sum(counts.get(t, 0) * self.idf[t] ** 2 for t in query if t in self.idf)
+        # Only the terms both hold change: (c - 1)^2 = c^2 - (2c - 1), so the norm follows from
+        # the document's own, whatever its length.
+        counts = self.documents[document]
+        shared = [(c, self.idf[t] ** 2) for t in set(terms) if (c := counts.get(t, 0))]
+        square = self.squares[document] - sum((2 * c - 1) * w for c, w in shared)
+        norm = math.sqrt(max(square, 0.0)) or 1.0
+        dot = sum((c - 1) * w for c, w in shared)
         return dot / (norm * self._query_norm(terms))
