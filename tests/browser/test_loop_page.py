@@ -117,6 +117,9 @@ def test_a_loop_is_set_run_judged_changed_rolled_back_and_stopped(
         f"{points(verdict['difference'])} [{points(verdict['lower'])}, {points(verdict['upper'])}]"
     )
     expect(cells.nth(5)).to_contain_text(f"n {verdict['n']:,}")
+    expect(cells.nth(5)).to_contain_text(
+        f"its choice served {verdict['candidate_served']:,} of {verdict['disagreed']:,}"
+    )
     expect(row.locator("td.why")).to_have_text(run["why"])
     assert run["why"].startswith("promoted: +")
     session = row.get_by_role("link")

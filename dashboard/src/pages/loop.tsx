@@ -23,6 +23,12 @@ function Difference({ run }: { run: LoopRun }) {
   const v = run.verdict;
   if (!v) return <span class="muted">-</span>;
   const ess = v.ess === null || v.ess === undefined ? '' : `, n_eff ${count(Math.round(v.ess))}`;
+  // Where the candidate chose otherwise, how often its choice was served: the rest of its side
+  // of the estimate is the reward model's alone (trainer/gate.py).
+  const served =
+    v.disagreed === null || v.disagreed === undefined
+      ? ''
+      : `, its choice served ${count(v.candidate_served ?? 0)} of ${count(v.disagreed)}`;
   return (
     <span
       data-difference={v.difference}
@@ -33,6 +39,7 @@ function Difference({ run }: { run: LoopRun }) {
         {' '}
         n {count(v.n)}
         {ess}
+        {served}
       </span>
     </span>
   );
