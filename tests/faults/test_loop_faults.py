@@ -40,18 +40,7 @@ async def test_a_run_whose_trainer_and_api_are_killed_at_a_step_ends_whole(
     first = services.trainer(nats.url, "t1", **LOOPING, LOOP_STEP_PAUSE_S=PAUSE_S)
     sid = "loop_faults"
     async with httpx.AsyncClient(base_url=api.http, timeout=30) as client:
-        pushed = (await client.post("/api/scenarios", json=scenario(sid))).json()
-        serving = await _trained(client, sid)
-        assert (await client.put("/api/aliases/production", json={"model_id": serving})).is_success
-        items = logged(sid, pushed["version"], serving)
-        for start in range(0, len(items), 1000):
-            await client.post("/api/decisions", json={"items": items[start : start + 1000]})
-        body = {"alias": "production", "max_episodes": 300}
-        assert (await client.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
-        run_id = (await client.post(f"/api/scenarios/{sid}/loop/run")).json()["run_id"]
-        await eventually(
-            lambda: _run(client, sid, run_id), lambda r: r["step"] == step, 60, f"the run at {step}"
-        )
+        serving, run_id = await _run_at(client, sid, step)
         first.kill9()
         assert (await client.get("/api/aliases/production")).json()["model_id"] == serving
         api.kill9()
@@ -78,6 +67,24 @@ async def test_a_run_whose_trainer_and_api_are_killed_at_a_step_ends_whole(
         assert loop["running"] is None and [r["run_id"] for r in loop["runs"]] == [run_id]
 
 
+async def _run_at(client: httpx.AsyncClient, sid: str, step: str) -> tuple[str, str]:
+    """A scenario served under `production` with its logged decisions and a loop, a run asked
+    for and at `step`: the serving model's id and the run's."""
+    pushed = (await client.post("/api/scenarios", json=scenario(sid))).json()
+    serving = await _trained(client, sid)
+    assert (await client.put("/api/aliases/production", json={"model_id": serving})).is_success
+    items = logged(sid, pushed["version"], serving)
+    for start in range(0, len(items), 1000):
+        await client.post("/api/decisions", json={"items": items[start : start + 1000]})
+    body = {"alias": "production", "max_episodes": 300}
+    assert (await client.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
+    run_id = (await client.post(f"/api/scenarios/{sid}/loop/run")).json()["run_id"]
+    await eventually(
+        lambda: _run(client, sid, run_id), lambda r: r["step"] == step, 60, f"the run at {step}"
+    )
+    return serving, str(run_id)
+
+
 async def _run(client: httpx.AsyncClient, sid: str, run_id: str) -> dict[str, Any]:
     loop = (await client.get(f"/api/scenarios/{sid}/loop")).json()
     return dict(next(r for r in loop["runs"] if r["run_id"] == run_id))
@@ -102,23 +109,11 @@ async def test_a_nats_outage_during_a_run_is_said_and_the_alias_stays(
     """NATS down while a run starts its candidate (a command on it; the snapshot, which reads
     the decisions' stream, fails the same way): the run ends failed, saying so, and the alias
     stays."""
-    step = "training"
     api = api_of(services, nats)
     services.trainer(nats.url, "t1", **LOOPING, LOOP_STEP_PAUSE_S=PAUSE_S)
     sid = "loop_outage"
     async with httpx.AsyncClient(base_url=api.http, timeout=30) as client:
-        pushed = (await client.post("/api/scenarios", json=scenario(sid))).json()
-        serving = await _trained(client, sid)
-        assert (await client.put("/api/aliases/production", json={"model_id": serving})).is_success
-        items = logged(sid, pushed["version"], serving)
-        for start in range(0, len(items), 1000):
-            await client.post("/api/decisions", json={"items": items[start : start + 1000]})
-        body = {"alias": "production", "max_episodes": 300}
-        assert (await client.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
-        run_id = (await client.post(f"/api/scenarios/{sid}/loop/run")).json()["run_id"]
-        await eventually(
-            lambda: _run(client, sid, run_id), lambda r: r["step"] == step, 60, f"the run at {step}"
-        )
+        serving, run_id = await _run_at(client, sid, "training")
         nats.stop()
         ended = await eventually(
             lambda: _run(client, sid, run_id), lambda r: r["outcome"] is not None, 60, "its end"

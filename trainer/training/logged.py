@@ -185,10 +185,10 @@ class Logged:
         names = [model.tools[int(t)] for t in context.candidates] + [FINISH]
         agreed = True
         value = 0.0
+        baseline = reward_of.overall
         for at, ret in enumerate(usable.returns):
             finish = at == len(usable.calls)
             action = context.n_actions - 1 if finish else context.position(usable.calls[at][0])
-            baseline = reward_of.overall
             # Recorded, every step: the policy's probability of what was logged, and whether
             # the step went well (a log has no solution to say whether it was right).
             episode.judged.append(ret > baseline)
