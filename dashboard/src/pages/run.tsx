@@ -70,7 +70,9 @@ function useRun(id: string) {
   return { history, status, setStatus, version, error, connected, recorded };
 }
 
-function Controls({ status, onChange }: { status: Status; onChange: (s: Status) => void }) {
+type SetStatus = (next: (current: Status | null) => Status | null) => void;
+
+function Controls({ status, onChange }: { status: Status; onChange: SetStatus }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const control = async (action: Action) => {
@@ -78,7 +80,10 @@ function Controls({ status, onChange }: { status: Status; onChange: (s: Status) 
     setError(null);
     try {
       await training.control(status.session_id, action);
-      onChange(await training.get(status.session_id));
+      const read = await training.get(status.session_id);
+      // A live update that came meanwhile (the pause carried out, say) is at least as new as
+      // this read, which may have left the store before it: keep it, never go back.
+      onChange((current) => (current === status ? read : current));
     } catch (e) {
       setError(e);
     } finally {
