@@ -403,6 +403,8 @@ def _add_loop(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                      help="reward the difference's lower bound must exceed (default 0)")  # fmt: skip
     put.add_argument("--model-only", action="store_true",
                      help="let an estimate from the reward model alone promote")  # fmt: skip
+    put.add_argument("--prospective", action="store_true",
+                     help="put each candidate on trial; the next run tests it on what came after")  # fmt: skip
     put.add_argument("--max-episodes", type=int, default=None, metavar="N",
                      help="a candidate's training episodes")  # fmt: skip
     put.add_argument("--shadow", action="store_true",

@@ -28,7 +28,12 @@ def body(args: argparse.Namespace) -> LoopBody | str:
             alias=args.alias,
             every_decisions=args.every_decisions,
             every_seconds=args.every_seconds,
-            gate=Gate(estimator=args.estimator, margin=args.margin, model_only=args.model_only),
+            gate=Gate(
+                estimator=args.estimator,
+                margin=args.margin,
+                model_only=args.model_only,
+                prospective=args.prospective,
+            ),
             shadow=args.shadow,
             canary=args.canary,
             max_episodes=args.max_episodes,
@@ -55,7 +60,8 @@ def _settings(loop: Loop) -> list[str]:
     return [
         f"{loop.scenario_id}: alias {loop.alias}, runs {_schedule(loop)}",
         f"  gate: {gate.estimator}, promotes when the lower bound of candidate minus serving "
-        f"exceeds {gate.margin:+g} reward; model-only estimates {model_only}",
+        f"exceeds {gate.margin:+g} reward; model-only estimates {model_only}"
+        f"{'; tests each candidate on trial, on the decisions after' if gate.prospective else ''}",
         f"  candidates train {episodes} episodes; shadow {'on' if loop.shadow else 'off'}, "
         f"canary {loop.canary:.0%}; {loop.tests} gate tests so far",
     ]

@@ -33,8 +33,8 @@ EVERY_SECONDS_MIN = 10  # a run trains a model: more often than this is never wh
 
 Step = Literal["queued", "snapshot", "training", "deciding", "promoting", "done"]
 # `canary`: its gate passed and it serves the loop's canary share; the watch (below) then
-# promotes it fully, or drops it.
-Outcome = Literal["promoted", "canary", "kept", "skipped", "failed"]
+# promotes it fully, or drops it. `trial`: its candidate was put on trial (a prospective gate's).
+Outcome = Literal["promoted", "canary", "kept", "skipped", "failed", "trial"]
 Trigger = Literal["asked", "schedule"]
 
 
@@ -42,11 +42,28 @@ class Gate(Body):
     """How a candidate must prove itself: the estimator of the paired difference (`dr`, or
     `ips` without the reward model), the margin in reward units that its one-sided lower bound
     must exceed, and whether an estimate of the reward model alone (logs without
-    probabilities) may promote at all."""
+    probabilities) may promote at all.
+
+    `prospective`: a run trains a candidate and puts it on trial (the alias's shadow, whose
+    first choice gateways serve on half their exploring), and the loop's next run tests it on
+    the decisions logged since, with a reward model of those before. Without it, a run tests
+    its candidate at once on the newest logs, held out by time; but where the logging policy
+    explored by drawing from long pages, the candidate's own choices were seldom served and
+    its side of the estimate rests on the reward model (each verdict says how seldom)."""
 
     estimator: Literal["dr", "ips"] = "dr"
     margin: float = Field(default=0.0, ge=-2.0, le=2.0)
     model_only: bool = False
+    prospective: bool = False
+
+
+class Trial(Schema):
+    """A prospective loop's candidate on trial: tested on the decisions logged from `since`."""
+
+    model_id: str
+    since: float  # epoch seconds
+    run_id: str  # the run that trained it
+    tests: int = 0  # tests that fell short of evidence (trainer/loop_run.py tests it again)
 
 
 class LoopBody(Body):
@@ -91,6 +108,7 @@ class Loop(LoopBody):
     decisions_taken: int = Field(default=0, ge=0)  # TraceCounts.decisions at its last run
     last_run_at: float | None = None  # epoch seconds: when its last run began
     watch: Watch | None = None  # the model its last promotion put in service, while watched
+    trial: Trial | None = None  # its candidate on trial, until a run tests it
 
 
 class LoopRecord(Loop, Record):
@@ -134,6 +152,7 @@ class LoopRun(Schema):
     new_decisions: int | None = None  # decisions taken in since the loop's last run
     session_id: str | None = None  # the candidate's training session
     candidate_model_id: str | None = None
+    tested_since: float | None = None  # a trial's test: on decisions logged from then (epoch s)
     serving_model_id: str | None = None  # what the alias named when the run decided
     alias_version: int | None = None  # ... at this version: the move's compare-and-set
     verdict: Verdict | None = None

@@ -12,7 +12,11 @@ definitions, and says so: never the whole toolbox by default. Either way `next_c
 With `explore` = epsilon, the first tool served is, with probability epsilon, one of the page's
 drawn uniformly instead of the model's first (pages stay apart): the probability with which the
 served first tool was put first is recorded with the decision (the model's own scores kept
-apart), so that what agents then do with it can be learned from without bias.
+apart), so that what agents then do with it can be learned from without bias. With a `guide`
+(the first choice of the candidate a loop has on trial, agentgym.loops), half of that epsilon
+serves the guide's choice instead: a candidate whose choices were served at least epsilon / 2
+of the time where it differs can be tested on what followed (trainer/gate.py); drawn uniformly
+from a long page, they would be served almost never.
 """
 
 from __future__ import annotations
@@ -73,8 +77,11 @@ def page(
     cursor: str | None,
     explore: float = 0.0,
     rng: random.Random | None = None,
+    guide: str | None = None,
 ) -> Page:
-    """The tools to serve from `cursor` (an offset into the ranking; None: the start)."""
+    """The tools to serve from `cursor` (an offset into the ranking; None: the start), the
+    first of them, exploring on the first page, `guide` half the time (a loop's candidate on
+    trial: its own first choice)."""
     order = ranking.order
     answer = ranking.answer
     if answer.unsure:  # the prediction set first, then the ranking
@@ -90,13 +97,21 @@ def page(
             end += 1
     else:
         end = start + limit
-    served = order[start:end]
+    shown = order[start:end]
+    served = shown
     explored = False
     first_probability = 1.0
-    if len(served) > 1 and explore > 0.0:  # the page's tools, one of them drawn to go first
+    guided = guide is not None and explore > 0.0 and not start
+    if (len(shown) > 1 or guided) and explore > 0.0:
         explored = (rng or random).random() < explore
-        if explored:
-            drawn = (rng or random).choice(served)
-            served = [drawn, *(name for name in served if name != drawn)]
-        first_probability = (1 - explore) * (served[0] == order[start]) + explore / len(served)
+        if explored:  # half the time the guide's choice, else one of the page's
+            drawn = guide if guided and (rng or random).random() < 0.5 else None
+            drawn = drawn or (rng or random).choice(shown)
+            served = [drawn, *(name for name in shown if name != drawn)]  # one more, if new
+        page_share = explore / 2 if guided else explore
+        first_probability = (
+            (1 - explore) * (served[0] == order[start])
+            + page_share * (served[0] in shown) / len(shown)
+            + (explore - page_share) * (served[0] == guide)
+        )
     return Page(served, str(end) if end < len(order) else None, first_probability, explored)

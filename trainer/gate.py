@@ -37,6 +37,12 @@ ALPHA = 0.05  # a loop's chance, over its whole life, of ever promoting a candid
 # Importance-weighted decisions an estimate must be worth: the bound on the mean of the
 # d_i needs on the order of a hundred terms that count; fewer, and a few large weights decide.
 MIN_ESS = 100.0
+# A trial's test (agentgym.loops.Gate's `prospective`) counts instead what speaks for the
+# candidate's own choices (`own_ess`: each was served with probability epsilon / 2 or more
+# where it chose otherwise), which the size of |c - s| / mu cannot show; this many keep the
+# error rates where the gateway's exploring is guided (tests/benchmarks/gate_error_rates.py
+# --guided).
+MIN_TRIAL_ESS = 20.0
 MIN_DECISIONS = 200  # held-out decisions a run needs before it tests at all
 
 
@@ -109,6 +115,17 @@ def paired_terms(
     return terms, ess if magnitude.any() else float(len(terms))
 
 
+def own_ess(candidate: Array, serving: Array, logged: Array) -> float:
+    """The effective number of decisions that speak for the candidate's own choices: the Kish
+    size of its weights where it puts more on the logged action than the serving model does,
+    max(c - s, 0) / mu. (The size of |c - s| / mu cannot show them: a choice of the candidate
+    served seldom, from a long page, weighs much and shrinks it; never served, it weighs nothing
+    and the size is that of the serving model's side alone.)"""
+    weights = np.maximum(np.asarray(candidate) - np.asarray(serving), 0.0) / np.asarray(logged)
+    squares = float((weights**2).sum())
+    return float(weights.sum() ** 2 / squares) if squares > 0 else 0.0
+
+
 def decide(
     terms: Array,
     ess: float | None,
@@ -117,11 +134,14 @@ def decide(
     alpha: float = ALPHA,
     model_only_allowed: bool = False,
     coverage: tuple[int, int] | None = None,
+    min_ess: float = MIN_ESS,
+    own: bool = False,
 ) -> Verdict:
     """Whether the loop's `test`-th test promotes, on the paired terms d_i; and why, in words
     a person reads (`promoted: +4.1 points [+1.2, ...]`), with `coverage` where given: on how
     many of the decisions the candidate chose another first tool than the serving model, and on
-    how many of those its choice was the one served."""
+    how many of those its choice was the one served. `own`: `ess` is `own_ess`, at least
+    `min_ess` (MIN_TRIAL_ESS: a trial's test)."""
     n = len(terms)
     level = spent(test, alpha)
     if n < MIN_DECISIONS:
@@ -137,11 +157,16 @@ def decide(
         why = (f"kept: {said} is the reward model's estimate alone (the logs carry no "
                "probabilities); the loop promotes on it only where its gate allows model_only")  # fmt: skip
         return Verdict(False, mean, lower, upper, level, n, ess, why)
-    if ess is not None and ess < MIN_ESS:
-        why = (f"kept: {said}, but worth {ess:,.0f} decisions (effective), fewer than "
-               f"{MIN_ESS:,.0f}{seen}")  # fmt: skip
+    if coverage is not None and coverage[0] and not coverage[1] and not model_only_allowed:
+        why = (f"kept: {said}, but the candidate's choices were never served where it chose "
+               f"otherwise ({coverage[0]:,} decisions): its side is the reward model's alone")  # fmt: skip
         return Verdict(False, mean, lower, upper, level, n, ess, why)
-    worth = "" if ess is None else f", n_eff {ess:,.0f}"
+    of = " for the candidate's own choices" if own else ""
+    if ess is not None and ess < min_ess:
+        why = (f"kept: {said}, but worth {ess:,.0f} decisions (effective){of}, fewer than "
+               f"{min_ess:,.0f}{seen}")  # fmt: skip
+        return Verdict(False, mean, lower, upper, level, n, ess, why)
+    worth = "" if ess is None else f", n_eff {ess:,.0f}{of}"
     if lower > margin:
         return Verdict(True, mean, lower, upper, level, n, ess, f"promoted: {said}{worth}{seen}")
     why = f"kept: difference {said} does not exceed {100 * margin:+.1f}{worth}{seen}"

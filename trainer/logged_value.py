@@ -76,6 +76,7 @@ class Paired:
     serving: NDArray[np.float64]
     disagreed: int = 0  # decisions where the two models' first choices differ ...
     candidate_served: int = 0  # ... and of those, where the candidate's was the one served
+    own_ess: float | None = None  # what speaks for the candidate's own choices (gate.own_ess)
 
 
 def paired_difference(
@@ -113,7 +114,8 @@ def paired_difference(
     own = q[:, 1] if logged is None else q[:, 1] + s_logged / logged * (rewards - q[:, 2])
     disagreed = [c != s for c, s in chosen]
     served = sum(d and f == c for d, f, (c, _) in zip(disagreed, first, chosen, strict=True))
-    return Paired(terms, ess, own, sum(disagreed), served)
+    own_ess = None if logged is None else gate.own_ess(c_logged, s_logged, logged)
+    return Paired(terms, ess, own, sum(disagreed), served, own_ess)
 
 
 def _first(probabilities: Mapping[str, float]) -> str:

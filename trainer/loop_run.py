@@ -12,6 +12,12 @@ A run, step by step, each step written to its record before the next begins:
 4. `promoting`: the alias moved to the candidate by compare-and-set on the version the run
    decided on: moved by hand meanwhile, the run loses and says so.
 
+A prospective loop (agentgym.loops.Gate) splits that in two: a run with no candidate on trial
+trains one and puts it on trial (the alias's shadow, which guides the gateways' exploring), and
+ends; the next run, once enough decisions were logged since, skips training and tests the trial
+on those decisions alone (trainer/loop_heldout.py). A test short of evidence leaves the trial
+on, to be tested again on more (TRIAL_TESTS); any other ends it, and the run after trains anew.
+
 One run at a time per loop: the lease (agentgym.loops) is taken before anything and renewed
 while the run lasts; a trainer that dies leaves it to expire, and the next tick or the due
 message's redelivery takes the run over where its record says it stood. A step done twice
@@ -27,15 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from nats.aio.msg import Msg
-from numpy.typing import NDArray
 
 from agentgym import aliases, loops
 from agentgym.aliases import Canary
@@ -43,17 +46,16 @@ from agentgym.artifacts import ArtifactStore
 from agentgym.config import ApiSettings
 from agentgym.contracts import TrainingStartRequest, utc_now
 from agentgym.errors import AgentGymError, AliasMovedError, KeyNotFoundError
-from agentgym.loops import Lease, LoopRecord, LoopRunRecord, Verdict, Watch
+from agentgym.loops import Lease, LoopRecord, LoopRunRecord, Trial, Verdict, Watch
 from agentgym.messages import LoopDue
 from agentgym.nats_bus import NatsBus
 from agentgym.records import Keys, ModelRecord, SessionRecord, modify
 from agentgym.store import KeyValueStore
 from functions import lookups, snapshots, training
 from functions.errors import HttpError
-from trainer import gate, loop_watch
+from trainer import gate, loop_heldout, loop_watch
 from trainer.definitions import Definitions
 from trainer.logged_value import paired_difference
-from trainer.scenarios.base import LogSpec, ScenarioSpec
 from trainer.serving import Served
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ logger = logging.getLogger(__name__)
 SESSION_POLL_S = 1.0  # how often a run reads its candidate's session while it trains
 RUNS_AT_ONCE = 4  # per trainer: a run mostly waits on its session, scored at its end
 DECISIONS_PAGE = 1000
+TRIAL_TESTS = 3  # a trial short of evidence is tested again on more decisions, so many times
 
 
 @dataclass
@@ -188,16 +191,28 @@ class LoopRunner:
             if version is None:
                 return await self._end(keys, run, "skipped", "skipped: the scenario has no logs")
             spec = await self.definitions.spec(keys.tenant, sid, version)
-            n = sum(_testable(log, loop.gate.model_only) for log in spec.logs)
-            if n < gate.MIN_DECISIONS:
+            trial = loop.trial if loop.gate.prospective else None
+            since = None if trial is None else trial.since
+            n = sum(loop_heldout.testable(log, loop.gate.model_only, since) for log in spec.logs)
+            if trial is not None and n >= gate.MIN_DECISIONS:  # its test, and no training
+                run = await self._save(keys, run, candidate_model_id=trial.model_id,
+                                       tested_since=since, step="deciding")  # fmt: skip
+            elif trial is not None:
+                why = (f"skipped: {n} decisions logged since candidate {trial.model_id} went "
+                       f"on trial, fewer than {gate.MIN_DECISIONS}")  # fmt: skip
+                return await self._end(keys, run, "skipped", why)
+            elif n < gate.MIN_DECISIONS and not loop.gate.prospective:
                 why = (f"skipped: {n} held-out decisions to test on, fewer than "
                        f"{gate.MIN_DECISIONS}")  # fmt: skip
                 return await self._end(keys, run, "skipped", why)
-            run = await self._save(keys, run, step="training")
+            else:
+                run = await self._save(keys, run, step="training")
         if run.step == "training":
             run = await self._train(keys, loop, run)
             if run.outcome is not None:
                 return run
+            if loop.gate.prospective:
+                return await self._put_on_trial(keys, loop, run)
             run = await self._save(keys, run, step="deciding")
         if run.step == "deciding":
             run = await self._decide(keys, loop, run)
@@ -231,9 +246,23 @@ class LoopRunner:
             return await self._end(keys, run, "failed", why)
         if session.scenario_version != run.version:  # the version it was started on, not newer
             run = await self._save(keys, run, version=session.scenario_version)
-        if loop.shadow:
+        if loop.shadow or loop.gate.prospective:
             await self._shadow(keys, loop, session.model_id)
         return await self._save(keys, run, candidate_model_id=session.model_id)
+
+    async def _put_on_trial(
+        self, keys: Keys, loop: LoopRecord, run: LoopRunRecord
+    ) -> LoopRunRecord:
+        """A prospective loop's candidate, trained and shadowing: the next run tests it on the
+        decisions logged from now (put on trial again if this step is done twice: later, so
+        on fewer decisions, none of which it trained on)."""
+        assert run.candidate_model_id is not None
+        trial = Trial(model_id=run.candidate_model_id, since=time.time(), run_id=run.run_id)
+        await _touch_loop(self.store, keys, run.scenario_id, trial=trial)
+        why = (f"trial: candidate {run.candidate_model_id} is on trial; the next run tests it on "
+               "the decisions logged from now, its first choice served on half of the "
+               "gateways' exploring")  # fmt: skip
+        return await self._end(keys, run, "trial", why)
 
     async def _decide(self, keys: Keys, loop: LoopRecord, run: LoopRunRecord) -> LoopRunRecord:
         """The gate, on the version's held-out decisions: candidate minus the model the alias
@@ -241,28 +270,57 @@ class LoopRunner:
         assert run.candidate_model_id is not None and run.version is not None
         alias = await aliases.get(self.store, keys, loop.alias)
         if alias.model_id == run.candidate_model_id:
+            await self._trial_ends(keys, run)
             return await self._end(keys, run, "kept", "kept: the alias names the candidate already")
         test = run.verdict.test if run.verdict else await _next_test(self.store, keys, loop)
         candidate = await self._served(keys, run.candidate_model_id)
         serving = await self._served(keys, alias.model_id)
         spec = await self.definitions.spec(keys.tenant, run.scenario_id, run.version)
-        tested = _tested_on(spec, loop.gate.model_only)
+        tested = loop_heldout.tested_on(spec, loop.gate.model_only, run.tested_since)
         paired = await asyncio.to_thread(paired_difference, candidate, serving, tested,
                                          loop.gate.estimator == "dr")  # fmt: skip
         coverage = (paired.disagreed, paired.candidate_served)
-        found = gate.decide(paired.terms, paired.ess, test, loop.gate.margin,
-                            model_only_allowed=loop.gate.model_only, coverage=coverage)  # fmt: skip
-        floor = _floor(paired.serving)
+        if run.tested_since is None:
+            ess, min_ess, own = paired.ess, gate.MIN_ESS, False
+        else:  # a trial's: worth what speaks for the candidate's own choices
+            ess, min_ess, own = paired.own_ess, gate.MIN_TRIAL_ESS, True
+        found = gate.decide(paired.terms, ess, test, loop.gate.margin,
+                            model_only_allowed=loop.gate.model_only, coverage=coverage,
+                            min_ess=min_ess, own=own)  # fmt: skip
+        floor = loop_heldout.floor(paired.serving)
+        why = found.why
+        if run.tested_since is not None:
+            if await self._trial_goes_on(keys, loop, found):
+                why += "; its trial goes on"
+            else:
+                await self._trial_ends(keys, run)
         verdict = Verdict(test=test, difference=found.difference, lower=found.lower,
                           upper=found.upper, alpha=found.alpha, n=found.n, ess=found.ess,
                           promote=found.promote, disagreed=paired.disagreed,
                           candidate_served=paired.candidate_served)  # fmt: skip
-        run = await self._save(keys, run, verdict=verdict, why=found.why, floor=floor,
+        run = await self._save(keys, run, verdict=verdict, why=why, floor=floor,
                                serving_model_id=alias.model_id, alias_version=alias.version)  # fmt: skip
         if not found.promote:
-            outcome: loops.Outcome = "skipped" if found.why.startswith("skipped") else "kept"
-            return await self._end(keys, run, outcome, found.why)
+            outcome: loops.Outcome = "skipped" if why.startswith("skipped") else "kept"
+            return await self._end(keys, run, outcome, why)
         return await self._save(keys, run, step="promoting")
+
+    async def _trial_goes_on(self, keys: Keys, loop: LoopRecord, found: gate.Verdict) -> bool:
+        """Whether a trial whose test fell short of evidence (too few decisions worth it) is
+        tested again, on more, by the next run (at most TRIAL_TESTS times: a candidate that
+        seldom chooses otherwise would keep the loop from training anew)."""
+        trial = loop.trial
+        short = found.ess is not None and found.ess < gate.MIN_TRIAL_ESS and not found.promote
+        if trial is None or not short or trial.tests + 1 >= TRIAL_TESTS:
+            return False
+        tested = trial.model_copy(update={"tests": trial.tests + 1})
+        await _touch_loop(self.store, keys, loop.scenario_id, trial=tested)
+        return True
+
+    async def _trial_ends(self, keys: Keys, run: LoopRunRecord) -> None:
+        """The trial tested, the loop's next run trains anew."""
+        if run.tested_since is not None:
+            await _touch_loop(self.store, keys, run.scenario_id, trial=None)
 
     async def _promote(self, keys: Keys, run: LoopRunRecord) -> LoopRunRecord:
         """Put the candidate in service: the alias moved to it, or with a canary share, served
@@ -277,6 +335,9 @@ class LoopRunner:
         done = any(change.by == by for change in current.history) or (
             current.canary is not None and current.canary.run_id == run.run_id
         )
+        # A trial's candidate shadows no more once it serves: the next run puts another on.
+        trial_over = loop.gate.prospective and current.shadow == run.candidate_model_id
+        shadow = None if trial_over else current.shadow
         try:
             if done:
                 pass
@@ -285,10 +346,14 @@ class LoopRunner:
                     model_id=run.candidate_model_id, share=loop.canary, run_id=run.run_id
                 )
                 await aliases.serve_beside(self.store, keys, loop.alias, canary=share,
-                                           shadow=current.shadow, expected=run.alias_version)  # fmt: skip
+                                           shadow=shadow, expected=run.alias_version)  # fmt: skip
             else:
-                await aliases.move(self.store, keys, loop.alias, run.candidate_model_id, by=by,
-                                   why=run.why, expected=run.alias_version)  # fmt: skip
+                moved = await aliases.move(self.store, keys, loop.alias, run.candidate_model_id,
+                                           by=by, why=run.why, expected=run.alias_version)  # fmt: skip
+                if shadow != moved.shadow:
+                    with contextlib.suppress(AliasMovedError):  # moved again: theirs, then
+                        await aliases.serve_beside(self.store, keys, loop.alias, canary=None,
+                                                   shadow=shadow, expected=moved.version)  # fmt: skip
         except AliasMovedError as exc:
             why = (f"kept: the gate said {run.why}, but alias {loop.alias!r} was moved "
                    f"meanwhile (to {exc.model_id}, by {exc.by}): nothing was changed")  # fmt: skip
@@ -374,33 +439,6 @@ class LoopRunner:
             run = await loops.get_run(self.store, keys, sid, run_id)
             if run.outcome is None and run.step == "queued":
                 await self._end(keys, run, "skipped", why)
-
-
-def _floor(terms: NDArray[np.float64]) -> float | None:
-    """The 95% lower bound (bootstrap-t) of the serving model's own value on the decisions the
-    gate tested on: what a model put in its place must hold in service (trainer/loop_watch.py)."""
-    if len(terms) < 2:
-        return None
-    error = float(np.std(terms, ddof=1)) / float(np.sqrt(len(terms)))
-    _, high = gate.studentized_quantiles(terms, 0.025)
-    return float(np.mean(terms)) - high * error
-
-
-def _testable(log: LogSpec, model_only: bool) -> bool:
-    """Whether the gate can test on the log: held out (the newest by time, where logs have
-    one), with an outcome and a first call and, unless the loop allows a model-only estimate,
-    the probability the serving policy gave that call."""
-    return (
-        log.split == "heldout" and log.reward is not None and bool(log.calls)
-        and (model_only or log.calls[0].probability is not None)
-    )  # fmt: skip
-
-
-def _tested_on(spec: ScenarioSpec, model_only: bool) -> ScenarioSpec:
-    """The version with only the held-out logs the gate tests on (its training logs kept:
-    the reward model is fitted on them)."""
-    kept = (log for log in spec.logs if log.split == "train" or _testable(log, model_only))
-    return dataclasses.replace(spec, logs=tuple(kept))
 
 
 async def _in_progress(msg: Msg, every_s: float) -> None:

@@ -51,7 +51,12 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=40, help="the serving model's training")
     parser.add_argument("--corrupted", type=float, default=0.3, help="share of wrong solutions")
     parser.add_argument("--seed", type=int, default=0, help="of the replicates' logging")
+    parser.add_argument("--guided", action="store_true",
+                        help="a prospective loop's world: first choices, a guided page")  # fmt: skip
+    parser.add_argument("--min-ess", type=float, default=None, help="the gate's n_eff floor")
     args = parser.parse_args()
+    floor = gate.MIN_TRIAL_ESS if args.guided else gate.MIN_ESS
+    args.min_ess = floor if args.min_ess is None else args.min_ess
 
     spec = scenarios.get("customer_support")
     _, heldout = spec.split()
@@ -95,18 +100,26 @@ def main() -> None:
         "equal": 0.7 * a + 0.3 * as_good,
     }
     logging = (1 - EPSILON) * a + EPSILON / len(actions)
+    if args.guided:  # first choices, as the loop's models serve them, and a guided page
+        candidates, a, logging_of = _guided(candidates, a, right, args.corrupted)
+        value_a = float((a * oracle).sum(axis=1).mean())
     print(f"{len(heldout)} held-out requests, {len(actions)} actions; serving model's true value "
-          f"{value_a:.3f}; logging ε={EPSILON}; {args.replicates} replicates of "
-          f"{args.decisions:,} decisions")  # fmt: skip
+          f"{value_a:.3f}; logging ε={EPSILON}{' guided' if args.guided else ''}; "
+          f"{args.replicates} replicates of {args.decisions:,} decisions; "
+          f"n_eff at least {args.min_ess:g}")  # fmt: skip
     for name, candidate in candidates.items():
         truth = float((candidate * oracle).sum(axis=1).mean()) - value_a
+        if args.guided:
+            logging = logging_of(candidate)
         promoted, estimates, widths, ess_seen = 0, [], [], []
         started = time.perf_counter()
         for replicate in range(args.replicates):
             rng = np.random.default_rng([args.seed, replicate])
-            terms, ess = _replicate(rng, candidate, a, logging, right,
-                                    args.decisions, gate)  # fmt: skip
-            verdict = gate.decide(terms, ess, test=1)
+            terms, ess, own = _replicate(rng, candidate, a, logging, right,
+                                         args.decisions, gate)  # fmt: skip
+            if args.guided:  # a trial's test: worth what speaks for the candidate's choices
+                ess = own
+            verdict = gate.decide(terms, ess, test=1, min_ess=args.min_ess)
             promoted += verdict.promote
             estimates.append(verdict.difference)
             widths.append(verdict.upper - verdict.lower)
@@ -117,6 +130,40 @@ def main() -> None:
               f"{100 * np.std(estimates):.1f} points, mean two-sided width "
               f"{100 * np.mean(widths):.1f}, mean n_eff {np.mean(ess_seen):,.0f}; "
               f"{1000 * per:.0f} ms a test")  # fmt: skip
+
+
+def _guided(candidates, a, right, corrupted):  # type: ignore[no-untyped-def]
+    """A prospective loop's world (gateway/ranking.py): every model serves its first choice;
+    the logging policy serves A's, and exploring (ε) half the time the candidate's, half one
+    of A's first three drawn uniformly. Candidates, as first choices: worse, the corrupted
+    model's; better, the right tool on a share of requests (5 points in all); equal, on as
+    many requests where A is right as where it is wrong, A's second choice and the right tool
+    (same value, other choices)."""
+    n, k = a.shape
+    rng = np.random.default_rng(11)
+    first = np.eye(k)[a.argmax(axis=1)]
+    second = np.eye(k)[np.argsort(-a, axis=1)[:, 1]]
+    oracle = np.eye(k)[right]
+    is_right = (first * oracle).sum(axis=1) == 1
+    value = is_right.mean()
+    better = first.copy()
+    wrong = np.flatnonzero(~is_right)
+    fixed = rng.choice(wrong, min(len(wrong), round(GAIN * n)), replace=False)
+    better[fixed] = oracle[fixed]
+    swaps = round(0.3 * min(is_right.sum(), (~is_right).sum()))
+    equal = first.copy()
+    down = rng.choice(np.flatnonzero(is_right), swaps, replace=False)
+    up = rng.choice(wrong, swaps, replace=False)
+    equal[down], equal[up] = second[down], oracle[up]
+    worse = np.eye(k)[candidates["worse"].argmax(axis=1)]
+    top3 = np.zeros_like(a)
+    np.put_along_axis(top3, np.argsort(-a, axis=1)[:, :3], 1.0 / 3, axis=1)
+
+    def logging_of(candidate):  # type: ignore[no-untyped-def]
+        return (1 - EPSILON) * first + EPSILON / 2 * top3 + EPSILON / 2 * candidate
+
+    assert abs((equal * oracle).sum(axis=1).mean() - value) < 1e-9 and corrupted
+    return {"worse": worse, "better": better, "equal": equal}, first, logging_of
 
 
 def _replicate(rng, candidate, serving, logging, right, n, gate):  # type: ignore[no-untyped-def]
@@ -139,14 +186,12 @@ def _replicate(rng, candidate, serving, logging, right, n, gate):  # type: ignor
     contexts, chosen, rewards = logged(n)
     rows = np.arange(n)
     c, s = candidate[contexts], serving[contexts]
-    return gate.paired_terms(
-        rewards,
-        c[rows, chosen],
-        s[rows, chosen],
-        logging[contexts][rows, chosen],
-        q[contexts, chosen],
+    mu = logging[contexts][rows, chosen]
+    terms, ess = gate.paired_terms(
+        rewards, c[rows, chosen], s[rows, chosen], mu, q[contexts, chosen],
         ((c - s) * q[contexts]).sum(axis=1),
-    )
+    )  # fmt: skip
+    return terms, ess, gate.own_ess(c[rows, chosen], s[rows, chosen], mu)
 
 
 if __name__ == "__main__":

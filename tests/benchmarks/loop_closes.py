@@ -1,7 +1,7 @@
 """The improvement loop closes on its own traffic: a weak model served through the gateway with
 exploration, a simulated agent, and loop runs that promote only what proves better.
 
-    .venv/bin/python -m tests.benchmarks.loop_closes [--decisions 12000] [--rounds 4] [--episodes 2000]
+    .venv/bin/python -m tests.benchmarks.loop_closes [--decisions 12000] [--rounds 6] [--episodes 2000]
 
 The system runs as `make up` runs it (`agentgym up`: embedded nats-server, trainer, API; the
 sentence encoder installed), and `agentgym gateway --model production --explore 0.1` over a
@@ -13,8 +13,10 @@ reports reward 1 when it was the right one, 0 when not. Then:
 
 1. in rounds of `--decisions` / `--rounds` decisions, a loop run with margin 0 after each,
    until one promotes: it should promote a candidate at least 10 points better in true
-   accuracy on customer_support's held-out tasks (never in the traffic);
-2. a loop run with an impossible margin (+100 points): it must keep the alias.
+   accuracy on customer_support's held-out tasks (never in the traffic). The loop's gate is
+   prospective (agentgym.loops.Gate): a run puts a candidate on trial, the next tests it on the
+   round of traffic since; `--retrospective`, each run tests its candidate at once;
+2. then runs with an impossible margin (+100 points) until one tests: it must keep the alias.
 
 Figures: decisions logged, each run's time and verdict, the gate's estimate against the true
 difference on the requests it tested on, and both models' true held-out accuracy.
@@ -87,8 +89,9 @@ def accuracy(api: str, model_id: str, tasks: list[Any]) -> float:
     return right / len(tasks)
 
 
-def loop_run(api: str, margin: float, episodes: int) -> dict[str, Any]:
-    body = {"alias": "production", "max_episodes": episodes, "gate": {"margin": margin}}
+def loop_run(api: str, margin: float, episodes: int, prospective: bool) -> dict[str, Any]:
+    gate = {"margin": margin, "prospective": prospective}
+    body = {"alias": "production", "max_episodes": episodes, "gate": gate}
     assert httpx.put(f"{api}/api/scenarios/{SID}/loop", json=body).status_code == 200
     run_id = httpx.post(f"{api}/api/scenarios/{SID}/loop/run").json()["run_id"]
     while True:
@@ -107,13 +110,14 @@ def seconds(run: dict[str, Any]) -> float:
 
 
 def report(
-    api: str, run: dict[str, Any], margin: float, serving: str, pool: list[Any], heldout: list[Any]
+    api: str, run: dict[str, Any], margin: float, pool: list[Any], heldout: list[Any]
 ) -> None:
     """A run's verdict, and its candidate's true accuracy against the serving model's."""
     verdict = run["verdict"] or {}
     print(f"margin {100 * margin:+.0f} points: {run['outcome']} in {seconds(run):.0f}s: "
           f"{run['why']}")  # fmt: skip
-    if not (run["candidate_model_id"] and verdict):
+    serving = run["serving_model_id"]
+    if not (run["candidate_model_id"] and verdict and serving):
         return
     on_traffic = [accuracy(api, m, pool) for m in (serving, run["candidate_model_id"])]
     print(f"  true accuracy on the traffic's requests: served {100 * on_traffic[0]:.1f}%, "
@@ -131,10 +135,13 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=12000, help="in all, at most")
-    parser.add_argument("--rounds", type=int, default=4, help="of traffic, a run after each")
+    parser.add_argument("--rounds", type=int, default=6, help="of traffic, a run after each")
     parser.add_argument("--episodes", type=int, default=2000, help="each candidate's training")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--retrospective", action="store_true",
+                        help="test each candidate at once on the newest logs, not on trial")  # fmt: skip
     args = parser.parse_args()
+    prospective = not args.retrospective
 
     from trainer import scenarios
 
@@ -180,7 +187,7 @@ def main() -> None:
             wait_until(f"http://127.0.0.1:{gateway_port}/healthz",
                        lambda r: r.json()["upstreams"]["tools"])  # fmt: skip
             gateway_url = f"http://127.0.0.1:{gateway_port}/mcp"
-            logged = 0
+            logged, promoted = 0, False
             for _ in range(args.rounds):
                 count = args.decisions // args.rounds
                 requests = [(t.text, t.solution[0]) for t in rng.choices(pool, k=count)]
@@ -192,13 +199,16 @@ def main() -> None:
                       f"({count / took:.0f}/s), its first tool right {100 * right / count:.1f}% "
                       f"(exploration included); {logged:,} in all")  # fmt: skip
                 time.sleep(3.0)  # the gateway sends what it logged every second
-                run = loop_run(api, 0.0, args.episodes)
-                report(api, run, 0.0, weak, pool, list(heldout))  # the weak model serves
+                margin = 1.0 if promoted else 0.0  # once promoted, the impossible margin
+                run = loop_run(api, margin, args.episodes, prospective)
+                report(api, run, margin, pool, list(heldout))
                 if run["outcome"] == "promoted":
                     print(f"promoted after {logged:,} decisions")
+                    promoted = True
+                elif promoted and run["verdict"]:
                     break
-            serving = httpx.get(f"{api}/api/aliases/production").json()["model_id"]
-            report(api, loop_run(api, 1.0, args.episodes), 1.0, serving, pool, list(heldout))
+            if promoted and not prospective:  # a test at once, on the same traffic
+                report(api, loop_run(api, 1.0, args.episodes, False), 1.0, pool, list(heldout))
             alias = httpx.get(f"{api}/api/aliases/production").json()
             print(f"alias production names {alias['model_id']} (the weak model: "
                   f"{alias['model_id'] == weak}); {len(alias['history'])} moves")  # fmt: skip

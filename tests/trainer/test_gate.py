@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.gate import ALPHA, MIN_DECISIONS, decide, paired_terms, spent
+from trainer.gate import ALPHA, MIN_DECISIONS, MIN_TRIAL_ESS, decide, paired_terms, spent
 
 CONTEXTS, ACTIONS, EXPLORE = 50, 4, 0.3
 
@@ -111,3 +111,11 @@ def test_what_it_says_and_what_it_will_not_do() -> None:
     said = decide(clearly, 1000.0, test=1, coverage=(1_240, 31)).why
     assert said.endswith("; the candidate chose otherwise on 1,240 of the decisions, its "
                          "choice served on 31")  # fmt: skip
+    never = decide(clearly, 1000.0, test=1, coverage=(1_240, 0))
+    assert not never.promote and never.why.endswith(
+        "never served where it chose otherwise (1,240 decisions): its side is the reward model's alone"
+    )
+    assert decide(clearly, 1000.0, test=1, coverage=(1_240, 0), model_only_allowed=True).promote
+    # A trial's test (a prospective loop's) counts what speaks for the candidate's own choices.
+    trial = decide(clearly, 30.0, test=1, min_ess=MIN_TRIAL_ESS, own=True)
+    assert trial.promote and "n_eff 30 for the candidate's own choices" in trial.why

@@ -43,17 +43,24 @@ def scenario(scenario_id: str) -> dict[str, Any]:
     return {"id": scenario_id, "name": "Loop", "tools": tools, "tasks": tasks}
 
 
-def logged(scenario_id: str, version: str, model_id: str) -> list[dict[str, Any]]:
+def logged(
+    scenario_id: str,
+    version: str,
+    model_id: str,
+    count: int = DECISIONS,
+    between: tuple[float, float] | None = None,
+) -> list[dict[str, Any]]:
     """Decisions of a uniform logging policy (each tool first with probability 1/4), the call
-    of the tool served first, and its outcome: 1 where it was the right tool, else 0."""
-    rng = random.Random(2)
+    of the tool served first, and its outcome: 1 where it was the right tool, else 0; made a
+    second apart until 10 s ago, or evenly `between` two times."""
+    rng = random.Random(2 if between is None else 3)
     items: list[dict[str, Any]] = []
-    start = time.time() - DECISIONS - 10
-    for i in range(DECISIONS):
+    start, end = between or (time.time() - count - 10, time.time() - 10)
+    for i in range(count):
         right = rng.choice(list(TOOLS))
         served = rng.sample(list(TOOLS), len(TOOLS))
         decision_id = f"dec_{uuid.uuid4().hex}"
-        at = start + i
+        at = start + (end - start) * i / count
         items.append({
             "kind": "decision", "id": decision_id, "time": at, "model_id": model_id,
             "scenario_id": scenario_id, "scenario_version": version, "tools_digest": "0" * 64,
@@ -301,3 +308,51 @@ async def test_runs_that_cannot_promote_say_why_and_leave_the_alias(
     loop = (await api.get(loop_url)).json()
     assert [r["outcome"] for r in loop["runs"]] == ["kept", "kept", "failed", "skipped"]
     assert loop["tests"] == 2  # the two runs that tested; none that skipped or failed
+
+
+async def test_a_prospective_loop_tests_its_candidate_on_what_came_after_its_trial_began(
+    api: httpx.AsyncClient, workers: WorkerFactory
+) -> None:
+    sid = "loop_trial"
+    pushed = await api.post("/api/scenarios", json=scenario(sid))
+    version = pushed.json()["version"]
+    loop_url = f"/api/scenarios/{sid}/loop"
+
+    async def run_once() -> dict[str, Any]:
+        return await ended(api, sid, (await api.post(f"{loop_url}/run")).json()["run_id"])
+
+    async with workers(worker_id="w1"):
+        serving = await trained(api, sid, 1)
+        await api.put("/api/aliases/production", json={"model_id": serving})
+        await api.post("/api/decisions", json={"items": logged(sid, version, serving, 1000)})
+        gate = {"prospective": True}
+        body = {"alias": "production", "max_episodes": 300, "gate": gate}
+        assert (await api.put(loop_url, json=body)).status_code == 200
+        # The first run trains a candidate and puts it on trial: nothing to test it on yet.
+        first = await run_once()
+        candidate = first["candidate_model_id"]
+        assert first["outcome"] == "trial" and first["verdict"] is None, first["why"]
+        assert first["why"].startswith(f"trial: candidate {candidate} is on trial")
+        trial = (await api.get(loop_url)).json()["trial"]
+        assert (trial["model_id"], trial["run_id"]) == (candidate, first["run_id"])
+        alias = (await api.get("/api/aliases/production")).json()
+        assert (alias["model_id"], alias["shadow"]) == (serving, candidate)
+        too_soon = await run_once()
+        assert too_soon["why"] == (
+            f"skipped: 0 decisions logged since candidate {candidate} went on trial, fewer than 200"
+        )
+        # Decisions logged since its trial began: the next run tests it on them alone.
+        since = trial["since"]
+        await asyncio.sleep(1.0)
+        after = logged(sid, version, serving, 1000, between=(since + 0.01, time.time() - 0.5))
+        for start in range(0, len(after), 1000):
+            await api.post("/api/decisions", json={"items": after[start : start + 1000]})
+        tested = await run_once()
+    assert tested["outcome"] == "promoted", tested["why"]
+    assert (tested["candidate_model_id"], tested["tested_since"]) == (candidate, since)
+    assert tested["session_id"] is None and "training" not in tested["seconds"]
+    assert tested["verdict"]["n"] == 1000 and tested["verdict"]["lower"] > 0.0, tested["verdict"]
+    alias = (await api.get("/api/aliases/production")).json()
+    assert (alias["model_id"], alias["shadow"]) == (candidate, None)
+    loop = (await api.get(loop_url)).json()
+    assert (loop["trial"], loop["tests"]) == (None, 1)

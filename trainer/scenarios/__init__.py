@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 
 from agentgym import catalog
 from agentgym.bundle import Manifest
@@ -69,6 +70,7 @@ def spec_of(definition: ScenarioDefinition) -> ScenarioSpec:
                 log.reward,
                 log.split,
                 None if log.tools is None else shared(log.tools),
+                None if log.time is None else datetime.fromisoformat(log.time).timestamp(),
             )
             for log in definition.logs
         ),

@@ -49,6 +49,7 @@ class LogSpec:
     reward: float | None = None
     split: str = "train"
     tools: tuple[str, ...] | None = None  # on offer; None: every tool
+    time: float | None = None  # when it began, epoch seconds; None: not said
 
 
 @dataclass(frozen=True)

@@ -1303,6 +1303,13 @@ export interface components {
          *     `ips` without the reward model), the margin in reward units that its one-sided lower bound
          *     must exceed, and whether an estimate of the reward model alone (logs without
          *     probabilities) may promote at all.
+         *
+         *     `prospective`: a run trains a candidate and puts it on trial (the alias's shadow, whose
+         *     first choice gateways serve on half their exploring), and the loop's next run tests it on
+         *     the decisions logged since, with a reward model of those before. Without it, a run tests
+         *     its candidate at once on the newest logs, held out by time; but where the logging policy
+         *     explored by drawing from long pages, the candidate's own choices were seldom served and
+         *     its side of the estimate rests on the reward model (each verdict says how seldom).
          */
         Gate: {
             /**
@@ -1321,6 +1328,11 @@ export interface components {
              * @default false
              */
             model_only: boolean;
+            /**
+             * Prospective
+             * @default false
+             */
+            prospective: boolean;
         };
         /**
          * Hyperparameters
@@ -1459,7 +1471,7 @@ export interface components {
              */
             step: "queued" | "snapshot" | "training" | "deciding" | "promoting" | "done";
             /** Outcome */
-            outcome?: ("promoted" | "canary" | "kept" | "skipped" | "failed") | null;
+            outcome?: ("promoted" | "canary" | "kept" | "skipped" | "failed" | "trial") | null;
             /** Why */
             why?: string | null;
             /** Version */
@@ -1472,6 +1484,8 @@ export interface components {
             session_id?: string | null;
             /** Candidate Model Id */
             candidate_model_id?: string | null;
+            /** Tested Since */
+            tested_since?: number | null;
             /** Serving Model Id */
             serving_model_id?: string | null;
             /** Alias Version */
@@ -1531,6 +1545,7 @@ export interface components {
             /** Last Run At */
             last_run_at?: number | null;
             watch?: components["schemas"]["Watch"] | null;
+            trial?: components["schemas"]["Trial"] | null;
             /** Runs */
             runs: components["schemas"]["LoopRun"][];
             /** Running */
@@ -2170,6 +2185,18 @@ export interface components {
              *     pending).
              */
             readonly deletable: boolean;
+        };
+        /**
+         * Trial
+         * @description A prospective loop's candidate on trial: tested on the decisions logged from `since`.
+         */
+        Trial: {
+            /** Model Id */
+            model_id: string;
+            /** Since */
+            since: number;
+            /** Run Id */
+            run_id: string;
         };
         /**
          * Verdict

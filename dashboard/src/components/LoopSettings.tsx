@@ -8,7 +8,7 @@ import { ErrorBox } from './ui';
 type Fields = Record<
   'alias' | 'every_decisions' | 'every_seconds' | 'estimator' | 'margin' | 'max_episodes' | 'canary',
   string
-> & { model_only: boolean; shadow: boolean };
+> & { model_only: boolean; prospective: boolean; shadow: boolean };
 
 type NumberName = 'every_decisions' | 'every_seconds' | 'margin' | 'max_episodes' | 'canary';
 // The API's ranges (agentgym/loops.py), so that the browser stops a value out of range at once.
@@ -24,6 +24,7 @@ export function fieldsOf(loop: LoopView | null, aliases: Alias[]): Fields {
     estimator: loop?.gate?.estimator ?? 'dr',
     margin: text(loop?.gate?.margin ?? 0),
     model_only: loop?.gate?.model_only ?? false,
+    prospective: loop?.gate?.prospective ?? false,
     max_episodes: text(loop?.max_episodes),
     shadow: loop?.shadow ?? false,
     canary: text(loop?.canary ?? 0),
@@ -36,7 +37,12 @@ function bodyOf(f: Fields): LoopBody {
     alias: f.alias,
     every_decisions: number(f.every_decisions),
     every_seconds: number(f.every_seconds),
-    gate: { estimator: f.estimator as 'dr' | 'ips', margin: number(f.margin) ?? 0, model_only: f.model_only },
+    gate: {
+      estimator: f.estimator as 'dr' | 'ips',
+      margin: number(f.margin) ?? 0,
+      model_only: f.model_only,
+      prospective: f.prospective,
+    },
     max_episodes: number(f.max_episodes),
     shadow: f.shadow,
     canary: number(f.canary) ?? 0,
@@ -81,7 +87,7 @@ export function LoopSettings({
       <input name={name} type="number" {...limits} value={fields[name]} onInput={set(name)} />
     </label>
   );
-  const check = (name: 'model_only' | 'shadow', label: string) => (
+  const check = (name: 'model_only' | 'prospective' | 'shadow', label: string) => (
     <label class="check">
       <input name={name} type="checkbox" checked={fields[name]} onChange={set(name)} /> {label}
     </label>
@@ -107,6 +113,7 @@ export function LoopSettings({
       </label>
       {number('margin', 'Margin (reward; 0.01 is 1 point)', { min: -2, max: 2, step: 'any' })}
       {check('model_only', "a reward model's estimate alone may promote")}
+      {check('prospective', 'prospective: test each candidate on the decisions logged after it went on trial')}
       {number('max_episodes', "Candidate's episodes", { min: 1, step: 1, placeholder: "the scenario's default" })}
       {check('shadow', 'shadow: gateways also score with the latest candidate')}
       {number('canary', 'Canary share (0 to 0.5)', { min: 0, max: 0.5, step: 'any' })}

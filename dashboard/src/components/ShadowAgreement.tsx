@@ -1,6 +1,7 @@
 // How often a loop's shadow candidate would have served another tool first than the model
-// served did, and on what (agentgym/decisions.py's `shadow`): choices never served have no
-// outcome, so this informs; it does not estimate.
+// served did, and on what (agentgym/decisions.py's `shadow`): a choice not served has no
+// outcome, so this informs; a prospective loop's test estimates, on the share of the gateways'
+// exploring that serves the shadow's choice (gateway/ranking.py).
 import { decisions } from '../api/endpoints';
 import type { Decision, DecisionItem } from '../api/types';
 import { ErrorBox, useLoad } from './ui';
@@ -80,7 +81,10 @@ export function ShadowAgreement({
               </tbody>
             </table>
           )}
-          <p class="muted">Choices not served have no outcome: the shadow informs, it does not estimate.</p>
+          <p class="muted">
+            Choices not served have no outcome: the shadow informs. A prospective loop's gate tests it on the share of
+            exploring that serves its choice.
+          </p>
         </>
       )}
     </div>

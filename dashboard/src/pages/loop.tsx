@@ -17,7 +17,7 @@ const POLL_MS = 2000; // while a run is under way: its steps take seconds to min
 /** Reward units as points (100 x), signed: "+4.1". */
 const points = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
 
-const OUTCOME_CLASS: Record<string, string> = { promoted: 'ok', failed: 'bad' };
+const OUTCOME_CLASS: Record<string, string> = { promoted: 'ok', failed: 'bad', trial: 'pending' };
 
 function Difference({ run }: { run: LoopRun }) {
   const v = run.verdict;
