@@ -31,17 +31,23 @@ def shop(api: httpx.Client, base_url: str, monkeypatch: pytest.MonkeyPatch) -> s
 def test_set_then_show_says_the_loop_as_set(api: httpx.Client, shop: str, capsys: Any) -> None:
     assert cli.main(["loop", "set", shop, "--alias", "production", "--every-decisions", "500",
                      "--every-seconds", "3600", "--margin", "0.02", "--estimator", "ips",
-                     "--model-only", "--max-episodes", "600"]) == 0  # fmt: skip
+                     "--model-only", "--prospective", "--max-episodes", "600"]) == 0  # fmt: skip
     said = capsys.readouterr().out
     assert "shop: alias production, runs every 500 new decisions or every 3600 s" in said
     assert "ips" in said and "+0.02" in said and "may promote" in said and "600 episodes" in said
+    assert "tests each candidate on trial, on the decisions after" in said
     loop = api.get(f"/api/scenarios/{shop}/loop").json()
     assert (loop["every_decisions"], loop["every_seconds"], loop["max_episodes"]) == (
         500,
         3600,
         600,
     )
-    assert loop["gate"] == {"estimator": "ips", "margin": 0.02, "model_only": True}
+    assert loop["gate"] == {
+        "estimator": "ips",
+        "margin": 0.02,
+        "model_only": True,
+        "prospective": True,
+    }
     # Set again: the whole loop, what is not given back to its default.
     assert cli.main(["loop", "set", shop, "--alias", "production"]) == 0
     assert "runs only when asked" in capsys.readouterr().out

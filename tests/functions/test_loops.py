@@ -47,7 +47,12 @@ def test_a_loop_is_set_read_changed_and_stopped(api: httpx.Client, looped: str) 
     assert (loop["alias"], loop["every_decisions"], loop["every_seconds"]) == (
         "production", 500, None
     )  # fmt: skip
-    assert loop["gate"] == {"estimator": "dr", "margin": 0.02, "model_only": False}
+    assert loop["gate"] == {
+        "estimator": "dr",
+        "margin": 0.02,
+        "model_only": False,
+        "prospective": False,
+    }
     assert (loop["tests"], loop["runs"], loop["running"], loop["canary"]) == (0, [], None, 0.0)
     changed = put_loop(api, looped, every_seconds=3600).json()
     assert (changed["every_decisions"], changed["every_seconds"]) == (None, 3600)

@@ -2197,6 +2197,11 @@ export interface components {
             since: number;
             /** Run Id */
             run_id: string;
+            /**
+             * Tests
+             * @default 0
+             */
+            tests: number;
         };
         /**
          * Verdict

@@ -239,6 +239,13 @@ export function LoopPage({ scenario }: { scenario: string }) {
             </strong>{' '}
             since {time(alias.updated_at)} ({alias.version} moves)
           </p>
+          {loop?.trial && (
+            <p data-trial={loop.trial.model_id}>
+              on trial: <strong title={loop.trial.model_id}>{nameOf(loop.trial.model_id)}</strong> since{' '}
+              {time(new Date(loop.trial.since * 1000).toISOString())}; the next run tests it on the decisions logged
+              since
+            </p>
+          )}
           <AliasHistory alias={alias} nameOf={nameOf} />
         </Section>
       )}
@@ -250,7 +257,7 @@ export function LoopPage({ scenario }: { scenario: string }) {
       <Section title="Reward over time by model">
         <RewardByModel scenario={scenario} nameOf={nameOf} changed={changed} />
       </Section>
-      {loop?.shadow && (
+      {(loop?.shadow || loop?.gate?.prospective) && (
         <Section title="Shadow: where it would have chosen otherwise">
           <ShadowAgreement scenario={scenario} nameOf={nameOf} changed={changed} />
         </Section>
