@@ -186,6 +186,16 @@ def test_a_loop_is_set_run_judged_changed_rolled_back_and_stopped(
     expect(page.locator('[data-status="completed"]').first).to_be_visible()
     page.go_back()
 
+    # Prospective (as saved above): a run now puts a candidate on trial, and the page says so.
+    page.get_by_role("button", name="Run now").click()
+    newest = page.locator("table.loop-runs tbody tr").first
+    expect(newest).to_have_attribute("data-outcome", "trial", timeout=RUN_MS)
+    trial = api.get(f"/api/scenarios/{SID}/loop").json()["trial"]
+    trial_name = api.get(f"/api/models/{trial['model_id']}").json()["name"]
+    on_trial = page.locator("p[data-trial]")
+    expect(on_trial).to_have_attribute("data-trial", trial["model_id"])
+    expect(on_trial).to_contain_text(f"on trial: {trial_name} since")
+
     # Stop the loop: it asks first; then there is none, and the alias stays where it is.
     page.get_by_role("button", name="Stop loop").click()
     assert api.get(f"/api/scenarios/{SID}/loop").status_code == 200  # not yet
