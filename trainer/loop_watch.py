@@ -10,9 +10,13 @@ replaced, as the gate estimated it on the same held-out decisions:
 - a model in full service whose mean falls below the floor is rolled back (the alias's history
   records it, by the loop run that promoted it, and why).
 
-Its own decisions estimate it on-policy: no importance weight, no reward model. The mean is over
-every decision with an outcome since it went into service (a regression late in a long service
-is diluted by what came before: a window would catch it sooner, at the price of more noise).
+Its own decisions estimate it on-policy: no importance weight, no reward model; those where it
+served its own first choice, that is, not the gateway's exploring (drawn whatever the request,
+so the rest are a fair sample): the floor bounds the value of the replaced model's first
+choices, and what exploring earns would count against the new one only. The mean is over
+every such decision with an outcome since it went into service (a regression late in a long
+service is diluted by what came before: a window would catch it sooner, at the price of more
+noise).
 """
 
 from __future__ import annotations
@@ -73,7 +77,8 @@ async def watch(
         counted = before
     else:
         own = [i["id"] for i in items
-               if i.get("kind") == "decision" and i.get("model_id") == before.model_id]  # fmt: skip
+               if i.get("kind") == "decision" and i.get("model_id") == before.model_id
+               and not i.get("explored")]  # fmt: skip
         given = await decisions.feedback(keys.tenant, own) if own else {}
         rewards = [float(json.loads(raw)["reward"]) for raw in given.values()]
         counted = before.model_copy(update={"after": cursor, "n": before.n + len(rewards),

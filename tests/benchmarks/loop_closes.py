@@ -211,7 +211,9 @@ def main() -> None:
                 report(api, loop_run(api, 1.0, args.episodes, False), 1.0, pool, list(heldout))
             alias = httpx.get(f"{api}/api/aliases/production").json()
             print(f"alias production names {alias['model_id']} (the weak model: "
-                  f"{alias['model_id'] == weak}); {len(alias['history'])} moves")  # fmt: skip
+                  f"{alias['model_id'] == weak}); {len(alias['history'])} moves:")  # fmt: skip
+            for change in alias["history"]:
+                print(f"  {change['model_id']} by {change['by']}: {change.get('why') or '-'}")
         finally:
             for process in (gateway, up):
                 if process is not None:

@@ -189,19 +189,22 @@ async def test_a_loop_runs_on_its_own_when_decisions_come_and_keeps_an_equal_can
     assert alias["model_id"] == promoted and len(alias["history"]) == 2
 
 
-def served_by(scenario_id: str, model_id: str, n: int, reward: float) -> list[dict[str, Any]]:
-    """`n` decisions a model served in service, each with its outcome `reward`."""
+def served_by(
+    scenario_id: str, model_id: str, n: int, reward: float, explored: int = 0
+) -> list[dict[str, Any]]:
+    """`n` decisions a model served in service, each with its outcome `reward`; then
+    `explored` more where the gateway explored, that did badly."""
     items: list[dict[str, Any]] = []
-    for _ in range(n):
+    for k in range(n + explored):
         decision_id = f"dec_{uuid.uuid4().hex}"
         items.append({
             "kind": "decision", "id": decision_id, "time": time.time() - 1, "model_id": model_id,
             "scenario_id": scenario_id, "scenario_version": "v", "tools_digest": "0" * 64,
             "text": "refund order 123", "tools": list(TOOLS), "served": ["tool_a"],
-            "probabilities": {"tool_a": 1.0}, "first_probability": 0.9,
+            "probabilities": {"tool_a": 1.0}, "first_probability": 0.9, "explored": k >= n,
         })  # fmt: skip
         items.append({"kind": "feedback", "decision_id": decision_id, "scenario_id": scenario_id,
-                      "time": time.time(), "reward": reward})  # fmt: skip
+                      "time": time.time(), "reward": reward if k < n else 0.0})  # fmt: skip
     return items
 
 
@@ -236,8 +239,10 @@ async def test_a_canary_that_holds_is_promoted_and_a_later_regression_rolled_bac
         async def alias_now() -> dict[str, Any]:
             return dict((await api.get("/api/aliases/production")).json())
 
-        # Its own decisions do well: the canary holds, and the alias moves to it.
-        await api.post("/api/decisions", json={"items": served_by(sid, candidate, 120, 1.0)})
+        # Its own choices do well (what the gateway's exploring earned does not count against
+        # it): the canary holds, and the alias moves to it.
+        held = served_by(sid, candidate, 120, 1.0, explored=40)
+        await api.post("/api/decisions", json={"items": held})
         moved = await until(alias_now, lambda a: a["model_id"] == candidate, "the canary held")
         assert moved["canary"] is None and moved["history"][-1]["by"] == f"loop run {run['run_id']}"
         assert moved["history"][-1]["why"].startswith("canary held: mean reward +1.000 over 120")
