@@ -147,13 +147,14 @@ def test_a_loop_is_set_run_judged_changed_rolled_back_and_stopped(
 
     # The form PUTs a change: the whole loop, as the form shows it.
     form.locator('input[name="every_seconds"]').fill("3600")
+    form.locator('input[name="max_episodes"]').fill("100")  # the trial's, below: quick
     form.locator('input[name="margin"]').fill("0.05")
     form.locator('select[name="estimator"]').select_option("ips")
     form.locator('input[name="prospective"]').check()
     form.get_by_role("button", name="Save").click()
     expect(page.locator("p.note")).to_have_text("Saved.")
     loop = api.get(f"/api/scenarios/{SID}/loop").json()
-    assert (loop["every_seconds"], loop["max_episodes"]) == (3600, 600)
+    assert (loop["every_seconds"], loop["max_episodes"]) == (3600, 100)
     gate = {"estimator": "ips", "margin": 0.05, "model_only": False, "prospective": True}
     assert loop["gate"] == gate
     assert loop["tests"] == 1  # what it did so far is kept
