@@ -32,15 +32,20 @@ def api_of(services: Services, nats: NatsServer) -> Service:
     return service
 
 
-@pytest.mark.parametrize("step", ["snapshot", "training", "deciding", "promoting"])
+# Killed while training, the run is a prospective loop's: it ends with its candidate on trial
+# (the same training step, then the trial set); the other steps are a run that tests at once.
+@pytest.mark.parametrize(
+    ("step", "prospective"),
+    [("snapshot", False), ("training", True), ("deciding", False), ("promoting", False)],
+)
 async def test_a_run_whose_trainer_and_api_are_killed_at_a_step_ends_whole(
-    services: Services, nats: NatsServer, step: str
+    services: Services, nats: NatsServer, step: str, prospective: bool
 ) -> None:
     api = api_of(services, nats)
     first = services.trainer(nats.url, "t1", **LOOPING, LOOP_STEP_PAUSE_S=PAUSE_S)
     sid = "loop_faults"
     async with httpx.AsyncClient(base_url=api.http, timeout=30) as client:
-        serving, run_id = await _run_at(client, sid, step)
+        serving, run_id = await _run_at(client, sid, step, prospective)
         first.kill9()
         assert (await client.get("/api/aliases/production")).json()["model_id"] == serving
         api.kill9()
@@ -52,31 +57,40 @@ async def test_a_run_whose_trainer_and_api_are_killed_at_a_step_ends_whole(
         )
         alias = (await client.get("/api/aliases/production")).json()
         moves = [c for c in alias["history"] if c["by"] == f"loop run {run_id}"]
-        if ended["outcome"] == "promoted":
+        loop = (await client.get(f"/api/scenarios/{sid}/loop")).json()
+        if prospective:  # on trial once, shadowing, the alias not moved
+            assert ended["outcome"] == "trial", ended["why"]
+            candidate = ended["candidate_model_id"]
+            assert loop["trial"]["model_id"] == candidate == alias["shadow"] != serving
+            assert (alias["model_id"], moves) == (serving, [])
+        elif ended["outcome"] == "promoted":
             assert alias["model_id"] == ended["candidate_model_id"] != serving
             assert len(moves) == 1
         else:
             assert (alias["model_id"], moves) == (serving, []), ended["why"]
-        assert ended["outcome"] == "promoted", ended["why"]  # resumed, here, at every step
+        if not prospective:
+            assert ended["outcome"] == "promoted", ended["why"]  # resumed, here, at every step
         assert ended["holder"] == "t2"
         sessions = [
             s for s in (await client.get("/api/training")).json() if s["scenario_id"] == sid
         ]
         assert len(sessions) == 2  # the served model's, and one candidate's however resumed
-        loop = (await client.get(f"/api/scenarios/{sid}/loop")).json()
         assert loop["running"] is None and [r["run_id"] for r in loop["runs"]] == [run_id]
 
 
-async def _run_at(client: httpx.AsyncClient, sid: str, step: str) -> tuple[str, str]:
-    """A scenario served under `production` with its logged decisions and a loop, a run asked
-    for and at `step`: the serving model's id and the run's."""
+async def _run_at(
+    client: httpx.AsyncClient, sid: str, step: str, prospective: bool = False
+) -> tuple[str, str]:
+    """A scenario served under `production` with its logged decisions and a loop (its gate
+    `prospective` or not), a run asked for and at `step`: the serving model's id and the
+    run's."""
     pushed = (await client.post("/api/scenarios", json=scenario(sid))).json()
     serving = await _trained(client, sid)
     assert (await client.put("/api/aliases/production", json={"model_id": serving})).is_success
     items = logged(sid, pushed["version"], serving)
     for start in range(0, len(items), 1000):
         await client.post("/api/decisions", json={"items": items[start : start + 1000]})
-    body = {"alias": "production", "max_episodes": 300}
+    body = {"alias": "production", "max_episodes": 300, "gate": {"prospective": prospective}}
     assert (await client.put(f"/api/scenarios/{sid}/loop", json=body)).status_code == 200
     run_id = (await client.post(f"/api/scenarios/{sid}/loop/run")).json()["run_id"]
     await eventually(
