@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 
 import pydantic
 
 from agentgym.config import ClientSettings
-from agentgym.loops import Gate, Loop, LoopBody, LoopRun
+from agentgym.loops import Gate, Loop, LoopBody, LoopRun, Trial
 from agentgym.scenario_cli import call_api
 
 
@@ -64,7 +65,14 @@ def _settings(loop: Loop) -> list[str]:
         f"{'; tests each candidate on trial, on the decisions after' if gate.prospective else ''}",
         f"  candidates train {episodes} episodes; shadow {'on' if loop.shadow else 'off'}, "
         f"canary {loop.canary:.0%}; {loop.tests} gate tests so far",
+        *([_trial(loop.trial)] if loop.trial else []),
     ]
+
+
+def _trial(trial: Trial) -> str:
+    since = datetime.fromtimestamp(trial.since, UTC).isoformat(timespec="seconds")
+    return (f"  on trial: {trial.model_id} since {since} (run {trial.run_id}); the next run "
+            "tests it on the decisions logged since")  # fmt: skip
 
 
 def _run_line(run: LoopRun) -> str:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from agentgym import cli, loops
-from agentgym.loops import LoopRunRecord, Verdict
-from agentgym.records import Keys
+from agentgym.loops import LoopRecord, LoopRunRecord, Trial, Verdict
+from agentgym.records import Keys, modify
 from agentgym.store import KeyValueStore
 
 from .test_custom_scenarios import post, scenario_file
@@ -79,6 +79,9 @@ async def test_show_gives_each_run_a_line_when_outcome_why_candidate(
         started_at="2026-12-07T20:00:00+00:00",
     )  # fmt: skip
     await loops.save_run(store, Keys(), ended)
+    trial = Trial(model_id="model_trial", since=1796500000.0, run_id=ended.run_id)
+    await modify(store, Keys().loop(shop), LoopRecord,
+                 lambda loop: loop.model_copy(update={"trial": trial}))  # fmt: skip
     capsys.readouterr()
     assert cli.main(["loop", "run", shop]) == 0
     asked = capsys.readouterr().out
@@ -89,6 +92,10 @@ async def test_show_gives_each_run_a_line_when_outcome_why_candidate(
     assert cli.main(["loop", "show", shop]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert f"  running: {run_id}" in lines
+    assert (
+        f"  on trial: model_trial since 2026-12-05T19:46:40+00:00 (run {ended.run_id}); "
+        "the next run tests it on the decisions logged since"
+    ) in lines
     runs = lines[lines.index("runs (2, newest first):") + 1 :]
     assert "(queued)" in runs[0] and runs[0].endswith("candidate -")
     assert runs[1] == f"  2026-12-07T20:00:00+00:00  promoted   {why}  candidate model_cand"
