@@ -76,6 +76,8 @@ class LoopBody(Body):
     gate: Gate = Field(default_factory=Gate)
     shadow: bool = False
     canary: float = Field(default=0.0, ge=0.0, le=0.5)
+    # A candidate's training; None: each of the scenario's logs and tasks about twice, at
+    # least 1,000, within its range (trainer/loop_run.py).
     max_episodes: int | None = Field(default=None, ge=1, le=MAX_EPISODES)
 
 

@@ -44,7 +44,7 @@ from agentgym import aliases, loops
 from agentgym.aliases import Canary
 from agentgym.artifacts import ArtifactStore
 from agentgym.config import ApiSettings
-from agentgym.contracts import TrainingStartRequest, utc_now
+from agentgym.contracts import IntRange, TrainingStartRequest, utc_now
 from agentgym.errors import AgentGymError, AliasMovedError, KeyNotFoundError
 from agentgym.loops import Lease, LoopRecord, LoopRunRecord, Trial, Verdict, Watch
 from agentgym.messages import LoopDue
@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 SESSION_POLL_S = 1.0  # how often a run reads its candidate's session while it trains
 RUNS_AT_ONCE = 4  # per trainer: a run mostly waits on its session, scored at its end
 DECISIONS_PAGE = 1000
+MIN_EPISODES = 1000  # a candidate's, where the loop names none (`_episodes`)
 TRIAL_TESTS = 3  # a trial short of evidence is tested again on more decisions, so many times
 
 
@@ -227,8 +228,9 @@ class LoopRunner:
         if session_id is None:
             # From the serving model's weights, where they fit (Run.start_from).
             serving = (await aliases.get(self.store, keys, loop.alias)).model_id
+            episodes = loop.max_episodes or await self._episodes(keys, run.scenario_id)
             body = TrainingStartRequest(
-                scenario_id=run.scenario_id, max_episodes=loop.max_episodes, warm_start=serving
+                scenario_id=run.scenario_id, max_episodes=episodes, warm_start=serving
             )
             started = await training.start_training(body, self.store, keys, self.bus,
                                                     self.api_settings, idempotency_key=run.run_id)  # fmt: skip
@@ -249,6 +251,14 @@ class LoopRunner:
         if loop.shadow or loop.gate.prospective:
             await self._shadow(keys, loop, session.model_id)
         return await self._save(keys, run, candidate_model_id=session.model_id)
+
+    async def _episodes(self, keys: Keys, sid: str) -> int | None:
+        found = await lookups.own_scenario(self.store, keys, sid)
+        if found is None:
+            return None
+        counts = found[0].counts
+        return candidate_episodes(counts.logs_with_reward, counts.tasks,
+                                  found[0].hyperparameters.max_episodes)  # fmt: skip
 
     async def _put_on_trial(
         self, keys: Keys, loop: LoopRecord, run: LoopRunRecord
@@ -439,6 +449,14 @@ class LoopRunner:
             run = await loops.get_run(self.store, keys, sid, run_id)
             if run.outcome is None and run.step == "queued":
                 await self._end(keys, run, "skipped", why)
+
+
+def candidate_episodes(logs: int, tasks: int, allowed: IntRange) -> int:
+    """A candidate's episodes where the loop names none: each log and task about twice (a
+    candidate learns from every decision logged so far, and a session's default, made for a
+    scenario's tasks, does not visit thousands of logs once), at least MIN_EPISODES, within
+    the scenario's range."""
+    return int(max(allowed.min, min(allowed.max, max(MIN_EPISODES, 2 * (logs + tasks)))))
 
 
 async def _in_progress(msg: Msg, every_s: float) -> None:

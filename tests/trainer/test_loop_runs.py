@@ -15,6 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from agentgym.contracts import IntRange
+from trainer.loop_run import candidate_episodes
+
 from .conftest import WorkerFactory, until, wait_for
 
 TOOLS = {  # names and descriptions that say nothing of the requests: only learning helps
@@ -361,3 +364,11 @@ async def test_a_prospective_loop_tests_its_candidate_on_what_came_after_its_tri
     assert (alias["model_id"], alias["shadow"]) == (candidate, None)
     loop = (await api.get(loop_url)).json()
     assert (loop["trial"], loop["tests"]) == (None, 1)
+
+
+def test_a_candidate_trains_on_each_log_and_task_about_twice_unless_the_loop_says() -> None:
+    allowed = IntRange(min=1, max=50_000, default=200)
+    assert candidate_episodes(3000, 12, allowed) == 6024
+    assert candidate_episodes(40, 20, allowed) == 1000  # at least MIN_EPISODES
+    assert candidate_episodes(10**6, 0, allowed) == 50_000  # within the scenario's range
+    assert candidate_episodes(0, 0, IntRange(min=2000, max=9000, default=2000)) == 2000
