@@ -57,13 +57,17 @@ def _schedule(loop: Loop) -> str:
 def _settings(loop: Loop) -> list[str]:
     gate = loop.gate
     model_only = "may promote" if gate.model_only else "never promote"
-    episodes = loop.max_episodes if loop.max_episodes is not None else "the scenario's default"
+    episodes = (
+        f"{loop.max_episodes} episodes"
+        if loop.max_episodes is not None
+        else "on each log and task twice (1,000 episodes at least)"
+    )
     return [
         f"{loop.scenario_id}: alias {loop.alias}, runs {_schedule(loop)}",
         f"  gate: {gate.estimator}, promotes when the lower bound of candidate minus serving "
         f"exceeds {gate.margin:+g} reward; model-only estimates {model_only}"
         f"{'; tests each candidate on trial, on the decisions after' if gate.prospective else ''}",
-        f"  candidates train {episodes} episodes; shadow {'on' if loop.shadow else 'off'}, "
+        f"  candidates train {episodes}; shadow {'on' if loop.shadow else 'off'}, "
         f"canary {loop.canary:.0%}; {loop.tests} gate tests so far",
         *([_trial(loop.trial)] if loop.trial else []),
     ]

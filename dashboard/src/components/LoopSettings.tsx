@@ -114,7 +114,7 @@ export function LoopSettings({
       {number('margin', 'Margin (reward; 0.01 is 1 point)', { min: -2, max: 2, step: 'any' })}
       {check('model_only', "a reward model's estimate alone may promote")}
       {check('prospective', 'prospective: test each candidate on the decisions logged after it went on trial')}
-      {number('max_episodes', "Candidate's episodes", { min: 1, step: 1, placeholder: "the scenario's default" })}
+      {number('max_episodes', "Candidate's episodes", { min: 1, step: 1, placeholder: 'each log and task twice' })}
       {check('shadow', 'shadow: gateways also score with the latest candidate')}
       {number('canary', 'Canary share (0 to 0.5)', { min: 0, max: 0.5, step: 'any' })}
       <button type="submit" disabled={busy || !fields.alias}>
