@@ -91,7 +91,7 @@ def accuracy(api: str, model_id: str, tasks: list[Any]) -> float:
 
 def loop_run(api: str, margin: float, episodes: int, prospective: bool) -> dict[str, Any]:
     gate = {"margin": margin, "prospective": prospective}
-    body = {"alias": "production", "max_episodes": episodes, "gate": gate}
+    body = {"alias": "production", "max_episodes": episodes or None, "gate": gate}
     assert httpx.put(f"{api}/api/scenarios/{SID}/loop", json=body).status_code == 200
     run_id = httpx.post(f"{api}/api/scenarios/{SID}/loop/run").json()["run_id"]
     while True:
@@ -138,7 +138,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="of traffic, a run after each")
     # A candidate learns from every decision logged so far: 2,000 episodes do not visit a
     # round's 3,000 decisions once (first candidates were then 1 to 26 points better by seed).
-    parser.add_argument("--episodes", type=int, default=6000, help="each candidate's training")
+    parser.add_argument("--episodes", type=int, default=6000,
+                        help="each candidate's training (0: the loop's own, by the logs)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retrospective", action="store_true",
                         help="test each candidate at once on the newest logs, not on trial")  # fmt: skip
