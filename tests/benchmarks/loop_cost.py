@@ -33,7 +33,6 @@ SID = "loop_cost"
 
 
 def one(size: int, episodes: int) -> None:
-    world.DECISIONS = size
     with tempfile.TemporaryDirectory() as scratch:
         port = free_port()
         api = f"http://127.0.0.1:{port}"
@@ -54,7 +53,7 @@ def one(size: int, episodes: int) -> None:
                 ] != "completed":
                     time.sleep(0.2)
                 client.put("/api/aliases/production", json={"model_id": s["model_id"]})
-                items = world.logged(SID, pushed["version"], s["model_id"])
+                items = world.logged(SID, pushed["version"], s["model_id"], size)
                 began = time.perf_counter()
                 for start in range(0, len(items), 1000):
                     sent = client.post(
