@@ -238,16 +238,15 @@ class Gateway:
         serving = self.serving
         served, model_id = serving.pick(self.rng)  # the model that decides is the one recorded
         ranked = await anyio.to_thread.run_sync(ranking.rank, served, catalog, query)
-        shadowed = None
+        shadowed, shadow_id = None, None
         if serving.shadow is not None and cursor is None:  # scored and logged; it guides exploring
-            shadowed = await anyio.to_thread.run_sync(
-                ranking.rank, serving.shadow[0], catalog, query
-            )
+            shadow_model, shadow_id = serving.shadow
+            shadowed = await anyio.to_thread.run_sync(ranking.rank, shadow_model, catalog, query)
         guide = None if shadowed is None else shadowed.order[0]
         page = ranking.page(ranked, catalog, limit, cursor, self.explore, self.rng, guide)
         shadow = None
-        if shadowed is not None and serving.shadow is not None:
-            shadow = {"model_id": serving.shadow[1], "served": shadowed.order[: len(page.served)]}
+        if shadowed is not None:
+            shadow = {"model_id": shadow_id, "served": shadowed.order[: len(page.served)]}
         answer = ranked.answer
         decision_id = new_id("dec")
         tools = [

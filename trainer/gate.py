@@ -134,14 +134,16 @@ def decide(
     alpha: float = ALPHA,
     model_only_allowed: bool = False,
     coverage: tuple[int, int] | None = None,
-    min_ess: float = MIN_ESS,
     own: bool = False,
+    min_ess: float | None = None,
 ) -> Verdict:
     """Whether the loop's `test`-th test promotes, on the paired terms d_i; and why, in words
     a person reads (`promoted: +4.1 points [+1.2, ...]`), with `coverage` where given: on how
     many of the decisions the candidate chose another first tool than the serving model, and on
-    how many of those its choice was the one served. `own`: `ess` is `own_ess`, at least
-    `min_ess` (MIN_TRIAL_ESS: a trial's test)."""
+    how many of those its choice was the one served. `own`: `ess` is `own_ess` (a trial's
+    test), held against MIN_TRIAL_ESS, else MIN_ESS, unless `min_ess` says otherwise."""
+    if min_ess is None:
+        min_ess = MIN_TRIAL_ESS if own else MIN_ESS
     n = len(terms)
     level = spent(test, alpha)
     if n < MIN_DECISIONS:

@@ -290,13 +290,10 @@ class LoopRunner:
         paired = await asyncio.to_thread(paired_difference, candidate, serving, tested,
                                          loop.gate.estimator == "dr")  # fmt: skip
         coverage = (paired.disagreed, paired.candidate_served)
-        if run.tested_since is None:
-            ess, min_ess, own = paired.ess, gate.MIN_ESS, False
-        else:  # a trial's: worth what speaks for the candidate's own choices
-            ess, min_ess, own = paired.own_ess, gate.MIN_TRIAL_ESS, True
-        found = gate.decide(paired.terms, ess, test, loop.gate.margin,
-                            model_only_allowed=loop.gate.model_only, coverage=coverage,
-                            min_ess=min_ess, own=own)  # fmt: skip
+        own = run.tested_since is not None  # a trial's: worth what speaks for its own choices
+        found = gate.decide(paired.terms, paired.own_ess if own else paired.ess, test,
+                            loop.gate.margin, model_only_allowed=loop.gate.model_only,
+                            coverage=coverage, own=own)  # fmt: skip
         floor = loop_heldout.floor(paired.serving)
         why = found.why
         if run.tested_since is not None:

@@ -117,5 +117,6 @@ def test_what_it_says_and_what_it_will_not_do() -> None:
     )
     assert decide(clearly, 1000.0, test=1, coverage=(1_240, 0), model_only_allowed=True).promote
     # A trial's test (a prospective loop's) counts what speaks for the candidate's own choices.
-    trial = decide(clearly, 30.0, test=1, min_ess=MIN_TRIAL_ESS, own=True)
+    trial = decide(clearly, 30.0, test=1, own=True)
+    assert not decide(clearly, MIN_TRIAL_ESS - 1, test=1, own=True).promote
     assert trial.promote and "n_eff 30 for the candidate's own choices" in trial.why
